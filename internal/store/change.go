@@ -1,0 +1,33 @@
+package store
+
+// Change describes one committed change to one mailbox, for live updates to open sessions.
+type Change struct {
+	MailboxID uint64
+	// Origin is the opaque value the caller passed with the operation (an IMAP session, say), so the listener can
+	// skip echoing a change back to the session that made it. Nil for deliveries.
+	Origin any
+
+	Appended []uint32     // new UIDs, ascending
+	Expunged []uint32     // removed UIDs, ascending
+	Flags    []FlagChange // new flag sets of changed messages
+	Deleted  bool         // the mailbox itself was deleted
+}
+
+// FlagChange is a message's flag set after a change.
+type FlagChange struct {
+	UID    uint32
+	Flags  []string
+	ModSeq uint64
+}
+
+// SetListener registers the function told about every committed change, in commit order. It runs while the next
+// commit waits, so it must be quick and must not call back into the Store.
+func (s *Store) SetListener(fn func(Change)) {
+	s.commitMu.Lock()
+	s.listener = fn
+	s.commitMu.Unlock()
+}
+
+type changes struct{ list []Change }
+
+func (c *changes) add(ch Change) { c.list = append(c.list, ch) }

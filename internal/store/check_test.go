@@ -1,0 +1,54 @@
+package store
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// TestCheckFindsViolations corrupts a store on purpose and expects Check to name each problem.
+func TestCheckFindsViolations(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "mail.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.AddDomain("example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.AddAccount(Account{Address: "an@example.gov.vn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, _ := s.Mailbox(a.ID, "INBOX")
+	if _, err := s.Append(inbox.ID, testMessage(1), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatalf("healthy store: %v", err)
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		mb, _ := getMailboxByID(tx, inbox.ID)
+		mb.Messages, mb.UIDNext = 7, 1
+		if err := putMailbox(tx, mb); err != nil {
+			return err
+		}
+		var id BodyID
+		id[0] = 0xAB
+		return tx.Bucket(bucketChunks).Put(chunkKey(id, 0), []byte("orphan"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems := s.Check()
+	if problems == nil {
+		t.Fatal("Check found nothing in a corrupted store")
+	}
+	for _, want := range []string{"UIDNEXT 1 not above highest UID 1", "counters (messages 7", "orphan"} {
+		if !strings.Contains(problems.Error(), want) {
+			t.Errorf("Check output lacks %q:\n%v", want, problems)
+		}
+	}
+}

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// NewMessage is a message about to be stored: the bytes and what internal/message computed from them once.
+type NewMessage struct {
+	Body         []byte    // exactly the bytes to serve back (after any per-copy Trace)
+	Meta         []byte    // parse result (envelope, structure), opaque to the store
+	Text         []byte    // folded search text, opaque to the store
+	InternalDate time.Time // zero: now
+}
+
+// Copy is one recipient's copy of a delivered message.
+type Copy struct {
+	AccountID uint64
+	Mailbox   string   // "" means INBOX; a missing mailbox falls back to INBOX
+	Trace     []byte   // per-recipient header lines (Return-Path, Delivered-To, Received), CRLF-terminated
+	Flags     []string // initial flags
+}
+
+// Placed tells where one copy went, or why it was not stored.
+type Placed struct {
+	AccountID   uint64
+	MailboxID   uint64
+	UIDValidity uint32
+	UID         uint32
+	Err         error // ErrOverQuota, ErrAccountNotFound: this copy only; the others are stored
+}
+
+// Deliver stores one message for several recipients in one transaction: the body once, one entry per copy, the
+// quota counters. Copies that cannot be stored (over quota, account gone) are reported in their Placed.Err and do
+// not stop the others. The error is for failures of the whole transaction, in which case nothing was stored.
+func (s *Store) Deliver(msg NewMessage, copies []Copy) ([]Placed, error) {
+	if msg.InternalDate.IsZero() {
+		msg.InternalDate = s.now()
+	}
+	var placed []Placed
+	err := s.update(func(tx *bolt.Tx, ch *changes) error {
+		placed = make([]Placed, len(copies))
+		var body BodyID
+		stored := false
+		for i, c := range copies {
+			placed[i] = Placed{AccountID: c.AccountID}
+			a, err := getAccountByID(tx, c.AccountID)
+			if err != nil {
+				placed[i].Err = err
+				continue
+			}
+			size := int64(len(c.Trace) + len(msg.Body))
+			if a.Quota > 0 && a.Used+size > a.Quota {
+				placed[i].Err = fmt.Errorf("%s: %w", a.Address, ErrOverQuota)
+				continue
+			}
+			mb, err := deliveryMailbox(tx, c)
+			if err != nil {
+				return err
+			}
+			if !stored {
+				if body, err = addBodyRef(tx, &msg); err != nil {
+					return fmt.Errorf("store body: %w", err)
+				}
+				stored = true
+			} else if err := incBodyRef(tx, body); err != nil {
+				return err
+			}
+			e := &entry{flags: parseFlags(c.Flags), date: msg.InternalDate, bodySize: int64(len(msg.Body)), body: body, trace: c.Trace}
+			uid, err := addEntry(tx, &mb, e)
+			if err != nil {
+				return fmt.Errorf("deliver to %s: %w", a.Address, err)
+			}
+			a.Used += size
+			if err := putMailbox(tx, mb); err != nil {
+				return err
+			}
+			if err := putAccount(tx, a); err != nil {
+				return err
+			}
+			placed[i].MailboxID, placed[i].UIDValidity, placed[i].UID = mb.ID, mb.UIDValidity, uid
+			ch.add(Change{MailboxID: mb.ID, Appended: []uint32{uid}})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return placed, nil
+}
+
+func deliveryMailbox(tx *bolt.Tx, c Copy) (Mailbox, error) {
+	name := "INBOX"
+	if c.Mailbox != "" {
+		if n, err := NormalizeMailboxName(c.Mailbox); err == nil {
+			name = n
+		}
+	}
+	mb, err := getMailbox(tx, c.AccountID, name)
+	if (errors.Is(err, ErrMailboxNotFound) || err == nil && mb.NoSelect) && name != "INBOX" {
+		mb, err = getMailbox(tx, c.AccountID, "INBOX")
+	}
+	return mb, err
+}
+
+// Append stores a message in one mailbox (IMAP APPEND). origin is passed through to the Change.
+func (s *Store) Append(mailboxID uint64, msg NewMessage, flags []string, origin any) (Placed, error) {
+	if msg.InternalDate.IsZero() {
+		msg.InternalDate = s.now()
+	}
+	var p Placed
+	err := s.update(func(tx *bolt.Tx, ch *changes) error {
+		mb, err := getMailboxByID(tx, mailboxID)
+		if err != nil {
+			return err
+		}
+		if mb.NoSelect {
+			return fmt.Errorf("append to %q: %w", mb.Name, ErrMailboxNotFound)
+		}
+		a, err := getAccountByID(tx, mb.AccountID)
+		if err != nil {
+			return err
+		}
+		size := int64(len(msg.Body))
+		if a.Quota > 0 && a.Used+size > a.Quota {
+			return fmt.Errorf("append to %q: %w", mb.Name, ErrOverQuota)
+		}
+		body, err := addBodyRef(tx, &msg)
+		if err != nil {
+			return fmt.Errorf("store body: %w", err)
+		}
+		uid, err := addEntry(tx, &mb, &entry{flags: parseFlags(flags), date: msg.InternalDate, bodySize: size, body: body})
+		if err != nil {
+			return err
+		}
+		a.Used += size
+		if err := putMailbox(tx, mb); err != nil {
+			return err
+		}
+		if err := putAccount(tx, a); err != nil {
+			return err
+		}
+		p = Placed{AccountID: a.ID, MailboxID: mb.ID, UIDValidity: mb.UIDValidity, UID: uid}
+		ch.add(Change{MailboxID: mb.ID, Origin: origin, Appended: []uint32{uid}})
+		return nil
+	})
+	return p, err
+}

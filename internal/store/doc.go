@@ -1,0 +1,28 @@
+// Package store keeps everything durable — the directory (domains, accounts), mailboxes, messages, bodies — in one
+// bbolt file. It is the only package that imports bbolt; its exported API speaks in mail terms (Deliver, Append,
+// SetFlags, Expunge, …) so that a different backend could later sit behind the same seam.
+//
+// # Layout
+//
+// Buckets (see keys.go): meta (schema version, counters), domains, accounts (by address) and account ids,
+// mailboxes (by account id + name) and mailbox ids, one message bucket per mailbox (entries keyed by big-endian UID),
+// bodies (one record per distinct body: SHA-256 → refcount, size, parse metadata, search text) and chunks (the body
+// bytes, 64 KiB per key). Chunks never share a bucket with anything that changes often, because bbolt rewrites a
+// whole leaf whenever any key in it changes.
+//
+// # Rules
+//
+//   - Every externally visible change is one bbolt read-write transaction: a delivery to N recipients commits all N
+//     copies, their quota counters and the shared body together, or nothing.
+//   - A body is stored once per distinct content and reference-counted; the last reference going frees it in the same
+//     transaction.
+//   - After a transaction commits, the change is announced to the registered Listener in commit order (the IMAP
+//     layer turns it into EXISTS/EXPUNGE/FETCH updates). The listener runs under the commit-ordering lock: it must
+//     only queue in-memory updates, never block on a network peer.
+//
+// # Caveats
+//
+//   - Byte slices read from bbolt die with their transaction; everything returned here is a copy.
+//   - Never delete keys while iterating a cursor: collect, then delete.
+//   - The file never shrinks on its own; compaction is an offline operation.
+package store

@@ -1,0 +1,366 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Message is one stored message as FETCH and SEARCH see it.
+type Message struct {
+	UID          uint32
+	Flags        []string
+	InternalDate time.Time
+	Size         int64 // RFC822.SIZE: len(Trace) + BodySize
+	ModSeq       uint64
+	Body         BodyID
+	BodySize     int64
+	Trace        []byte
+	Meta         []byte // only with FetchOptions.Meta
+	Text         []byte // only with FetchOptions.Text
+}
+
+// FetchOptions say which of the larger per-message data to load.
+type FetchOptions struct {
+	Meta bool // the parse result (envelope, body structure)
+	Text bool // the folded search text
+}
+
+// Messages returns the messages with the given UIDs (ascending), skipping UIDs that no longer exist.
+func (s *Store) Messages(mailboxID uint64, uids []uint32, opts FetchOptions) ([]Message, error) {
+	out := make([]Message, 0, len(uids))
+	err := s.view(func(tx *bolt.Tx) error {
+		b, err := messagesBucket(tx, mailboxID)
+		if err != nil {
+			return err
+		}
+		bodies, texts := tx.Bucket(bucketBodies), tx.Bucket(bucketTexts)
+		for _, uid := range uids {
+			v := b.Get(u32key(uid))
+			if v == nil {
+				continue
+			}
+			e, err := decodeEntry(v)
+			if err != nil {
+				return fmt.Errorf("mailbox #%d uid %d: %w", mailboxID, uid, err)
+			}
+			m := Message{UID: uid, Flags: e.flags.list(), InternalDate: e.date, Size: e.size(), ModSeq: e.modSeq,
+				Body: e.body, BodySize: e.bodySize, Trace: e.trace}
+			if opts.Meta {
+				rec, err := decodeBody(bodies.Get(e.body[:]))
+				if err != nil {
+					return fmt.Errorf("mailbox #%d uid %d body: %w", mailboxID, uid, err)
+				}
+				m.Meta = rec.meta
+			}
+			if opts.Text {
+				m.Text = append([]byte(nil), texts.Get(e.body[:])...)
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// UIDs returns every UID in the mailbox, ascending.
+func (s *Store) UIDs(mailboxID uint64) ([]uint32, error) {
+	var uids []uint32
+	err := s.view(func(tx *bolt.Tx) error {
+		var err error
+		uids, err = uidsTx(tx, mailboxID)
+		return err
+	})
+	return uids, err
+}
+
+func uidsTx(tx *bolt.Tx, mailboxID uint64) ([]uint32, error) {
+	b, err := messagesBucket(tx, mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	uids := make([]uint32, 0, b.Stats().KeyN)
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		uids = append(uids, uidOf(k))
+	}
+	return uids, nil
+}
+
+// WithSnapshot calls fn with the mailbox and its UIDs while no change can be committed, so a caller that starts
+// following changes inside fn misses none and sees none twice.
+func (s *Store) WithSnapshot(mailboxID uint64, fn func(Mailbox, []uint32) error) error {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	var mb Mailbox
+	var uids []uint32
+	err := s.view(func(tx *bolt.Tx) error {
+		var err error
+		if mb, err = getMailboxByID(tx, mailboxID); err != nil {
+			return err
+		}
+		uids, err = uidsTx(tx, mailboxID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return fn(mb, uids)
+}
+
+// SetFlags changes the flags of the given messages and returns their resulting flags (changed or not), skipping
+// UIDs that no longer exist. Each changed message gets a new modseq.
+func (s *Store) SetFlags(mailboxID uint64, uids []uint32, op FlagOp, flags []string, origin any) ([]FlagChange, error) {
+	req := parseFlags(flags)
+	var out []FlagChange
+	err := s.update(func(tx *bolt.Tx, ch *changes) error {
+		out = nil
+		mb, err := getMailboxByID(tx, mailboxID)
+		if err != nil {
+			return err
+		}
+		b, err := messagesBucket(tx, mailboxID)
+		if err != nil {
+			return err
+		}
+		var changed []FlagChange
+		for _, uid := range uids {
+			v := b.Get(u32key(uid))
+			if v == nil {
+				continue
+			}
+			e, err := decodeEntry(v)
+			if err != nil {
+				return fmt.Errorf("uid %d: %w", uid, err)
+			}
+			next := e.flags.apply(op, req)
+			if !next.equal(e.flags) {
+				mb.countFlags(e.flags, -1)
+				mb.countFlags(next, +1)
+				for _, k := range next.keywords {
+					mb.addKeyword(k)
+				}
+				mb.HighestModSeq++
+				e.flags, e.modSeq = next, mb.HighestModSeq
+				if err := b.Put(u32key(uid), encodeEntry(e)); err != nil {
+					return err
+				}
+				changed = append(changed, FlagChange{UID: uid, Flags: next.list(), ModSeq: e.modSeq})
+			}
+			out = append(out, FlagChange{UID: uid, Flags: e.flags.list(), ModSeq: e.modSeq})
+		}
+		if len(changed) == 0 {
+			return nil
+		}
+		ch.add(Change{MailboxID: mailboxID, Origin: origin, Flags: changed})
+		return putMailbox(tx, mb)
+	})
+	return out, err
+}
+
+// countFlags adds (sign +1) or removes (-1) a message's contribution to the unseen and deleted counters.
+func (m *Mailbox) countFlags(fs flagSet, sign int) {
+	if !fs.seen() {
+		m.Unseen = uint32(int(m.Unseen) + sign)
+	}
+	if fs.deleted() {
+		m.Deleted = uint32(int(m.Deleted) + sign)
+	}
+}
+
+// Expunge removes the messages flagged \Deleted, limited to uids when uids is not nil, and returns the removed UIDs.
+func (s *Store) Expunge(mailboxID uint64, uids []uint32, origin any) ([]uint32, error) {
+	var removed []uint32
+	err := s.update(func(tx *bolt.Tx, ch *changes) error {
+		removed = nil
+		mb, err := getMailboxByID(tx, mailboxID)
+		if err != nil {
+			return err
+		}
+		a, err := getAccountByID(tx, mb.AccountID)
+		if err != nil {
+			return err
+		}
+		b, err := messagesBucket(tx, mailboxID)
+		if err != nil {
+			return err
+		}
+		if uids == nil {
+			if uids, err = uidsTx(tx, mailboxID); err != nil {
+				return err
+			}
+		}
+		for _, uid := range uids {
+			v := b.Get(u32key(uid))
+			if v == nil {
+				continue
+			}
+			e, err := decodeEntry(v)
+			if err != nil {
+				return fmt.Errorf("uid %d: %w", uid, err)
+			}
+			if !e.flags.deleted() {
+				continue
+			}
+			if err := removeEntry(tx, b, &mb, &a, uid, e); err != nil {
+				return err
+			}
+			removed = append(removed, uid)
+		}
+		if len(removed) == 0 {
+			return nil
+		}
+		ch.add(Change{MailboxID: mailboxID, Origin: origin, Expunged: removed})
+		if err := putMailbox(tx, mb); err != nil {
+			return err
+		}
+		return putAccount(tx, a)
+	})
+	return removed, err
+}
+
+// CopyResult maps source UIDs to the UIDs of the copies (RFC 4315 COPYUID).
+type CopyResult struct {
+	UIDValidity uint32
+	Source      []uint32
+	Dest        []uint32
+}
+
+// Copy copies messages into another mailbox, which may belong to another account. The body is shared, not copied.
+func (s *Store) Copy(srcID uint64, uids []uint32, dstID uint64, origin any) (CopyResult, error) {
+	return s.copyOrMove(srcID, uids, dstID, origin, false)
+}
+
+// Move moves messages into another mailbox in one transaction (RFC 6851).
+func (s *Store) Move(srcID uint64, uids []uint32, dstID uint64, origin any) (CopyResult, error) {
+	return s.copyOrMove(srcID, uids, dstID, origin, true)
+}
+
+func (s *Store) copyOrMove(srcID uint64, uids []uint32, dstID uint64, origin any, move bool) (CopyResult, error) {
+	var res CopyResult
+	err := s.update(func(tx *bolt.Tx, ch *changes) error {
+		res = CopyResult{}
+		src, err := getMailboxByID(tx, srcID)
+		if err != nil {
+			return err
+		}
+		dst, err := getMailboxByID(tx, dstID)
+		if err != nil {
+			return err
+		}
+		if dst.NoSelect {
+			return fmt.Errorf("copy to %q: %w", dst.Name, ErrMailboxNotFound)
+		}
+		if srcID == dstID && move {
+			return fmt.Errorf("move into the same mailbox %q: %w", dst.Name, ErrInvalidName)
+		}
+		srcAcct, err := getAccountByID(tx, src.AccountID)
+		if err != nil {
+			return err
+		}
+		dstAcct := &srcAcct
+		if dst.AccountID != src.AccountID {
+			other, err := getAccountByID(tx, dst.AccountID)
+			if err != nil {
+				return err
+			}
+			dstAcct = &other
+		}
+		sb, err := messagesBucket(tx, srcID)
+		if err != nil {
+			return err
+		}
+		res.UIDValidity = dst.UIDValidity
+		for _, uid := range uids {
+			v := sb.Get(u32key(uid))
+			if v == nil {
+				continue
+			}
+			e, err := decodeEntry(v)
+			if err != nil {
+				return fmt.Errorf("uid %d: %w", uid, err)
+			}
+			if err := incBodyRef(tx, e.body); err != nil {
+				return err
+			}
+			dstUID, err := addEntry(tx, &dst, &entry{flags: e.flags, date: e.date, bodySize: e.bodySize, body: e.body, trace: e.trace})
+			if err != nil {
+				return err
+			}
+			dstAcct.Used += e.size()
+			if move {
+				if err := removeEntry(tx, sb, &src, &srcAcct, uid, e); err != nil {
+					return err
+				}
+			}
+			res.Source = append(res.Source, uid)
+			res.Dest = append(res.Dest, dstUID)
+		}
+		if len(res.Source) == 0 {
+			return nil
+		}
+		if dstAcct.Quota > 0 && dstAcct.Used > dstAcct.Quota && (!move || dstAcct != &srcAcct) {
+			return fmt.Errorf("copy to %q: %w", dst.Name, ErrOverQuota)
+		}
+		ch.add(Change{MailboxID: dstID, Appended: res.Dest})
+		if move {
+			ch.add(Change{MailboxID: srcID, Origin: origin, Expunged: res.Source})
+		}
+		for _, mb := range []Mailbox{src, dst} {
+			if err := putMailbox(tx, mb); err != nil {
+				return err
+			}
+		}
+		if dstAcct != &srcAcct {
+			if err := putAccount(tx, *dstAcct); err != nil {
+				return err
+			}
+		}
+		return putAccount(tx, srcAcct)
+	})
+	return res, err
+}
+
+// emptyMailboxTx removes every message of m (the caller saves m and a).
+func emptyMailboxTx(tx *bolt.Tx, ch *changes, a *Account, m *Mailbox) error {
+	b, err := messagesBucket(tx, m.ID)
+	if err != nil {
+		return err
+	}
+	uids, err := uidsTx(tx, m.ID)
+	if err != nil {
+		return err
+	}
+	for _, uid := range uids {
+		e, err := decodeEntry(b.Get(u32key(uid)))
+		if err != nil {
+			return fmt.Errorf("uid %d: %w", uid, err)
+		}
+		if err := removeEntry(tx, b, m, a, uid, e); err != nil {
+			return err
+		}
+	}
+	if len(uids) > 0 {
+		ch.add(Change{MailboxID: m.ID, Expunged: uids})
+	}
+	return nil
+}
+
+// deleteMailboxTx removes m with its messages and its message bucket (the caller saves a).
+func deleteMailboxTx(tx *bolt.Tx, ch *changes, a *Account, m Mailbox) error {
+	if err := emptyMailboxTx(tx, ch, a, &m); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketMessages).DeleteBucket(u64key(m.ID)); err != nil {
+		return fmt.Errorf("delete message bucket of %q: %w", m.Name, err)
+	}
+	if err := tx.Bucket(bucketMboxIDs).Delete(u64key(m.ID)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketMailboxes).Delete(mailboxKey(m.AccountID, m.Name)); err != nil {
+		return err
+	}
+	ch.add(Change{MailboxID: m.ID, Deleted: true})
+	return putAccount(tx, *a)
+}

@@ -1,0 +1,142 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// SchemaVersion is the version of the on-disk layout this code writes. Open migrates older files forward.
+const SchemaVersion = 1
+
+var (
+	bucketMeta      = []byte("meta")
+	bucketDomains   = []byte("domains")
+	bucketAccounts  = []byte("accounts")   // address → account record
+	bucketAcctIDs   = []byte("account_id") // account id → address
+	bucketMailboxes = []byte("mailboxes")  // account id + name → mailbox record
+	bucketMboxIDs   = []byte("mailbox_id") // mailbox id → account id + name
+	bucketMessages  = []byte("messages")   // mailbox id → nested bucket: uid → entry
+	bucketBodies    = []byte("bodies")     // body id → body record
+	bucketTexts     = []byte("texts")      // body id → folded search text
+	bucketChunks    = []byte("chunks")     // body id + chunk no → up to ChunkSize bytes
+
+	keySchema         = []byte("schema")
+	keyLastUIDValidty = []byte("last_uidvalidity")
+)
+
+var allBuckets = [][]byte{bucketMeta, bucketDomains, bucketAccounts, bucketAcctIDs, bucketMailboxes, bucketMboxIDs,
+	bucketMessages, bucketBodies, bucketTexts, bucketChunks}
+
+// Options tune Open. The zero value is the production setting.
+type Options struct {
+	// NoSync skips fsync. Only tests may set it: acknowledged mail must be on disk.
+	NoSync bool
+	// LockTimeout bounds the wait for the file lock held by another process (default 1s).
+	LockTimeout time.Duration
+}
+
+// Store is the mail store. It is safe for concurrent use.
+type Store struct {
+	db *bolt.DB
+
+	// commitMu orders commits with their announcements: a change is announced to the listener before the next
+	// write transaction starts, so the listener sees changes in commit order.
+	commitMu sync.Mutex
+	listener func(Change) // guarded by commitMu
+	now      func() time.Time
+}
+
+// Open opens (creating if needed) the store at path and migrates it to SchemaVersion.
+func Open(path string, opts Options) (*Store, error) {
+	timeout := opts.LockTimeout
+	if timeout == 0 {
+		timeout = time.Second
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:      timeout,
+		FreelistType: bolt.FreelistMapType,
+		NoSync:       opts.NoSync,
+	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open store %s: the file is locked by another process (is the server running?)", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{db: db, now: time.Now}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the file. In-flight transactions finish first.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the store's file name.
+func (s *Store) Path() string { return s.db.Path() }
+
+// migrate creates the buckets of a new file and upgrades older schemas step by step.
+func (s *Store) migrate() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		version := 0
+		if v := meta.Get(keySchema); v != nil {
+			d := decoder{b: v}
+			version = int(d.uint())
+		}
+		if version > SchemaVersion {
+			return fmt.Errorf("store schema version %d is newer than this program's %d: upgrade mailserver", version, SchemaVersion)
+		}
+		for version < SchemaVersion {
+			step, ok := migrations[version]
+			if !ok {
+				return fmt.Errorf("store: no migration from schema version %d", version)
+			}
+			if err := step(tx); err != nil {
+				return fmt.Errorf("migrate store from schema version %d: %w", version, err)
+			}
+			version++
+		}
+		var e encoder
+		e.uint(uint64(version))
+		return meta.Put(keySchema, e.b)
+	})
+}
+
+// migrations[v] upgrades a file from schema v to v+1 inside the opening transaction.
+var migrations = map[int]func(tx *bolt.Tx) error{
+	0: func(tx *bolt.Tx) error { return nil }, // a new file: the buckets were just created
+}
+
+// update runs fn in one write transaction and, once it has committed, announces the changes fn recorded.
+func (s *Store) update(fn func(tx *bolt.Tx, ch *changes) error) error {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	var ch changes
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		ch = changes{}
+		return fn(tx, &ch)
+	})
+	if err != nil {
+		return err
+	}
+	if s.listener != nil {
+		for _, c := range ch.list {
+			s.listener(c)
+		}
+	}
+	return nil
+}
+
+func (s *Store) view(fn func(tx *bolt.Tx) error) error { return s.db.View(fn) }

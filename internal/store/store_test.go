@@ -1,0 +1,341 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func TestAccountGetsDefaultMailboxes(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	boxes, err := s.Mailboxes(a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, m := range boxes {
+		got[m.Name] = m.SpecialUse
+		if m.UIDNext != 1 || m.UIDValidity == 0 || !m.Subscribed {
+			t.Errorf("%s: UIDNext %d UIDValidity %d subscribed %v", m.Name, m.UIDNext, m.UIDValidity, m.Subscribed)
+		}
+	}
+	want := map[string]string{"INBOX": "", "Drafts": `\Drafts`, "Sent": `\Sent`, "Trash": `\Trash`, "Junk": `\Junk`, "Archive": `\Archive`}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("mailboxes %v, want %v", got, want)
+	}
+}
+
+func TestDirectoryErrors(t *testing.T) {
+	s := newTestStore(t)
+	if _, err := s.AddAccount(Account{Address: "x@nowhere.vn"}); !errors.Is(err, ErrDomainNotFound) {
+		t.Errorf("account in unknown domain: %v", err)
+	}
+	mustAccount(t, s, "an@example.gov.vn")
+	if _, err := s.AddAccount(Account{Address: "AN@example.gov.vn"}); !errors.Is(err, ErrExists) {
+		t.Errorf("duplicate account: %v", err)
+	}
+	if err := s.AddDomain("example.gov.vn"); !errors.Is(err, ErrExists) {
+		t.Errorf("duplicate domain: %v", err)
+	}
+	if err := s.RemoveDomain("example.gov.vn"); !errors.Is(err, ErrDomainInUse) {
+		t.Errorf("remove domain in use: %v", err)
+	}
+	if err := s.RemoveAccount("an@example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveDomain("example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Account("an@example.gov.vn"); !errors.Is(err, ErrAccountNotFound) {
+		t.Errorf("removed account: %v", err)
+	}
+}
+
+func TestDeliverStoresBodyOnceAndReadsBack(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	b := mustAccount(t, s, "binh@example.gov.vn")
+	big := bytes.Repeat([]byte("0123456789abcdef"), ChunkSize/16*3+7) // spans four chunks
+	msg := NewMessage{Body: append([]byte("Subject: x\r\n\r\n"), big...), Meta: []byte{1, 2, 3}, Text: []byte("x")}
+	placed, err := s.Deliver(msg, []Copy{
+		{AccountID: a.ID, Trace: []byte("Delivered-To: an@example.gov.vn\r\n")},
+		{AccountID: b.ID, Trace: []byte("Delivered-To: binh@example.gov.vn\r\n"), Flags: []string{`\Flagged`}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range placed {
+		if p.Err != nil || p.UID != 1 {
+			t.Fatalf("placed %+v", p)
+		}
+	}
+	msgs, err := s.Messages(placed[1].MailboxID, []uint32{1}, FetchOptions{Meta: true, Text: true})
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("messages %v %v", msgs, err)
+	}
+	m := msgs[0]
+	if !reflect.DeepEqual(m.Flags, []string{`\Flagged`}) || !bytes.Equal(m.Meta, msg.Meta) || string(m.Text) != "x" {
+		t.Errorf("message %+v", m)
+	}
+	if m.Size != int64(len(m.Trace)+len(msg.Body)) {
+		t.Errorf("size %d", m.Size)
+	}
+	got, err := io.ReadAll(io.NewSectionReader(s.Body(m.Body, m.BodySize), 0, m.BodySize))
+	if err != nil || !bytes.Equal(got, msg.Body) {
+		t.Fatalf("body differs (err %v, %d vs %d bytes)", err, len(got), len(msg.Body))
+	}
+	part := make([]byte, 100)
+	if _, err := s.Body(m.Body, m.BodySize).ReadAt(part, ChunkSize-50); err != nil || !bytes.Equal(part, msg.Body[ChunkSize-50:ChunkSize+50]) {
+		t.Fatalf("read across a chunk boundary: %v", err)
+	}
+	var bodies int
+	_ = s.view(func(tx *bolt.Tx) error { bodies = tx.Bucket(bucketBodies).Stats().KeyN; return nil })
+	if bodies != 1 {
+		t.Errorf("%d bodies stored, want 1", bodies)
+	}
+	acct, _ := s.Account("an@example.gov.vn")
+	if acct.Used != int64(len("Delivered-To: an@example.gov.vn\r\n")+len(msg.Body)) {
+		t.Errorf("used %d", acct.Used)
+	}
+}
+
+func TestQuotaRefusesOneCopyOnly(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	b := mustAccount(t, s, "binh@example.gov.vn")
+	if _, err := s.UpdateAccount(b.Address, func(acc *Account) error { acc.Quota = 10; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	placed, err := s.Deliver(testMessage(1), []Copy{{AccountID: a.ID}, {AccountID: b.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if placed[0].Err != nil || !errors.Is(placed[1].Err, ErrOverQuota) {
+		t.Fatalf("placed %+v", placed)
+	}
+	inbox := mustMailbox(t, s, b, "INBOX")
+	if _, err := s.Append(inbox.ID, testMessage(2), nil, nil); !errors.Is(err, ErrOverQuota) {
+		t.Errorf("append over quota: %v", err)
+	}
+}
+
+func TestFlagsExpungeAndCounters(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	inbox := mustMailbox(t, s, a, "INBOX")
+	for i := 0; i < 5; i++ {
+		if _, err := s.Append(inbox.ID, testMessage(i), []string{`\seen`, "$Label1"}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := s.SetFlags(inbox.ID, []uint32{2, 3, 99}, FlagsAdd, []string{`\Deleted`}, nil)
+	if err != nil || len(res) != 2 {
+		t.Fatalf("set flags %v %v", res, err)
+	}
+	if want := []string{`\Seen`, `\Deleted`, "$Label1"}; !reflect.DeepEqual(res[0].Flags, want) {
+		t.Errorf("flags %v, want %v", res[0].Flags, want)
+	}
+	if _, err := s.SetFlags(inbox.ID, []uint32{4}, FlagsRemove, []string{`\Seen`, "$label1"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	mb := mustMailbox(t, s, a, "INBOX")
+	if mb.Messages != 5 || mb.Unseen != 1 || mb.Deleted != 2 || !reflect.DeepEqual(mb.Keywords, []string{"$Label1"}) {
+		t.Errorf("counters %+v", mb)
+	}
+	removed, err := s.Expunge(inbox.ID, nil, nil)
+	if err != nil || !reflect.DeepEqual(removed, []uint32{2, 3}) {
+		t.Fatalf("expunge %v %v", removed, err)
+	}
+	uids, _ := s.UIDs(inbox.ID)
+	if !reflect.DeepEqual(uids, []uint32{1, 4, 5}) {
+		t.Errorf("uids %v", uids)
+	}
+	if mb := mustMailbox(t, s, a, "INBOX"); mb.UIDNext != 6 || mb.Messages != 3 {
+		t.Errorf("after expunge %+v", mb)
+	}
+}
+
+func TestCopyMoveShareBodies(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	inbox, archive := mustMailbox(t, s, a, "INBOX"), mustMailbox(t, s, a, "Archive")
+	for i := 0; i < 3; i++ {
+		if _, err := s.Append(inbox.ID, testMessage(i), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cp, err := s.Copy(inbox.ID, []uint32{1, 2}, archive.ID, nil)
+	if err != nil || !reflect.DeepEqual(cp.Dest, []uint32{1, 2}) || cp.UIDValidity != archive.UIDValidity {
+		t.Fatalf("copy %+v %v", cp, err)
+	}
+	mv, err := s.Move(inbox.ID, []uint32{2, 3}, archive.ID, nil)
+	if err != nil || !reflect.DeepEqual(mv.Source, []uint32{2, 3}) || !reflect.DeepEqual(mv.Dest, []uint32{3, 4}) {
+		t.Fatalf("move %+v %v", mv, err)
+	}
+	if uids, _ := s.UIDs(inbox.ID); !reflect.DeepEqual(uids, []uint32{1}) {
+		t.Errorf("inbox uids %v", uids)
+	}
+	if _, err := s.Move(inbox.ID, []uint32{1}, inbox.ID, nil); err == nil {
+		t.Error("move into the same mailbox succeeded")
+	}
+}
+
+func TestMailboxTreeOperations(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	if _, err := s.CreateMailbox(a.ID, "Phòng/2026/Báo cáo", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateMailbox(a.ID, "phòng", ""); err != nil {
+		t.Errorf("names are case-sensitive except INBOX: %v", err)
+	}
+	if _, err := s.CreateMailbox(a.ID, "inbox", ""); !errors.Is(err, ErrMailboxExists) {
+		t.Errorf("create inbox: %v", err)
+	}
+	for _, bad := range []string{"", "a//b", "/a", "a/", "x*"} {
+		if _, err := s.CreateMailbox(a.ID, bad, ""); !errors.Is(err, ErrInvalidName) {
+			t.Errorf("create %q: %v", bad, err)
+		}
+	}
+	sub := mustMailbox(t, s, a, "Phòng/2026/Báo cáo")
+	if _, err := s.Append(sub.ID, testMessage(1), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RenameMailbox(a.ID, "Phòng", "Lưu trữ/Phòng"); err != nil {
+		t.Fatal(err)
+	}
+	moved := mustMailbox(t, s, a, "Lưu trữ/Phòng/2026/Báo cáo")
+	if moved.ID != sub.ID || moved.Messages != 1 {
+		t.Errorf("renamed child %+v", moved)
+	}
+	if err := s.DeleteMailbox(a.ID, "Lưu trữ/Phòng"); err != nil {
+		t.Fatal(err)
+	}
+	if m := mustMailbox(t, s, a, "Lưu trữ/Phòng"); !m.NoSelect {
+		t.Errorf("parent with children should stay as \\Noselect: %+v", m)
+	}
+	if err := s.DeleteMailbox(a.ID, "Lưu trữ/Phòng"); !errors.Is(err, ErrHasChildren) {
+		t.Errorf("delete noselect parent: %v", err)
+	}
+	if err := s.DeleteMailbox(a.ID, "INBOX"); !errors.Is(err, ErrProtected) {
+		t.Errorf("delete INBOX: %v", err)
+	}
+	if _, err := s.CreateMailbox(a.ID, "Lưu trữ/Phòng", ""); err != nil {
+		t.Errorf("re-create a \\Noselect placeholder: %v", err)
+	}
+}
+
+func TestRenameInboxLeavesEmptyInbox(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	inbox := mustMailbox(t, s, a, "INBOX")
+	if _, err := s.Append(inbox.ID, testMessage(1), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RenameMailbox(a.ID, "INBOX", "Old"); err != nil {
+		t.Fatal(err)
+	}
+	old, fresh := mustMailbox(t, s, a, "Old"), mustMailbox(t, s, a, "INBOX")
+	if old.Messages != 1 || fresh.Messages != 0 || fresh.UIDValidity <= inbox.UIDValidity-1 || fresh.ID == inbox.ID {
+		t.Errorf("old %+v new %+v", old, fresh)
+	}
+}
+
+func TestRecreatedMailboxGetsNewUIDValidity(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	first, _ := s.CreateMailbox(a.ID, "X", "")
+	if err := s.DeleteMailbox(a.ID, "X"); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := s.CreateMailbox(a.ID, "X", "")
+	if second.UIDValidity <= first.UIDValidity {
+		t.Errorf("uidvalidity %d then %d", first.UIDValidity, second.UIDValidity)
+	}
+}
+
+func TestRemoveAccountFreesBodies(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	b := mustAccount(t, s, "binh@example.gov.vn")
+	if _, err := s.Deliver(testMessage(1), []Copy{{AccountID: a.ID}, {AccountID: b.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Deliver(testMessage(2), []Copy{{AccountID: a.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveAccount(a.Address); err != nil {
+		t.Fatal(err)
+	}
+	var bodies, chunks int
+	_ = s.view(func(tx *bolt.Tx) error {
+		bodies, chunks = tx.Bucket(bucketBodies).Stats().KeyN, tx.Bucket(bucketChunks).Stats().KeyN
+		return nil
+	})
+	if bodies != 1 || chunks != 1 {
+		t.Errorf("%d bodies, %d chunks left; want the one binh still holds", bodies, chunks)
+	}
+}
+
+func TestListenerSeesChangesInCommitOrder(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	inbox := mustMailbox(t, s, a, "INBOX")
+	var mu sync.Mutex
+	var seen []uint32
+	s.SetListener(func(c Change) {
+		mu.Lock()
+		seen = append(seen, c.Appended...)
+		mu.Unlock()
+	})
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Append(inbox.ID, testMessage(i), nil, "origin"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, uid := range seen {
+		if uid != uint32(i+1) {
+			t.Fatalf("announced out of order: %v", seen)
+		}
+	}
+	if len(seen) != 20 {
+		t.Fatalf("announced %d appends", len(seen))
+	}
+}
+
+func TestReopenKeepsDataAndRefusesSecondOpener(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddDomain("example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(path, Options{LockTimeout: 50 * 1e6}); err == nil || !strings.Contains(err.Error(), "locked") {
+		t.Errorf("second open: %v", err)
+	}
+	s.Close()
+	s, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if ok, _ := s.HasDomain("EXAMPLE.gov.vn"); !ok {
+		t.Error("domain lost across reopen")
+	}
+}
