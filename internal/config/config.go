@@ -1,0 +1,193 @@
+// Package config reads the server's TOML configuration file.
+//
+// Every key is optional: Default holds the one set of defaults (the dev
+// setup, listening on loopback only) and a file overrides them key by key.
+// default.toml, returned by DefaultTOML, documents every key; a test keeps
+// it equal to Default.
+package config
+
+import (
+	_ "embed"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration file. Field comments give the TOML key
+// and what an empty value means; defaults live in Default only.
+type Config struct {
+	DataDir   string `toml:"data_dir"`   // bbolt file, certificates, ctl.sock
+	Hostname  string `toml:"hostname"`   // HELO name, Received headers, autoconfig
+	LogFormat string `toml:"log_format"` // "text" or "json"
+	LogLevel  string `toml:"log_level"`  // "debug", "info", "warn" or "error"
+
+	SMTP SMTPConfig `toml:"smtp"`
+	IMAP IMAPConfig `toml:"imap"`
+	HTTP HTTPConfig `toml:"http"`
+	TLS  TLSConfig  `toml:"tls"`
+}
+
+// SMTPConfig is the [smtp] table. An empty listen address disables that
+// listener.
+type SMTPConfig struct {
+	MX          string `toml:"mx"`          // inbound from other servers, no AUTH
+	Submission  string `toml:"submission"`  // STARTTLS + AUTH
+	Submissions string `toml:"submissions"` // implicit TLS + AUTH
+
+	MaxMessageSize Size     `toml:"max_message_size"`
+	MaxRecipients  int      `toml:"max_recipients"`
+	ReadTimeout    Duration `toml:"read_timeout"` // bounds a whole DATA upload too
+	WriteTimeout   Duration `toml:"write_timeout"`
+
+	// AllowInsecureAuth permits AUTH without TLS, but only from loopback
+	// clients; remote clients always need TLS first.
+	AllowInsecureAuth bool `toml:"allow_insecure_auth"`
+}
+
+// IMAPConfig is the [imap] table. An empty listen address disables that
+// listener.
+type IMAPConfig struct {
+	Listen    string `toml:"listen"`     // STARTTLS
+	ListenTLS string `toml:"listen_tls"` // implicit TLS
+
+	// AllowInsecureAuth permits LOGIN/AUTHENTICATE without TLS, but only
+	// from loopback clients.
+	AllowInsecureAuth bool `toml:"allow_insecure_auth"`
+}
+
+// HTTPConfig is the [http] table: autoconfig, /healthz, /metrics.
+type HTTPConfig struct {
+	Listen string `toml:"listen"` // empty disables HTTP
+}
+
+// TLSConfig is the [tls] table. With both empty, a self-signed pair is
+// generated in <data_dir>/tls; relative paths are relative to the config
+// file's folder.
+type TLSConfig struct {
+	Cert string `toml:"cert"`
+	Key  string `toml:"key"`
+}
+
+//go:embed default.toml
+var defaultTOML string
+
+// DefaultTOML returns a config file that documents every key with its
+// default value.
+func DefaultTOML() string { return defaultTOML }
+
+// Default returns the built-in dev configuration: every listener on
+// loopback, data in ./data.
+func Default() Config {
+	return Config{
+		DataDir:   "./data",
+		Hostname:  "localhost",
+		LogFormat: "text",
+		LogLevel:  "info",
+		SMTP: SMTPConfig{
+			MX:                "127.0.0.1:2525",
+			Submission:        "127.0.0.1:2587",
+			Submissions:       "127.0.0.1:2465",
+			MaxMessageSize:    50 * MB,
+			MaxRecipients:     1000,
+			ReadTimeout:       Duration(10 * time.Minute),
+			WriteTimeout:      Duration(time.Minute),
+			AllowInsecureAuth: true,
+		},
+		IMAP: IMAPConfig{
+			Listen:            "127.0.0.1:1143",
+			ListenTLS:         "127.0.0.1:1993",
+			AllowInsecureAuth: true,
+		},
+		HTTP: HTTPConfig{Listen: "127.0.0.1:8080"},
+	}
+}
+
+// Load reads the file at path over Default and validates the result. An
+// empty path returns Default. Unknown keys are an error, so that a typo
+// never silently falls back to a default. Relative data_dir, tls.cert and
+// tls.key are resolved against the file's folder, so the server behaves
+// the same whatever folder it is started from.
+func Load(path string) (Config, error) {
+	c := Default()
+	if path == "" {
+		return c, nil
+	}
+	md, err := toml.DecodeFile(path, &c)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		return Config{}, fmt.Errorf("config %s: unknown key %s", path, unknownKeys(undecoded))
+	}
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	c.DataDir = resolve(dir, c.DataDir)
+	c.TLS.Cert = resolve(dir, c.TLS.Cert)
+	c.TLS.Key = resolve(dir, c.TLS.Key)
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// unknownKeys lists keys for an error message, leaving out those inside an
+// unknown table already listed.
+func unknownKeys(keys []toml.Key) string {
+	var out []string
+	var last toml.Key
+	for _, k := range keys {
+		if last != nil && len(k) > len(last) && slices.Equal(k[:len(last)], last) {
+			continue
+		}
+		out, last = append(out, fmt.Sprintf("%q", k.String())), k
+	}
+	return strings.Join(out, ", ")
+}
+
+// resolve makes p absolute relative to dir; empty stays empty (it means
+// "not set").
+func resolve(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+// Encode writes c as TOML; Load reads the output back to an equal Config.
+func (c Config) Encode(w io.Writer) error {
+	if err := toml.NewEncoder(w).Encode(c); err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	return nil
+}
+
+// DBPath is the bbolt file.
+func (c Config) DBPath() string { return filepath.Join(c.DataDir, "mail.db") }
+
+// SocketPath is the control socket the CLI uses while the server runs.
+func (c Config) SocketPath() string { return filepath.Join(c.DataDir, "ctl.sock") }
+
+// Level returns log_level as a slog.Level; call it on a validated Config.
+func (c Config) Level() slog.Level {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(c.LogLevel)) // Validate has checked it
+	return l
+}
+
+// LogHandler returns a slog handler writing to w in log_format at
+// log_level.
+func (c Config) LogHandler(w io.Writer) slog.Handler {
+	opts := &slog.HandlerOptions{Level: c.Level()}
+	if strings.EqualFold(c.LogFormat, "json") {
+		return slog.NewJSONHandler(w, opts)
+	}
+	return slog.NewTextHandler(w, opts)
+}

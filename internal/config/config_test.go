@@ -1,0 +1,223 @@
+package config
+
+import (
+	"bytes"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "mailserver.toml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestDefault(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Default().Validate() = %v", err)
+	}
+	if c.SMTP.MaxMessageSize != 50*MB || c.SMTP.ReadTimeout != Duration(10*time.Minute) || c.Hostname != "localhost" {
+		t.Errorf("unexpected defaults: %+v", c)
+	}
+	if got, want := c.DBPath(), filepath.Join("data", "mail.db"); got != want {
+		t.Errorf("DBPath() = %q, want %q", got, want)
+	}
+	if got, want := c.SocketPath(), filepath.Join("data", "ctl.sock"); got != want {
+		t.Errorf("SocketPath() = %q, want %q", got, want)
+	}
+	got, err := Load("")
+	if err != nil || !reflect.DeepEqual(got, c) {
+		t.Errorf(`Load("") = %+v, %v; want Default()`, got, err)
+	}
+}
+
+// The documented file must say exactly what Default does.
+func TestDefaultTOMLMatchesDefault(t *testing.T) {
+	var c Config
+	md, err := toml.Decode(DefaultTOML(), &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := md.Undecoded(); len(u) > 0 {
+		t.Errorf("default.toml has unknown keys %v", u)
+	}
+	if !reflect.DeepEqual(c, Default()) {
+		t.Errorf("default.toml decodes to\n%+v\nwant Default()\n%+v", c, Default())
+	}
+}
+
+func TestLoadFullFile(t *testing.T) {
+	path := writeFile(t, `
+data_dir = "state"
+hostname = "mail.example.gov.vn"
+log_format = "json"
+log_level = "debug"
+[smtp]
+mx = ":25"
+submission = ":587"
+submissions = ":465"
+max_message_size = "20 MiB"
+max_recipients = 300
+read_timeout = "5m"
+write_timeout = "30s"
+allow_insecure_auth = false
+[imap]
+listen = ":143"
+listen_tls = ""
+allow_insecure_auth = false
+[http]
+listen = "127.0.0.1:9090"
+[tls]
+cert = "/etc/ssl/mail.pem"
+key = "private/mail.key"
+`)
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(path)
+	want := Config{
+		DataDir: filepath.Join(dir, "state"), Hostname: "mail.example.gov.vn", LogFormat: "json", LogLevel: "debug",
+		SMTP: SMTPConfig{MX: ":25", Submission: ":587", Submissions: ":465", MaxMessageSize: 20 * MB,
+			MaxRecipients: 300, ReadTimeout: Duration(5 * time.Minute), WriteTimeout: Duration(30 * time.Second)},
+		IMAP: IMAPConfig{Listen: ":143"},
+		HTTP: HTTPConfig{Listen: "127.0.0.1:9090"},
+		TLS:  TLSConfig{Cert: "/etc/ssl/mail.pem", Key: filepath.Join(dir, "private/mail.key")},
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("Load =\n%+v\nwant\n%+v", c, want)
+	}
+
+	// Round trip: encoding and loading again gives the same Config.
+	var buf bytes.Buffer
+	if err := c.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Load(writeFile(t, buf.String()))
+	if err != nil {
+		t.Fatalf("reload of\n%s: %v", buf.String(), err)
+	}
+	if !reflect.DeepEqual(again, c) {
+		t.Errorf("round trip =\n%+v\nwant\n%+v\nfile:\n%s", again, c, buf.String())
+	}
+}
+
+func TestLoadPartialKeepsDefaults(t *testing.T) {
+	c, err := Load(writeFile(t, "[smtp]\nmax_recipients = 5\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.SMTP.MaxRecipients = 5
+	want.DataDir = c.DataDir
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("got %+v, want %+v", c, want)
+	}
+	if !filepath.IsAbs(c.DataDir) || filepath.Base(c.DataDir) != "data" {
+		t.Errorf("DataDir = %q, want the file's folder + data", c.DataDir)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct{ name, file, want string }{
+		{"unknown key", "[smtp]\nmax_size = \"1MB\"\n", `unknown key "smtp.max_size"`},
+		{"unknown table", "[pop3]\nlisten = \":110\"\n", `unknown key "pop3"`},
+		{"bad size", "[smtp]\nmax_message_size = \"lots\"\n", `invalid size "lots"`},
+		{"bad duration", "[smtp]\nread_timeout = \"10\"\n", `invalid duration "10"`},
+		{"syntax", "hostname = \n", "toml:"},
+		{"small size", "[smtp]\nmax_message_size = \"512B\"\n", "smtp.max_message_size: must be at least 1KB"},
+		{"huge size", "[smtp]\nmax_message_size = \"2GB\"\n", "smtp.max_message_size: must be at most 1GB"},
+		{"bad listen", "[imap]\nlisten = \"x\"\n", `imap.listen: "x" is not host:port`},
+		{"bad port", "[smtp]\nmx = \"127.0.0.1:99999\"\n", `smtp.mx: "127.0.0.1:99999": port must be a number from 0 to 65535`},
+		{"same address", "[http]\nlisten = \"127.0.0.1:2525\"\n", `http.listen: "127.0.0.1:2525" collides with smtp.mx`},
+		{"wildcard collision", "[imap]\nlisten_tls = \":2465\"\n", `imap.listen_tls: ":2465" collides with smtp.submissions`},
+		{"cert without key", "[tls]\ncert = \"a.pem\"\n", "tls: set both cert and key"},
+		{"key without cert", "[tls]\nkey = \"a.key\"\n", "tls: set both cert and key"},
+		{"no recipients", "[smtp]\nmax_recipients = 0\n", "smtp.max_recipients: must be at least 1"},
+		{"zero timeout", "[smtp]\nwrite_timeout = \"0s\"\n", "smtp.write_timeout: must be at least 1s"},
+		{"negative timeout", "[smtp]\nread_timeout = \"-5m\"\n", "smtp.read_timeout: must be at least 1s"},
+		{"log format", "log_format = \"xml\"\n", `log_format: "xml" is not text or json`},
+		{"log level", "log_level = \"loud\"\n", `log_level: "loud" is not debug, info, warn or error`},
+		{"empty hostname", "hostname = \"\"\n", "hostname: must not be empty"},
+		{"bad hostname", "hostname = \"mail server\"\n", `hostname: "mail server" is not a valid host name`},
+		{"long socket", "data_dir = \"/" + strings.Repeat("d", 100) + "\"\n", "data_dir: control socket path"},
+		{"type", "[smtp]\nmax_recipients = \"many\"\n", "max_recipients"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeFile(t, tt.file)
+			_, err := Load(path)
+			if err == nil {
+				t.Fatalf("Load(%q) succeeded, want error containing %q", tt.file, tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %q, want it to contain %q", err, tt.want)
+			}
+			if !strings.Contains(err.Error(), path) {
+				t.Errorf("error = %q, want it to name the file", err)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	c := Default()
+	c.SMTP.MaxRecipients = 0
+	c.IMAP.Listen = "nope"
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "smtp.max_recipients") || !strings.Contains(err.Error(), "imap.listen") {
+		t.Errorf("Validate() = %v, want both problems", err)
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("Validate() = %q, want one line", err)
+	}
+}
+
+func TestEphemeralPortsMayRepeat(t *testing.T) {
+	c := Default()
+	c.SMTP.MX, c.SMTP.Submission, c.IMAP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate() = %v", err)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "absent.toml"))
+	if err == nil || !strings.Contains(err.Error(), "absent.toml") {
+		t.Errorf("Load(missing) = %v, want an error naming the file", err)
+	}
+}
+
+func TestLogHandler(t *testing.T) {
+	c := Default()
+	c.LogFormat, c.LogLevel = "json", "warn"
+	var buf bytes.Buffer
+	h := c.LogHandler(&buf)
+	if h.Enabled(t.Context(), slog.LevelDebug) {
+		t.Error("debug enabled at level warn")
+	}
+	slog.New(h).Warn("disk low", "free", "1GB")
+	if !strings.HasPrefix(buf.String(), "{") || !strings.Contains(buf.String(), `"msg":"disk low"`) {
+		t.Errorf("log output %q, want JSON", buf.String())
+	}
+}
+
+func TestUnknownKeysListedOnce(t *testing.T) {
+	path := writeFile(t, "[pop3]\nlisten = \":110\"\n[smtp]\nmax_size = 1\n")
+	_, err := Load(path)
+	want := "config " + path + `: unknown key "pop3", "smtp.max_size"`
+	if err == nil || err.Error() != want {
+		t.Errorf("Load error = %v, want %q", err, want)
+	}
+}
