@@ -118,6 +118,9 @@ func Load(path string) (Config, error) {
 	if path == "" {
 		return c, nil
 	}
+	// Plaintext authentication, even from loopback, is a convenience of the embedded dev default only: a config
+	// file has to ask for it explicitly.
+	c.SMTP.AllowInsecureAuth, c.IMAP.AllowInsecureAuth = false, false
 	md, err := toml.DecodeFile(path, &c)
 	if err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)

@@ -121,6 +121,8 @@ func TestLoadPartialKeepsDefaults(t *testing.T) {
 	want := Default()
 	want.SMTP.MaxRecipients = 5
 	want.DataDir = c.DataDir
+	// A config file never inherits the dev default's plaintext-auth relaxation.
+	want.SMTP.AllowInsecureAuth, want.IMAP.AllowInsecureAuth = false, false
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v, want %+v", c, want)
 	}
