@@ -1,0 +1,34 @@
+package delivery
+
+import (
+	"errors"
+	"fmt"
+
+	"mailserver/internal/store"
+)
+
+// Sentinel errors, tested with errors.Is. The protocol layers turn them into replies (internal/smtp's toSMTPError);
+// any other error from this package is an internal failure (the store, most likely) and must become a temporary one.
+var (
+	// ErrBadAddress: the address is not local@domain.
+	ErrBadAddress = errors.New("invalid address")
+	// ErrUnknownRecipient: the domain is local but no account (and, later, no alias or group) has the address.
+	ErrUnknownRecipient = errors.New("no such recipient")
+	// ErrNotLocal: the recipient's domain is not served here. AddRecipient returns one of the two refinements below,
+	// which both match ErrNotLocal too.
+	ErrNotLocal = errors.New("recipient domain is not local")
+	// ErrRelayDenied: a non-local recipient on an unauthenticated (MX) transaction; this server never relays.
+	ErrRelayDenied = fmt.Errorf("%w: relay denied", ErrNotLocal)
+	// ErrOutboundDisabled: a non-local recipient on a submission; the outbound queue is not built yet.
+	ErrOutboundDisabled = fmt.Errorf("%w: outbound delivery not configured", ErrNotLocal)
+	// ErrOverQuota: the recipient's mailbox is full. It is the store's sentinel, so both layers' errors match.
+	ErrOverQuota = store.ErrOverQuota
+	// ErrSenderNotAllowed: the envelope sender (MAIL FROM) is not an address the authenticated account may use.
+	ErrSenderNotAllowed = errors.New("sender address not owned by the authenticated account")
+	// ErrFromNotAllowed: a From header address is missing or not one the authenticated account may use.
+	ErrFromNotAllowed = errors.New("from header address not owned by the authenticated account")
+	// ErrNoRecipients: Commit without any accepted recipient.
+	ErrNoRecipients = errors.New("no recipients")
+	// ErrClosed: the transaction was already committed or aborted.
+	ErrClosed = errors.New("transaction already finished")
+)

@@ -1,0 +1,226 @@
+package delivery
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"mailserver/internal/auth"
+	"mailserver/internal/message"
+	"mailserver/internal/store"
+)
+
+// Transaction is one message on its way in: envelope, recipients, then Commit or Abort. It is not safe for
+// concurrent use; the protocol session that owns it serialises calls.
+type Transaction struct {
+	d     *Deliverer // immutable
+	env   Envelope   // immutable
+	id    string     // immutable: names the transaction in logs and Received headers
+	rcpts []recipient
+	done  bool // committed or aborted
+}
+
+// recipient is one accepted RCPT: the address as the client gave it and the accounts it resolved to.
+type recipient struct {
+	addr     string
+	accounts []store.Account
+}
+
+// Begin starts a transaction. It never fails: the envelope sender was checked by the caller (SenderAllowed for
+// submissions), and recipients are checked one by one.
+func (d *Deliverer) Begin(_ context.Context, env Envelope) *Transaction {
+	return &Transaction{d: d, env: env, id: strings.ToUpper(rand.Text()[:12])}
+}
+
+// ID names the transaction in logs and in the Received headers of its copies.
+func (t *Transaction) ID() string { return t.id }
+
+// AddRecipient resolves rcpt now, so that the client learns at once whether it will be delivered. Errors:
+// ErrBadAddress, ErrRelayDenied or ErrOutboundDisabled for other domains (matching ErrNotLocal), ErrUnknownRecipient,
+// ErrOverQuota (the account is already full, or would be by the size declared in the envelope); anything else is an
+// internal failure. A disabled account still receives mail.
+func (t *Transaction) AddRecipient(ctx context.Context, rcpt string) error {
+	if t.done {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	local, domain, err := splitAddress(rcpt)
+	if err != nil {
+		return err
+	}
+	isLocal, err := t.d.IsLocalDomain(domain)
+	if err != nil {
+		return fmt.Errorf("recipient %s: %w", rcpt, err)
+	}
+	if !isLocal {
+		if t.env.Authenticated != "" {
+			return fmt.Errorf("%s: %w", rcpt, ErrOutboundDisabled)
+		}
+		return fmt.Errorf("%s: %w", rcpt, ErrRelayDenied)
+	}
+	addr, err := auth.NormalizeAddress(local + "@" + domain)
+	if err != nil {
+		// No account can have an address that does not normalise.
+		return fmt.Errorf("%s: %w", rcpt, ErrUnknownRecipient)
+	}
+	accounts, err := t.d.resolve(ctx, addr)
+	if err != nil {
+		return err
+	}
+	if len(accounts) == 1 && overQuota(accounts[0], t.env.Size) {
+		return fmt.Errorf("%s: %w", rcpt, ErrOverQuota)
+	}
+	t.rcpts = append(t.rcpts, recipient{addr: rcpt, accounts: accounts})
+	return nil
+}
+
+// overQuota reports whether a has no room for a message of the declared size (0: unknown, so only a full account
+// counts). The store checks the exact size again at commit.
+func overQuota(a store.Account, size int64) bool {
+	return a.Quota > 0 && (a.Used >= a.Quota || a.Used+size > a.Quota)
+}
+
+// Abort ends the transaction without storing anything. It is safe to call at any time, also after Commit.
+func (t *Transaction) Abort() { t.done = true }
+
+// Result tells what became of each recipient of a committed message.
+type Result struct {
+	ID         string // the transaction's ID
+	Recipients []RecipientResult
+}
+
+// RecipientResult is one accepted recipient's outcome. A recipient whose account was already given a copy by an
+// earlier recipient of the same message (the same address twice, say) shares that copy.
+type RecipientResult struct {
+	Recipient string // as given to AddRecipient
+	Account   string // the account's address
+	MailboxID uint64
+	UID       uint32
+	Err       error // this recipient only: ErrOverQuota, or the account was removed meanwhile
+}
+
+// Delivered counts the recipients whose copy was stored.
+func (r Result) Delivered() int {
+	n := 0
+	for _, rr := range r.Recipients {
+		if rr.Err == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Err is nil when at least one recipient got the message, and otherwise the first recipient's error: the message
+// as a whole was not accepted.
+func (r Result) Err() error {
+	if r.Delivered() > 0 || len(r.Recipients) == 0 {
+		return nil
+	}
+	return r.Recipients[0].Err
+}
+
+// Commit parses body once, checks the From header of a submission, and stores one copy per distinct account, each
+// with its own trace header lines, in one store transaction that is on disk when Commit returns. The error is for
+// the whole message (nothing was stored); per-recipient failures are in the Result.
+func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
+	if t.done {
+		return Result{}, ErrClosed
+	}
+	t.done = true
+	if len(t.rcpts) == 0 {
+		return Result{}, ErrNoRecipients
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	p := message.Parse(body)
+	if t.env.Submission {
+		if err := t.checkFrom(p); err != nil {
+			return Result{}, err
+		}
+	}
+	now := t.d.now()
+	copies := t.copies(now)
+	msg := store.NewMessage{Body: body, Meta: p.Meta(), Text: searchText(p), InternalDate: now}
+	placed, err := t.d.store.Deliver(msg, copies)
+	if err != nil {
+		return Result{}, fmt.Errorf("deliver message %s: %w", t.id, err)
+	}
+	res := t.result(placed)
+	t.d.log.Info("delivered", "id", t.id, "from", t.env.From, "recipients", len(res.Recipients),
+		"stored", res.Delivered(), "copies", len(copies), "size", len(body))
+	for _, rr := range res.Recipients {
+		if rr.Err != nil {
+			t.d.log.Warn("recipient not delivered", "id", t.id, "rcpt", rr.Recipient, "err", rr.Err)
+		}
+	}
+	return res, nil
+}
+
+// checkFrom requires every From header address of a submission to be one the authenticated account may use
+// (RFC 6409 section 8.1 lets the MSA enforce this).
+func (t *Transaction) checkFrom(p *message.Parsed) error {
+	owned := t.d.sendableAddresses(t.env.Authenticated)
+	var from []string
+	if p.Envelope != nil {
+		for _, a := range p.Envelope.From {
+			if a.Mailbox != "" || a.Host != "" {
+				from = append(from, a.Mailbox+"@"+a.Host)
+			}
+		}
+	}
+	if len(from) == 0 {
+		return fmt.Errorf("no From address: %w", ErrFromNotAllowed)
+	}
+	for _, a := range from {
+		if !auth.AddressOwned(a, owned) {
+			return fmt.Errorf("%s: %w", a, ErrFromNotAllowed)
+		}
+	}
+	return nil
+}
+
+// copies returns one store copy per distinct account, in recipient order; the first recipient that resolved to
+// an account names it in the copy's trace.
+func (t *Transaction) copies(now time.Time) []store.Copy {
+	var copies []store.Copy
+	seen := map[uint64]bool{}
+	for _, r := range t.rcpts {
+		for _, a := range r.accounts {
+			if seen[a.ID] {
+				continue
+			}
+			seen[a.ID] = true
+			copies = append(copies, store.Copy{AccountID: a.ID, Trace: t.trace(r.addr, a.Address, now)})
+		}
+	}
+	return copies
+}
+
+// result maps the store's placements back to the recipients. A recipient shares the outcome of the copy made for
+// its account, wherever that copy came from.
+func (t *Transaction) result(placed []store.Placed) Result {
+	byAccount := map[uint64]store.Placed{}
+	for _, p := range placed {
+		byAccount[p.AccountID] = p
+	}
+	res := Result{ID: t.id}
+	for _, r := range t.rcpts {
+		for _, a := range r.accounts {
+			p, ok := byAccount[a.ID]
+			rr := RecipientResult{Recipient: r.addr, Account: a.Address, MailboxID: p.MailboxID, UID: p.UID, Err: p.Err}
+			if !ok {
+				rr.Err = errors.New("no copy stored") // cannot happen: every account got a copy
+			}
+			res.Recipients = append(res.Recipients, rr)
+		}
+	}
+	return res
+}
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrAccountNotFound) }

@@ -1,0 +1,91 @@
+package smtp
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/emersion/go-sasl"
+	gosmtp "github.com/emersion/go-smtp"
+
+	"mailserver/internal/auth"
+)
+
+// submissionSession is a session that offers AUTH (RFC 4954): PLAIN, and LOGIN for Outlook.
+type submissionSession struct{ *session }
+
+var _ gosmtp.AuthSession = (*submissionSession)(nil)
+
+// AuthMechanisms lists the mechanisms EHLO advertises: none until AUTH is allowed.
+func (s *submissionSession) AuthMechanisms() []string {
+	if !s.authAllowed() {
+		return nil
+	}
+	return []string{sasl.Plain, sasl.Login}
+}
+
+// Auth starts an exchange. go-smtp refuses a second AUTH after a success.
+func (s *submissionSession) Auth(mech string) (sasl.Server, error) {
+	if !s.authAllowed() {
+		return nil, s.fail(errTLSRequired)
+	}
+	switch mech {
+	case sasl.Plain:
+		return saslGuard{s.session, sasl.NewPlainServer(func(identity, username, password string) error {
+			if identity != "" && identity != username {
+				return gosmtp.ErrAuthFailed // no acting on behalf of another user
+			}
+			return s.login(username, password)
+		})}, nil
+	case sasl.Login:
+		return saslGuard{s.session, auth.NewLoginServer(s.login)}, nil
+	}
+	return nil, gosmtp.ErrAuthUnknownMechanism
+}
+
+// authAllowed: over TLS, or from loopback when AllowInsecureAuth is set (RFC 4954 section 4 forbids plaintext
+// passwords on unencrypted connections unless the link is otherwise protected).
+func (s *session) authAllowed() bool {
+	return s.tls || s.srv.opts.AllowInsecureAuth && isLoopback(s.conn.RemoteAddr())
+}
+
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+// login checks the password and remembers the account for the rest of the session.
+func (s *session) login(username, password string) error {
+	if s.srv.opts.Auth == nil {
+		return s.fail(errors.New("submission server has no Authenticator"))
+	}
+	acct, err := s.srv.opts.Auth.Authenticate(s.conn.RemoteAddr(), username, password)
+	if err != nil {
+		s.log.Info("authentication failed", "user", username, "err", err)
+		return s.fail(err)
+	}
+	s.mu.Lock()
+	s.account = &acct
+	s.mu.Unlock()
+	s.log.Info("authenticated", "account", acct.Address)
+	return nil
+}
+
+// saslGuard passes a mechanism's errors through toSMTPError: go-smtp would send a plain error's text (such as
+// go-sasl's "sasl: invalid response") to the client.
+type saslGuard struct {
+	s    *session
+	mech sasl.Server
+}
+
+func (g saslGuard) Next(response []byte) (challenge []byte, done bool, err error) {
+	challenge, done, err = g.mech.Next(response)
+	if err != nil {
+		var se *gosmtp.SMTPError
+		if !errors.As(err, &se) {
+			err = fmt.Errorf("%w: %v", errBadSASL, err)
+		}
+		err = g.s.fail(err)
+	}
+	return challenge, done, err
+}

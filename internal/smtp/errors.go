@@ -1,0 +1,82 @@
+package smtp
+
+import (
+	"crypto/rand"
+	"errors"
+	"log/slog"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"mailserver/internal/auth"
+	"mailserver/internal/delivery"
+)
+
+// Errors of this package's own making; toSMTPError gives each its reply.
+var (
+	errAuthRequired    = errors.New("authentication required")
+	errTLSRequired     = errors.New("TLS required for AUTH")
+	errNestedMail      = errors.New("MAIL inside a transaction")
+	errNoTransaction   = errors.New("no transaction")
+	errBadSender       = errors.New("bad sender address")
+	errBareNewline     = errors.New("bare CR or LF in message")
+	errLineTooLong     = errors.New("line too long")
+	errTransferAborted = errors.New("message transfer aborted")
+	errBadSASL         = errors.New("malformed SASL response")
+)
+
+func reply(code int, enhanced gosmtp.EnhancedCode, text string) *gosmtp.SMTPError {
+	return &gosmtp.SMTPError{Code: code, EnhancedCode: enhanced, Message: text}
+}
+
+// replies maps known errors to their replies, first match wins (ErrRelayDenied and ErrOutboundDisabled before the
+// ErrNotLocal they wrap). Codes: RFC 5321 section 4.2, enhanced codes RFC 3463 and RFC 5248.
+var replies = []struct {
+	err   error
+	reply *gosmtp.SMTPError
+}{
+	{delivery.ErrRelayDenied, reply(554, gosmtp.EnhancedCode{5, 7, 1}, "Relay access denied")},
+	{delivery.ErrOutboundDisabled, reply(554, gosmtp.EnhancedCode{5, 7, 1},
+		"outbound delivery not configured: mail to other domains cannot be sent yet")},
+	{delivery.ErrNotLocal, reply(554, gosmtp.EnhancedCode{5, 7, 1}, "Relay access denied")},
+	{delivery.ErrBadAddress, reply(501, gosmtp.EnhancedCode{5, 1, 3}, "Bad recipient address syntax")},
+	{delivery.ErrUnknownRecipient, reply(550, gosmtp.EnhancedCode{5, 1, 1}, "No such user here")},
+	{delivery.ErrOverQuota, reply(452, gosmtp.EnhancedCode{4, 2, 2}, "Mailbox full, try again later")},
+	{delivery.ErrSenderNotAllowed, reply(553, gosmtp.EnhancedCode{5, 7, 1},
+		"Sender address not owned by the authenticated user")},
+	{delivery.ErrFromNotAllowed, reply(550, gosmtp.EnhancedCode{5, 7, 1},
+		"From header address not owned by the authenticated user")},
+	{delivery.ErrNoRecipients, reply(503, gosmtp.EnhancedCode{5, 5, 1}, "No valid recipients")},
+	{errAuthRequired, reply(530, gosmtp.EnhancedCode{5, 7, 0}, "Authentication required")},
+	{errTLSRequired, reply(523, gosmtp.EnhancedCode{5, 7, 10}, "TLS is required: use STARTTLS first")},
+	{errNestedMail, reply(503, gosmtp.EnhancedCode{5, 5, 1}, "Nested MAIL command")},
+	{errNoTransaction, reply(503, gosmtp.EnhancedCode{5, 5, 1}, "Bad sequence of commands: MAIL first")},
+	{errBadSender, reply(501, gosmtp.EnhancedCode{5, 1, 7}, "Bad sender address syntax")},
+	{errBareNewline, reply(550, gosmtp.EnhancedCode{5, 6, 0},
+		"message contains bare CR or LF; lines must end with CRLF")},
+	{errLineTooLong, reply(500, gosmtp.EnhancedCode{5, 5, 0}, "Line too long")},
+	{errTransferAborted, reply(451, gosmtp.EnhancedCode{4, 4, 2}, "Message transfer aborted")},
+	{errBadSASL, reply(501, gosmtp.EnhancedCode{5, 5, 2}, "Malformed authentication response")},
+	{auth.ErrInvalidCredentials, gosmtp.ErrAuthFailed},
+	{auth.ErrAccountDisabled, gosmtp.ErrAuthFailed}, // the same reply: no hint which accounts exist or are disabled
+	{auth.ErrTooManyAttempts, reply(454, gosmtp.EnhancedCode{4, 7, 0},
+		"Too many failed login attempts, try again later")},
+}
+
+// toSMTPError is the one place where errors become SMTP replies: replies keep their codes, the known errors above get
+// theirs, and anything else is an internal failure: a temporary 451 4.3.0 with a reference, the details only in the
+// log under the same reference. go-smtp would send a plain error's text in a permanent 554, so session callbacks
+// return nothing but the result of this function.
+func toSMTPError(log *slog.Logger, err error) *gosmtp.SMTPError {
+	var se *gosmtp.SMTPError
+	if errors.As(err, &se) {
+		return se
+	}
+	for _, r := range replies {
+		if errors.Is(err, r.err) {
+			return r.reply
+		}
+	}
+	ref := rand.Text()[:10]
+	log.Error("internal error", "ref", ref, "err", err)
+	return reply(451, gosmtp.EnhancedCode{4, 3, 0}, "Internal error, please try again later (ref "+ref+")")
+}

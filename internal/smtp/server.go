@@ -1,0 +1,153 @@
+// Package smtp serves the two SMTP roles of the mail server on top of github.com/emersion/go-smtp: MX (port 25:
+// mail for local domains from anyone, never relayed, no AUTH) and submission (587 with STARTTLS, 465 with implicit
+// TLS: staff send mail after AUTH). Sessions hand accepted mail to internal/delivery and reply 250 only after the
+// store has committed it.
+//
+// # Reading the source
+//
+//   - server.go: Options, the two constructors, go-smtp settings.
+//   - session.go: the MAIL/RCPT/DATA flow shared by both roles.
+//   - auth.go: AUTH PLAIN and LOGIN for submission, and when AUTH is allowed at all.
+//   - data.go: reading the message (size limit, bare CR/LF refusal) and completing a submission's header.
+//   - errors.go: toSMTPError, the one place where errors become replies.
+//
+// # go-smtp caveats this package handles
+//
+//   - A plain Go error from a session callback becomes a permanent 554 carrying the error's text: every callback
+//     returns through toSMTPError.
+//   - STARTTLS discards the session object (and go-smtp forgets AUTH), so everything a session knows is per TLS
+//     state; RFC 3207 section 4.2 asks for exactly that. The net.Conn a session uses is captured when it starts.
+//   - BDAT runs Data on its own goroutine, concurrently with Reset and Logout: session state is behind a mutex.
+//   - go-smtp recovers panics in command handlers and in the BDAT goroutine (421 and a log line), which is the safety
+//     net at the connection boundary; this package adds none of its own.
+//   - Both go-smtp and this package detect TLS by a *tls.Conn type assertion: serve implicit TLS with
+//     tls.NewListener over the TCP listener and never wrap the TLS connections themselves.
+package smtp
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"mailserver/internal/delivery"
+	"mailserver/internal/store"
+)
+
+// Authenticator checks a user's password; *auth.Authenticator satisfies it. It throttles failures itself and returns
+// auth.ErrTooManyAttempts when the client or account is locked out.
+type Authenticator interface {
+	Authenticate(remote net.Addr, username, password string) (store.Account, error)
+}
+
+// Defaults for zero Options fields.
+const (
+	DefaultMaxMessageBytes = 50 << 20
+	DefaultMaxRecipients   = 1000
+	// DefaultMaxLineLength bounds a command line or a line of message text, CRLF included. RFC 5321 section
+	// 4.5.3.1.6 allows 1000; go-smtp's own default of 2000 refuses real mail that some clients produce.
+	DefaultMaxLineLength = 4096
+	DefaultReadTimeout   = 5 * time.Minute // RFC 5321 section 4.5.3.2.7: 5 minutes for a command
+	DefaultWriteTimeout  = time.Minute
+)
+
+// Options configure both roles.
+type Options struct {
+	Deliverer *delivery.Deliverer // required
+	Auth      Authenticator       // required for submission
+	TLSConfig *tls.Config         // nil: no STARTTLS
+	Hostname  string              // greeting and Received headers
+
+	MaxMessageBytes int64 // SIZE, advertised and enforced (default DefaultMaxMessageBytes)
+	MaxRecipients   int   // RCPT commands per message (default DefaultMaxRecipients)
+	MaxLineLength   int   // default DefaultMaxLineLength
+	// ReadTimeout bounds the wait for each command line, and for each read while the message is being received, so
+	// a large message on a slow link is not cut off as long as bytes keep coming (default DefaultReadTimeout).
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration // each reply (default DefaultWriteTimeout)
+
+	// AllowInsecureAuth lets submission clients on loopback addresses AUTH without TLS (development). Remote clients
+	// always need TLS first.
+	AllowInsecureAuth bool
+	Logger            *slog.Logger
+}
+
+// NewMX returns the port-25 server: mail for local domains from anyone, relaying refused, no AUTH.
+func NewMX(opts Options) *gosmtp.Server { return newServer(opts, roleMX) }
+
+// NewSubmission returns the submission server (RFC 6409): AUTH required, only over TLS (or loopback with
+// AllowInsecureAuth). Serve it on a plain listener for port 587 (STARTTLS) and on tls.NewListener for port 465.
+func NewSubmission(opts Options) *gosmtp.Server { return newServer(opts, roleSubmission) }
+
+type role int
+
+const (
+	roleMX role = iota
+	roleSubmission
+)
+
+func (r role) String() string {
+	if r == roleSubmission {
+		return "submission"
+	}
+	return "mx"
+}
+
+// server is what every session of one gosmtp.Server shares. Immutable after newServer.
+type server struct {
+	role role
+	opts Options // defaults filled in
+	log  *slog.Logger
+}
+
+func newServer(opts Options, r role) *gosmtp.Server {
+	opts = withDefaults(opts)
+	srv := &server{role: r, opts: opts, log: opts.Logger.With("role", r.String())}
+	s := gosmtp.NewServer(gosmtp.BackendFunc(srv.newSession))
+	s.Domain = opts.Hostname
+	s.TLSConfig = opts.TLSConfig
+	s.MaxMessageBytes = opts.MaxMessageBytes
+	s.MaxRecipients = opts.MaxRecipients
+	s.MaxLineLength = opts.MaxLineLength
+	s.ReadTimeout = opts.ReadTimeout
+	s.WriteTimeout = opts.WriteTimeout
+	s.EnableSMTPUTF8 = true // addresses and headers are stored as given; Vietnamese names are UTF-8 anyway
+	// go-smtp's switch only opens the gate; authAllowed narrows it to loopback clients.
+	s.AllowInsecureAuth = r == roleSubmission && opts.AllowInsecureAuth
+	s.ErrorLog = errorLog{srv.log}
+	return s
+}
+
+func withDefaults(o Options) Options {
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if o.MaxRecipients <= 0 {
+		o.MaxRecipients = DefaultMaxRecipients
+	}
+	if o.MaxLineLength <= 0 {
+		o.MaxLineLength = DefaultMaxLineLength
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = DefaultReadTimeout
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.Hostname == "" {
+		o.Hostname = "localhost"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// errorLog receives go-smtp's own reports (connection errors, recovered panics).
+type errorLog struct{ log *slog.Logger }
+
+func (l errorLog) Printf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l errorLog) Println(v ...any)               { l.log.Warn(fmt.Sprint(v...)) }

@@ -1,0 +1,168 @@
+package smtp
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"mailserver/internal/delivery"
+	"mailserver/internal/store"
+)
+
+// storeTimeout bounds one recipient lookup or one commit.
+const storeTimeout = time.Minute
+
+// maxPathLength is RFC 5321 section 4.5.3.1.3's limit on a path, angle brackets included.
+const maxPathLength = 256
+
+// session is one client's state between EHLO and QUIT or STARTTLS (go-smtp starts a new session after STARTTLS, and
+// RFC 3207 section 4.2 wants everything learnt before it forgotten). The MX role uses it as is; submission wraps it in
+// submissionSession, which adds AUTH.
+//
+// go-smtp calls Mail, Rcpt and Auth from the connection's goroutine, but Data from another one for BDAT, while
+// Reset and Logout may come from either (RSET between chunks, server shutdown): the mutable state is behind mu.
+type session struct {
+	srv   *server      // immutable
+	gconn *gosmtp.Conn // immutable; read only from the connection's goroutine (HELO name)
+	conn  net.Conn     // immutable: the connection as it was when the session began
+	tls   bool         // immutable: conn is TLS
+	log   *slog.Logger // immutable
+
+	mu      sync.Mutex
+	account *store.Account        // guarded by mu: the authenticated account (submission only)
+	tx      *delivery.Transaction // guarded by mu: the transaction from MAIL to the end of DATA
+}
+
+var _ gosmtp.Session = (*session)(nil)
+
+func (srv *server) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
+	conn := c.Conn()
+	_, isTLS := c.TLSConnectionState()
+	s := &session{srv: srv, gconn: c, conn: conn, tls: isTLS,
+		log: srv.log.With("remote", conn.RemoteAddr().String(), "tls", isTLS)}
+	if srv.role == roleSubmission {
+		return &submissionSession{s}, nil
+	}
+	return s, nil
+}
+
+// fail turns err into the reply the client gets.
+func (s *session) fail(err error) error { return toSMTPError(s.log, err) }
+
+// Mail begins a transaction. On submission the client must have authenticated and the envelope sender must be one of
+// its addresses.
+func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tx != nil {
+		return s.fail(errNestedMail) // RFC 5321 section 4.1.4: MAIL only outside a transaction
+	}
+	if len(from) > maxPathLength-2 {
+		return s.fail(errBadSender)
+	}
+	env := delivery.Envelope{
+		From:       from,
+		RemoteAddr: s.conn.RemoteAddr(),
+		HeloName:   s.gconn.Hostname(),
+		TLS:        s.tls,
+		Submission: s.srv.role == roleSubmission,
+	}
+	if opts != nil {
+		env.Size = opts.Size
+	}
+	if s.srv.role == roleSubmission {
+		if s.account == nil {
+			return s.fail(errAuthRequired)
+		}
+		if !s.srv.opts.Deliverer.SenderAllowed(*s.account, from) {
+			s.log.Info("sender refused", "account", s.account.Address, "from", from)
+			return s.fail(fmt.Errorf("MAIL FROM <%s>: %w", from, delivery.ErrSenderNotAllowed))
+		}
+		env.Authenticated = s.account.Address
+	}
+	s.tx = s.srv.opts.Deliverer.Begin(context.Background(), env)
+	return nil
+}
+
+// Rcpt resolves a recipient at once, so that unknown users, relaying and full mailboxes are refused here.
+func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tx == nil {
+		return s.fail(errNoTransaction)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if err := s.tx.AddRecipient(ctx, to); err != nil {
+		s.log.Info("recipient refused", "id", s.tx.ID(), "rcpt", to, "err", err)
+		return s.fail(err)
+	}
+	return nil
+}
+
+// Data receives the message and commits it. The reply (go-smtp's 250) goes out only after the commit returned.
+func (s *session) Data(r io.Reader) error {
+	body, err := s.readBody(r)
+	if err != nil {
+		return s.fail(err)
+	}
+	if err := checkLineEndings(body); err != nil {
+		return s.fail(err)
+	}
+	if s.srv.role == roleSubmission {
+		body = completeHeader(body, s.srv.opts.Hostname, time.Now())
+	}
+	tx := s.takeTransaction()
+	if tx == nil {
+		return s.fail(errNoTransaction) // reset or logged out meanwhile (BDAT)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	res, err := tx.Commit(ctx, body)
+	if err == nil {
+		err = res.Err()
+	}
+	if err != nil {
+		s.log.Info("message refused", "id", tx.ID(), "err", err)
+		return s.fail(err)
+	}
+	return nil
+}
+
+// takeTransaction hands the open transaction to Data, so that a concurrent Reset cannot abort it mid-commit.
+func (s *session) takeTransaction() *delivery.Transaction {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx := s.tx
+	s.tx = nil
+	return tx
+}
+
+// Reset ends the transaction (RSET, a new EHLO, the end of DATA).
+func (s *session) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.abortLocked()
+}
+
+// Logout ends the session: the connection closes, or STARTTLS starts a new session.
+func (s *session) Logout() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.abortLocked()
+	s.account = nil
+	return nil
+}
+
+func (s *session) abortLocked() {
+	if s.tx != nil {
+		s.tx.Abort()
+		s.tx = nil
+	}
+}
