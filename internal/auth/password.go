@@ -4,6 +4,8 @@
 package auth
 
 import (
+	"golang.org/x/text/unicode/norm"
+
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -48,7 +50,7 @@ func (h Hasher) Hash(pw string) (string, error) {
 	}
 	salt := make([]byte, saltLen)
 	rand.Read(salt) // never fails (crypto/rand, Go 1.24+)
-	key := argon2.IDKey([]byte(pw), salt, h.Time, h.MemoryKiB, h.Threads, keyLen)
+	key := argon2.IDKey(passwordBytes(pw), salt, h.Time, h.MemoryKiB, h.Threads, keyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, h.MemoryKiB, h.Time, h.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -76,9 +78,13 @@ func Verify(encoded, pw string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	got := argon2.IDKey([]byte(pw), salt, h.Time, h.MemoryKiB, h.Threads, uint32(len(key)))
+	got := argon2.IDKey(passwordBytes(pw), salt, h.Time, h.MemoryKiB, h.Threads, uint32(len(key)))
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
+
+// passwordBytes is what gets hashed: the password in Unicode NFC, so "Mật khẩu" typed on a keyboard that sends
+// decomposed letters (a phone, a legacy input method) matches the same password typed precomposed.
+func passwordBytes(pw string) []byte { return []byte(norm.NFC.String(pw)) }
 
 func decodeHash(encoded string) (h Hasher, salt, key []byte, err error) {
 	parts := strings.Split(encoded, "$")

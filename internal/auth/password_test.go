@@ -145,3 +145,19 @@ func TestGeneratePassword(t *testing.T) {
 		seen[pw] = true
 	}
 }
+
+func TestVerifyIgnoresUnicodeForm(t *testing.T) {
+	h := Hasher{Time: 1, MemoryKiB: 1024, Threads: 1}
+	precomposed := "Mật-khẩu-2026"
+	decomposed := "Ma\u0323\u0302t-kha\u0302\u0309u-2026"
+	if precomposed == decomposed {
+		t.Fatal("test strings should differ in bytes")
+	}
+	encoded, err := h.Hash(precomposed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := Verify(encoded, decomposed); err != nil || !ok {
+		t.Errorf("decomposed spelling of the same password refused: %v", err)
+	}
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"mailserver/internal/admin"
+	"mailserver/internal/config"
+	"mailserver/internal/ctl"
+	"mailserver/internal/store"
+)
+
+// lockTimeout bounds the wait for the store's file lock when no server answers on the control socket.
+const lockTimeout = 500 * time.Millisecond
+
+// withAdmin runs fn on the administration API of the configured server: through its control socket when it
+// runs, on the data file directly when it does not.
+func (a *app) withAdmin(fn func(admin.API) error) error {
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	api, closeAPI, err := openAdmin(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeAPI()
+	return fn(api)
+}
+
+// openAdmin connects to the running server's control socket if one answers, and otherwise opens the store
+// itself. A store locked by a server whose socket does not answer is an error that says so.
+func openAdmin(cfg config.Config) (admin.API, func(), error) {
+	sock := cfg.SocketPath()
+	client, dialErr := ctl.Dial(sock)
+	if dialErr == nil {
+		return client, func() { client.Close() }, nil
+	}
+	if errors.Is(dialErr, fs.ErrPermission) {
+		return nil, nil, fmt.Errorf("control socket %s: permission denied: run this command as the user the server runs as", sock)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("data folder: %w", err)
+	}
+	st, err := store.Open(cfg.DBPath(), store.Options{LockTimeout: lockTimeout})
+	if err != nil {
+		if fileLocked(cfg.DBPath()) {
+			return nil, nil, fmt.Errorf("the server seems to be running but its control socket at %s does not answer", sock)
+		}
+		return nil, nil, err
+	}
+	return admin.New(st), func() { st.Close() }, nil
+}

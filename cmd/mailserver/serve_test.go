@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"mailserver/internal/ctl"
+)
+
+// TestServe runs "mailserver serve" and administers it through its control socket with the same commands that
+// work on a stopped server, then stops it with SIGTERM.
+func TestServe(t *testing.T) {
+	e := newEnv(t)
+	cfg := "data_dir = \"data\"\nhostname = \"mail.vinhyen.gov.vn\"\n" +
+		"[smtp]\nmx = \"127.0.0.1:0\"\nsubmission = \"127.0.0.1:0\"\nsubmissions = \"127.0.0.1:0\"\n" +
+		"[imap]\nlisten = \"127.0.0.1:0\"\nlisten_tls = \"127.0.0.1:0\"\n[http]\nlisten = \"127.0.0.1:0\"\n"
+	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := exec.Command(binary, "--config", e.config, "serve")
+	var out bytes.Buffer
+	srv.Stdout, srv.Stderr = &out, &out
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- srv.Wait() }()
+	defer func() {
+		if srv.ProcessState == nil {
+			srv.Process.Kill()
+			<-exited
+		}
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := ctl.Dial(e.cfg.SocketPath()); err == nil {
+			break
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("serve exited early: %v\n%s", err, out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the control socket never answered\n%s", out.String())
+		}
+	}
+	if fi, err := os.Stat(e.cfg.SocketPath()); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("control socket: %v, %v", fi, err)
+	}
+
+	e.ok("", "domain", "add", domain)
+	e.ok(goodPassword+"\n", "user", "add", userAn, "--name", "Nguyễn Văn An", "--quota", "2GB")
+	e.fails(1, "user an.nv@vinhyen.gov.vn already exists", goodPassword+"\n", "user", "add", userAn)
+	if list := e.ok("", "user", "list"); !strings.Contains(list, "an.nv@vinhyen.gov.vn  Nguyễn Văn An") {
+		t.Errorf("user list through the running server:\n%s", list)
+	}
+	e.ok("", "user", "disable", userAn)
+
+	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("serve after SIGTERM: %v\n%s", err, out.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve did not stop after SIGTERM\n%s", out.String())
+	}
+	if _, err := os.Stat(e.cfg.SocketPath()); !os.IsNotExist(err) {
+		t.Errorf("control socket left after shutdown: %v", err)
+	}
+	// Stopped, the same commands work on the file.
+	if !e.account(userAn).Disabled {
+		t.Error("the change made through the running server is not in the store")
+	}
+	e.ok("", "user", "enable", userAn)
+}

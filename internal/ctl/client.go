@@ -1,0 +1,170 @@
+package ctl
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"mailserver/internal/admin"
+)
+
+// Client-side limits.
+const (
+	dialTimeout = 2 * time.Second
+	pingTimeout = 3 * time.Second
+	// callTimeout bounds one operation, password hashing and the store's fsync included.
+	callTimeout = time.Minute
+)
+
+// ErrNoAnswer means nothing answers on the control socket: no server is running, or it is hung.
+var ErrNoAnswer = errors.New("control socket does not answer")
+
+// Client runs administration operations on a running server through its control socket. Each operation uses a
+// connection of its own, so a Client stays usable however long the CLI waits between operations (for example
+// for a password typed at a prompt). It is safe for concurrent use.
+type Client struct {
+	path string // immutable
+}
+
+var _ admin.API = (*Client)(nil)
+
+// Dial returns a client for the control socket at path once a server has answered on it. An error wrapping
+// ErrNoAnswer means no server answered there.
+func Dial(path string) (*Client, error) {
+	c := &Client{path: path}
+	var pong string
+	if err := c.call(OpPing, nil, &pong, pingTimeout); err != nil {
+		return nil, err
+	}
+	if pong != pingResult {
+		return nil, fmt.Errorf("control socket %s: unexpected answer %q to ping", path, pong)
+	}
+	return c, nil
+}
+
+// Close releases the client. Operations hold no connection between calls, so there is nothing to wait for.
+func (c *Client) Close() error { return nil }
+
+// AddDomain implements admin.API.
+func (c *Client) AddDomain(name string) error {
+	return c.call(OpDomainAdd, domainArgs{Name: name}, nil, callTimeout)
+}
+
+// ListDomains implements admin.API.
+func (c *Client) ListDomains() ([]admin.Domain, error) {
+	var out []admin.Domain
+	err := c.call(OpDomainList, nil, &out, callTimeout)
+	return out, err
+}
+
+// RemoveDomain implements admin.API.
+func (c *Client) RemoveDomain(name string) error {
+	return c.call(OpDomainRemove, domainArgs{Name: name}, nil, callTimeout)
+}
+
+// AddUser implements admin.API.
+func (c *Client) AddUser(req admin.AddUserRequest) (admin.UserInfo, error) {
+	var out admin.UserInfo
+	err := c.call(OpUserAdd, req, &out, callTimeout)
+	return out, err
+}
+
+// ListUsers implements admin.API.
+func (c *Client) ListUsers() ([]admin.UserInfo, error) {
+	var out []admin.UserInfo
+	err := c.call(OpUserList, nil, &out, callTimeout)
+	return out, err
+}
+
+// SetPassword implements admin.API.
+func (c *Client) SetPassword(address, password string) error {
+	return c.call(OpUserPasswd, passwordArgs{Address: address, Password: password}, nil, callTimeout)
+}
+
+// Disable implements admin.API.
+func (c *Client) Disable(address string) error {
+	return c.call(OpUserDisable, addressArgs{Address: address}, nil, callTimeout)
+}
+
+// Enable implements admin.API.
+func (c *Client) Enable(address string) error {
+	return c.call(OpUserEnable, addressArgs{Address: address}, nil, callTimeout)
+}
+
+// RemoveUser implements admin.API.
+func (c *Client) RemoveUser(address string) error {
+	return c.call(OpUserRemove, addressArgs{Address: address}, nil, callTimeout)
+}
+
+// call sends one request on a fresh connection and decodes the result into result (if not nil). A failed
+// operation comes back as the server's error, kind included (admin.ErrorFromCode).
+func (c *Client) call(op string, args, result any, timeout time.Duration) error {
+	req := request{Op: op}
+	if args != nil {
+		b, err := json.Marshal(args)
+		if err != nil {
+			return fmt.Errorf("encode %s request: %w", op, err)
+		}
+		req.Args = b
+	}
+	line, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("encode %s request: %w", op, err)
+	}
+	if len(line) >= MaxRequest {
+		return fmt.Errorf("%s request is larger than %d bytes", op, MaxRequest)
+	}
+	conn, err := net.DialTimeout("unix", c.path, dialTimeout)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrNoAnswer, c.path, unwrapOp(err))
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(timeout))
+	if _, err := conn.Write(append(line, '\n')); err != nil {
+		return fmt.Errorf("control socket %s: send %s: %w", c.path, op, unwrapOp(err))
+	}
+	resp, err := readResponse(conn)
+	if err != nil {
+		if op == OpPing {
+			return fmt.Errorf("%w: %s: %w", ErrNoAnswer, c.path, err)
+		}
+		return fmt.Errorf("control socket %s: no answer to %s (the server may still complete it): %w", c.path, op, err)
+	}
+	if !resp.OK {
+		if resp.Error == "" {
+			resp.Error = "the server reported a failure without a reason"
+		}
+		return admin.ErrorFromCode(resp.Code, resp.Error)
+	}
+	if result != nil {
+		if err := json.Unmarshal(resp.Result, result); err != nil {
+			return fmt.Errorf("control socket %s: decode %s result: %w", c.path, op, err)
+		}
+	}
+	return nil
+}
+
+func readResponse(conn net.Conn) (response, error) {
+	var resp response
+	line, err := bufio.NewReader(io.LimitReader(conn, MaxResponse)).ReadBytes('\n')
+	if err != nil && (len(line) == 0 || !errors.Is(err, io.EOF)) {
+		return resp, unwrapOp(err)
+	}
+	if err := json.Unmarshal(line, &resp); err != nil {
+		return resp, fmt.Errorf("malformed response: %w", err)
+	}
+	return resp, nil
+}
+
+// unwrapOp drops net.OpError's repetition of the socket path ("dial unix /x/ctl.sock: connect: ...").
+func unwrapOp(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	return err
+}

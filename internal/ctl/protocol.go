@@ -1,0 +1,64 @@
+// Package ctl is the control socket: the channel between the CLI and a running server, which holds the store's
+// file lock. The server side (Listen, Serve) runs admin operations on an admin.API; the client (Dial) implements
+// admin.API over the socket, so CLI commands are written once and run either way.
+//
+// # Protocol
+//
+// A connection carries requests and responses as lines of JSON, one response per request, in order:
+//
+//	{"op":"user.add","args":{"address":"an.nv@vinhyen.gov.vn","password":"..."}}
+//	{"ok":true,"result":{"address":"an.nv@vinhyen.gov.vn",...}}
+//	{"op":"domain.remove","args":{"name":"phucyen.gov.vn"}}
+//	{"ok":false,"error":"domain phucyen.gov.vn does not exist: see 'mailserver domain list'","code":"not_found"}
+//
+// "error" is the one-line message for the administrator; "code" is its kind (admin.Code), empty for unexpected
+// failures. A request line is at most MaxRequest bytes. The socket file has mode 0600: whoever can connect is the
+// administrator, so passwords travel in requests (never in a process's arguments) and error texts are not filtered.
+package ctl
+
+import "encoding/json"
+
+// Limits and the operations' names.
+const (
+	MaxRequest  = 64 << 10 // bytes in one request line, newline included
+	MaxResponse = 64 << 20 // bytes in one response line (a list of tens of thousands of users fits)
+
+	OpPing          = "ping"
+	OpDomainAdd     = "domain.add"
+	OpDomainList    = "domain.list"
+	OpDomainRemove  = "domain.remove"
+	OpUserAdd       = "user.add"
+	OpUserList      = "user.list"
+	OpUserPasswd    = "user.passwd"
+	OpUserDisable   = "user.disable"
+	OpUserEnable    = "user.enable"
+	OpUserRemove    = "user.remove"
+	pingResult      = "pong"
+	unknownOpFormat = "unknown operation %q: are the CLI and the server the same version?"
+)
+
+type request struct {
+	Op   string          `json:"op"`
+	Args json.RawMessage `json:"args,omitempty"`
+}
+
+type response struct {
+	OK     bool            `json:"ok"`
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  string          `json:"error,omitempty"`
+	Code   string          `json:"code,omitempty"`
+}
+
+// Arguments of the operations; user.add takes an admin.AddUserRequest.
+type domainArgs struct {
+	Name string `json:"name"`
+}
+
+type addressArgs struct {
+	Address string `json:"address"`
+}
+
+type passwordArgs struct {
+	Address  string `json:"address"`
+	Password string `json:"password"`
+}

@@ -1,0 +1,172 @@
+package ctl
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"mailserver/internal/admin"
+)
+
+// Server-side limits.
+const (
+	maxConns     = 16               // connections served at once; more wait in the listen backlog
+	idleTimeout  = 30 * time.Second // between requests on one connection
+	writeTimeout = 10 * time.Second
+)
+
+// Serve answers requests on ln with api until ctx is cancelled, then closes ln, lets each connection finish the
+// request it is running, and returns nil. It returns an error if accepting fails for another reason. logger
+// receives one line per operation (name, outcome, duration; never arguments, which may hold passwords).
+func Serve(ctx context.Context, ln net.Listener, api admin.API, logger *slog.Logger) error {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	slots := make(chan struct{}, maxConns)
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			ln.Close()
+			return fmt.Errorf("control socket: %w", err)
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			serveConn(ctx, conn, api, logger)
+		})
+	}
+}
+
+// serveConn answers the requests of one connection in order until the client closes it, stays idle too long, a
+// request is malformed beyond reply, or ctx is cancelled between requests.
+func serveConn(ctx context.Context, conn net.Conn, api admin.API, logger *slog.Logger) {
+	defer conn.Close()
+	defer func() {
+		if v := recover(); v != nil { // a safety net: one bad request must not take the server down
+			logger.Error("control socket: panic", "panic", v)
+		}
+	}()
+	// Cancelling ctx interrupts a connection waiting for its next request; one being answered finishes first.
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
+	defer stop()
+	r := bufio.NewReaderSize(conn, MaxRequest)
+	for {
+		conn.SetReadDeadline(time.Now().Add(idleTimeout))
+		if ctx.Err() != nil {
+			return
+		}
+		line, err := r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			writeResponse(conn, response{Error: fmt.Sprintf("request larger than %d bytes", MaxRequest)})
+			return
+		}
+		if len(bytes.TrimSpace(line)) > 0 { // a last line without a newline is answered too
+			if writeResponse(conn, handle(api, line, logger)) != nil {
+				return
+			}
+		}
+		if err != nil {
+			return // io.EOF, a timeout or a broken connection: nothing to answer
+		}
+	}
+}
+
+func writeResponse(conn net.Conn, resp response) error {
+	b, err := json.Marshal(resp)
+	if err != nil {
+		b, _ = json.Marshal(response{Error: "encode response: " + err.Error()})
+	}
+	conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_, err = conn.Write(append(b, '\n'))
+	return err
+}
+
+// handle decodes one request line, runs it and builds the response.
+func handle(api admin.API, line []byte, logger *slog.Logger) response {
+	var req request
+	if err := json.Unmarshal(line, &req); err != nil {
+		return response{Error: "malformed request: " + err.Error()}
+	}
+	h, ok := handlers[req.Op]
+	if !ok {
+		return response{Error: fmt.Sprintf(unknownOpFormat, req.Op)}
+	}
+	start := time.Now()
+	result, err := h(api, req.Args)
+	if req.Op != OpPing {
+		attrs := []any{"op", req.Op, "ok", err == nil, "duration", time.Since(start).Round(time.Millisecond)}
+		if err != nil {
+			attrs = append(attrs, "err", err.Error())
+		}
+		logger.Info("admin operation", attrs...)
+	}
+	if err != nil {
+		return response{Error: err.Error(), Code: admin.Code(err)}
+	}
+	if result == nil {
+		return response{OK: true}
+	}
+	b, err := json.Marshal(result)
+	if err != nil {
+		return response{Error: "encode result: " + err.Error()}
+	}
+	return response{OK: true, Result: b}
+}
+
+type handler func(api admin.API, args json.RawMessage) (any, error)
+
+var handlers = map[string]handler{
+	OpPing:       func(admin.API, json.RawMessage) (any, error) { return pingResult, nil },
+	OpDomainList: func(api admin.API, _ json.RawMessage) (any, error) { return api.ListDomains() },
+	OpUserList:   func(api admin.API, _ json.RawMessage) (any, error) { return api.ListUsers() },
+	OpDomainAdd:  withArgs(func(api admin.API, a domainArgs) (any, error) { return nil, api.AddDomain(a.Name) }),
+	OpDomainRemove: withArgs(func(api admin.API, a domainArgs) (any, error) {
+		return nil, api.RemoveDomain(a.Name)
+	}),
+	OpUserAdd: withArgs(func(api admin.API, req admin.AddUserRequest) (any, error) { return api.AddUser(req) }),
+	OpUserPasswd: withArgs(func(api admin.API, a passwordArgs) (any, error) {
+		return nil, api.SetPassword(a.Address, a.Password)
+	}),
+	OpUserDisable: withArgs(func(api admin.API, a addressArgs) (any, error) { return nil, api.Disable(a.Address) }),
+	OpUserEnable:  withArgs(func(api admin.API, a addressArgs) (any, error) { return nil, api.Enable(a.Address) }),
+	OpUserRemove:  withArgs(func(api admin.API, a addressArgs) (any, error) { return nil, api.RemoveUser(a.Address) }),
+}
+
+// withArgs decodes an operation's arguments strictly (an unknown field means the CLI is newer than the server:
+// better refused than half done) and runs fn.
+func withArgs[A any](fn func(admin.API, A) (any, error)) handler {
+	return func(api admin.API, raw json.RawMessage) (any, error) {
+		var args A
+		if len(raw) == 0 {
+			return nil, errors.New("malformed request: missing args")
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&args); err != nil {
+			return nil, fmt.Errorf("malformed request: %w", err)
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return nil, errors.New("malformed request: data after args")
+		}
+		return fn(api, args)
+	}
+}
