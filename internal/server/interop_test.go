@@ -1,0 +1,107 @@
+package server
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// requireTool finds an external client. Outside CI a missing client skips the test; in CI (CI=true) it fails,
+// because .ci/run installs every client these tests use.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not installed; .ci/run should have installed it", name)
+	}
+	t.Skipf("%s is not installed (with CI=true this fails)", name)
+	return ""
+}
+
+func (ts *testServer) port(name string) string {
+	addr := ts.Addr(name)
+	return addr[strings.LastIndexByte(addr, ':')+1:]
+}
+
+func (ts *testServer) caFile() string { return filepath.Join(ts.cfg.DataDir, "tls", "cert.pem") }
+
+func TestInteropPythonSmtplibImaplib(t *testing.T) {
+	python := requireTool(t, "python3")
+	ts := startServer(t)
+	cmd := exec.Command(python, "testdata/interop.py")
+	cmd.Env = append(os.Environ(),
+		"MS_CA="+ts.caFile(), "MS_USER=an@example.gov.vn", "MS_RCPT=binh@example.gov.vn", "MS_PASSWORD="+testPassword,
+		"MS_SUBMISSIONS="+ts.port("submissions"), "MS_SUBMISSION="+ts.port("submission"), "MS_IMAPS="+ts.port("imaps"))
+	out, err := cmd.CombinedOutput()
+	t.Logf("python:\n%s", out)
+	if err != nil {
+		t.Fatalf("python interop failed: %v", err)
+	}
+	if got := strings.Count(string(out), "OK "); got != 5 {
+		t.Errorf("%d steps passed, want 5", got)
+	}
+}
+
+func TestInteropSwaks(t *testing.T) {
+	swaks := requireTool(t, "swaks")
+	ts := startServer(t)
+	run := func(args ...string) (string, error) {
+		out, err := exec.Command(swaks, args...).CombinedOutput()
+		return string(out), err
+	}
+	out, err := run("--server", "127.0.0.1", "--port", ts.port("submission"), "--tls",
+		"--auth", "LOGIN", "--auth-user", "an@example.gov.vn", "--auth-password", testPassword,
+		"--from", "an@example.gov.vn", "--to", "chi@example.gov.vn",
+		"--header", "Subject: =?utf-8?Q?C=C3=B4ng_v=C4=83n_s=E1=BB=91_12?=", "--body", "Noi dung cong van.")
+	if err != nil {
+		t.Fatalf("swaks submission failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "<-  250") || !strings.Contains(out, "235 ") {
+		t.Errorf("swaks transcript lacks 235/250:\n%s", out)
+	}
+	out, err = run("--server", "127.0.0.1", "--port", ts.port("mx"), "--from", "spam@elsewhere.example",
+		"--to", "victim@not-ours.example")
+	if err == nil || !strings.Contains(out, "554 5.7.1") {
+		t.Errorf("relay through MX not refused with 554 5.7.1 (err %v):\n%s", err, out)
+	}
+	out, err = run("--server", "127.0.0.1", "--port", ts.port("submission"),
+		"--auth", "PLAIN", "--auth-user", "an@example.gov.vn", "--auth-password", testPassword,
+		"--from", "an@example.gov.vn", "--to", "chi@example.gov.vn")
+	if err == nil {
+		t.Errorf("AUTH without TLS accepted:\n%s", out)
+	}
+	c := ts.imapLogin("chi@example.gov.vn", nil)
+	msgs := fetchAll(t, c, "INBOX")
+	if len(msgs) != 1 || msgs[0].Envelope.Subject != "Công văn số 12" {
+		t.Fatalf("swaks message not delivered as sent: %d messages", len(msgs))
+	}
+}
+
+func TestInteropCurl(t *testing.T) {
+	curl := requireTool(t, "curl")
+	ts := startServer(t)
+	raw := vietnameseReport("an@example.gov.vn", []string{"binh@example.gov.vn"})
+	msgFile := filepath.Join(t.TempDir(), "msg.eml")
+	if err := os.WriteFile(msgFile, []byte(raw), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(curl, "-sS", "--cacert", ts.caFile(), "--ssl-reqd",
+		"smtp://127.0.0.1:"+ts.port("submission"), "--user", "an@example.gov.vn:"+testPassword,
+		"--mail-from", "an@example.gov.vn", "--mail-rcpt", "binh@example.gov.vn", "--upload-file", msgFile).CombinedOutput()
+	if err != nil {
+		t.Fatalf("curl SMTP submission failed: %v\n%s", err, out)
+	}
+	got, err := exec.Command(curl, "-sS", "--cacert", ts.caFile(),
+		"imaps://127.0.0.1:"+ts.port("imaps")+"/INBOX;UID=1", "--user", "binh@example.gov.vn:"+testPassword).Output()
+	if err != nil {
+		t.Fatalf("curl IMAP fetch failed: %v", err)
+	}
+	if !strings.HasSuffix(strings.ReplaceAll(string(got), "\r\n", "\n"), strings.ReplaceAll(raw, "\r\n", "\n")) {
+		t.Fatalf("curl fetched a different message:\n%s", got)
+	}
+}

@@ -1,0 +1,258 @@
+// Package server assembles the whole mail server from its parts — store, delivery, SMTP, IMAP, the control socket
+// and the HTTP endpoint — and runs them until told to stop. cmd/mailserver's serve command and the end-to-end tests
+// both start the server through this package, so the tests exercise exactly what operators run.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"mailserver/internal/admin"
+	"mailserver/internal/auth"
+	"mailserver/internal/config"
+	"mailserver/internal/ctl"
+	"mailserver/internal/delivery"
+	"mailserver/internal/imap"
+	"mailserver/internal/smtp"
+	"mailserver/internal/store"
+	"mailserver/internal/tlsutil"
+)
+
+// Options adjust New beyond the config file.
+type Options struct {
+	// Bootstrap creates a demo domain and account on the very first start (the embedded default) and prints how to
+	// connect. Operators with a config file provision their own.
+	Bootstrap bool
+	// Out receives the first-start message (default os.Stdout).
+	Out *os.File
+	// NoSync is for tests only: acknowledged mail must be on disk in production.
+	NoSync bool
+}
+
+// Server is a configured mail server. New opens the store; Start binds every listener; Shutdown stops them.
+type Server struct {
+	cfg   config.Config
+	log   *slog.Logger
+	opts  Options
+	store *store.Store
+	tls   *tls.Config
+	admin *admin.Service
+
+	imap              *imap.Server
+	mx, submission    *gosmtp.Server
+	http              *http.Server
+	ctlCancel         context.CancelFunc
+	mu                sync.Mutex
+	addrs             map[string]net.Addr
+	serving           sync.WaitGroup
+	shutdownOnce      sync.Once
+	listenersToClose  []net.Listener
+	firstStartMessage string
+}
+
+// New opens the data folder and the store and builds every component; nothing listens yet.
+func New(cfg config.Config, logger *slog.Logger, opts Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder %s: %w", cfg.DataDir, err)
+	}
+	tlsConfig, err := tlsutil.LoadOrCreate(cfg.TLS.Cert, cfg.TLS.Key, cfg.DataDir, []string{cfg.Hostname})
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	st, err := store.Open(cfg.DBPath(), store.Options{NoSync: opts.NoSync})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: logger, opts: opts, store: st, tls: tlsConfig, admin: admin.New(st), addrs: map[string]net.Addr{}}
+	if opts.Bootstrap {
+		if err := s.bootstrap(); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	s.build()
+	return s, nil
+}
+
+// build wires the protocol servers to the store.
+func (s *Server) build() {
+	authn := auth.NewAuthenticator(s.store, auth.NewThrottle(time.Now))
+	deliverer := delivery.New(s.store, s.cfg.Hostname, s.log.With("component", "delivery"))
+	smtpOpts := smtp.Options{
+		Deliverer:         deliverer,
+		Auth:              authn,
+		TLSConfig:         s.tls,
+		Hostname:          s.cfg.Hostname,
+		MaxMessageBytes:   int64(s.cfg.SMTP.MaxMessageSize),
+		MaxRecipients:     s.cfg.SMTP.MaxRecipients,
+		ReadTimeout:       time.Duration(s.cfg.SMTP.ReadTimeout),
+		WriteTimeout:      time.Duration(s.cfg.SMTP.WriteTimeout),
+		AllowInsecureAuth: s.cfg.SMTP.AllowInsecureAuth,
+		Logger:            s.log.With("component", "smtp"),
+	}
+	s.mx = smtp.NewMX(smtpOpts)
+	s.submission = smtp.NewSubmission(smtpOpts)
+	s.imap = imap.New(imap.Options{
+		Store:             s.store,
+		Auth:              authn,
+		TLSConfig:         s.tls,
+		AllowInsecureAuth: s.cfg.IMAP.AllowInsecureAuth,
+		AppendLimit:       appendLimit(s.cfg.SMTP.MaxMessageSize),
+		Logger:            s.log.With("component", "imap"),
+	})
+	s.http = s.newHTTPServer()
+}
+
+// appendLimit keeps IMAP APPEND in line with the SMTP size limit, within what a uint32 and the library's five-minute
+// literal deadline allow.
+func appendLimit(max config.Size) uint32 {
+	if max <= 0 || max > 1<<30 {
+		return 1 << 30
+	}
+	return uint32(max)
+}
+
+// Admin is the administration service of this server (used by the control socket).
+func (s *Server) Admin() *admin.Service { return s.admin }
+
+// Store is the server's store (for tests and tools in the same process).
+func (s *Server) Store() *store.Store { return s.store }
+
+// Addr returns the bound address of a listener: "mx", "submission", "submissions", "imap", "imaps", "http".
+func (s *Server) Addr(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a, ok := s.addrs[name]; ok {
+		return a.String()
+	}
+	return ""
+}
+
+// Start binds every configured listener and starts serving. A listener that cannot bind stops the start with an
+// error naming it, after closing what was already bound.
+func (s *Server) Start() error {
+	type plan struct {
+		name, addr string
+		tls        bool
+		serve      func(net.Listener) error
+	}
+	plans := []plan{
+		{"mx", s.cfg.SMTP.MX, false, s.mx.Serve},
+		{"submission", s.cfg.SMTP.Submission, false, s.submission.Serve},
+		{"submissions", s.cfg.SMTP.Submissions, true, s.submission.Serve},
+		{"imap", s.cfg.IMAP.Listen, false, s.imap.Serve},
+		{"imaps", s.cfg.IMAP.ListenTLS, false, s.imap.ServeTLS},
+		{"http", s.cfg.HTTP.Listen, false, s.http.Serve},
+	}
+	for _, p := range plans {
+		if p.addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", p.addr)
+		if err != nil {
+			s.closeListeners()
+			return fmt.Errorf("listen %s on %s: %w", p.name, p.addr, err)
+		}
+		s.mu.Lock()
+		s.addrs[p.name] = ln.Addr()
+		s.mu.Unlock()
+		s.listenersToClose = append(s.listenersToClose, ln)
+		if p.tls {
+			ln = tls.NewListener(ln, s.tls)
+		}
+		s.serving.Add(1)
+		go func(p plan, ln net.Listener) {
+			defer s.serving.Done()
+			if err := p.serve(ln); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("listener stopped", "listener", p.name, "err", err)
+			}
+		}(p, ln)
+		s.log.Info("listening", "listener", p.name, "addr", ln.Addr().String())
+	}
+	return s.startControlSocket()
+}
+
+func (s *Server) startControlSocket() error {
+	ln, err := ctl.Listen(s.cfg.SocketPath())
+	if err != nil {
+		s.closeListeners()
+		return fmt.Errorf("control socket: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.ctlCancel = cancel
+	s.serving.Add(1)
+	go func() {
+		defer s.serving.Done()
+		if err := ctl.Serve(ctx, ln, s.admin, s.log.With("component", "ctl")); err != nil && !errors.Is(err, net.ErrClosed) {
+			s.log.Error("control socket stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	for _, ln := range s.listenersToClose {
+		ln.Close()
+	}
+}
+
+// Shutdown stops accepting, lets in-flight SMTP transactions finish until ctx expires, closes IMAP sessions and
+// finally the store (bbolt waits for open transactions).
+func (s *Server) Shutdown(ctx context.Context) error {
+	var errs []error
+	s.shutdownOnce.Do(func() {
+		if s.ctlCancel != nil {
+			s.ctlCancel()
+		}
+		for _, srv := range []*gosmtp.Server{s.mx, s.submission} {
+			if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, gosmtp.ErrServerClosed) {
+				errs = append(errs, fmt.Errorf("smtp shutdown: %w", err))
+			}
+		}
+		if err := s.imap.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, fmt.Errorf("imap shutdown: %w", err))
+		}
+		if err := s.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		s.closeListeners()
+		s.serving.Wait()
+		if err := s.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// Run starts the server, serves until ctx is cancelled, then shuts down within a few seconds.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Start(); err != nil {
+		s.store.Close()
+		return err
+	}
+	if s.firstStartMessage != "" {
+		out := s.opts.Out
+		if out == nil {
+			out = os.Stdout
+		}
+		fmt.Fprint(out, s.firstStartMessage)
+	}
+	<-ctx.Done()
+	s.log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.Shutdown(shutdownCtx)
+}
