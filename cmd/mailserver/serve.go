@@ -15,8 +15,8 @@ func newServeCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
 		Short: "Run the mail server until interrupted",
-		Long: `Run the mail server: SMTP (inbound and submission), IMAP, the HTTP endpoint (autoconfig, /healthz,
-/metrics) and the control socket used by the other commands. SIGINT or SIGTERM stops it gracefully.
+		Long: `Run the mail server: SMTP (inbound and submission), IMAP, the HTTP endpoint (/healthz) and the
+control socket used by the other commands. SIGINT or SIGTERM stops it gracefully.
 
 Without --config the built-in development settings are used: every listener on 127.0.0.1, data in ./data, and
 on the very first start a demo account whose password is printed once.`,
@@ -29,6 +29,9 @@ on the very first start a demo account whose password is printed once.`,
 				return err
 			}
 			logger := slog.New(cfg.LogHandler(cmd.ErrOrStderr()))
+			slog.SetDefault(logger)
+			logger.Info("starting", "config", a.configPath, "data_dir", cfg.DataDir, "hostname", cfg.Hostname,
+				"max_message_size", cfg.SMTP.MaxMessageSize.String())
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			srv, err := server.New(cfg, logger, server.Options{Bootstrap: a.configPath == ""})
