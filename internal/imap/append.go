@@ -1,0 +1,38 @@
+package imap
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/emersion/go-imap/v2"
+
+	"mailserver/internal/message"
+	"mailserver/internal/store"
+)
+
+// Append implements imapserver.Session (RFC 3501 6.3.11, UIDPLUS APPENDUID RFC 4315, APPENDLIMIT RFC 7889). The
+// message is parsed once here; FETCH and SEARCH later use what was stored. OK is sent only after the commit.
+func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+	limit := int64(s.srv.appendLimit)
+	if r.Size() > limit {
+		return nil, errTooBig // the library checks this before reading; kept for safety
+	}
+	mb, err := s.srv.store.Mailbox(s.accountID(), mailbox)
+	if err != nil {
+		return nil, s.targetError("append", err)
+	}
+	raw, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read APPEND literal: %w", err) // the connection is broken; the library logs it
+	}
+	if int64(len(raw)) > limit {
+		return nil, errTooBig
+	}
+	p := message.Parse(raw)
+	msg := store.NewMessage{Body: raw, Meta: p.Meta(), Text: SearchText(p), InternalDate: options.Time}
+	placed, err := s.srv.store.Append(mb.ID, msg, flagStrings(options.Flags), s.origin())
+	if err != nil {
+		return nil, s.targetError("append", err)
+	}
+	return &imap.AppendData{UID: imap.UID(placed.UID), UIDValidity: placed.UIDValidity}, nil
+}

@@ -1,0 +1,79 @@
+package imap
+
+import (
+	"errors"
+
+	"github.com/emersion/go-imap/v2"
+
+	"mailserver/internal/store"
+)
+
+// no builds a tagged NO with a response code (RFC 5530).
+func no(code imap.ResponseCode, text string) *imap.Error {
+	return &imap.Error{Type: imap.StatusResponseTypeNo, Code: code, Text: text}
+}
+
+var (
+	errNoSuchMailbox   = no(imap.ResponseCodeNonExistent, "No such mailbox")
+	errTryCreate       = no(imap.ResponseCodeTryCreate, "No such mailbox")
+	errAlreadyExists   = no(imap.ResponseCodeAlreadyExists, "Mailbox already exists")
+	errInvalidName     = no(imap.ResponseCodeCannot, "Invalid mailbox name")
+	errProtected       = no(imap.ResponseCodeCannot, "This mailbox cannot be deleted or renamed")
+	errHasChildren     = no(imap.ResponseCodeHasChildren, "Mailbox has children; delete them first")
+	errOverQuota       = no(imap.ResponseCodeOverQuota, "Mailbox quota exceeded")
+	errTooBig          = no(imap.ResponseCodeTooBig, "Message too large")
+	errNotSelectable   = no(imap.ResponseCodeNonExistent, "Mailbox is a placeholder (\\Noselect)")
+	errReadOnly        = no(imap.ResponseCodeCannot, "Mailbox is open read-only (EXAMINE)")
+	errMailboxGone     = no(imap.ResponseCodeNonExistent, "The selected mailbox has been deleted")
+	errAccountGone     = no(imap.ResponseCodeUnavailable, "Account is no longer available")
+	errSameMailbox     = no(imap.ResponseCodeCannot, "Source and destination are the same mailbox")
+	errUnknownCTE      = no(imap.ResponseCodeUnknownCTE, "Unknown Content-Transfer-Encoding")
+	errInternal        = no(imap.ResponseCodeServerBug, "Internal server error")
+	errNotSelectedBug  = &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeClientBug, Text: "No mailbox selected"}
+	errUnsupportedUse  = no("USEATTR", "Unsupported special-use attribute")
+	errTooManyUseAttrs = no("USEATTR", "Only one special-use attribute per mailbox")
+)
+
+// storeError turns a store error into what the client sees. Known outcomes keep a specific code; anything else is
+// logged with the command and becomes a generic NO [SERVERBUG] so no internal text reaches the wire.
+func (s *session) storeError(op string, err error) error {
+	var imapErr *imap.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &imapErr):
+		return err
+	case errors.Is(err, store.ErrMailboxNotFound):
+		return errNoSuchMailbox
+	case errors.Is(err, store.ErrMailboxExists):
+		return errAlreadyExists
+	case errors.Is(err, store.ErrInvalidName):
+		return errInvalidName
+	case errors.Is(err, store.ErrProtected):
+		return errProtected
+	case errors.Is(err, store.ErrHasChildren):
+		return errHasChildren
+	case errors.Is(err, store.ErrOverQuota):
+		return errOverQuota
+	case errors.Is(err, store.ErrTooLarge):
+		return errTooBig
+	case errors.Is(err, store.ErrAccountNotFound):
+		return errAccountGone
+	}
+	return s.internalError(op, err)
+}
+
+// internalError logs err and returns the generic reply.
+func (s *session) internalError(op string, err error) error {
+	s.log.Error("imap command failed", "op", op, "err", err)
+	return errInternal
+}
+
+// targetError is storeError for a destination mailbox (COPY, MOVE, APPEND): a missing one asks the client to
+// CREATE it first (RFC 3501 6.3.11).
+func (s *session) targetError(op string, err error) error {
+	if errors.Is(err, store.ErrMailboxNotFound) {
+		return errTryCreate
+	}
+	return s.storeError(op, err)
+}

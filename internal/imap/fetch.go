@@ -1,0 +1,178 @@
+package imap
+
+import (
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"mailserver/internal/message"
+	"mailserver/internal/store"
+)
+
+// fetchBatch is how many messages one store read covers.
+const fetchBatch = 256
+
+// fetchPlan is what a FETCH command needs from each message, worked out once.
+type fetchPlan struct {
+	opts     *imap.FetchOptions
+	meta     bool // the stored parse result is needed
+	markSeen bool // a BODY[...] or BINARY[...] without PEEK in a read-write mailbox (RFC 3501 6.4.5)
+}
+
+func newFetchPlan(opts *imap.FetchOptions, readOnly bool) fetchPlan {
+	p := fetchPlan{opts: opts}
+	p.meta = opts.Envelope || opts.BodyStructure != nil || len(opts.BinarySection) > 0 || len(opts.BinarySectionSize) > 0
+	for _, sec := range opts.BodySection {
+		if !isWholeMessage(sec) {
+			p.meta = true
+		}
+		p.markSeen = p.markSeen || !sec.Peek
+	}
+	for _, sec := range opts.BinarySection {
+		p.markSeen = p.markSeen || !sec.Peek
+	}
+	p.markSeen = p.markSeen && !readOnly
+	return p
+}
+
+// Fetch implements imapserver.Session for FETCH and UID FETCH. Everything comes from the stored entry and parse
+// result plus byte-range reads of the body; the message is never parsed again. No lock is held while writing.
+func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	sel, err := s.selected()
+	if err != nil {
+		return err
+	}
+	refs := sel.resolve(numSet)
+	plan := newFetchPlan(options, sel.readOnly)
+	for start := 0; start < len(refs); start += fetchBatch {
+		batch := refs[start:min(start+fetchBatch, len(refs))]
+		msgs, err := s.srv.store.Messages(sel.mailbox.ID, refUIDs(batch), store.FetchOptions{Meta: plan.meta})
+		if err != nil {
+			return s.storeError("fetch", err)
+		}
+		var changed map[uint32]bool
+		if plan.markSeen {
+			if changed, err = s.markSeen(sel, msgs); err != nil {
+				return err
+			}
+		}
+		seqs := seqByUID(batch)
+		for i := range msgs {
+			m := &msgs[i]
+			if err := s.fetchMessage(w, seqs[m.UID], m, plan, changed[m.UID]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// markSeen sets \Seen on the messages that lack it and updates their flags in msgs; it returns the UIDs changed,
+// whose FETCH responses then carry FLAGS. Other sessions hear of it through the store's listener.
+func (s *session) markSeen(sel *selection, msgs []store.Message) (map[uint32]bool, error) {
+	var unseen []uint32
+	for _, m := range msgs {
+		if !hasFlag(m.Flags, imap.FlagSeen) {
+			unseen = append(unseen, m.UID)
+		}
+	}
+	if len(unseen) == 0 {
+		return nil, nil
+	}
+	result, err := s.srv.store.SetFlags(sel.mailbox.ID, unseen, store.FlagsAdd, []string{string(imap.FlagSeen)}, sel)
+	if err != nil {
+		return nil, s.storeError("fetch", err)
+	}
+	flags := make(map[uint32][]string, len(result))
+	for _, fc := range result {
+		flags[fc.UID] = fc.Flags
+	}
+	changed := make(map[uint32]bool, len(result))
+	for i := range msgs {
+		if f, ok := flags[msgs[i].UID]; ok {
+			msgs[i].Flags = f
+			changed[msgs[i].UID] = true
+		}
+	}
+	return changed, nil
+}
+
+// fetchMessage writes one FETCH response. Everything but a large whole-message literal is prepared before the
+// response starts, so a failure (say an unknown transfer encoding for BINARY) becomes a clean tagged NO.
+func (s *session) fetchMessage(w *imapserver.FetchWriter, seq uint32, m *store.Message, plan fetchPlan, flagsChanged bool) error {
+	body, err := s.prepareBody(m, plan)
+	if err != nil {
+		return err
+	}
+	o := plan.opts
+	resp := w.CreateMessage(seq)
+	if o.UID {
+		resp.WriteUID(imap.UID(m.UID))
+	}
+	if o.Flags || flagsChanged {
+		resp.WriteFlags(imapFlags(m.Flags))
+	}
+	if o.InternalDate {
+		resp.WriteInternalDate(m.InternalDate)
+	}
+	if o.RFC822Size {
+		resp.WriteRFC822Size(m.Size)
+	}
+	if o.Envelope {
+		resp.WriteEnvelope(body.envelope())
+	}
+	if o.BodyStructure != nil {
+		resp.WriteBodyStructure(body.structure(m.Size))
+	}
+	if err := s.writeSections(resp, m, body, o); err != nil {
+		return err
+	}
+	return resp.Close()
+}
+
+// writeSections writes the BODY[...] and BINARY items, streaming large whole-message literals from the store.
+func (s *session) writeSections(resp *imapserver.FetchResponseWriter, m *store.Message, body *preparedBody, o *imap.FetchOptions) error {
+	for i, sec := range o.BodySection {
+		part := body.sections[i]
+		lw := resp.WriteBodySection(sec, part.size())
+		if err := s.writeSection(lw, m, part); err != nil {
+			return err
+		}
+		if err := lw.Close(); err != nil {
+			return err
+		}
+	}
+	for i, sec := range o.BinarySection {
+		lw := resp.WriteBinarySection(sec, int64(len(body.binaries[i])))
+		if _, err := lw.Write(body.binaries[i]); err != nil {
+			return err
+		}
+		if err := lw.Close(); err != nil {
+			return err
+		}
+	}
+	for i, sec := range o.BinarySectionSize {
+		resp.WriteBinarySectionSize(sec, body.binarySizes[i])
+	}
+	return nil
+}
+
+// envelope and structure fall back to an empty envelope and a plain-text structure when the stored parse result
+// cannot be read (logged when it was decoded).
+func (b *preparedBody) envelope() *imap.Envelope {
+	if b.meta == nil {
+		return &imap.Envelope{}
+	}
+	return b.meta.Envelope
+}
+
+func (b *preparedBody) structure(size int64) imap.BodyStructure {
+	if b.meta == nil {
+		return fallbackStructure(size)
+	}
+	return sanitizeStructure(b.meta.BodyStructure(true), 0)
+}
+
+// source is the message as internal/message reads it: per-copy trace lines, then the stored body.
+func (s *session) source(m *store.Message) message.Source {
+	return message.Source{Trace: m.Trace, Body: s.srv.store.Body(m.Body, m.BodySize), BodySize: m.BodySize}
+}

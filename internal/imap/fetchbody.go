@@ -1,0 +1,194 @@
+package imap
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/emersion/go-imap/v2"
+
+	"mailserver/internal/message"
+	"mailserver/internal/store"
+)
+
+// streamThreshold is the size above which a whole-message literal is streamed chunk by chunk from the store
+// instead of being read into memory before the response starts.
+const streamThreshold = 1 << 20
+
+// preparedBody is what a FETCH response needs beyond the entry: the parse result and the section contents.
+type preparedBody struct {
+	meta        *message.Meta // nil if not needed or unreadable
+	sections    []sectionData // one per FetchOptions.BodySection
+	binaries    [][]byte      // one per FetchOptions.BinarySection
+	binarySizes []uint32      // one per FetchOptions.BinarySectionSize
+}
+
+// sectionData is a body section's content: bytes, or a byte range of the whole message to stream.
+type sectionData struct {
+	data           []byte
+	stream         bool
+	offset, length int64 // the range of trace+body, when stream
+}
+
+func (d sectionData) size() int64 {
+	if d.stream {
+		return d.length
+	}
+	return int64(len(d.data))
+}
+
+// isWholeMessage reports whether sec is BODY[] (or RFC822), possibly partial: served without the parse result.
+func isWholeMessage(sec *imap.FetchItemBodySection) bool {
+	return len(sec.Part) == 0 && sec.Specifier == imap.PartSpecifierNone
+}
+
+func (s *session) prepareBody(m *store.Message, plan fetchPlan) (*preparedBody, error) {
+	b := &preparedBody{}
+	if plan.meta {
+		meta, err := message.DecodeMeta(m.Meta)
+		if err != nil {
+			s.log.Warn("unreadable message meta, serving a fallback", "uid", m.UID, "err", err)
+		} else {
+			b.meta = meta
+		}
+	}
+	src := s.source(m)
+	for _, sec := range plan.opts.BodySection {
+		d, err := s.sectionData(src, b.meta, sec)
+		if err != nil {
+			return nil, s.internalError("fetch", err)
+		}
+		b.sections = append(b.sections, d)
+	}
+	for _, sec := range plan.opts.BinarySection {
+		data, err := binarySection(src, b.meta, sec)
+		if err != nil {
+			return nil, s.binaryError(err)
+		}
+		b.binaries = append(b.binaries, data)
+	}
+	for _, sec := range plan.opts.BinarySectionSize {
+		size, err := binarySize(src, b.meta, sec.Part)
+		if err != nil {
+			return nil, s.binaryError(err)
+		}
+		b.binarySizes = append(b.binarySizes, size)
+	}
+	return b, nil
+}
+
+func (s *session) binaryError(err error) error {
+	if errors.Is(err, message.ErrUnknownCTE) {
+		return errUnknownCTE // RFC 3516 4.3
+	}
+	return s.internalError("fetch binary", err)
+}
+
+// sectionData reads BODY[section]<partial>. The whole message is read as a byte range (streamed when large); other
+// sections read only the ranges the parse result points at. A section that does not exist is empty.
+func (s *session) sectionData(src message.Source, meta *message.Meta, sec *imap.FetchItemBodySection) (sectionData, error) {
+	if isWholeMessage(sec) {
+		off, n := partialRange(src.Size(), sec.Partial)
+		if n > streamThreshold {
+			return sectionData{stream: true, offset: off, length: n}, nil
+		}
+		data, err := readWhole(src, off, n)
+		return sectionData{data: data}, err
+	}
+	if meta == nil {
+		return sectionData{}, nil
+	}
+	data, err := meta.ExtractSectionPartial(src, sec)
+	return sectionData{data: data}, err
+}
+
+// partialRange applies <offset.length> to a section of the given size (RFC 3501 6.4.5: an offset past the end
+// gives an empty string).
+func partialRange(size int64, p *imap.SectionPartial) (off, n int64) {
+	if p == nil {
+		return 0, size
+	}
+	off = min(max(p.Offset, 0), size)
+	return off, min(max(p.Size, 0), size-off)
+}
+
+// readWhole reads bytes [off, off+n) of trace+body.
+func readWhole(src message.Source, off, n int64) ([]byte, error) {
+	buf := make([]byte, n)
+	rest := buf
+	if err := copyWhole(sliceWriter{&rest}, src, off, n); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// copyWhole writes bytes [off, off+n) of trace+body to dst, reading the body one store chunk at a time.
+func copyWhole(dst io.Writer, src message.Source, off, n int64) error {
+	trace := int64(len(src.Trace))
+	if off < trace {
+		k := min(trace-off, n)
+		if _, err := dst.Write(src.Trace[off : off+k]); err != nil {
+			return err
+		}
+		off, n = off+k, n-k
+	}
+	if n <= 0 {
+		return nil
+	}
+	r := io.NewSectionReader(src.Body, off-trace, n)
+	written, err := io.CopyBuffer(dst, r, make([]byte, min(n, store.ChunkSize)))
+	if err == nil && written < n {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// sliceWriter fills a preallocated slice front to back.
+type sliceWriter struct{ b *[]byte }
+
+func (w sliceWriter) Write(p []byte) (int, error) {
+	n := copy(*w.b, p)
+	*w.b = (*w.b)[n:]
+	if n < len(p) {
+		return n, io.ErrShortWrite
+	}
+	return n, nil
+}
+
+// writeSection writes a prepared section into its literal. A store failure in the middle of a streamed literal
+// cannot be reported in-band, so the connection is closed rather than left out of step with the client.
+func (s *session) writeSection(lw io.Writer, m *store.Message, d sectionData) error {
+	if !d.stream {
+		_, err := lw.Write(d.data)
+		return err
+	}
+	err := copyWhole(lw, s.source(m), d.offset, d.length)
+	if err != nil {
+		s.log.Error("imap fetch: body read failed mid-literal, closing connection", "uid", m.UID, "err", err)
+		s.conn.NetConn().Close()
+		return fmt.Errorf("stream message %d: %w", m.UID, err)
+	}
+	return nil
+}
+
+// binarySection reads BINARY[part]<partial> (RFC 3516): the content with its transfer encoding removed.
+func binarySection(src message.Source, meta *message.Meta, sec *imap.FetchItemBinarySection) ([]byte, error) {
+	if meta == nil {
+		return []byte{}, nil
+	}
+	data, err := meta.ExtractBinary(src, sec.Part)
+	if err != nil {
+		return nil, err
+	}
+	off, n := partialRange(int64(len(data)), sec.Partial)
+	return data[off : off+n], nil
+}
+
+func binarySize(src message.Source, meta *message.Meta, part []int) (uint32, error) {
+	if meta == nil {
+		return 0, nil
+	}
+	size, _, err := meta.BinarySize(src, part)
+	return uint32(min(size, math.MaxUint32)), err
+}

@@ -1,0 +1,74 @@
+package imap
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+func sortedFlags(f []imap.Flag) []imap.Flag {
+	out := slices.Clone(f)
+	slices.Sort(out)
+	return out
+}
+
+func storeFlags(t *testing.T, c *imapclient.Client, set imap.NumSet, op imap.StoreFlagsOp, silent bool, flags ...imap.Flag) []*imapclient.FetchMessageBuffer {
+	t.Helper()
+	msgs, err := c.Store(set, &imap.StoreFlags{Op: op, Silent: silent, Flags: flags}, nil).Collect()
+	if err != nil {
+		t.Fatalf("STORE %v %v: %v", op, flags, err)
+	}
+	return msgs
+}
+
+// fillInbox appends n small messages to INBOX.
+func fillInbox(t *testing.T, c *imapclient.Client, n int) {
+	t.Helper()
+	for i := 1; i <= n; i++ {
+		appendMsg(t, c, "INBOX", []byte(fmt.Sprintf("Subject: thư số %d\r\n\r\nnội dung %d\r\n", i, i)), nil)
+	}
+}
+
+func TestStoreForms(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.client(t, nil)
+	fillInbox(t, c, 3)
+	selectBox(t, c, "INBOX", false)
+
+	msgs := storeFlags(t, c, imap.SeqSetNum(1, 2), imap.StoreFlagsAdd, false, imap.FlagFlagged, "$Label1")
+	if len(msgs) != 2 || !slices.Equal(sortedFlags(msgs[0].Flags), []imap.Flag{"$Label1", imap.FlagFlagged}) {
+		t.Fatalf("+FLAGS response: %+v", msgs)
+	}
+	msgs = storeFlags(t, c, imap.UIDSetNum(2), imap.StoreFlagsDel, false, "$label1") // keywords are case-insensitive
+	if len(msgs) != 1 || msgs[0].UID != 2 || !slices.Equal(msgs[0].Flags, []imap.Flag{imap.FlagFlagged}) {
+		t.Fatalf("UID STORE -FLAGS response: %+v", msgs)
+	}
+	msgs = storeFlags(t, c, imap.SeqSetNum(3), imap.StoreFlagsSet, false, imap.FlagAnswered, imap.FlagDraft, "Viec_gap")
+	if len(msgs) != 1 || !slices.Equal(sortedFlags(msgs[0].Flags), sortedFlags([]imap.Flag{imap.FlagAnswered, imap.FlagDraft, "Viec_gap"})) {
+		t.Fatalf("FLAGS response: %+v", msgs[0])
+	}
+	if msgs = storeFlags(t, c, imap.SeqSet{{Start: 1, Stop: 0}}, imap.StoreFlagsAdd, true, imap.FlagSeen); len(msgs) != 0 {
+		t.Fatalf(".SILENT produced %d FETCH responses", len(msgs))
+	}
+	all, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{Flags: true}).Collect()
+	if err != nil || len(all) != 3 {
+		t.Fatalf("FETCH 1:* FLAGS: %v %v", all, err)
+	}
+	want := [][]imap.Flag{
+		{"$Label1", imap.FlagFlagged, imap.FlagSeen},
+		{imap.FlagFlagged, imap.FlagSeen},
+		{imap.FlagAnswered, imap.FlagDraft, imap.FlagSeen, "Viec_gap"},
+	}
+	for i, m := range all {
+		if !slices.Equal(sortedFlags(m.Flags), sortedFlags(want[i])) {
+			t.Errorf("message %d flags %v, want %v", i+1, m.Flags, want[i])
+		}
+	}
+	data := selectBox(t, c, "INBOX", false)
+	if !slices.Contains(data.Flags, "$Label1") || !slices.Contains(data.PermanentFlags, imap.FlagWildcard) {
+		t.Errorf("SELECT FLAGS %v PERMANENTFLAGS %v", data.Flags, data.PermanentFlags)
+	}
+}

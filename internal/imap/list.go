@@ -1,0 +1,112 @@
+package imap
+
+import (
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"mailserver/internal/store"
+)
+
+// List implements imapserver.Session for LIST (RFC 3501, LIST-EXTENDED RFC 5258, LIST-STATUS RFC 5819,
+// SPECIAL-USE RFC 6154, CHILDREN RFC 3348) and LSUB (which the library turns into LIST with SelectSubscribed).
+func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, options *imap.ListOptions) error {
+	if len(patterns) == 0 {
+		// LIST "" "": the hierarchy delimiter and root (RFC 3501 6.3.8).
+		return w.WriteList(&imap.ListData{Attrs: []imap.MailboxAttr{imap.MailboxAttrNoSelect}, Delim: store.Delimiter})
+	}
+	boxes, err := s.srv.store.Mailboxes(s.accountID())
+	if err != nil {
+		return s.storeError("list", err)
+	}
+	items, err := s.listItems(boxes, newListMatcher(ref, patterns), options)
+	if err != nil {
+		return err
+	}
+	for _, item := range items {
+		if err := w.WriteList(item); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listTree answers "does this mailbox have children, subscribed descendants" for one account's mailboxes.
+type listTree struct {
+	children   map[string]bool
+	subscribed map[string]bool // some descendant is subscribed
+}
+
+func newListTree(boxes []store.Mailbox) listTree {
+	t := listTree{children: map[string]bool{}, subscribed: map[string]bool{}}
+	for _, mb := range boxes {
+		name := mb.Name
+		for {
+			i := strings.LastIndexByte(name, store.Delimiter)
+			if i < 0 {
+				break
+			}
+			name = name[:i]
+			t.children[name] = true
+			if mb.Subscribed {
+				t.subscribed[name] = true
+			}
+		}
+	}
+	return t
+}
+
+// listItems selects and describes the mailboxes to return. The store lists them in name order, so parents come
+// before their children.
+func (s *session) listItems(boxes []store.Mailbox, m *listMatcher, o *imap.ListOptions) ([]*imap.ListData, error) {
+	tree := newListTree(boxes)
+	var out []*imap.ListData
+	for _, mb := range boxes {
+		if !m.match(mb.Name) {
+			continue
+		}
+		childInfo := o.SelectRecursiveMatch && tree.subscribed[mb.Name]
+		if o.SelectSubscribed && !mb.Subscribed && !childInfo {
+			continue
+		}
+		if o.SelectSpecialUse && mb.SpecialUse == "" {
+			continue
+		}
+		item := &imap.ListData{Mailbox: mb.Name, Delim: store.Delimiter, Attrs: listAttrs(mb, tree, o)}
+		if childInfo {
+			item.ChildInfo = &imap.ListDataChildInfo{Subscribed: true}
+		}
+		if o.ReturnStatus != nil && !mb.NoSelect {
+			status, err := s.statusData(mb, o.ReturnStatus)
+			if err != nil {
+				return nil, err
+			}
+			item.Status = status
+		}
+		out = append(out, item)
+	}
+	return out, nil
+}
+
+// listAttrs are the mailbox attributes of one LIST response. Children and special-use attributes are always sent
+// (CHILDREN and SPECIAL-USE allow it without the return options); \Subscribed only when asked for, which includes
+// the SUBSCRIBED selection (RFC 5258 3.2) and therefore LSUB.
+func listAttrs(mb store.Mailbox, tree listTree, o *imap.ListOptions) []imap.MailboxAttr {
+	var attrs []imap.MailboxAttr
+	if mb.NoSelect {
+		attrs = append(attrs, imap.MailboxAttrNoSelect)
+	}
+	if tree.children[mb.Name] {
+		attrs = append(attrs, imap.MailboxAttrHasChildren)
+	} else {
+		attrs = append(attrs, imap.MailboxAttrHasNoChildren)
+	}
+	if mb.Subscribed && (o.ReturnSubscribed || o.SelectSubscribed) {
+		attrs = append(attrs, imap.MailboxAttrSubscribed)
+	}
+	if mb.SpecialUse != "" {
+		attrs = append(attrs, imap.MailboxAttr(mb.SpecialUse))
+	}
+	return attrs
+}

@@ -1,0 +1,52 @@
+package imap
+
+import (
+	"errors"
+
+	"github.com/emersion/go-imap/v2"
+
+	"mailserver/internal/auth"
+)
+
+var (
+	errAuthFailed   = no(imap.ResponseCodeAuthenticationFailed, "Invalid user name or password")
+	errThrottled    = no(imap.ResponseCodeUnavailable, "Too many failed logins, try again later")
+	errDisabled     = no(imap.ResponseCodeContactAdmin, "Account is disabled, contact your administrator")
+	errNoAuthorizer = no(imap.ResponseCodeUnavailable, "Login is not available")
+)
+
+// Login implements imapserver.Session for LOGIN and, through the library's PLAIN server, AUTHENTICATE PLAIN.
+// The library refuses both before TLS (NO [PRIVACYREQUIRED], with LOGINDISABLED advertised) unless the
+// connection was routed to the server that allows plaintext authentication (loopback with AllowInsecureAuth).
+func (s *session) Login(username, password string) error {
+	if s.srv.auth == nil {
+		return errNoAuthorizer
+	}
+	acct, err := s.srv.auth.Authenticate(s.remote, username, password)
+	switch {
+	case err == nil:
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		s.log.Info("imap login failed", "user", username)
+		return errAuthFailed
+	case errors.Is(err, auth.ErrTooManyAttempts):
+		s.log.Warn("imap login throttled", "user", username)
+		return errThrottled
+	case errors.Is(err, auth.ErrAccountDisabled):
+		s.log.Info("imap login to a disabled account", "user", username)
+		return errDisabled
+	default:
+		return s.internalError("login", err)
+	}
+	s.account = &acct
+	s.log = s.log.With("account", acct.Address)
+	s.log.Info("imap login")
+	return nil
+}
+
+// Unauthenticate implements imapserver.SessionUnauthenticate (RFC 8437): back to the not-authenticated state.
+func (s *session) Unauthenticate() error {
+	s.unselect()
+	s.account = nil
+	s.log = s.srv.log.With("remote", s.remote.String())
+	return nil
+}

@@ -1,0 +1,143 @@
+package imap
+
+import (
+	"net"
+	"testing"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
+)
+
+func noInsecureAuth(c *testConfig) { c.opts.AllowInsecureAuth = false }
+
+// remotePeers makes the server treat every peer as non-loopback.
+func remotePeers(c *testConfig) {
+	c.tweak = func(s *Server) { s.trusted = func(net.Addr) bool { return false } }
+}
+
+func capsOf(t *testing.T, c *imapclient.Client) imap.CapSet {
+	t.Helper()
+	caps, err := c.Capability().Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return caps
+}
+
+func TestPlaintextLoginRefusedUntilStartTLS(t *testing.T) {
+	ts := newTestServer(t, noInsecureAuth)
+	c, err := imapclient.DialInsecure(ts.addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	caps := capsOf(t, c)
+	if !caps.Has(imap.CapLoginDisabled) || !caps.Has(imap.CapStartTLS) || caps.Has("AUTH=PLAIN") {
+		t.Errorf("plaintext capabilities %v: want STARTTLS and LOGINDISABLED, no AUTH=PLAIN", caps)
+	}
+	wantCode(t, c.Login(testUser, testPassword).Wait(), imap.ResponseCodePrivacyRequired)
+
+	tc, err := imapclient.DialStartTLS(ts.addr, &imapclient.Options{TLSConfig: ts.clientTL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	caps = capsOf(t, tc)
+	if caps.Has(imap.CapLoginDisabled) || !caps.Has("AUTH=PLAIN") {
+		t.Errorf("capabilities after STARTTLS %v: want AUTH=PLAIN, no LOGINDISABLED", caps)
+	}
+	if err := tc.Login(testUser, testPassword).Wait(); err != nil {
+		t.Fatalf("login after STARTTLS: %v", err)
+	}
+}
+
+func TestNonLoopbackPeerNeedsTLS(t *testing.T) {
+	ts := newTestServer(t, remotePeers) // AllowInsecureAuth, but the peer is treated as remote
+	c, err := imapclient.DialInsecure(ts.addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if caps := capsOf(t, c); !caps.Has(imap.CapLoginDisabled) {
+		t.Errorf("capabilities %v: want LOGINDISABLED for a remote plaintext peer", caps)
+	}
+	wantCode(t, c.Login(testUser, testPassword).Wait(), imap.ResponseCodePrivacyRequired)
+}
+
+func TestLoopbackInsecureAuth(t *testing.T) {
+	ts := newTestServer(t)
+	c, err := imapclient.DialInsecure(ts.addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if caps := capsOf(t, c); caps.Has(imap.CapLoginDisabled) || !caps.Has("AUTH=PLAIN") {
+		t.Errorf("loopback capabilities %v: want AUTH=PLAIN", caps)
+	}
+	if err := c.Authenticate(sasl.NewPlainClient("", testUser, testPassword)); err != nil {
+		t.Fatalf("AUTHENTICATE PLAIN: %v", err)
+	}
+	want := []imap.Cap{imap.CapIMAP4rev1, imap.CapIMAP4rev2, imap.CapIdle, imap.CapUIDPlus, imap.CapMove,
+		imap.CapNamespace, imap.CapESearch, imap.CapSearchRes, imap.CapListExtended, imap.CapListStatus,
+		imap.CapSpecialUse, imap.CapCreateSpecialUse, imap.CapStatusSize, imap.CapBinary, imap.CapChildren,
+		imap.CapUnselect, imap.CapEnable, imap.CapUTF8Accept, imap.CapLiteralPlus, imap.CapSASLIR,
+		imap.CapUnauthenticate, "APPENDLIMIT=52428800"}
+	caps := capsOf(t, c)
+	for _, cp := range want {
+		if !caps.Has(cp) {
+			t.Errorf("capability %s missing after login: %v", cp, caps)
+		}
+	}
+}
+
+func TestImplicitTLSLogin(t *testing.T) {
+	ts := newTestServer(t, noInsecureAuth)
+	c, err := imapclient.DialTLS(ts.tlsAddr, &imapclient.Options{TLSConfig: ts.clientTL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if caps := capsOf(t, c); caps.Has(imap.CapStartTLS) || !caps.Has("AUTH=PLAIN") {
+		t.Errorf("implicit TLS capabilities %v: want AUTH=PLAIN and no STARTTLS", caps)
+	}
+	if err := c.Login(testUser, testPassword).Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWrongPassword(t *testing.T) {
+	ts := newTestServer(t)
+	c, err := imapclient.DialInsecure(ts.addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	wantCode(t, c.Login(testUser, "wrong").Wait(), imap.ResponseCodeAuthenticationFailed)
+	wantCode(t, c.Login("nobody@example.gov.vn", testPassword).Wait(), imap.ResponseCodeAuthenticationFailed)
+	if err := c.Login(testUser, testPassword).Wait(); err != nil {
+		t.Fatalf("login after failures: %v", err)
+	}
+}
+
+func TestUnauthenticateAndNamespace(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.client(t, nil)
+	ns, err := c.Namespace().Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ns.Personal) != 1 || ns.Personal[0].Prefix != "" || ns.Personal[0].Delim != '/' || ns.Shared != nil {
+		t.Errorf("namespace %+v", ns)
+	}
+	selectBox(t, c, "INBOX", false)
+	if err := c.Unauthenticate().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err == nil {
+		t.Error("SELECT after UNAUTHENTICATE succeeded")
+	}
+	if err := c.Login(testUser, testPassword).Wait(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,136 @@
+package imap
+
+import (
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+
+	"mailserver/internal/store"
+)
+
+// creatableUses are the special-use attributes CREATE accepts (RFC 6154 5.2). \All and \Flagged describe virtual
+// mailboxes this server does not have.
+var creatableUses = map[imap.MailboxAttr]bool{
+	imap.MailboxAttrArchive: true, imap.MailboxAttrDrafts: true, imap.MailboxAttrJunk: true,
+	imap.MailboxAttrSent: true, imap.MailboxAttrTrash: true,
+}
+
+// Create implements imapserver.Session (RFC 3501 6.3.3, CREATE-SPECIAL-USE RFC 6154). Missing parents are created
+// too; a trailing delimiter only announces that children will follow.
+func (s *session) Create(name string, options *imap.CreateOptions) error {
+	name = strings.TrimSuffix(name, string(store.Delimiter))
+	var use string
+	if options != nil && len(options.SpecialUse) > 0 {
+		if len(options.SpecialUse) > 1 {
+			return errTooManyUseAttrs
+		}
+		attr := canonicalUse(options.SpecialUse[0])
+		if !creatableUses[attr] {
+			return errUnsupportedUse
+		}
+		use = string(attr)
+	}
+	_, err := s.srv.store.CreateMailbox(s.accountID(), name, use)
+	return s.storeError("create", err)
+}
+
+// canonicalUse spells a special-use attribute as RFC 6154 does, whatever the client's case.
+func canonicalUse(attr imap.MailboxAttr) imap.MailboxAttr {
+	for known := range creatableUses {
+		if strings.EqualFold(string(known), string(attr)) {
+			return known
+		}
+	}
+	return attr
+}
+
+// Delete implements imapserver.Session (RFC 3501 6.3.4). INBOX cannot be deleted; a mailbox with children becomes a
+// \Noselect placeholder. Sessions that have it selected see its messages expunged, then get NO for later commands.
+func (s *session) Delete(name string) error {
+	return s.storeError("delete", s.srv.store.DeleteMailbox(s.accountID(), name))
+}
+
+// Rename implements imapserver.Session (RFC 3501 6.3.5); the store moves children along and handles INBOX.
+func (s *session) Rename(name, newName string, _ *imap.RenameOptions) error {
+	newName = strings.TrimSuffix(newName, string(store.Delimiter))
+	return s.storeError("rename", s.srv.store.RenameMailbox(s.accountID(), name, newName))
+}
+
+// Subscribe implements imapserver.Session. Only existing mailboxes can be subscribed.
+func (s *session) Subscribe(name string) error {
+	return s.storeError("subscribe", s.srv.store.SetSubscribed(s.accountID(), name, true))
+}
+
+// Unsubscribe implements imapserver.Session.
+func (s *session) Unsubscribe(name string) error {
+	return s.storeError("unsubscribe", s.srv.store.SetSubscribed(s.accountID(), name, false))
+}
+
+// Status implements imapserver.Session (RFC 3501 6.3.10, STATUS=SIZE RFC 8438, APPENDLIMIT RFC 7889).
+func (s *session) Status(name string, options *imap.StatusOptions) (*imap.StatusData, error) {
+	mb, err := s.srv.store.Mailbox(s.accountID(), name)
+	if err != nil {
+		return nil, s.storeError("status", err)
+	}
+	if mb.NoSelect {
+		return nil, errNotSelectable
+	}
+	return s.statusData(mb, options)
+}
+
+// statusData fills every item the client asked for: the library dereferences each requested field, so a missing
+// one would panic the connection.
+func (s *session) statusData(mb store.Mailbox, o *imap.StatusOptions) (*imap.StatusData, error) {
+	d := &imap.StatusData{Mailbox: mb.Name, UIDNext: imap.UID(mb.UIDNext), UIDValidity: mb.UIDValidity}
+	if o.NumMessages {
+		d.NumMessages = ptr(mb.Messages)
+	}
+	if o.NumUnseen {
+		d.NumUnseen = ptr(mb.Unseen)
+	}
+	if o.NumDeleted {
+		d.NumDeleted = ptr(mb.Deleted)
+	}
+	if o.Size {
+		d.Size = ptr(mb.Size)
+	}
+	if o.AppendLimit {
+		d.AppendLimit = ptr(s.srv.appendLimit)
+	}
+	if o.NumRecent {
+		d.NumRecent = ptr(uint32(0)) // \Recent is not kept (IMAP4rev2 dropped it)
+	}
+	if o.DeletedStorage {
+		size, err := s.deletedStorage(mb)
+		if err != nil {
+			return nil, err
+		}
+		d.DeletedStorage = ptr(size)
+	}
+	return d, nil
+}
+
+// deletedStorage is the size of the messages flagged \Deleted (RFC 9208 DELETED-STORAGE), which the library parses
+// even though QUOTA is not advertised.
+func (s *session) deletedStorage(mb store.Mailbox) (int64, error) {
+	if mb.Deleted == 0 {
+		return 0, nil
+	}
+	uids, err := s.srv.store.UIDs(mb.ID)
+	if err != nil {
+		return 0, s.storeError("status", err)
+	}
+	msgs, err := s.srv.store.Messages(mb.ID, uids, store.FetchOptions{})
+	if err != nil {
+		return 0, s.storeError("status", err)
+	}
+	var size int64
+	for _, m := range msgs {
+		if hasFlag(m.Flags, imap.FlagDeleted) {
+			size += m.Size
+		}
+	}
+	return size, nil
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,111 @@
+package imap
+
+import (
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"mailserver/internal/store"
+)
+
+// searchBatch is how many messages one store read covers during SEARCH.
+const searchBatch = 512
+
+// Search implements imapserver.Session for SEARCH and UID SEARCH with every key of imap.SearchCriteria, ESEARCH
+// return options (RFC 4731) and SEARCHRES (RFC 5182). Flags, dates and sizes come from the entries; FROM, TO, CC,
+// BCC, SUBJECT and the sent date from the stored envelope; other HEADER keys from a byte-range read of the header;
+// BODY and TEXT from the stored folded text, so "bao cao" finds "Báo cáo".
+func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
+	sel, err := s.selected()
+	if err != nil {
+		return nil, err
+	}
+	if options.ReturnSave {
+		sel.searchRes = nil // a failed SEARCH leaves $ empty (RFC 5182 2.1)
+	}
+	q := compileSearch(sel, criteria)
+	matches, err := s.runSearch(sel, q)
+	if err != nil {
+		return nil, err
+	}
+	if options.ReturnSave {
+		sel.searchRes = savedResult(matches, options)
+	}
+	return searchData(kind, matches), nil
+}
+
+// runSearch evaluates q against every message the client knows, in batches, loading the parse result and search
+// text only when some key needs them.
+func (s *session) runSearch(sel *selection, q *searchQuery) ([]msgRef, error) {
+	sel.state.mu.Lock()
+	candidates := q.prefilter(sel.visibleLocked())
+	sel.state.mu.Unlock()
+	opts := store.FetchOptions{Meta: q.needs(needMeta), Text: q.needs(needText)}
+	var matches []msgRef
+	for start := 0; start < len(candidates); start += searchBatch {
+		batch := candidates[start:min(start+searchBatch, len(candidates))]
+		msgs, err := s.srv.store.Messages(sel.mailbox.ID, refUIDs(batch), opts)
+		if err != nil {
+			return nil, s.storeError("search", err)
+		}
+		seqs := seqByUID(batch)
+		for i := range msgs {
+			m := &searchMsg{s: s, m: &msgs[i], seq: seqs[msgs[i].UID]}
+			ok, err := q.match(m)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				matches = append(matches, msgRef{uid: msgs[i].UID, seq: m.seq})
+			}
+		}
+	}
+	return matches, nil
+}
+
+// searchData is the result as the library writes it: SEARCH, or ESEARCH with MIN, MAX, COUNT and ALL.
+func searchData(kind imapserver.NumKind, matches []msgRef) *imap.SearchData {
+	data := &imap.SearchData{Count: uint32(len(matches))}
+	var seqs imap.SeqSet
+	var uids imap.UIDSet
+	for _, r := range matches {
+		n := r.seq
+		if kind == imapserver.NumKindUID {
+			n = r.uid
+			uids.AddNum(imap.UID(r.uid))
+		} else {
+			seqs.AddNum(r.seq)
+		}
+		if data.Min == 0 || n < data.Min {
+			data.Min = n
+		}
+		data.Max = max(data.Max, n)
+	}
+	if kind == imapserver.NumKindUID {
+		data.All = uids
+	} else {
+		data.All = seqs
+	}
+	return data
+}
+
+// savedResult is what SAVE keeps for "$": the minimum and/or maximum when only MIN/MAX were asked for, otherwise
+// every match (RFC 5182 2.1). It is kept as UIDs, so later expunges do not shift it.
+func savedResult(matches []msgRef, o *imap.SearchOptions) imap.UIDSet {
+	var set imap.UIDSet
+	if len(matches) == 0 {
+		return set
+	}
+	if !o.ReturnAll && !o.ReturnCount && (o.ReturnMin || o.ReturnMax) {
+		if o.ReturnMin {
+			set.AddNum(imap.UID(matches[0].uid))
+		}
+		if o.ReturnMax {
+			set.AddNum(imap.UID(matches[len(matches)-1].uid))
+		}
+		return set
+	}
+	for _, r := range matches {
+		set.AddNum(imap.UID(r.uid))
+	}
+	return set
+}

@@ -1,0 +1,135 @@
+package imap
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+var ict = time.FixedZone("ICT", 7*3600)
+
+// searchFixture appends three messages to INBOX and selects it:
+//  1. the report (Feb 2, \Flagged), the largest;
+//  2. an invitation from Trần Thị Bình (Mar 10, \Seen);
+//  3. an official letter with an 8-bit X-Don-Vi header (Jan 5).
+func searchFixture(t *testing.T, ts *testServer) *imapclient.Client {
+	c := ts.client(t, nil)
+	appendMsg(t, c, "INBOX", reportMessage(), &imap.AppendOptions{
+		Flags: []imap.Flag{imap.FlagFlagged}, Time: time.Date(2026, 2, 2, 10, 0, 0, 0, ict)})
+	appendMsg(t, c, "INBOX", crlf(`From: =?UTF-8?Q?Tr=E1=BA=A7n_Th=E1=BB=8B_B=C3=ACnh?= <binh@example.gov.vn>
+To: an@example.gov.vn
+Subject: =?UTF-8?Q?Gi=E1=BA=A5y_m=E1=BB=9Di_h=E1=BB=8Dp?=
+Date: Tue, 10 Mar 2026 08:00:00 +0700
+Content-Type: text/plain; charset=utf-8
+
+Mời anh chị dự họp giao ban.
+`), &imap.AppendOptions{Flags: []imap.Flag{imap.FlagSeen}, Time: time.Date(2026, 3, 10, 9, 0, 0, 0, ict)})
+	appendMsg(t, c, "INBOX", crlf(`From: vanthu@example.gov.vn
+To: an@example.gov.vn
+Subject: =?UTF-8?Q?C=C3=B4ng_v=C4=83n_s=E1=BB=91_12?=
+X-Don-Vi: Sở Nội vụ
+Date: Mon, 05 Jan 2026 14:00:00 +0700
+Content-Type: text/plain; charset=utf-8
+
+Đề nghị các đơn vị báo cáo trước ngày 15.
+`), &imap.AppendOptions{Time: time.Date(2026, 1, 5, 15, 0, 0, 0, ict)})
+	selectBox(t, c, "INBOX", false)
+	return c
+}
+
+func crlf(s string) []byte { return []byte(strings.ReplaceAll(s, "\n", "\r\n")) }
+
+func day0(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+
+func TestSearchKeys(t *testing.T) {
+	ts := newTestServer(t)
+	c := searchFixture(t, ts)
+	big := int64(len(reportMessage()))
+	cases := []struct {
+		name string
+		c    imap.SearchCriteria
+		want []uint32
+	}{
+		{"ALL", imap.SearchCriteria{}, []uint32{1, 2, 3}},
+		{"FLAGGED", imap.SearchCriteria{Flag: []imap.Flag{imap.FlagFlagged}}, []uint32{1}},
+		{"UNSEEN", imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}}, []uint32{1, 3}},
+		{"SINCE", imap.SearchCriteria{Since: day0(2026, 3, 1)}, []uint32{2}},
+		{"BEFORE", imap.SearchCriteria{Before: day0(2026, 2, 1)}, []uint32{3}},
+		{"ON", imap.SearchCriteria{Since: day0(2026, 2, 2), Before: day0(2026, 2, 3)}, []uint32{1}},
+		{"SENTBEFORE", imap.SearchCriteria{SentBefore: day0(2026, 2, 1)}, []uint32{3}},
+		{"SENTSINCE", imap.SearchCriteria{SentSince: day0(2026, 2, 2)}, []uint32{1, 2}},
+		{"LARGER", imap.SearchCriteria{Larger: big - 1}, []uint32{1}},
+		{"SMALLER", imap.SearchCriteria{Smaller: big}, []uint32{2, 3}},
+		{"HEADER 8-bit", imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "x-don-vi", Value: "so noi vu"}}}, []uint32{3}},
+		{"HEADER exists", imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "X-Priority"}}}, []uint32{1}},
+		{"SUBJECT folded", imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Subject", Value: "bao cao"}}}, []uint32{1}},
+		{"SUBJECT upper", imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Subject", Value: "BÁO CÁO TỔNG"}}}, []uint32{1}},
+		{"FROM name", imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "From", Value: "tran thi binh"}}}, []uint32{2}},
+		{"FROM address", imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "From", Value: "VANTHU@"}}}, []uint32{3}},
+		{"CC", imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Cc", Value: "vanthu"}}}, []uint32{1}},
+		{"TO", imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "To", Value: "phong noi vu"}}}, []uint32{1}},
+		{"BODY", imap.SearchCriteria{Body: []string{"bao cao"}}, []uint32{1, 3}},
+		{"BODY not header", imap.SearchCriteria{Body: []string{"giay moi"}}, nil},
+		{"TEXT header", imap.SearchCriteria{Text: []string{"giay moi"}}, []uint32{2}},
+		{"TEXT đ", imap.SearchCriteria{Text: []string{"đề nghị"}}, []uint32{3}},
+		{"NOT", imap.SearchCriteria{Not: []imap.SearchCriteria{{Flag: []imap.Flag{imap.FlagFlagged}}}}, []uint32{2, 3}},
+		{"OR", imap.SearchCriteria{Or: [][2]imap.SearchCriteria{{{Flag: []imap.Flag{imap.FlagSeen}}, {Larger: big - 1}}}}, []uint32{1, 2}},
+		{"seq 2:*", imap.SearchCriteria{SeqNum: []imap.SeqSet{{{Start: 2, Stop: 0}}}}, []uint32{2, 3}},
+		{"UID 1,3 AND TEXT", imap.SearchCriteria{UID: []imap.UIDSet{imap.UIDSetNum(1, 3)}, Text: []string{"bao cao"}}, []uint32{1, 3}},
+		{"RECENT", imap.SearchCriteria{Flag: []imap.Flag{"\\Recent"}}, nil},
+	}
+	for _, tc := range cases {
+		data, err := c.Search(&tc.c, nil).Wait()
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if got := data.AllSeqNums(); !slices.Equal(got, tc.want) {
+			t.Errorf("SEARCH %s = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestUIDSearchESearchAndSearchRes(t *testing.T) {
+	ts := newTestServer(t)
+	c := searchFixture(t, ts)
+	// Expunge message 1 so sequence numbers and UIDs differ.
+	storeFlags(t, c, imap.SeqSetNum(1), imap.StoreFlagsAdd, true, imap.FlagDeleted)
+	if err := c.Expunge().Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := c.UIDSearch(&imap.SearchCriteria{Text: []string{"bao cao"}}, nil).Wait()
+	if err != nil || !slices.Equal(data.AllUIDs(), []imap.UID{3}) {
+		t.Fatalf("UID SEARCH TEXT: %v %v", data, err)
+	}
+	data, err = c.Search(&imap.SearchCriteria{}, &imap.SearchOptions{ReturnMin: true, ReturnMax: true, ReturnCount: true}).Wait()
+	if err != nil || data.Min != 1 || data.Max != 2 || data.Count != 2 {
+		t.Fatalf("ESEARCH MIN MAX COUNT: %+v %v", data, err)
+	}
+	data, err = c.UIDSearch(&imap.SearchCriteria{Text: []string{"không có đâu"}}, &imap.SearchOptions{ReturnAll: true, ReturnCount: true}).Wait()
+	if err != nil || data.Count != 0 || len(data.AllUIDs()) != 0 {
+		t.Fatalf("empty ESEARCH: %+v %v", data, err)
+	}
+	// SAVE keeps the result for "$" (RFC 5182). imapclient can neither send SAVE nor match FETCH responses to
+	// "$", so this part runs on the wire.
+	rc := dialRaw(t, ts.addr)
+	rc.ok("LOGIN %s %q", testUser, testPassword)
+	rc.ok("SELECT INBOX")
+	if lines := rc.ok("SEARCH RETURN (SAVE MIN) UNSEEN"); !containsLine(lines, "MIN 2") {
+		t.Errorf("SEARCH RETURN (SAVE MIN) answered %q", lines)
+	}
+	if lines := rc.ok("FETCH $ (UID)"); len(lines) != 1 || lines[0] != "* 2 FETCH (UID 3)" {
+		t.Errorf("FETCH $ after SAVE MIN: %q", lines) // only the minimum was saved
+	}
+	rc.ok("SEARCH RETURN (SAVE) ALL")
+	if lines := rc.ok("SEARCH $ FLAGGED"); len(lines) != 1 || lines[0] != "* SEARCH" {
+		t.Errorf("SEARCH $ FLAGGED: %q", lines)
+	}
+	if lines := rc.ok("UID SEARCH $"); len(lines) != 1 || lines[0] != "* SEARCH 2 3" {
+		t.Errorf("UID SEARCH $: %q", lines)
+	}
+}

@@ -1,0 +1,81 @@
+package imap
+
+import (
+	"github.com/emersion/go-imap/v2"
+
+	"mailserver/internal/store"
+)
+
+// firstUnseenBatch is how many messages are read at a time when looking for the first unseen one.
+const firstUnseenBatch = 512
+
+// Select implements imapserver.Session for SELECT and EXAMINE (RFC 3501 6.3.1, 6.3.2). The session joins the
+// mailbox's live state inside store.WithSnapshot, so the EXISTS it reports and the updates it then receives fit
+// together exactly.
+func (s *session) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	s.unselect()
+	mb, err := s.srv.store.Mailbox(s.accountID(), name)
+	if err != nil {
+		return nil, s.storeError("select", err)
+	}
+	readOnly := options != nil && options.ReadOnly
+	var uids []uint32
+	err = s.srv.store.WithSnapshot(mb.ID, func(snap store.Mailbox, current []uint32) error {
+		if snap.NoSelect {
+			return errNotSelectable
+		}
+		mb = snap
+		uids = append([]uint32(nil), current...)
+		s.setSelection(s.srv.hub.attach(snap, current, readOnly))
+		return nil
+	})
+	if err != nil {
+		return nil, s.storeError("select", err)
+	}
+	data := &imap.SelectData{
+		Flags:       mailboxFlags(mb),
+		NumMessages: uint32(len(uids)),
+		UIDNext:     imap.UID(mb.UIDNext),
+		UIDValidity: mb.UIDValidity,
+	}
+	if !readOnly { // EXAMINE: nothing can be changed (RFC 3501 6.3.2)
+		data.PermanentFlags = append(mailboxFlags(mb), imap.FlagWildcard)
+	}
+	if mb.Unseen > 0 && !s.conn.EnabledCaps().Has(imap.CapIMAP4rev2) {
+		if data.FirstUnseenSeqNum, err = s.firstUnseen(mb.ID, uids); err != nil {
+			return nil, err
+		}
+	}
+	if s.conn.EnabledCaps().Has(imap.CapIMAP4rev2) { // RFC 9051 6.3.2: a LIST response with the mailbox name
+		data.List = &imap.ListData{Mailbox: mb.Name, Delim: store.Delimiter}
+	}
+	return data, nil
+}
+
+// firstUnseen is the sequence number of the first message without \Seen (the IMAP4rev1 UNSEEN response code), or 0.
+// uids is the mailbox as the SELECT reports it; a message expunged meanwhile is simply skipped.
+func (s *session) firstUnseen(mailboxID uint64, uids []uint32) (uint32, error) {
+	for start := 0; start < len(uids); start += firstUnseenBatch {
+		batch := uids[start:min(start+firstUnseenBatch, len(uids))]
+		msgs, err := s.srv.store.Messages(mailboxID, batch, store.FetchOptions{})
+		if err != nil {
+			return 0, s.storeError("select", err)
+		}
+		j := 0
+		for i, uid := range batch {
+			for j < len(msgs) && msgs[j].UID < uid {
+				j++
+			}
+			if j < len(msgs) && msgs[j].UID == uid && !hasFlag(msgs[j].Flags, imap.FlagSeen) {
+				return uint32(start + i + 1), nil
+			}
+		}
+	}
+	return 0, nil
+}
+
+// Unselect implements imapserver.Session for UNSELECT and CLOSE (after CLOSE's expunge, see Expunge).
+func (s *session) Unselect() error {
+	s.unselect()
+	return nil
+}

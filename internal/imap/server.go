@@ -1,0 +1,277 @@
+// Package imap serves the store over IMAP4rev2 and IMAP4rev1 with go-imap v2's imapserver.
+//
+// # Reading the source
+//
+//   - server.go: Options, listeners, and the routing of each connection to one of two imapserver instances (TLS
+//     required, or plaintext authentication allowed for loopback peers).
+//   - session.go: the per-connection Session; one file per command group after that (login.go, list.go,
+//     mailbox.go, select.go, fetch.go, search.go, flags.go, copy.go, expunge.go, append.go).
+//   - state.go: live updates. One mailboxState per mailbox that some session has selected: the library's
+//     MailboxTracker plus the server's view of the mailbox's UIDs, fed by the store's commit listener.
+//   - seqset.go: turning a client's sequence or UID set into messages, through the session's SessionTracker.
+//
+// # Rules
+//
+//   - Nothing here writes to a socket while holding a store transaction or a mailboxState lock: data is copied out,
+//     the lock released, then the response written.
+//   - Errors a user should see are *imap.Error values with a response code (errors.go); everything else is logged
+//     and becomes a generic NO [SERVERBUG] without internal text.
+//   - Commands that change a mailbox pass the session's selection as the store's origin, so the commit listener
+//     does not echo flag changes back to the session that writes them itself.
+package imap
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"mailserver/internal/store"
+)
+
+// defaultAppendLimit bounds APPEND when Options.AppendLimit is zero. The library gives a literal five minutes to
+// arrive, so the limit has to fit a slow link in that time.
+const defaultAppendLimit = 50 << 20
+
+// Authenticator checks a login. *auth.Authenticator implements it; tests use fakes. Its errors are mapped to
+// response codes in login.go.
+type Authenticator interface {
+	Authenticate(remote net.Addr, username, password string) (store.Account, error)
+}
+
+// Options configure New.
+type Options struct {
+	Store     *store.Store
+	Auth      Authenticator
+	TLSConfig *tls.Config // STARTTLS on Serve, implicit TLS on ServeTLS; nil disables both
+	// AllowInsecureAuth lets loopback peers log in without TLS (development). Everyone else always needs TLS.
+	AllowInsecureAuth bool
+	AppendLimit       uint32 // bytes; 0 means 50 MiB
+	Logger            *slog.Logger
+}
+
+// Server is the IMAP server. It is safe for concurrent use.
+type Server struct {
+	store       *store.Store // immutable
+	auth        Authenticator
+	log         *slog.Logger
+	tlsConfig   *tls.Config
+	appendLimit uint32
+	hub         *hub
+
+	// Two library servers that differ only in InsecureAuth: the library decides "may authenticate" per server,
+	// and we need it per peer. Each is fed by a connQueue.
+	secure, insecure *imapserver.Server
+	secureQ, localQ  *connQueue
+	trusted          func(net.Addr) bool // peers routed to insecure (loopback); tests replace it
+
+	startOnce sync.Once
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{} // guarded by mu
+	closed    bool                      // guarded by mu
+	started   bool                      // guarded by mu; the library servers run
+}
+
+var errServerClosed = errors.New("imap: server closed")
+
+// New builds a server and registers its listener on the store, which turns committed changes into live updates.
+func New(opts Options) *Server {
+	s := &Server{
+		store:       opts.Store,
+		auth:        opts.Auth,
+		log:         opts.Logger,
+		tlsConfig:   opts.TLSConfig,
+		appendLimit: opts.AppendLimit,
+		hub:         newHub(),
+		trusted:     isLoopback,
+		listeners:   map[net.Listener]struct{}{},
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.appendLimit == 0 {
+		s.appendLimit = defaultAppendLimit
+	}
+	s.secure, s.secureQ = s.newLibraryServer(false)
+	if opts.AllowInsecureAuth {
+		s.insecure, s.localQ = s.newLibraryServer(true)
+	}
+	s.store.SetListener(s.hub.onChange)
+	return s
+}
+
+func (s *Server) newLibraryServer(insecureAuth bool) (*imapserver.Server, *connQueue) {
+	srv := imapserver.New(&imapserver.Options{
+		NewSession: func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return newSession(s, c), nil, nil
+		},
+		Caps:         capabilities(),
+		Logger:       libraryLogger{s.log},
+		TLSConfig:    s.tlsConfig,
+		InsecureAuth: insecureAuth,
+	})
+	return srv, newConnQueue()
+}
+
+// capabilities are those the library cannot derive itself. It adds SASL-IR, LITERAL-, STARTTLS, AUTH=PLAIN or
+// LOGINDISABLED, and after login UNSELECT, ENABLE, IDLE, UTF8=ACCEPT and APPENDLIMIT=n (from AppendLimit). Every
+// capability here needs its session interface (IMAP4rev2 and MOVE: SessionMove, NAMESPACE: SessionNamespace,
+// UNAUTHENTICATE: SessionUnauthenticate), or each connection panics.
+func capabilities() imap.CapSet {
+	caps := imap.CapSet{}
+	for _, c := range []imap.Cap{
+		imap.CapIMAP4rev1, imap.CapIMAP4rev2,
+		imap.CapNamespace, imap.CapUIDPlus, imap.CapESearch, imap.CapSearchRes,
+		imap.CapListExtended, imap.CapListStatus, imap.CapMove, imap.CapStatusSize, imap.CapBinary,
+		imap.CapChildren, imap.CapSpecialUse, imap.CapCreateSpecialUse, imap.CapLiteralPlus,
+		imap.CapUnauthenticate,
+	} {
+		caps[c] = struct{}{}
+	}
+	return caps
+}
+
+// Serve accepts plaintext connections on ln; clients upgrade with STARTTLS.
+func (s *Server) Serve(ln net.Listener) error { return s.serve(ln) }
+
+// ServeTLS accepts implicit-TLS connections on ln. The *tls.Conn is handed to the library as is: it detects TLS by
+// that type, so wrapping it would hide TLS and disable authentication.
+func (s *Server) ServeTLS(ln net.Listener) error {
+	if s.tlsConfig == nil {
+		return errors.New("imap: ServeTLS needs Options.TLSConfig")
+	}
+	return s.serve(tls.NewListener(ln, s.tlsConfig))
+}
+
+func (s *Server) serve(ln net.Listener) error {
+	if !s.track(ln) {
+		return errServerClosed
+	}
+	defer s.untrack(ln)
+	s.startOnce.Do(s.startLibraryServers)
+	var delay time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if s.isClosed() || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var te interface{ Temporary() bool }
+			if errors.As(err, &te) && te.Temporary() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.log.Warn("imap accept failed, retrying", "err", err, "delay", delay)
+				time.Sleep(delay)
+				continue
+			}
+			return fmt.Errorf("imap accept: %w", err)
+		}
+		delay = 0
+		s.dispatch(conn)
+	}
+}
+
+// dispatch hands conn to the library server that applies to its peer.
+func (s *Server) dispatch(conn net.Conn) {
+	q := s.secureQ
+	if s.insecure != nil && s.trusted(conn.RemoteAddr()) {
+		q = s.localQ
+	}
+	if !q.push(conn) {
+		conn.Close()
+	}
+}
+
+func (s *Server) startLibraryServers() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.started = true
+	go s.runLibraryServer(s.secure, s.secureQ)
+	if s.insecure != nil {
+		go s.runLibraryServer(s.insecure, s.localQ)
+	}
+}
+
+func (s *Server) runLibraryServer(srv *imapserver.Server, q *connQueue) {
+	defer q.acceptingOnce.Do(func() { close(q.accepting) }) // Serve may return without accepting
+	if err := srv.Serve(q); err != nil && !s.isClosed() {
+		s.log.Error("imap server stopped", "err", err)
+	}
+}
+
+// Close stops every listener and closes every connection.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errServerClosed
+	}
+	s.closed = true
+	started := s.started
+	var err error
+	for ln := range s.listeners {
+		if cerr := ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) && err == nil {
+			err = cerr
+		}
+	}
+	s.mu.Unlock()
+	for _, q := range []*connQueue{s.secureQ, s.localQ} {
+		if q != nil && started {
+			<-q.accepting
+		}
+	}
+	for _, srv := range []*imapserver.Server{s.secure, s.insecure} {
+		if srv != nil {
+			srv.Close() // closes its queue and its connections; only fails when already closed
+		}
+	}
+	for _, q := range []*connQueue{s.secureQ, s.localQ} {
+		if q != nil {
+			q.Close()
+		}
+	}
+	return err
+}
+
+func (s *Server) track(ln net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.listeners[ln] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(ln net.Listener) {
+	s.mu.Lock()
+	delete(s.listeners, ln)
+	s.mu.Unlock()
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// isLoopback reports whether addr is a loopback TCP peer.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+// libraryLogger sends the library's log lines (connection-level failures) to slog.
+type libraryLogger struct{ log *slog.Logger }
+
+func (l libraryLogger) Printf(format string, args ...any) {
+	l.log.Warn(fmt.Sprintf(format, args...))
+}

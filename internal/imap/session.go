@@ -1,0 +1,137 @@
+package imap
+
+import (
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"mailserver/internal/store"
+)
+
+// session is one connection's state. The library calls its methods from the connection's goroutine one at a time;
+// the only exception is Idle, which runs on another goroutine while the connection goroutine waits for DONE.
+type session struct {
+	srv    *Server
+	conn   *imapserver.Conn
+	remote net.Addr // immutable
+	log    *slog.Logger
+
+	account *store.Account // nil before login
+
+	// sel is the selected mailbox, nil if none. The connection goroutine reads it freely; it writes it, and Idle
+	// (on another goroutine) reads it, under selMu.
+	selMu sync.Mutex
+	sel   *selection
+}
+
+var (
+	_ imapserver.Session               = (*session)(nil)
+	_ imapserver.SessionIMAP4rev2      = (*session)(nil)
+	_ imapserver.SessionNamespace      = (*session)(nil)
+	_ imapserver.SessionMove           = (*session)(nil)
+	_ imapserver.SessionUnauthenticate = (*session)(nil)
+	_ imapserver.SessionAppendLimit    = (*session)(nil)
+)
+
+func newSession(srv *Server, c *imapserver.Conn) *session {
+	remote := c.NetConn().RemoteAddr()
+	return &session{srv: srv, conn: c, remote: remote, log: srv.log.With("remote", remote.String())}
+}
+
+// Close implements imapserver.Session; the connection is gone.
+func (s *session) Close() error {
+	s.unselect()
+	return nil
+}
+
+// AppendLimit implements imapserver.SessionAppendLimit (the APPENDLIMIT=n capability, RFC 7889).
+func (s *session) AppendLimit() uint32 { return s.srv.appendLimit }
+
+// Namespace implements imapserver.SessionNamespace: one personal namespace with the "/" delimiter (RFC 2342).
+// Shared unit mailboxes will later appear as a shared namespace here.
+func (s *session) Namespace() (*imap.NamespaceData, error) {
+	return &imap.NamespaceData{
+		Personal: []imap.NamespaceDescriptor{{Prefix: "", Delim: store.Delimiter}},
+	}, nil
+}
+
+// Poll implements imapserver.Session: the library calls it after each command to flush queued updates.
+func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
+	if s.sel == nil {
+		return nil
+	}
+	return s.sel.tracker.Poll(w, allowExpunge)
+}
+
+// Idle implements imapserver.Session (RFC 2177). It registers for wake-ups before the first poll, so an update
+// that lands between the last command and IDLE, or during IDLE, is written at once.
+func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	s.selMu.Lock()
+	sel := s.sel
+	s.selMu.Unlock()
+	if sel == nil {
+		<-stop
+		return nil
+	}
+	wake := sel.state.waiter(sel)
+	defer sel.state.stopWaiting(sel)
+	for {
+		if err := sel.tracker.Poll(w, true); err != nil {
+			return err
+		}
+		select {
+		case <-wake:
+		case <-stop:
+			return nil
+		}
+	}
+}
+
+// selected returns the selected mailbox, refusing once the mailbox has been deleted under the session.
+func (s *session) selected() (*selection, error) {
+	if s.sel == nil {
+		return nil, errNotSelectedBug
+	}
+	if s.sel.state.isDeleted() {
+		return nil, errMailboxGone
+	}
+	return s.sel, nil
+}
+
+// writable is selected for commands that change the mailbox, which EXAMINE forbids.
+func (s *session) writable() (*selection, error) {
+	sel, err := s.selected()
+	if err == nil && sel.readOnly {
+		return nil, errReadOnly
+	}
+	return sel, err
+}
+
+// origin is what the session passes to the store with a change; see mailboxState.apply.
+func (s *session) origin() any {
+	if s.sel == nil {
+		return nil
+	}
+	return s.sel
+}
+
+func (s *session) unselect() {
+	s.setSelection(nil)
+}
+
+// setSelection replaces the selection, leaving the previous mailbox's live state.
+func (s *session) setSelection(sel *selection) {
+	s.selMu.Lock()
+	old := s.sel
+	s.sel = sel
+	s.selMu.Unlock()
+	if old != nil {
+		s.srv.hub.detach(old)
+	}
+}
+
+// accountID is the logged-in account; the library only calls authenticated-state methods after Login.
+func (s *session) accountID() uint64 { return s.account.ID }

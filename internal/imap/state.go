@@ -1,0 +1,197 @@
+package imap
+
+import (
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"mailserver/internal/store"
+)
+
+// hub keeps one mailboxState per mailbox that at least one session has selected and feeds it the store's
+// committed changes.
+//
+// Lock order: the store's commit lock (held around the listener and WithSnapshot) → hub.mu → mailboxState.mu →
+// the library's tracker mutexes. Nothing here calls the store or writes to a socket while holding hub.mu or
+// mailboxState.mu.
+type hub struct {
+	mu    sync.Mutex
+	boxes map[uint64]*mailboxState // guarded by mu
+}
+
+func newHub() *hub { return &hub{boxes: map[uint64]*mailboxState{}} }
+
+// mailboxState is the server's view of one selected mailbox: its UIDs in order (sequence number n is uids[n-1])
+// and the library's MailboxTracker, whose message count always equals len(uids). Both change together, under mu,
+// in store commit order, which is what makes a shrinking EXISTS or an out-of-range EXPUNGE impossible.
+type mailboxState struct {
+	id      uint64                     // immutable
+	tracker *imapserver.MailboxTracker // immutable
+
+	mu      sync.Mutex
+	uids    []uint32                     // guarded by mu
+	deleted bool                         // guarded by mu; the mailbox itself is gone
+	waiters map[*selection]chan struct{} // guarded by mu; sessions in IDLE
+	refs    int                          // guarded by hub.mu
+}
+
+// selection is one session's selected mailbox.
+type selection struct {
+	state     *mailboxState              // immutable
+	tracker   *imapserver.SessionTracker // immutable
+	mailbox   store.Mailbox              // as it was at SELECT; immutable
+	readOnly  bool                       // EXAMINE; immutable
+	searchRes imap.UIDSet                // SEARCHRES ($); used by the session goroutine only
+}
+
+// attach selects mailbox mb, whose current UIDs are uids, for one session. It must run inside
+// store.WithSnapshot: no change can be committed (and announced) between the snapshot and the attachment, so the
+// new session misses no update and sees none twice.
+func (h *hub) attach(mb store.Mailbox, uids []uint32, readOnly bool) *selection {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.boxes[mb.ID]
+	if st == nil {
+		st = &mailboxState{
+			id:      mb.ID,
+			tracker: imapserver.NewMailboxTracker(uint32(len(uids))),
+			uids:    uids,
+			waiters: map[*selection]chan struct{}{},
+		}
+		h.boxes[mb.ID] = st
+	}
+	st.refs++
+	return &selection{state: st, tracker: st.tracker.NewSession(), mailbox: mb, readOnly: readOnly}
+}
+
+// detach ends a selection; the last one removes the mailbox's state.
+func (h *hub) detach(sel *selection) {
+	st := sel.state
+	st.mu.Lock()
+	delete(st.waiters, sel)
+	st.mu.Unlock()
+	sel.tracker.Close()
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st.refs--
+	if st.refs == 0 && h.boxes[st.id] == st {
+		delete(h.boxes, st.id)
+	}
+}
+
+// onChange is the store's listener. It runs under the store's commit lock, in commit order, so it only does
+// in-memory work: update the UID list, queue tracker updates, wake sessions in IDLE.
+func (h *hub) onChange(c store.Change) {
+	h.mu.Lock()
+	st := h.boxes[c.MailboxID]
+	h.mu.Unlock()
+	if st != nil {
+		st.apply(c)
+	}
+}
+
+func (st *mailboxState) apply(c store.Change) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.expungeLocked(c.Expunged)
+	st.appendLocked(c.Appended)
+	if len(c.Flags) > 0 {
+		var source *imapserver.SessionTracker
+		if sel, ok := c.Origin.(*selection); ok && sel.state == st {
+			source = sel.tracker // that session writes its own FETCH FLAGS (or was asked for silence)
+		}
+		st.flagsLocked(c.Flags, source)
+	}
+	if c.Deleted {
+		st.deleted = true
+	}
+	for _, ch := range st.waiters {
+		select {
+		case ch <- struct{}{}:
+		default: // already signalled
+		}
+	}
+}
+
+// appendLocked adds new UIDs, one EXISTS update per message: the library's SessionTracker.EncodeSeqNum hides only
+// the message whose arrival an update announces, so a single update for several messages would expose the others
+// to the client before its EXISTS.
+func (st *mailboxState) appendLocked(uids []uint32) {
+	for _, uid := range uids {
+		if n := len(st.uids); n > 0 && uid <= st.uids[n-1] {
+			continue // UIDs only grow; anything else is a duplicate announcement
+		}
+		st.uids = append(st.uids, uid)
+		st.tracker.QueueNumMessages(uint32(len(st.uids)))
+	}
+}
+
+// expungeLocked removes UIDs (ascending). Expunges are queued from the highest sequence number down, so each
+// number is valid both before and after the ones queued earlier; unknown UIDs are skipped, so an EXPUNGE can never
+// be out of range.
+func (st *mailboxState) expungeLocked(uids []uint32) {
+	if len(uids) == 0 {
+		return
+	}
+	var idx []int
+	for _, uid := range uids {
+		if i, ok := st.indexLocked(uid); ok {
+			idx = append(idx, i)
+		}
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	for k := len(idx) - 1; k >= 0; k-- {
+		st.tracker.QueueExpunge(uint32(idx[k] + 1))
+	}
+	kept := st.uids[:0]
+	next := 0
+	for i, uid := range st.uids {
+		if next < len(idx) && idx[next] == i {
+			next++
+			continue
+		}
+		kept = append(kept, uid)
+	}
+	st.uids = kept
+}
+
+func (st *mailboxState) flagsLocked(changes []store.FlagChange, source *imapserver.SessionTracker) {
+	for _, fc := range changes {
+		if i, ok := st.indexLocked(fc.UID); ok {
+			st.tracker.QueueMessageFlags(uint32(i+1), imap.UID(fc.UID), imapFlags(fc.Flags), source)
+		}
+	}
+}
+
+// indexLocked finds uid in the UID list.
+func (st *mailboxState) indexLocked(uid uint32) (int, bool) {
+	i := sort.Search(len(st.uids), func(i int) bool { return st.uids[i] >= uid })
+	return i, i < len(st.uids) && st.uids[i] == uid
+}
+
+// isDeleted reports whether the mailbox was deleted while selected.
+func (st *mailboxState) isDeleted() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.deleted
+}
+
+// waiter registers sel as idling and returns the channel signalled after each change.
+func (st *mailboxState) waiter(sel *selection) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	st.mu.Lock()
+	st.waiters[sel] = ch
+	st.mu.Unlock()
+	return ch
+}
+
+func (st *mailboxState) stopWaiting(sel *selection) {
+	st.mu.Lock()
+	delete(st.waiters, sel)
+	st.mu.Unlock()
+}
