@@ -4,8 +4,6 @@ import (
 	"net"
 	"strings"
 	"time"
-
-	"mailserver/internal/message"
 )
 
 // trace returns the header lines stored with one recipient's copy and prepended when it is read: Return-Path and
@@ -77,10 +75,4 @@ func commentSafe(s string) string {
 		}
 		return r
 	}, s)
-}
-
-// searchText is the store's search text for a parsed message. IMAP SEARCH reads what this writes: keep the format in
-// one place (internal/message should own it; see the package's report).
-func searchText(p *message.Parsed) []byte {
-	return []byte(p.HeaderText + "\x00" + p.BodyText)
 }

@@ -146,7 +146,7 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 	}
 	now := t.d.now()
 	copies := t.copies(now)
-	msg := store.NewMessage{Body: body, Meta: p.Meta(), Text: searchText(p), InternalDate: now}
+	msg := store.NewMessage{Body: body, Meta: p.Meta(), Text: p.SearchText(), InternalDate: now}
 	placed, err := t.d.store.Deliver(msg, copies)
 	if err != nil {
 		return Result{}, fmt.Errorf("deliver message %s: %w", t.id, err)

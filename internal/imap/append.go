@@ -29,7 +29,7 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 		return nil, errTooBig
 	}
 	p := message.Parse(raw)
-	msg := store.NewMessage{Body: raw, Meta: p.Meta(), Text: SearchText(p), InternalDate: options.Time}
+	msg := store.NewMessage{Body: raw, Meta: p.Meta(), Text: p.SearchText(), InternalDate: options.Time}
 	placed, err := s.srv.store.Append(mb.ID, msg, flagStrings(options.Flags), s.origin())
 	if err != nil {
 		return nil, s.targetError("append", err)

@@ -35,7 +35,7 @@ func benchMailbox(b *testing.B) *imapclient.Client {
 			"Content-Type: text/plain; charset=utf-8\r\n\r\nKính gửi anh chị, %s, số %d.\r\nTrân trọng.\r\n",
 			i%50, i%50, topic, i, base.Add(time.Duration(i)*time.Minute).Format(time.RFC1123Z), i, topic, i)
 		p := message.Parse(raw)
-		msg := store.NewMessage{Body: raw, Meta: p.Meta(), Text: SearchText(p), InternalDate: base.Add(time.Duration(i) * time.Minute)}
+		msg := store.NewMessage{Body: raw, Meta: p.Meta(), Text: p.SearchText(), InternalDate: base.Add(time.Duration(i) * time.Minute)}
 		if _, err := ts.st.Append(inbox.ID, msg, nil, nil); err != nil {
 			b.Fatal(err)
 		}

@@ -108,7 +108,7 @@ func TestIdleSeesAppendAndDelivery(t *testing.T) {
 
 	raw := []byte("From: vanthu@example.gov.vn\r\nSubject: =?UTF-8?Q?C=C3=B4ng_v=C4=83n?=\r\n\r\nCông văn đến.\r\n")
 	p := message.Parse(raw)
-	placed, err := ts.st.Deliver(store.NewMessage{Body: raw, Meta: p.Meta(), Text: SearchText(p)},
+	placed, err := ts.st.Deliver(store.NewMessage{Body: raw, Meta: p.Meta(), Text: p.SearchText()},
 		[]store.Copy{{AccountID: ts.account.ID}})
 	if err != nil || placed[0].Err != nil {
 		t.Fatalf("deliver: %v %+v", err, placed)

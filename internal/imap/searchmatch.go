@@ -201,7 +201,7 @@ func (q *searchQuery) matchText(m *searchMsg) bool {
 	if len(q.body) == 0 && len(q.text) == 0 {
 		return true
 	}
-	_, body := splitSearchText(m.m.Text)
+	_, body := message.SplitSearchText(m.m.Text)
 	for _, b := range q.body {
 		if !bytes.Contains(body, b) {
 			return false

@@ -1,0 +1,224 @@
+package message
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+// addrParser is net/mail's parser (what go-message's mail package wraps) with
+// the lenient RFC 2047 decoder.
+var addrParser = &mail.AddressParser{WordDecoder: wordDecoder}
+
+// buildEnvelope extracts the RFC 3501 ENVELOPE from a header. Sender and
+// Reply-To default to From when absent or empty.
+func buildEnvelope(fs []field, fallback string) *imap.Envelope {
+	env := &imap.Envelope{}
+	if v, ok := get(fs, "Date"); ok {
+		env.Date = parseDate(v)
+	}
+	if v, ok := get(fs, "Subject"); ok {
+		env.Subject = decodeHeader(v, fallback)
+	}
+	list := func(name string) []imap.Address {
+		v, _ := get(fs, name)
+		return parseAddressList(v, fallback)
+	}
+	env.From = list("From")
+	env.Sender = list("Sender")
+	env.ReplyTo = list("Reply-To")
+	env.To = list("To")
+	env.Cc = list("Cc")
+	env.Bcc = list("Bcc")
+	if len(env.Sender) == 0 {
+		env.Sender = env.From
+	}
+	if len(env.ReplyTo) == 0 {
+		env.ReplyTo = env.From
+	}
+	if v, ok := get(fs, "In-Reply-To"); ok {
+		env.InReplyTo = msgIDs(v, 0)
+	}
+	if v, ok := get(fs, "Message-Id"); ok {
+		if ids := msgIDs(v, 1); len(ids) > 0 {
+			env.MessageID = ids[0]
+		} else if tok := strings.Fields(v); len(tok) == 1 {
+			env.MessageID = tok[0] // an id without angle brackets
+		}
+	}
+	return env
+}
+
+// parseAddressList parses an address header. net/mail rejects the whole list
+// for one bad address, so on failure each comma-separated piece is parsed on
+// its own, and a piece that still fails is mined for "<local@host>".
+func parseAddressList(v, fallback string) []imap.Address {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil
+	}
+	v = decodeRaw8bit(v, fallback)
+	if addrs, err := addrParser.ParseList(v); err == nil {
+		return convertAddrs(addrs)
+	}
+	var out []imap.Address
+	for _, piece := range splitAddressList(v) {
+		if a, err := addrParser.Parse(piece); err == nil {
+			out = append(out, convertAddrs([]*mail.Address{a})...)
+		} else if a, ok := scavengeAddress(piece); ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// decodeRaw8bit converts a raw non-UTF-8 header value (old mailers) so the
+// address parser sees valid UTF-8.
+func decodeRaw8bit(v, fallback string) string {
+	if utf8.ValidString(v) {
+		return v
+	}
+	return toUTF8([]byte(v), fallback)
+}
+
+func convertAddrs(addrs []*mail.Address) []imap.Address {
+	out := make([]imap.Address, 0, len(addrs))
+	for _, a := range addrs {
+		at := strings.LastIndexByte(a.Address, '@')
+		if at <= 0 || at == len(a.Address)-1 {
+			continue // no host: IMAP cannot express it outside group syntax
+		}
+		out = append(out, imap.Address{
+			Name:    stripControls(cleanText(a.Name)),
+			Mailbox: a.Address[:at],
+			Host:    a.Address[at+1:],
+		})
+	}
+	return out
+}
+
+// splitAddressList splits at commas and semicolons outside quotes and
+// comments. Commas inside <> (obsolete source routes) are not honoured: an
+// unclosed '<' is far more common in broken mail.
+func splitAddressList(v string) []string {
+	var out []string
+	depth, inQuote, start := 0, false, 0
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '\\' && (inQuote || depth > 0):
+			i++
+		case c == '"' && depth == 0:
+			inQuote = !inQuote
+		case inQuote:
+		case c == '(':
+			depth++
+		case c == ')' && depth > 0:
+			depth--
+		case depth > 0:
+		case c == ',' || c == ';':
+			out = append(out, v[start:i])
+			start = i + 1
+		}
+	}
+	out = append(out, v[start:])
+	return out
+}
+
+// scavengeAddress pulls "Name <local@host>" or a bare "local@host" out of a
+// piece net/mail rejected.
+func scavengeAddress(piece string) (imap.Address, bool) {
+	var name, addr string
+	if lt := strings.LastIndexByte(piece, '<'); lt >= 0 {
+		gt := strings.IndexByte(piece[lt:], '>')
+		if gt < 0 {
+			gt = len(piece) - lt
+		}
+		addr = piece[lt+1 : lt+gt]
+		name = strings.Trim(strings.TrimSpace(piece[:lt]), `"`)
+		if i := strings.LastIndexByte(name, ':'); i >= 0 {
+			name = strings.TrimSpace(name[i+1:]) // group "Name: member"
+		}
+	} else {
+		for _, tok := range strings.Fields(piece) {
+			if strings.Contains(tok, "@") {
+				addr = tok
+			}
+		}
+		if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+			addr = addr[i+1:]
+		}
+	}
+	addr = strings.Trim(addr, " \t\"'()[],;:")
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 || at == len(addr)-1 || strings.ContainsAny(addr, " \t<>") {
+		return imap.Address{}, false
+	}
+	return imap.Address{
+		Name:    decodeHeader(name, ""),
+		Mailbox: stripControls(addr[:at]),
+		Host:    stripControls(addr[at+1:]),
+	}, true
+}
+
+// msgIDs returns the contents of up to limit (0: all) "<...>" tokens, blanks
+// removed. go-message's msg-id parser is quadratic on long comments and
+// strict; this is linear and takes what is there.
+func msgIDs(v string, limit int) []string {
+	var out []string
+	for {
+		lt := strings.IndexByte(v, '<')
+		if lt < 0 {
+			return out
+		}
+		gt := strings.IndexByte(v[lt:], '>')
+		if gt < 0 {
+			return out
+		}
+		id := strings.Join(strings.Fields(v[lt+1:lt+gt]), "")
+		v = v[lt+gt+1:]
+		if id != "" {
+			out = append(out, stripControls(cleanText(id)))
+			if limit > 0 && len(out) >= limit {
+				return out
+			}
+		}
+	}
+}
+
+// dateLayouts are tried when net/mail's RFC 5322 parser gives up.
+var dateLayouts = []string{
+	"Mon, 2 Jan 2006 15:04:05 -0700",
+	"Mon, 2 Jan 2006 15:04 -0700",
+	"2 Jan 2006 15:04:05 -0700",
+	"Mon, 2 Jan 06 15:04:05 -0700",
+	"Mon, 2 Jan 2006 15:04:05 MST",
+	"Mon, 2 Jan 2006 15:04:05",
+	"Mon Jan 2 15:04:05 2006",
+	"Mon Jan 2 15:04:05 MST 2006",
+	"2006-01-02 15:04:05 -0700",
+	time.RFC3339,
+}
+
+// parseDate parses a Date header; the zero time when nothing fits.
+func parseDate(v string) time.Time {
+	v = strings.TrimSpace(v)
+	if v == "" || len(v) > 200 {
+		return time.Time{}
+	}
+	if t, err := mail.ParseDate(v); err == nil {
+		return t
+	}
+	if i := strings.IndexByte(v, '('); i > 0 {
+		v = strings.TrimSpace(v[:i])
+	}
+	v = strings.Join(strings.Fields(v), " ")
+	for _, l := range dateLayouts {
+		if t, err := time.Parse(l, v); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
+}

@@ -1,0 +1,175 @@
+package message
+
+import (
+	"bytes"
+	"strings"
+)
+
+// field is one header field of a header block. Offsets are relative to the
+// slice the field was parsed from.
+type field struct {
+	name  string // as written, trailing blanks removed
+	value string // unfolded like go-message does: lines trimmed, joined by one space
+	start int    // first byte of the field
+	end   int    // byte after the field's last line break
+}
+
+// headerEnd returns the length of the header block at the start of b,
+// including the blank line that ends it, or len(b) when there is none (a
+// message without a body). A line holding only blanks is a continuation line,
+// not the end of the header, as in go-message.
+func headerEnd(b []byte) int {
+	i := 0
+	for i < len(b) {
+		if b[i] == '\n' {
+			return i + 1
+		}
+		if b[i] == '\r' && i+1 < len(b) && b[i+1] == '\n' {
+			return i + 2
+		}
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return len(b)
+		}
+		i += j + 1
+	}
+	return len(b)
+}
+
+// lineEnd returns the index after the line break of the line starting at i.
+func lineEnd(b []byte, i int) int {
+	j := bytes.IndexByte(b[i:], '\n')
+	if j < 0 {
+		return len(b)
+	}
+	return i + j + 1
+}
+
+func isBlankLine(line []byte) bool {
+	return len(line) == 0 || line[0] == '\n' || (line[0] == '\r' && (len(line) == 1 || line[1] == '\n'))
+}
+
+// parseFields splits a header block into fields. Lines that cannot be a field
+// (no colon, bad name, a continuation with nothing before it) are skipped
+// rather than ending the header: real mail has them and the rest of the header
+// is still worth reading. Only the first limit bytes are looked at.
+func parseFields(b []byte, limit int) []field {
+	if limit > 0 && len(b) > limit {
+		b = b[:limit]
+	}
+	fs := make([]field, 0, 16)
+	i := 0
+	for i < len(b) {
+		first := lineEnd(b, i)
+		if isBlankLine(b[i:first]) {
+			break
+		}
+		if b[i] == ' ' || b[i] == '\t' {
+			i = first // orphan continuation line
+			continue
+		}
+		end := first
+		for end < len(b) && (b[end] == ' ' || b[end] == '\t') {
+			end = lineEnd(b, end)
+		}
+		if f, ok := makeField(b, i, first, end); ok {
+			fs = append(fs, f)
+		}
+		i = end
+	}
+	return fs
+}
+
+// makeField builds the field whose first line is b[start:first] and whose
+// continuation lines run to end.
+func makeField(b []byte, start, first, end int) (field, bool) {
+	colon := bytes.IndexByte(b[start:first], ':')
+	if colon < 0 {
+		return field{}, false
+	}
+	name := bytes.TrimRight(b[start:start+colon], " \t")
+	if len(name) == 0 {
+		return field{}, false
+	}
+	for _, c := range name {
+		if c < 33 || c > 126 {
+			return field{}, false
+		}
+	}
+	return field{
+		name:  string(name),
+		value: unfold(b[start+colon+1 : end]),
+		start: start,
+		end:   end,
+	}, true
+}
+
+// unfold removes line breaks and the blanks around them, joining the lines
+// with one space (the same value go-message's textproto reports).
+func unfold(v []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(v))
+	for len(v) > 0 {
+		line := v
+		if j := bytes.IndexByte(v, '\n'); j >= 0 {
+			line, v = v[:j], v[j+1:]
+		} else {
+			v = nil
+		}
+		line = bytes.TrimRight(line, "\r")
+		line = bytes.Trim(line, " \t")
+		if len(line) == 0 {
+			continue
+		}
+		if sb.Len() > 0 {
+			sb.WriteByte(' ')
+		}
+		sb.Write(line)
+	}
+	return sb.String()
+}
+
+// get returns the value of the first field named name (case-insensitive).
+func get(fs []field, name string) (string, bool) {
+	for i := range fs {
+		if strings.EqualFold(fs[i].name, name) {
+			return fs[i].value, true
+		}
+	}
+	return "", false
+}
+
+// filterFields returns the fields of header block h whose names are (or, with
+// not, are not) in names, each with its original folding and CRLF line
+// breaks, followed by the blank line, as BODY[HEADER.FIELDS (...)] requires.
+func filterFields(h []byte, names []string, not bool) []byte {
+	out := make([]byte, 0, 256)
+	for _, f := range parseFields(h, 0) {
+		match := false
+		for _, n := range names {
+			if strings.EqualFold(strings.TrimSpace(n), f.name) {
+				match = true
+				break
+			}
+		}
+		if match != not {
+			out = appendCRLF(out, h[f.start:f.end])
+		}
+	}
+	return append(out, '\r', '\n')
+}
+
+// appendCRLF appends raw header lines with every line break made CRLF (bare
+// LF messages are tolerated, but IMAP header sections always use CRLF).
+func appendCRLF(out, raw []byte) []byte {
+	for len(raw) > 0 {
+		j := bytes.IndexByte(raw, '\n')
+		if j < 0 {
+			return append(append(out, raw...), '\r', '\n')
+		}
+		line := bytes.TrimSuffix(raw[:j], []byte{'\r'})
+		out = append(append(out, line...), '\r', '\n')
+		raw = raw[j+1:]
+	}
+	return out
+}
