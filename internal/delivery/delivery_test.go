@@ -93,7 +93,7 @@ func TestCommitTwoRecipientsOneBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Err() != nil || res.Delivered() != 2 {
+	if len(res.Recipients) != 2 || res.Recipients[0].UID != 1 || res.Recipients[1].UID != 1 {
 		t.Fatalf("result %+v", res)
 	}
 	an, binh := inbox(t, st, "an@"+domain), inbox(t, st, "binh@"+domain)
@@ -216,8 +216,9 @@ func deliver(t *testing.T, d *Deliverer, rcpts ...string) Result {
 	return res
 }
 
-// Quota can run out between RCPT and the commit: that recipient fails, the others still get the message.
-func TestQuotaExceededAtCommit(t *testing.T) {
+// Quota can run out between RCPT and the commit: then nothing is stored for anyone, and the error tells the SMTP
+// layer to ask for a retry (at which the full recipient is refused at RCPT), so no accepted copy is ever lost.
+func TestQuotaExceededAtCommitStoresNothing(t *testing.T) {
 	st := newTestStore(t)
 	d := New(st, "mail.hanoi.gov.vn", nil)
 	ctx := context.Background()
@@ -230,21 +231,34 @@ func TestQuotaExceededAtCommit(t *testing.T) {
 	if _, err := st.UpdateAccount("chi@"+domain, func(a *store.Account) error { a.Quota = 10; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	res, err := tx.Commit(ctx, []byte(testBody))
-	if err != nil {
+	if _, err := tx.Commit(ctx, []byte(testBody)); !errors.Is(err, ErrOverQuota) {
+		t.Fatalf("commit: %v, want ErrOverQuota", err)
+	}
+	for _, u := range []string{"an@" + domain, "chi@" + domain} {
+		if n := len(inbox(t, st, u)); n != 0 {
+			t.Errorf("%s has %d messages after a failed commit", u, n)
+		}
+	}
+}
+
+func TestRecipientRemovedBeforeCommit(t *testing.T) {
+	st := newTestStore(t)
+	d := New(st, "mail.hanoi.gov.vn", nil)
+	ctx := context.Background()
+	tx := d.Begin(ctx, mxEnvelope())
+	for _, r := range []string{"an@" + domain, "chi@" + domain} {
+		if err := tx.AddRecipient(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.RemoveAccount("chi@" + domain); err != nil {
 		t.Fatal(err)
 	}
-	if res.Delivered() != 1 || res.Err() != nil || !errors.Is(res.Recipients[1].Err, ErrOverQuota) {
-		t.Fatalf("result %+v", res)
+	if _, err := tx.Commit(ctx, []byte(testBody)); !errors.Is(err, ErrRecipientGone) {
+		t.Fatalf("commit: %v, want ErrRecipientGone", err)
 	}
-	if n := len(inbox(t, st, "chi@"+domain)); n != 0 {
-		t.Errorf("chi has %d messages", n)
-	}
-
-	// All recipients failing fails the message.
-	res = Result{Recipients: []RecipientResult{{Err: ErrOverQuota}}}
-	if !errors.Is(res.Err(), ErrOverQuota) {
-		t.Errorf("Err() = %v", res.Err())
+	if n := len(inbox(t, st, "an@"+domain)); n != 0 {
+		t.Errorf("an has %d messages after a failed commit", n)
 	}
 }
 
@@ -252,7 +266,7 @@ func TestDuplicateRecipientsOneCopy(t *testing.T) {
 	st := newTestStore(t)
 	d := New(st, "mail.hanoi.gov.vn", nil)
 	res := deliver(t, d, "an@"+domain, "AN@hanoi.gov.vn", "an@HANOI.GOV.VN")
-	if len(res.Recipients) != 3 || res.Delivered() != 3 {
+	if len(res.Recipients) != 3 || res.Recipients[0].UID != 1 || res.Recipients[2].UID != 1 {
 		t.Fatalf("result %+v", res)
 	}
 	if n := len(inbox(t, st, "an@"+domain)); n != 1 {

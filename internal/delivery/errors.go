@@ -27,6 +27,9 @@ var (
 	ErrSenderNotAllowed = errors.New("sender address not owned by the authenticated account")
 	// ErrFromNotAllowed: a From header address is missing or not one the authenticated account may use.
 	ErrFromNotAllowed = errors.New("from header address not owned by the authenticated account")
+	// ErrRecipientGone: an accepted recipient's account was removed before the commit; nothing was stored, and a
+	// retry will be refused for that recipient at RCPT time.
+	ErrRecipientGone = errors.New("recipient removed during the transaction")
 	// ErrNoRecipients: Commit without any accepted recipient.
 	ErrNoRecipients = errors.New("no recipients")
 	// ErrClosed: the transaction was already committed or aborted.

@@ -94,39 +94,20 @@ type Result struct {
 	Recipients []RecipientResult
 }
 
-// RecipientResult is one accepted recipient's outcome. A recipient whose account was already given a copy by an
-// earlier recipient of the same message (the same address twice, say) shares that copy.
+// RecipientResult is where one accepted recipient's copy went. A recipient whose account was already given a copy
+// by an earlier recipient of the same message (the same address twice, say) shares that copy.
 type RecipientResult struct {
 	Recipient string // as given to AddRecipient
 	Account   string // the account's address
 	MailboxID uint64
 	UID       uint32
-	Err       error // this recipient only: ErrOverQuota, or the account was removed meanwhile
-}
-
-// Delivered counts the recipients whose copy was stored.
-func (r Result) Delivered() int {
-	n := 0
-	for _, rr := range r.Recipients {
-		if rr.Err == nil {
-			n++
-		}
-	}
-	return n
-}
-
-// Err is nil when at least one recipient got the message, and otherwise the first recipient's error: the message
-// as a whole was not accepted.
-func (r Result) Err() error {
-	if r.Delivered() > 0 || len(r.Recipients) == 0 {
-		return nil
-	}
-	return r.Recipients[0].Err
 }
 
 // Commit parses body once, checks the From header of a submission, and stores one copy per distinct account, each
-// with its own trace header lines, in one store transaction that is on disk when Commit returns. The error is for
-// the whole message (nothing was stored); per-recipient failures are in the Result.
+// with its own trace header lines, in one store transaction that is on disk when Commit returns. It is all or
+// nothing: when one account cannot take its copy any more (it filled up or was removed since RCPT), nothing is
+// stored and the error (ErrOverQuota, ErrUnknownRecipient or internal) tells the SMTP layer to answer with a
+// temporary failure; the sender's retry then learns at RCPT time which recipient to drop.
 func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 	if t.done {
 		return Result{}, ErrClosed
@@ -148,17 +129,15 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 	copies := t.copies(now)
 	msg := store.NewMessage{Body: body, Meta: p.Meta(), Text: p.SearchText(), InternalDate: now}
 	placed, err := t.d.store.Deliver(msg, copies)
+	if errors.Is(err, store.ErrAccountNotFound) {
+		err = fmt.Errorf("%w (%w)", ErrRecipientGone, err)
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("deliver message %s: %w", t.id, err)
 	}
 	res := t.result(placed)
 	t.d.log.Info("delivered", "id", t.id, "from", t.env.From, "recipients", len(res.Recipients),
-		"stored", res.Delivered(), "copies", len(copies), "size", len(body))
-	for _, rr := range res.Recipients {
-		if rr.Err != nil {
-			t.d.log.Warn("recipient not delivered", "id", t.id, "rcpt", rr.Recipient, "err", rr.Err)
-		}
-	}
+		"copies", len(copies), "size", len(body))
 	return res, nil
 }
 
@@ -212,12 +191,8 @@ func (t *Transaction) result(placed []store.Placed) Result {
 	res := Result{ID: t.id}
 	for _, r := range t.rcpts {
 		for _, a := range r.accounts {
-			p, ok := byAccount[a.ID]
-			rr := RecipientResult{Recipient: r.addr, Account: a.Address, MailboxID: p.MailboxID, UID: p.UID, Err: p.Err}
-			if !ok {
-				rr.Err = errors.New("no copy stored") // cannot happen: every account got a copy
-			}
-			res.Recipients = append(res.Recipients, rr)
+			p := byAccount[a.ID]
+			res.Recipients = append(res.Recipients, RecipientResult{Recipient: r.addr, Account: a.Address, MailboxID: p.MailboxID, UID: p.UID})
 		}
 	}
 	return res

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -102,7 +101,6 @@ func TestIdleSeesAppendAndDelivery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
 	appendMsg(t, a, "INBOX", []byte("Subject: qua IMAP\r\n\r\nthư\r\n"), nil)
 	u.waitFor(t, "EXISTS 1 during IDLE", func(u *updates) bool { return slices.Contains(u.exists, 1) })
 
@@ -110,13 +108,10 @@ func TestIdleSeesAppendAndDelivery(t *testing.T) {
 	p := message.Parse(raw)
 	placed, err := ts.st.Deliver(store.NewMessage{Body: raw, Meta: p.Meta(), Text: p.SearchText()},
 		[]store.Copy{{AccountID: ts.account.ID}})
-	if err != nil || placed[0].Err != nil {
+	if err != nil || len(placed) != 1 || placed[0].UID == 0 {
 		t.Fatalf("deliver: %v %+v", err, placed)
 	}
 	u.waitFor(t, "EXISTS 2 during IDLE", func(u *updates) bool { return slices.Contains(u.exists, 2) })
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("IDLE updates took %v", d)
-	}
 	if err := idle.Close(); err != nil {
 		t.Fatal(err)
 	}

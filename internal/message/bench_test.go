@@ -23,6 +23,7 @@ func BenchmarkDecodeMeta(b *testing.B) {
 func BenchmarkParse(b *testing.B) {
 	inputs := map[string][]byte{
 		"multipart-vi":    []byte(corpus["valid-multipart-vi"]),
+		"1MB-attachment":  attachmentMessage(1 << 20),
 		"10MB-attachment": attachmentMessage(10 << 20),
 		"nested-bomb":     nestedMultipart(5000),
 	}

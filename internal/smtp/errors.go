@@ -41,6 +41,7 @@ var replies = []struct {
 	{delivery.ErrBadAddress, reply(501, gosmtp.EnhancedCode{5, 1, 3}, "Bad recipient address syntax")},
 	{delivery.ErrUnknownRecipient, reply(550, gosmtp.EnhancedCode{5, 1, 1}, "No such user here")},
 	{delivery.ErrOverQuota, reply(452, gosmtp.EnhancedCode{4, 2, 2}, "Mailbox full, try again later")},
+	{delivery.ErrRecipientGone, reply(451, gosmtp.EnhancedCode{4, 1, 1}, "A recipient changed during the transaction, try again")},
 	{delivery.ErrSenderNotAllowed, reply(553, gosmtp.EnhancedCode{5, 7, 1},
 		"Sender address not owned by the authenticated user")},
 	{delivery.ErrFromNotAllowed, reply(550, gosmtp.EnhancedCode{5, 7, 1},

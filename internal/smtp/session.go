@@ -124,11 +124,7 @@ func (s *session) Data(r io.Reader) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	res, err := tx.Commit(ctx, body)
-	if err == nil {
-		err = res.Err()
-	}
-	if err != nil {
+	if _, err := tx.Commit(ctx, body); err != nil {
 		s.log.Info("message refused", "id", tx.ID(), "err", err)
 		return s.fail(err)
 	}

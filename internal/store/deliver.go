@@ -24,18 +24,19 @@ type Copy struct {
 	Flags     []string // initial flags
 }
 
-// Placed tells where one copy went, or why it was not stored.
+// Placed tells where one copy went.
 type Placed struct {
 	AccountID   uint64
 	MailboxID   uint64
 	UIDValidity uint32
 	UID         uint32
-	Err         error // ErrOverQuota, ErrAccountNotFound: this copy only; the others are stored
 }
 
 // Deliver stores one message for several recipients in one transaction: the body once, one entry per copy, the
-// quota counters. Copies that cannot be stored (over quota, account gone) are reported in their Placed.Err and do
-// not stop the others. The error is for failures of the whole transaction, in which case nothing was stored.
+// quota counters. It is all or nothing: if any copy cannot be stored (its account went over quota or was removed
+// since the recipient was accepted), nothing is stored and the error names that account. The SMTP layer then
+// answers with a temporary failure, and the sending server's retry learns at RCPT time which recipient to drop —
+// so no recipient's copy is ever silently lost after a 250.
 func (s *Store) Deliver(msg NewMessage, copies []Copy) ([]Placed, error) {
 	if msg.InternalDate.IsZero() {
 		msg.InternalDate = s.now()
@@ -46,16 +47,13 @@ func (s *Store) Deliver(msg NewMessage, copies []Copy) ([]Placed, error) {
 		var body BodyID
 		stored := false
 		for i, c := range copies {
-			placed[i] = Placed{AccountID: c.AccountID}
 			a, err := getAccountByID(tx, c.AccountID)
 			if err != nil {
-				placed[i].Err = err
-				continue
+				return err
 			}
 			size := int64(len(c.Trace) + len(msg.Body))
 			if a.Quota > 0 && a.Used+size > a.Quota {
-				placed[i].Err = fmt.Errorf("%s: %w", a.Address, ErrOverQuota)
-				continue
+				return fmt.Errorf("deliver to %s: %w", a.Address, ErrOverQuota)
 			}
 			mb, err := deliveryMailbox(tx, c)
 			if err != nil {
@@ -81,7 +79,7 @@ func (s *Store) Deliver(msg NewMessage, copies []Copy) ([]Placed, error) {
 			if err := putAccount(tx, a); err != nil {
 				return err
 			}
-			placed[i].MailboxID, placed[i].UIDValidity, placed[i].UID = mb.ID, mb.UIDValidity, uid
+			placed[i] = Placed{AccountID: a.ID, MailboxID: mb.ID, UIDValidity: mb.UIDValidity, UID: uid}
 			ch.add(Change{MailboxID: mb.ID, Appended: []uint32{uid}})
 		}
 		return nil

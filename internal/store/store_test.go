@@ -73,7 +73,7 @@ func TestDeliverStoresBodyOnceAndReadsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range placed {
-		if p.Err != nil || p.UID != 1 {
+		if p.UID != 1 {
 			t.Fatalf("placed %+v", p)
 		}
 	}
@@ -107,19 +107,18 @@ func TestDeliverStoresBodyOnceAndReadsBack(t *testing.T) {
 	}
 }
 
-func TestQuotaRefusesOneCopyOnly(t *testing.T) {
+func TestQuotaFailureStoresNothing(t *testing.T) {
 	s := newTestStore(t)
 	a := mustAccount(t, s, "an@example.gov.vn")
 	b := mustAccount(t, s, "binh@example.gov.vn")
 	if _, err := s.UpdateAccount(b.Address, func(acc *Account) error { acc.Quota = 10; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	placed, err := s.Deliver(testMessage(1), []Copy{{AccountID: a.ID}, {AccountID: b.ID}})
-	if err != nil {
-		t.Fatal(err)
+	if _, err := s.Deliver(testMessage(1), []Copy{{AccountID: a.ID}, {AccountID: b.ID}}); !errors.Is(err, ErrOverQuota) {
+		t.Fatalf("deliver with one account over quota: %v", err)
 	}
-	if placed[0].Err != nil || !errors.Is(placed[1].Err, ErrOverQuota) {
-		t.Fatalf("placed %+v", placed)
+	if m := mustMailbox(t, s, a, "INBOX"); m.Messages != 0 {
+		t.Errorf("the other recipient's copy was stored alone: %+v", m)
 	}
 	inbox := mustMailbox(t, s, b, "INBOX")
 	if _, err := s.Append(inbox.ID, testMessage(2), nil, nil); !errors.Is(err, ErrOverQuota) {
