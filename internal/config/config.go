@@ -42,8 +42,12 @@ type SMTPConfig struct {
 
 	MaxMessageSize Size     `toml:"max_message_size"`
 	MaxRecipients  int      `toml:"max_recipients"`
-	ReadTimeout    Duration `toml:"read_timeout"` // bounds a whole DATA upload too
+	ReadTimeout    Duration `toml:"read_timeout"` // per read, while reading commands and message data
 	WriteTimeout   Duration `toml:"write_timeout"`
+
+	// MaxConnectionsPerIP bounds simultaneous connections from one client address (IPv6: one /64) across the
+	// SMTP listeners; further connections get 421 and are closed.
+	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
 
 	// AllowInsecureAuth permits AUTH without TLS, but only from loopback
 	// clients; remote clients always need TLS first.
@@ -59,9 +63,14 @@ type IMAPConfig struct {
 	// AllowInsecureAuth permits LOGIN/AUTHENTICATE without TLS, but only
 	// from loopback clients.
 	AllowInsecureAuth bool `toml:"allow_insecure_auth"`
+
+	// MaxConnectionsPerIP bounds simultaneous IMAP connections from one
+	// client address. A whole office behind one NAT address, each client
+	// opening several connections, must fit.
+	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
 }
 
-// HTTPConfig is the [http] table: autoconfig, /healthz, /metrics.
+// HTTPConfig is the [http] table: /healthz.
 type HTTPConfig struct {
 	Listen string `toml:"listen"` // empty disables HTTP
 }
@@ -90,19 +99,21 @@ func Default() Config {
 		LogFormat: "text",
 		LogLevel:  "info",
 		SMTP: SMTPConfig{
-			MX:                "127.0.0.1:2525",
-			Submission:        "127.0.0.1:2587",
-			Submissions:       "127.0.0.1:2465",
-			MaxMessageSize:    50 * MB,
-			MaxRecipients:     1000,
-			ReadTimeout:       Duration(10 * time.Minute),
-			WriteTimeout:      Duration(time.Minute),
-			AllowInsecureAuth: true,
+			MX:                  "127.0.0.1:2525",
+			Submission:          "127.0.0.1:2587",
+			Submissions:         "127.0.0.1:2465",
+			MaxMessageSize:      50 * MB,
+			MaxRecipients:       1000,
+			ReadTimeout:         Duration(10 * time.Minute),
+			WriteTimeout:        Duration(time.Minute),
+			AllowInsecureAuth:   true,
+			MaxConnectionsPerIP: 100,
 		},
 		IMAP: IMAPConfig{
-			Listen:            "127.0.0.1:1143",
-			ListenTLS:         "127.0.0.1:1993",
-			AllowInsecureAuth: true,
+			Listen:              "127.0.0.1:1143",
+			ListenTLS:           "127.0.0.1:1993",
+			AllowInsecureAuth:   true,
+			MaxConnectionsPerIP: 500,
 		},
 		HTTP: HTTPConfig{Listen: "127.0.0.1:8080"},
 	}

@@ -72,10 +72,12 @@ max_recipients = 300
 read_timeout = "5m"
 write_timeout = "30s"
 allow_insecure_auth = false
+max_connections_per_ip = 20
 [imap]
 listen = ":143"
 listen_tls = ""
 allow_insecure_auth = false
+max_connections_per_ip = 300
 [http]
 listen = "127.0.0.1:9090"
 [tls]
@@ -90,8 +92,8 @@ key = "private/mail.key"
 	want := Config{
 		DataDir: filepath.Join(dir, "state"), Hostname: "mail.example.gov.vn", LogFormat: "json", LogLevel: "debug",
 		SMTP: SMTPConfig{MX: ":25", Submission: ":587", Submissions: ":465", MaxMessageSize: 20 * MB,
-			MaxRecipients: 300, ReadTimeout: Duration(5 * time.Minute), WriteTimeout: Duration(30 * time.Second)},
-		IMAP: IMAPConfig{Listen: ":143"},
+			MaxRecipients: 300, ReadTimeout: Duration(5 * time.Minute), WriteTimeout: Duration(30 * time.Second), MaxConnectionsPerIP: 20},
+		IMAP: IMAPConfig{Listen: ":143", MaxConnectionsPerIP: 300},
 		HTTP: HTTPConfig{Listen: "127.0.0.1:9090"},
 		TLS:  TLSConfig{Cert: "/etc/ssl/mail.pem", Key: filepath.Join(dir, "private/mail.key")},
 	}
@@ -147,6 +149,7 @@ func TestLoadErrors(t *testing.T) {
 		{"cert without key", "[tls]\ncert = \"a.pem\"\n", "tls: set both cert and key"},
 		{"key without cert", "[tls]\nkey = \"a.key\"\n", "tls: set both cert and key"},
 		{"no recipients", "[smtp]\nmax_recipients = 0\n", "smtp.max_recipients: must be at least 1"},
+		{"no connections", "[imap]\nmax_connections_per_ip = 0\n", "imap.max_connections_per_ip: must be at least 1"},
 		{"zero timeout", "[smtp]\nwrite_timeout = \"0s\"\n", "smtp.write_timeout: must be at least 1s"},
 		{"negative timeout", "[smtp]\nread_timeout = \"-5m\"\n", "smtp.read_timeout: must be at least 1s"},
 		{"log format", "log_format = \"xml\"\n", `log_format: "xml" is not text or json`},

@@ -58,6 +58,12 @@ func (c Config) Validate() error {
 	if c.SMTP.MaxRecipients < 1 {
 		add("smtp.max_recipients", "must be at least 1")
 	}
+	if c.SMTP.MaxConnectionsPerIP < 1 {
+		add("smtp.max_connections_per_ip", "must be at least 1")
+	}
+	if c.IMAP.MaxConnectionsPerIP < 1 {
+		add("imap.max_connections_per_ip", "must be at least 1")
+	}
 	if time.Duration(c.SMTP.ReadTimeout) < time.Second {
 		add("smtp.read_timeout", "must be at least 1s")
 	}

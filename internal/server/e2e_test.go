@@ -464,3 +464,47 @@ func TestHostileMIMEStoredAndFetched(t *testing.T) {
 		t.Fatal("fetching hostile MIME stalled")
 	}
 }
+
+func TestConnectionsPerIPLimited(t *testing.T) {
+	cfg := newTestConfig(t)
+	cfg.SMTP.MaxConnectionsPerIP = 2
+	ts := startServerWith(t, cfg)
+	var clients []*gosmtp.Client
+	for i := 0; i < 2; i++ {
+		c, err := gosmtp.Dial(ts.Addr("mx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Hello("client.example"); err != nil {
+			t.Fatalf("connection %d within the limit: %v", i+1, err)
+		}
+		clients = append(clients, c)
+	}
+	// The budget is per address across the SMTP listeners; go-smtp's client reads the greeting with EHLO.
+	third, err := gosmtp.Dial(ts.Addr("submission"))
+	if err == nil {
+		defer third.Close()
+		err = third.Hello("client.example")
+	}
+	if got := smtpCode(err); got != "421 4.7.0" {
+		t.Fatalf("third connection: %s, want 421 4.7.0", got)
+	}
+	clients[0].Quit()
+	// The freed slot is given back once the server has seen the close.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := gosmtp.Dial(ts.Addr("mx"))
+		if err == nil {
+			err = c.Hello("client.example")
+			c.Close()
+		}
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slot not released after QUIT: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

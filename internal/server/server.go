@@ -23,6 +23,7 @@ import (
 	"mailserver/internal/ctl"
 	"mailserver/internal/delivery"
 	"mailserver/internal/imap"
+	"mailserver/internal/netlimit"
 	"mailserver/internal/smtp"
 	"mailserver/internal/store"
 	"mailserver/internal/tlsutil"
@@ -146,16 +147,19 @@ func (s *Server) Addr(name string) string {
 func (s *Server) Start() error {
 	type plan struct {
 		name, addr string
-		tls        bool
+		tls        bool              // wrap in TLS here (go-smtp has no TLS-listener mode of its own)
+		limit      *netlimit.Limiter // connections per client address, shared by a protocol's listeners; nil: none
+		refuse     func(net.Conn)
 		serve      func(net.Listener) error
 	}
+	smtpLimit, imapLimit := netlimit.NewLimiter(s.cfg.SMTP.MaxConnectionsPerIP), netlimit.NewLimiter(s.cfg.IMAP.MaxConnectionsPerIP)
 	plans := []plan{
-		{"mx", s.cfg.SMTP.MX, false, s.mx.Serve},
-		{"submission", s.cfg.SMTP.Submission, false, s.submission.Serve},
-		{"submissions", s.cfg.SMTP.Submissions, true, s.submission.Serve},
-		{"imap", s.cfg.IMAP.Listen, false, s.imap.Serve},
-		{"imaps", s.cfg.IMAP.ListenTLS, false, s.imap.ServeTLS},
-		{"http", s.cfg.HTTP.Listen, false, s.http.Serve},
+		{"mx", s.cfg.SMTP.MX, false, smtpLimit, refuseSMTP, s.mx.Serve},
+		{"submission", s.cfg.SMTP.Submission, false, smtpLimit, refuseSMTP, s.submission.Serve},
+		{"submissions", s.cfg.SMTP.Submissions, true, smtpLimit, nil, s.submission.Serve},
+		{"imap", s.cfg.IMAP.Listen, false, imapLimit, refuseIMAP, s.imap.Serve},
+		{"imaps", s.cfg.IMAP.ListenTLS, false, imapLimit, nil, s.imap.ServeTLS},
+		{"http", s.cfg.HTTP.Listen, false, nil, nil, s.http.Serve},
 	}
 	for _, p := range plans {
 		if p.addr == "" {
@@ -170,6 +174,9 @@ func (s *Server) Start() error {
 		s.addrs[p.name] = ln.Addr()
 		s.mu.Unlock()
 		s.listenersToClose = append(s.listenersToClose, ln)
+		if p.limit != nil {
+			ln = p.limit.Listener(ln, p.refuse)
+		}
 		if p.tls {
 			ln = tls.NewListener(ln, s.tls)
 		}
@@ -183,6 +190,14 @@ func (s *Server) Start() error {
 		s.log.Info("listening", "listener", p.name, "addr", ln.Addr().String())
 	}
 	return s.startControlSocket()
+}
+
+// The replies a client over the connection limit gets on plain-text listeners; TLS listeners just close.
+func refuseSMTP(c net.Conn) {
+	c.Write([]byte("421 4.7.0 Too many connections from your address, try again later\r\n"))
+}
+func refuseIMAP(c net.Conn) {
+	c.Write([]byte("* BYE [UNAVAILABLE] Too many connections from your address\r\n"))
 }
 
 func (s *Server) startControlSocket() error {
@@ -218,7 +233,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			s.ctlCancel()
 		}
 		for _, srv := range []*gosmtp.Server{s.mx, s.submission} {
-			if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, gosmtp.ErrServerClosed) {
+			// Shutdown waits for every connection to end, and a client may keep an idle one open: once ctx
+			// expires, close what is left. A transaction in its commit still finishes: bbolt's Close waits for it.
+			err := srv.Shutdown(ctx)
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				s.log.Info("closing SMTP connections still open at shutdown")
+				err = srv.Close()
+			}
+			if err != nil && !errors.Is(err, gosmtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 				errs = append(errs, fmt.Errorf("smtp shutdown: %w", err))
 			}
 		}
