@@ -289,6 +289,9 @@ func TestUserPasswdDisableEnableRemove(t *testing.T) {
 	if out := e.ok("", "user", "list"); out != "ADDRESS  NAME  UNIT  QUOTA  USED  STATUS\n" {
 		t.Errorf("user list after remove: %q", out)
 	}
+	if out := e.ok("", "check"); out != "store is consistent\n" {
+		t.Errorf("check: %q", out)
+	}
 	e.ok("", "domain", "remove", domain)
 }
 
@@ -297,7 +300,7 @@ var commands = [][]string{
 	{}, {"serve"},
 	{"domain"}, {"domain", "add"}, {"domain", "list"}, {"domain", "remove"},
 	{"user"}, {"user", "add"}, {"user", "list"}, {"user", "passwd"}, {"user", "disable"}, {"user", "enable"},
-	{"user", "remove"},
+	{"user", "remove"}, {"check"},
 }
 
 func TestHelp(t *testing.T) {

@@ -81,4 +81,7 @@ func TestServe(t *testing.T) {
 		t.Error("the change made through the running server is not in the store")
 	}
 	e.ok("", "user", "enable", userAn)
+	if out := e.ok("", "check"); out != "store is consistent\n" {
+		t.Errorf("check through the running server: %q", out)
+	}
 }

@@ -29,6 +29,7 @@ type API interface {
 	Disable(address string) error
 	Enable(address string) error
 	RemoveUser(address string) error
+	Check() (CheckReport, error)
 }
 
 var _ API = (*Service)(nil)
@@ -284,6 +285,28 @@ func (s *Service) RemoveUser(address string) error {
 		return err
 	}
 	return userErr(addr, s.st.RemoveAccount(addr))
+}
+
+// CheckReport is the outcome of an integrity check: no problems means the store is consistent.
+type CheckReport struct {
+	Problems []string `json:"problems,omitempty"`
+}
+
+// Check verifies the store's invariants (counters, UIDs, reference counts, orphans) and lists every violation.
+func (s *Service) Check() (CheckReport, error) {
+	err := s.st.Check()
+	if err == nil {
+		return CheckReport{}, nil
+	}
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) {
+		return CheckReport{}, fmt.Errorf("integrity check could not run: %w", err)
+	}
+	var r CheckReport
+	for _, e := range joined.Unwrap() {
+		r.Problems = append(r.Problems, e.Error())
+	}
+	return r, nil
 }
 
 func (s *Service) account(addr string) (store.Account, error) {

@@ -100,6 +100,13 @@ func (c *Client) RemoveUser(address string) error {
 	return c.call(OpUserRemove, addressArgs{Address: address}, nil, callTimeout)
 }
 
+// Check implements admin.API. A check reads the whole store, so it gets a longer deadline.
+func (c *Client) Check() (admin.CheckReport, error) {
+	var r admin.CheckReport
+	err := c.call(OpCheck, nil, &r, 30*time.Minute)
+	return r, err
+}
+
 // call sends one request on a fresh connection and decodes the result into result (if not nil). A failed
 // operation comes back as the server's error, kind included (admin.ErrorFromCode).
 func (c *Client) call(op string, args, result any, timeout time.Duration) error {

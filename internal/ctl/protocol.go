@@ -33,6 +33,7 @@ const (
 	OpUserDisable   = "user.disable"
 	OpUserEnable    = "user.enable"
 	OpUserRemove    = "user.remove"
+	OpCheck         = "check"
 	pingResult      = "pong"
 	unknownOpFormat = "unknown operation %q: are the CLI and the server the same version?"
 )

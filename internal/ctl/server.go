@@ -138,6 +138,7 @@ var handlers = map[string]handler{
 	OpPing:       func(admin.API, json.RawMessage) (any, error) { return pingResult, nil },
 	OpDomainList: func(api admin.API, _ json.RawMessage) (any, error) { return api.ListDomains() },
 	OpUserList:   func(api admin.API, _ json.RawMessage) (any, error) { return api.ListUsers() },
+	OpCheck:      func(api admin.API, _ json.RawMessage) (any, error) { return api.Check() },
 	OpDomainAdd:  withArgs(func(api admin.API, a domainArgs) (any, error) { return nil, api.AddDomain(a.Name) }),
 	OpDomainRemove: withArgs(func(api admin.API, a domainArgs) (any, error) {
 		return nil, api.RemoveDomain(a.Name)
