@@ -216,9 +216,9 @@ func deliver(t *testing.T, d *Deliverer, rcpts ...string) Result {
 	return res
 }
 
-// Quota can run out between RCPT and the commit: then nothing is stored for anyone, and the error tells the SMTP
-// layer to ask for a retry (at which the full recipient is refused at RCPT), so no accepted copy is ever lost.
-func TestQuotaExceededAtCommitStoresNothing(t *testing.T) {
+// Quota can run out between RCPT and the commit: the copy accepted at RCPT is still stored (a soft quota), because
+// refusing it now could only fail the message for every recipient, at every retry.
+func TestQuotaExceededAfterRcptStillDelivers(t *testing.T) {
 	st := newTestStore(t)
 	d := New(st, "mail.hanoi.gov.vn", nil)
 	ctx := context.Background()
@@ -231,13 +231,21 @@ func TestQuotaExceededAtCommitStoresNothing(t *testing.T) {
 	if _, err := st.UpdateAccount("chi@"+domain, func(a *store.Account) error { a.Quota = 10; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Commit(ctx, []byte(testBody)); !errors.Is(err, ErrOverQuota) {
-		t.Fatalf("commit: %v, want ErrOverQuota", err)
+	if _, err := tx.Commit(ctx, []byte(testBody)); err != nil {
+		t.Fatalf("commit: %v", err)
 	}
 	for _, u := range []string{"an@" + domain, "chi@" + domain} {
-		if n := len(inbox(t, st, u)); n != 0 {
-			t.Errorf("%s has %d messages after a failed commit", u, n)
+		if n := len(inbox(t, st, u)); n != 1 {
+			t.Errorf("%s has %d messages, want 1", u, n)
 		}
+	}
+	// The next message is refused for chi at RCPT, and only for chi.
+	tx = d.Begin(ctx, mxEnvelope())
+	if err := tx.AddRecipient(ctx, "chi@"+domain); !errors.Is(err, ErrOverQuota) {
+		t.Errorf("RCPT for a full account: %v", err)
+	}
+	if err := tx.AddRecipient(ctx, "an@"+domain); err != nil {
+		t.Errorf("RCPT for another account: %v", err)
 	}
 }
 

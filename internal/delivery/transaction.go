@@ -1,6 +1,8 @@
 package delivery
 
 import (
+	"github.com/emersion/go-imap/v2"
+
 	"context"
 	"crypto/rand"
 	"errors"
@@ -105,9 +107,9 @@ type RecipientResult struct {
 
 // Commit parses body once, checks the From header of a submission, and stores one copy per distinct account, each
 // with its own trace header lines, in one store transaction that is on disk when Commit returns. It is all or
-// nothing: when one account cannot take its copy any more (it filled up or was removed since RCPT), nothing is
-// stored and the error (ErrOverQuota, ErrUnknownRecipient or internal) tells the SMTP layer to answer with a
-// temporary failure; the sender's retry then learns at RCPT time which recipient to drop.
+// nothing: when an account was removed since RCPT, nothing is stored and ErrRecipientGone tells the SMTP layer to
+// answer with a temporary failure; the sender's retry is then refused for that recipient at RCPT time. Quota was
+// checked at RCPT; a copy accepted then is stored even if the account filled up meanwhile (see store.Deliver).
 func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 	if t.done {
 		return Result{}, ErrClosed
@@ -121,7 +123,7 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 	}
 	p := message.Parse(body)
 	if t.env.Submission {
-		if err := t.checkFrom(p); err != nil {
+		if err := t.checkFrom(p, body); err != nil {
 			return Result{}, err
 		}
 	}
@@ -141,13 +143,28 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 	return res, nil
 }
 
-// checkFrom requires every From header address of a submission to be one the authenticated account may use
-// (RFC 6409 section 8.1 lets the MSA enforce this).
-func (t *Transaction) checkFrom(p *message.Parsed) error {
+// checkFrom requires the message of a submission to have exactly one From header (RFC 5322 3.6), at most one
+// Sender, and every address in them to be one the authenticated account may use (RFC 6409 8.1 lets the MSA
+// enforce this). A second From header would otherwise let a client show one sender and be checked on another.
+func (t *Transaction) checkFrom(p *message.Parsed, body []byte) error {
+	src := message.BytesSource(nil, body)
+	meta := p.ToMeta()
+	for _, field := range []struct {
+		name string
+		max  int
+	}{{"From", 1}, {"Sender", 1}} {
+		values, err := meta.HeaderValues(src, field.name)
+		if err != nil {
+			return fmt.Errorf("read %s header: %w", field.name, err)
+		}
+		if len(values) > field.max {
+			return fmt.Errorf("%d %s headers: %w", len(values), field.name, ErrFromNotAllowed)
+		}
+	}
 	owned := t.d.sendableAddresses(t.env.Authenticated)
 	var from []string
 	if p.Envelope != nil {
-		for _, a := range p.Envelope.From {
+		for _, a := range append(append([]imap.Address(nil), p.Envelope.From...), p.Envelope.Sender...) {
 			if a.Mailbox != "" || a.Host != "" {
 				from = append(from, a.Mailbox+"@"+a.Host)
 			}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"mailserver/internal/admin"
@@ -33,7 +34,13 @@ func (s *Server) bootstrap() error {
 		return fmt.Errorf("first start: %w", err)
 	}
 	s.log.Info("first start: created demo account", "address", demoAddress)
-	s.firstStartMessage = s.clientSettings(demoAddress, password)
+	// Shown now, not once the listeners are up: if a port is taken, the account exists all the same and its
+	// password would otherwise be lost.
+	out := s.opts.Out
+	if out == nil {
+		out = os.Stdout
+	}
+	fmt.Fprint(out, s.clientSettings(demoAddress, password))
 	return nil
 }
 

@@ -6,9 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"mime"
 	"net"
 	"net/textproto"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -296,8 +299,8 @@ func TestRefusals(t *testing.T) {
 			t.Error("AUTH offered before STARTTLS")
 		}
 		err = c.Auth(sasl.NewPlainClient("", "an@example.gov.vn", testPassword))
-		if err == nil {
-			t.Error("AUTH accepted before STARTTLS")
+		if got := smtpCode(err); got != "523 5.7.10" {
+			t.Errorf("AUTH before STARTTLS: got %s, want 523 5.7.10", got)
 		}
 	})
 	t.Run("LOGIN before TLS on IMAP", func(t *testing.T) {
@@ -306,8 +309,13 @@ func TestRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		if err := c.Login("an@example.gov.vn", testPassword).Wait(); err == nil {
-			t.Error("LOGIN accepted in plain text")
+		if !c.Caps().Has(imap.CapLoginDisabled) {
+			t.Error("LOGINDISABLED not advertised on a plain-text connection")
+		}
+		err = c.Login("an@example.gov.vn", testPassword).Wait()
+		var ie *imap.Error
+		if !errors.As(err, &ie) || ie.Code != imap.ResponseCodePrivacyRequired {
+			t.Errorf("LOGIN in plain text: %v, want NO [PRIVACYREQUIRED]", err)
 		}
 	})
 	t.Run("MAIL without AUTH on submission", func(t *testing.T) {
@@ -344,6 +352,22 @@ func TestRefusals(t *testing.T) {
 		c := authedSubmission(t, ts, "an@example.gov.vn")
 		spoof := strings.Replace(report, "From: an@example.gov.vn", "From: binh@example.gov.vn", 1)
 		err := c.SendMail("an@example.gov.vn", []string{"chi@example.gov.vn"}, strings.NewReader(spoof))
+		if got := smtpCode(err); got != "550 5.7.1" {
+			t.Errorf("got %s, want 550 5.7.1", got)
+		}
+	})
+	t.Run("second From header", func(t *testing.T) {
+		c := authedSubmission(t, ts, "an@example.gov.vn")
+		twoFroms := strings.Replace(report, "From: an@example.gov.vn\r\n", "From: an@example.gov.vn\r\nFrom: binh@example.gov.vn\r\n", 1)
+		err := c.SendMail("an@example.gov.vn", []string{"chi@example.gov.vn"}, strings.NewReader(twoFroms))
+		if got := smtpCode(err); got != "550 5.7.1" {
+			t.Errorf("got %s, want 550 5.7.1", got)
+		}
+	})
+	t.Run("spoofed Sender header", func(t *testing.T) {
+		c := authedSubmission(t, ts, "an@example.gov.vn")
+		sender := strings.Replace(report, "From: an@example.gov.vn\r\n", "From: an@example.gov.vn\r\nSender: binh@example.gov.vn\r\n", 1)
+		err := c.SendMail("an@example.gov.vn", []string{"chi@example.gov.vn"}, strings.NewReader(sender))
 		if got := smtpCode(err); got != "550 5.7.1" {
 			t.Errorf("got %s, want 550 5.7.1", got)
 		}
@@ -506,5 +530,43 @@ func TestConnectionsPerIPLimited(t *testing.T) {
 			t.Fatalf("slot not released after QUIT: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestFirstStartCreatesDemoAccount(t *testing.T) {
+	cfg := newTestConfig(t)
+	var out bytes.Buffer
+	srv, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Bootstrap: true, Out: &out, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{Server: srv, cfg: cfg, t: t}
+	t.Cleanup(ts.stop)
+	m := regexp.MustCompile(`Password:\s+(\S+)`).FindStringSubmatch(out.String())
+	if m == nil || !strings.Contains(out.String(), demoAddress) {
+		t.Fatalf("first-start message lacks the login:\n%s", out.String())
+	}
+	c, err := imapclient.DialTLS(ts.Addr("imaps"), &imapclient.Options{TLSConfig: ts.clientTLS()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(demoAddress, m[1]).Wait(); err != nil {
+		t.Fatalf("the printed demo password does not log in: %v", err)
+	}
+
+	// A second start finds the account and prints no new password.
+	ts.stop()
+	out.Reset()
+	again, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Bootstrap: true, Out: &out, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Store().Close()
+	if out.Len() != 0 {
+		t.Errorf("second start printed:\n%s", out.String())
 	}
 }

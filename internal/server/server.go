@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -35,7 +36,7 @@ type Options struct {
 	// connect. Operators with a config file provision their own.
 	Bootstrap bool
 	// Out receives the first-start message (default os.Stdout).
-	Out *os.File
+	Out io.Writer
 	// NoSync is for tests only: acknowledged mail must be on disk in production.
 	NoSync bool
 }
@@ -49,16 +50,15 @@ type Server struct {
 	tls   *tls.Config
 	admin *admin.Service
 
-	imap              *imap.Server
-	mx, submission    *gosmtp.Server
-	http              *http.Server
-	ctlCancel         context.CancelFunc
-	mu                sync.Mutex
-	addrs             map[string]net.Addr
-	serving           sync.WaitGroup
-	shutdownOnce      sync.Once
-	listenersToClose  []net.Listener
-	firstStartMessage string
+	imap             *imap.Server
+	mx, submission   *gosmtp.Server
+	http             *http.Server
+	ctlCancel        context.CancelFunc
+	mu               sync.Mutex
+	addrs            map[string]net.Addr
+	serving          sync.WaitGroup
+	shutdownOnce     sync.Once
+	listenersToClose []net.Listener
 }
 
 // New opens the data folder and the store and builds every component; nothing listens yet.
@@ -264,13 +264,6 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.Start(); err != nil {
 		s.store.Close()
 		return err
-	}
-	if s.firstStartMessage != "" {
-		out := s.opts.Out
-		if out == nil {
-			out = os.Stdout
-		}
-		fmt.Fprint(out, s.firstStartMessage)
 	}
 	<-ctx.Done()
 	s.log.Info("shutting down")

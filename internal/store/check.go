@@ -33,6 +33,7 @@ func (s *Store) Check() error {
 			used[m.AccountID] += m.Size
 			checkMailboxEntries(tx, m, refs, report)
 		}
+		checkIndexes(tx, report)
 		checkAccounts(tx, used, report)
 		checkBodies(tx, refs, report)
 		return nil
@@ -141,6 +142,24 @@ func checkBodies(tx *bolt.Tx, refs map[BodyID]uint64, report func(string, ...any
 		copy(id[:], k)
 		if _, ok := chunksWanted[id]; !ok {
 			report("search text %x: orphan (no body record)", k[:8])
+		}
+		return nil
+	})
+}
+
+// checkIndexes finds mailbox-id entries and message buckets left behind by a mailbox that no longer exists.
+func checkIndexes(tx *bolt.Tx, report func(string, ...any)) {
+	boxes := tx.Bucket(bucketMailboxes)
+	_ = tx.Bucket(bucketMboxIDs).ForEach(func(k, v []byte) error {
+		if boxes.Get(v) == nil {
+			report("mailbox id %x: points at a missing mailbox %q", k, v[8:])
+		}
+		return nil
+	})
+	ids := tx.Bucket(bucketMboxIDs)
+	_ = tx.Bucket(bucketMessages).ForEach(func(k, _ []byte) error {
+		if ids.Get(k) == nil {
+			report("message bucket %x: its mailbox no longer exists", k)
 		}
 		return nil
 	})

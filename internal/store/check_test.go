@@ -37,6 +37,9 @@ func TestCheckFindsViolations(t *testing.T) {
 		}
 		var id BodyID
 		id[0] = 0xAB
+		if _, err := tx.Bucket(bucketMessages).CreateBucket(u64key(999)); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketChunks).Put(chunkKey(id, 0), []byte("orphan"))
 	})
 	if err != nil {
@@ -46,9 +49,29 @@ func TestCheckFindsViolations(t *testing.T) {
 	if problems == nil {
 		t.Fatal("Check found nothing in a corrupted store")
 	}
-	for _, want := range []string{"UIDNEXT 1 not above highest UID 1", "counters (messages 7", "orphan"} {
+	for _, want := range []string{"UIDNEXT 1 not above highest UID 1", "counters (messages 7", "orphan", "its mailbox no longer exists"} {
 		if !strings.Contains(problems.Error(), want) {
 			t.Errorf("Check output lacks %q:\n%v", want, problems)
 		}
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.db")
+	s, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		var e encoder
+		e.uint(SchemaVersion + 1)
+		return tx.Bucket(bucketMeta).Put(keySchema, e.b)
+	})
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(path, Options{NoSync: true}); err == nil || !strings.Contains(err.Error(), "newer than this program") {
+		t.Fatalf("open of a newer schema: %v", err)
 	}
 }

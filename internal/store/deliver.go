@@ -33,10 +33,14 @@ type Placed struct {
 }
 
 // Deliver stores one message for several recipients in one transaction: the body once, one entry per copy, the
-// quota counters. It is all or nothing: if any copy cannot be stored (its account went over quota or was removed
-// since the recipient was accepted), nothing is stored and the error names that account. The SMTP layer then
-// answers with a temporary failure, and the sending server's retry learns at RCPT time which recipient to drop —
-// so no recipient's copy is ever silently lost after a 250.
+// quota counters. It is all or nothing: if any copy cannot be stored (its account was removed since the recipient
+// was accepted), nothing is stored and the error names that account; the SMTP layer then answers with a temporary
+// failure, and the sending server's retry is refused for that recipient at RCPT time — so no recipient's copy is
+// ever silently lost after a 250.
+//
+// Quota is not enforced here: the protocol layer refuses a recipient whose account is full when it is named (RCPT),
+// and a copy accepted then is stored even if it takes the account a little over (a soft quota, as in most servers).
+// Refusing it now could only fail the whole message for every recipient, again at every retry.
 func (s *Store) Deliver(msg NewMessage, copies []Copy) ([]Placed, error) {
 	if msg.InternalDate.IsZero() {
 		msg.InternalDate = s.now()
@@ -52,9 +56,6 @@ func (s *Store) Deliver(msg NewMessage, copies []Copy) ([]Placed, error) {
 				return err
 			}
 			size := int64(len(c.Trace) + len(msg.Body))
-			if a.Quota > 0 && a.Used+size > a.Quota {
-				return fmt.Errorf("deliver to %s: %w", a.Address, ErrOverQuota)
-			}
 			mb, err := deliveryMailbox(tx, c)
 			if err != nil {
 				return err

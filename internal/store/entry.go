@@ -25,7 +25,11 @@ func encodeEntry(m *entry) []byte {
 	e.b = append(e.b, 1)
 	e.uint(m.flags.bits)
 	e.strings(m.flags.keywords)
-	e.int(m.date.UnixNano())
+	// Seconds and the zone offset: INTERNALDATE has second precision and a zone (RFC 3501 2.3.3), and UnixNano
+	// would overflow for dates a client may APPEND (before 1678 or after 2262).
+	_, offset := m.date.Zone()
+	e.int(m.date.Unix())
+	e.int(int64(offset))
 	e.int(m.bodySize)
 	e.uint(m.modSeq)
 	e.b = append(e.b, m.body[:]...)
@@ -37,7 +41,8 @@ func decodeEntry(v []byte) (*entry, error) {
 	d := decoder{b: v}
 	d.version("message", 1)
 	m := &entry{flags: flagSet{bits: d.uint(), keywords: d.strings()}}
-	m.date = time.Unix(0, d.int())
+	sec, offset := d.int(), d.int()
+	m.date = time.Unix(sec, 0).In(zone(int(offset)))
 	m.bodySize = d.int()
 	m.modSeq = d.uint()
 	if d.err == nil && len(d.b) >= len(m.body) {
@@ -106,4 +111,12 @@ func (m *Mailbox) addKeyword(k string) {
 	fs := flagSet{keywords: m.Keywords}
 	fs.addKeyword(k)
 	m.Keywords = fs.keywords
+}
+
+// zone returns a fixed zone for an offset in seconds east of UTC; UTC for 0.
+func zone(offset int) *time.Location {
+	if offset == 0 {
+		return time.UTC
+	}
+	return time.FixedZone("", offset)
 }

@@ -71,15 +71,8 @@ func (s *Store) CreateMailbox(accountID uint64, name, specialUse string) (Mailbo
 		if _, err := getAccountByID(tx, accountID); err != nil {
 			return err
 		}
-		parts := strings.Split(name, string(Delimiter))
-		for i := 1; i < len(parts); i++ {
-			parent := strings.Join(parts[:i], string(Delimiter))
-			if _, err := getMailbox(tx, accountID, parent); err == nil {
-				continue
-			}
-			if _, err := s.createMailboxTx(tx, accountID, parent, ""); err != nil {
-				return err
-			}
+		if err := s.createParents(tx, accountID, name); err != nil {
+			return err
 		}
 		out, err = s.createMailboxTx(tx, accountID, name, specialUse)
 		return err
@@ -93,6 +86,9 @@ func (s *Store) createMailboxTx(tx *bolt.Tx, accountID uint64, name, specialUse 
 			return Mailbox{}, fmt.Errorf("create mailbox %q: %w", name, ErrMailboxExists)
 		}
 		existing.NoSelect = false
+		if specialUse != "" {
+			existing.SpecialUse = specialUse
+		}
 		return existing, putMailbox(tx, existing)
 	}
 	id, err := tx.Bucket(bucketMboxIDs).NextSequence()
@@ -257,7 +253,7 @@ func (s *Store) RenameMailbox(accountID uint64, oldName, newName string) error {
 				return err
 			}
 		}
-		if err := createParents(s, tx, accountID, newName); err != nil {
+		if err := s.createParents(tx, accountID, newName); err != nil {
 			return err
 		}
 		if oldName == "INBOX" {
@@ -268,7 +264,8 @@ func (s *Store) RenameMailbox(accountID uint64, oldName, newName string) error {
 	})
 }
 
-func createParents(s *Store, tx *bolt.Tx, accountID uint64, name string) error {
+// createParents creates the missing superiors of name ("a" and "a/b" for "a/b/c").
+func (s *Store) createParents(tx *bolt.Tx, accountID uint64, name string) error {
 	parts := strings.Split(name, string(Delimiter))
 	for i := 1; i < len(parts); i++ {
 		parent := strings.Join(parts[:i], string(Delimiter))

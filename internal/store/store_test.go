@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -107,22 +108,38 @@ func TestDeliverStoresBodyOnceAndReadsBack(t *testing.T) {
 	}
 }
 
-func TestQuotaFailureStoresNothing(t *testing.T) {
+func TestQuotaIsSoftOnDeliveryAndHardOnAppend(t *testing.T) {
 	s := newTestStore(t)
 	a := mustAccount(t, s, "an@example.gov.vn")
 	b := mustAccount(t, s, "binh@example.gov.vn")
 	if _, err := s.UpdateAccount(b.Address, func(acc *Account) error { acc.Quota = 10; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Deliver(testMessage(1), []Copy{{AccountID: a.ID}, {AccountID: b.ID}}); !errors.Is(err, ErrOverQuota) {
-		t.Fatalf("deliver with one account over quota: %v", err)
+	// The protocol layer accepted both recipients, so both copies are stored, even past binh's quota.
+	if _, err := s.Deliver(testMessage(1), []Copy{{AccountID: a.ID}, {AccountID: b.ID}}); err != nil {
+		t.Fatalf("deliver: %v", err)
 	}
-	if m := mustMailbox(t, s, a, "INBOX"); m.Messages != 0 {
-		t.Errorf("the other recipient's copy was stored alone: %+v", m)
+	if acct, _ := s.Account(b.Address); acct.Used <= acct.Quota {
+		t.Errorf("binh used %d of %d", acct.Used, acct.Quota)
 	}
 	inbox := mustMailbox(t, s, b, "INBOX")
 	if _, err := s.Append(inbox.ID, testMessage(2), nil, nil); !errors.Is(err, ErrOverQuota) {
 		t.Errorf("append over quota: %v", err)
+	}
+}
+
+func TestDeliverToRemovedAccountStoresNothing(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	b := mustAccount(t, s, "binh@example.gov.vn")
+	if err := s.RemoveAccount(b.Address); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Deliver(testMessage(1), []Copy{{AccountID: a.ID}, {AccountID: b.ID}}); !errors.Is(err, ErrAccountNotFound) {
+		t.Fatalf("deliver: %v", err)
+	}
+	if m := mustMailbox(t, s, a, "INBOX"); m.Messages != 0 {
+		t.Errorf("a copy was stored although the delivery failed: %+v", m)
 	}
 }
 
@@ -336,5 +353,33 @@ func TestReopenKeepsDataAndRefusesSecondOpener(t *testing.T) {
 	defer s.Close()
 	if ok, _ := s.HasDomain("EXAMPLE.gov.vn"); !ok {
 		t.Error("domain lost across reopen")
+	}
+}
+
+func TestInternalDateKeepsZoneAndFarDates(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	inbox := mustMailbox(t, s, a, "INBOX")
+	hanoi := time.FixedZone("", 7*3600)
+	for _, date := range []time.Time{
+		time.Date(2026, 11, 26, 9, 30, 0, 0, hanoi),
+		time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2500, 12, 31, 23, 59, 59, 0, hanoi),
+	} {
+		msg := testMessage(1)
+		msg.InternalDate = date
+		p, err := s.Append(inbox.ID, msg, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Messages(inbox.ID, []uint32{p.UID}, FetchOptions{})
+		if err != nil || len(got) != 1 {
+			t.Fatal(err)
+		}
+		_, wantOff := date.Zone()
+		_, gotOff := got[0].InternalDate.Zone()
+		if !got[0].InternalDate.Equal(date) || gotOff != wantOff {
+			t.Errorf("stored %v, read back %v", date, got[0].InternalDate)
+		}
 	}
 }
