@@ -2,8 +2,8 @@ package auth
 
 import (
 	"errors"
+	"mailserver/internal/netaddr"
 	"math"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -150,19 +150,10 @@ func keys(ip, account string) []throttleKey {
 
 // ipKey accepts "1.2.3.4", "[::1]:25" or anything else (used verbatim).
 func ipKey(s string) string {
-	addr, err := netip.ParseAddr(s)
-	if err != nil {
-		ap, err := netip.ParseAddrPort(s)
-		if err != nil {
-			return s
-		}
-		addr = ap.Addr()
+	if p, ok := netaddr.ParseClient(s); ok {
+		return p.String()
 	}
-	addr = addr.Unmap().WithZone("")
-	if addr.Is6() {
-		return netip.PrefixFrom(addr, 64).Masked().String()
-	}
-	return addr.String()
+	return s
 }
 
 // drained returns the failure count after leaking since the last failure.

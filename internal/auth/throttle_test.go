@@ -135,20 +135,30 @@ func TestThrottleConcurrent(t *testing.T) {
 				acct := fmt.Sprintf("u%d@example.vn", g)
 				th.Check(ip, acct)
 				th.Failed(ip, acct)
-				if i%50 == 0 {
+				if i%50 == 0 && i < 150 {
 					th.Succeeded(ip, acct)
 				}
 			}
 		})
 	}
 	wg.Wait()
+	// Every account ended with 99 failures in a row and every address took 320: all are locked out, which only
+	// holds if no concurrent update was lost.
+	for g := range 8 {
+		if _, err := th.Check("198.51.100.1", fmt.Sprintf("u%d@example.vn", g)); !errors.Is(err, ErrTooManyAttempts) {
+			t.Errorf("account u%d after 99 failures: %v", g, err)
+		}
+	}
+	if _, err := th.Check("192.0.2.1", "fresh@example.vn"); !errors.Is(err, ErrTooManyAttempts) {
+		t.Errorf("address after 320 failures: %v", err)
+	}
 }
 
 func TestIPKey(t *testing.T) {
 	for in, want := range map[string]string{
-		"192.0.2.1":              "192.0.2.1",
-		"192.0.2.1:25":           "192.0.2.1",
-		"::ffff:192.0.2.1":       "192.0.2.1",
+		"192.0.2.1":              "192.0.2.1/32",
+		"192.0.2.1:25":           "192.0.2.1/32",
+		"::ffff:192.0.2.1":       "192.0.2.1/32",
 		"2001:db8::1":            "2001:db8::/64",
 		"[2001:db8::1%eth0]:993": "2001:db8::/64",
 		"pipe":                   "pipe",

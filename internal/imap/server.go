@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mailserver/internal/netaddr"
 	"net"
 	"sync"
 	"time"
@@ -89,7 +90,7 @@ func New(opts Options) *Server {
 		tlsConfig:   opts.TLSConfig,
 		appendLimit: opts.AppendLimit,
 		hub:         newHub(),
-		trusted:     isLoopback,
+		trusted:     netaddr.IsLoopback,
 		listeners:   map[net.Listener]struct{}{},
 	}
 	if s.log == nil {
@@ -261,12 +262,6 @@ func (s *Server) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.closed
-}
-
-// isLoopback reports whether addr is a loopback TCP peer.
-func isLoopback(addr net.Addr) bool {
-	tcp, ok := addr.(*net.TCPAddr)
-	return ok && tcp.IP.IsLoopback()
 }
 
 // libraryLogger sends the library's log lines (connection-level failures) to slog.

@@ -4,6 +4,7 @@
 package netlimit
 
 import (
+	"mailserver/internal/netaddr"
 	"net"
 	"net/netip"
 	"sync"
@@ -40,7 +41,7 @@ func (l *listener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		key := clientKey(c.RemoteAddr())
+		key, _ := netaddr.ParseClient(c.RemoteAddr().String())
 		if l.limiter.acquire(key) {
 			return &conn{Conn: c, release: func() { l.limiter.release(key) }}, nil
 		}
@@ -85,19 +86,4 @@ func (c *conn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)
 	return err
-}
-
-// clientKey is the address a limit applies to: the IPv4 address, or the /64 of an IPv6 address.
-func clientKey(addr net.Addr) netip.Prefix {
-	ap, err := netip.ParseAddrPort(addr.String())
-	if err != nil {
-		return netip.Prefix{}
-	}
-	ip := ap.Addr().Unmap()
-	bits := 32
-	if ip.Is6() {
-		bits = 64
-	}
-	p, _ := ip.Prefix(bits)
-	return p
 }

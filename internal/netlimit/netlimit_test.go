@@ -78,17 +78,3 @@ func TestPerIPLimit(t *testing.T) {
 	}
 	server2.Close()
 }
-
-func TestClientKeyGroupsIPv6By64(t *testing.T) {
-	a := clientKey(&net.TCPAddr{IP: net.ParseIP("2001:db8:1:2::1"), Port: 1})
-	b := clientKey(&net.TCPAddr{IP: net.ParseIP("2001:db8:1:2:ffff::9"), Port: 2})
-	c := clientKey(&net.TCPAddr{IP: net.ParseIP("2001:db8:1:3::1"), Port: 3})
-	if a != b || a == c {
-		t.Errorf("keys %v %v %v", a, b, c)
-	}
-	v4 := clientKey(&net.TCPAddr{IP: net.ParseIP("10.0.0.1"), Port: 4})
-	mapped := clientKey(&net.TCPAddr{IP: net.ParseIP("::ffff:10.0.0.1"), Port: 5})
-	if v4 != mapped || v4.Bits() != 32 {
-		t.Errorf("v4 %v mapped %v", v4, mapped)
-	}
-}

@@ -3,7 +3,7 @@ package smtp
 import (
 	"errors"
 	"fmt"
-	"net"
+	"mailserver/internal/netaddr"
 
 	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
@@ -46,12 +46,7 @@ func (s *submissionSession) Auth(mech string) (sasl.Server, error) {
 // authAllowed: over TLS, or from loopback when AllowInsecureAuth is set (RFC 4954 section 4 forbids plaintext
 // passwords on unencrypted connections unless the link is otherwise protected).
 func (s *session) authAllowed() bool {
-	return s.tls || s.srv.opts.AllowInsecureAuth && isLoopback(s.conn.RemoteAddr())
-}
-
-func isLoopback(addr net.Addr) bool {
-	tcp, ok := addr.(*net.TCPAddr)
-	return ok && tcp.IP.IsLoopback()
+	return s.tls || s.srv.opts.AllowInsecureAuth && netaddr.IsLoopback(s.conn.RemoteAddr())
 }
 
 // login checks the password and remembers the account for the rest of the session.

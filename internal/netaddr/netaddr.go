@@ -1,0 +1,39 @@
+// Package netaddr answers the questions the servers ask about a client's address: is it on loopback (where the dev
+// default relaxes TLS), and which block of addresses do limits apply to.
+package netaddr
+
+import (
+	"net"
+	"net/netip"
+)
+
+// IsLoopback reports whether addr is a TCP address on the loopback network (127.0.0.0/8, ::1).
+func IsLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+// Client returns the block a per-client limit applies to: the IPv4 address itself, or the /64 of an IPv6 address,
+// which one host (or one customer) usually owns whole. An IPv4-mapped IPv6 address counts as IPv4.
+func Client(ip netip.Addr) netip.Prefix {
+	ip = ip.Unmap().WithZone("")
+	bits := 32
+	if ip.Is6() {
+		bits = 64
+	}
+	p, _ := ip.Prefix(bits)
+	return p
+}
+
+// ParseClient is Client for "ip" or "ip:port" text; ok is false when s is neither.
+func ParseClient(s string) (p netip.Prefix, ok bool) {
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil {
+			return netip.Prefix{}, false
+		}
+		ip = ap.Addr()
+	}
+	return Client(ip), true
+}
