@@ -22,11 +22,11 @@ Passwords are never command-line arguments. In a terminal you are asked for the 
 first line of standard input is the password, so that scripts can pipe it in.`)
 	cmd.AddCommand(newUserAddCmd(a), newUserListCmd(a), newUserPasswdCmd(a),
 		newUserStateCmd(a, userState{
-			use: "disable", short: "Stop a user from logging in and receiving mail (the mailbox is kept)",
+			use: "disable", short: "Stop a user from logging in; mail keeps arriving and the mailbox is kept",
 			done: "disabled", op: admin.API.Disable,
 		}),
 		newUserStateCmd(a, userState{
-			use: "enable", short: "Let a disabled user log in and receive mail again",
+			use: "enable", short: "Let a disabled user log in again",
 			done: "enabled", op: admin.API.Enable,
 		}),
 		newUserRemoveCmd(a),

@@ -259,7 +259,7 @@ func (s *Service) SetPassword(address, password string) error {
 	return s.update(addr, func(a *store.Account) { a.PasswordHash = hash })
 }
 
-// Disable stops a user from logging in and receiving mail; the mailbox is kept. Disabling a disabled user is
+// Disable stops a user from logging in; mail keeps arriving and the mailbox is kept. Disabling a disabled user is
 // not an error.
 func (s *Service) Disable(address string) error {
 	addr, _, err := cleanAddress(address)

@@ -1,6 +1,6 @@
 // Package auth holds the security rules shared by SMTP, IMAP and the CLI:
 // password hashing and strength, login throttling, the SASL LOGIN
-// mechanism and sender-address ownership. It imports no project package.
+// mechanism, sender-address ownership and the login check against the store.
 package auth
 
 import (

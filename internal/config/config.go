@@ -23,7 +23,7 @@ import (
 // and what an empty value means; defaults live in Default only.
 type Config struct {
 	DataDir   string `toml:"data_dir"`   // bbolt file, certificates, ctl.sock
-	Hostname  string `toml:"hostname"`   // HELO name, Received headers, autoconfig
+	Hostname  string `toml:"hostname"`   // HELO name, Received headers, certificate name
 	LogFormat string `toml:"log_format"` // "text" or "json"
 	LogLevel  string `toml:"log_level"`  // "debug", "info", "warn" or "error"
 
