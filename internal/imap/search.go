@@ -7,8 +7,12 @@ import (
 	"mailserver/internal/store"
 )
 
-// searchBatch is how many messages one store read covers during SEARCH.
-const searchBatch = 512
+// searchBatch is how many messages one store read covers during SEARCH; textSearchBatch when the folded text is
+// loaded too, which may be up to 1 MiB a message, so that one SEARCH holds at most a few tens of MiB.
+const (
+	searchBatch     = 512
+	textSearchBatch = 32
+)
 
 // Search implements imapserver.Session for SEARCH and UID SEARCH with every key of imap.SearchCriteria, ESEARCH
 // return options (RFC 4731) and SEARCHRES (RFC 5182). Flags, dates and sizes come from the entries; FROM, TO, CC,
@@ -40,9 +44,13 @@ func (s *session) runSearch(sel *selection, q *searchQuery) ([]msgRef, error) {
 	candidates := q.prefilter(sel.visibleLocked())
 	sel.state.mu.Unlock()
 	opts := store.FetchOptions{Meta: q.needs(needMeta), Text: q.needs(needText)}
+	size := searchBatch
+	if opts.Text {
+		size = textSearchBatch
+	}
 	var matches []msgRef
-	for start := 0; start < len(candidates); start += searchBatch {
-		batch := candidates[start:min(start+searchBatch, len(candidates))]
+	for start := 0; start < len(candidates); start += size {
+		batch := candidates[start:min(start+size, len(candidates))]
 		msgs, err := s.srv.store.Messages(sel.mailbox.ID, refUIDs(batch), opts)
 		if err != nil {
 			return nil, s.storeError("search", err)
