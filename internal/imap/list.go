@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
@@ -20,9 +21,15 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 	if err != nil {
 		return s.storeError("list", err)
 	}
-	items, err := s.listItems(boxes, newListMatcher(ref, patterns), options)
+	m := newListMatcher(ref, patterns)
+	items, err := s.listItems(boxes, m, options)
 	if err != nil {
 		return err
+	}
+	if options.SelectSubscribed {
+		if items, err = s.addSubscribedNonExistent(items, boxes, m); err != nil {
+			return err
+		}
 	}
 	for _, item := range items {
 		if err := w.WriteList(item); err != nil {
@@ -109,4 +116,30 @@ func listAttrs(mb store.Mailbox, tree listTree, o *imap.ListOptions) []imap.Mail
 		attrs = append(attrs, imap.MailboxAttr(mb.SpecialUse))
 	}
 	return attrs
+}
+
+// addSubscribedNonExistent adds the subscribed names that have no mailbox (deleted, or never created) to a
+// SUBSCRIBED listing, marked \NonExistent (RFC 5258 3.1, RFC 9051 6.3.9), keeping name order.
+func (s *session) addSubscribedNonExistent(items []*imap.ListData, boxes []store.Mailbox, m *listMatcher) ([]*imap.ListData, error) {
+	subs, err := s.srv.store.Subscriptions(s.accountID())
+	if err != nil {
+		return nil, s.storeError("list", err)
+	}
+	exists := make(map[string]bool, len(boxes))
+	for _, mb := range boxes {
+		exists[mb.Name] = true
+	}
+	added := false
+	for _, name := range subs {
+		if exists[name] || !m.match(name) {
+			continue
+		}
+		items = append(items, &imap.ListData{Mailbox: name, Delim: store.Delimiter,
+			Attrs: []imap.MailboxAttr{imap.MailboxAttrNonExistent, imap.MailboxAttrSubscribed}})
+		added = true
+	}
+	if added {
+		sort.SliceStable(items, func(i, j int) bool { return items[i].Mailbox < items[j].Mailbox })
+	}
+	return items, nil
 }

@@ -142,6 +142,17 @@ func TestListSubscribedAndStatus(t *testing.T) {
 	if err != nil || len(lsub) == 0 {
 		t.Fatalf("LSUB-like LIST: %v %v", lsub, err)
 	}
+	// A deleted mailbox stays subscribed and is listed as \NonExistent (RFC 9051 6.3.9, RFC 5258 3.1).
+	if err := c.Delete("A/B/C").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	gone := listAll(t, c, "", "*", &imap.ListOptions{SelectSubscribed: true})["A/B/C"]
+	if !hasAttr(gone, imap.MailboxAttrNonExistent) || !hasAttr(gone, imap.MailboxAttrSubscribed) {
+		t.Errorf("deleted subscribed mailbox: %+v", gone)
+	}
+	if all := listAll(t, c, "", "*", nil); all["A/B/C"] != nil {
+		t.Error("a plain LIST shows the deleted mailbox")
+	}
 
 	appendMsg(t, c, "X", []byte("Subject: x\r\n\r\nhello\r\n"), nil)
 	st := listAll(t, c, "", "*", &imap.ListOptions{ReturnSubscribed: true, ReturnStatus: &imap.StatusOptions{

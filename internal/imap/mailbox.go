@@ -56,8 +56,12 @@ func (s *session) Rename(name, newName string, _ *imap.RenameOptions) error {
 	return s.storeError("rename", s.srv.store.RenameMailbox(s.accountID(), name, newName))
 }
 
-// Subscribe implements imapserver.Session. Only existing mailboxes can be subscribed.
+// Subscribe implements imapserver.Session. Only existing mailboxes can be subscribed (RFC 3501 6.3.6 lets the
+// server check), which catches typos; a subscription then outlives its mailbox.
 func (s *session) Subscribe(name string) error {
+	if _, err := s.srv.store.Mailbox(s.accountID(), name); err != nil {
+		return s.storeError("subscribe", err)
+	}
 	return s.storeError("subscribe", s.srv.store.SetSubscribed(s.accountID(), name, true))
 }
 

@@ -224,6 +224,9 @@ func (s *Store) RemoveAccount(address string) error {
 				return err
 			}
 		}
+		if err := deleteSubscriptions(tx, a.ID); err != nil {
+			return err
+		}
 		if err := tx.Bucket(bucketAcctIDs).Delete(u64key(a.ID)); err != nil {
 			return err
 		}
@@ -273,4 +276,20 @@ func decodeAccount(v []byte) (Account, error) {
 		Quota: d.int(), Used: d.int(), Disabled: d.bool()}
 	a.Created = time.Unix(d.int(), 0)
 	return a, d.err
+}
+
+func deleteSubscriptions(tx *bolt.Tx, accountID uint64) error {
+	prefix := u64key(accountID)
+	subs := tx.Bucket(bucketSubscriptions)
+	var keys [][]byte
+	c := subs.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, append([]byte(nil), k...))
+	}
+	for _, k := range keys { // never delete while iterating
+		if err := subs.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }

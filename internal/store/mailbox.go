@@ -25,8 +25,8 @@ type Mailbox struct {
 	Deleted       uint32 // messages flagged \Deleted
 	Size          int64  // sum of message sizes
 	HighestModSeq uint64
-	SpecialUse    string // RFC 6154 attribute such as `\Sent`, or ""
-	Subscribed    bool
+	SpecialUse    string   // RFC 6154 attribute such as `\Sent`, or ""
+	Subscribed    bool     // read from the account's subscription list, which outlives the mailbox (RFC 9051 6.3.9)
 	NoSelect      bool     // a placeholder kept for its children after DELETE
 	Keywords      []string // keywords ever used in this mailbox, for the FLAGS response
 }
@@ -98,6 +98,9 @@ func (s *Store) createMailboxTx(tx *bolt.Tx, accountID uint64, name, specialUse 
 	m := Mailbox{ID: id, AccountID: accountID, Name: name, UIDValidity: s.nextUIDValidity(tx), UIDNext: 1,
 		SpecialUse: specialUse, Subscribed: true}
 	if err := putMailbox(tx, m); err != nil {
+		return Mailbox{}, err
+	}
+	if err := tx.Bucket(bucketSubscriptions).Put(mailboxKey(accountID, name), nil); err != nil {
 		return Mailbox{}, err
 	}
 	if _, err := tx.Bucket(bucketMessages).CreateBucket(u64key(id)); err != nil {
@@ -245,11 +248,15 @@ func (s *Store) RenameMailbox(accountID uint64, oldName, newName string) error {
 			}
 		}
 		for _, c := range moves {
+			from := c.Name
 			c.Name = newName + strings.TrimPrefix(c.Name, oldName)
 			if _, err := getMailbox(tx, accountID, c.Name); err == nil {
 				return fmt.Errorf("rename to %q: %w", c.Name, ErrMailboxExists)
 			}
 			if err := putMailbox(tx, c); err != nil {
+				return err
+			}
+			if err := moveSubscription(tx, accountID, from, c.Name); err != nil {
 				return err
 			}
 		}
@@ -262,6 +269,18 @@ func (s *Store) RenameMailbox(accountID uint64, oldName, newName string) error {
 		}
 		return nil
 	})
+}
+
+// moveSubscription carries a renamed mailbox's subscription to its new name.
+func moveSubscription(tx *bolt.Tx, accountID uint64, from, to string) error {
+	subs := tx.Bucket(bucketSubscriptions)
+	if subs.Get(mailboxKey(accountID, from)) == nil {
+		return nil
+	}
+	if err := subs.Delete(mailboxKey(accountID, from)); err != nil {
+		return err
+	}
+	return subs.Put(mailboxKey(accountID, to), nil)
 }
 
 // createParents creates the missing superiors of name ("a" and "a/b" for "a/b/c").
@@ -279,20 +298,38 @@ func (s *Store) createParents(tx *bolt.Tx, accountID uint64, name string) error 
 	return nil
 }
 
-// SetSubscribed subscribes or unsubscribes a mailbox.
+// SetSubscribed adds a name to the account's subscription list or removes it. The list is kept apart from the
+// mailboxes: a name may be subscribed before its mailbox exists and stays subscribed after it is deleted
+// (RFC 9051 6.3.9); renaming a mailbox moves its subscription along.
 func (s *Store) SetSubscribed(accountID uint64, name string, subscribed bool) error {
 	name, err := NormalizeMailboxName(name)
 	if err != nil {
 		return err
 	}
 	return s.update(func(tx *bolt.Tx, _ *changes) error {
-		m, err := getMailbox(tx, accountID, name)
-		if err != nil {
+		if _, err := getAccountByID(tx, accountID); err != nil {
 			return err
 		}
-		m.Subscribed = subscribed
-		return putMailbox(tx, m)
+		subs := tx.Bucket(bucketSubscriptions)
+		if subscribed {
+			return subs.Put(mailboxKey(accountID, name), nil)
+		}
+		return subs.Delete(mailboxKey(accountID, name))
 	})
+}
+
+// Subscriptions lists the account's subscribed names in order, existing mailboxes or not.
+func (s *Store) Subscriptions(accountID uint64) ([]string, error) {
+	var out []string
+	err := s.view(func(tx *bolt.Tx) error {
+		prefix := u64key(accountID)
+		c := tx.Bucket(bucketSubscriptions).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			out = append(out, string(k[len(prefix):]))
+		}
+		return nil
+	})
+	return out, err
 }
 
 func hasChildren(tx *bolt.Tx, accountID uint64, name string) (bool, error) {
@@ -310,6 +347,7 @@ func listMailboxesTx(tx *bolt.Tx, accountID uint64) ([]Mailbox, error) {
 		if err != nil {
 			return nil, fmt.Errorf("mailbox %q: %w", k[8:], err)
 		}
+		m.Subscribed = tx.Bucket(bucketSubscriptions).Get(k) != nil
 		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -325,6 +363,7 @@ func getMailbox(tx *bolt.Tx, accountID uint64, name string) (Mailbox, error) {
 	if err != nil {
 		return Mailbox{}, fmt.Errorf("mailbox %q: %w", name, err)
 	}
+	m.Subscribed = tx.Bucket(bucketSubscriptions).Get(mailboxKey(accountID, name)) != nil
 	return m, nil
 }
 
@@ -354,7 +393,6 @@ func putMailbox(tx *bolt.Tx, m Mailbox) error {
 	e.int(m.Size)
 	e.uint(m.HighestModSeq)
 	e.string(m.SpecialUse)
-	e.bool(m.Subscribed)
 	e.bool(m.NoSelect)
 	e.strings(m.Keywords)
 	key := mailboxKey(m.AccountID, m.Name)
@@ -369,7 +407,7 @@ func decodeMailbox(v []byte) (Mailbox, error) {
 	d.version("mailbox", 1)
 	m := Mailbox{ID: d.uint(), AccountID: d.uint(), Name: d.string(), UIDValidity: uint32(d.uint()),
 		UIDNext: uint32(d.uint()), Messages: uint32(d.uint()), Unseen: uint32(d.uint()), Deleted: uint32(d.uint()),
-		Size: d.int(), HighestModSeq: d.uint(), SpecialUse: d.string(), Subscribed: d.bool(), NoSelect: d.bool(),
+		Size: d.int(), HighestModSeq: d.uint(), SpecialUse: d.string(), NoSelect: d.bool(),
 		Keywords: d.strings()}
 	return m, d.err
 }

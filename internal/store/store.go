@@ -13,23 +13,24 @@ import (
 const SchemaVersion = 1
 
 var (
-	bucketMeta      = []byte("meta")
-	bucketDomains   = []byte("domains")
-	bucketAccounts  = []byte("accounts")   // address → account record
-	bucketAcctIDs   = []byte("account_id") // account id → address
-	bucketMailboxes = []byte("mailboxes")  // account id + name → mailbox record
-	bucketMboxIDs   = []byte("mailbox_id") // mailbox id → account id + name
-	bucketMessages  = []byte("messages")   // mailbox id → nested bucket: uid → entry
-	bucketBodies    = []byte("bodies")     // body id → body record
-	bucketTexts     = []byte("texts")      // body id → folded search text
-	bucketChunks    = []byte("chunks")     // body id + chunk no → up to ChunkSize bytes
+	bucketMeta          = []byte("meta")
+	bucketDomains       = []byte("domains")
+	bucketAccounts      = []byte("accounts")      // address → account record
+	bucketAcctIDs       = []byte("account_id")    // account id → address
+	bucketMailboxes     = []byte("mailboxes")     // account id + name → mailbox record
+	bucketMboxIDs       = []byte("mailbox_id")    // mailbox id → account id + name
+	bucketMessages      = []byte("messages")      // mailbox id → nested bucket: uid → entry
+	bucketBodies        = []byte("bodies")        // body id → body record
+	bucketTexts         = []byte("texts")         // body id → folded search text
+	bucketChunks        = []byte("chunks")        // body id + chunk no → up to ChunkSize bytes
+	bucketSubscriptions = []byte("subscriptions") // account id + mailbox name → nothing
 
 	keySchema         = []byte("schema")
 	keyLastUIDValidty = []byte("last_uidvalidity")
 )
 
 var allBuckets = [][]byte{bucketMeta, bucketDomains, bucketAccounts, bucketAcctIDs, bucketMailboxes, bucketMboxIDs,
-	bucketMessages, bucketBodies, bucketTexts, bucketChunks}
+	bucketMessages, bucketBodies, bucketTexts, bucketChunks, bucketSubscriptions}
 
 // Options tune Open. The zero value is the production setting.
 type Options struct {

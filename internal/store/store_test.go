@@ -383,3 +383,40 @@ func TestInternalDateKeepsZoneAndFarDates(t *testing.T) {
 		}
 	}
 }
+
+func TestSubscriptionsOutliveMailboxes(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	if _, err := s.CreateMailbox(a.ID, "Dự án/2026", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RenameMailbox(a.ID, "Dự án", "Lưu trữ"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMailbox(a.ID, "Lưu trữ/2026"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetSubscribed(a.ID, "Chưa tạo", true); err != nil {
+		t.Fatalf("subscribe to a name with no mailbox: %v", err)
+	}
+	if err := s.SetSubscribed(a.ID, "Junk", false); err != nil {
+		t.Fatal(err)
+	}
+	subs, err := s.Subscriptions(a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Archive", "Chưa tạo", "Drafts", "INBOX", "Lưu trữ", "Lưu trữ/2026", "Sent", "Trash"}
+	if !reflect.DeepEqual(subs, want) {
+		t.Errorf("subscriptions %q, want %q", subs, want)
+	}
+	if m := mustMailbox(t, s, a, "Junk"); m.Subscribed {
+		t.Error("Junk still reads as subscribed")
+	}
+	if err := s.RemoveAccount(a.Address); err != nil {
+		t.Fatal(err)
+	}
+	if subs, _ := s.Subscriptions(a.ID); len(subs) != 0 {
+		t.Errorf("subscriptions left after the account was removed: %q", subs)
+	}
+}
