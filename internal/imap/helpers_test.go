@@ -211,6 +211,7 @@ type updates struct {
 	exists   []uint32
 	expunges []uint32
 	flags    map[uint32][]imap.Flag // by sequence number
+	mboxFlag []imap.Flag            // the last untagged FLAGS
 	notify   chan struct{}
 }
 
@@ -227,12 +228,15 @@ func (u *updates) handler() *imapclient.UnilateralDataHandler {
 			u.signal()
 		},
 		Mailbox: func(data *imapclient.UnilateralDataMailbox) {
+			u.mu.Lock()
 			if data.NumMessages != nil {
-				u.mu.Lock()
 				u.exists = append(u.exists, *data.NumMessages)
-				u.mu.Unlock()
-				u.signal()
 			}
+			if data.Flags != nil {
+				u.mboxFlag = data.Flags
+			}
+			u.mu.Unlock()
+			u.signal()
 		},
 		Fetch: func(msg *imapclient.FetchMessageData) {
 			buf, err := msg.Collect()

@@ -36,6 +36,15 @@ func TestTwoSessionsSeeEachOther(t *testing.T) {
 		t.Errorf("A got its own flag change echoed: %v", ua.flags)
 	}
 
+	// A keyword new to the mailbox reaches B as an untagged FLAGS before the FETCH that uses it.
+	storeFlags(t, a, imap.SeqSetNum(3), imap.StoreFlagsAdd, true, "$DaDuyet")
+	if err := b.Noop().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	ub.waitFor(t, "FLAGS with the new keyword in B", func(u *updates) bool {
+		return slices.Contains(u.mboxFlag, "$DaDuyet") && slices.Contains(u.flags[3], "$DaDuyet")
+	})
+
 	// An append by B reaches A as EXISTS.
 	appendMsg(t, b, "INBOX", []byte("Subject: mới\r\n\r\nthư mới\r\n"), nil)
 	if err := a.Noop().Wait(); err != nil {

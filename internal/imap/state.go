@@ -98,6 +98,10 @@ func (st *mailboxState) apply(c store.Change) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.expungeLocked(c.Expunged)
+	if c.Keywords != nil {
+		// Before the messages that carry them, so clients know the keyword when the FETCH arrives.
+		st.tracker.QueueMailboxFlags(mailboxFlags(store.Mailbox{Keywords: c.Keywords}))
+	}
 	st.appendLocked(c.Appended)
 	if len(c.Flags) > 0 {
 		var source *imapserver.SessionTracker

@@ -11,6 +11,9 @@ type Change struct {
 	Expunged []uint32     // removed UIDs, ascending
 	Flags    []FlagChange // new flag sets of changed messages
 	Deleted  bool         // the mailbox itself was deleted
+	// Keywords is the mailbox's whole keyword list when this change added a keyword never used in it before
+	// (IMAP sends a new FLAGS response then); nil otherwise.
+	Keywords []string
 }
 
 // FlagChange is a message's flag set after a change.

@@ -69,6 +69,7 @@ func (s *Store) Deliver(msg NewMessage, copies []Copy) ([]Placed, error) {
 				return err
 			}
 			e := &entry{flags: parseFlags(c.Flags), date: msg.InternalDate, bodySize: int64(len(msg.Body)), body: body, trace: c.Trace}
+			keywords := len(mb.Keywords)
 			uid, err := addEntry(tx, &mb, e)
 			if err != nil {
 				return fmt.Errorf("deliver to %s: %w", a.Address, err)
@@ -81,7 +82,7 @@ func (s *Store) Deliver(msg NewMessage, copies []Copy) ([]Placed, error) {
 				return err
 			}
 			placed[i] = Placed{AccountID: a.ID, MailboxID: mb.ID, UIDValidity: mb.UIDValidity, UID: uid}
-			ch.add(Change{MailboxID: mb.ID, Appended: []uint32{uid}})
+			ch.add(Change{MailboxID: mb.ID, Appended: []uint32{uid}, Keywords: mb.newKeywords(keywords)})
 		}
 		return nil
 	})
@@ -131,6 +132,7 @@ func (s *Store) Append(mailboxID uint64, msg NewMessage, flags []string, origin 
 		if err != nil {
 			return fmt.Errorf("store body: %w", err)
 		}
+		keywords := len(mb.Keywords)
 		uid, err := addEntry(tx, &mb, &entry{flags: parseFlags(flags), date: msg.InternalDate, bodySize: size, body: body})
 		if err != nil {
 			return err
@@ -143,7 +145,7 @@ func (s *Store) Append(mailboxID uint64, msg NewMessage, flags []string, origin 
 			return err
 		}
 		p = Placed{AccountID: a.ID, MailboxID: mb.ID, UIDValidity: mb.UIDValidity, UID: uid}
-		ch.add(Change{MailboxID: mb.ID, Origin: origin, Appended: []uint32{uid}})
+		ch.add(Change{MailboxID: mb.ID, Origin: origin, Appended: []uint32{uid}, Keywords: mb.newKeywords(keywords)})
 		return nil
 	})
 	return p, err

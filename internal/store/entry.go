@@ -107,6 +107,14 @@ func removeEntry(tx *bolt.Tx, b *bolt.Bucket, mb *Mailbox, a *Account, uid uint3
 	return releaseBody(tx, m.body)
 }
 
+// newKeywords returns m's keyword list if it is longer than before (a count taken before the change), else nil.
+func (m *Mailbox) newKeywords(before int) []string {
+	if len(m.Keywords) > before {
+		return append([]string(nil), m.Keywords...)
+	}
+	return nil
+}
+
 func (m *Mailbox) addKeyword(k string) {
 	fs := flagSet{keywords: m.Keywords}
 	fs.addKeyword(k)

@@ -125,6 +125,7 @@ func (s *Store) SetFlags(mailboxID uint64, uids []uint32, op FlagOp, flags []str
 			return err
 		}
 		var changed []FlagChange
+		keywords := len(mb.Keywords)
 		for _, uid := range uids {
 			v := b.Get(u32key(uid))
 			if v == nil {
@@ -153,7 +154,7 @@ func (s *Store) SetFlags(mailboxID uint64, uids []uint32, op FlagOp, flags []str
 		if len(changed) == 0 {
 			return nil
 		}
-		ch.add(Change{MailboxID: mailboxID, Origin: origin, Flags: changed})
+		ch.add(Change{MailboxID: mailboxID, Origin: origin, Flags: changed, Keywords: mb.newKeywords(keywords)})
 		return putMailbox(tx, mb)
 	})
 	return out, err
@@ -272,6 +273,7 @@ func (s *Store) copyOrMove(srcID uint64, uids []uint32, dstID uint64, origin any
 			return err
 		}
 		res.UIDValidity = dst.UIDValidity
+		keywords := len(dst.Keywords)
 		for _, uid := range uids {
 			v := sb.Get(u32key(uid))
 			if v == nil {
@@ -303,7 +305,7 @@ func (s *Store) copyOrMove(srcID uint64, uids []uint32, dstID uint64, origin any
 		if dstAcct.Quota > 0 && dstAcct.Used > dstAcct.Quota && (!move || dstAcct != &srcAcct) {
 			return fmt.Errorf("copy to %q: %w", dst.Name, ErrOverQuota)
 		}
-		ch.add(Change{MailboxID: dstID, Appended: res.Dest})
+		ch.add(Change{MailboxID: dstID, Appended: res.Dest, Keywords: dst.newKeywords(keywords)})
 		if move {
 			ch.add(Change{MailboxID: srcID, Origin: origin, Expunged: res.Source})
 		}
