@@ -1,7 +1,6 @@
 package imap
 
 import (
-	"bytes"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
@@ -19,13 +18,7 @@ type searchMsg struct {
 
 	metaDone bool
 	metaVal  *message.Meta // nil if unreadable
-
-	fieldsDone bool
-	fields     []headerField
-	fieldsErr  error
 }
-
-type headerField struct{ name, value string } // value decoded and folded
 
 func (m *searchMsg) meta() *message.Meta {
 	if !m.metaDone {
@@ -48,12 +41,17 @@ func (m *searchMsg) matchHeader(h headerQuery) (bool, error) {
 		}
 		return false, nil
 	}
-	fields, err := m.headerFields()
-	if err != nil {
-		return false, err
+	meta := m.meta()
+	if meta == nil {
+		return false, nil
 	}
-	for _, f := range fields {
-		if strings.EqualFold(f.name, h.field) && strings.Contains(f.value, h.value) {
+	// One byte-range read of the header block, trace lines included.
+	values, err := meta.HeaderValues(m.s.source(m.m), h.field)
+	if err != nil {
+		return false, m.s.internalError("search header", err)
+	}
+	for _, v := range values {
+		if strings.Contains(message.Fold(v), h.value) {
 			return true, nil
 		}
 	}
@@ -81,53 +79,4 @@ func envelopeMatch(env *imap.Envelope, h headerQuery) bool {
 		}
 	}
 	return false
-}
-
-// headerFields reads the message's header block (trace lines included) with one byte-range read and splits it
-// into decoded, folded fields.
-func (m *searchMsg) headerFields() ([]headerField, error) {
-	if m.fieldsDone {
-		return m.fields, m.fieldsErr
-	}
-	m.fieldsDone = true
-	meta := m.meta()
-	if meta == nil {
-		return nil, nil
-	}
-	raw, err := meta.ExtractSection(m.s.source(m.m), &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader})
-	if err != nil {
-		m.fieldsErr = m.s.internalError("search header", err)
-		return nil, m.fieldsErr
-	}
-	m.fields = parseHeaderFields(raw)
-	return m.fields, nil
-}
-
-// parseHeaderFields splits a header block into fields, unfolding continuation lines and decoding RFC 2047 words.
-// Lines that are not fields are skipped.
-func parseHeaderFields(raw []byte) []headerField {
-	var out []headerField
-	var name string
-	var value []byte
-	flush := func() {
-		if name != "" {
-			out = append(out, headerField{name: name, value: message.Fold(message.DecodeHeaderValue(string(value)))})
-		}
-		name, value = "", nil
-	}
-	for _, line := range bytes.Split(raw, []byte("\n")) {
-		line = bytes.TrimRight(line, "\r")
-		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
-			if name != "" {
-				value = append(append(value, ' '), bytes.TrimSpace(line)...)
-			}
-			continue
-		}
-		flush()
-		if k, v, ok := bytes.Cut(line, []byte(":")); ok && len(k) > 0 && !bytes.ContainsAny(k, " \t") {
-			name, value = string(k), append([]byte(nil), bytes.TrimSpace(v)...)
-		}
-	}
-	flush()
-	return out
 }
