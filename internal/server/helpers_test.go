@@ -43,7 +43,7 @@ type testServer struct {
 
 // newTestConfig returns a config whose listeners all bind 127.0.0.1:0 in a fresh data folder. The folder name is
 // short because unix socket paths are limited to about 100 bytes.
-func newTestConfig(t *testing.T) config.Config {
+func newTestConfig(t testing.TB) config.Config {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "ms")
 	if err != nil {
