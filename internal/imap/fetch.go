@@ -15,6 +15,7 @@ const fetchBatch = 256
 type fetchPlan struct {
 	opts     *imap.FetchOptions
 	meta     bool // the stored parse result is needed
+	body     bool // some item reads the body's bytes
 	markSeen bool // a BODY[...] or BINARY[...] without PEEK in a read-write mailbox (RFC 3501 6.4.5)
 }
 
@@ -31,6 +32,7 @@ func newFetchPlan(opts *imap.FetchOptions, readOnly bool) fetchPlan {
 		p.markSeen = p.markSeen || !sec.Peek
 	}
 	p.markSeen = p.markSeen && !readOnly
+	p.body = len(opts.BodySection) > 0 || len(opts.BinarySection) > 0 || len(opts.BinarySectionSize) > 0
 	return p
 }
 
@@ -55,12 +57,39 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 				return err
 			}
 		}
-		seqs := seqByUID(batch)
+		if err := s.fetchBatch(w, batch, msgs, plan, changed); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetchBatch writes the responses of one batch. Bodies are read chunk by chunk outside any store transaction, so
+// they are pinned first: another session expunging a message meanwhile cannot pull its chunks away mid-literal.
+// A message expunged before the pin is left out, which RFC 3501 7.4.1 allows for a message the client still sees.
+func (s *session) fetchBatch(w *imapserver.FetchWriter, batch []msgRef, msgs []store.Message, plan fetchPlan, changed map[uint32]bool) error {
+	present := make([]bool, len(msgs))
+	if plan.body {
+		ids := make([]store.BodyID, len(msgs))
 		for i := range msgs {
-			m := &msgs[i]
-			if err := s.fetchMessage(w, seqs[m.UID], m, plan, changed[m.UID]); err != nil {
-				return err
-			}
+			ids[i] = msgs[i].Body
+		}
+		var release func()
+		present, release = s.srv.store.PinBodies(ids)
+		defer release()
+	} else {
+		for i := range present {
+			present[i] = true
+		}
+	}
+	seqs := seqByUID(batch)
+	for i := range msgs {
+		if !present[i] {
+			continue
+		}
+		m := &msgs[i]
+		if err := s.fetchMessage(w, seqs[m.UID], m, plan, changed[m.UID]); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -93,13 +93,81 @@ func releaseBody(tx *bolt.Tx, id BodyID) error {
 	if err := tx.Bucket(bucketTexts).Delete(id[:]); err != nil {
 		return err
 	}
+	// The chunks go in a later transaction (sweepFreedBodies), once no reader has the body pinned.
+	var e encoder
+	e.int(rec.size)
+	return tx.Bucket(bucketFreed).Put(id[:], e.b)
+}
+
+// sweepFreedBodies deletes the chunks of bodies released by earlier, committed transactions, except those pinned
+// by a reader. It runs at the start of every write transaction. Releasing a body (deleting its record) and
+// deleting its chunks are separate commits, and PinBodies registers a pin before it checks that the record still
+// exists: so a reader either sees the body gone, or its pin is seen here and the chunks stay.
+func (s *Store) sweepFreedBodies(tx *bolt.Tx) error {
+	freed := tx.Bucket(bucketFreed)
+	type victim struct {
+		id   BodyID
+		size int64
+	}
+	var victims []victim
+	c := freed.Cursor()
+	s.pinMu.Lock()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var id BodyID
+		copy(id[:], k)
+		if s.pins[id] > 0 {
+			continue
+		}
+		d := decoder{b: v}
+		victims = append(victims, victim{id, d.int()})
+	}
+	s.pinMu.Unlock()
 	chunks := tx.Bucket(bucketChunks)
-	for n := uint32(0); int64(n)*ChunkSize < rec.size; n++ {
-		if err := chunks.Delete(chunkKey(id, n)); err != nil {
+	for _, vc := range victims { // never delete while iterating
+		for n := uint32(0); int64(n)*ChunkSize < vc.size; n++ {
+			if err := chunks.Delete(chunkKey(vc.id, n)); err != nil {
+				return err
+			}
+		}
+		if err := freed.Delete(vc.id[:]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// PinBodies keeps the given bodies readable until release is called, even if their last message is expunged
+// meanwhile, so that a FETCH which reads a body chunk by chunk, outside any transaction, never finds chunks gone.
+// present[i] is false for a body already released (its message was expunged): skip that message.
+func (s *Store) PinBodies(ids []BodyID) (present []bool, release func()) {
+	s.pinMu.Lock()
+	for _, id := range ids {
+		s.pins[id]++
+	}
+	s.pinMu.Unlock()
+	release = func() {
+		s.pinMu.Lock()
+		defer s.pinMu.Unlock()
+		for _, id := range ids {
+			if s.pins[id]--; s.pins[id] <= 0 {
+				delete(s.pins, id)
+			}
+		}
+	}
+	present = make([]bool, len(ids))
+	err := s.view(func(tx *bolt.Tx) error {
+		bodies := tx.Bucket(bucketBodies)
+		for i, id := range ids {
+			present[i] = bodies.Get(id[:]) != nil
+		}
+		return nil
+	})
+	if err != nil {
+		for i := range present {
+			present[i] = true // unreadable now: let the reads themselves report it
+		}
+	}
+	return present, release
 }
 
 func encodeBody(r bodyRecord) []byte {

@@ -121,6 +121,18 @@ func checkBodies(tx *bolt.Tx, refs map[BodyID]uint64, report func(string, ...any
 	for id, n := range refs {
 		report("body %s: %d entries point at a missing body", id, n)
 	}
+	// Released bodies keep their chunks until the next write transaction sweeps them.
+	_ = tx.Bucket(bucketFreed).ForEach(func(k, v []byte) error {
+		var id BodyID
+		copy(id[:], k)
+		if _, live := chunksWanted[id]; live {
+			report("body %s: released but still referenced", id)
+			return nil
+		}
+		d := decoder{b: v}
+		chunksWanted[id] = (d.int() + ChunkSize - 1) / ChunkSize
+		return nil
+	})
 	chunksSeen := map[BodyID]int64{}
 	_ = tx.Bucket(bucketChunks).ForEach(func(k, _ []byte) error {
 		var id BodyID

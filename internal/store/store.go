@@ -24,13 +24,14 @@ var (
 	bucketTexts         = []byte("texts")         // body id → folded search text
 	bucketChunks        = []byte("chunks")        // body id + chunk no → up to ChunkSize bytes
 	bucketSubscriptions = []byte("subscriptions") // account id + mailbox name → nothing
+	bucketFreed         = []byte("freed_bodies")  // body id → size: body released, chunks not yet deleted
 
 	keySchema         = []byte("schema")
 	keyLastUIDValidty = []byte("last_uidvalidity")
 )
 
 var allBuckets = [][]byte{bucketMeta, bucketDomains, bucketAccounts, bucketAcctIDs, bucketMailboxes, bucketMboxIDs,
-	bucketMessages, bucketBodies, bucketTexts, bucketChunks, bucketSubscriptions}
+	bucketMessages, bucketBodies, bucketTexts, bucketChunks, bucketSubscriptions, bucketFreed}
 
 // Options tune Open. The zero value is the production setting.
 type Options struct {
@@ -49,6 +50,9 @@ type Store struct {
 	commitMu sync.Mutex
 	listener func(Change) // guarded by commitMu
 	now      func() time.Time
+
+	pinMu sync.Mutex
+	pins  map[BodyID]int // bodies being read outside a transaction; their chunks are not deleted yet
 }
 
 // Open opens (creating if needed) the store at path and migrates it to SchemaVersion.
@@ -68,10 +72,15 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, now: time.Now}
+	s := &Store{db: db, now: time.Now, pins: map[BodyID]int{}}
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	// Delete the chunks of bodies released before a crash or shutdown.
+	if err := s.update(func(*bolt.Tx, *changes) error { return nil }); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return s, nil
 }
@@ -127,6 +136,9 @@ func (s *Store) update(fn func(tx *bolt.Tx, ch *changes) error) error {
 	var ch changes
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		ch = changes{}
+		if err := s.sweepFreedBodies(tx); err != nil {
+			return fmt.Errorf("delete released bodies: %w", err)
+		}
 		return fn(tx, &ch)
 	})
 	if err != nil {

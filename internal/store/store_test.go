@@ -291,6 +291,10 @@ func TestRemoveAccountFreesBodies(t *testing.T) {
 	if err := s.RemoveAccount(a.Address); err != nil {
 		t.Fatal(err)
 	}
+	// The released body's chunks go with the next write transaction.
+	if err := s.AddDomain("other.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
 	var bodies, chunks int
 	_ = s.view(func(tx *bolt.Tx) error {
 		bodies, chunks = tx.Bucket(bucketBodies).Stats().KeyN, tx.Bucket(bucketChunks).Stats().KeyN
@@ -418,5 +422,46 @@ func TestSubscriptionsOutliveMailboxes(t *testing.T) {
 	}
 	if subs, _ := s.Subscriptions(a.ID); len(subs) != 0 {
 		t.Errorf("subscriptions left after the account was removed: %q", subs)
+	}
+}
+
+func TestPinnedBodySurvivesExpungeUntilReleased(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	inbox := mustMailbox(t, s, a, "INBOX")
+	big := NewMessage{Body: bytes.Repeat([]byte("Báo cáo\r\n"), ChunkSize/5)}
+	p, err := s.Append(inbox.ID, big, []string{`\Deleted`}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := s.Messages(inbox.ID, []uint32{p.UID}, FetchOptions{})
+	m := msgs[0]
+	present, release := s.PinBodies([]BodyID{m.Body})
+	if !present[0] {
+		t.Fatal("a stored body reads as absent")
+	}
+	if _, err := s.Expunge(inbox.ID, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddDomain("other.gov.vn"); err != nil { // a later transaction sweeps unpinned bodies
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(io.NewSectionReader(s.Body(m.Body, m.BodySize), 0, m.BodySize))
+	if err != nil || !bytes.Equal(got, big.Body) {
+		t.Fatalf("pinned body unreadable after expunge: %v", err)
+	}
+	release()
+	if present, release := s.PinBodies([]BodyID{m.Body}); present[0] {
+		t.Error("an expunged body reads as present")
+	} else {
+		release()
+	}
+	if err := s.AddDomain("third.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	var chunks int
+	_ = s.view(func(tx *bolt.Tx) error { chunks = tx.Bucket(bucketChunks).Stats().KeyN; return nil })
+	if chunks != 0 {
+		t.Errorf("%d chunks left after the pin was released", chunks)
 	}
 }
