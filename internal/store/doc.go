@@ -6,16 +6,18 @@
 //
 // Buckets (see keys.go): meta (schema version, counters), domains, accounts (by address) and account ids,
 // mailboxes (by account id + name) and mailbox ids, one message bucket per mailbox (entries keyed by big-endian UID),
-// bodies (one record per distinct body: SHA-256 → refcount, size, parse metadata, search text) and chunks (the body
-// bytes, 64 KiB per key). Chunks never share a bucket with anything that changes often, because bbolt rewrites a
-// whole leaf whenever any key in it changes.
+// bodies (one record per distinct body: SHA-256 → refcount, size, parse metadata), texts (folded search text),
+// chunks (the body bytes, 64 KiB per key), subscriptions (kept apart from mailboxes, which they outlive) and
+// freed_bodies (released bodies whose chunks are deleted by a later commit). Chunks never share a bucket with
+// anything that changes often, because bbolt rewrites a whole leaf whenever any key in it changes.
 //
 // # Rules
 //
 //   - Every externally visible change is one bbolt read-write transaction: a delivery to N recipients commits all N
 //     copies, their quota counters and the shared body together, or nothing.
-//   - A body is stored once per distinct content and reference-counted; the last reference going frees it in the same
-//     transaction.
+//   - A body is stored once per distinct content and reference-counted; the last reference going deletes its record
+//     in the same transaction, and its chunks at the start of the next write transaction unless a reader pinned
+//     it (PinBodies): bodies are read chunk by chunk outside transactions, and must not vanish mid-read.
 //   - After a transaction commits, the change is announced to the registered Listener in commit order (the IMAP
 //     layer turns it into EXISTS/EXPUNGE/FETCH updates). The listener runs under the commit-ordering lock: it must
 //     only queue in-memory updates, never block on a network peer.
