@@ -292,6 +292,12 @@ func TestUserPasswdDisableEnableRemove(t *testing.T) {
 	if out := e.ok("", "check"); out != "store is consistent\n" {
 		t.Errorf("check: %q", out)
 	}
+	if out := e.ok("", "compact"); !strings.HasPrefix(out, "compacted "+e.cfg.DBPath()+": ") {
+		t.Errorf("compact: %q", out)
+	}
+	if out := e.ok("", "check"); out != "store is consistent\n" {
+		t.Errorf("check after compact: %q", out)
+	}
 	e.ok("", "domain", "remove", domain)
 }
 
@@ -300,7 +306,7 @@ var commands = [][]string{
 	{}, {"serve"},
 	{"domain"}, {"domain", "add"}, {"domain", "list"}, {"domain", "remove"},
 	{"user"}, {"user", "add"}, {"user", "list"}, {"user", "passwd"}, {"user", "disable"}, {"user", "enable"},
-	{"user", "remove"}, {"check"},
+	{"user", "remove"}, {"check"}, {"compact"},
 }
 
 func TestHelp(t *testing.T) {

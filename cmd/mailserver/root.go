@@ -49,7 +49,7 @@ Without --config, the built-in development settings are used (data in ./data, lo
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "configuration `FILE` (TOML); default: built-in development settings")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return err })
-	root.AddCommand(newServeCmd(a), newDomainCmd(a), newUserCmd(a), newCheckCmd(a))
+	root.AddCommand(newServeCmd(a), newDomainCmd(a), newUserCmd(a), newCheckCmd(a), newCompactCmd(a))
 	return root
 }
 

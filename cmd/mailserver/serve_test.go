@@ -57,6 +57,7 @@ func TestServe(t *testing.T) {
 	e.ok("", "domain", "add", domain)
 	e.ok(goodPassword+"\n", "user", "add", userAn, "--name", "Nguyễn Văn An", "--quota", "2GB")
 	e.fails(1, "user an.nv@vinhyen.gov.vn already exists", goodPassword+"\n", "user", "add", userAn)
+	e.fails(1, "the server is running: stop it first, compaction needs the store file to itself", "", "compact")
 	if list := e.ok("", "user", "list"); !strings.Contains(list, "an.nv@vinhyen.gov.vn  Nguyễn Văn An") {
 		t.Errorf("user list through the running server:\n%s", list)
 	}

@@ -1,0 +1,75 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// CompactResult tells how much a compaction saved.
+type CompactResult struct{ Before, After int64 }
+
+// Compact rewrites the store file at path without its free pages; bbolt files never shrink by themselves after
+// mail is deleted. It needs the file to itself (the server stopped) and room for a second copy. The copy is
+// written beside the original, synced, checked, and only then renamed over it, so a failure at any point leaves
+// the original untouched.
+func Compact(path string) (CompactResult, error) {
+	src, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return CompactResult{}, fmt.Errorf("compact %s: the file is in use: stop the server first", path)
+	}
+	if err != nil {
+		return CompactResult{}, fmt.Errorf("compact %s: %w", path, err)
+	}
+	defer src.Close()
+	tmp := path + ".compact"
+	os.Remove(tmp) // left over from an interrupted run
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return CompactResult{}, fmt.Errorf("compact: create %s: %w", tmp, err)
+	}
+	if err := bolt.Compact(dst, src, 64<<20); err != nil {
+		dst.Close()
+		os.Remove(tmp)
+		return CompactResult{}, fmt.Errorf("compact %s: %w", path, err)
+	}
+	if err := dst.Close(); err != nil {
+		os.Remove(tmp)
+		return CompactResult{}, fmt.Errorf("compact: close %s: %w", tmp, err)
+	}
+	if err := verifyCompacted(tmp); err != nil {
+		os.Remove(tmp)
+		return CompactResult{}, err
+	}
+	before, after := fileSize(path), fileSize(tmp)
+	src.Close()
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return CompactResult{}, fmt.Errorf("compact: replace %s: %w", path, err)
+	}
+	return CompactResult{Before: before, After: after}, nil
+}
+
+// verifyCompacted opens the new file as a store and runs the integrity check before it replaces the original.
+func verifyCompacted(path string) error {
+	s, err := Open(path, Options{})
+	if err != nil {
+		return fmt.Errorf("compact: the new file does not open: %w", err)
+	}
+	defer s.Close()
+	if err := s.Check(); err != nil {
+		return fmt.Errorf("compact: the new file fails the integrity check, original kept: %w", err)
+	}
+	return nil
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
