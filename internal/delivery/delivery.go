@@ -9,6 +9,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -67,6 +68,16 @@ func (d *Deliverer) IsLocalDomain(domain string) (bool, error) {
 // own address only; aliases, groups it may send as and shared mailboxes it serves come later.
 func (d *Deliverer) SenderAllowed(account store.Account, address string) bool {
 	return auth.AddressOwned(address, d.sendableAddresses(account.Address))
+}
+
+// CheckSender confirms that the account a submission session logged in as still exists and is not disabled:
+// sessions outlive the login, and an account revoked meanwhile must not go on sending. ErrSenderRevoked otherwise.
+func (d *Deliverer) CheckSender(account store.Account) error {
+	current, err := d.store.Account(account.Address)
+	if errors.Is(err, store.ErrAccountNotFound) || err == nil && (current.Disabled || current.ID != account.ID) {
+		return fmt.Errorf("%s: %w", account.Address, ErrSenderRevoked)
+	}
+	return err
 }
 
 // sendableAddresses lists the addresses the account with the given address may send as.

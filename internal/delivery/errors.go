@@ -25,6 +25,8 @@ var (
 	ErrOverQuota = store.ErrOverQuota
 	// ErrSenderNotAllowed: the envelope sender (MAIL FROM) is not an address the authenticated account may use.
 	ErrSenderNotAllowed = errors.New("sender address not owned by the authenticated account")
+	// ErrSenderRevoked: the authenticated account was disabled or removed after the session logged in.
+	ErrSenderRevoked = errors.New("sending account disabled or removed")
 	// ErrFromNotAllowed: a From header address is missing or not one the authenticated account may use.
 	ErrFromNotAllowed = errors.New("from header address not owned by the authenticated account")
 	// ErrRecipientGone: an accepted recipient's account was removed before the commit; nothing was stored, and a

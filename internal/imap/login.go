@@ -39,6 +39,7 @@ func (s *session) Login(username, password string) error {
 	}
 	s.account = &acct
 	s.log = s.log.With("account", acct.Address)
+	s.srv.hub.loggedIn(s, acct.ID)
 	s.log.Info("imap login")
 	return nil
 }
@@ -46,7 +47,7 @@ func (s *session) Login(username, password string) error {
 // Unauthenticate implements imapserver.SessionUnauthenticate (RFC 8437): back to the not-authenticated state.
 func (s *session) Unauthenticate() error {
 	s.unselect()
-	s.account = nil
+	s.logout()
 	s.log = s.srv.log.With("remote", s.remote.String())
 	return nil
 }

@@ -44,7 +44,16 @@ func newSession(srv *Server, c *imapserver.Conn) *session {
 // Close implements imapserver.Session; the connection is gone.
 func (s *session) Close() error {
 	s.unselect()
+	s.logout()
 	return nil
+}
+
+// logout forgets the logged-in account.
+func (s *session) logout() {
+	if s.account != nil {
+		s.srv.hub.loggedOut(s, s.account.ID)
+		s.account = nil
+	}
 }
 
 // AppendLimit implements imapserver.SessionAppendLimit (the APPENDLIMIT=n capability, RFC 7889).

@@ -18,11 +18,44 @@ import (
 // the library's tracker mutexes. Nothing here calls the store or writes to a socket while holding hub.mu or
 // mailboxState.mu.
 type hub struct {
-	mu    sync.Mutex
-	boxes map[uint64]*mailboxState // guarded by mu
+	mu       sync.Mutex
+	boxes    map[uint64]*mailboxState         // guarded by mu
+	sessions map[uint64]map[*session]struct{} // logged-in sessions by account id; guarded by mu
 }
 
-func newHub() *hub { return &hub{boxes: map[uint64]*mailboxState{}} }
+func newHub() *hub {
+	return &hub{boxes: map[uint64]*mailboxState{}, sessions: map[uint64]map[*session]struct{}{}}
+}
+
+// loggedIn and loggedOut track who is logged in, so that disabling or removing an account ends its sessions.
+func (h *hub) loggedIn(s *session, accountID uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.sessions[accountID] == nil {
+		h.sessions[accountID] = map[*session]struct{}{}
+	}
+	h.sessions[accountID][s] = struct{}{}
+}
+
+func (h *hub) loggedOut(s *session, accountID uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.sessions[accountID], s)
+	if len(h.sessions[accountID]) == 0 {
+		delete(h.sessions, accountID)
+	}
+}
+
+// revoke closes the connections of an account that was disabled or removed. It runs in the store's listener, so
+// the closing happens on other goroutines: a socket close can block, and the listener must not.
+func (h *hub) revoke(accountID uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.sessions[accountID] {
+		s.log.Info("account disabled or removed: closing the session")
+		go s.conn.NetConn().Close()
+	}
+}
 
 // mailboxState is the server's view of one selected mailbox: its UIDs in order (sequence number n is uids[n-1])
 // and the library's MailboxTracker, whose message count always equals len(uids). Both change together, under mu,
@@ -86,6 +119,10 @@ func (h *hub) detach(sel *selection) {
 // onChange is the store's listener. It runs under the store's commit lock, in commit order, so it only does
 // in-memory work: update the UID list, queue tracker updates, wake sessions in IDLE.
 func (h *hub) onChange(c store.Change) {
+	if c.AccountRevoked {
+		h.revoke(c.AccountID)
+		return
+	}
 	h.mu.Lock()
 	st := h.boxes[c.MailboxID]
 	h.mu.Unlock()

@@ -570,3 +570,34 @@ func TestFirstStartCreatesDemoAccount(t *testing.T) {
 		t.Errorf("second start printed:\n%s", out.String())
 	}
 }
+
+func TestDisablingAnAccountEndsItsSessions(t *testing.T) {
+	ts := startServer(t)
+	c := ts.imapLogin("an@example.gov.vn", nil)
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	other := ts.imapLogin("binh@example.gov.vn", nil)
+	sender := authedSubmission(t, ts, "an@example.gov.vn")
+
+	if err := ts.Admin().Disable("an@example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.Closed():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the disabled account's IMAP session is still open")
+	}
+	if err := other.Noop().Wait(); err != nil {
+		t.Errorf("another account's session was hurt: %v", err)
+	}
+	err := sender.Mail("an@example.gov.vn", nil)
+	if got := smtpCode(err); got != "535 5.7.8" {
+		t.Errorf("MAIL on a session of a disabled account: %s, want 535 5.7.8", got)
+	}
+	// Mail to the disabled account still arrives (disable stops logins, not delivery).
+	if err := ts.submit("binh@example.gov.vn", []string{"an@example.gov.vn"},
+		vietnameseReport("binh@example.gov.vn", []string{"an@example.gov.vn"})); err != nil {
+		t.Errorf("mail to a disabled account: %v", err)
+	}
+}

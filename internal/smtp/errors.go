@@ -44,6 +44,7 @@ var replies = []struct {
 	{delivery.ErrRecipientGone, reply(451, gosmtp.EnhancedCode{4, 1, 1}, "A recipient changed during the transaction, try again")},
 	{delivery.ErrSenderNotAllowed, reply(553, gosmtp.EnhancedCode{5, 7, 1},
 		"Sender address not owned by the authenticated user")},
+	{delivery.ErrSenderRevoked, reply(535, gosmtp.EnhancedCode{5, 7, 8}, "Account disabled; contact your administrator")},
 	{delivery.ErrFromNotAllowed, reply(550, gosmtp.EnhancedCode{5, 7, 1},
 		"From header address not owned by the authenticated user")},
 	{delivery.ErrNoRecipients, reply(503, gosmtp.EnhancedCode{5, 5, 1}, "No valid recipients")},

@@ -80,6 +80,10 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 		if s.account == nil {
 			return s.fail(errAuthRequired)
 		}
+		if err := s.srv.opts.Deliverer.CheckSender(*s.account); err != nil {
+			s.log.Info("sender refused", "account", s.account.Address, "err", err)
+			return s.fail(err)
+		}
 		if !s.srv.opts.Deliverer.SenderAllowed(*s.account, from) {
 			s.log.Info("sender refused", "account", s.account.Address, "from", from)
 			return s.fail(fmt.Errorf("MAIL FROM <%s>: %w", from, delivery.ErrSenderNotAllowed))

@@ -1,8 +1,12 @@
 package store
 
-// Change describes one committed change to one mailbox, for live updates to open sessions.
+// Change describes one committed change to one mailbox, or (AccountRevoked) to an account, for live updates to
+// open sessions.
 type Change struct {
 	MailboxID uint64
+	// AccountRevoked means the account with AccountID was disabled or removed: its open sessions must end.
+	AccountID      uint64
+	AccountRevoked bool
 	// Origin is the opaque value the caller passed with the operation (an IMAP session, say), so the listener can
 	// skip echoing a change back to the session that made it. Nil for deliveries.
 	Origin any

@@ -191,7 +191,7 @@ func (s *Store) Accounts() ([]Account, error) {
 // Quota and Disabled; the other fields are kept.
 func (s *Store) UpdateAccount(address string, fn func(*Account) error) (Account, error) {
 	var out Account
-	err := s.update(func(tx *bolt.Tx, _ *changes) error {
+	err := s.update(func(tx *bolt.Tx, ch *changes) error {
 		a, err := getAccount(tx, strings.ToLower(strings.TrimSpace(address)))
 		if err != nil {
 			return err
@@ -202,6 +202,9 @@ func (s *Store) UpdateAccount(address string, fn func(*Account) error) (Account,
 		}
 		a.ID, a.Address, a.Used, a.Created = keep.ID, keep.Address, keep.Used, keep.Created
 		out = a
+		if a.Disabled && !keep.Disabled {
+			ch.add(Change{AccountID: a.ID, AccountRevoked: true})
+		}
 		return putAccount(tx, a)
 	})
 	return out, err
@@ -227,6 +230,7 @@ func (s *Store) RemoveAccount(address string) error {
 		if err := deleteSubscriptions(tx, a.ID); err != nil {
 			return err
 		}
+		ch.add(Change{AccountID: a.ID, AccountRevoked: true})
 		if err := tx.Bucket(bucketAcctIDs).Delete(u64key(a.ID)); err != nil {
 			return err
 		}
