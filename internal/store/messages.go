@@ -64,6 +64,25 @@ func (s *Store) Messages(mailboxID uint64, uids []uint32, opts FetchOptions) ([]
 	return out, err
 }
 
+// eachEntry calls fn for each of uids that exists in b, in the order given. fn may change b: the loop does
+// point lookups, not a cursor.
+func eachEntry(b *bolt.Bucket, uids []uint32, fn func(uid uint32, e *entry) error) error {
+	for _, uid := range uids {
+		v := b.Get(u32key(uid))
+		if v == nil {
+			continue
+		}
+		e, err := decodeEntry(v)
+		if err != nil {
+			return fmt.Errorf("uid %d: %w", uid, err)
+		}
+		if err := fn(uid, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // UIDs returns every UID in the mailbox, ascending.
 func (s *Store) UIDs(mailboxID uint64) ([]uint32, error) {
 	var uids []uint32
@@ -126,15 +145,7 @@ func (s *Store) SetFlags(mailboxID uint64, uids []uint32, op FlagOp, flags []str
 		}
 		var changed []FlagChange
 		keywords := len(mb.Keywords)
-		for _, uid := range uids {
-			v := b.Get(u32key(uid))
-			if v == nil {
-				continue
-			}
-			e, err := decodeEntry(v)
-			if err != nil {
-				return fmt.Errorf("uid %d: %w", uid, err)
-			}
+		err = eachEntry(b, uids, func(uid uint32, e *entry) error {
 			next := e.flags.apply(op, req)
 			if !next.equal(e.flags) {
 				mb.countFlags(e.flags, -1)
@@ -150,9 +161,10 @@ func (s *Store) SetFlags(mailboxID uint64, uids []uint32, op FlagOp, flags []str
 				changed = append(changed, FlagChange{UID: uid, Flags: next.list(), ModSeq: e.modSeq})
 			}
 			out = append(out, FlagChange{UID: uid, Flags: e.flags.list(), ModSeq: e.modSeq})
-		}
-		if len(changed) == 0 {
 			return nil
+		})
+		if err != nil || len(changed) == 0 {
+			return err
 		}
 		ch.add(Change{MailboxID: mailboxID, Origin: origin, Flags: changed, Keywords: mb.newKeywords(keywords)})
 		return putMailbox(tx, mb)
@@ -192,25 +204,15 @@ func (s *Store) Expunge(mailboxID uint64, uids []uint32, origin any) ([]uint32, 
 				return err
 			}
 		}
-		for _, uid := range uids {
-			v := b.Get(u32key(uid))
-			if v == nil {
-				continue
-			}
-			e, err := decodeEntry(v)
-			if err != nil {
-				return fmt.Errorf("uid %d: %w", uid, err)
-			}
+		err = eachEntry(b, uids, func(uid uint32, e *entry) error {
 			if !e.flags.deleted() {
-				continue
-			}
-			if err := removeEntry(tx, b, &mb, &a, uid, e); err != nil {
-				return err
+				return nil
 			}
 			removed = append(removed, uid)
-		}
-		if len(removed) == 0 {
-			return nil
+			return removeEntry(tx, b, &mb, &a, uid, e)
+		})
+		if err != nil || len(removed) == 0 {
+			return err
 		}
 		ch.add(Change{MailboxID: mailboxID, Origin: origin, Expunged: removed})
 		if err := putMailbox(tx, mb); err != nil {
@@ -274,15 +276,7 @@ func (s *Store) copyOrMove(srcID uint64, uids []uint32, dstID uint64, origin any
 		}
 		res.UIDValidity = dst.UIDValidity
 		keywords := len(dst.Keywords)
-		for _, uid := range uids {
-			v := sb.Get(u32key(uid))
-			if v == nil {
-				continue
-			}
-			e, err := decodeEntry(v)
-			if err != nil {
-				return fmt.Errorf("uid %d: %w", uid, err)
-			}
+		err = eachEntry(sb, uids, func(uid uint32, e *entry) error {
 			if err := incBodyRef(tx, e.body); err != nil {
 				return err
 			}
@@ -298,9 +292,10 @@ func (s *Store) copyOrMove(srcID uint64, uids []uint32, dstID uint64, origin any
 			}
 			res.Source = append(res.Source, uid)
 			res.Dest = append(res.Dest, dstUID)
-		}
-		if len(res.Source) == 0 {
 			return nil
+		})
+		if err != nil || len(res.Source) == 0 {
+			return err
 		}
 		if dstAcct.Quota > 0 && dstAcct.Used > dstAcct.Quota && (!move || dstAcct != &srcAcct) {
 			return fmt.Errorf("copy to %q: %w", dst.Name, ErrOverQuota)
