@@ -259,9 +259,8 @@ func smtpCode(err error) string {
 	return fmt.Sprintf("not an SMTP error: %v", err)
 }
 
-func TestRefusals(t *testing.T) {
+func TestRefusedLogins(t *testing.T) {
 	ts := startServer(t)
-	report := vietnameseReport("an@example.gov.vn", []string{"binh@example.gov.vn"})
 
 	t.Run("wrong password on submission", func(t *testing.T) {
 		c, err := gosmtp.DialStartTLS(ts.Addr("submission"), ts.clientTLS())
@@ -329,6 +328,11 @@ func TestRefusals(t *testing.T) {
 			t.Errorf("got %s, want 530 5.7.0", got)
 		}
 	})
+}
+
+func TestRefusedMessages(t *testing.T) {
+	ts := startServer(t)
+	report := vietnameseReport("an@example.gov.vn", []string{"binh@example.gov.vn"})
 	t.Run("relay through MX", func(t *testing.T) {
 		err := sendMX(ts, "someone@other.example", []string{"victim@elsewhere.example"}, report)
 		if got := smtpCode(err); got != "554 5.7.1" {
