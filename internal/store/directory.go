@@ -27,6 +27,12 @@ type Account struct {
 	Used         int64  // bytes stored in all of the account's mailboxes
 	Disabled     bool
 	Created      time.Time
+	// Shared marks a shared mailbox (a unit's clerk office, "văn thư"): it receives mail, nobody logs in as it,
+	// and granted accounts open it (Grant).
+	Shared bool
+	// RejectMail, with Disabled, refuses new mail as well (staff who left); a disabled account otherwise still
+	// receives.
+	RejectMail bool
 }
 
 // DefaultMailboxes are created with every account, with their RFC 6154 special-use attributes.
@@ -120,8 +126,11 @@ func (s *Store) AddAccount(a Account) (Account, error) {
 				a.Address, ErrDomainNotFound, a.Address[at+1:], a.Address[at+1:])
 		}
 		accounts := tx.Bucket(bucketAccounts)
-		if accounts.Get([]byte(a.Address)) != nil {
-			return fmt.Errorf("add account %s: %w", a.Address, ErrExists)
+		if kind := addressTaken(tx, a.Address); kind != "" {
+			return fmt.Errorf("add account %s: %w (%s)", a.Address, ErrExists, kind)
+		}
+		if err := checkUnitExists(tx, a.Unit); err != nil {
+			return fmt.Errorf("add account %s: %w", a.Address, err)
 		}
 		id, err := accounts.NextSequence()
 		if err != nil {
@@ -132,6 +141,9 @@ func (s *Store) AddAccount(a Account) (Account, error) {
 			return err
 		}
 		if err := tx.Bucket(bucketAcctIDs).Put(u64key(id), []byte(a.Address)); err != nil {
+			return err
+		}
+		if err := indexUnitMember(tx, a.Unit, a.Address, true); err != nil {
 			return err
 		}
 		for _, m := range DefaultMailboxes {
@@ -187,8 +199,8 @@ func (s *Store) Accounts() ([]Account, error) {
 	return out, err
 }
 
-// UpdateAccount applies fn to the stored account and saves the result. fn may change Name, Unit, PasswordHash,
-// Quota and Disabled; the other fields are kept.
+// UpdateAccount applies fn to the stored account and saves the result. fn may change Name, PasswordHash, Quota,
+// Disabled and RejectMail; the other fields are kept (MoveAccount changes the unit).
 func (s *Store) UpdateAccount(address string, fn func(*Account) error) (Account, error) {
 	var out Account
 	err := s.update(func(tx *bolt.Tx, ch *changes) error {
@@ -200,7 +212,7 @@ func (s *Store) UpdateAccount(address string, fn func(*Account) error) (Account,
 		if err := fn(&a); err != nil {
 			return err
 		}
-		a.ID, a.Address, a.Used, a.Created = keep.ID, keep.Address, keep.Used, keep.Created
+		a.ID, a.Address, a.Used, a.Created, a.Unit, a.Shared = keep.ID, keep.Address, keep.Used, keep.Created, keep.Unit, keep.Shared
 		out = a
 		if a.Disabled && !keep.Disabled {
 			ch.add(Change{AccountID: a.ID, AccountRevoked: true})
@@ -228,6 +240,12 @@ func (s *Store) RemoveAccount(address string) error {
 			}
 		}
 		if err := deleteSubscriptions(tx, a.ID); err != nil {
+			return err
+		}
+		if err := indexUnitMember(tx, a.Unit, a.Address, false); err != nil {
+			return err
+		}
+		if err := deleteGrantsOf(tx, a.ID); err != nil {
 			return err
 		}
 		ch.add(Change{AccountID: a.ID, AccountRevoked: true})
@@ -270,6 +288,8 @@ func putAccount(tx *bolt.Tx, a Account) error {
 	e.int(a.Used)
 	e.bool(a.Disabled)
 	e.int(a.Created.Unix())
+	e.bool(a.Shared)
+	e.bool(a.RejectMail)
 	return tx.Bucket(bucketAccounts).Put([]byte(a.Address), e.b)
 }
 
@@ -279,6 +299,8 @@ func decodeAccount(v []byte) (Account, error) {
 	a := Account{ID: d.uint(), Address: d.string(), Name: d.string(), Unit: d.string(), PasswordHash: d.string(),
 		Quota: d.int(), Used: d.int(), Disabled: d.bool()}
 	a.Created = time.Unix(d.int(), 0)
+	a.Shared = d.bool()
+	a.RejectMail = d.bool()
 	return a, d.err
 }
 

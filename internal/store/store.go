@@ -25,13 +25,21 @@ var (
 	bucketChunks        = []byte("chunks")        // body id + chunk no → up to ChunkSize bytes
 	bucketSubscriptions = []byte("subscriptions") // account id + mailbox name → nothing
 	bucketFreed         = []byte("freed_bodies")  // body id → size: body released, chunks not yet deleted
+	bucketUnits         = []byte("units")         // unit path → unit record
+	bucketUnitMembers   = []byte("unit_members")  // unit path NUL address → nothing: accounts by unit
+	bucketAliases       = []byte("aliases")       // alias address → alias record
+	bucketGroups        = []byte("groups")        // group address → group record
+	bucketGrants        = []byte("grants")        // shared account id + grantee account id → rights
+	bucketGrantsBy      = []byte("grants_by")     // grantee account id + shared account id → rights
+	bucketAudit         = []byte("audit")         // time (ns, big-endian) + sequence → audit record
 
 	keySchema         = []byte("schema")
 	keyLastUIDValidty = []byte("last_uidvalidity")
 )
 
 var allBuckets = [][]byte{bucketMeta, bucketDomains, bucketAccounts, bucketAcctIDs, bucketMailboxes, bucketMboxIDs,
-	bucketMessages, bucketBodies, bucketTexts, bucketChunks, bucketSubscriptions, bucketFreed}
+	bucketMessages, bucketBodies, bucketTexts, bucketChunks, bucketSubscriptions, bucketFreed,
+	bucketUnits, bucketUnitMembers, bucketAliases, bucketGroups, bucketGrants, bucketGrantsBy, bucketAudit}
 
 // Options tune Open. The zero value is the production setting.
 type Options struct {
