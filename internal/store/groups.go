@@ -103,6 +103,7 @@ func (s *Store) UpdateGroup(address string, fn func(*Group) error) (Group, error
 			return err
 		}
 		g.Address, g.Created = keep.Address, keep.Created
+		g.Members, g.Senders = sortedUnique(g.Members), sortedUnique(g.Senders)
 		for _, m := range g.Members {
 			if err := checkMember(tx, m); err != nil {
 				return fmt.Errorf("group %s: member %s: %w", g.Address, m, err)

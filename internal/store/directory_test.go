@@ -1,0 +1,213 @@
+package store
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestUnitsTreeAndMembership(t *testing.T) {
+	s := newTestStore(t)
+	if err := s.AddDomain("example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddUnit("vinhyen/ubnd/phong-noi-vu", "Phòng Nội vụ"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddUnit("vinhyen/phuong-1", "Phường 1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"", "Vinhyen", "a//b", "a/-b", "phòng"} {
+		if _, err := s.AddUnit(bad, ""); !errors.Is(err, ErrInvalidUnit) {
+			t.Errorf("AddUnit(%q): %v", bad, err)
+		}
+	}
+	if _, err := s.AddAccount(Account{Address: "x@example.gov.vn", Unit: "khong-co"}); !errors.Is(err, ErrUnitNotFound) {
+		t.Errorf("account in a missing unit: %v", err)
+	}
+	for _, acc := range []Account{
+		{Address: "an@example.gov.vn", Unit: "vinhyen/ubnd/phong-noi-vu"},
+		{Address: "binh@example.gov.vn", Unit: "vinhyen/ubnd"},
+		{Address: "chi@example.gov.vn", Unit: "vinhyen/phuong-1"},
+	} {
+		if _, err := s.AddAccount(acc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	units, err := s.Units()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	counts := map[string]int{}
+	for _, u := range units {
+		paths = append(paths, u.Path)
+		counts[u.Path] = u.Accounts
+	}
+	want := []string{"vinhyen", "vinhyen/phuong-1", "vinhyen/ubnd", "vinhyen/ubnd/phong-noi-vu"}
+	if !reflect.DeepEqual(paths, want) || counts["vinhyen/ubnd"] != 1 || counts["vinhyen"] != 0 {
+		t.Errorf("units %v counts %v", paths, counts)
+	}
+	all, _ := s.UnitAccounts("vinhyen/ubnd", true)
+	direct, _ := s.UnitAccounts("vinhyen/ubnd", false)
+	if len(all) != 2 || len(direct) != 1 || direct[0].Address != "binh@example.gov.vn" {
+		t.Errorf("ubnd accounts: all %d, direct %v", len(all), direct)
+	}
+	if err := s.RemoveUnit("vinhyen/ubnd"); !errors.Is(err, ErrUnitInUse) {
+		t.Errorf("remove a unit with a sub-unit: %v", err)
+	}
+	if err := s.MoveAccount("chi@example.gov.vn", "vinhyen/ubnd"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveUnit("vinhyen/phuong-1"); err != nil {
+		t.Errorf("remove an emptied unit: %v", err)
+	}
+	if all, _ := s.UnitAccounts("vinhyen", true); len(all) != 3 {
+		t.Errorf("vinhyen holds %d accounts, want 3", len(all))
+	}
+	if err := s.RemoveAccount("an@example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveUnit("vinhyen/ubnd/phong-noi-vu"); err != nil {
+		t.Errorf("unit index not cleaned when the account was removed: %v", err)
+	}
+}
+
+func TestAliasesAndGroupsShareTheAddressSpace(t *testing.T) {
+	s := newTestStore(t)
+	mustAccount(t, s, "an@example.gov.vn")
+	if _, err := s.AddAlias("van.an@example.gov.vn", "an@example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddAlias("an@example.gov.vn", "x@example.gov.vn"); !errors.Is(err, ErrExists) {
+		t.Errorf("alias over an account: %v", err)
+	}
+	if _, err := s.AddAlias("x@example.gov.vn", "nobody@example.gov.vn"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("alias to nothing: %v", err)
+	}
+	if _, err := s.AddAlias("x@elsewhere.vn", "an@example.gov.vn"); !errors.Is(err, ErrDomainNotFound) {
+		t.Errorf("alias in a foreign domain: %v", err)
+	}
+	if _, err := s.AddGroup(Group{Address: "van.an@example.gov.vn"}); !errors.Is(err, ErrExists) {
+		t.Errorf("group over an alias: %v", err)
+	}
+	if _, err := s.AddAccount(Account{Address: "van.an@example.gov.vn"}); !errors.Is(err, ErrExists) {
+		t.Errorf("account over an alias: %v", err)
+	}
+	g, err := s.AddGroup(Group{Address: "lanhdao@example.gov.vn", Name: "Lãnh đạo", Policy: PostMembers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateGroup(g.Address, func(g *Group) error {
+		g.Members = append(g.Members, "VAN.AN@example.gov.vn", "lanhdao@example.gov.vn", "unit:khong-co")
+		return nil
+	}); !errors.Is(err, ErrUnitNotFound) {
+		t.Errorf("member of a missing unit: %v", err)
+	}
+	g, err = s.UpdateGroup(g.Address, func(g *Group) error {
+		g.Members = append(g.Members, "VAN.AN@example.gov.vn", "lanhdao@example.gov.vn", "an@example.gov.vn", "an@example.gov.vn")
+		g.Senders = []string{"vanthu@other.gov.vn"}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"an@example.gov.vn", "lanhdao@example.gov.vn", "van.an@example.gov.vn"}; !reflect.DeepEqual(g.Members, want) {
+		t.Errorf("members %v, want %v", g.Members, want)
+	}
+	for addr, kind := range map[string]AddressKind{
+		"an@example.gov.vn": KindAccount, "van.an@example.gov.vn": KindAlias, "lanhdao@example.gov.vn": KindGroup,
+		"khong@example.gov.vn": KindNone,
+	} {
+		if e, err := s.Lookup(addr); err != nil || e.Kind != kind {
+			t.Errorf("Lookup(%s) = %v %v, want %v", addr, e.Kind, err, kind)
+		}
+	}
+	if err := s.RemoveAlias("van.an@example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveGroup("lanhdao@example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveGroup("lanhdao@example.gov.vn"); !errors.Is(err, ErrGroupNotFound) {
+		t.Errorf("remove a removed group: %v", err)
+	}
+}
+
+func TestSharedMailboxGrants(t *testing.T) {
+	s := newTestStore(t)
+	an := mustAccount(t, s, "an@example.gov.vn")
+	vanthu, err := s.AddShared(Account{Address: "vanthu@example.gov.vn", Name: "Văn thư UBND"})
+	if err != nil || !vanthu.Shared {
+		t.Fatalf("add shared: %+v %v", vanthu, err)
+	}
+	if err := s.SetGrant("an@example.gov.vn", "vanthu@example.gov.vn", RightRead); !errors.Is(err, ErrNotShared) {
+		t.Errorf("grant on a person's account: %v", err)
+	}
+	read, _ := ParseRights("read")
+	send, _ := ParseRights("send")
+	if err := s.SetGrant("vanthu@example.gov.vn", "an@example.gov.vn", read); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetGrant("vanthu@example.gov.vn", "an@example.gov.vn", send); err != nil {
+		t.Fatal(err)
+	}
+	grants, err := s.GrantsTo(an.ID)
+	if err != nil || len(grants) != 1 || grants[0].Rights != RightRead|RightSend || grants[0].Rights.String() != "read,send" {
+		t.Fatalf("grants to an: %+v %v", grants, err)
+	}
+	if err := s.SetGrant("vanthu@example.gov.vn", "an@example.gov.vn", 0); err != nil {
+		t.Fatal(err)
+	}
+	if grants, _ := s.Grants("vanthu@example.gov.vn"); len(grants) != 0 {
+		t.Errorf("grants after revoke: %+v", grants)
+	}
+	if err := s.SetGrant("vanthu@example.gov.vn", "an@example.gov.vn", read); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveAccount("an@example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	if grants, _ := s.Grants("vanthu@example.gov.vn"); len(grants) != 0 {
+		t.Errorf("grants of a removed account remain: %+v", grants)
+	}
+}
+
+func TestAuditLogFilters(t *testing.T) {
+	s := newTestStore(t)
+	base := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+	records := []AuditRecord{
+		{Time: base, Actor: "admin", Action: "user.add", Target: "an@example.gov.vn", From: "cli"},
+		{Time: base.Add(time.Hour), Actor: "an@example.gov.vn", Action: "send-as", Target: "vanthu@example.gov.vn", From: "127.0.0.1"},
+		{Time: base.Add(2 * time.Hour), Actor: "binh@example.gov.vn", Action: "shared.expunge", Target: "vanthu@example.gov.vn/INBOX", From: "127.0.0.1"},
+	}
+	for _, r := range records {
+		if err := s.AddAudit(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(f AuditFilter) int {
+		got, err := s.AuditLog(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(got)
+	}
+	if n := count(AuditFilter{}); n != 3 {
+		t.Errorf("all: %d", n)
+	}
+	if n := count(AuditFilter{Account: "an@example.gov.vn"}); n != 2 {
+		t.Errorf("by account: %d", n)
+	}
+	if n := count(AuditFilter{Mailbox: "vanthu@example.gov.vn"}); n != 2 {
+		t.Errorf("by mailbox: %d", n)
+	}
+	if n := count(AuditFilter{Since: base.Add(90 * time.Minute)}); n != 1 {
+		t.Errorf("since: %d", n)
+	}
+	got, _ := s.AuditLog(AuditFilter{Limit: 1})
+	if len(got) != 1 || got[0].Action != "shared.expunge" || !got[0].Time.Equal(base.Add(2*time.Hour)) {
+		t.Errorf("newest: %+v", got)
+	}
+}
