@@ -11,15 +11,16 @@ import (
 )
 
 // Append implements imapserver.Session (RFC 3501 6.3.11, UIDPLUS APPENDUID RFC 4315, APPENDLIMIT RFC 7889). The
-// message is parsed once here; FETCH and SEARCH later use what was stored. OK is sent only after the commit.
+// message is parsed once here; FETCH and SEARCH later use what was stored. OK is sent only after the commit. An
+// APPEND to a shared mailbox needs the write right and counts against that mailbox's quota, not the session's.
 func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
 	limit := int64(s.srv.appendLimit)
 	if r.Size() > limit {
 		return nil, errTooBig // the library checks this before reading; kept for safety
 	}
-	mb, err := s.srv.store.Mailbox(s.accountID(), mailbox)
+	_, mb, err := s.lookupTarget("append", mailbox)
 	if err != nil {
-		return nil, s.targetError("append", err)
+		return nil, err
 	}
 	raw, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {

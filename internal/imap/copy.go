@@ -2,6 +2,7 @@ package imap
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -10,14 +11,15 @@ import (
 )
 
 // Copy implements imapserver.Session for COPY and UID COPY, with COPYUID (RFC 4315). Bodies are shared, not copied.
+// Copying out of a shared mailbox needs only the read right; copying into one, the write right.
 func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
 	sel, err := s.selected()
 	if err != nil {
 		return nil, err
 	}
-	dst, err := s.srv.store.Mailbox(s.accountID(), dest)
+	_, dst, err := s.lookupTarget("copy", dest)
 	if err != nil {
-		return nil, s.targetError("copy", err)
+		return nil, err
 	}
 	refs := sel.resolve(numSet)
 	if len(refs) == 0 {
@@ -32,15 +34,15 @@ func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) 
 
 // Move implements imapserver.SessionMove (RFC 6851): one store transaction copies and removes. The COPYUID goes
 // out first; the EXPUNGE responses come from the listener's queue, flushed by the library before the tagged OK,
-// exactly once.
+// exactly once. Moving out of a shared mailbox needs the write right on it and is audited.
 func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
 	sel, err := s.writable()
 	if err != nil {
 		return err
 	}
-	dst, err := s.srv.store.Mailbox(s.accountID(), dest)
+	dstRef, dst, err := s.lookupTarget("move", dest)
 	if err != nil {
-		return s.targetError("move", err)
+		return err
 	}
 	if dst.ID == sel.mailbox.ID {
 		return errSameMailbox
@@ -56,6 +58,10 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 	if err != nil {
 		return s.targetError("move", err)
 	}
+	if sel.ref.isShared() && len(res.Source) > 0 {
+		s.audit(auditMove, sel.ref.auditTarget(sel.mailbox.Name),
+			fmt.Sprintf("%s to %s", auditMessages(res.Source), s.auditName(dstRef, dst.Name)))
+	}
 	if data := copyData(res); data != nil {
 		return w.WriteCopyData(data)
 	}
@@ -68,4 +74,12 @@ func copyData(res store.CopyResult) *imap.CopyData {
 		return nil
 	}
 	return &imap.CopyData{UIDValidity: res.UIDValidity, SourceUIDs: uidSet(res.Source), DestUIDs: uidSet(res.Dest)}
+}
+
+// auditName names a mailbox in audit records as "<owner address>/<folder>", own mailboxes included.
+func (s *session) auditName(ref mailboxRef, storeName string) string {
+	if ref.isShared() {
+		return ref.auditTarget(storeName)
+	}
+	return s.account.Address + string(store.Delimiter) + storeName
 }

@@ -32,6 +32,13 @@ var (
 	errNotSelectedBug  = &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeClientBug, Text: "No mailbox selected"}
 	errUnsupportedUse  = no("USEATTR", "Unsupported special-use attribute")
 	errTooManyUseAttrs = no("USEATTR", "Only one special-use attribute per mailbox")
+
+	// The shared namespace (namespace.go).
+	errNoPermission   = no(imap.ResponseCodeNoPerm, "You have read-only access to this shared mailbox")
+	errNoCreateShared = no(imap.ResponseCodeNoPerm, "You have no write access to a shared mailbox by that name")
+	errAccessRevoked  = no(imap.ResponseCodeNoPerm, "Your access to this shared mailbox has been withdrawn")
+	errSharedLevel    = no(imap.ResponseCodeCannot, "This level of the shared namespace cannot be changed")
+	errAcrossAccounts = no(imap.ResponseCodeCannot, "A mailbox cannot be renamed into another account; move its messages instead")
 )
 
 // storeError turns a store error into what the client sees. Known outcomes keep a specific code; anything else is
@@ -70,9 +77,9 @@ func (s *session) internalError(op string, err error) error {
 }
 
 // targetError is storeError for a destination mailbox (COPY, MOVE, APPEND): a missing one asks the client to
-// CREATE it first (RFC 3501 6.3.11).
+// CREATE it first (RFC 3501 6.3.11), except in a shared mailbox the session cannot see, where CREATE cannot work.
 func (s *session) targetError(op string, err error) error {
-	if errors.Is(err, store.ErrMailboxNotFound) {
+	if errors.Is(err, store.ErrMailboxNotFound) && !errors.Is(err, errNotGranted) {
 		return errTryCreate
 	}
 	return s.storeError(op, err)

@@ -1,6 +1,8 @@
 package imap
 
 import (
+	"errors"
+
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 )
@@ -9,19 +11,23 @@ import (
 //
 // It writes no EXPUNGE response itself: the store's listener queues one for every session that has the mailbox
 // selected, this one included, and the library flushes the queue before the tagged OK. Writing them here as well
-// would report each expunge twice.
+// would report each expunge twice. Expunging in a shared mailbox needs the write right and is audited.
 func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
+	// CLOSE calls Expunge with a writer that has no connection; on a mailbox opened read-only it must remove
+	// nothing and still succeed (RFC 3501 6.4.2), and it still closes a shared mailbox whose grant was revoked.
+	closing := *w == (imapserver.ExpungeWriter{})
 	sel, err := s.selected()
 	if err != nil {
-		return err
-	}
-	if sel.readOnly {
-		// CLOSE calls Expunge with a writer that has no connection; on a mailbox opened with EXAMINE it must
-		// remove nothing and still succeed (RFC 3501 6.4.2). An explicit EXPUNGE is refused.
-		if *w == (imapserver.ExpungeWriter{}) {
+		if closing && errors.Is(err, errAccessRevoked) {
 			return nil
 		}
-		return errReadOnly
+		return err
+	}
+	if !sel.canWrite {
+		if closing {
+			return nil
+		}
+		return sel.readOnlyError()
 	}
 	var list []uint32 // nil: every message flagged \Deleted
 	if uids != nil {
@@ -29,6 +35,12 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 			return nil
 		}
 	}
-	_, err = s.srv.store.Expunge(sel.mailbox.ID, list, sel)
-	return s.storeError("expunge", err)
+	removed, err := s.srv.store.Expunge(sel.mailbox.ID, list, sel)
+	if err != nil {
+		return s.storeError("expunge", err)
+	}
+	if sel.ref.isShared() && len(removed) > 0 {
+		s.audit(auditExpunge, sel.ref.auditTarget(sel.mailbox.Name), auditMessages(removed))
+	}
+	return nil
 }

@@ -16,7 +16,7 @@ type fetchPlan struct {
 	opts     *imap.FetchOptions
 	meta     bool // the stored parse result is needed
 	body     bool // some item reads the body's bytes
-	markSeen bool // a BODY[...] or BINARY[...] without PEEK in a read-write mailbox (RFC 3501 6.4.5)
+	markSeen bool // a BODY[...] or BINARY[...] without PEEK in a mailbox the session may change (RFC 3501 6.4.5)
 }
 
 func newFetchPlan(opts *imap.FetchOptions, readOnly bool) fetchPlan {
@@ -44,7 +44,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 		return err
 	}
 	refs := sel.resolve(numSet)
-	plan := newFetchPlan(options, sel.readOnly)
+	plan := newFetchPlan(options, !sel.canWrite)
 	for start := 0; start < len(refs); start += fetchBatch {
 		batch := refs[start:min(start+fetchBatch, len(refs))]
 		msgs, err := s.srv.store.Messages(sel.mailbox.ID, refUIDs(batch), store.FetchOptions{Meta: plan.meta})

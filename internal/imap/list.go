@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"errors"
 	"sort"
 	"strings"
 
@@ -17,7 +18,7 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 		// LIST "" "": the hierarchy delimiter and root (RFC 3501 6.3.8).
 		return w.WriteList(&imap.ListData{Attrs: []imap.MailboxAttr{imap.MailboxAttrNoSelect}, Delim: store.Delimiter})
 	}
-	boxes, err := s.srv.store.Mailboxes(s.accountID())
+	boxes, err := s.listedMailboxes()
 	if err != nil {
 		return s.storeError("list", err)
 	}
@@ -37,6 +38,86 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 		}
 	}
 	return nil
+}
+
+// listedMailboxes are the mailboxes the session may see, named as the client sees them, in name order: its own,
+// then those of the shared mailboxes it holds a grant on (sharedMailboxes). Own mailboxes whose names fall in the
+// shared namespace (created before it existed) are left out: those names now resolve to shared mailboxes.
+func (s *session) listedMailboxes() ([]store.Mailbox, error) {
+	own, err := s.srv.store.Mailboxes(s.accountID())
+	if err != nil {
+		return nil, err
+	}
+	shared, err := s.sharedMailboxes()
+	if err != nil {
+		return nil, err
+	}
+	boxes := make([]store.Mailbox, 0, len(own)+len(shared))
+	for _, mb := range own {
+		if !inSharedNamespace(mb.Name) {
+			boxes = append(boxes, mb)
+		}
+	}
+	boxes = append(boxes, shared...)
+	sort.Slice(boxes, func(i, j int) bool { return boxes[i].Name < boxes[j].Name })
+	return boxes, nil
+}
+
+// sharedMailboxes lists the folders of every shared mailbox the session may read, renamed into the shared
+// namespace, with the levels that are no mailbox ("Shared", and "Shared/<address>/INBOX" when the shared INBOX
+// has children) as \Noselect placeholders. Subscriptions are the session's own; special-use attributes are
+// dropped, so that no client takes a unit's Sent or Drafts for the user's own.
+func (s *session) sharedMailboxes() ([]store.Mailbox, error) {
+	grants, err := s.srv.store.GrantsTo(s.accountID())
+	if err != nil || len(grants) == 0 {
+		return nil, err
+	}
+	subs, err := s.srv.store.Subscriptions(s.accountID())
+	if err != nil {
+		return nil, err
+	}
+	subscribed := make(map[string]bool, len(subs))
+	for _, name := range subs {
+		subscribed[name] = true
+	}
+	var out []store.Mailbox
+	names := map[string]bool{}
+	for _, g := range grants {
+		if visibleRights(g.Rights) == 0 {
+			continue
+		}
+		owner, err := s.srv.store.Account(g.Shared)
+		if errors.Is(err, store.ErrAccountNotFound) {
+			continue // removed since the grants were read
+		} else if err != nil {
+			return nil, err
+		}
+		boxes, err := s.srv.store.Mailboxes(owner.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, mb := range boxes {
+			mb.Name = sharedName(g.Shared, mb.Name)
+			mb.SpecialUse = ""
+			mb.Subscribed = subscribed[mb.Name]
+			out = append(out, mb)
+			names[mb.Name] = true
+		}
+	}
+	for _, mb := range out {
+		for name := mb.Name; ; {
+			i := strings.LastIndexByte(name, store.Delimiter)
+			if i < 0 {
+				break
+			}
+			name = name[:i]
+			if !names[name] {
+				names[name] = true
+				out = append(out, store.Mailbox{Name: name, NoSelect: true, Subscribed: subscribed[name]})
+			}
+		}
+	}
+	return out, nil
 }
 
 // listTree answers "does this mailbox have children, subscribed descendants" for one account's mailboxes.
@@ -64,8 +145,8 @@ func newListTree(boxes []store.Mailbox) listTree {
 	return t
 }
 
-// listItems selects and describes the mailboxes to return. The store lists them in name order, so parents come
-// before their children.
+// listItems selects and describes the mailboxes to return. boxes are in name order (listedMailboxes), so parents
+// come before their children.
 func (s *session) listItems(boxes []store.Mailbox, m *listMatcher, o *imap.ListOptions) ([]*imap.ListData, error) {
 	tree := newListTree(boxes)
 	var out []*imap.ListData

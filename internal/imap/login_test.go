@@ -127,7 +127,8 @@ func TestUnauthenticateAndNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ns.Personal) != 1 || ns.Personal[0].Prefix != "" || ns.Personal[0].Delim != '/' || ns.Shared != nil {
+	if len(ns.Personal) != 1 || ns.Personal[0].Prefix != "" || ns.Personal[0].Delim != '/' ||
+		len(ns.Shared) != 1 || ns.Shared[0].Prefix != "Shared/" || ns.Shared[0].Delim != '/' || ns.Other != nil {
 		t.Errorf("namespace %+v", ns)
 	}
 	selectBox(t, c, "INBOX", false)

@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
@@ -30,7 +31,11 @@ func (s *session) Create(name string, options *imap.CreateOptions) error {
 		}
 		use = string(attr)
 	}
-	_, err := s.srv.store.CreateMailbox(s.accountID(), name, use)
+	ref, err := s.changeable(name, errNoCreateShared)
+	if err != nil {
+		return s.storeError("create", err)
+	}
+	_, err = s.srv.store.CreateMailbox(ref.owner, ref.name, use)
 	return s.storeError("create", err)
 }
 
@@ -46,44 +51,92 @@ func canonicalUse(attr imap.MailboxAttr) imap.MailboxAttr {
 
 // Delete implements imapserver.Session (RFC 3501 6.3.4). INBOX cannot be deleted; a mailbox with children becomes a
 // \Noselect placeholder. Sessions that have it selected see its messages expunged, then get NO for later commands.
+// Deleting a folder of a shared mailbox needs the write right and is audited.
 func (s *session) Delete(name string) error {
-	return s.storeError("delete", s.srv.store.DeleteMailbox(s.accountID(), name))
+	ref, err := s.changeable(name, errNoSuchMailbox)
+	if err != nil {
+		return s.storeError("delete", err)
+	}
+	if ref.isSharedInbox() {
+		return errProtected
+	}
+	var before store.Mailbox
+	if ref.isShared() {
+		if before, err = s.srv.store.Mailbox(ref.owner, ref.name); err != nil {
+			return s.storeError("delete", err)
+		}
+	}
+	if err := s.srv.store.DeleteMailbox(ref.owner, ref.name); err != nil {
+		return s.storeError("delete", err)
+	}
+	if ref.isShared() {
+		s.audit(auditDelete, ref.auditTarget(before.Name), fmt.Sprintf("mailbox deleted with %s", countMessages(before.Messages)))
+	}
+	return nil
 }
 
-// Rename implements imapserver.Session (RFC 3501 6.3.5); the store moves children along and handles INBOX.
+// Rename implements imapserver.Session (RFC 3501 6.3.5); the store moves children along and handles INBOX. Both
+// names must be in the same account; in a shared mailbox that needs the write right, and its INBOX stays put.
 func (s *session) Rename(name, newName string, _ *imap.RenameOptions) error {
 	newName = strings.TrimSuffix(newName, string(store.Delimiter))
-	return s.storeError("rename", s.srv.store.RenameMailbox(s.accountID(), name, newName))
+	from, err := s.changeable(name, errNoSuchMailbox)
+	if err != nil {
+		return s.storeError("rename", err)
+	}
+	to, err := s.changeable(newName, errNoCreateShared)
+	if err != nil {
+		return s.storeError("rename", err)
+	}
+	if from.isSharedInbox() {
+		return errProtected
+	}
+	if from.owner != to.owner {
+		return errAcrossAccounts
+	}
+	if err := s.srv.store.RenameMailbox(from.owner, from.name, to.name); err != nil {
+		return s.storeError("rename", err)
+	}
+	if from.isShared() {
+		s.audit(auditRename, from.auditTarget(from.name), "renamed to "+to.name)
+	}
+	return nil
 }
 
 // Subscribe implements imapserver.Session. Only existing mailboxes can be subscribed (RFC 3501 6.3.6 lets the
-// server check), which catches typos; a subscription then outlives its mailbox.
+// server check), which catches typos; a subscription then outlives its mailbox. Subscriptions are the session's
+// own, also for shared mailboxes, kept under the shared namespace's name.
 func (s *session) Subscribe(name string) error {
-	if _, err := s.srv.store.Mailbox(s.accountID(), name); err != nil {
+	ref, mb, err := s.lookup(name)
+	if err != nil {
 		return s.storeError("subscribe", err)
 	}
-	return s.storeError("subscribe", s.srv.store.SetSubscribed(s.accountID(), name, true))
+	return s.storeError("subscribe", s.srv.store.SetSubscribed(s.accountID(), ref.clientName(mb.Name), true))
 }
 
-// Unsubscribe implements imapserver.Session.
+// Unsubscribe implements imapserver.Session. A name that no longer resolves (a revoked grant) can still be
+// unsubscribed as it was written.
 func (s *session) Unsubscribe(name string) error {
+	if ref, err := s.resolve(name); err == nil && ref.isShared() && !ref.level {
+		name = ref.clientName(ref.name)
+	}
 	return s.storeError("unsubscribe", s.srv.store.SetSubscribed(s.accountID(), name, false))
 }
 
 // Status implements imapserver.Session (RFC 3501 6.3.10, STATUS=SIZE RFC 8438, APPENDLIMIT RFC 7889).
 func (s *session) Status(name string, options *imap.StatusOptions) (*imap.StatusData, error) {
-	mb, err := s.srv.store.Mailbox(s.accountID(), name)
+	ref, mb, err := s.lookup(name)
 	if err != nil {
 		return nil, s.storeError("status", err)
 	}
 	if mb.NoSelect {
 		return nil, errNotSelectable
 	}
+	mb.Name = ref.clientName(mb.Name)
 	return s.statusData(mb, options)
 }
 
 // statusData fills every item the client asked for: the library dereferences each requested field, so a missing
-// one would panic the connection.
+// one would panic the connection. mb.Name is the client's name for the mailbox.
 func (s *session) statusData(mb store.Mailbox, o *imap.StatusOptions) (*imap.StatusData, error) {
 	d := &imap.StatusData{Mailbox: mb.Name, UIDNext: imap.UID(mb.UIDNext), UIDValidity: mb.UIDValidity}
 	if o.NumMessages {

@@ -12,21 +12,28 @@ const firstUnseenBatch = 512
 // Select implements imapserver.Session for SELECT and EXAMINE (RFC 3501 6.3.1, 6.3.2). The session joins the
 // mailbox's live state inside store.WithSnapshot, so the EXISTS it reports and the updates it then receives fit
 // together exactly.
+//
+// A shared mailbox granted read-only is opened read-only whichever command opened it: no STORE, EXPUNGE or MOVE
+// out, no implicit \Seen, and an empty PERMANENTFLAGS. The library writes the tagged OK of SELECT itself, always
+// with [READ-WRITE] (imapserver/select.go), so only EXAMINE can carry [READ-ONLY]; clients learn from
+// PERMANENTFLAGS () that nothing can be changed, and every change is refused with NO [NOPERM].
 func (s *session) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
 	s.unselect()
-	mb, err := s.srv.store.Mailbox(s.accountID(), name)
+	ref, mb, err := s.lookup(name)
 	if err != nil {
 		return nil, s.storeError("select", err)
 	}
-	readOnly := options != nil && options.ReadOnly
+	examined := options != nil && options.ReadOnly
 	var uids []uint32
+	var sel *selection
 	err = s.srv.store.WithSnapshot(mb.ID, func(snap store.Mailbox, current []uint32) error {
 		if snap.NoSelect {
 			return errNotSelectable
 		}
 		mb = snap
 		uids = append([]uint32(nil), current...)
-		s.setSelection(s.srv.hub.attach(snap, current, readOnly))
+		sel = s.srv.hub.attach(snap, current, ref, examined)
+		s.setSelection(sel)
 		return nil
 	})
 	if err != nil {
@@ -38,7 +45,7 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 		UIDNext:     imap.UID(mb.UIDNext),
 		UIDValidity: mb.UIDValidity,
 	}
-	if !readOnly { // EXAMINE: nothing can be changed (RFC 3501 6.3.2)
+	if sel.canWrite { // EXAMINE or read-only rights: nothing can be changed (RFC 3501 6.3.2)
 		data.PermanentFlags = append(mailboxFlags(mb), imap.FlagWildcard)
 	}
 	if mb.Unseen > 0 && !s.conn.EnabledCaps().Has(imap.CapIMAP4rev2) {
@@ -47,7 +54,7 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 		}
 	}
 	if s.conn.EnabledCaps().Has(imap.CapIMAP4rev2) { // RFC 9051 6.3.2: a LIST response with the mailbox name
-		data.List = &imap.ListData{Mailbox: mb.Name, Delim: store.Delimiter}
+		data.List = &imap.ListData{Mailbox: ref.clientName(mb.Name), Delim: store.Delimiter}
 	}
 	return data, nil
 }

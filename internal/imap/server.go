@@ -9,6 +9,9 @@
 //   - state.go: live updates. One mailboxState per mailbox that some session has selected: the library's
 //     MailboxTracker plus the server's view of the mailbox's UIDs, fed by the store's commit listener.
 //   - seqset.go: turning a client's sequence or UID set into messages, through the session's SessionTracker.
+//   - namespace.go: NAMESPACE and the one resolver from a client's mailbox name to (owner account, store name,
+//     rights): own mailboxes, and granted shared mailboxes as "Shared/<address>[/<folder>]". audit.go: the audit
+//     records of moves, expunges, deletes and renames in shared mailboxes.
 //
 // # Rules
 //

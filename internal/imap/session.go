@@ -5,7 +5,6 @@ import (
 	"net"
 	"sync"
 
-	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
 	"mailserver/internal/store"
@@ -59,14 +58,6 @@ func (s *session) logout() {
 // AppendLimit implements imapserver.SessionAppendLimit (the APPENDLIMIT=n capability, RFC 7889).
 func (s *session) AppendLimit() uint32 { return s.srv.appendLimit }
 
-// Namespace implements imapserver.SessionNamespace: one personal namespace with the "/" delimiter (RFC 2342).
-// Shared unit mailboxes will later appear as a shared namespace here.
-func (s *session) Namespace() (*imap.NamespaceData, error) {
-	return &imap.NamespaceData{
-		Personal: []imap.NamespaceDescriptor{{Prefix: "", Delim: store.Delimiter}},
-	}, nil
-}
-
 // Poll implements imapserver.Session: the library calls it after each command to flush queued updates.
 func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	if s.sel == nil {
@@ -99,24 +90,37 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	}
 }
 
-// selected returns the selected mailbox, refusing once the mailbox has been deleted under the session.
+// selected returns the selected mailbox, refusing once the mailbox has been deleted under the session. For a shared
+// mailbox it reads the grant again, so a revoke ends access at the next command and sel.canWrite follows the
+// current rights.
 func (s *session) selected() (*selection, error) {
-	if s.sel == nil {
+	sel := s.sel
+	if sel == nil {
 		return nil, errNotSelectedBug
 	}
-	if s.sel.state.isDeleted() {
+	if sel.state.isDeleted() {
 		return nil, errMailboxGone
 	}
-	return s.sel, nil
+	if sel.ref.isShared() {
+		rights, err := s.sharedRights(sel.ref.shared)
+		if err != nil {
+			return nil, s.storeError("shared rights", err)
+		}
+		if rights == 0 {
+			return nil, errAccessRevoked
+		}
+		sel.canWrite = !sel.examined && rights&store.RightWrite != 0
+	}
+	return sel, nil
 }
 
-// writable is selected for commands that change the mailbox, which EXAMINE forbids.
+// writable is selected for commands that change the mailbox, which EXAMINE and a read-only grant forbid.
 func (s *session) writable() (*selection, error) {
 	sel, err := s.selected()
-	if err == nil && sel.readOnly {
-		return nil, errReadOnly
+	if err != nil {
+		return nil, err
 	}
-	return sel, err
+	return sel, sel.readOnlyError()
 }
 
 // origin is what the session passes to the store with a change; see mailboxState.apply.

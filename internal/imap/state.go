@@ -73,17 +73,32 @@ type mailboxState struct {
 
 // selection is one session's selected mailbox.
 type selection struct {
-	state     *mailboxState              // immutable
-	tracker   *imapserver.SessionTracker // immutable
-	mailbox   store.Mailbox              // as it was at SELECT; immutable
-	readOnly  bool                       // EXAMINE; immutable
-	searchRes imap.UIDSet                // SEARCHRES ($); used by the session goroutine only
+	state    *mailboxState              // immutable
+	tracker  *imapserver.SessionTracker // immutable
+	mailbox  store.Mailbox              // as it was at SELECT; immutable
+	ref      mailboxRef                 // whose mailbox, by which name, with the rights at SELECT; immutable
+	examined bool                       // opened with EXAMINE; immutable
+	// canWrite: the session may change the mailbox (STORE, EXPUNGE, MOVE out, implicit \Seen): not EXAMINE, and
+	// for a shared mailbox the write right as session.selected last read it. Used by the session goroutine only.
+	canWrite  bool
+	searchRes imap.UIDSet // SEARCHRES ($); used by the session goroutine only
 }
 
-// attach selects mailbox mb, whose current UIDs are uids, for one session. It must run inside
-// store.WithSnapshot: no change can be committed (and announced) between the snapshot and the attachment, so the
-// new session misses no update and sees none twice.
-func (h *hub) attach(mb store.Mailbox, uids []uint32, readOnly bool) *selection {
+// readOnlyError is why the mailbox cannot be changed now, or nil.
+func (sel *selection) readOnlyError() error {
+	switch {
+	case sel.examined:
+		return errReadOnly
+	case !sel.canWrite:
+		return errNoPermission
+	}
+	return nil
+}
+
+// attach selects mailbox mb, whose current UIDs are uids, for one session, which names it ref and opened it with
+// EXAMINE if examined. It must run inside store.WithSnapshot: no change can be committed (and announced) between
+// the snapshot and the attachment, so the new session misses no update and sees none twice.
+func (h *hub) attach(mb store.Mailbox, uids []uint32, ref mailboxRef, examined bool) *selection {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := h.boxes[mb.ID]
@@ -97,7 +112,8 @@ func (h *hub) attach(mb store.Mailbox, uids []uint32, readOnly bool) *selection 
 		h.boxes[mb.ID] = st
 	}
 	st.refs++
-	return &selection{state: st, tracker: st.tracker.NewSession(), mailbox: mb, readOnly: readOnly}
+	return &selection{state: st, tracker: st.tracker.NewSession(), mailbox: mb, ref: ref, examined: examined,
+		canWrite: !examined && ref.canWrite()}
 }
 
 // detach ends a selection; the last one removes the mailbox's state.
