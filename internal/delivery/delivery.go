@@ -3,12 +3,14 @@
 // resolved at once, so SMTP can refuse it at RCPT time), then either commits the message body or aborts. Nothing
 // lasting happens before Commit, and Commit is one store transaction: every local copy is stored, or none is.
 //
-// Recipient resolution has one step, Deliverer.resolve, where aliases and groups will slot in; today an address
-// resolves to the account that has it.
+// Recipient resolution (resolve.go) turns the address of a RCPT into the accounts that get a copy: an account is
+// itself, an alias is what its target resolves to, and a group is its members, expanded through nested groups,
+// aliases and unit:PATH members, each person once, loops included, after the group's posting policy has been
+// checked. Sender authorisation (sendas.go) lists the addresses an authenticated account may send as: its own,
+// its aliases, the groups that list it as a sender and the shared mailboxes it may send as.
 package delivery
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"mailserver/internal/auth"
 	"mailserver/internal/store"
 )
 
@@ -24,6 +25,12 @@ import (
 type backend interface {
 	HasDomain(name string) (bool, error)
 	Account(address string) (store.Account, error)
+	Lookup(address string) (store.Entry, error)
+	UnitAccounts(path string, recursive bool) ([]store.Account, error)
+	Aliases() ([]store.Alias, error)
+	Groups() ([]store.Group, error)
+	GrantsTo(accountID uint64) ([]store.Grant, error)
+	AddAudit(r store.AuditRecord) error
 	Deliver(msg store.NewMessage, copies []store.Copy) ([]store.Placed, error)
 }
 
@@ -54,9 +61,13 @@ type Envelope struct {
 	RemoteAddr    net.Addr // the client
 	HeloName      string   // what the client called itself in EHLO/HELO
 	Authenticated string   // the authenticated account's address, or ""
-	TLS           bool     // the connection is encrypted
-	Submission    bool     // a message submission (RFC 6409): the From header must belong to Authenticated
-	Size          int64    // the size the client declared (MAIL FROM SIZE=), 0 if none; used for quota at RCPT
+	// SendAs lists the addresses the Authenticated account may send as (AuthorizeSender's result), looked up once
+	// at MAIL and reused by the posting policies at RCPT and the From check at DATA. nil with Authenticated set:
+	// the transaction looks them up itself when it first needs them.
+	SendAs     []string
+	TLS        bool  // the connection is encrypted
+	Submission bool  // a message submission (RFC 6409): the From header must belong to Authenticated
+	Size       int64 // the size the client declared (MAIL FROM SIZE=), 0 if none; used for quota at RCPT
 }
 
 // IsLocalDomain reports whether mail for domain is delivered here.
@@ -64,42 +75,20 @@ func (d *Deliverer) IsLocalDomain(domain string) (bool, error) {
 	return d.store.HasDomain(normalizeDomain(domain))
 }
 
-// SenderAllowed reports whether account may use address as its envelope sender or From address. Today that is its
-// own address only; aliases, groups it may send as and shared mailboxes it serves come later.
-func (d *Deliverer) SenderAllowed(account store.Account, address string) bool {
-	return auth.AddressOwned(address, d.sendableAddresses(account.Address))
-}
-
 // CheckSender confirms that the account a submission session logged in as still exists and is not disabled:
 // sessions outlive the login, and an account revoked meanwhile must not go on sending. ErrSenderRevoked otherwise.
 func (d *Deliverer) CheckSender(account store.Account) error {
-	current, err := d.store.Account(account.Address)
-	if errors.Is(err, store.ErrAccountNotFound) || err == nil && (current.Disabled || current.ID != account.ID) {
-		return fmt.Errorf("%s: %w", account.Address, ErrSenderRevoked)
-	}
+	_, err := d.currentSender(account)
 	return err
 }
 
-// sendableAddresses lists the addresses the account with the given address may send as.
-func (d *Deliverer) sendableAddresses(account string) []string {
-	if account == "" {
-		return nil
+// currentSender is CheckSender returning the account as it is now.
+func (d *Deliverer) currentSender(account store.Account) (store.Account, error) {
+	current, err := d.store.Account(account.Address)
+	if errors.Is(err, store.ErrAccountNotFound) || err == nil && (current.Disabled || current.ID != account.ID) {
+		return store.Account{}, fmt.Errorf("%s: %w", account.Address, ErrSenderRevoked)
 	}
-	return []string{account}
-}
-
-// resolve returns the accounts that receive mail sent to the local address addr (already normalised). Today that is
-// the account with that address; aliases and groups (expanded, deduplicated, loop-safe, posting policy checked)
-// will slot in here.
-func (d *Deliverer) resolve(_ context.Context, addr string) ([]store.Account, error) {
-	a, err := d.store.Account(addr)
-	if err != nil {
-		if isNotFound(err) {
-			return nil, fmt.Errorf("%s: %w", addr, ErrUnknownRecipient)
-		}
-		return nil, fmt.Errorf("look up %s: %w", addr, err)
-	}
-	return []store.Account{a}, nil
+	return current, err
 }
 
 // splitAddress splits local@domain at the last @. RFC 5321 section 4.5.3.1.3 bounds a path to 256 octets with its

@@ -327,18 +327,29 @@ func TestSubmissionFromHeader(t *testing.T) {
 	}
 }
 
-func TestSenderAllowed(t *testing.T) {
+func TestAuthorizeSender(t *testing.T) {
 	st := newTestStore(t)
 	d := New(st, "mail.hanoi.gov.vn", nil)
+	ctx := context.Background()
 	an, err := st.Account("an@" + domain)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for addr, want := range map[string]bool{"an@hanoi.gov.vn": true, "An@Hanoi.Gov.Vn": true, "binh@hanoi.gov.vn": false,
 		"": false, "an@other.example": false} {
-		if got := d.SenderAllowed(an, addr); got != want {
-			t.Errorf("SenderAllowed(an, %q) = %v, want %v", addr, got, want)
+		sendable, err := d.AuthorizeSender(ctx, an, addr)
+		if want && (err != nil || len(sendable) != 1 || sendable[0] != "an@hanoi.gov.vn") {
+			t.Errorf("AuthorizeSender(an, %q) = %v, %v; want [an@hanoi.gov.vn]", addr, sendable, err)
 		}
+		if !want && !errors.Is(err, ErrSenderNotAllowed) {
+			t.Errorf("AuthorizeSender(an, %q) = %v, want ErrSenderNotAllowed", addr, err)
+		}
+	}
+	if _, err := st.UpdateAccount(an.Address, func(a *store.Account) error { a.Disabled = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.AuthorizeSender(ctx, an, an.Address); !errors.Is(err, ErrSenderRevoked) {
+		t.Errorf("disabled account: %v, want ErrSenderRevoked", err)
 	}
 }
 
@@ -378,7 +389,14 @@ func TestTransactionLifecycle(t *testing.T) {
 // failingStore is the real store with failures injected on demand.
 type failingStore struct {
 	*store.Store
-	failLookup, failDeliver bool
+	failLookup, failDeliver, failUnits bool
+}
+
+func (f *failingStore) UnitAccounts(path string, recursive bool) ([]store.Account, error) {
+	if f.failUnits {
+		return nil, errInjected
+	}
+	return f.Store.UnitAccounts(path, recursive)
 }
 
 var errInjected = errors.New("injected store failure")
@@ -397,6 +415,13 @@ func (f *failingStore) Account(address string) (store.Account, error) {
 	return f.Store.Account(address)
 }
 
+func (f *failingStore) Lookup(address string) (store.Entry, error) {
+	if f.failLookup {
+		return store.Entry{}, errInjected
+	}
+	return f.Store.Lookup(address)
+}
+
 func (f *failingStore) Deliver(msg store.NewMessage, copies []store.Copy) ([]store.Placed, error) {
 	if f.failDeliver {
 		return nil, errInjected
@@ -407,7 +432,8 @@ func (f *failingStore) Deliver(msg store.NewMessage, copies []store.Copy) ([]sto
 // isSentinel reports whether err matches one of the errors the protocol layers give a specific reply.
 func isSentinel(err error) bool {
 	for _, s := range []error{ErrBadAddress, ErrUnknownRecipient, ErrNotLocal, ErrOverQuota, ErrSenderNotAllowed,
-		ErrFromNotAllowed, ErrNoRecipients, ErrClosed} {
+		ErrFromNotAllowed, ErrNoRecipients, ErrClosed, ErrMailboxDisabled, ErrNoMembers, ErrPostingDenied,
+		ErrSenderRevoked, ErrRecipientGone} {
 		if errors.Is(err, s) {
 			return true
 		}

@@ -12,8 +12,23 @@ import (
 var (
 	// ErrBadAddress: the address is not local@domain.
 	ErrBadAddress = errors.New("invalid address")
-	// ErrUnknownRecipient: the domain is local but no account (and, later, no alias or group) has the address.
+	// ErrUnknownRecipient: the domain is local but no account, alias or group has the address (or an alias chain
+	// ends nowhere, or in a loop).
 	ErrUnknownRecipient = errors.New("no such recipient")
+	// ErrMailboxDisabled: the account was disabled with RejectMail (staff who left): it refuses new mail.
+	ErrMailboxDisabled = errors.New("mailbox disabled, not accepting mail")
+	// ErrNoMembers: a group has nobody who can receive the message (no members, or every member's mailbox is
+	// disabled). When members were skipped only because they are full, the error is ErrOverQuota instead.
+	ErrNoMembers = errors.New("group has no members who can receive mail")
+	// ErrPostingDenied: the group's posting policy does not let this sender write to it. AddRecipient returns one
+	// of the three refinements below, which all match ErrPostingDenied too.
+	ErrPostingDenied = errors.New("sender may not post to this group")
+	// ErrPostOrganisation: policy organisation, and the sender is not logged in to this server.
+	ErrPostOrganisation = fmt.Errorf("%w: organisation staff only", ErrPostingDenied)
+	// ErrPostMembers: policy members, and neither the account nor any address it may send as is a member.
+	ErrPostMembers = fmt.Errorf("%w: members only", ErrPostingDenied)
+	// ErrPostSenders: policy senders, and the sender is not one of the group's listed senders.
+	ErrPostSenders = fmt.Errorf("%w: listed senders only", ErrPostingDenied)
 	// ErrNotLocal: the recipient's domain is not served here. AddRecipient returns one of the two refinements below,
 	// which both match ErrNotLocal too.
 	ErrNotLocal = errors.New("recipient domain is not local")

@@ -23,6 +23,8 @@ type Transaction struct {
 	id    string     // immutable: names the transaction in logs and Received headers
 	rcpts []recipient
 	done  bool // committed or aborted
+	// sendable caches what the authenticated account may send as when the envelope did not bring it (SendAs).
+	sendable []string
 }
 
 // recipient is one accepted RCPT: the address as the client gave it and the accounts it resolved to.
@@ -31,8 +33,8 @@ type recipient struct {
 	accounts []store.Account
 }
 
-// Begin starts a transaction. It never fails: the envelope sender was checked by the caller (SenderAllowed for
-// submissions), and recipients are checked one by one.
+// Begin starts a transaction. It never fails: the envelope sender was checked by the caller (AuthorizeSender for
+// submissions, which also fills env.SendAs), and recipients are checked one by one.
 func (d *Deliverer) Begin(_ context.Context, env Envelope) *Transaction {
 	return &Transaction{d: d, env: env, id: strings.ToUpper(rand.Text()[:12])}
 }
@@ -40,10 +42,12 @@ func (d *Deliverer) Begin(_ context.Context, env Envelope) *Transaction {
 // ID names the transaction in logs and in the Received headers of its copies.
 func (t *Transaction) ID() string { return t.id }
 
-// AddRecipient resolves rcpt now, so that the client learns at once whether it will be delivered. Errors:
-// ErrBadAddress, ErrRelayDenied or ErrOutboundDisabled for other domains (matching ErrNotLocal), ErrUnknownRecipient,
-// ErrOverQuota (the account is already full, or would be by the size declared in the envelope); anything else is an
-// internal failure. A disabled account still receives mail.
+// AddRecipient resolves rcpt now (see resolve), so that the client learns at once whether it will be delivered.
+// Errors: ErrBadAddress, ErrRelayDenied or ErrOutboundDisabled for other domains (matching ErrNotLocal),
+// ErrUnknownRecipient, ErrMailboxDisabled, ErrOverQuota (the account is already full, or would be by the size
+// declared in the envelope; for a group: every member who could receive it is), a posting policy refusal
+// (matching ErrPostingDenied), ErrNoMembers; anything else is an internal failure. A disabled account still
+// receives mail unless it refuses it (RejectMail).
 func (t *Transaction) AddRecipient(ctx context.Context, rcpt string) error {
 	if t.done {
 		return ErrClosed
@@ -70,12 +74,9 @@ func (t *Transaction) AddRecipient(ctx context.Context, rcpt string) error {
 		// No account can have an address that does not normalise.
 		return fmt.Errorf("%s: %w", rcpt, ErrUnknownRecipient)
 	}
-	accounts, err := t.d.resolve(ctx, addr)
+	accounts, err := t.resolve(ctx, addr)
 	if err != nil {
 		return err
-	}
-	if len(accounts) == 1 && overQuota(accounts[0], t.env.Size) {
-		return fmt.Errorf("%s: %w", rcpt, ErrOverQuota)
 	}
 	t.rcpts = append(t.rcpts, recipient{addr: rcpt, accounts: accounts})
 	return nil
@@ -122,8 +123,10 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 		return Result{}, err
 	}
 	p := message.Parse(body)
+	var from []string
 	if t.env.Submission {
-		if err := t.checkFrom(p, body); err != nil {
+		var err error
+		if from, err = t.checkFrom(ctx, p, body); err != nil {
 			return Result{}, err
 		}
 	}
@@ -140,13 +143,21 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 	res := t.result(placed)
 	t.d.log.Info("delivered", "id", t.id, "from", t.env.From, "recipients", len(res.Recipients),
 		"copies", len(copies), "size", len(body))
+	if t.env.Submission {
+		messageID := ""
+		if p.Envelope != nil {
+			messageID = p.Envelope.MessageID
+		}
+		t.auditSendAs(append([]string{t.env.From}, from...), messageID, len(copies))
+	}
 	return res, nil
 }
 
 // checkFrom requires the message of a submission to have exactly one From header (RFC 5322 3.6), at most one
 // Sender, and every address in them to be one the authenticated account may use (RFC 6409 8.1 lets the MSA
 // enforce this). A second From header would otherwise let a client show one sender and be checked on another.
-func (t *Transaction) checkFrom(p *message.Parsed, body []byte) error {
+// It returns those addresses.
+func (t *Transaction) checkFrom(ctx context.Context, p *message.Parsed, body []byte) ([]string, error) {
 	src := message.BytesSource(nil, body)
 	meta := p.ToMeta()
 	for _, field := range []struct {
@@ -155,13 +166,16 @@ func (t *Transaction) checkFrom(p *message.Parsed, body []byte) error {
 	}{{"From", 1}, {"Sender", 1}} {
 		values, err := meta.HeaderValues(src, field.name)
 		if err != nil {
-			return fmt.Errorf("read %s header: %w", field.name, err)
+			return nil, fmt.Errorf("read %s header: %w", field.name, err)
 		}
 		if len(values) > field.max {
-			return fmt.Errorf("%d %s headers: %w", len(values), field.name, ErrFromNotAllowed)
+			return nil, fmt.Errorf("%d %s headers: %w", len(values), field.name, ErrFromNotAllowed)
 		}
 	}
-	owned := t.d.sendableAddresses(t.env.Authenticated)
+	owned, err := t.sendAs(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var from []string
 	if p.Envelope != nil {
 		for _, a := range append(append([]imap.Address(nil), p.Envelope.From...), p.Envelope.Sender...) {
@@ -171,14 +185,14 @@ func (t *Transaction) checkFrom(p *message.Parsed, body []byte) error {
 		}
 	}
 	if len(from) == 0 {
-		return fmt.Errorf("no From address: %w", ErrFromNotAllowed)
+		return nil, fmt.Errorf("no From address: %w", ErrFromNotAllowed)
 	}
 	for _, a := range from {
 		if !auth.AddressOwned(a, owned) {
-			return fmt.Errorf("%s: %w", a, ErrFromNotAllowed)
+			return nil, fmt.Errorf("%s: %w", a, ErrFromNotAllowed)
 		}
 	}
-	return nil
+	return from, nil
 }
 
 // copies returns one store copy per distinct account, in recipient order; the first recipient that resolved to

@@ -29,7 +29,8 @@ func reply(code int, enhanced gosmtp.EnhancedCode, text string) *gosmtp.SMTPErro
 }
 
 // replies maps known errors to their replies, first match wins (ErrRelayDenied and ErrOutboundDisabled before the
-// ErrNotLocal they wrap). Codes: RFC 5321 section 4.2, enhanced codes RFC 3463 and RFC 5248.
+// ErrNotLocal they wrap, the posting policy refusals before the ErrPostingDenied they wrap). Codes: RFC 5321
+// section 4.2, enhanced codes RFC 3463 and RFC 5248.
 var replies = []struct {
 	err   error
 	reply *gosmtp.SMTPError
@@ -40,6 +41,14 @@ var replies = []struct {
 	{delivery.ErrNotLocal, reply(554, gosmtp.EnhancedCode{5, 7, 1}, "Relay access denied")},
 	{delivery.ErrBadAddress, reply(501, gosmtp.EnhancedCode{5, 1, 3}, "Bad recipient address syntax")},
 	{delivery.ErrUnknownRecipient, reply(550, gosmtp.EnhancedCode{5, 1, 1}, "No such user here")},
+	{delivery.ErrMailboxDisabled, reply(550, gosmtp.EnhancedCode{5, 2, 1}, "mailbox disabled, not accepting messages")},
+	// RFC 3463 X.2.4: a mailing list that could not be expanded into anyone.
+	{delivery.ErrNoMembers, reply(550, gosmtp.EnhancedCode{5, 2, 4}, "group has no members who can receive mail")},
+	{delivery.ErrPostOrganisation, reply(550, gosmtp.EnhancedCode{5, 7, 1},
+		"only staff of this organisation may send to this group")},
+	{delivery.ErrPostMembers, reply(550, gosmtp.EnhancedCode{5, 7, 1}, "only members may send to this group")},
+	{delivery.ErrPostSenders, reply(550, gosmtp.EnhancedCode{5, 7, 1}, "only authorised senders may send to this group")},
+	{delivery.ErrPostingDenied, reply(550, gosmtp.EnhancedCode{5, 7, 1}, "not authorised to send to this group")},
 	{delivery.ErrOverQuota, reply(452, gosmtp.EnhancedCode{4, 2, 2}, "Mailbox full, try again later")},
 	{delivery.ErrRecipientGone, reply(451, gosmtp.EnhancedCode{4, 1, 1}, "A recipient changed during the transaction, try again")},
 	{delivery.ErrSenderNotAllowed, reply(553, gosmtp.EnhancedCode{5, 7, 1},

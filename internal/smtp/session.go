@@ -2,7 +2,6 @@ package smtp
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -55,8 +54,8 @@ func (srv *server) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 // fail turns err into the reply the client gets.
 func (s *session) fail(err error) error { return toSMTPError(s.log, err) }
 
-// Mail begins a transaction. On submission the client must have authenticated and the envelope sender must be one of
-// its addresses.
+// Mail begins a transaction. On submission the client must have authenticated and the envelope sender must be an
+// address the account may send as (delivery.Deliverer.AuthorizeSender).
 func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -80,21 +79,23 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 		if s.account == nil {
 			return s.fail(errAuthRequired)
 		}
-		if err := s.srv.opts.Deliverer.CheckSender(*s.account); err != nil {
-			s.log.Info("sender refused", "account", s.account.Address, "err", err)
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		defer cancel()
+		// The account must still be enabled, and from one of its addresses, its aliases', or a group's or shared
+		// mailbox's it may send as; those are looked up once here and reused at RCPT and DATA.
+		sendAs, err := s.srv.opts.Deliverer.AuthorizeSender(ctx, *s.account, from)
+		if err != nil {
+			s.log.Info("sender refused", "account", s.account.Address, "from", from, "err", err)
 			return s.fail(err)
 		}
-		if !s.srv.opts.Deliverer.SenderAllowed(*s.account, from) {
-			s.log.Info("sender refused", "account", s.account.Address, "from", from)
-			return s.fail(fmt.Errorf("MAIL FROM <%s>: %w", from, delivery.ErrSenderNotAllowed))
-		}
-		env.Authenticated = s.account.Address
+		env.Authenticated, env.SendAs = s.account.Address, sendAs
 	}
 	s.tx = s.srv.opts.Deliverer.Begin(context.Background(), env)
 	return nil
 }
 
-// Rcpt resolves a recipient at once, so that unknown users, relaying and full mailboxes are refused here.
+// Rcpt resolves a recipient at once, so that unknown users, relaying, full or disabled mailboxes and groups the
+// sender may not post to are refused here.
 func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

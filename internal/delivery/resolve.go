@@ -1,0 +1,276 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"mailserver/internal/auth"
+	"mailserver/internal/store"
+)
+
+// resolve returns the accounts that receive mail sent to the local address addr (already normalised):
+//
+//   - an account: itself (a shared mailbox receives like any account; a disabled one still receives). One that
+//     refuses mail (RejectMail) is ErrMailboxDisabled, one that is full ErrOverQuota.
+//   - an alias: what its target resolves to. Chains are followed; one that ends nowhere or loops is
+//     ErrUnknownRecipient.
+//   - a group: its posting policy is checked first (ErrPostOrganisation, ErrPostMembers, ErrPostSenders), then its
+//     members are expanded (see expansion). A group nobody in can receive the message is ErrOverQuota when members
+//     were only full, ErrNoMembers otherwise.
+//
+// Copies are deduplicated across all recipients of a message by Commit (copies), so a person reached through
+// several recipients gets one copy too.
+func (t *Transaction) resolve(ctx context.Context, addr string) ([]store.Account, error) {
+	seen := map[string]bool{}
+	for name := addr; ; {
+		if seen[name] {
+			return nil, fmt.Errorf("%s: alias loop at %s: %w", addr, name, ErrUnknownRecipient)
+		}
+		seen[name] = true
+		e, err := t.d.store.Lookup(name)
+		if err != nil {
+			return nil, fmt.Errorf("look up %s: %w", name, err)
+		}
+		switch e.Kind {
+		case store.KindAccount:
+			return t.resolveAccount(addr, e.Account)
+		case store.KindAlias:
+			name = e.Alias.Target
+		case store.KindGroup:
+			return t.resolveGroup(ctx, e.Group)
+		default:
+			if name != addr {
+				return nil, fmt.Errorf("%s: alias target %s: %w", addr, name, ErrUnknownRecipient)
+			}
+			return nil, fmt.Errorf("%s: %w", addr, ErrUnknownRecipient)
+		}
+	}
+}
+
+// resolveAccount is an account named directly or through aliases: refusals here reach the client.
+func (t *Transaction) resolveAccount(addr string, a store.Account) ([]store.Account, error) {
+	switch {
+	case a.RejectMail:
+		return nil, fmt.Errorf("%s: %w", addr, ErrMailboxDisabled)
+	case overQuota(a, t.env.Size):
+		return nil, fmt.Errorf("%s: %w", addr, ErrOverQuota)
+	}
+	return []store.Account{a}, nil
+}
+
+// resolveGroup checks the posting policy, then expands the members.
+//
+// Only the policy of the group the client named is checked: a nested group's policy does not apply when it is
+// reached as a member, because whoever made it a member chose to let the outer group's posters reach it (as
+// distribution lists usually work). An unset policy is organisation, the store's default.
+func (t *Transaction) resolveGroup(ctx context.Context, g store.Group) ([]store.Account, error) {
+	switch g.Policy {
+	case store.PostAnyone:
+	case store.PostOrganisation, "":
+		if t.env.Authenticated == "" {
+			return nil, fmt.Errorf("%s: %w", g.Address, ErrPostOrganisation)
+		}
+	case store.PostMembers:
+		if t.env.Authenticated == "" {
+			return nil, fmt.Errorf("%s: %w", g.Address, ErrPostMembers)
+		}
+	case store.PostSenders:
+		ok, err := t.listedSender(ctx, g)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%s: %w", g.Address, ErrPostSenders)
+		}
+	default:
+		return nil, fmt.Errorf("group %s: unknown posting policy %q", g.Address, g.Policy)
+	}
+	x := t.newExpansion(g.Address)
+	if err := x.run(ctx, g.Members); err != nil {
+		return nil, err
+	}
+	if g.Policy == store.PostMembers {
+		ok, err := t.isMember(ctx, x)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%s: %w", g.Address, ErrPostMembers)
+		}
+	}
+	switch {
+	case len(x.accounts) > 0:
+		return x.accounts, nil
+	case x.full > 0:
+		return nil, fmt.Errorf("%s: every member who could receive it is over quota: %w", g.Address, ErrOverQuota)
+	default:
+		return nil, fmt.Errorf("%s: %w", g.Address, ErrNoMembers)
+	}
+}
+
+// listedSender decides policy senders. On submission, the authenticated account or any address it may send as
+// must be among the group's senders. On MX, the envelope sender must be: this trusts MAIL FROM, which anyone can
+// forge, until DMARC checks land. To narrow that meanwhile, a MAIL FROM in one of our own domains never counts on
+// MX: local staff send through submission, so such a message is forged (or forwarded, and then not theirs).
+func (t *Transaction) listedSender(ctx context.Context, g store.Group) (bool, error) {
+	if t.env.Authenticated != "" {
+		sendAs, err := t.sendAs(ctx)
+		if err != nil {
+			return false, err
+		}
+		return slices.ContainsFunc(sendAs, func(a string) bool { return auth.AddressOwned(a, g.Senders) }), nil
+	}
+	if !auth.AddressOwned(t.env.From, g.Senders) {
+		return false, nil
+	}
+	_, domain, err := splitAddress(t.env.From)
+	if err != nil {
+		return false, nil
+	}
+	local, err := t.d.IsLocalDomain(domain)
+	if err != nil {
+		return false, fmt.Errorf("sender domain %s: %w", domain, err)
+	}
+	return !local, nil
+}
+
+// isMember decides policy members: the authenticated account, or an address it may send as (an alias, a shared
+// mailbox, a group), was reached while expanding the group, whether or not it receives this message.
+func (t *Transaction) isMember(ctx context.Context, x *expansion) (bool, error) {
+	sendAs, err := t.sendAs(ctx)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(sendAs, func(a string) bool { return x.members[lower(a)] }), nil
+}
+
+// sendAs returns the addresses the authenticated account may send as: the envelope's, or looked up once.
+func (t *Transaction) sendAs(ctx context.Context) ([]string, error) {
+	if t.env.Authenticated == "" {
+		return nil, nil
+	}
+	if t.env.SendAs != nil {
+		return t.env.SendAs, nil
+	}
+	if t.sendable == nil {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		a, err := t.d.store.Account(t.env.Authenticated)
+		if errors.Is(err, store.ErrAccountNotFound) {
+			return nil, fmt.Errorf("%s: %w", t.env.Authenticated, ErrSenderRevoked)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("look up %s: %w", t.env.Authenticated, err)
+		}
+		if t.sendable, err = t.d.SendableAddresses(a); err != nil {
+			return nil, err
+		}
+	}
+	return t.sendable, nil
+}
+
+// expansion walks a group's members: nested groups, aliases (followed to their targets), accounts and unit:PATH
+// members (every account of the unit and its sub-units as it is now, so staff added later are included). Every
+// address is walked at most once, which ends loops (a group containing itself, A → B → A) and gives each person
+// at most one copy however many ways they are reached.
+//
+// Members that cannot take the message are skipped, logged, and the others still receive it: accounts that refuse
+// mail (RejectMail) and accounts over quota (counted in full). A disabled account without RejectMail still
+// receives, as it does when named directly. Members that no longer exist (removed after they were added) and
+// units that were removed are skipped too.
+type expansion struct {
+	t        *Transaction
+	group    string          // the group the client named
+	visited  map[string]bool // lower-case addresses and unit:PATH members already walked
+	members  map[string]bool // every address reached, deliverable or not: the members policy checks it
+	received map[uint64]bool // accounts reached, by ID
+	accounts []store.Account // those that receive the message, in the order reached
+	full     int             // members skipped because they are over quota
+}
+
+func (t *Transaction) newExpansion(group string) *expansion {
+	return &expansion{t: t, group: group, visited: map[string]bool{lower(group): true}, members: map[string]bool{},
+		received: map[uint64]bool{}}
+}
+
+// run walks the members breadth first, with an explicit queue: nesting depth costs no stack.
+func (x *expansion) run(ctx context.Context, members []string) error {
+	queue := append([]string(nil), members...)
+	for len(queue) > 0 {
+		m := lower(queue[0])
+		queue = queue[1:]
+		if x.visited[m] {
+			continue
+		}
+		x.visited[m] = true
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if path, ok := strings.CutPrefix(m, store.UnitMemberPrefix); ok {
+			if err := x.unit(path); err != nil {
+				return err
+			}
+			continue
+		}
+		e, err := x.t.d.store.Lookup(m)
+		if err != nil {
+			return fmt.Errorf("group %s: look up member %s: %w", x.group, m, err)
+		}
+		switch e.Kind {
+		case store.KindAccount:
+			x.account(e.Account)
+		case store.KindAlias:
+			x.members[m] = true
+			queue = append(queue, e.Alias.Target)
+		case store.KindGroup:
+			x.members[m] = true
+			queue = append(queue, e.Group.Members...)
+		default:
+			x.skip(m, "no such address")
+		}
+	}
+	return nil
+}
+
+func (x *expansion) unit(path string) error {
+	accounts, err := x.t.d.store.UnitAccounts(path, true)
+	if errors.Is(err, store.ErrUnitNotFound) {
+		x.skip(store.UnitMemberPrefix+path, "no such unit")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("group %s: accounts of unit %s: %w", x.group, path, err)
+	}
+	for _, a := range accounts {
+		if k := lower(a.Address); !x.visited[k] {
+			x.visited[k] = true
+			x.account(a)
+		}
+	}
+	return nil
+}
+
+func (x *expansion) account(a store.Account) {
+	x.members[lower(a.Address)] = true
+	if x.received[a.ID] {
+		return
+	}
+	x.received[a.ID] = true
+	switch {
+	case a.RejectMail:
+		x.skip(a.Address, "mailbox disabled")
+	case overQuota(a, x.t.env.Size):
+		x.full++
+		x.skip(a.Address, "over quota")
+	default:
+		x.accounts = append(x.accounts, a)
+	}
+}
+
+func (x *expansion) skip(member, reason string) {
+	x.t.d.log.Info("group member skipped", "id", x.t.id, "group", x.group, "member", member, "reason", reason)
+}
