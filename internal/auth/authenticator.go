@@ -49,6 +49,10 @@ func (a *Authenticator) Authenticate(remote net.Addr, username, password string)
 	}
 	acct, lookupErr := a.store.Account(address)
 	encoded := acct.PasswordHash
+	if lookupErr == nil && acct.Shared {
+		// Nobody logs in as a shared mailbox (it has no password): treat it like an unknown user.
+		lookupErr = fmt.Errorf("login %s: shared mailbox: %w", address, store.ErrAccountNotFound)
+	}
 	if lookupErr != nil {
 		if !errors.Is(lookupErr, store.ErrAccountNotFound) {
 			return store.Account{}, fmt.Errorf("login %s: %w", address, lookupErr)

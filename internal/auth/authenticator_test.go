@@ -43,6 +43,12 @@ func TestAuthenticator(t *testing.T) {
 			t.Errorf("%s/%s: %v, want ErrInvalidCredentials", tc.user, tc.pw, err)
 		}
 	}
+	if _, err := st.AddShared(store.Account{Address: "vanthu@example.gov.vn"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(remote, "vanthu@example.gov.vn", ""); !errors.Is(err, ErrInvalidCredentials) {
+		t.Errorf("login as a shared mailbox: %v, want ErrInvalidCredentials", err)
+	}
 	if _, err := a.Authenticate(remote, "off@example.gov.vn", "Mật-khẩu-2026"); !errors.Is(err, ErrAccountDisabled) {
 		t.Errorf("disabled account: %v", err)
 	}
