@@ -70,9 +70,14 @@ type IMAPConfig struct {
 	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
 }
 
-// HTTPConfig is the [http] table: /healthz.
+// HTTPConfig is the [http] table: /healthz and the CardDAV address book.
 type HTTPConfig struct {
-	Listen string `toml:"listen"` // empty disables HTTP
+	Listen    string `toml:"listen"`     // plain HTTP; empty disables it
+	ListenTLS string `toml:"listen_tls"` // HTTPS; empty disables it
+
+	// AllowInsecureAuth permits CardDAV logins over plain HTTP, but only
+	// from loopback clients; otherwise the address book is HTTPS only.
+	AllowInsecureAuth bool `toml:"allow_insecure_auth"`
 }
 
 // TLSConfig is the [tls] table. With both empty, a self-signed pair is
@@ -115,7 +120,7 @@ func Default() Config {
 			AllowInsecureAuth:   true,
 			MaxConnectionsPerIP: 500,
 		},
-		HTTP: HTTPConfig{Listen: "127.0.0.1:8080"},
+		HTTP: HTTPConfig{Listen: "127.0.0.1:8080", ListenTLS: "127.0.0.1:8443", AllowInsecureAuth: true},
 	}
 }
 
@@ -131,7 +136,7 @@ func Load(path string) (Config, error) {
 	}
 	// Plaintext authentication, even from loopback, is a convenience of the embedded dev default only: a config
 	// file has to ask for it explicitly.
-	c.SMTP.AllowInsecureAuth, c.IMAP.AllowInsecureAuth = false, false
+	c.SMTP.AllowInsecureAuth, c.IMAP.AllowInsecureAuth, c.HTTP.AllowInsecureAuth = false, false, false
 	md, err := toml.DecodeFile(path, &c)
 	if err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)

@@ -94,7 +94,7 @@ key = "private/mail.key"
 		SMTP: SMTPConfig{MX: ":25", Submission: ":587", Submissions: ":465", MaxMessageSize: 20 * MB,
 			MaxRecipients: 300, ReadTimeout: Duration(5 * time.Minute), WriteTimeout: Duration(30 * time.Second), MaxConnectionsPerIP: 20},
 		IMAP: IMAPConfig{Listen: ":143", MaxConnectionsPerIP: 300},
-		HTTP: HTTPConfig{Listen: "127.0.0.1:9090"},
+		HTTP: HTTPConfig{Listen: "127.0.0.1:9090", ListenTLS: "127.0.0.1:8443"},
 		TLS:  TLSConfig{Cert: "/etc/ssl/mail.pem", Key: filepath.Join(dir, "private/mail.key")},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -124,7 +124,7 @@ func TestLoadPartialKeepsDefaults(t *testing.T) {
 	want.SMTP.MaxRecipients = 5
 	want.DataDir = c.DataDir
 	// A config file never inherits the dev default's plaintext-auth relaxation.
-	want.SMTP.AllowInsecureAuth, want.IMAP.AllowInsecureAuth = false, false
+	want.SMTP.AllowInsecureAuth, want.IMAP.AllowInsecureAuth, want.HTTP.AllowInsecureAuth = false, false, false
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v, want %+v", c, want)
 	}

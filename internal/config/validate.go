@@ -89,6 +89,7 @@ func (c Config) validateListeners(add func(key, format string, args ...any)) {
 		{"imap.listen", c.IMAP.Listen},
 		{"imap.listen_tls", c.IMAP.ListenTLS},
 		{"http.listen", c.HTTP.Listen},
+		{"http.listen_tls", c.HTTP.ListenTLS},
 	}
 	type bound struct{ key, host, port string }
 	var bounds []bound

@@ -54,9 +54,9 @@ func newTestConfig(t testing.TB) config.Config {
 	cfg.DataDir = dir
 	cfg.Hostname = "mail.example.gov.vn"
 	cfg.SMTP.MX, cfg.SMTP.Submission, cfg.SMTP.Submissions = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.IMAP.Listen, cfg.IMAP.ListenTLS, cfg.HTTP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.IMAP.Listen, cfg.IMAP.ListenTLS, cfg.HTTP.Listen, cfg.HTTP.ListenTLS = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	// Production rules: authentication only over TLS, even on loopback.
-	cfg.SMTP.AllowInsecureAuth, cfg.IMAP.AllowInsecureAuth = false, false
+	cfg.SMTP.AllowInsecureAuth, cfg.IMAP.AllowInsecureAuth, cfg.HTTP.AllowInsecureAuth = false, false, false
 	return cfg
 }
 

@@ -1,12 +1,19 @@
 package server
 
 import (
+	"net"
 	"net/http"
 	"time"
+
+	"mailserver/internal/carddav"
+	"mailserver/internal/netaddr"
 )
 
-// newHTTPServer builds the operations endpoint. /healthz answers when the store can be read.
-func (s *Server) newHTTPServer() *http.Server {
+// newHTTPServer builds the HTTP endpoint: /healthz answers when the store can be read, and the CardDAV address
+// book serves the organisation's directory. The same handler runs on the plain and the TLS listener; on the plain
+// one the address book (which takes passwords) answers only loopback clients, and only when the configuration
+// allows plaintext logins (the dev default).
+func (s *Server) newHTTPServer(book http.Handler) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := s.store.Domains(); err != nil {
@@ -16,5 +23,25 @@ func (s *Server) newHTTPServer() *http.Server {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
+	guarded := s.requireTLS(book)
+	mux.Handle(carddav.WellKnownPath, guarded)
+	mux.Handle(carddav.ContextPath, guarded)
+	mux.Handle("PROPFIND /{$}", guarded) // clients given only the host name start here
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+}
+
+// requireTLS lets a request through over TLS, or over plain HTTP from loopback when plaintext logins are allowed.
+func (s *Server) requireTLS(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil && !(s.cfg.HTTP.AllowInsecureAuth && isLoopbackRequest(r)) {
+			http.Error(w, "the address book is served over HTTPS only", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isLoopbackRequest(r *http.Request) bool {
+	addr, err := net.ResolveTCPAddr("tcp", r.RemoteAddr)
+	return err == nil && netaddr.IsLoopback(addr)
 }

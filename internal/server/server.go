@@ -20,6 +20,7 @@ import (
 
 	"mailserver/internal/admin"
 	"mailserver/internal/auth"
+	"mailserver/internal/carddav"
 	"mailserver/internal/config"
 	"mailserver/internal/ctl"
 	"mailserver/internal/delivery"
@@ -114,7 +115,7 @@ func (s *Server) build() {
 		AppendLimit:       appendLimit(s.cfg.SMTP.MaxMessageSize),
 		Logger:            s.log.With("component", "imap"),
 	})
-	s.http = s.newHTTPServer()
+	s.http = s.newHTTPServer(carddav.NewHandler(s.store, authn, s.log.With("component", "carddav")))
 }
 
 // appendLimit keeps IMAP APPEND in line with the SMTP size limit, within what a uint32 and the library's five-minute
@@ -132,7 +133,8 @@ func (s *Server) Admin() *admin.Service { return s.admin }
 // Store is the server's store (for tests and tools in the same process).
 func (s *Server) Store() *store.Store { return s.store }
 
-// Addr returns the bound address of a listener: "mx", "submission", "submissions", "imap", "imaps", "http".
+// Addr returns the bound address of a listener: "mx", "submission", "submissions", "imap", "imaps", "http",
+// "https".
 func (s *Server) Addr(name string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -160,6 +162,7 @@ func (s *Server) Start() error {
 		{"imap", s.cfg.IMAP.Listen, false, imapLimit, refuseIMAP, s.imap.Serve},
 		{"imaps", s.cfg.IMAP.ListenTLS, false, imapLimit, nil, s.imap.ServeTLS},
 		{"http", s.cfg.HTTP.Listen, false, nil, nil, s.http.Serve},
+		{"https", s.cfg.HTTP.ListenTLS, true, nil, nil, s.http.Serve},
 	}
 	for _, p := range plans {
 		if p.addr == "" {
