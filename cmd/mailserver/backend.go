@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"time"
 
 	"mailserver/internal/admin"
@@ -28,7 +29,20 @@ func (a *app) withAdmin(fn func(admin.API) error) error {
 		return err
 	}
 	defer closeAPI()
-	return fn(api)
+	return fn(api.As(osUser()))
+}
+
+// osUser names the person running the command, for the audit trail: the user who ran sudo when the command runs
+// under sudo (usually as the server's own user, who alone may use the control socket), otherwise the current
+// user; "" if unknown.
+func osUser() string {
+	if u := os.Getenv("SUDO_USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return os.Getenv("USER")
 }
 
 // openAdmin connects to the running server's control socket if one answers, and otherwise opens the store

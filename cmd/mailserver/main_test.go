@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -196,6 +197,7 @@ func TestDomainAddListRemove(t *testing.T) {
 func TestUserAddAndList(t *testing.T) {
 	e := newEnv(t)
 	e.ok("", "domain", "add", domain)
+	e.ok("", "unit", "add", "vinhyen/ubnd/phong-noi-vu", "--name", "Phòng Nội vụ")
 	out := e.ok(goodPassword+"\n", "user", "add", userAn, "--name", "Nguyễn Văn An",
 		"--unit", "vinhyen/ubnd/phong-noi-vu", "--quota", "2GB")
 	if out != "added user an.nv@vinhyen.gov.vn\n" {
@@ -239,6 +241,8 @@ func TestUserAddErrors(t *testing.T) {
 		goodPassword+"\n", "user", "add", "binh@vinhyen.gov.vn", "--quota", "2XB")
 	e.fails(1, `invalid unit "/ubnd": write it like vinhyen/ubnd/phong-noi-vu, without empty parts or a leading or trailing '/'`,
 		goodPassword+"\n", "user", "add", "binh@vinhyen.gov.vn", "--unit", "/ubnd")
+	e.fails(1, "unit vinhyen/ubnd does not exist: add it with 'mailserver unit add vinhyen/ubnd'",
+		goodPassword+"\n", "user", "add", "binh@vinhyen.gov.vn", "--unit", "vinhyen/ubnd")
 	e.fails(1, `invalid address "binh": it must look like an.nv@vinhyen.gov.vn`, goodPassword+"\n", "user", "add", "binh")
 	if out := e.ok("", "user", "list"); strings.Count(out, "\n") != 2 {
 		t.Errorf("failed adds left users behind:\n%s", out)
@@ -301,13 +305,24 @@ func TestUserPasswdDisableEnableRemove(t *testing.T) {
 	e.ok("", "domain", "remove", domain)
 }
 
-// commands lists every command path of the contract.
+// commands lists every command path of the contract; groups are the ones that only hold subcommands.
 var commands = [][]string{
 	{}, {"serve"},
 	{"domain"}, {"domain", "add"}, {"domain", "list"}, {"domain", "remove"},
+	{"unit"}, {"unit", "add"}, {"unit", "list"}, {"unit", "remove"},
 	{"user"}, {"user", "add"}, {"user", "list"}, {"user", "passwd"}, {"user", "disable"}, {"user", "enable"},
-	{"user", "remove"}, {"check"}, {"compact"},
+	{"user", "move"}, {"user", "remove"},
+	{"alias"}, {"alias", "add"}, {"alias", "list"}, {"alias", "remove"},
+	{"group"}, {"group", "add"}, {"group", "list"}, {"group", "show"}, {"group", "remove"},
+	{"group", "member"}, {"group", "member", "add"}, {"group", "member", "remove"},
+	{"group", "sender"}, {"group", "sender", "add"}, {"group", "sender", "remove"},
+	{"share"}, {"share", "add"}, {"share", "grant"}, {"share", "revoke"}, {"share", "list"},
+	{"quota"}, {"quota", "set"}, {"quota", "report"},
+	{"audit"}, {"check"}, {"compact"},
 }
+
+var groups = map[string]bool{"": true, "domain": true, "unit": true, "user": true, "alias": true, "group": true,
+	"group member": true, "group sender": true, "share": true, "quota": true}
 
 func TestHelp(t *testing.T) {
 	for _, path := range commands {
@@ -319,14 +334,21 @@ func TestHelp(t *testing.T) {
 		if !strings.Contains(r.stdout, "Usage:") || !strings.Contains(r.stdout, "--config") {
 			t.Errorf("%s --help shows no usage:\n%s", name, r.stdout)
 		}
-		leaf := len(path) == 2 || len(path) == 1 && path[0] == "serve"
-		if (leaf || len(path) == 0) && !strings.Contains(r.stdout, "Examples:") {
+		group := groups[strings.Join(path, " ")]
+		if (!group || len(path) == 0) && !strings.Contains(r.stdout, "Examples:") {
 			t.Errorf("%s --help has no examples:\n%s", name, r.stdout)
 		}
-		if leaf && strings.HasSuffix(path[len(path)-1], "list") || len(path) == 1 {
+		if group {
+			if !strings.Contains(r.stdout, "Available Commands:") {
+				t.Errorf("%s --help lists no subcommands:\n%s", name, r.stdout)
+			}
 			continue
 		}
-		if !strings.Contains(r.stdout, "gov.vn") {
+		last := path[len(path)-1]
+		if last == "list" || last == "report" || slices.Contains([]string{"serve", "check", "compact"}, last) {
+			continue
+		}
+		if !strings.Contains(r.stdout, "gov.vn") && !strings.Contains(r.stdout, "vinhyen/") { // an address or a unit
 			t.Errorf("%s --help has no Vietnamese example:\n%s", name, r.stdout)
 		}
 	}
@@ -412,6 +434,7 @@ func TestThroughControlSocket(t *testing.T) {
 	if out := e.ok("", "domain", "list"); out != "vinhyen.gov.vn\n" {
 		t.Errorf("domain list: %q", out)
 	}
+	e.ok("", "unit", "add", "vinhyen/ubnd", "--name", "UBND thành phố Vĩnh Yên")
 	e.ok(goodPassword+"\n", "user", "add", userAn, "--name", "Nguyễn Văn An", "--unit", "vinhyen/ubnd", "--quota", "1.5GB")
 	a, err := st.Account(userAn)
 	if err != nil {

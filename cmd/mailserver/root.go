@@ -41,6 +41,7 @@ otherwise.
 Without --config, the built-in development settings are used (data in ./data, loopback listeners only).`,
 		Example: `  mailserver --config /etc/mailserver/mailserver.toml serve
   mailserver domain add vinhyen.gov.vn
+  mailserver unit add vinhyen/ubnd/phong-noi-vu --name "Phòng Nội vụ"
   mailserver user add an.nv@vinhyen.gov.vn --name "Nguyễn Văn An" --unit vinhyen/ubnd/phong-noi-vu --quota 2GB
   mailserver user list`,
 		SilenceErrors: true, // report prints the one-line reason
@@ -49,7 +50,8 @@ Without --config, the built-in development settings are used (data in ./data, lo
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "configuration `FILE` (TOML); default: built-in development settings")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return err })
-	root.AddCommand(newServeCmd(a), newDomainCmd(a), newUserCmd(a), newCheckCmd(a), newCompactCmd(a))
+	root.AddCommand(newServeCmd(a), newDomainCmd(a), newUnitCmd(a), newUserCmd(a), newAliasCmd(a), newGroupCmd(a),
+		newShareCmd(a), newQuotaCmd(a), newAuditCmd(a), newCheckCmd(a), newCompactCmd(a))
 	return root
 }
 
@@ -110,6 +112,17 @@ func args(names ...string) cobra.PositionalArgs {
 		}
 		if len(args) > len(names) {
 			return fmt.Errorf("unexpected argument %q", args[len(names)])
+		}
+		return nil
+	}
+}
+
+// argsAtLeast accepts the positional arguments named, the last one repeated any number of times, and says which
+// one is missing.
+func argsAtLeast(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < len(names) {
+			return fmt.Errorf("missing %s", names[len(args)])
 		}
 		return nil
 	}

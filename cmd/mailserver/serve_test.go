@@ -55,10 +55,24 @@ func TestServe(t *testing.T) {
 	}
 
 	e.ok("", "domain", "add", domain)
-	e.ok(goodPassword+"\n", "user", "add", userAn, "--name", "Nguyễn Văn An", "--quota", "2GB")
+	e.fails(1, "unit vinhyen/ubnd does not exist: add it with 'mailserver unit add vinhyen/ubnd'", goodPassword+"\n",
+		"user", "add", userAn, "--unit", "vinhyen/ubnd")
+	e.ok("", "unit", "add", "vinhyen/ubnd", "--name", "UBND thành phố Vĩnh Yên")
+	e.ok(goodPassword+"\n", "user", "add", userAn, "--name", "Nguyễn Văn An", "--quota", "2GB", "--unit", "vinhyen/ubnd")
+	e.ok("", "share", "add", "vanthu@vinhyen.gov.vn", "--unit", "vinhyen/ubnd")
+	e.ok("", "share", "grant", "vanthu@vinhyen.gov.vn", userAn, "--rights", "read,send")
+	e.fails(1, "unit vinhyen/ubnd still has 2 account(s) (an.nv@vinhyen.gov.vn, vanthu@vinhyen.gov.vn): move them elsewhere with 'mailserver user move ADDRESS PATH' or remove them first",
+		"", "unit", "remove", "vinhyen/ubnd")
+	e.ok("", "group", "add", "lanhdao@vinhyen.gov.vn", "--policy", "members")
+	e.ok("", "group", "member", "add", "lanhdao@vinhyen.gov.vn", "unit:vinhyen/ubnd")
+	e.ok("", "alias", "add", "an@vinhyen.gov.vn", userAn)
+	e.ok("", "quota", "set", userAn, "3GB")
+	if out := e.ok("", "audit", "--account", userAn); strings.Count(out, "\n") != 3 || !strings.Contains(out, "admin:"+osUser()) {
+		t.Errorf("audit through the running server:\n%s", out)
+	}
 	e.fails(1, "user an.nv@vinhyen.gov.vn already exists", goodPassword+"\n", "user", "add", userAn)
 	e.fails(1, "the server is running: stop it first, compaction needs the store file to itself", "", "compact")
-	if list := e.ok("", "user", "list"); !strings.Contains(list, "an.nv@vinhyen.gov.vn  Nguyễn Văn An") {
+	if list := e.ok("", "user", "list"); !strings.Contains(list, "an.nv@vinhyen.gov.vn   Nguyễn Văn An  vinhyen/ubnd  3GB") {
 		t.Errorf("user list through the running server:\n%s", list)
 	}
 	e.ok("", "user", "disable", userAn)

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -20,17 +19,8 @@ belong to, a quota, and a password.
 
 Passwords are never command-line arguments. In a terminal you are asked for the password twice; otherwise the
 first line of standard input is the password, so that scripts can pipe it in.`)
-	cmd.AddCommand(newUserAddCmd(a), newUserListCmd(a), newUserPasswdCmd(a),
-		newUserStateCmd(a, userState{
-			use: "disable", short: "Stop a user from logging in; mail keeps arriving and the mailbox is kept",
-			done: "disabled", op: admin.API.Disable,
-		}),
-		newUserStateCmd(a, userState{
-			use: "enable", short: "Let a disabled user log in again",
-			done: "enabled", op: admin.API.Enable,
-		}),
-		newUserRemoveCmd(a),
-	)
+	cmd.AddCommand(newUserAddCmd(a), newUserListCmd(a), newUserPasswdCmd(a), newUserDisableCmd(a), newUserEnableCmd(a),
+		newUserMoveCmd(a), newUserRemoveCmd(a))
 	return cmd
 }
 
@@ -40,7 +30,8 @@ func newUserAddCmd(a *app) *cobra.Command {
 		Use:   "add ADDRESS",
 		Short: "Add a user; the password comes from standard input or a prompt",
 		Long: `Add a user with the default folders (INBOX, Drafts, Sent, Trash, Junk, Archive). The address's domain
-must already exist (see 'mailserver domain add').
+must already exist (see 'mailserver domain add'), and so must the unit given with --unit (see 'mailserver unit
+add').
 
 The password must be at least 10 characters and mix at least two kinds of characters. In a terminal it is asked
 for twice; otherwise the first line of standard input is the password.
@@ -84,8 +75,9 @@ func newUserListCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List the users in a table",
-		Long: `List every user with display name, unit, quota, space used and status (active or disabled),
-sorted by address.`,
+		Long: `List every user with display name, unit, quota, space used and status, sorted by address. The status
+is active, disabled (no logins; mail keeps arriving), "disabled, rejects mail", or shared for a shared mailbox
+(see 'mailserver share').`,
 		Example: `  mailserver user list
   mailserver user list | grep phong-noi-vu`,
 		Args: args(),
@@ -106,15 +98,8 @@ func writeUserTable(w io.Writer, users []admin.UserInfo) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ADDRESS\tNAME\tUNIT\tQUOTA\tUSED\tSTATUS")
 	for _, u := range users {
-		quota, status := "unlimited", "active"
-		if u.Quota > 0 {
-			quota = formatSize(u.Quota)
-		}
-		if u.Disabled {
-			status = "disabled"
-		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n",
-			u.Address, orDash(cleanCell(u.Name)), orDash(u.Unit), quota, formatSize(u.Used), status)
+			u.Address, orDash(cleanCell(u.Name)), orDash(u.Unit), quotaText(u.Quota), formatSize(u.Used), userStatus(u))
 	}
 	return tw.Flush()
 }
@@ -136,21 +121,27 @@ func cleanCell(s string) string {
 	}, s)
 }
 
-// formatSize writes n bytes for a person: 0, 512B, 1.5MB, 2GB (units of 1024, as --quota reads them).
-func formatSize(n int64) string {
-	units := []string{"KB", "MB", "GB", "TB"}
-	if n < 1024 {
-		return strconv.FormatInt(n, 10) + "B"
+// formatSize writes n bytes for a person: 0B, 512B, 1.5MB, 2GB (units of 1024, as --quota reads them).
+func formatSize(n int64) string { return admin.FormatSize(n) }
+
+// quotaText writes a quota: a size, or unlimited for 0.
+func quotaText(q int64) string {
+	if q == 0 {
+		return "unlimited"
 	}
-	v, unit := float64(n), ""
-	for _, u := range units {
-		if v < 1024 {
-			break
-		}
-		v, unit = v/1024, u
+	return formatSize(q)
+}
+
+func userStatus(u admin.UserInfo) string {
+	switch {
+	case u.Disabled && u.RejectMail:
+		return "disabled, rejects mail"
+	case u.Disabled:
+		return "disabled"
+	case u.Shared:
+		return "shared"
 	}
-	s := strconv.FormatFloat(v, 'f', 1, 64)
-	return strings.TrimSuffix(s, ".0") + unit
+	return "active"
 }
 
 func newUserPasswdCmd(a *app) *cobra.Command {
@@ -178,24 +169,74 @@ is the password. The same strength rules as for 'user add' apply.`,
 	}
 }
 
-// userState describes disable or enable.
-type userState struct {
-	use, short, done string
-	op               func(admin.API, string) error
+func newUserDisableCmd(a *app) *cobra.Command {
+	var rejectMail bool
+	cmd := &cobra.Command{
+		Use:   "disable ADDRESS",
+		Short: "Stop a user from logging in; mail keeps arriving unless --reject-mail",
+		Long: `Stop a user from logging in (IMAP and SMTP submission); open IMAP sessions end. The mailbox
+is kept, and mail keeps arriving, so that nothing sent to the user is lost. With --reject-mail new mail is refused
+as well, as for staff who have left. Disabling again without --reject-mail lets mail arrive again;
+'mailserver user enable' undoes both.`,
+		Example: `  mailserver user disable an.nv@vinhyen.gov.vn
+  mailserver user disable an.nv@vinhyen.gov.vn --reject-mail`,
+		Args: args("ADDRESS"),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			return a.withAdmin(func(api admin.API) error {
+				op, done := api.Disable, "disabled %s\n"
+				if rejectMail {
+					op, done = api.DisableRejectingMail, "disabled %s; new mail to it is rejected\n"
+				}
+				if err := op(args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), done, display(args[0]))
+				return nil
+			})
+		}),
+	}
+	cmd.Flags().BoolVar(&rejectMail, "reject-mail", false, "refuse new mail to the user as well")
+	return cmd
 }
 
-func newUserStateCmd(a *app, s userState) *cobra.Command {
+func newUserEnableCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:     s.use + " ADDRESS",
-		Short:   s.short,
-		Example: fmt.Sprintf("  mailserver user %s an.nv@vinhyen.gov.vn", s.use),
+		Use:     "enable ADDRESS",
+		Short:   "Let a disabled user log in and receive mail again",
+		Example: `  mailserver user enable an.nv@vinhyen.gov.vn`,
 		Args:    args("ADDRESS"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			return a.withAdmin(func(api admin.API) error {
-				if err := s.op(api, args[0]); err != nil {
+				if err := api.Enable(args[0]); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", s.done, display(args[0]))
+				fmt.Fprintf(cmd.OutOrStdout(), "enabled %s\n", display(args[0]))
+				return nil
+			})
+		}),
+	}
+}
+
+func newUserMoveCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "move ADDRESS PATH",
+		Short: "Move a user (or a shared mailbox) to another org unit",
+		Long: `Move a user or a shared mailbox to another org unit, which must exist (see 'mailserver unit add').
+Groups with the unit as a member (unit:PATH) reach the user at once. An empty PATH ("") takes the user out of any
+unit.`,
+		Example: `  mailserver user move an.nv@vinhyen.gov.vn vinhyen/ubnd/van-phong
+  mailserver user move vanthu@phucyen.vinhphuc.gov.vn vinhyen/phuong-phuc-yen`,
+		Args: args("ADDRESS", "PATH"),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			return a.withAdmin(func(api admin.API) error {
+				if err := api.MoveUser(args[0], args[1]); err != nil {
+					return err
+				}
+				if unit := display(args[1]); unit != "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "moved %s to unit %s\n", display(args[0]), unit)
+				} else {
+					fmt.Fprintf(cmd.OutOrStdout(), "moved %s out of its unit\n", display(args[0]))
+				}
 				return nil
 			})
 		}),
@@ -206,8 +247,9 @@ func newUserRemoveCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "remove ADDRESS",
 		Short: "Remove a user and all their mail",
-		Long: `Remove a user with all their folders and messages. This cannot be undone: to keep the mail but stop
-the account, use 'mailserver user disable' instead.`,
+		Long: `Remove a user (or a shared mailbox) with all their folders and messages; the space is reclaimed. This
+cannot be undone: to keep the mail but stop the account, use 'mailserver user disable' instead. It is refused
+while an alias points at the address or a group has it as a member: remove those first.`,
 		Example: `  mailserver user remove an.nv@vinhyen.gov.vn`,
 		Args:    args("ADDRESS"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {

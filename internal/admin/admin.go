@@ -1,10 +1,15 @@
-// Package admin holds the administration operations — domains and users — in one place. The same Service runs
-// inside the server (behind the control socket, see internal/ctl) and inside the CLI when the server is not running
-// (directly on the store file), so both paths validate and report errors identically.
+// Package admin holds the administration operations — domains, users, org units, aliases, groups, shared
+// mailboxes, quotas and the audit trail — in one place. The same Service runs inside the server (behind the
+// control socket, see internal/ctl) and inside the CLI when the server is not running (directly on the store
+// file), so both paths validate and report errors identically.
 //
 // Every error an operation returns is one line that tells the administrator what to do; errors.Is tells its kind
 // (ErrInvalid, ErrNotFound, ErrExists, ErrInUse). Passwords are hashed here, so they travel to the server over the
 // 0600 control socket and never appear in a process's arguments.
+//
+// Every change is written to the store's audit trail right after it succeeds, in a transaction of its own: the
+// actor is "admin:" and the OS user the CLI passes (As), the origin "cli". Removals are refused while an alias
+// or a group still refers to what would go, so that nothing is left pointing at nothing.
 package admin
 
 import (
@@ -19,16 +24,51 @@ import (
 
 // API is the set of administration operations. *Service implements it on a store; *ctl.Client implements it over
 // the control socket of a running server. The CLI is written against API only.
+//
+// Every operation that changes state writes an audit record (store.AuditRecord) right after the change succeeds,
+// naming the actor set with As.
 type API interface {
+	// As returns the same API acting for osUser, the operating-system user running the CLI, who is named in the
+	// audit records of the changes made through it ("admin:" + osUser; "admin" when empty).
+	As(osUser string) API
+
 	AddDomain(name string) error
 	ListDomains() ([]Domain, error)
 	RemoveDomain(name string) error
+
 	AddUser(req AddUserRequest) (UserInfo, error)
 	ListUsers() ([]UserInfo, error)
 	SetPassword(address, password string) error
 	Disable(address string) error
+	DisableRejectingMail(address string) error
 	Enable(address string) error
 	RemoveUser(address string) error
+	MoveUser(address, unit string) error
+
+	AddUnit(path, name string) ([]UnitInfo, error)
+	ListUnits() ([]UnitInfo, error)
+	RemoveUnit(path string) error
+
+	AddAlias(alias, target string) (AliasInfo, error)
+	ListAliases() ([]AliasInfo, error)
+	RemoveAlias(alias string) error
+
+	AddGroup(req AddGroupRequest) (GroupInfo, error)
+	ListGroups() ([]GroupInfo, error)
+	ShowGroup(address string) (GroupInfo, error)
+	UpdateGroup(req GroupUpdate) (GroupInfo, error)
+	RemoveGroup(address string) error
+
+	AddShared(req AddSharedRequest) (UserInfo, error)
+	Grant(shared, account string, rights []string) (GrantInfo, error)
+	Revoke(shared, account string) error
+	ListShared() ([]SharedInfo, error)
+
+	SetQuota(address string, quota int64) error
+	QuotaReport() (QuotaReport, error)
+
+	AuditLog(q AuditQuery) ([]AuditEntry, error)
+
 	Check() (CheckReport, error)
 }
 
@@ -50,21 +90,30 @@ type AddUserRequest struct {
 	Password string `json:"password"`
 }
 
-// UserInfo is an account as the administration layer shows it: everything but the password hash.
+// UserInfo is an account as the administration layer shows it: everything but the password hash. Shared
+// mailboxes are accounts too (Shared).
 type UserInfo struct {
-	Address  string    `json:"address"`
-	Name     string    `json:"name,omitempty"`
-	Unit     string    `json:"unit,omitempty"`
-	Quota    int64     `json:"quota"` // bytes; 0 means unlimited
-	Used     int64     `json:"used"`  // bytes
-	Disabled bool      `json:"disabled,omitempty"`
-	Created  time.Time `json:"created"`
+	Address    string    `json:"address"`
+	Name       string    `json:"name,omitempty"`
+	Unit       string    `json:"unit,omitempty"`
+	Quota      int64     `json:"quota"` // bytes; 0 means unlimited
+	Used       int64     `json:"used"`  // bytes
+	Disabled   bool      `json:"disabled,omitempty"`
+	RejectMail bool      `json:"reject_mail,omitempty"` // disabled and refusing new mail
+	Shared     bool      `json:"shared,omitempty"`      // a shared mailbox: nobody logs in as it
+	Created    time.Time `json:"created"`
 }
 
 func userInfo(a store.Account) UserInfo {
 	return UserInfo{Address: a.Address, Name: a.Name, Unit: a.Unit, Quota: a.Quota, Used: a.Used,
-		Disabled: a.Disabled, Created: a.Created}
+		Disabled: a.Disabled, RejectMail: a.RejectMail, Shared: a.Shared, Created: a.Created}
 }
+
+// The audit records' Actor and From for administration operations.
+const (
+	actorAdmin = "admin"
+	auditFrom  = "cli"
+)
 
 // maxConcurrentHashes bounds the password hashes computed at once: each holds the hasher's memory (64 MiB by
 // default) while it runs.
@@ -74,7 +123,8 @@ const maxConcurrentHashes = 2
 type Service struct {
 	st        *store.Store  // immutable
 	hasher    auth.Hasher   // immutable
-	hashSlots chan struct{} // a token per hash in progress
+	hashSlots chan struct{} // a token per hash in progress; shared by the copies As makes
+	actor     string        // immutable: the audit records' Actor
 }
 
 // Option changes a Service built by New.
@@ -85,11 +135,23 @@ func WithHasher(h auth.Hasher) Option { return func(s *Service) { s.hasher = h }
 
 // New returns a Service working on st.
 func New(st *store.Store, opts ...Option) *Service {
-	s := &Service{st: st, hasher: auth.DefaultHasher(), hashSlots: make(chan struct{}, maxConcurrentHashes)}
+	s := &Service{st: st, hasher: auth.DefaultHasher(), hashSlots: make(chan struct{}, maxConcurrentHashes),
+		actor: actorAdmin}
 	for _, o := range opts {
 		o(s)
 	}
 	return s
+}
+
+// As implements API: the copy it returns shares the store and the hashing slots, and names osUser in audit
+// records.
+func (s *Service) As(osUser string) API {
+	c := *s
+	c.actor = actorAdmin
+	if u := cleanActor(osUser); u != "" {
+		c.actor = actorAdmin + ":" + u
+	}
+	return &c
 }
 
 // AddDomain adds a mail domain.
@@ -102,7 +164,10 @@ func (s *Service) AddDomain(name string) error {
 	if errors.Is(err, store.ErrExists) {
 		return failf(ErrExists, "domain %s already exists", d)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return s.audit("domain.add", d, "")
 }
 
 // ListDomains lists the domains in name order.
@@ -118,10 +183,21 @@ func (s *Service) ListDomains() ([]Domain, error) {
 	return out, nil
 }
 
-// RemoveDomain removes a domain that has no users left.
+// RemoveDomain removes a domain that has no users, shared mailboxes, aliases or groups left.
 func (s *Service) RemoveDomain(name string) error {
 	d, err := cleanDomain(name)
 	if err != nil {
+		return err
+	}
+	ok, err := s.st.HasDomain(d)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return failf(ErrNotFound, "domain %s does not exist: see 'mailserver domain list'", d)
+	}
+	// The store refuses a domain with accounts; aliases and groups are checked here so that none is left behind.
+	if err := s.domainInUse(d); err != nil {
 		return err
 	}
 	err = s.st.RemoveDomain(d)
@@ -129,29 +205,66 @@ func (s *Service) RemoveDomain(name string) error {
 	case errors.Is(err, store.ErrDomainNotFound):
 		return failf(ErrNotFound, "domain %s does not exist: see 'mailserver domain list'", d)
 	case errors.Is(err, store.ErrDomainInUse):
-		return s.domainInUse(d)
+		return s.domainInUse(d) // an account was added meanwhile
+	case err != nil:
+		return err
 	}
-	return err
+	return s.audit("domain.remove", d, "")
 }
 
-// domainInUse explains which users keep domain d from being removed.
+// domainInUse explains which users, aliases or groups keep domain d from being removed, or returns nil.
 func (s *Service) domainInUse(d string) error {
+	inDomain := func(addr string) bool { return strings.HasSuffix(addr, "@"+d) }
 	accounts, err := s.st.Accounts()
 	if err != nil {
-		return failf(ErrInUse, "domain %s still has users: remove them first with 'mailserver user remove ADDRESS'", d)
+		return err
 	}
 	var users []string
 	for _, a := range accounts {
-		if strings.HasSuffix(a.Address, "@"+d) {
+		if inDomain(a.Address) {
 			users = append(users, a.Address)
 		}
 	}
-	list := strings.Join(users, ", ")
-	if len(users) > 3 {
-		list = strings.Join(users[:3], ", ") + fmt.Sprintf(" and %d more", len(users)-3)
+	if len(users) > 0 {
+		return failf(ErrInUse, "domain %s still has %d user(s) (%s): remove them first with 'mailserver user remove ADDRESS'",
+			d, len(users), shortList(users))
 	}
-	return failf(ErrInUse, "domain %s still has %d user(s) (%s): remove them first with 'mailserver user remove ADDRESS'",
-		d, len(users), list)
+	aliases, err := s.st.Aliases()
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, a := range aliases {
+		if inDomain(a.Address) {
+			names = append(names, a.Address)
+		}
+	}
+	if len(names) > 0 {
+		return failf(ErrInUse, "domain %s still has %d alias(es) (%s): remove them first with 'mailserver alias remove ALIAS'",
+			d, len(names), shortList(names))
+	}
+	groups, err := s.st.Groups()
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if inDomain(g.Address) {
+			names = append(names, g.Address)
+		}
+	}
+	if len(names) > 0 {
+		return failf(ErrInUse, "domain %s still has %d group(s) (%s): remove them first with 'mailserver group remove GROUP'",
+			d, len(names), shortList(names))
+	}
+	return nil
+}
+
+// shortList names the first three items and counts the rest.
+func shortList(items []string) string {
+	if len(items) > 3 {
+		return strings.Join(items[:3], ", ") + fmt.Sprintf(" and %d more", len(items)-3)
+	}
+	return strings.Join(items, ", ")
 }
 
 // AddUser creates an account with its default mailboxes.
@@ -175,7 +288,7 @@ func (s *Service) AddUser(req AddUserRequest) (UserInfo, error) {
 		return UserInfo{}, err
 	}
 	// Cheap checks first, so that a mistake does not cost a password hash; the store checks again atomically.
-	if err := s.checkNewAddress(addr, domain); err != nil {
+	if err := s.checkNewAccount(addr, domain, unit, "user"); err != nil {
 		return UserInfo{}, err
 	}
 	hash, err := s.hash(req.Password)
@@ -183,18 +296,24 @@ func (s *Service) AddUser(req AddUserRequest) (UserInfo, error) {
 		return UserInfo{}, err
 	}
 	a, err := s.st.AddAccount(store.Account{Address: addr, Name: name, Unit: unit, PasswordHash: hash, Quota: req.Quota})
-	switch {
-	case errors.Is(err, store.ErrDomainNotFound):
-		return UserInfo{}, noDomain(domain)
-	case errors.Is(err, store.ErrExists):
-		return UserInfo{}, failf(ErrExists, "user %s already exists", addr)
-	case err != nil:
-		return UserInfo{}, err
+	if err != nil {
+		return UserInfo{}, s.addAccountErr(err, addr, domain, unit, "user")
 	}
-	return userInfo(a), nil
+	return userInfo(a), s.audit("user.add", addr, accountDetail(a))
 }
 
-func (s *Service) checkNewAddress(addr, domain string) error {
+// checkNewAccount checks that addr is free in a served domain and that unit ("" for none) exists. kind names the
+// account in messages: "user" or "shared mailbox".
+func (s *Service) checkNewAccount(addr, domain, unit, kind string) error {
+	if err := s.checkFree(addr, domain, kind); err != nil {
+		return err
+	}
+	return s.checkUnit(unit)
+}
+
+// checkFree checks that addr, in domain, is an address nothing uses yet. kind is what is being added ("user",
+// "alias", "group" or "shared mailbox"): an address already of that kind "already exists".
+func (s *Service) checkFree(addr, domain, kind string) error {
 	ok, err := s.st.HasDomain(domain)
 	if err != nil {
 		return err
@@ -202,14 +321,79 @@ func (s *Service) checkNewAddress(addr, domain string) error {
 	if !ok {
 		return noDomain(domain)
 	}
-	_, err = s.st.Account(addr)
+	e, err := s.st.Lookup(addr)
+	if err != nil {
+		return err
+	}
+	return taken(addr, e, kind)
+}
+
+// taken explains that addr is already used by e, or returns nil if e is nothing.
+func taken(addr string, e store.Entry, kind string) error {
+	var what, see string
 	switch {
-	case err == nil:
-		return failf(ErrExists, "user %s already exists", addr)
-	case errors.Is(err, store.ErrAccountNotFound):
+	case e.Kind == store.KindNone:
+		return nil
+	case e.Kind == store.KindAccount && e.Account.Shared:
+		what, see = "shared mailbox", "mailserver share list"
+	case e.Kind == store.KindAccount:
+		what, see = "user", "mailserver user list"
+	case e.Kind == store.KindAlias:
+		what, see = "alias", "mailserver alias list"
+	default:
+		what, see = "group", "mailserver group list"
+	}
+	if what == kind {
+		return failf(ErrExists, "%s %s already exists", kind, addr)
+	}
+	article := "a"
+	if what == "alias" {
+		article = "an"
+	}
+	return failf(ErrExists, "address %s is already used by %s %s: choose another address (see '%s')", addr, article, what, see)
+}
+
+// checkUnit requires unit to exist; "" (no unit) always does.
+func (s *Service) checkUnit(unit string) error {
+	if unit == "" {
 		return nil
 	}
+	_, err := s.st.Unit(unit)
+	if errors.Is(err, store.ErrUnitNotFound) {
+		return noUnit(unit)
+	}
 	return err
+}
+
+// addAccountErr explains the store's refusal to add an account.
+func (s *Service) addAccountErr(err error, addr, domain, unit, kind string) error {
+	switch {
+	case errors.Is(err, store.ErrDomainNotFound):
+		return noDomain(domain)
+	case errors.Is(err, store.ErrUnitNotFound):
+		return noUnit(unit)
+	case errors.Is(err, store.ErrExists):
+		if err := s.checkFree(addr, domain, kind); err != nil {
+			return err
+		}
+		return failf(ErrExists, "%s %s already exists", kind, addr)
+	}
+	return err
+}
+
+// accountDetail describes a new account for the audit trail.
+func accountDetail(a store.Account) string {
+	var parts []string
+	if a.Name != "" {
+		parts = append(parts, fmt.Sprintf("name %q", a.Name))
+	}
+	if a.Unit != "" {
+		parts = append(parts, "unit "+a.Unit)
+	}
+	if a.Quota > 0 {
+		parts = append(parts, "quota "+FormatSize(a.Quota))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // hash hashes a password, waiting while maxConcurrentHashes others are computed.
@@ -227,7 +411,11 @@ func noDomain(d string) error {
 	return failf(ErrNotFound, "domain %s does not exist: add it with 'mailserver domain add %s'", d, d)
 }
 
-// ListUsers lists every account in address order.
+func noUnit(u string) error {
+	return failf(ErrNotFound, "unit %s does not exist: add it with 'mailserver unit add %s'", u, u)
+}
+
+// ListUsers lists every account, shared mailboxes included, in address order.
 func (s *Service) ListUsers() ([]UserInfo, error) {
 	accounts, err := s.st.Accounts()
 	if err != nil {
@@ -240,7 +428,7 @@ func (s *Service) ListUsers() ([]UserInfo, error) {
 	return out, nil
 }
 
-// SetPassword replaces a user's password.
+// SetPassword replaces a user's password. A shared mailbox has none: nobody logs in as it.
 func (s *Service) SetPassword(address, password string) error {
 	addr, _, err := cleanAddress(address)
 	if err != nil {
@@ -249,42 +437,115 @@ func (s *Service) SetPassword(address, password string) error {
 	if err := checkPassword(password); err != nil {
 		return err
 	}
-	if _, err := s.account(addr); err != nil {
+	a, err := s.account(addr)
+	if err != nil {
 		return err // before hashing, so that a typo costs nothing
+	}
+	if a.Shared {
+		return failf(ErrInvalid, "%s is a shared mailbox: nobody logs in as it; give staff access with 'mailserver share grant %s ACCOUNT --rights read'",
+			addr, addr)
 	}
 	hash, err := s.hash(password)
 	if err != nil {
 		return err
 	}
-	return s.update(addr, func(a *store.Account) { a.PasswordHash = hash })
+	if err := s.update(addr, func(a *store.Account) { a.PasswordHash = hash }); err != nil {
+		return err
+	}
+	return s.audit("user.passwd", addr, "password changed")
 }
 
 // Disable stops a user from logging in; mail keeps arriving and the mailbox is kept. Disabling a disabled user is
-// not an error.
-func (s *Service) Disable(address string) error {
+// not an error; a user disabled with DisableRejectingMail receives mail again.
+func (s *Service) Disable(address string) error { return s.disable(address, false) }
+
+// DisableRejectingMail is Disable that also refuses new mail to the user (staff who have left).
+func (s *Service) DisableRejectingMail(address string) error { return s.disable(address, true) }
+
+func (s *Service) disable(address string, rejectMail bool) error {
 	addr, _, err := cleanAddress(address)
 	if err != nil {
 		return err
 	}
-	return s.update(addr, func(a *store.Account) { a.Disabled = true })
+	err = s.update(addr, func(a *store.Account) { a.Disabled, a.RejectMail = true, rejectMail })
+	if err != nil {
+		return err
+	}
+	detail := "logins refused; mail keeps arriving"
+	if rejectMail {
+		detail = "logins refused; new mail rejected"
+	}
+	return s.audit("user.disable", addr, detail)
 }
 
-// Enable undoes Disable. Enabling an enabled user is not an error.
+// Enable undoes Disable and DisableRejectingMail. Enabling an enabled user is not an error.
 func (s *Service) Enable(address string) error {
 	addr, _, err := cleanAddress(address)
 	if err != nil {
 		return err
 	}
-	return s.update(addr, func(a *store.Account) { a.Disabled = false })
+	if err := s.update(addr, func(a *store.Account) { a.Disabled, a.RejectMail = false, false }); err != nil {
+		return err
+	}
+	return s.audit("user.enable", addr, "")
 }
 
-// RemoveUser deletes a user with all their mail.
+// RemoveUser deletes a user (or a shared mailbox) with all their mail. It is refused while an alias points at the
+// address or a group has it as a member, which would be left pointing at nothing.
 func (s *Service) RemoveUser(address string) error {
 	addr, _, err := cleanAddress(address)
 	if err != nil {
 		return err
 	}
-	return userErr(addr, s.st.RemoveAccount(addr))
+	a, err := s.account(addr)
+	if err != nil {
+		return err
+	}
+	kind := "user"
+	if a.Shared {
+		kind = "shared mailbox"
+	}
+	if err := s.checkUnreferenced(kind, addr); err != nil {
+		return err
+	}
+	if err := userErr(addr, s.st.RemoveAccount(addr)); err != nil {
+		return err
+	}
+	return s.audit("user.remove", addr, fmt.Sprintf("%s removed with its mail (%s)", kind, FormatSize(a.Used)))
+}
+
+// MoveUser puts a user (or a shared mailbox) in another org unit; "" takes it out of any unit.
+func (s *Service) MoveUser(address, unit string) error {
+	addr, _, err := cleanAddress(address)
+	if err != nil {
+		return err
+	}
+	unit, err = cleanUnit(unit)
+	if err != nil {
+		return err
+	}
+	a, err := s.account(addr)
+	if err != nil {
+		return err
+	}
+	if err := s.checkUnit(unit); err != nil {
+		return err
+	}
+	err = s.st.MoveAccount(addr, unit)
+	switch {
+	case errors.Is(err, store.ErrUnitNotFound):
+		return noUnit(unit)
+	case err != nil:
+		return userErr(addr, err)
+	}
+	return s.audit("user.move", addr, fmt.Sprintf("unit %s (was %s)", orNone(unit), orNone(a.Unit)))
+}
+
+func orNone(unit string) string {
+	if unit == "" {
+		return "none"
+	}
+	return unit
 }
 
 // CheckReport is the outcome of an integrity check: no problems means the store is consistent.
@@ -312,6 +573,16 @@ func (s *Service) Check() (CheckReport, error) {
 func (s *Service) account(addr string) (store.Account, error) {
 	a, err := s.st.Account(addr)
 	return a, userErr(addr, err)
+}
+
+// audit records a change that has just succeeded. The change stays made if the record cannot be written; the
+// error then says so.
+func (s *Service) audit(action, target, detail string) error {
+	err := s.st.AddAudit(store.AuditRecord{Actor: s.actor, Action: action, Target: target, Detail: detail, From: auditFrom})
+	if err != nil {
+		return fmt.Errorf("%s %s was done, but its audit record could not be written: %w", action, target, err)
+	}
+	return nil
 }
 
 func (s *Service) update(addr string, fn func(*store.Account)) error {

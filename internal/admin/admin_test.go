@@ -127,6 +127,9 @@ func TestAddUser(t *testing.T) {
 	if err := svc.AddDomain("vinhyen.gov.vn"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := svc.AddUnit("vinhyen/ubnd/phong-noi-vu", "Phòng Nội vụ"); err != nil {
+		t.Fatal(err)
+	}
 	// "Nguyễn" typed decomposed (as some keyboards do) is stored composed.
 	decomposed := "Nguye\u0302\u0303n Va\u0306n An"
 	u, err := svc.AddUser(admin.AddUserRequest{
@@ -197,9 +200,13 @@ func TestAddUserErrors(t *testing.T) {
 		{admin.AddUserRequest{Address: "binh@vinhyen.gov.vn", Password: goodPassword, Unit: "/vinhyen/"}, admin.ErrInvalid,
 			`invalid unit "/vinhyen/": write it like vinhyen/ubnd/phong-noi-vu, without empty parts or a leading or trailing '/'`},
 		{admin.AddUserRequest{Address: "binh@vinhyen.gov.vn", Password: goodPassword, Unit: "vinhyen/ủy ban"}, admin.ErrInvalid,
-			`invalid unit "vinhyen/ủy ban": use letters without diacritics, digits, '-', '_' and '.' between the '/'`},
+			`invalid unit "vinhyen/ủy ban": use letters without diacritics, digits and '-' between the '/'`},
 		{admin.AddUserRequest{Address: "binh@vinhyen.gov.vn", Password: goodPassword, Unit: "vinhyen/.."}, admin.ErrInvalid,
-			`invalid unit "vinhyen/..": '.' and '..' are not unit names`},
+			`invalid unit "vinhyen/..": use letters without diacritics, digits and '-' between the '/'`},
+		{admin.AddUserRequest{Address: "binh@vinhyen.gov.vn", Password: goodPassword, Unit: "vinhyen/-ubnd"}, admin.ErrInvalid,
+			`invalid unit "vinhyen/-ubnd": a part must not start or end with '-'`},
+		{admin.AddUserRequest{Address: "binh@vinhyen.gov.vn", Password: goodPassword, Unit: "vinhyen/ubnd"}, admin.ErrNotFound,
+			"unit vinhyen/ubnd does not exist: add it with 'mailserver unit add vinhyen/ubnd'"},
 		{admin.AddUserRequest{Address: "binh@vinhyen.gov.vn", Password: goodPassword, Name: "An\x1b[31m"}, admin.ErrInvalid,
 			"name must not contain control characters"},
 		{admin.AddUserRequest{Address: "binh@vinhyen.gov.vn", Password: goodPassword, Name: strings.Repeat("Ă", 129)}, admin.ErrInvalid,

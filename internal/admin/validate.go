@@ -18,6 +18,7 @@ const (
 	maxNameRunes     = 128
 	maxUnitBytes     = 255
 	maxPasswordBytes = 1024
+	maxActorBytes    = 64
 )
 
 // cleanDomain returns name lower-cased and trimmed, or an ErrInvalid error saying what is wrong with it.
@@ -118,7 +119,8 @@ func cleanName(name string) (string, error) {
 }
 
 // cleanUnit returns an org unit path such as "vinhyen/ubnd/phong-noi-vu" lower-cased, or an ErrInvalid error.
-// An empty unit means none.
+// An empty unit means none. The rule is the store's (store.ValidateUnitPath): levels of a-z, 0-9 and '-', so that
+// paths are easy to type on any keyboard and never need quoting.
 func cleanUnit(unit string) (string, error) {
 	u := strings.ToLower(strings.TrimSpace(unit))
 	if u == "" {
@@ -132,15 +134,41 @@ func cleanUnit(unit string) (string, error) {
 			return "", failf(ErrInvalid, "invalid unit %q: write it like vinhyen/ubnd/phong-noi-vu, without empty parts or a leading or trailing '/'", unit)
 		}
 		for i := 0; i < len(seg); i++ {
-			if c := seg[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-				return "", failf(ErrInvalid, "invalid unit %q: use letters without diacritics, digits, '-', '_' and '.' between the '/'", unit)
+			if c := seg[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return "", failf(ErrInvalid, "invalid unit %q: use letters without diacritics, digits and '-' between the '/'", unit)
 			}
 		}
-		if seg == "." || seg == ".." {
-			return "", failf(ErrInvalid, "invalid unit %q: '.' and '..' are not unit names", unit)
+		if seg[0] == '-' || seg[len(seg)-1] == '-' {
+			return "", failf(ErrInvalid, "invalid unit %q: a part must not start or end with '-'", unit)
 		}
 	}
 	return u, nil
+}
+
+// cleanUnitPath is cleanUnit for a unit that must be named.
+func cleanUnitPath(unit string) (string, error) {
+	u, err := cleanUnit(unit)
+	if err == nil && u == "" {
+		err = failf(ErrInvalid, "unit path must not be empty: write it like vinhyen/ubnd/phong-noi-vu")
+	}
+	return u, err
+}
+
+// cleanActor returns the OS user name given by the CLI, safe for one column of the audit log, or "".
+func cleanActor(user string) string {
+	u := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, user)
+	if len(u) > maxActorBytes {
+		u = u[:maxActorBytes]
+	}
+	if !utf8.ValidString(u) {
+		u = strings.ToValidUTF8(u, "")
+	}
+	return u
 }
 
 // checkPassword applies the strength rules and limits that make a password usable over SMTP and IMAP.

@@ -28,6 +28,7 @@ var ErrNoAnswer = errors.New("control socket does not answer")
 // for a password typed at a prompt). It is safe for concurrent use.
 type Client struct {
 	path string // immutable
+	as   string // immutable: the OS user named in requests (admin.API.As)
 }
 
 var _ admin.API = (*Client)(nil)
@@ -48,6 +49,13 @@ func Dial(path string) (*Client, error) {
 
 // Close releases the client. Operations hold no connection between calls, so there is nothing to wait for.
 func (c *Client) Close() error { return nil }
+
+// As implements admin.API: the copy it returns names osUser in its requests, and the server in its audit records.
+func (c *Client) As(osUser string) admin.API {
+	cp := *c
+	cp.as = osUser
+	return &cp
+}
 
 // AddDomain implements admin.API.
 func (c *Client) AddDomain(name string) error {
@@ -87,7 +95,12 @@ func (c *Client) SetPassword(address, password string) error {
 
 // Disable implements admin.API.
 func (c *Client) Disable(address string) error {
-	return c.call(OpUserDisable, addressArgs{Address: address}, nil, callTimeout)
+	return c.call(OpUserDisable, disableArgs{Address: address}, nil, callTimeout)
+}
+
+// DisableRejectingMail implements admin.API.
+func (c *Client) DisableRejectingMail(address string) error {
+	return c.call(OpUserDisable, disableArgs{Address: address, RejectMail: true}, nil, callTimeout)
 }
 
 // Enable implements admin.API.
@@ -100,6 +113,127 @@ func (c *Client) RemoveUser(address string) error {
 	return c.call(OpUserRemove, addressArgs{Address: address}, nil, callTimeout)
 }
 
+// MoveUser implements admin.API.
+func (c *Client) MoveUser(address, unit string) error {
+	return c.call(OpUserMove, moveArgs{Address: address, Unit: unit}, nil, callTimeout)
+}
+
+// AddUnit implements admin.API.
+func (c *Client) AddUnit(path, name string) ([]admin.UnitInfo, error) {
+	var out []admin.UnitInfo
+	err := c.call(OpUnitAdd, unitArgs{Path: path, Name: name}, &out, callTimeout)
+	return out, err
+}
+
+// ListUnits implements admin.API.
+func (c *Client) ListUnits() ([]admin.UnitInfo, error) {
+	var out []admin.UnitInfo
+	err := c.call(OpUnitList, nil, &out, callTimeout)
+	return out, err
+}
+
+// RemoveUnit implements admin.API.
+func (c *Client) RemoveUnit(path string) error {
+	return c.call(OpUnitRemove, unitArgs{Path: path}, nil, callTimeout)
+}
+
+// AddAlias implements admin.API.
+func (c *Client) AddAlias(alias, target string) (admin.AliasInfo, error) {
+	var out admin.AliasInfo
+	err := c.call(OpAliasAdd, aliasArgs{Alias: alias, Target: target}, &out, callTimeout)
+	return out, err
+}
+
+// ListAliases implements admin.API.
+func (c *Client) ListAliases() ([]admin.AliasInfo, error) {
+	var out []admin.AliasInfo
+	err := c.call(OpAliasList, nil, &out, callTimeout)
+	return out, err
+}
+
+// RemoveAlias implements admin.API.
+func (c *Client) RemoveAlias(alias string) error {
+	return c.call(OpAliasRemove, aliasArgs{Alias: alias}, nil, callTimeout)
+}
+
+// AddGroup implements admin.API.
+func (c *Client) AddGroup(req admin.AddGroupRequest) (admin.GroupInfo, error) {
+	var out admin.GroupInfo
+	err := c.call(OpGroupAdd, req, &out, callTimeout)
+	return out, err
+}
+
+// ListGroups implements admin.API.
+func (c *Client) ListGroups() ([]admin.GroupInfo, error) {
+	var out []admin.GroupInfo
+	err := c.call(OpGroupList, nil, &out, callTimeout)
+	return out, err
+}
+
+// ShowGroup implements admin.API.
+func (c *Client) ShowGroup(address string) (admin.GroupInfo, error) {
+	var out admin.GroupInfo
+	err := c.call(OpGroupShow, addressArgs{Address: address}, &out, callTimeout)
+	return out, err
+}
+
+// UpdateGroup implements admin.API.
+func (c *Client) UpdateGroup(req admin.GroupUpdate) (admin.GroupInfo, error) {
+	var out admin.GroupInfo
+	err := c.call(OpGroupUpdate, req, &out, callTimeout)
+	return out, err
+}
+
+// RemoveGroup implements admin.API.
+func (c *Client) RemoveGroup(address string) error {
+	return c.call(OpGroupRemove, addressArgs{Address: address}, nil, callTimeout)
+}
+
+// AddShared implements admin.API.
+func (c *Client) AddShared(req admin.AddSharedRequest) (admin.UserInfo, error) {
+	var out admin.UserInfo
+	err := c.call(OpShareAdd, req, &out, callTimeout)
+	return out, err
+}
+
+// Grant implements admin.API.
+func (c *Client) Grant(shared, account string, rights []string) (admin.GrantInfo, error) {
+	var out admin.GrantInfo
+	err := c.call(OpShareGrant, grantArgs{Shared: shared, Account: account, Rights: rights}, &out, callTimeout)
+	return out, err
+}
+
+// Revoke implements admin.API.
+func (c *Client) Revoke(shared, account string) error {
+	return c.call(OpShareRevoke, grantArgs{Shared: shared, Account: account}, nil, callTimeout)
+}
+
+// ListShared implements admin.API.
+func (c *Client) ListShared() ([]admin.SharedInfo, error) {
+	var out []admin.SharedInfo
+	err := c.call(OpShareList, nil, &out, callTimeout)
+	return out, err
+}
+
+// SetQuota implements admin.API.
+func (c *Client) SetQuota(address string, quota int64) error {
+	return c.call(OpQuotaSet, quotaArgs{Address: address, Quota: quota}, nil, callTimeout)
+}
+
+// QuotaReport implements admin.API.
+func (c *Client) QuotaReport() (admin.QuotaReport, error) {
+	var out admin.QuotaReport
+	err := c.call(OpQuotaReport, nil, &out, callTimeout)
+	return out, err
+}
+
+// AuditLog implements admin.API.
+func (c *Client) AuditLog(q admin.AuditQuery) ([]admin.AuditEntry, error) {
+	var out []admin.AuditEntry
+	err := c.call(OpAudit, q, &out, callTimeout)
+	return out, err
+}
+
 // Check implements admin.API. A check reads the whole store, so it gets a longer deadline.
 func (c *Client) Check() (admin.CheckReport, error) {
 	var r admin.CheckReport
@@ -110,7 +244,7 @@ func (c *Client) Check() (admin.CheckReport, error) {
 // call sends one request on a fresh connection and decodes the result into result (if not nil). A failed
 // operation comes back as the server's error, kind included (admin.ErrorFromCode).
 func (c *Client) call(op string, args, result any, timeout time.Duration) error {
-	req := request{Op: op}
+	req := request{Op: op, As: c.as}
 	if args != nil {
 		b, err := json.Marshal(args)
 		if err != nil {

@@ -221,6 +221,9 @@ func TestRoundTrip(t *testing.T) {
 	if err := c.RemoveDomain("phucyen.gov.vn"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.AddUnit("vinhyen/ubnd/phong-noi-vu", "Phòng Nội vụ"); err != nil {
+		t.Fatal(err)
+	}
 
 	req := admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Name: "Nguyễn Văn An",
 		Unit: "vinhyen/ubnd/phong-noi-vu", Quota: 2 << 30, Password: goodPassword}

@@ -10,6 +10,10 @@
 //	{"ok":true,"result":{"address":"an.nv@vinhyen.gov.vn",...}}
 //	{"op":"domain.remove","args":{"name":"phucyen.gov.vn"}}
 //	{"ok":false,"error":"domain phucyen.gov.vn does not exist: see 'mailserver domain list'","code":"not_found"}
+//	{"op":"unit.add","as":"hoa","args":{"path":"vinhyen/ubnd","name":"UBND thành phố"}}
+//
+// "as" names the operating-system user running the CLI; the server records it in the audit trail of the changes
+// the request makes (admin.API.As).
 //
 // "error" is the one-line message for the administrator; "code" is its kind (admin.Code), empty for unexpected
 // failures. A request line is at most MaxRequest bytes. The socket file has mode 0600: whoever can connect is the
@@ -33,6 +37,25 @@ const (
 	OpUserDisable   = "user.disable"
 	OpUserEnable    = "user.enable"
 	OpUserRemove    = "user.remove"
+	OpUserMove      = "user.move"
+	OpUnitAdd       = "unit.add"
+	OpUnitList      = "unit.list"
+	OpUnitRemove    = "unit.remove"
+	OpAliasAdd      = "alias.add"
+	OpAliasList     = "alias.list"
+	OpAliasRemove   = "alias.remove"
+	OpGroupAdd      = "group.add"
+	OpGroupList     = "group.list"
+	OpGroupShow     = "group.show"
+	OpGroupUpdate   = "group.update"
+	OpGroupRemove   = "group.remove"
+	OpShareAdd      = "share.add"
+	OpShareGrant    = "share.grant"
+	OpShareRevoke   = "share.revoke"
+	OpShareList     = "share.list"
+	OpQuotaSet      = "quota.set"
+	OpQuotaReport   = "quota.report"
+	OpAudit         = "audit"
 	OpCheck         = "check"
 	pingResult      = "pong"
 	unknownOpFormat = "unknown operation %q: are the CLI and the server the same version?"
@@ -40,6 +63,7 @@ const (
 
 type request struct {
 	Op   string          `json:"op"`
+	As   string          `json:"as,omitempty"` // the OS user running the CLI
 	Args json.RawMessage `json:"args,omitempty"`
 }
 
@@ -50,13 +74,45 @@ type response struct {
 	Code   string          `json:"code,omitempty"`
 }
 
-// Arguments of the operations; user.add takes an admin.AddUserRequest.
+// Arguments of the operations; user.add takes an admin.AddUserRequest, group.add an admin.AddGroupRequest,
+// group.update an admin.GroupUpdate, share.add an admin.AddSharedRequest and audit an admin.AuditQuery.
 type domainArgs struct {
 	Name string `json:"name"`
 }
 
 type addressArgs struct {
 	Address string `json:"address"`
+}
+
+type disableArgs struct {
+	Address    string `json:"address"`
+	RejectMail bool   `json:"reject_mail,omitempty"`
+}
+
+type moveArgs struct {
+	Address string `json:"address"`
+	Unit    string `json:"unit"`
+}
+
+type unitArgs struct {
+	Path string `json:"path"`
+	Name string `json:"name,omitempty"`
+}
+
+type aliasArgs struct {
+	Alias  string `json:"alias"`
+	Target string `json:"target,omitempty"`
+}
+
+type grantArgs struct {
+	Shared  string   `json:"shared"`
+	Account string   `json:"account"`
+	Rights  []string `json:"rights,omitempty"`
+}
+
+type quotaArgs struct {
+	Address string `json:"address"`
+	Quota   int64  `json:"quota"`
 }
 
 type passwordArgs struct {

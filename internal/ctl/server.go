@@ -111,9 +111,15 @@ func handle(api admin.API, line []byte, logger *slog.Logger) response {
 		return response{Error: fmt.Sprintf(unknownOpFormat, req.Op)}
 	}
 	start := time.Now()
+	if req.As != "" {
+		api = api.As(req.As)
+	}
 	result, err := h(api, req.Args)
 	if req.Op != OpPing {
 		attrs := []any{"op", req.Op, "ok", err == nil, "duration", time.Since(start).Round(time.Millisecond)}
+		if req.As != "" {
+			attrs = append(attrs, "as", req.As)
+		}
 		if err != nil {
 			attrs = append(attrs, "err", err.Error())
 		}
@@ -135,11 +141,16 @@ func handle(api admin.API, line []byte, logger *slog.Logger) response {
 type handler func(api admin.API, args json.RawMessage) (any, error)
 
 var handlers = map[string]handler{
-	OpPing:       func(admin.API, json.RawMessage) (any, error) { return pingResult, nil },
-	OpDomainList: func(api admin.API, _ json.RawMessage) (any, error) { return api.ListDomains() },
-	OpUserList:   func(api admin.API, _ json.RawMessage) (any, error) { return api.ListUsers() },
-	OpCheck:      func(api admin.API, _ json.RawMessage) (any, error) { return api.Check() },
-	OpDomainAdd:  withArgs(func(api admin.API, a domainArgs) (any, error) { return nil, api.AddDomain(a.Name) }),
+	OpPing:        func(admin.API, json.RawMessage) (any, error) { return pingResult, nil },
+	OpDomainList:  func(api admin.API, _ json.RawMessage) (any, error) { return api.ListDomains() },
+	OpUserList:    func(api admin.API, _ json.RawMessage) (any, error) { return api.ListUsers() },
+	OpUnitList:    func(api admin.API, _ json.RawMessage) (any, error) { return api.ListUnits() },
+	OpAliasList:   func(api admin.API, _ json.RawMessage) (any, error) { return api.ListAliases() },
+	OpGroupList:   func(api admin.API, _ json.RawMessage) (any, error) { return api.ListGroups() },
+	OpShareList:   func(api admin.API, _ json.RawMessage) (any, error) { return api.ListShared() },
+	OpQuotaReport: func(api admin.API, _ json.RawMessage) (any, error) { return api.QuotaReport() },
+	OpCheck:       func(api admin.API, _ json.RawMessage) (any, error) { return api.Check() },
+	OpDomainAdd:   withArgs(func(api admin.API, a domainArgs) (any, error) { return nil, api.AddDomain(a.Name) }),
 	OpDomainRemove: withArgs(func(api admin.API, a domainArgs) (any, error) {
 		return nil, api.RemoveDomain(a.Name)
 	}),
@@ -147,9 +158,34 @@ var handlers = map[string]handler{
 	OpUserPasswd: withArgs(func(api admin.API, a passwordArgs) (any, error) {
 		return nil, api.SetPassword(a.Address, a.Password)
 	}),
-	OpUserDisable: withArgs(func(api admin.API, a addressArgs) (any, error) { return nil, api.Disable(a.Address) }),
-	OpUserEnable:  withArgs(func(api admin.API, a addressArgs) (any, error) { return nil, api.Enable(a.Address) }),
-	OpUserRemove:  withArgs(func(api admin.API, a addressArgs) (any, error) { return nil, api.RemoveUser(a.Address) }),
+	OpUserDisable: withArgs(func(api admin.API, a disableArgs) (any, error) {
+		if a.RejectMail {
+			return nil, api.DisableRejectingMail(a.Address)
+		}
+		return nil, api.Disable(a.Address)
+	}),
+	OpUserEnable: withArgs(func(api admin.API, a addressArgs) (any, error) { return nil, api.Enable(a.Address) }),
+	OpUserRemove: withArgs(func(api admin.API, a addressArgs) (any, error) { return nil, api.RemoveUser(a.Address) }),
+	OpUserMove:   withArgs(func(api admin.API, a moveArgs) (any, error) { return nil, api.MoveUser(a.Address, a.Unit) }),
+	OpUnitAdd:    withArgs(func(api admin.API, a unitArgs) (any, error) { return api.AddUnit(a.Path, a.Name) }),
+	OpUnitRemove: withArgs(func(api admin.API, a unitArgs) (any, error) { return nil, api.RemoveUnit(a.Path) }),
+	OpAliasAdd:   withArgs(func(api admin.API, a aliasArgs) (any, error) { return api.AddAlias(a.Alias, a.Target) }),
+	OpAliasRemove: withArgs(func(api admin.API, a aliasArgs) (any, error) {
+		return nil, api.RemoveAlias(a.Alias)
+	}),
+	OpGroupAdd:    withArgs(func(api admin.API, req admin.AddGroupRequest) (any, error) { return api.AddGroup(req) }),
+	OpGroupShow:   withArgs(func(api admin.API, a addressArgs) (any, error) { return api.ShowGroup(a.Address) }),
+	OpGroupUpdate: withArgs(func(api admin.API, req admin.GroupUpdate) (any, error) { return api.UpdateGroup(req) }),
+	OpGroupRemove: withArgs(func(api admin.API, a addressArgs) (any, error) { return nil, api.RemoveGroup(a.Address) }),
+	OpShareAdd:    withArgs(func(api admin.API, req admin.AddSharedRequest) (any, error) { return api.AddShared(req) }),
+	OpShareGrant: withArgs(func(api admin.API, a grantArgs) (any, error) {
+		return api.Grant(a.Shared, a.Account, a.Rights)
+	}),
+	OpShareRevoke: withArgs(func(api admin.API, a grantArgs) (any, error) {
+		return nil, api.Revoke(a.Shared, a.Account)
+	}),
+	OpQuotaSet: withArgs(func(api admin.API, a quotaArgs) (any, error) { return nil, api.SetQuota(a.Address, a.Quota) }),
+	OpAudit:    withArgs(func(api admin.API, q admin.AuditQuery) (any, error) { return api.AuditLog(q) }),
 }
 
 // withArgs decodes an operation's arguments strictly (an unknown field means the CLI is newer than the server:
