@@ -1,0 +1,304 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"mailserver/internal/store"
+)
+
+// AddGroupRequest describes a new distribution group. Policy is anyone, organisation (the default), members or
+// senders.
+type AddGroupRequest struct {
+	Address string `json:"address"`
+	Name    string `json:"name,omitempty"`
+	Policy  string `json:"policy,omitempty"`
+}
+
+// GroupInfo is a distribution group as the administration layer shows it.
+type GroupInfo struct {
+	Address string    `json:"address"`
+	Name    string    `json:"name,omitempty"`
+	Policy  string    `json:"policy"`            // who may send to it: anyone, organisation, members or senders
+	Members []string  `json:"members,omitempty"` // addresses, or unit:PATH for every account of a unit and its sub-units
+	Senders []string  `json:"senders,omitempty"` // addresses that may send to it (policy senders) and send as it
+	Created time.Time `json:"created"`
+}
+
+func groupInfo(g store.Group) GroupInfo {
+	return GroupInfo{Address: g.Address, Name: g.Name, Policy: string(g.Policy), Members: g.Members, Senders: g.Senders,
+		Created: g.Created}
+}
+
+// GroupUpdate changes a group's members and senders in one step: all of it is done, or nothing. Adding a member
+// or sender that is already there changes nothing; removing one that is not there is an error.
+type GroupUpdate struct {
+	Group         string   `json:"group"`
+	AddMembers    []string `json:"add_members,omitempty"` // addresses (users, aliases, groups, shared mailboxes) or unit:PATH
+	RemoveMembers []string `json:"remove_members,omitempty"`
+	AddSenders    []string `json:"add_senders,omitempty"` // any address, other agencies' included
+	RemoveSenders []string `json:"remove_senders,omitempty"`
+}
+
+// PolicyText explains a posting policy in a few words.
+func PolicyText(policy string) string {
+	switch store.PostingPolicy(policy) {
+	case store.PostAnyone:
+		return "anyone may send, other agencies included"
+	case store.PostOrganisation:
+		return "staff of this server may send"
+	case store.PostMembers:
+		return "only members may send"
+	case store.PostSenders:
+		return "only the listed senders may send"
+	}
+	return ""
+}
+
+// AddGroup creates a distribution group with no members.
+func (s *Service) AddGroup(req AddGroupRequest) (GroupInfo, error) {
+	addr, domain, err := cleanAddress(req.Address)
+	if err != nil {
+		return GroupInfo{}, err
+	}
+	name, err := cleanName(req.Name)
+	if err != nil {
+		return GroupInfo{}, err
+	}
+	policy := store.PostOrganisation
+	if strings.TrimSpace(req.Policy) != "" {
+		if policy, err = store.ParsePostingPolicy(req.Policy); err != nil {
+			return GroupInfo{}, &Error{Kind: ErrInvalid, Msg: err.Error()}
+		}
+	}
+	if err := s.checkFree(addr, domain, "group"); err != nil {
+		return GroupInfo{}, err
+	}
+	g, err := s.st.AddGroup(store.Group{Address: addr, Name: name, Policy: policy})
+	switch {
+	case errors.Is(err, store.ErrDomainNotFound):
+		return GroupInfo{}, noDomain(domain)
+	case errors.Is(err, store.ErrExists):
+		if err := s.checkFree(addr, domain, "group"); err != nil {
+			return GroupInfo{}, err
+		}
+		return GroupInfo{}, failf(ErrExists, "group %s already exists", addr)
+	case err != nil:
+		return GroupInfo{}, err
+	}
+	detail := "policy " + string(policy)
+	if name != "" {
+		detail = fmt.Sprintf("name %q, %s", name, detail)
+	}
+	return groupInfo(g), s.audit("group.add", addr, detail)
+}
+
+// ListGroups lists every group in address order.
+func (s *Service) ListGroups() ([]GroupInfo, error) {
+	groups, err := s.st.Groups()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]GroupInfo, len(groups))
+	for i, g := range groups {
+		out[i] = groupInfo(g)
+	}
+	return out, nil
+}
+
+// ShowGroup returns one group with its members and senders.
+func (s *Service) ShowGroup(address string) (GroupInfo, error) {
+	addr, _, err := cleanAddress(address)
+	if err != nil {
+		return GroupInfo{}, err
+	}
+	g, err := s.st.Group(addr)
+	if errors.Is(err, store.ErrGroupNotFound) {
+		return GroupInfo{}, noGroup(addr)
+	}
+	return groupInfo(g), err
+}
+
+func noGroup(addr string) error {
+	return failf(ErrNotFound, "group %s does not exist: see 'mailserver group list'", addr)
+}
+
+// UpdateGroup adds and removes members and senders of a group.
+func (s *Service) UpdateGroup(req GroupUpdate) (GroupInfo, error) {
+	addr, _, err := cleanAddress(req.Group)
+	if err != nil {
+		return GroupInfo{}, err
+	}
+	var lists [4][]string
+	for i, in := range [][]string{req.AddMembers, req.RemoveMembers, req.AddSenders, req.RemoveSenders} {
+		clean := cleanAddressList
+		if i < 2 {
+			clean = cleanMemberList
+		}
+		if lists[i], err = clean(in); err != nil {
+			return GroupInfo{}, err
+		}
+	}
+	addM, removeM, addS, removeS := lists[0], lists[1], lists[2], lists[3]
+	if len(addM)+len(removeM)+len(addS)+len(removeS) == 0 {
+		return GroupInfo{}, failf(ErrInvalid, "nothing to change: name the members or senders to add or remove")
+	}
+	if _, err := s.ShowGroup(addr); err != nil {
+		return GroupInfo{}, err
+	}
+	for _, m := range addM {
+		if err := s.checkMember(m); err != nil {
+			return GroupInfo{}, err
+		}
+	}
+	var added, removed [2][]string // members, senders: what actually changed, for the audit trail
+	g, err := s.st.UpdateGroup(addr, func(g *store.Group) error {
+		added, removed = [2][]string{}, [2][]string{} // the function may run again
+		var err error
+		g.Members, added[0] = addTo(g.Members, addM)
+		if g.Members, removed[0], err = removeFrom(g.Members, removeM, "member", addr); err != nil {
+			return err
+		}
+		g.Senders, added[1] = addTo(g.Senders, addS)
+		g.Senders, removed[1], err = removeFrom(g.Senders, removeS, "sender", addr)
+		return err
+	})
+	if err != nil {
+		return GroupInfo{}, groupUpdateErr(err, addr)
+	}
+	for i, what := range []string{"member", "sender"} {
+		if len(added[i]) > 0 {
+			if err := s.audit("group."+what+".add", addr, "added "+strings.Join(added[i], ", ")); err != nil {
+				return groupInfo(g), err
+			}
+		}
+		if len(removed[i]) > 0 {
+			if err := s.audit("group."+what+".remove", addr, "removed "+strings.Join(removed[i], ", ")); err != nil {
+				return groupInfo(g), err
+			}
+		}
+	}
+	return groupInfo(g), nil
+}
+
+// groupUpdateErr explains the store's refusal to update group addr.
+func groupUpdateErr(err error, addr string) error {
+	var adminErr *Error
+	switch {
+	case errors.As(err, &adminErr):
+		return adminErr
+	case errors.Is(err, store.ErrGroupNotFound):
+		return noGroup(addr)
+	case errors.Is(err, store.ErrUnitNotFound), errors.Is(err, store.ErrNotFound):
+		// A member was removed between the check and the update.
+		return failf(ErrNotFound, "a new member of group %s no longer exists: see 'mailserver group show %s' and try again", addr, addr)
+	}
+	return err
+}
+
+// addTo returns list with the items not yet in it appended, and those items.
+func addTo(list, items []string) (out, added []string) {
+	out = slices.Clone(list)
+	for _, it := range items {
+		if !slices.Contains(out, it) {
+			out = append(out, it)
+			added = append(added, it)
+		}
+	}
+	return out, added
+}
+
+// removeFrom returns list without items; an item that is not in it is an error naming what (member or sender).
+func removeFrom(list, items []string, what, group string) (out, removed []string, err error) {
+	out = slices.Clone(list)
+	for _, it := range items {
+		i := slices.Index(out, it)
+		if i < 0 {
+			return nil, nil, failf(ErrNotFound, "%s is not a %s of group %s: see 'mailserver group show %s'", it, what, group, group)
+		}
+		out = slices.Delete(out, i, i+1)
+		removed = append(removed, it)
+	}
+	return out, removed, nil
+}
+
+// checkMember requires a new member to name something here: an address of this server or an existing unit.
+func (s *Service) checkMember(m string) error {
+	if unit, ok := strings.CutPrefix(m, store.UnitMemberPrefix); ok {
+		return s.checkUnit(unit)
+	}
+	domain := m[strings.LastIndexByte(m, '@')+1:]
+	ok, err := s.st.HasDomain(domain)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return failf(ErrInvalid, "member %s is not an address of this server: a group's members are users, aliases, groups and shared mailboxes here, or unit:PATH", m)
+	}
+	e, err := s.st.Lookup(m)
+	if err != nil {
+		return err
+	}
+	if e.Kind == store.KindNone {
+		return failf(ErrNotFound, "member %s does not exist: add the user, alias, group or shared mailbox first (see 'mailserver user list')", m)
+	}
+	return nil
+}
+
+// cleanMemberList cleans group members: addresses, or unit:PATH.
+func cleanMemberList(members []string) ([]string, error) {
+	out := make([]string, 0, len(members))
+	for _, m := range members {
+		m = strings.TrimSpace(m)
+		if len(m) >= len(store.UnitMemberPrefix) && strings.EqualFold(m[:len(store.UnitMemberPrefix)], store.UnitMemberPrefix) {
+			unit, err := cleanUnitPath(m[len(store.UnitMemberPrefix):])
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, store.UnitMemberPrefix+unit)
+			continue
+		}
+		addr, _, err := cleanAddress(m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, addr)
+	}
+	return out, nil
+}
+
+func cleanAddressList(addrs []string) ([]string, error) {
+	out := make([]string, 0, len(addrs))
+	for _, a := range addrs {
+		addr, _, err := cleanAddress(a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, addr)
+	}
+	return out, nil
+}
+
+// RemoveGroup removes a group that no alias points at and no other group has as a member.
+func (s *Service) RemoveGroup(address string) error {
+	addr, _, err := cleanAddress(address)
+	if err != nil {
+		return err
+	}
+	g, err := s.ShowGroup(addr)
+	if err != nil {
+		return err
+	}
+	if err := s.checkUnreferenced("group", addr); err != nil {
+		return err
+	}
+	if err := s.st.RemoveGroup(addr); errors.Is(err, store.ErrGroupNotFound) {
+		return noGroup(addr)
+	} else if err != nil {
+		return err
+	}
+	return s.audit("group.remove", addr, fmt.Sprintf("had %d member(s), %d sender(s)", len(g.Members), len(g.Senders)))
+}

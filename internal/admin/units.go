@@ -1,0 +1,160 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"mailserver/internal/store"
+)
+
+// UnitInfo is an org unit as the administration layer shows it.
+type UnitInfo struct {
+	Path     string    `json:"path"` // e.g. "vinhyen/ubnd/phong-noi-vu"
+	Name     string    `json:"name,omitempty"`
+	Accounts int       `json:"accounts"` // accounts (shared mailboxes included) in the unit and its sub-units
+	Direct   int       `json:"direct"`   // accounts in the unit itself
+	Created  time.Time `json:"created"`
+}
+
+// Depth is the unit's level in the tree: 0 for a top unit such as "vinhyen".
+func (u UnitInfo) Depth() int { return strings.Count(u.Path, "/") }
+
+// AddUnit adds an org unit, and its missing parents without a name. It returns the units added, parents first.
+func (s *Service) AddUnit(path, name string) ([]UnitInfo, error) {
+	p, err := cleanUnitPath(path)
+	if err != nil {
+		return nil, err
+	}
+	name, err = cleanName(name)
+	if err != nil {
+		return nil, err
+	}
+	var parents []string
+	levels := strings.Split(p, "/")
+	for i := 1; i < len(levels); i++ {
+		parent := strings.Join(levels[:i], "/")
+		_, err := s.st.Unit(parent)
+		switch {
+		case errors.Is(err, store.ErrUnitNotFound):
+			parents = append(parents, parent)
+		case err != nil:
+			return nil, err
+		}
+	}
+	u, err := s.st.AddUnit(p, name)
+	switch {
+	case errors.Is(err, store.ErrExists):
+		return nil, failf(ErrExists, "unit %s already exists", p)
+	case errors.Is(err, store.ErrInvalidUnit):
+		return nil, failf(ErrInvalid, "invalid unit %q: write it like vinhyen/ubnd/phong-noi-vu", path)
+	case err != nil:
+		return nil, err
+	}
+	var out []UnitInfo
+	for _, parent := range parents {
+		out = append(out, UnitInfo{Path: parent, Created: u.Created})
+	}
+	out = append(out, UnitInfo{Path: u.Path, Name: u.Name, Created: u.Created})
+	var detail []string
+	if name != "" {
+		detail = append(detail, fmt.Sprintf("name %q", name))
+	}
+	if len(parents) > 0 {
+		detail = append(detail, "parents added: "+strings.Join(parents, ", "))
+	}
+	return out, s.audit("unit.add", p, strings.Join(detail, "; "))
+}
+
+// ListUnits lists every unit in tree order (each parent right before its sub-units) with account counts.
+func (s *Service) ListUnits() ([]UnitInfo, error) {
+	units, err := s.st.Units()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]UnitInfo, len(units))
+	index := make(map[string]int, len(units))
+	for i, u := range units {
+		out[i] = UnitInfo{Path: u.Path, Name: u.Name, Direct: u.Accounts, Created: u.Created}
+		index[u.Path] = i
+	}
+	for _, u := range units {
+		for p := u.Path; ; {
+			if i, ok := index[p]; ok {
+				out[i].Accounts += u.Accounts
+			}
+			cut := strings.LastIndexByte(p, '/')
+			if cut < 0 {
+				break
+			}
+			p = p[:cut]
+		}
+	}
+	return out, nil
+}
+
+// RemoveUnit removes a unit that has no accounts and no sub-units and is no group's member.
+func (s *Service) RemoveUnit(path string) error {
+	p, err := cleanUnitPath(path)
+	if err != nil {
+		return err
+	}
+	if _, err := s.st.Unit(p); errors.Is(err, store.ErrUnitNotFound) {
+		return failf(ErrNotFound, "unit %s does not exist: see 'mailserver unit list'", p)
+	} else if err != nil {
+		return err
+	}
+	member := store.UnitMemberPrefix + p
+	groups, err := s.groupsWithMember(member)
+	if err != nil {
+		return err
+	}
+	if len(groups) > 0 {
+		return failf(ErrInUse, "unit %s is a member of %d group(s) (%s): remove it first with 'mailserver group member remove GROUP %s'",
+			p, len(groups), shortList(groups), member)
+	}
+	err = s.st.RemoveUnit(p)
+	switch {
+	case errors.Is(err, store.ErrUnitNotFound):
+		return failf(ErrNotFound, "unit %s does not exist: see 'mailserver unit list'", p)
+	case errors.Is(err, store.ErrUnitInUse):
+		return s.unitInUse(p)
+	case err != nil:
+		return err
+	}
+	return s.audit("unit.remove", p, "")
+}
+
+// unitInUse explains which accounts and sub-units keep unit p from being removed.
+func (s *Service) unitInUse(p string) error {
+	accounts, err := s.st.UnitAccounts(p, false)
+	if err != nil {
+		return err
+	}
+	var addrs, subs []string
+	for _, a := range accounts {
+		addrs = append(addrs, a.Address)
+	}
+	units, err := s.st.Units()
+	if err != nil {
+		return err
+	}
+	for _, u := range units {
+		if rest, ok := strings.CutPrefix(u.Path, p+"/"); ok && !strings.Contains(rest, "/") {
+			subs = append(subs, u.Path)
+		}
+	}
+	switch {
+	case len(addrs) > 0 && len(subs) > 0:
+		return failf(ErrInUse, "unit %s still has %d account(s) (%s) and %d sub-unit(s) (%s): move the accounts elsewhere with 'mailserver user move ADDRESS PATH' and remove the sub-units first",
+			p, len(addrs), shortList(addrs), len(subs), shortList(subs))
+	case len(addrs) > 0:
+		return failf(ErrInUse, "unit %s still has %d account(s) (%s): move them elsewhere with 'mailserver user move ADDRESS PATH' or remove them first",
+			p, len(addrs), shortList(addrs))
+	case len(subs) > 0:
+		return failf(ErrInUse, "unit %s still has %d sub-unit(s) (%s): remove them first with 'mailserver unit remove PATH'",
+			p, len(subs), shortList(subs))
+	}
+	return failf(ErrInUse, "unit %s is still in use: see 'mailserver unit list'", p) // emptied meanwhile: try again
+}

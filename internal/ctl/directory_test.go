@@ -1,0 +1,219 @@
+package ctl_test
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"mailserver/internal/admin"
+	"mailserver/internal/store"
+)
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDirectoryRoundTrip runs every directory operation through the socket, as OS user "hoa", and checks its
+// effect in the store and its audit record.
+func TestDirectoryRoundTrip(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.dial(t).As("hoa")
+	must(t, c.AddDomain("vinhyen.gov.vn"))
+
+	// Units.
+	units, err := c.AddUnit("vinhyen/ubnd/phong-noi-vu", "Phòng Nội vụ")
+	if err != nil || len(units) != 3 || units[2].Name != "Phòng Nội vụ" || units[2].Created.IsZero() {
+		t.Fatalf("AddUnit = %+v, %v", units, err)
+	}
+	_, err = c.AddUnit("vinhyen/phuong-1", "Phường 1")
+	must(t, err)
+	_, err = c.AddUser(admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Unit: "vinhyen/ubnd/phong-noi-vu", Password: goodPassword})
+	must(t, err)
+	_, err = c.AddUser(admin.AddUserRequest{Address: "binh.tt@vinhyen.gov.vn", Password: goodPassword})
+	must(t, err)
+	units, err = c.ListUnits()
+	if err != nil || len(units) != 4 || units[0].Path != "vinhyen" || units[0].Accounts != 1 || units[3].Direct != 1 {
+		t.Errorf("ListUnits = %+v, %v", units, err)
+	}
+	must(t, c.MoveUser("an.nv@vinhyen.gov.vn", "vinhyen/phuong-1"))
+	if a, _ := ts.store.Account("an.nv@vinhyen.gov.vn"); a.Unit != "vinhyen/phuong-1" {
+		t.Errorf("MoveUser: unit %q", a.Unit)
+	}
+	must(t, c.RemoveUnit("vinhyen/ubnd/phong-noi-vu"))
+	if _, err := ts.store.Unit("vinhyen/ubnd/phong-noi-vu"); !errors.Is(err, store.ErrUnitNotFound) {
+		t.Errorf("RemoveUnit: %v", err)
+	}
+
+	// Disable with and without rejecting mail.
+	must(t, c.DisableRejectingMail("binh.tt@vinhyen.gov.vn"))
+	if a, _ := ts.store.Account("binh.tt@vinhyen.gov.vn"); !a.Disabled || !a.RejectMail {
+		t.Errorf("DisableRejectingMail: %+v", a)
+	}
+	must(t, c.Disable("binh.tt@vinhyen.gov.vn"))
+	if a, _ := ts.store.Account("binh.tt@vinhyen.gov.vn"); !a.Disabled || a.RejectMail {
+		t.Errorf("Disable: %+v", a)
+	}
+	must(t, c.Enable("binh.tt@vinhyen.gov.vn"))
+
+	// Aliases.
+	al, err := c.AddAlias("an@vinhyen.gov.vn", "an.nv@vinhyen.gov.vn")
+	if err != nil || al.Target != "an.nv@vinhyen.gov.vn" {
+		t.Fatalf("AddAlias = %+v, %v", al, err)
+	}
+	if list, err := c.ListAliases(); err != nil || len(list) != 1 || list[0].Address != "an@vinhyen.gov.vn" {
+		t.Errorf("ListAliases = %+v, %v", list, err)
+	}
+	must(t, c.RemoveAlias("an@vinhyen.gov.vn"))
+	if e, _ := ts.store.Lookup("an@vinhyen.gov.vn"); e.Kind != store.KindNone {
+		t.Errorf("RemoveAlias left %+v", e)
+	}
+
+	// Groups.
+	g, err := c.AddGroup(admin.AddGroupRequest{Address: "lanhdao@vinhyen.gov.vn", Name: "Lãnh đạo", Policy: "senders"})
+	if err != nil || g.Policy != "senders" {
+		t.Fatalf("AddGroup = %+v, %v", g, err)
+	}
+	g, err = c.UpdateGroup(admin.GroupUpdate{Group: "lanhdao@vinhyen.gov.vn",
+		AddMembers: []string{"an.nv@vinhyen.gov.vn", "unit:vinhyen/ubnd"}, AddSenders: []string{"binh.tt@vinhyen.gov.vn"}})
+	if err != nil || !slices.Equal(g.Members, []string{"an.nv@vinhyen.gov.vn", "unit:vinhyen/ubnd"}) || len(g.Senders) != 1 {
+		t.Fatalf("UpdateGroup = %+v, %v", g, err)
+	}
+	if stored, _ := ts.store.Group("lanhdao@vinhyen.gov.vn"); len(stored.Members) != 2 || len(stored.Senders) != 1 {
+		t.Errorf("stored group %+v", stored)
+	}
+	if show, err := c.ShowGroup("lanhdao@vinhyen.gov.vn"); err != nil || show.Name != "Lãnh đạo" || len(show.Members) != 2 {
+		t.Errorf("ShowGroup = %+v, %v", show, err)
+	}
+	if list, err := c.ListGroups(); err != nil || len(list) != 1 {
+		t.Errorf("ListGroups = %+v, %v", list, err)
+	}
+	_, err = c.UpdateGroup(admin.GroupUpdate{Group: "lanhdao@vinhyen.gov.vn", RemoveMembers: []string{"an.nv@vinhyen.gov.vn"},
+		RemoveSenders: []string{"binh.tt@vinhyen.gov.vn"}})
+	must(t, err)
+	must(t, c.RemoveGroup("lanhdao@vinhyen.gov.vn"))
+	if _, err := ts.store.Group("lanhdao@vinhyen.gov.vn"); !errors.Is(err, store.ErrGroupNotFound) {
+		t.Errorf("RemoveGroup: %v", err)
+	}
+
+	// Shared mailboxes.
+	sh, err := c.AddShared(admin.AddSharedRequest{Address: "vanthu@vinhyen.gov.vn", Name: "Văn thư", Unit: "vinhyen", Quota: 10 << 30})
+	if err != nil || !sh.Shared || sh.Quota != 10<<30 {
+		t.Fatalf("AddShared = %+v, %v", sh, err)
+	}
+	gr, err := c.Grant("vanthu@vinhyen.gov.vn", "an.nv@vinhyen.gov.vn", []string{"write", "send"})
+	if err != nil || gr.Rights != "read,write,send" {
+		t.Fatalf("Grant = %+v, %v", gr, err)
+	}
+	shared, err := c.ListShared()
+	if err != nil || len(shared) != 1 || shared[0].Name != "Văn thư" || len(shared[0].Grants) != 1 ||
+		shared[0].Grants[0].Rights != "read,write,send" {
+		t.Errorf("ListShared = %+v, %v", shared, err)
+	}
+	must(t, c.Revoke("vanthu@vinhyen.gov.vn", "an.nv@vinhyen.gov.vn"))
+	if grants, _ := ts.store.Grants("vanthu@vinhyen.gov.vn"); len(grants) != 0 {
+		t.Errorf("Revoke left %+v", grants)
+	}
+
+	// Quotas.
+	must(t, c.SetQuota("an.nv@vinhyen.gov.vn", 2<<30))
+	if a, _ := ts.store.Account("an.nv@vinhyen.gov.vn"); a.Quota != 2<<30 {
+		t.Errorf("SetQuota: %d", a.Quota)
+	}
+	r, err := c.QuotaReport()
+	if err != nil || len(r.Accounts) != 3 || len(r.Units) != 3 || r.Units[0].Path != "vinhyen" || r.Units[0].Accounts != 2 {
+		t.Errorf("QuotaReport = %+v, %v", r, err)
+	}
+
+	// The audit trail names the OS user given by the client.
+	start := time.Now().Add(-time.Minute)
+	log, err := c.AuditLog(admin.AuditQuery{Account: "an.nv@vinhyen.gov.vn", Since: start})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range log {
+		actions = append(actions, e.Action)
+		if e.Actor != "admin:hoa" || e.From != "cli" {
+			t.Errorf("audit record %+v: want actor admin:hoa from cli", e)
+		}
+	}
+	if got := strings.Join(actions, " "); got != "user.add user.move quota.set" {
+		t.Errorf("audit for an.nv: %s", got)
+	}
+	if log, _ := c.AuditLog(admin.AuditQuery{Mailbox: "vanthu@vinhyen.gov.vn", Limit: 1}); len(log) != 1 || log[0].Action != "share.revoke" {
+		t.Errorf("audit for vanthu: %+v", log)
+	}
+	if logs := ts.logs.String(); !strings.Contains(logs, "op=share.grant") || !strings.Contains(logs, "as=hoa") {
+		t.Errorf("operation log does not name the operation and the OS user:\n%s", logs)
+	}
+	// A client without As is plain "admin".
+	must(t, ts.dial(t).AddDomain("phucyen.gov.vn"))
+	if log, _ := c.AuditLog(admin.AuditQuery{Limit: 1}); len(log) != 1 || log[0].Actor != "admin" {
+		t.Errorf("audit without an OS user: %+v", log)
+	}
+}
+
+// TestDirectoryErrorsPreserved checks that the directory operations' errors keep text and kind across the socket.
+func TestDirectoryErrorsPreserved(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.dial(t)
+	must(t, c.AddDomain("vinhyen.gov.vn"))
+	_, err := c.AddUnit("vinhyen/ubnd", "")
+	must(t, err)
+	_, err = c.AddUser(admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Unit: "vinhyen/ubnd", Password: goodPassword})
+	must(t, err)
+	direct := admin.New(ts.store)
+	tests := []struct {
+		name          string
+		remote, local error
+		kind          error
+	}{
+		{"unit in use", c.RemoveUnit("vinhyen/ubnd"), direct.RemoveUnit("vinhyen/ubnd"), admin.ErrInUse},
+		{"user in a missing unit", second(c.AddUser(admin.AddUserRequest{Address: "binh@vinhyen.gov.vn", Unit: "vinhyen/x", Password: goodPassword})),
+			errors.New("unit vinhyen/x does not exist: add it with 'mailserver unit add vinhyen/x'"), admin.ErrNotFound},
+		{"move to a missing unit", c.MoveUser("an.nv@vinhyen.gov.vn", "vinhyen/x"), direct.MoveUser("an.nv@vinhyen.gov.vn", "vinhyen/x"), admin.ErrNotFound},
+		{"alias to nothing", second(c.AddAlias("a@vinhyen.gov.vn", "x@vinhyen.gov.vn")), second(direct.AddAlias("a@vinhyen.gov.vn", "x@vinhyen.gov.vn")), admin.ErrNotFound},
+		{"unknown group", second(c.ShowGroup("g@vinhyen.gov.vn")), second(direct.ShowGroup("g@vinhyen.gov.vn")), admin.ErrNotFound},
+		{"bad policy", second(c.AddGroup(admin.AddGroupRequest{Address: "g@vinhyen.gov.vn", Policy: "x"})),
+			second(direct.AddGroup(admin.AddGroupRequest{Address: "g@vinhyen.gov.vn", Policy: "x"})), admin.ErrInvalid},
+		{"grant on a user", second(c.Grant("an.nv@vinhyen.gov.vn", "an.nv@vinhyen.gov.vn", []string{"read"})),
+			second(direct.Grant("an.nv@vinhyen.gov.vn", "an.nv@vinhyen.gov.vn", []string{"read"})), admin.ErrInvalid},
+		{"negative quota", c.SetQuota("an.nv@vinhyen.gov.vn", -1), direct.SetQuota("an.nv@vinhyen.gov.vn", -1), admin.ErrInvalid},
+		{"negative limit", second(c.AuditLog(admin.AuditQuery{Limit: -1})), second(direct.AuditLog(admin.AuditQuery{Limit: -1})), admin.ErrInvalid},
+	}
+	for _, tt := range tests {
+		if tt.remote == nil || tt.local == nil {
+			t.Errorf("%s: remote %v, local %v", tt.name, tt.remote, tt.local)
+			continue
+		}
+		if tt.remote.Error() != tt.local.Error() {
+			t.Errorf("%s: remote error %q, want %q", tt.name, tt.remote, tt.local)
+		}
+		if !errors.Is(tt.remote, tt.kind) {
+			t.Errorf("%s: remote error %q lost its kind %v", tt.name, tt.remote, tt.kind)
+		}
+	}
+}
+
+// TestDisableWireCompatible checks that a user.disable request without reject_mail, as older CLIs send it, still
+// disables without rejecting mail.
+func TestDisableWireCompatible(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.dial(t)
+	must(t, c.AddDomain("vinhyen.gov.vn"))
+	_, err := c.AddUser(admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Password: goodPassword})
+	must(t, err)
+	got := rawCall(t, ts.path, `{"op":"user.disable","args":{"address":"an.nv@vinhyen.gov.vn"}}`,
+		`{"op":"user.disable","as":"hoa","args":{"address":"an.nv@vinhyen.gov.vn","reject_mail":true}}`)
+	if got[0] != `{"ok":true}` || got[1] != `{"ok":true}` {
+		t.Errorf("responses %q", got)
+	}
+	if a, _ := ts.store.Account("an.nv@vinhyen.gov.vn"); !a.Disabled || !a.RejectMail {
+		t.Errorf("account %+v", a)
+	}
+}
