@@ -311,7 +311,7 @@ var commands = [][]string{
 	{"domain"}, {"domain", "add"}, {"domain", "list"}, {"domain", "remove"},
 	{"unit"}, {"unit", "add"}, {"unit", "list"}, {"unit", "remove"},
 	{"user"}, {"user", "add"}, {"user", "list"}, {"user", "passwd"}, {"user", "disable"}, {"user", "enable"},
-	{"user", "move"}, {"user", "remove"},
+	{"user", "move"}, {"user", "handover"}, {"user", "remove"}, {"user", "import"},
 	{"alias"}, {"alias", "add"}, {"alias", "list"}, {"alias", "remove"},
 	{"group"}, {"group", "add"}, {"group", "list"}, {"group", "show"}, {"group", "remove"},
 	{"group", "member"}, {"group", "member", "add"}, {"group", "member", "remove"},

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"mailserver/internal/ctl"
+	"mailserver/internal/store"
 )
 
 // TestServe runs "mailserver serve" and administers it through its control socket with the same commands that
@@ -18,7 +21,8 @@ func TestServe(t *testing.T) {
 	e := newEnv(t)
 	cfg := "data_dir = \"data\"\nhostname = \"mail.vinhyen.gov.vn\"\n" +
 		"[smtp]\nmx = \"127.0.0.1:0\"\nsubmission = \"127.0.0.1:0\"\nsubmissions = \"127.0.0.1:0\"\n" +
-		"[imap]\nlisten = \"127.0.0.1:0\"\nlisten_tls = \"127.0.0.1:0\"\n[http]\nlisten = \"127.0.0.1:0\"\n"
+		"[imap]\nlisten = \"127.0.0.1:0\"\nlisten_tls = \"127.0.0.1:0\"\n" +
+		"[http]\nlisten = \"127.0.0.1:0\"\nlisten_tls = \"127.0.0.1:0\"\n"
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +79,25 @@ func TestServe(t *testing.T) {
 	if list := e.ok("", "user", "list"); !strings.Contains(list, "an.nv@vinhyen.gov.vn   Nguyễn Văn An  vinhyen/ubnd  3GB") {
 		t.Errorf("user list through the running server:\n%s", list)
 	}
+
+	// A successor takes over an.nv's mail; staff come in from a spreadsheet.
+	e.ok(goodPassword+"\n", "user", "add", "binh@vinhyen.gov.vn", "--unit", "vinhyen/ubnd")
+	if out := e.ok("", "user", "handover", userAn, "binh@vinhyen.gov.vn"); !strings.HasPrefix(out,
+		"handed an.nv@vinhyen.gov.vn over to binh@vinhyen.gov.vn: 6 folder(s), 0 message(s), 0B copied under \"Bàn giao/an.nv@vinhyen.gov.vn\"\n") {
+		t.Errorf("handover through the running server:\n%s", out)
+	}
+	dir := filepath.Dir(e.config)
+	staff, creds := filepath.Join(dir, "nhan-su.csv"), filepath.Join(dir, "mat-khau.csv")
+	writeFile(t, staff, staffCSV([][4]string{{"Trần Thị Bích Ngọc", "vinhyen/ubnd", "", ""}, {"Đỗ Đức Đạt", "vinhyen/ubnd", "", "1GB"}}))
+	if plan := planned(e.ok("", "user", "import", staff, "--dry-run")); plan[2] != "ngocttb@vinhyen.gov.vn" || plan[3] != "datdd@vinhyen.gov.vn" {
+		t.Errorf("import dry run through the running server: %v", plan)
+	}
+	if out := e.ok("", "user", "import", staff, "--out", creds); !strings.Contains(out, "created 2 account(s)") {
+		t.Errorf("import through the running server:\n%s", out)
+	}
+	if out := e.ok("", "user", "import", staff, "--out", creds); !strings.Contains(out, "nothing to create") {
+		t.Errorf("second import through the running server:\n%s", out)
+	}
 	e.ok("", "user", "disable", userAn)
 
 	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
@@ -95,6 +118,19 @@ func TestServe(t *testing.T) {
 	if !e.account(userAn).Disabled {
 		t.Error("the change made through the running server is not in the store")
 	}
+	passwords := readCredentials(t, creds)
+	checkPassword(t, e.account("datdd@vinhyen.gov.vn"), passwords["datdd@vinhyen.gov.vn"], true)
+	e.withStore(func(st *store.Store) {
+		// The grant with read subscribed an.nv to the shared INBOX, so that Thunderbird shows it.
+		an, _ := st.Account(userAn)
+		if subs, _ := st.Subscriptions(an.ID); !slices.Contains(subs, "Shared/vanthu@vinhyen.gov.vn") {
+			t.Errorf("an.nv's subscriptions after share grant: %q", subs)
+		}
+		heir, _ := st.Account("binh@vinhyen.gov.vn")
+		if _, err := st.Mailbox(heir.ID, "Bàn giao/an.nv@vinhyen.gov.vn/INBOX"); err != nil {
+			t.Errorf("the handover through the running server: %v", err)
+		}
+	})
 	e.ok("", "user", "enable", userAn)
 	if out := e.ok("", "check"); out != "store is consistent\n" {
 		t.Errorf("check through the running server: %q", out)

@@ -20,7 +20,7 @@ belong to, a quota, and a password.
 Passwords are never command-line arguments. In a terminal you are asked for the password twice; otherwise the
 first line of standard input is the password, so that scripts can pipe it in.`)
 	cmd.AddCommand(newUserAddCmd(a), newUserListCmd(a), newUserPasswdCmd(a), newUserDisableCmd(a), newUserEnableCmd(a),
-		newUserMoveCmd(a), newUserRemoveCmd(a))
+		newUserMoveCmd(a), newUserHandoverCmd(a), newUserRemoveCmd(a), newUserImportCmd(a))
 	return cmd
 }
 
@@ -241,6 +241,52 @@ unit.`,
 			})
 		}),
 	}
+}
+
+func newUserHandoverCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "handover OLD NEW",
+		Short: "Give a successor (NEW) a copy of all the mail of a user who leaves (OLD)",
+		Long: `Give a successor a copy of all the mail of a user who leaves or changes post. Every folder of OLD
+(INBOX, Sent, Archive, its own folders, …) appears in NEW's mailbox as a folder tree under "Bàn giao/OLD/…", in
+one transaction: either everything is copied or nothing. The copied folders are subscribed, so mail clients show
+them at once. Messages are stored once and shared, so the copy takes no extra disk space, but it counts in NEW's
+usage (see 'mailserver quota report'); the command warns when NEW is then over its quota.
+
+Why a folder tree and not a shared grant: NEW owns the handed-over mail — it can file, answer and delete it like
+its own — and the mail survives removing OLD. A grant would leave the mail in OLD's account, which could then
+never be removed while anyone still needs it. For a mailbox that several staff keep using, use a shared mailbox
+instead (see 'mailserver share').
+
+OLD is left as it is, and mail that reaches it later is not copied: once the handover is done, disable it with
+'mailserver user disable OLD --reject-mail', or remove it. Handing OLD over to the same NEW a second time is
+refused, so that nothing is copied twice. NEW may also be a shared mailbox, such as a unit's clerk office.`,
+		Example: `  mailserver user handover an.nv@vinhyen.gov.vn binh.tt@vinhyen.gov.vn
+  mailserver user disable an.nv@vinhyen.gov.vn --reject-mail`,
+		Args: args("OLD", "NEW"),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			return a.withAdmin(func(api admin.API) error {
+				r, err := api.Handover(args[0], args[1])
+				if err != nil {
+					return err
+				}
+				writeHandover(cmd.OutOrStdout(), r)
+				return nil
+			})
+		}),
+	}
+}
+
+// writeHandover reports what a handover copied and what the administrator should do next.
+func writeHandover(w io.Writer, r admin.HandoverResult) {
+	fmt.Fprintf(w, "handed %s over to %s: %d folder(s), %d message(s), %s copied under %q\n",
+		r.From, r.To, r.Folders, r.Messages, formatSize(r.Bytes), r.Folder)
+	if r.OverQuota() {
+		fmt.Fprintf(w, "warning: %s now uses %s of its %s quota, so new mail to it is refused: raise it with 'mailserver quota set %s SIZE'\n",
+			r.To, formatSize(r.Used), formatSize(r.Quota), r.To)
+	}
+	fmt.Fprintf(w, "%s still exists: disable it with 'mailserver user disable %s --reject-mail' or remove it with 'mailserver user remove %s'\n",
+		r.From, r.From, r.From)
 }
 
 func newUserRemoveCmd(a *app) *cobra.Command {

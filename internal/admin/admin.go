@@ -44,6 +44,7 @@ type API interface {
 	Enable(address string) error
 	RemoveUser(address string) error
 	MoveUser(address, unit string) error
+	Handover(from, to string) (HandoverResult, error)
 
 	AddUnit(path, name string) ([]UnitInfo, error)
 	ListUnits() ([]UnitInfo, error)
@@ -508,8 +509,19 @@ func (s *Service) RemoveUser(address string) error {
 	if err := s.checkUnreferenced(kind, addr); err != nil {
 		return err
 	}
+	var grants []store.Grant
+	if a.Shared {
+		if grants, err = s.st.Grants(addr); err != nil {
+			return err
+		}
+	}
 	if err := userErr(addr, s.st.RemoveAccount(addr)); err != nil {
 		return err
+	}
+	// The grants went with the shared mailbox; the grantees' subscriptions to it would be left naming nothing.
+	// Clearing them is tidying up: the removal is done whether or not it succeeds.
+	for _, g := range grants {
+		s.unsubscribeShared(g.Account, addr)
 	}
 	return s.audit("user.remove", addr, fmt.Sprintf("%s removed with its mail (%s)", kind, FormatSize(a.Used)))
 }

@@ -90,7 +90,17 @@ func (s *Service) Grant(shared, account string, rights []string) (GrantInfo, err
 		return GrantInfo{}, err
 	}
 	g := GrantInfo{Shared: sh, Account: acct, Rights: now.String()}
-	return g, s.audit("share.grant", sh, fmt.Sprintf("account %s: granted %s (now %s)", acct, r, now))
+	var subErr error
+	if r&store.RightRead != 0 {
+		if err := s.subscribeShared(acct, sh); err != nil {
+			subErr = fmt.Errorf("%s now has %s on %s, but %q could not be added to its subscribed folders (subscribe to it in the mail client): %w",
+				acct, now, sh, sharedFolder(sh), err)
+		}
+	}
+	if err := s.audit("share.grant", sh, fmt.Sprintf("account %s: granted %s (now %s)", acct, r, now)); err != nil {
+		return g, err
+	}
+	return g, subErr
 }
 
 // Revoke takes every right on a shared mailbox away from account.
@@ -106,7 +116,54 @@ func (s *Service) Revoke(shared, account string) error {
 	if err := s.st.SetGrant(sh, acct, 0); err != nil {
 		return grantErr(err, sh, acct)
 	}
-	return s.audit("share.revoke", sh, fmt.Sprintf("account %s: revoked %s", acct, had))
+	subErr := s.unsubscribeShared(acct, sh)
+	if subErr != nil {
+		subErr = fmt.Errorf("the rights of %s on %s are revoked, but its subscription to %q could not be removed: %w",
+			acct, sh, sharedFolder(sh), subErr)
+	}
+	if err := s.audit("share.revoke", sh, fmt.Sprintf("account %s: revoked %s", acct, had)); err != nil {
+		return err
+	}
+	return subErr
+}
+
+// sharedRoot is the top of the IMAP namespace in which granted staff see shared mailboxes: "Shared/<address>" is
+// a shared mailbox's INBOX, "Shared/<address>/<folder>" its other folders (internal/imap/namespace.go).
+const sharedRoot = "Shared"
+
+// sharedFolder is the name under which grantees see the INBOX of the shared mailbox sh.
+func sharedFolder(sh string) string { return sharedRoot + string(store.Delimiter) + sh }
+
+// subscribeShared subscribes acct to the INBOX of the shared mailbox sh, so that clients which show subscribed
+// folders only (Thunderbird) show it without the user looking for it.
+func (s *Service) subscribeShared(acct, sh string) error {
+	a, err := s.st.Account(acct)
+	if err != nil {
+		return err
+	}
+	return s.st.SetSubscribed(a.ID, sharedFolder(sh), true)
+}
+
+// unsubscribeShared removes acct's subscriptions to the folders of the shared mailbox sh: its INBOX, and any other
+// folder of it the user subscribed to in a mail client.
+func (s *Service) unsubscribeShared(acct, sh string) error {
+	a, err := s.st.Account(acct)
+	if err != nil {
+		return err
+	}
+	subs, err := s.st.Subscriptions(a.ID)
+	if err != nil {
+		return err
+	}
+	root := sharedFolder(sh)
+	for _, name := range subs {
+		if name == root || strings.HasPrefix(name, root+string(store.Delimiter)) {
+			if err := s.st.SetSubscribed(a.ID, name, false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // grantParties cleans and checks the two addresses of a grant: shared must be a shared mailbox, account a

@@ -118,6 +118,14 @@ func (c *Client) MoveUser(address, unit string) error {
 	return c.call(OpUserMove, moveArgs{Address: address, Unit: unit}, nil, callTimeout)
 }
 
+// Handover implements admin.API. Copying a large mailbox is one transaction that may take a while, so it gets a
+// longer deadline.
+func (c *Client) Handover(from, to string) (admin.HandoverResult, error) {
+	var out admin.HandoverResult
+	err := c.call(OpUserHandover, handoverArgs{From: from, To: to}, &out, 30*time.Minute)
+	return out, err
+}
+
 // AddUnit implements admin.API.
 func (c *Client) AddUnit(path, name string) ([]admin.UnitInfo, error) {
 	var out []admin.UnitInfo

@@ -38,6 +38,7 @@ const (
 	OpUserEnable    = "user.enable"
 	OpUserRemove    = "user.remove"
 	OpUserMove      = "user.move"
+	OpUserHandover  = "user.handover"
 	OpUnitAdd       = "unit.add"
 	OpUnitList      = "unit.list"
 	OpUnitRemove    = "unit.remove"
@@ -92,6 +93,11 @@ type disableArgs struct {
 type moveArgs struct {
 	Address string `json:"address"`
 	Unit    string `json:"unit"`
+}
+
+type handoverArgs struct {
+	From string `json:"from"`
+	To   string `json:"to"`
 }
 
 type unitArgs struct {

@@ -167,6 +167,9 @@ var handlers = map[string]handler{
 	OpUserEnable: withArgs(func(api admin.API, a addressArgs) (any, error) { return nil, api.Enable(a.Address) }),
 	OpUserRemove: withArgs(func(api admin.API, a addressArgs) (any, error) { return nil, api.RemoveUser(a.Address) }),
 	OpUserMove:   withArgs(func(api admin.API, a moveArgs) (any, error) { return nil, api.MoveUser(a.Address, a.Unit) }),
+	OpUserHandover: withArgs(func(api admin.API, a handoverArgs) (any, error) {
+		return api.Handover(a.From, a.To)
+	}),
 	OpUnitAdd:    withArgs(func(api admin.API, a unitArgs) (any, error) { return api.AddUnit(a.Path, a.Name) }),
 	OpUnitRemove: withArgs(func(api admin.API, a unitArgs) (any, error) { return nil, api.RemoveUnit(a.Path) }),
 	OpAliasAdd:   withArgs(func(api admin.API, a aliasArgs) (any, error) { return api.AddAlias(a.Alias, a.Target) }),
