@@ -25,14 +25,15 @@ const (
 func cleanDomain(name string) (string, error) {
 	d := strings.ToLower(strings.TrimSpace(name))
 	d = strings.TrimSuffix(d, ".") // a fully qualified "example.gov.vn." means the same domain
-	if reason := domainProblem(d); reason != "" {
+	if reason := DomainProblem(d); reason != "" {
 		return "", failf(ErrInvalid, "invalid domain name %q: %s", name, reason)
 	}
 	return d, nil
 }
 
-// domainProblem explains why d (lower-case) is not a usable mail domain, or returns "".
-func domainProblem(d string) string {
+// DomainProblem explains why d (lower-case) is not a usable mail domain, or returns "". CSV import checks
+// addresses with it too, so that a bad one is reported with its line before anything is created.
+func DomainProblem(d string) string {
 	switch {
 	case d == "":
 		return "it is empty; use a name like vinhyen.gov.vn"
@@ -70,21 +71,21 @@ func cleanAddress(address string) (addr, domain string, err error) {
 		return "", "", failf(ErrInvalid, "invalid address %q: it must look like an.nv@vinhyen.gov.vn", address)
 	}
 	local, domain := a[:at], a[at+1:]
-	if reason := localPartProblem(local); reason != "" {
+	if reason := LocalPartProblem(local); reason != "" {
 		return "", "", failf(ErrInvalid, "invalid address %q: %s", address, reason)
 	}
 	if domain == "" {
 		return "", "", failf(ErrInvalid, "invalid address %q: the part after '@' is empty", address)
 	}
-	if reason := domainProblem(domain); reason != "" {
+	if reason := DomainProblem(domain); reason != "" {
 		return "", "", failf(ErrInvalid, "invalid address %q: bad domain: %s", address, reason)
 	}
 	return a, domain, nil
 }
 
-// localPartProblem explains why local is not a usable local part, or returns "". Only the unquoted dot-atom
+// LocalPartProblem explains why local is not a usable local part, or returns "". Only the unquoted dot-atom
 // subset that every client and server handles is accepted: letters, digits and . _ - +.
-func localPartProblem(local string) string {
+func LocalPartProblem(local string) string {
 	switch {
 	case local == "":
 		return "the part before '@' is empty"

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"mailserver/internal/admin"
 	"mailserver/internal/store"
 )
 
@@ -17,7 +18,7 @@ func FuzzLocalPart(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if p := localPartProblem(local); p != "" {
+		if p := admin.LocalPartProblem(local); p != "" {
 			t.Fatalf("LocalPart(%q) = %q: %s", name, local, p)
 		}
 		if strings.Trim(local, "abcdefghijklmnopqrstuvwxyz0123456789.") != "" {
@@ -53,7 +54,7 @@ func FuzzPlan(f *testing.F) {
 		seen := map[string]bool{"annv@vinhyen.gov.vn": true, "annv3@vinhyen.gov.vn": true}
 		for _, c := range p.Create {
 			local, domain := splitAddress(c.Address)
-			if localPartProblem(local) != "" || domainProblem(domain) != "" || seen[c.Address] {
+			if admin.LocalPartProblem(local) != "" || admin.DomainProblem(domain) != "" || seen[c.Address] {
 				t.Fatalf("line %d: planned address %q is invalid or taken", c.Line, c.Address)
 			}
 			seen[c.Address] = true

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"mailserver/internal/admin"
 	"mailserver/internal/config"
 	"mailserver/internal/store"
 )
@@ -156,8 +157,8 @@ func Plan(r io.Reader, existing Directory, opts Options) (*ImportPlan, error) {
 		return nil, err
 	}
 	opts.Domain = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(opts.Domain)), ".")
-	if opts.Domain != "" && domainProblem(opts.Domain) != "" {
-		return nil, fmt.Errorf("invalid default domain %q: %s", opts.Domain, domainProblem(opts.Domain))
+	if opts.Domain != "" && admin.DomainProblem(opts.Domain) != "" {
+		return nil, fmt.Errorf("invalid default domain %q: %s", opts.Domain, admin.DomainProblem(opts.Domain))
 	}
 	if opts.Quota < 0 {
 		return nil, fmt.Errorf("the default quota must not be negative (0 means unlimited)")

@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"mailserver/internal/admin"
 	"mailserver/internal/config"
 	"mailserver/internal/store"
 )
@@ -159,13 +160,13 @@ func (p *planner) parseAddress(r *row, cell string) {
 		p.fail(r, colAddress, "the part after '@' is empty")
 	case domain == "":
 		p.fail(r, colAddress, "no domain: write a full address such as annv@vinhyen.gov.vn, or set the default domain")
-	case domainProblem(domain) != "":
-		p.fail(r, colAddress, "invalid domain %q: %s", domain, domainProblem(domain))
+	case admin.DomainProblem(domain) != "":
+		p.fail(r, colAddress, "invalid domain %q: %s", domain, admin.DomainProblem(domain))
 	case p.domains != nil && !p.domains[domain]:
 		p.fail(r, colAddress, "domain %s is not served here (add it with 'mailserver domain add %s')", domain, domain)
 	}
 	if local != "" {
-		if reason := localPartProblem(local); reason != "" {
+		if reason := admin.LocalPartProblem(local); reason != "" {
 			p.fail(r, colAddress, "invalid address %q: %s", cell, reason)
 		}
 	}
@@ -190,7 +191,7 @@ func (p *planner) markDuplicates(rows []row) {
 // planExplicit plans a row that gives its address. Its address is reserved even when the row has errors, so
 // that no generated address takes it.
 func (p *planner) planExplicit(r *row) {
-	if r.domain == "" || localPartProblem(r.local) != "" || domainProblem(r.domain) != "" {
+	if r.domain == "" || admin.LocalPartProblem(r.local) != "" || admin.DomainProblem(r.domain) != "" {
 		return
 	}
 	addr := r.local + "@" + r.domain
