@@ -270,37 +270,45 @@ func shortList(items []string) string {
 
 // AddUser creates an account with its default mailboxes.
 func (s *Service) AddUser(req AddUserRequest) (UserInfo, error) {
-	addr, domain, err := cleanAddress(req.Address)
+	f, err := s.newAccountFields(req.Address, req.Name, req.Unit, req.Quota, "user")
 	if err != nil {
 		return UserInfo{}, err
-	}
-	name, err := cleanName(req.Name)
-	if err != nil {
-		return UserInfo{}, err
-	}
-	unit, err := cleanUnit(req.Unit)
-	if err != nil {
-		return UserInfo{}, err
-	}
-	if req.Quota < 0 {
-		return UserInfo{}, failf(ErrInvalid, "quota must not be negative (0 means unlimited)")
 	}
 	if err := checkPassword(req.Password); err != nil {
-		return UserInfo{}, err
-	}
-	// Cheap checks first, so that a mistake does not cost a password hash; the store checks again atomically.
-	if err := s.checkNewAccount(addr, domain, unit, "user"); err != nil {
 		return UserInfo{}, err
 	}
 	hash, err := s.hash(req.Password)
 	if err != nil {
 		return UserInfo{}, err
 	}
-	a, err := s.st.AddAccount(store.Account{Address: addr, Name: name, Unit: unit, PasswordHash: hash, Quota: req.Quota})
+	a, err := s.st.AddAccount(store.Account{Address: f.addr, Name: f.name, Unit: f.unit, PasswordHash: hash, Quota: req.Quota})
 	if err != nil {
-		return UserInfo{}, s.addAccountErr(err, addr, domain, unit, "user")
+		return UserInfo{}, s.addAccountErr(err, f.addr, f.domain, f.unit, "user")
 	}
-	return userInfo(a), s.audit("user.add", addr, accountDetail(a))
+	return userInfo(a), s.audit("user.add", f.addr, accountDetail(a))
+}
+
+// accountFields are the cleaned fields of a new account or shared mailbox.
+type accountFields struct{ addr, domain, name, unit string }
+
+// newAccountFields cleans and checks the fields of a new account of the given kind ("user", "shared mailbox"):
+// the cheap checks, done before a password is hashed; the store checks again atomically.
+func (s *Service) newAccountFields(address, name, unit string, quota int64, kind string) (accountFields, error) {
+	var f accountFields
+	var err error
+	if f.addr, f.domain, err = cleanAddress(address); err != nil {
+		return f, err
+	}
+	if f.name, err = cleanName(name); err != nil {
+		return f, err
+	}
+	if f.unit, err = cleanUnit(unit); err != nil {
+		return f, err
+	}
+	if quota < 0 {
+		return f, failf(ErrInvalid, "quota must not be negative (0 means unlimited)")
+	}
+	return f, s.checkNewAccount(f.addr, f.domain, f.unit, kind)
 }
 
 // checkNewAccount checks that addr is free in a served domain and that unit ("" for none) exists. kind names the

@@ -33,30 +33,16 @@ type SharedInfo struct {
 
 // AddShared creates a shared mailbox: it receives mail, nobody logs in as it, and granted staff open it.
 func (s *Service) AddShared(req AddSharedRequest) (UserInfo, error) {
-	addr, domain, err := cleanAddress(req.Address)
-	if err != nil {
-		return UserInfo{}, err
-	}
-	name, err := cleanName(req.Name)
-	if err != nil {
-		return UserInfo{}, err
-	}
-	unit, err := cleanUnit(req.Unit)
-	if err != nil {
-		return UserInfo{}, err
-	}
-	if req.Quota < 0 {
-		return UserInfo{}, failf(ErrInvalid, "quota must not be negative (0 means unlimited)")
-	}
 	const kind = "shared mailbox"
-	if err := s.checkNewAccount(addr, domain, unit, kind); err != nil {
+	f, err := s.newAccountFields(req.Address, req.Name, req.Unit, req.Quota, kind)
+	if err != nil {
 		return UserInfo{}, err
 	}
-	a, err := s.st.AddShared(store.Account{Address: addr, Name: name, Unit: unit, Quota: req.Quota})
+	a, err := s.st.AddShared(store.Account{Address: f.addr, Name: f.name, Unit: f.unit, Quota: req.Quota})
 	if err != nil {
-		return UserInfo{}, s.addAccountErr(err, addr, domain, unit, kind)
+		return UserInfo{}, s.addAccountErr(err, f.addr, f.domain, f.unit, kind)
 	}
-	return userInfo(a), s.audit("share.add", addr, accountDetail(a))
+	return userInfo(a), s.audit("share.add", f.addr, accountDetail(a))
 }
 
 // Grant adds rights (read, write, send; each may also be a comma-separated list) for account on a shared mailbox,
