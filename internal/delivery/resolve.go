@@ -18,8 +18,7 @@ import (
 //   - an alias: what its target resolves to. Chains are followed; one that ends nowhere or loops is
 //     ErrUnknownRecipient.
 //   - a group: its posting policy is checked first (ErrPostOrganisation, ErrPostMembers, ErrPostSenders), then its
-//     members are expanded (see expansion). A group nobody in can receive the message is ErrOverQuota when members
-//     were only full, ErrNoMembers otherwise.
+//     members are expanded (see expansion). A group nobody in can receive the message is ErrNoMembers.
 //
 // Copies are deduplicated across all recipients of a message by Commit (copies), so a person reached through
 // several recipients gets one copy too.
@@ -61,54 +60,55 @@ func (t *Transaction) resolveAccount(addr string, a store.Account) ([]store.Acco
 	return []store.Account{a}, nil
 }
 
-// resolveGroup checks the posting policy, then expands the members.
-//
-// Only the policy of the group the client named is checked: a nested group's policy does not apply when it is
-// reached as a member, because whoever made it a member chose to let the outer group's posters reach it (as
-// distribution lists usually work). An unset policy is organisation, the store's default.
+// resolveGroup checks the posting policy, then expands the members. Nested groups' policies apply too: a group
+// reached as a member is skipped (and logged) when this sender may not post to it, so a members-only group cannot
+// be reached through a looser group that contains it.
 func (t *Transaction) resolveGroup(ctx context.Context, g store.Group) ([]store.Account, error) {
-	switch g.Policy {
-	case store.PostAnyone:
-	case store.PostOrganisation, "":
-		if t.env.Authenticated == "" {
-			return nil, fmt.Errorf("%s: %w", g.Address, ErrPostOrganisation)
-		}
-	case store.PostMembers:
-		if t.env.Authenticated == "" {
-			return nil, fmt.Errorf("%s: %w", g.Address, ErrPostMembers)
-		}
-	case store.PostSenders:
-		ok, err := t.listedSender(ctx, g)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, fmt.Errorf("%s: %w", g.Address, ErrPostSenders)
-		}
-	default:
-		return nil, fmt.Errorf("group %s: unknown posting policy %q", g.Address, g.Policy)
+	if err := t.checkPolicy(ctx, g); err != nil {
+		return nil, err
 	}
 	x := t.newExpansion(g.Address)
+	x.policies = true
 	if err := x.run(ctx, g.Members); err != nil {
 		return nil, err
 	}
-	if g.Policy == store.PostMembers {
-		ok, err := t.isMember(ctx, x)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, fmt.Errorf("%s: %w", g.Address, ErrPostMembers)
-		}
-	}
-	switch {
-	case len(x.accounts) > 0:
-		return x.accounts, nil
-	case x.full > 0:
-		return nil, fmt.Errorf("%s: every member who could receive it is over quota: %w", g.Address, ErrOverQuota)
-	default:
+	if len(x.accounts) == 0 {
 		return nil, fmt.Errorf("%s: %w", g.Address, ErrNoMembers)
 	}
+	return x.accounts, nil
+}
+
+// checkPolicy says whether this transaction's sender may post to g (nil), or why not. An unset policy is
+// organisation, the store's default.
+func (t *Transaction) checkPolicy(ctx context.Context, g store.Group) error {
+	switch g.Policy {
+	case store.PostAnyone:
+		return nil
+	case store.PostOrganisation, "":
+		if t.env.Authenticated == "" {
+			return fmt.Errorf("%s: %w", g.Address, ErrPostOrganisation)
+		}
+		return nil
+	case store.PostMembers:
+		ok, err := t.isMember(ctx, g)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%s: %w", g.Address, ErrPostMembers)
+		}
+		return nil
+	case store.PostSenders:
+		ok, err := t.listedSender(ctx, g)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%s: %w", g.Address, ErrPostSenders)
+		}
+		return nil
+	}
+	return fmt.Errorf("group %s: unknown posting policy %q", g.Address, g.Policy)
 }
 
 // listedSender decides policy senders. On submission, the authenticated account or any address it may send as
@@ -137,14 +137,22 @@ func (t *Transaction) listedSender(ctx context.Context, g store.Group) (bool, er
 	return !local, nil
 }
 
-// isMember decides policy members: the authenticated account, or an address it may send as (an alias, a shared
-// mailbox, a group), was reached while expanding the group, whether or not it receives this message.
-func (t *Transaction) isMember(ctx context.Context, x *expansion) (bool, error) {
-	sendAs, err := t.sendAs(ctx)
+// isMember decides policy members: the authenticated account itself is reached when the group is expanded
+// (directly, through an alias of it, a nested group or a unit), whether or not it would receive this message.
+// Being allowed to send as a member (a shared mailbox, a group's sender) does not make one a member.
+func (t *Transaction) isMember(ctx context.Context, g store.Group) (bool, error) {
+	if t.env.Authenticated == "" {
+		return false, nil
+	}
+	me, err := t.d.store.Account(t.env.Authenticated)
 	if err != nil {
+		return false, fmt.Errorf("group %s: sender account: %w", g.Address, err)
+	}
+	x := t.newExpansion(g.Address)
+	if err := x.run(ctx, g.Members); err != nil {
 		return false, err
 	}
-	return slices.ContainsFunc(sendAs, func(a string) bool { return x.members[lower(a)] }), nil
+	return x.received[me.ID], nil
 }
 
 // sendAs returns the addresses the authenticated account may send as: the envelope's, or looked up once.
@@ -178,23 +186,22 @@ func (t *Transaction) sendAs(ctx context.Context) ([]string, error) {
 // address is walked at most once, which ends loops (a group containing itself, A → B → A) and gives each person
 // at most one copy however many ways they are reached.
 //
-// Members that cannot take the message are skipped, logged, and the others still receive it: accounts that refuse
-// mail (RejectMail) and accounts over quota (counted in full). A disabled account without RejectMail still
-// receives, as it does when named directly. Members that no longer exist (removed after they were added) and
-// units that were removed are skipped too.
+// Accounts that refuse mail (RejectMail) are skipped and logged; the others receive it. A disabled account without
+// RejectMail still receives, as it does when named directly, and so does one over quota: quota is checked for the
+// recipients a client names, and a copy accepted for a group is stored like any accepted copy (see store.Deliver).
+// unit:PATH members are the unit's staff: shared mailboxes in the unit are not members (their grantees are).
+// Members that no longer exist (removed after they were added) and units that were removed are skipped too.
 type expansion struct {
 	t        *Transaction
 	group    string          // the group the client named
+	policies bool            // skip nested groups whose posting policy refuses this sender
 	visited  map[string]bool // lower-case addresses and unit:PATH members already walked
-	members  map[string]bool // every address reached, deliverable or not: the members policy checks it
-	received map[uint64]bool // accounts reached, by ID
+	received map[uint64]bool // accounts reached, by ID, deliverable or not (the members policy checks it)
 	accounts []store.Account // those that receive the message, in the order reached
-	full     int             // members skipped because they are over quota
 }
 
 func (t *Transaction) newExpansion(group string) *expansion {
-	return &expansion{t: t, group: group, visited: map[string]bool{lower(group): true}, members: map[string]bool{},
-		received: map[uint64]bool{}}
+	return &expansion{t: t, group: group, visited: map[string]bool{lower(group): true}, received: map[uint64]bool{}}
 }
 
 // run walks the members breadth first, with an explicit queue: nesting depth costs no stack.
@@ -224,10 +231,14 @@ func (x *expansion) run(ctx context.Context, members []string) error {
 		case store.KindAccount:
 			x.account(e.Account)
 		case store.KindAlias:
-			x.members[m] = true
 			queue = append(queue, e.Alias.Target)
 		case store.KindGroup:
-			x.members[m] = true
+			if x.policies {
+				if err := x.t.checkPolicy(ctx, e.Group); err != nil {
+					x.skip(m, "posting policy of the nested group: "+err.Error())
+					continue
+				}
+			}
 			queue = append(queue, e.Group.Members...)
 		default:
 			x.skip(m, "no such address")
@@ -246,6 +257,9 @@ func (x *expansion) unit(path string) error {
 		return fmt.Errorf("group %s: accounts of unit %s: %w", x.group, path, err)
 	}
 	for _, a := range accounts {
+		if a.Shared {
+			continue
+		}
 		if k := lower(a.Address); !x.visited[k] {
 			x.visited[k] = true
 			x.account(a)
@@ -255,20 +269,15 @@ func (x *expansion) unit(path string) error {
 }
 
 func (x *expansion) account(a store.Account) {
-	x.members[lower(a.Address)] = true
 	if x.received[a.ID] {
 		return
 	}
 	x.received[a.ID] = true
-	switch {
-	case a.RejectMail:
+	if a.RejectMail {
 		x.skip(a.Address, "mailbox disabled")
-	case overQuota(a, x.t.env.Size):
-		x.full++
-		x.skip(a.Address, "over quota")
-	default:
-		x.accounts = append(x.accounts, a)
+		return
 	}
+	x.accounts = append(x.accounts, a)
 }
 
 func (x *expansion) skip(member, reason string) {

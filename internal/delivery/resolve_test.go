@@ -214,7 +214,7 @@ func TestPostingPolicies(t *testing.T) {
 		{mxEnvelope(), "members", ErrPostMembers},
 		{subEnvelope("binh"), "members", ErrPostMembers},
 		{subEnvelope("an"), "members", nil},
-		{subEnvelope("chi"), "members", nil}, // may send as van-thu@, a member
+		{subEnvelope("chi"), "members", ErrPostMembers}, // sending as van-thu@, a member, makes chi no member
 		{mxEnvelope(), "senders", ErrPostSenders},
 		{mxFrom("partner@other.example"), "senders", nil},
 		{mxFrom("Partner@Other.Example"), "senders", nil},
@@ -253,12 +253,31 @@ func TestMembersPolicyThroughNestingAndUnits(t *testing.T) {
 	if err := rcptErr(d, subEnvelope("chi"), "outer@"+domain); !errors.Is(err, ErrPostMembers) {
 		t.Errorf("non-member: %v", err)
 	}
-	// SendAs given by the session is used as is.
+	// Being allowed to send as a member does not make one a member.
 	env := subEnvelope("chi")
 	env.SendAs = []string{"chi@" + domain, "dung@" + domain}
-	if err := rcptErr(d, env, "outer@"+domain); err != nil {
-		t.Errorf("SendAs from the envelope: %v", err)
+	if err := rcptErr(d, env, "outer@"+domain); !errors.Is(err, ErrPostMembers) {
+		t.Errorf("SendAs a member: %v, want ErrPostMembers", err)
 	}
+}
+
+// A nested group's policy applies when it is reached as a member: a members-only group inside an open one is
+// skipped for an outside sender, who still reaches the open group's other members.
+func TestNestedGroupPolicyApplies(t *testing.T) {
+	st := newTestStore(t)
+	addGroup(t, st, "leaders@"+domain, store.PostMembers, []string{"an@" + domain})
+	addGroup(t, st, "open@"+domain, store.PostAnyone, []string{"leaders@" + domain, "binh@" + domain})
+	d := New(st, "mail.hanoi.gov.vn", nil)
+	deliver(t, d, "open@"+domain) // from the MX: not a member of leaders@
+	wantCounts(t, st, map[string]int{"an@" + domain: 0, "binh@" + domain: 1})
+	tx := d.Begin(context.Background(), subEnvelope("an"))
+	if err := tx.AddRecipient(context.Background(), "open@"+domain); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Commit(context.Background(), []byte("From: an@"+domain+"\r\nSubject: x\r\n\r\nhi\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	wantCounts(t, st, map[string]int{"an@" + domain: 1, "binh@" + domain: 2})
 }
 
 func TestRejectMailAndDisabledMembers(t *testing.T) {
@@ -289,10 +308,15 @@ func TestGroupMemberOverQuota(t *testing.T) {
 	update(t, st, "chi@"+domain, func(a *store.Account) { a.Quota = 1 })
 	d := New(st, "mail.hanoi.gov.vn", nil)
 	deliver(t, d, "chi@"+domain) // accepted while chi had room; now full
+	// A full member still gets a group's message (soft quota, as at commit): silently dropping it would lose mail
+	// the sender was told was delivered. Named directly, chi is refused at RCPT.
 	deliver(t, d, "g@"+domain)
-	wantCounts(t, st, map[string]int{"an@" + domain: 1, "binh@" + domain: 1, "chi@" + domain: 1})
-	if err := rcptErr(d, mxEnvelope(), "just-chi@"+domain); !errors.Is(err, ErrOverQuota) {
-		t.Errorf("group whose only member is full: %v, want ErrOverQuota", err)
+	wantCounts(t, st, map[string]int{"an@" + domain: 1, "binh@" + domain: 1, "chi@" + domain: 2})
+	if err := rcptErr(d, mxEnvelope(), "just-chi@"+domain); err != nil {
+		t.Errorf("group whose only member is full: %v, want it accepted", err)
+	}
+	if err := rcptErr(d, mxEnvelope(), "chi@"+domain); !errors.Is(err, ErrOverQuota) {
+		t.Errorf("full account named directly: %v, want ErrOverQuota", err)
 	}
 	if err := rcptErr(d, mxEnvelope(), "empty@"+domain); !errors.Is(err, ErrNoMembers) {
 		t.Errorf("empty group: %v, want ErrNoMembers", err)
