@@ -136,7 +136,10 @@ func (s *Store) RemoveAlias(alias string) error {
 		if tx.Bucket(bucketAliases).Get([]byte(alias)) == nil {
 			return fmt.Errorf("alias %s: %w", alias, ErrAliasNotFound)
 		}
-		return tx.Bucket(bucketAliases).Delete([]byte(alias))
+		if err := tx.Bucket(bucketAliases).Delete([]byte(alias)); err != nil {
+			return err
+		}
+		return forgetSender(tx, alias)
 	})
 }
 

@@ -109,6 +109,14 @@ func (d *decoder) bool() bool {
 	return v
 }
 
+// optionalBool reads a field added to a record after its version shipped: absent (the record ends) is false.
+func (d *decoder) optionalBool() bool {
+	if d.err == nil && len(d.b) == 0 {
+		return false
+	}
+	return d.bool()
+}
+
 // version checks the leading version byte of a record.
 func (d *decoder) version(kind string, want byte) {
 	if len(d.b) == 0 {

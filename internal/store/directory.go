@@ -248,6 +248,9 @@ func (s *Store) RemoveAccount(address string) error {
 		if err := deleteGrantsOf(tx, a.ID); err != nil {
 			return err
 		}
+		if err := forgetSender(tx, a.Address); err != nil {
+			return err
+		}
 		ch.add(Change{AccountID: a.ID, AccountRevoked: true})
 		if err := tx.Bucket(bucketAcctIDs).Delete(u64key(a.ID)); err != nil {
 			return err
@@ -299,8 +302,8 @@ func decodeAccount(v []byte) (Account, error) {
 	a := Account{ID: d.uint(), Address: d.string(), Name: d.string(), Unit: d.string(), PasswordHash: d.string(),
 		Quota: d.int(), Used: d.int(), Disabled: d.bool()}
 	a.Created = time.Unix(d.int(), 0)
-	a.Shared = d.bool()
-	a.RejectMail = d.bool()
+	a.Shared = d.optionalBool()
+	a.RejectMail = d.optionalBool()
 	return a, d.err
 }
 

@@ -211,3 +211,30 @@ func TestAuditLogFilters(t *testing.T) {
 		t.Errorf("newest: %+v", got)
 	}
 }
+
+// A removed address leaves every group's senders, so whoever gets the address next inherits nothing.
+func TestRemovedAddressLeavesGroupSenders(t *testing.T) {
+	s := newTestStore(t)
+	mustAccount(t, s, "old@example.gov.vn")
+	mustAccount(t, s, "an@example.gov.vn")
+	if _, err := s.AddAlias("cu@example.gov.vn", "an@example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := s.AddGroup(Group{Address: "g@example.gov.vn", Policy: PostSenders})
+	if _, err := s.UpdateGroup(g.Address, func(g *Group) error {
+		g.Senders = []string{"old@example.gov.vn", "cu@example.gov.vn", "partner@other.gov.vn"}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveAccount("old@example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveAlias("cu@example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Group(g.Address)
+	if !reflect.DeepEqual(got.Senders, []string{"partner@other.gov.vn"}) {
+		t.Errorf("senders %v", got.Senders)
+	}
+}

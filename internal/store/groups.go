@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -122,7 +123,10 @@ func (s *Store) RemoveGroup(address string) error {
 		if _, err := getGroup(tx, address); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketGroups).Delete([]byte(address))
+		if err := tx.Bucket(bucketGroups).Delete([]byte(address)); err != nil {
+			return err
+		}
+		return forgetSender(tx, address)
 	})
 }
 
@@ -185,4 +189,30 @@ func sortedUnique(list []string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// forgetSender removes a departing address (account, alias or group being removed) from every group's senders,
+// so that whoever is given the address later does not inherit the right to post to, or send as, those groups.
+func forgetSender(tx *bolt.Tx, address string) error {
+	var changed []Group
+	err := tx.Bucket(bucketGroups).ForEach(func(k, v []byte) error {
+		g, err := decodeGroup(k, v)
+		if err != nil {
+			return err
+		}
+		if i := slices.Index(g.Senders, address); i >= 0 {
+			g.Senders = slices.Delete(g.Senders, i, i+1)
+			changed = append(changed, g)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, g := range changed { // never write while iterating
+		if err := putGroup(tx, g); err != nil {
+			return err
+		}
+	}
+	return nil
 }
