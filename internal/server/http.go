@@ -27,7 +27,8 @@ func (s *Server) newHTTPServer(book http.Handler) *http.Server {
 	mux.Handle(carddav.WellKnownPath, guarded)
 	mux.Handle(carddav.ContextPath, guarded)
 	mux.Handle("PROPFIND /{$}", guarded) // clients given only the host name start here
-	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 }
 
 // requireTLS lets a request through over TLS, or over plain HTTP from loopback when plaintext logins are allowed.

@@ -155,14 +155,16 @@ func (s *Server) Start() error {
 		serve      func(net.Listener) error
 	}
 	smtpLimit, imapLimit := netlimit.NewLimiter(s.cfg.SMTP.MaxConnectionsPerIP), netlimit.NewLimiter(s.cfg.IMAP.MaxConnectionsPerIP)
+	// Address-book clients (phones, Thunderbird) keep few connections: the IMAP budget is ample for them.
+	httpLimit := netlimit.NewLimiter(s.cfg.IMAP.MaxConnectionsPerIP)
 	plans := []plan{
 		{"mx", s.cfg.SMTP.MX, false, smtpLimit, refuseSMTP, s.mx.Serve},
 		{"submission", s.cfg.SMTP.Submission, false, smtpLimit, refuseSMTP, s.submission.Serve},
 		{"submissions", s.cfg.SMTP.Submissions, true, smtpLimit, nil, s.submission.Serve},
 		{"imap", s.cfg.IMAP.Listen, false, imapLimit, refuseIMAP, s.imap.Serve},
 		{"imaps", s.cfg.IMAP.ListenTLS, false, imapLimit, nil, s.imap.ServeTLS},
-		{"http", s.cfg.HTTP.Listen, false, nil, nil, s.http.Serve},
-		{"https", s.cfg.HTTP.ListenTLS, true, nil, nil, s.http.Serve},
+		{"http", s.cfg.HTTP.Listen, false, httpLimit, nil, s.http.Serve},
+		{"https", s.cfg.HTTP.ListenTLS, true, httpLimit, nil, s.http.Serve},
 	}
 	for _, p := range plans {
 		if p.addr == "" {

@@ -22,7 +22,7 @@ type AuditRecord struct {
 // AuditFilter narrows AuditLog; zero fields match everything.
 type AuditFilter struct {
 	Account string    // Actor or Target equal to this address
-	Mailbox string    // Target containing this mailbox address or name
+	Mailbox string    // Target equal to this mailbox address, or one of its folders (address/folder)
 	Since   time.Time // at or after
 	Limit   int       // the newest Limit records; 0: all
 }
@@ -83,8 +83,8 @@ func (f AuditFilter) matches(r AuditRecord) bool {
 	if a := strings.ToLower(f.Account); a != "" && r.Actor != a && r.Target != a {
 		return false
 	}
-	if f.Mailbox != "" && !strings.Contains(r.Target, f.Mailbox) {
-		return false
+	if m := strings.ToLower(f.Mailbox); m != "" && r.Target != m && !strings.HasPrefix(r.Target, m+"/") {
+		return false // "an@x" matches an@x and an@x/INBOX, not tran@x
 	}
 	return true
 }

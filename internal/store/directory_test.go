@@ -238,3 +238,16 @@ func TestRemovedAddressLeavesGroupSenders(t *testing.T) {
 		t.Errorf("senders %v", got.Senders)
 	}
 }
+
+func TestAuditMailboxFilterMatchesWholeAddresses(t *testing.T) {
+	s := newTestStore(t)
+	for _, target := range []string{"an@example.gov.vn", "an@example.gov.vn/INBOX", "tran@example.gov.vn"} {
+		if err := s.AddAudit(AuditRecord{Actor: "admin", Action: "x", Target: target}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.AuditLog(AuditFilter{Mailbox: "an@example.gov.vn"})
+	if err != nil || len(got) != 2 {
+		t.Errorf("filter an@ matched %d records (%v), want 2 (not tran@)", len(got), err)
+	}
+}
