@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"testing"
@@ -59,5 +60,24 @@ func TestAddressBookOverHTTPS(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("address book over plain HTTP: %s, want 403", resp.Status)
+	}
+}
+
+// TestAddressBookPlainHTTPOnlyFromLoopback: with plaintext logins allowed (the dev default), plain HTTP still
+// serves the address book to loopback clients only.
+func TestAddressBookPlainHTTPOnlyFromLoopback(t *testing.T) {
+	s := &Server{cfg: newTestConfig(t)}
+	s.cfg.HTTP.AllowInsecureAuth = true
+	reached := false
+	h := s.requireTLS(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true }))
+	for remote, want := range map[string]bool{"127.0.0.1:5000": true, "[::1]:5000": true, "192.0.2.1:5000": false} {
+		reached = false
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("PROPFIND", "/carddav/", nil)
+		req.RemoteAddr = remote
+		h.ServeHTTP(rec, req)
+		if reached != want || (!want && rec.Code != http.StatusForbidden) {
+			t.Errorf("plain HTTP from %s: reached %v, status %d", remote, reached, rec.Code)
+		}
 	}
 }
