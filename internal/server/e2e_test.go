@@ -1,7 +1,6 @@
 package server
 
 import (
-	"mailserver/internal/store"
 	"bufio"
 	"bytes"
 	"context"
@@ -9,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mailserver/internal/store"
 	"mime"
 	"net"
 	"net/textproto"
