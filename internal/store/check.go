@@ -34,6 +34,7 @@ func (s *Store) Check() error {
 			checkMailboxEntries(tx, m, refs, report)
 		}
 		checkIndexes(tx, report)
+		checkDirectoryIndexes(tx, report)
 		checkAccounts(tx, used, report)
 		checkBodies(tx, refs, report)
 		return nil
@@ -175,4 +176,46 @@ func checkIndexes(tx *bolt.Tx, report func(string, ...any)) {
 		}
 		return nil
 	})
+}
+
+// checkDirectoryIndexes checks the accounts-by-unit index against the accounts, and the two grant indexes
+// against each other.
+func checkDirectoryIndexes(tx *bolt.Tx, report func(string, ...any)) {
+	units, members := tx.Bucket(bucketUnits), tx.Bucket(bucketUnitMembers)
+	_ = tx.Bucket(bucketAccounts).ForEach(func(k, v []byte) error {
+		a, err := decodeAccount(v)
+		if err != nil || a.Unit == "" {
+			return nil // decoding problems are reported by checkAccounts
+		}
+		if units.Get([]byte(a.Unit)) == nil {
+			report("account %s: unit %s does not exist", a.Address, a.Unit)
+		}
+		if members.Get(append(append([]byte(a.Unit), 0), a.Address...)) == nil {
+			report("account %s: missing from the index of unit %s", a.Address, a.Unit)
+		}
+		return nil
+	})
+	_ = members.ForEach(func(k, _ []byte) error {
+		unit, addr, _ := bytes.Cut(k, []byte{0})
+		a, err := getAccount(tx, string(addr))
+		if err != nil || a.Unit != string(unit) {
+			report("unit index: %s listed in %s, but the account is not there", addr, unit)
+		}
+		return nil
+	})
+	byGrantee := tx.Bucket(bucketGrantsBy)
+	_ = tx.Bucket(bucketGrants).ForEach(func(k, v []byte) error {
+		if len(k) != 16 {
+			report("grant %x: malformed key", k)
+			return nil
+		}
+		rev := append(append([]byte(nil), k[8:]...), k[:8]...)
+		if !bytes.Equal(byGrantee.Get(rev), v) {
+			report("grant %x: the grantee index disagrees", k)
+		}
+		return nil
+	})
+	if n, m := tx.Bucket(bucketGrants).Stats().KeyN, byGrantee.Stats().KeyN; n != m {
+		report("grants: %d entries, but %d in the grantee index", n, m)
+	}
 }

@@ -40,6 +40,12 @@ func TestCheckFindsViolations(t *testing.T) {
 		if _, err := tx.Bucket(bucketMessages).CreateBucket(u64key(999)); err != nil {
 			return err
 		}
+		if err := tx.Bucket(bucketUnitMembers).Put([]byte("ghost\x00nobody@example.gov.vn"), nil); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketGrants).Put(append(u64key(1), u64key(2)...), []byte{1}); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketChunks).Put(chunkKey(id, 0), []byte("orphan"))
 	})
 	if err != nil {
@@ -49,7 +55,8 @@ func TestCheckFindsViolations(t *testing.T) {
 	if problems == nil {
 		t.Fatal("Check found nothing in a corrupted store")
 	}
-	for _, want := range []string{"UIDNEXT 1 not above highest UID 1", "counters (messages 7", "orphan", "its mailbox no longer exists"} {
+	for _, want := range []string{"UIDNEXT 1 not above highest UID 1", "counters (messages 7", "orphan", "its mailbox no longer exists",
+		"unit index: nobody@example.gov.vn listed in ghost", "the grantee index disagrees"} {
 		if !strings.Contains(problems.Error(), want) {
 			t.Errorf("Check output lacks %q:\n%v", want, problems)
 		}
