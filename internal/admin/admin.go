@@ -7,8 +7,9 @@
 // (ErrInvalid, ErrNotFound, ErrExists, ErrInUse). Passwords are hashed here, so they travel to the server over the
 // 0600 control socket and never appear in a process's arguments.
 //
-// Every change is written to the store's audit trail right after it succeeds, in a transaction of its own: the
-// actor is "admin:" and the OS user the CLI passes (As), the origin "cli". Removals are refused while an alias
+// Every change is written to the store's audit trail in the change's own transaction (store.WithAudit), so the
+// trail holds exactly the changes made: the actor is "admin:" and the OS user the CLI passes (As), the origin
+// "cli". Removals are refused while an alias
 // or a group still refers to what would go, so that nothing is left pointing at nothing.
 package admin
 
@@ -25,8 +26,8 @@ import (
 // API is the set of administration operations. *Service implements it on a store; *ctl.Client implements it over
 // the control socket of a running server. The CLI is written against API only.
 //
-// Every operation that changes state writes an audit record (store.AuditRecord) right after the change succeeds,
-// naming the actor set with As.
+// Every operation that changes state writes an audit record (store.AuditRecord) in the same transaction as the
+// change, naming the actor set with As.
 type API interface {
 	// As returns the same API acting for osUser, the operating-system user running the CLI, who is named in the
 	// audit records of the changes made through it ("admin:" + osUser; "admin" when empty).
@@ -161,14 +162,11 @@ func (s *Service) AddDomain(name string) error {
 	if err != nil {
 		return err
 	}
-	err = s.st.AddDomain(d)
+	err = s.audited("domain.add", d, "").AddDomain(d)
 	if errors.Is(err, store.ErrExists) {
 		return failf(ErrExists, "domain %s already exists", d)
 	}
-	if err != nil {
-		return err
-	}
-	return s.audit("domain.add", d, "")
+	return err
 }
 
 // ListDomains lists the domains in name order.
@@ -201,16 +199,14 @@ func (s *Service) RemoveDomain(name string) error {
 	if err := s.domainInUse(d); err != nil {
 		return err
 	}
-	err = s.st.RemoveDomain(d)
+	err = s.audited("domain.remove", d, "").RemoveDomain(d)
 	switch {
 	case errors.Is(err, store.ErrDomainNotFound):
 		return failf(ErrNotFound, "domain %s does not exist: see 'mailserver domain list'", d)
 	case errors.Is(err, store.ErrDomainInUse):
 		return s.domainInUse(d) // an account was added meanwhile
-	case err != nil:
-		return err
 	}
-	return s.audit("domain.remove", d, "")
+	return err
 }
 
 // domainInUse explains which users, aliases or groups keep domain d from being removed, or returns nil.
@@ -281,11 +277,12 @@ func (s *Service) AddUser(req AddUserRequest) (UserInfo, error) {
 	if err != nil {
 		return UserInfo{}, err
 	}
-	a, err := s.st.AddAccount(store.Account{Address: f.addr, Name: f.name, Unit: f.unit, PasswordHash: hash, Quota: req.Quota})
+	a := store.Account{Address: f.addr, Name: f.name, Unit: f.unit, PasswordHash: hash, Quota: req.Quota}
+	a, err = s.audited("user.add", f.addr, accountDetail(a)).AddAccount(a)
 	if err != nil {
 		return UserInfo{}, s.addAccountErr(err, f.addr, f.domain, f.unit, "user")
 	}
-	return userInfo(a), s.audit("user.add", f.addr, accountDetail(a))
+	return userInfo(a), nil
 }
 
 // accountFields are the cleaned fields of a new account or shared mailbox.
@@ -458,10 +455,8 @@ func (s *Service) SetPassword(address, password string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.update(addr, func(a *store.Account) { a.PasswordHash = hash }); err != nil {
-		return err
-	}
-	return s.audit("user.passwd", addr, "password changed")
+	return s.update(s.audited("user.passwd", addr, "password changed"), addr,
+		func(a *store.Account) { a.PasswordHash = hash })
 }
 
 // Disable stops a user from logging in; mail keeps arriving and the mailbox is kept. Disabling a disabled user is
@@ -476,15 +471,12 @@ func (s *Service) disable(address string, rejectMail bool) error {
 	if err != nil {
 		return err
 	}
-	err = s.update(addr, func(a *store.Account) { a.Disabled, a.RejectMail = true, rejectMail })
-	if err != nil {
-		return err
-	}
 	detail := "logins refused; mail keeps arriving"
 	if rejectMail {
 		detail = "logins refused; new mail rejected"
 	}
-	return s.audit("user.disable", addr, detail)
+	return s.update(s.audited("user.disable", addr, detail), addr,
+		func(a *store.Account) { a.Disabled, a.RejectMail = true, rejectMail })
 }
 
 // Enable undoes Disable and DisableRejectingMail. Enabling an enabled user is not an error.
@@ -493,10 +485,8 @@ func (s *Service) Enable(address string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.update(addr, func(a *store.Account) { a.Disabled, a.RejectMail = false, false }); err != nil {
-		return err
-	}
-	return s.audit("user.enable", addr, "")
+	return s.update(s.audited("user.enable", addr, ""), addr,
+		func(a *store.Account) { a.Disabled, a.RejectMail = false, false })
 }
 
 // RemoveUser deletes a user (or a shared mailbox) with all their mail. It is refused while an alias points at the
@@ -523,7 +513,8 @@ func (s *Service) RemoveUser(address string) error {
 			return err
 		}
 	}
-	if err := userErr(addr, s.st.RemoveAccount(addr)); err != nil {
+	detail := fmt.Sprintf("%s removed with its mail (%s)", kind, FormatSize(a.Used))
+	if err := userErr(addr, s.audited("user.remove", addr, detail).RemoveAccount(addr)); err != nil {
 		return err
 	}
 	// The grants went with the shared mailbox; the grantees' subscriptions to it would be left naming nothing.
@@ -531,7 +522,7 @@ func (s *Service) RemoveUser(address string) error {
 	for _, g := range grants {
 		s.unsubscribeShared(g.Account, addr)
 	}
-	return s.audit("user.remove", addr, fmt.Sprintf("%s removed with its mail (%s)", kind, FormatSize(a.Used)))
+	return nil
 }
 
 // MoveUser puts a user (or a shared mailbox) in another org unit; "" takes it out of any unit.
@@ -551,14 +542,14 @@ func (s *Service) MoveUser(address, unit string) error {
 	if err := s.checkUnit(unit); err != nil {
 		return err
 	}
-	err = s.st.MoveAccount(addr, unit)
+	err = s.audited("user.move", addr, fmt.Sprintf("unit %s (was %s)", orNone(unit), orNone(a.Unit))).MoveAccount(addr, unit)
 	switch {
 	case errors.Is(err, store.ErrUnitNotFound):
 		return noUnit(unit)
 	case err != nil:
 		return userErr(addr, err)
 	}
-	return s.audit("user.move", addr, fmt.Sprintf("unit %s (was %s)", orNone(unit), orNone(a.Unit)))
+	return nil
 }
 
 func orNone(unit string) string {
@@ -597,16 +588,14 @@ func (s *Service) account(addr string) (store.Account, error) {
 
 // audit records a change that has just succeeded. The change stays made if the record cannot be written; the
 // error then says so.
-func (s *Service) audit(action, target, detail string) error {
-	err := s.st.AddAudit(store.AuditRecord{Actor: s.actor, Action: action, Target: target, Detail: detail, From: auditFrom})
-	if err != nil {
-		return fmt.Errorf("%s %s was done, but its audit record could not be written: %w", action, target, err)
-	}
-	return nil
+// audited is the store writing the audit record of an administrator's change in the same transaction as the
+// change: the trail holds exactly the changes that were made.
+func (s *Service) audited(action, target, detail string) *store.Store {
+	return s.st.WithAudit(store.AuditRecord{Actor: s.actor, Action: action, Target: target, Detail: detail, From: auditFrom})
 }
 
-func (s *Service) update(addr string, fn func(*store.Account)) error {
-	_, err := s.st.UpdateAccount(addr, func(a *store.Account) error {
+func (s *Service) update(st *store.Store, addr string, fn func(*store.Account)) error {
+	_, err := st.UpdateAccount(addr, func(a *store.Account) error {
 		fn(a)
 		return nil
 	})

@@ -34,7 +34,7 @@ func (s *Service) AddAlias(alias, target string) (AliasInfo, error) {
 	if err := s.checkTarget(t, tdomain); err != nil {
 		return AliasInfo{}, err
 	}
-	a, err := s.st.AddAlias(addr, t)
+	a, err := s.audited("alias.add", addr, "target "+t).AddAlias(addr, t)
 	switch {
 	case errors.Is(err, store.ErrDomainNotFound):
 		return AliasInfo{}, noDomain(domain)
@@ -48,7 +48,7 @@ func (s *Service) AddAlias(alias, target string) (AliasInfo, error) {
 	case err != nil:
 		return AliasInfo{}, err
 	}
-	return AliasInfo{Address: a.Address, Target: a.Target, Created: a.Created}, s.audit("alias.add", addr, "target "+t)
+	return AliasInfo{Address: a.Address, Target: a.Target, Created: a.Created}, nil
 }
 
 // checkTarget requires t, in domain, to be an address of this server that names something.
@@ -103,14 +103,11 @@ func (s *Service) RemoveAlias(alias string) error {
 	if err := s.checkUnreferenced("alias", addr); err != nil {
 		return err
 	}
-	err = s.st.RemoveAlias(addr)
-	switch {
-	case errors.Is(err, store.ErrAliasNotFound):
+	err = s.audited("alias.remove", addr, "target was "+e.Alias.Target).RemoveAlias(addr)
+	if errors.Is(err, store.ErrAliasNotFound) {
 		return noAlias(addr)
-	case err != nil:
-		return err
 	}
-	return s.audit("alias.remove", addr, "target was "+e.Alias.Target)
+	return err
 }
 
 func noAlias(addr string) error {

@@ -77,7 +77,11 @@ func (s *Service) AddGroup(req AddGroupRequest) (GroupInfo, error) {
 	if err := s.checkFree(addr, domain, "group"); err != nil {
 		return GroupInfo{}, err
 	}
-	g, err := s.st.AddGroup(store.Group{Address: addr, Name: name, Policy: policy})
+	detail := "policy " + string(policy)
+	if name != "" {
+		detail = fmt.Sprintf("name %q, %s", name, detail)
+	}
+	g, err := s.audited("group.add", addr, detail).AddGroup(store.Group{Address: addr, Name: name, Policy: policy})
 	switch {
 	case errors.Is(err, store.ErrDomainNotFound):
 		return GroupInfo{}, noDomain(domain)
@@ -89,11 +93,7 @@ func (s *Service) AddGroup(req AddGroupRequest) (GroupInfo, error) {
 	case err != nil:
 		return GroupInfo{}, err
 	}
-	detail := "policy " + string(policy)
-	if name != "" {
-		detail = fmt.Sprintf("name %q, %s", name, detail)
-	}
-	return groupInfo(g), s.audit("group.add", addr, detail)
+	return groupInfo(g), nil
 }
 
 // ListGroups lists every group in address order.
@@ -146,7 +146,8 @@ func (s *Service) UpdateGroup(req GroupUpdate) (GroupInfo, error) {
 	if len(addM)+len(removeM)+len(addS)+len(removeS) == 0 {
 		return GroupInfo{}, failf(ErrInvalid, "nothing to change: name the members or senders to add or remove")
 	}
-	if _, err := s.ShowGroup(addr); err != nil {
+	current, err := s.ShowGroup(addr)
+	if err != nil {
 		return GroupInfo{}, err
 	}
 	for _, m := range addM {
@@ -154,34 +155,39 @@ func (s *Service) UpdateGroup(req GroupUpdate) (GroupInfo, error) {
 			return GroupInfo{}, err
 		}
 	}
-	var added, removed [2][]string // members, senders: what actually changed, for the audit trail
-	g, err := s.st.UpdateGroup(addr, func(g *store.Group) error {
-		added, removed = [2][]string{}, [2][]string{} // the function may run again
+	g, err := s.groupUpdateStore(addr, current, addM, removeM, addS, removeS).UpdateGroup(addr, func(g *store.Group) error {
 		var err error
-		g.Members, added[0] = addTo(g.Members, addM)
-		if g.Members, removed[0], err = removeFrom(g.Members, removeM, "member", addr); err != nil {
+		g.Members, _ = addTo(g.Members, addM)
+		if g.Members, _, err = removeFrom(g.Members, removeM, "member", addr); err != nil {
 			return err
 		}
-		g.Senders, added[1] = addTo(g.Senders, addS)
-		g.Senders, removed[1], err = removeFrom(g.Senders, removeS, "sender", addr)
+		g.Senders, _ = addTo(g.Senders, addS)
+		g.Senders, _, err = removeFrom(g.Senders, removeS, "sender", addr)
 		return err
 	})
 	if err != nil {
 		return GroupInfo{}, groupUpdateErr(err, addr)
 	}
-	for i, what := range []string{"member", "sender"} {
-		if len(added[i]) > 0 {
-			if err := s.audit("group."+what+".add", addr, "added "+strings.Join(added[i], ", ")); err != nil {
-				return groupInfo(g), err
-			}
-		}
-		if len(removed[i]) > 0 {
-			if err := s.audit("group."+what+".remove", addr, "removed "+strings.Join(removed[i], ", ")); err != nil {
-				return groupInfo(g), err
-			}
+	return groupInfo(g), nil
+}
+
+// groupUpdateStore is the store writing, with a group update, one audit record for each kind of change it makes
+// (members added or removed, senders added or removed), worked out against the group as read just before.
+func (s *Service) groupUpdateStore(addr string, current GroupInfo, addM, removeM, addS, removeS []string) *store.Store {
+	var records []store.AuditRecord
+	note := func(action, verb string, items []string) {
+		if len(items) > 0 {
+			records = append(records, store.AuditRecord{Actor: s.actor, Action: action, Target: addr,
+				Detail: verb + " " + strings.Join(items, ", "), From: auditFrom})
 		}
 	}
-	return groupInfo(g), nil
+	_, newMembers := addTo(current.Members, addM)
+	_, newSenders := addTo(current.Senders, addS)
+	note("group.member.add", "added", newMembers)
+	note("group.member.remove", "removed", removeM)
+	note("group.sender.add", "added", newSenders)
+	note("group.sender.remove", "removed", removeS)
+	return s.st.WithAudit(records...)
 }
 
 // groupUpdateErr explains the store's refusal to update group addr.
@@ -295,10 +301,11 @@ func (s *Service) RemoveGroup(address string) error {
 	if err := s.checkUnreferenced("group", addr); err != nil {
 		return err
 	}
-	if err := s.st.RemoveGroup(addr); errors.Is(err, store.ErrGroupNotFound) {
+	detail := fmt.Sprintf("had %d member(s), %d sender(s)", len(g.Members), len(g.Senders))
+	if err := s.audited("group.remove", addr, detail).RemoveGroup(addr); errors.Is(err, store.ErrGroupNotFound) {
 		return noGroup(addr)
 	} else if err != nil {
 		return err
 	}
-	return s.audit("group.remove", addr, fmt.Sprintf("had %d member(s), %d sender(s)", len(g.Members), len(g.Senders)))
+	return nil
 }

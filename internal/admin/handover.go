@@ -32,7 +32,8 @@ func (s *Service) Handover(from, to string) (HandoverResult, error) {
 	if err != nil {
 		return HandoverResult{}, err
 	}
-	r, err := s.st.Handover(old, heir)
+	folder := store.HandoverFolder + string(store.Delimiter) + old
+	r, err := s.audited("user.handover", old, fmt.Sprintf("to %s, copied under %q", heir, folder)).Handover(old, heir)
 	switch {
 	case errors.Is(err, store.ErrMailboxExists):
 		return HandoverResult{}, failf(ErrExists,
@@ -48,8 +49,7 @@ func (s *Service) Handover(from, to string) (HandoverResult, error) {
 	if a, err := s.st.Account(heir); err == nil {
 		res.Used, res.Quota = a.Used, a.Quota
 	}
-	return res, s.audit("user.handover", old, fmt.Sprintf("to %s: %d folder(s), %d message(s), %s copied under %q",
-		heir, res.Folders, res.Messages, FormatSize(res.Bytes), res.Folder))
+	return res, nil
 }
 
 // handoverParties cleans and checks the two addresses of a handover: from must be a user, to another user or a

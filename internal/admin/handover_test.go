@@ -27,8 +27,8 @@ func TestHandover(t *testing.T) {
 	if !res.OverQuota() {
 		t.Error("a successor with 1KB of quota is not over it after receiving 5KB")
 	}
-	wantAudit(t, api, "user.handover", an, `to binh.tt@vinhyen.gov.vn: 6 folder(s), 2 message(s), `+
-		admin.FormatSize(old.Used)+` copied under "Bàn giao/an.nv@vinhyen.gov.vn"`)
+	// The record is written with the copy, in its transaction, so it names what was asked, not the counts.
+	wantAudit(t, api, "user.handover", an, `to binh.tt@vinhyen.gov.vn, copied under "Bàn giao/an.nv@vinhyen.gov.vn"`)
 
 	heir, _ := st.Account(binh)
 	inbox, err := st.Mailbox(heir.ID, "Bàn giao/"+an+"/INBOX")

@@ -43,11 +43,12 @@ func (s *Service) SetQuota(address string, quota int64) error {
 	if quota < 0 {
 		return failf(ErrInvalid, "quota must not be negative (0 means unlimited)")
 	}
-	var was int64
-	if err := s.update(addr, func(a *store.Account) { was, a.Quota = a.Quota, quota }); err != nil {
+	a, err := s.account(addr)
+	if err != nil {
 		return err
 	}
-	return s.audit("quota.set", addr, fmt.Sprintf("quota %s (was %s)", quotaString(quota), quotaString(was)))
+	detail := fmt.Sprintf("quota %s (was %s)", quotaString(quota), quotaString(a.Quota))
+	return s.update(s.audited("quota.set", addr, detail), addr, func(a *store.Account) { a.Quota = quota })
 }
 
 func quotaString(q int64) string {

@@ -38,11 +38,12 @@ func (s *Service) AddShared(req AddSharedRequest) (UserInfo, error) {
 	if err != nil {
 		return UserInfo{}, err
 	}
-	a, err := s.st.AddShared(store.Account{Address: f.addr, Name: f.name, Unit: f.unit, Quota: req.Quota})
+	a := store.Account{Address: f.addr, Name: f.name, Unit: f.unit, Quota: req.Quota}
+	a, err = s.audited("share.add", f.addr, accountDetail(a)).AddShared(a)
 	if err != nil {
 		return UserInfo{}, s.addAccountErr(err, f.addr, f.domain, f.unit, kind)
 	}
-	return userInfo(a), s.audit("share.add", f.addr, accountDetail(a))
+	return userInfo(a), nil
 }
 
 // Grant adds rights (read, write, send; each may also be a comma-separated list) for account on a shared mailbox,
@@ -68,12 +69,14 @@ func (s *Service) Grant(shared, account string, rights []string) (GrantInfo, err
 	if r == 0 {
 		return GrantInfo{}, failf(ErrInvalid, "no rights given: use --rights read, write or send")
 	}
-	if err := s.st.SetGrant(sh, acct, r); err != nil {
-		return GrantInfo{}, grantErr(err, sh, acct)
-	}
-	now, err := s.rightsOf(sh, acct)
+	had, err := s.rightsOf(sh, acct)
 	if err != nil {
 		return GrantInfo{}, err
+	}
+	now := had | r
+	detail := fmt.Sprintf("account %s: granted %s (now %s)", acct, r, now)
+	if err := s.audited("share.grant", sh, detail).SetGrant(sh, acct, r); err != nil {
+		return GrantInfo{}, grantErr(err, sh, acct)
 	}
 	g := GrantInfo{Shared: sh, Account: acct, Rights: now.String()}
 	var subErr error
@@ -82,9 +85,6 @@ func (s *Service) Grant(shared, account string, rights []string) (GrantInfo, err
 			subErr = fmt.Errorf("%s now has %s on %s, but %q could not be added to its subscribed folders (subscribe to it in the mail client): %w",
 				acct, now, sh, sharedFolder(sh), err)
 		}
-	}
-	if err := s.audit("share.grant", sh, fmt.Sprintf("account %s: granted %s (now %s)", acct, r, now)); err != nil {
-		return g, err
 	}
 	return g, subErr
 }
@@ -99,16 +99,13 @@ func (s *Service) Revoke(shared, account string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.st.SetGrant(sh, acct, 0); err != nil {
+	if err := s.audited("share.revoke", sh, fmt.Sprintf("account %s: revoked %s", acct, had)).SetGrant(sh, acct, 0); err != nil {
 		return grantErr(err, sh, acct)
 	}
 	subErr := s.unsubscribeShared(acct, sh)
 	if subErr != nil {
 		subErr = fmt.Errorf("the rights of %s on %s are revoked, but its subscription to %q could not be removed: %w",
 			acct, sh, sharedFolder(sh), subErr)
-	}
-	if err := s.audit("share.revoke", sh, fmt.Sprintf("account %s: revoked %s", acct, had)); err != nil {
-		return err
 	}
 	return subErr
 }

@@ -43,7 +43,14 @@ func (s *Service) AddUnit(path, name string) ([]UnitInfo, error) {
 			return nil, err
 		}
 	}
-	u, err := s.st.AddUnit(p, name)
+	var detail []string
+	if name != "" {
+		detail = append(detail, fmt.Sprintf("name %q", name))
+	}
+	if len(parents) > 0 {
+		detail = append(detail, "parents added: "+strings.Join(parents, ", "))
+	}
+	u, err := s.audited("unit.add", p, strings.Join(detail, "; ")).AddUnit(p, name)
 	switch {
 	case errors.Is(err, store.ErrExists):
 		return nil, failf(ErrExists, "unit %s already exists", p)
@@ -57,14 +64,7 @@ func (s *Service) AddUnit(path, name string) ([]UnitInfo, error) {
 		out = append(out, UnitInfo{Path: parent, Created: u.Created})
 	}
 	out = append(out, UnitInfo{Path: u.Path, Name: u.Name, Created: u.Created})
-	var detail []string
-	if name != "" {
-		detail = append(detail, fmt.Sprintf("name %q", name))
-	}
-	if len(parents) > 0 {
-		detail = append(detail, "parents added: "+strings.Join(parents, ", "))
-	}
-	return out, s.audit("unit.add", p, strings.Join(detail, "; "))
+	return out, nil
 }
 
 // ListUnits lists every unit in tree order (each parent right before its sub-units) with account counts.
@@ -114,16 +114,14 @@ func (s *Service) RemoveUnit(path string) error {
 		return failf(ErrInUse, "unit %s is a member of %d group(s) (%s): remove it first with 'mailserver group member remove GROUP %s'",
 			p, len(groups), shortList(groups), member)
 	}
-	err = s.st.RemoveUnit(p)
+	err = s.audited("unit.remove", p, "").RemoveUnit(p)
 	switch {
 	case errors.Is(err, store.ErrUnitNotFound):
 		return failf(ErrNotFound, "unit %s does not exist: see 'mailserver unit list'", p)
 	case errors.Is(err, store.ErrUnitInUse):
 		return s.unitInUse(p)
-	case err != nil:
-		return err
 	}
-	return s.audit("unit.remove", p, "")
+	return err
 }
 
 // unitInUse explains which accounts and sub-units keep unit p from being removed.

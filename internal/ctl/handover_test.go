@@ -38,7 +38,7 @@ func TestHandoverRoundTrip(t *testing.T) {
 	}
 	log, err := c.AuditLog(admin.AuditQuery{Limit: 1})
 	if err != nil || len(log) != 1 || log[0].Action != "user.handover" || log[0].Target != "an.nv@vinhyen.gov.vn" ||
-		log[0].Actor != "admin:hoa" || !strings.HasPrefix(log[0].Detail, "to binh.tt@vinhyen.gov.vn: 6 folder(s), 1 message(s)") {
+		log[0].Actor != "admin:hoa" || !strings.HasPrefix(log[0].Detail, "to binh.tt@vinhyen.gov.vn, copied under") {
 		t.Errorf("audit record: %+v, %v", log, err)
 	}
 	if logs := ts.logs.String(); !strings.Contains(logs, "op=user.handover") {

@@ -27,12 +27,10 @@ type AuditFilter struct {
 	Limit   int       // the newest Limit records; 0: all
 }
 
-// AddAudit appends a record to the audit trail.
+// AddAudit appends a record to the audit trail on its own, for events that change nothing else in the store.
+// A record of a change goes with the change: WithAudit.
 func (s *Store) AddAudit(r AuditRecord) error {
-	if r.Time.IsZero() {
-		r.Time = s.now()
-	}
-	return s.update(func(tx *bolt.Tx, _ *changes) error { return putAudit(tx, r) })
+	return s.WithAudit(r).update(func(*bolt.Tx, *changes) error { return nil })
 }
 
 func putAudit(tx *bolt.Tx, r AuditRecord) error {

@@ -251,3 +251,29 @@ func TestAuditMailboxFilterMatchesWholeAddresses(t *testing.T) {
 		t.Errorf("filter an@ matched %d records (%v), want 2 (not tran@)", len(got), err)
 	}
 }
+
+// An audit record goes with its change: written when the change commits, not when it fails.
+func TestAuditRecordCommitsWithItsChange(t *testing.T) {
+	s := newTestStore(t)
+	mustAccount(t, s, "an@example.gov.vn")
+	rec := AuditRecord{Actor: "admin", Action: "alias.add", Target: "van.an@example.gov.vn"}
+	if _, err := s.WithAudit(rec).AddAlias("van.an@example.gov.vn", "khong-co@example.gov.vn"); err == nil {
+		t.Fatal("alias to nothing accepted")
+	}
+	if got, _ := s.AuditLog(AuditFilter{}); len(got) != 0 {
+		t.Fatalf("a failed change left audit records: %+v", got)
+	}
+	if _, err := s.WithAudit(rec).AddAlias("van.an@example.gov.vn", "an@example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.AuditLog(AuditFilter{}); len(got) != 1 || got[0].Action != "alias.add" || got[0].Time.IsZero() {
+		t.Fatalf("audit after the change: %+v", got)
+	}
+	// The plain store writes no record.
+	if err := s.RemoveAlias("van.an@example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.AuditLog(AuditFilter{}); len(got) != 1 {
+		t.Errorf("a change without WithAudit wrote a record: %+v", got)
+	}
+}

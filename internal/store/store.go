@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -51,6 +52,14 @@ type Options struct {
 
 // Store is the mail store. It is safe for concurrent use.
 type Store struct {
+	*core
+	// audit is written in the same transaction as the next change made through this value (WithAudit): a change
+	// and its audit record commit together or not at all.
+	audit []AuditRecord
+}
+
+// core is the state every Store value made by WithAudit shares.
+type core struct {
 	db *bolt.DB
 
 	// commitMu orders commits with their announcements: a change is announced to the listener before the next
@@ -61,6 +70,13 @@ type Store struct {
 
 	pinMu sync.Mutex
 	pins  map[BodyID]int // bodies being read outside a transaction; their chunks are not deleted yet
+}
+
+// WithAudit returns the store with records to write in the same transaction as the next change made through it,
+// so that the audit trail holds exactly the changes that happened: it is meant for one operation, as in
+// st.WithAudit(rec).RemoveAlias(a). A record without a time gets the commit's.
+func (s *Store) WithAudit(records ...AuditRecord) *Store {
+	return &Store{core: s.core, audit: append(slices.Clone(s.audit), records...)}
 }
 
 // Open opens (creating if needed) the store at path and migrates it to SchemaVersion.
@@ -80,7 +96,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, now: time.Now, pins: map[BodyID]int{}}
+	s := &Store{core: &core{db: db, now: time.Now, pins: map[BodyID]int{}}}
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, err
@@ -147,7 +163,18 @@ func (s *Store) update(fn func(tx *bolt.Tx, ch *changes) error) error {
 		if err := s.sweepFreedBodies(tx); err != nil {
 			return fmt.Errorf("delete released bodies: %w", err)
 		}
-		return fn(tx, &ch)
+		if err := fn(tx, &ch); err != nil {
+			return err
+		}
+		for _, r := range s.audit {
+			if r.Time.IsZero() {
+				r.Time = s.now()
+			}
+			if err := putAudit(tx, r); err != nil {
+				return fmt.Errorf("write audit record: %w", err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err
