@@ -30,8 +30,7 @@ type backend interface {
 	Aliases() ([]store.Alias, error)
 	Groups() ([]store.Group, error)
 	GrantsTo(accountID uint64) ([]store.Grant, error)
-	AddAudit(r store.AuditRecord) error
-	Deliver(msg store.NewMessage, copies []store.Copy) ([]store.Placed, error)
+	DeliverAudited(msg store.NewMessage, copies []store.Copy, records []store.AuditRecord) ([]store.Placed, error)
 }
 
 // Deliverer resolves recipients and stores messages. It is safe for concurrent use; each Transaction belongs to one

@@ -422,11 +422,11 @@ func (f *failingStore) Lookup(address string) (store.Entry, error) {
 	return f.Store.Lookup(address)
 }
 
-func (f *failingStore) Deliver(msg store.NewMessage, copies []store.Copy) ([]store.Placed, error) {
+func (f *failingStore) DeliverAudited(msg store.NewMessage, copies []store.Copy, records []store.AuditRecord) ([]store.Placed, error) {
 	if f.failDeliver {
 		return nil, errInjected
 	}
-	return f.Store.Deliver(msg, copies)
+	return f.Store.DeliverAudited(msg, copies, records)
 }
 
 // isSentinel reports whether err matches one of the errors the protocol layers give a specific reply.

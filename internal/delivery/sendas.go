@@ -145,11 +145,11 @@ func (c aliasChains) endingIn(set map[string]bool) []string {
 	return out
 }
 
-// auditSendAs records, once the message is committed, every address other than the account's own that a
-// submission used as its envelope sender or in its From or Sender header (issue 3: every send-as is audited).
-// The record is written after the delivery's transaction, so a crash between the two loses it; a failure to
-// write it is logged and does not fail the delivery, which is already on disk.
-func (t *Transaction) auditSendAs(used []string, messageID string, copies int) {
+// sendAsRecords are the audit records of a submission: one for every address other than the account's own that
+// it used as its envelope sender or in its From or Sender header (issue 3: every send-as is audited). They are
+// written in the delivery's transaction, so the trail holds exactly the messages that were sent.
+func (t *Transaction) sendAsRecords(used []string, messageID string, copies int) []store.AuditRecord {
+	var records []store.AuditRecord
 	seen := map[string]bool{}
 	for _, addr := range used {
 		addr = lower(addr)
@@ -162,17 +162,15 @@ func (t *Transaction) auditSendAs(used []string, messageID string, copies int) {
 		} else if !strings.HasPrefix(messageID, "<") {
 			messageID = "<" + messageID + ">"
 		}
-		rec := store.AuditRecord{
+		records = append(records, store.AuditRecord{
 			Actor:  lower(t.env.Authenticated),
 			Action: "send-as",
 			Target: addr,
 			Detail: fmt.Sprintf("message-id %s; recipients: %d; local copies: %d; id %s", messageID, len(t.rcpts), copies, t.id),
 			From:   remoteIP(t.env.RemoteAddr),
-		}
-		if err := t.d.store.AddAudit(rec); err != nil {
-			t.d.log.Error("send-as audit record lost", "id", t.id, "account", rec.Actor, "as", addr, "err", err)
-		}
+		})
 	}
+	return records
 }
 
 // remoteIP is the client's IP address without the port, for the audit trail.

@@ -133,7 +133,15 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 	now := t.d.now()
 	copies := t.copies(now)
 	msg := store.NewMessage{Body: body, Meta: p.Meta(), Text: p.SearchText(), InternalDate: now}
-	placed, err := t.d.store.Deliver(msg, copies)
+	var records []store.AuditRecord
+	if t.env.Submission {
+		messageID := ""
+		if p.Envelope != nil {
+			messageID = p.Envelope.MessageID
+		}
+		records = t.sendAsRecords(append([]string{t.env.From}, from...), messageID, len(copies))
+	}
+	placed, err := t.d.store.DeliverAudited(msg, copies, records)
 	if errors.Is(err, store.ErrAccountNotFound) {
 		err = fmt.Errorf("%w (%w)", ErrRecipientGone, err)
 	}
@@ -143,13 +151,6 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 	res := t.result(placed)
 	t.d.log.Info("delivered", "id", t.id, "from", t.env.From, "recipients", len(res.Recipients),
 		"copies", len(copies), "size", len(body))
-	if t.env.Submission {
-		messageID := ""
-		if p.Envelope != nil {
-			messageID = p.Envelope.MessageID
-		}
-		t.auditSendAs(append([]string{t.env.From}, from...), messageID, len(copies))
-	}
 	return res, nil
 }
 

@@ -51,16 +51,21 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 	if len(refs) == 0 {
 		return nil
 	}
-	res, err := s.srv.store.Move(sel.mailbox.ID, refUIDs(refs), dst.ID, sel)
+	target, to := sel.ref.auditTarget(sel.mailbox.Name), s.auditName(dstRef, dst.Name)
+	st := s.auditedStore(sel.ref, func(chs []store.Change) *store.AuditRecord {
+		moved := expungedFrom(chs, sel.mailbox.ID)
+		if len(moved) == 0 {
+			return nil
+		}
+		r := s.record(auditMove, target, fmt.Sprintf("%s to %s", auditMessages(moved), to))
+		return &r
+	})
+	res, err := st.Move(sel.mailbox.ID, refUIDs(refs), dst.ID, sel)
 	if errors.Is(err, store.ErrInvalidName) {
 		return errSameMailbox
 	}
 	if err != nil {
 		return s.targetError("move", err)
-	}
-	if sel.ref.isShared() && len(res.Source) > 0 {
-		s.audit(auditMove, sel.ref.auditTarget(sel.mailbox.Name),
-			fmt.Sprintf("%s to %s", auditMessages(res.Source), s.auditName(dstRef, dst.Name)))
 	}
 	if data := copyData(res); data != nil {
 		return w.WriteCopyData(data)

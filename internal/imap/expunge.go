@@ -5,6 +5,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
+
+	"mailserver/internal/store"
 )
 
 // Expunge implements imapserver.Session for EXPUNGE, UID EXPUNGE (RFC 4315) and the expunge step of CLOSE.
@@ -35,12 +37,17 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 			return nil
 		}
 	}
-	removed, err := s.srv.store.Expunge(sel.mailbox.ID, list, sel)
-	if err != nil {
+	target := sel.ref.auditTarget(sel.mailbox.Name)
+	st := s.auditedStore(sel.ref, func(chs []store.Change) *store.AuditRecord {
+		removed := expungedFrom(chs, sel.mailbox.ID)
+		if len(removed) == 0 {
+			return nil
+		}
+		r := s.record(auditExpunge, target, auditMessages(removed))
+		return &r
+	})
+	if _, err := st.Expunge(sel.mailbox.ID, list, sel); err != nil {
 		return s.storeError("expunge", err)
-	}
-	if sel.ref.isShared() && len(removed) > 0 {
-		s.audit(auditExpunge, sel.ref.auditTarget(sel.mailbox.Name), auditMessages(removed))
 	}
 	return nil
 }

@@ -66,11 +66,12 @@ func (s *session) Delete(name string) error {
 			return s.storeError("delete", err)
 		}
 	}
-	if err := s.srv.store.DeleteMailbox(ref.owner, ref.name); err != nil {
+	st := s.auditedStore(ref, func([]store.Change) *store.AuditRecord {
+		r := s.record(auditDelete, ref.auditTarget(before.Name), fmt.Sprintf("mailbox deleted with %s", countMessages(before.Messages)))
+		return &r
+	})
+	if err := st.DeleteMailbox(ref.owner, ref.name); err != nil {
 		return s.storeError("delete", err)
-	}
-	if ref.isShared() {
-		s.audit(auditDelete, ref.auditTarget(before.Name), fmt.Sprintf("mailbox deleted with %s", countMessages(before.Messages)))
 	}
 	return nil
 }
@@ -93,11 +94,12 @@ func (s *session) Rename(name, newName string, _ *imap.RenameOptions) error {
 	if from.owner != to.owner {
 		return errAcrossAccounts
 	}
-	if err := s.srv.store.RenameMailbox(from.owner, from.name, to.name); err != nil {
+	st := s.auditedStore(from, func([]store.Change) *store.AuditRecord {
+		r := s.record(auditRename, from.auditTarget(from.name), "renamed to "+to.name)
+		return &r
+	})
+	if err := st.RenameMailbox(from.owner, from.name, to.name); err != nil {
 		return s.storeError("rename", err)
-	}
-	if from.isShared() {
-		s.audit(auditRename, from.auditTarget(from.name), "renamed to "+to.name)
 	}
 	return nil
 }

@@ -106,6 +106,11 @@ func deliveryMailbox(tx *bolt.Tx, c Copy) (Mailbox, error) {
 	return mb, err
 }
 
+// DeliverAudited is Deliver that also writes audit records (a send-as, say) in the delivery's transaction.
+func (s *Store) DeliverAudited(msg NewMessage, copies []Copy, records []AuditRecord) ([]Placed, error) {
+	return s.WithAudit(records...).Deliver(msg, copies)
+}
+
 // Append stores a message in one mailbox (IMAP APPEND). origin is passed through to the Change.
 func (s *Store) Append(mailboxID uint64, msg NewMessage, flags []string, origin any) (Placed, error) {
 	if msg.InternalDate.IsZero() {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -275,5 +276,34 @@ func TestAuditRecordCommitsWithItsChange(t *testing.T) {
 	}
 	if got, _ := s.AuditLog(AuditFilter{}); len(got) != 1 {
 		t.Errorf("a change without WithAudit wrote a record: %+v", got)
+	}
+}
+
+func TestAuditRecordDescribedFromTheChange(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	inbox := mustMailbox(t, s, a, "INBOX")
+	for i := 0; i < 3; i++ {
+		flags := []string{`\Deleted`}
+		if i == 1 {
+			flags = nil
+		}
+		if _, err := s.Append(inbox.ID, testMessage(i), flags, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	describe := func(chs []Change) []AuditRecord {
+		var n int
+		for _, c := range chs {
+			n += len(c.Expunged)
+		}
+		return []AuditRecord{{Actor: "an@example.gov.vn", Action: "expunge", Detail: fmt.Sprint(n, " removed")}}
+	}
+	if _, err := s.WithAuditOf(describe).Expunge(inbox.ID, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.AuditLog(AuditFilter{})
+	if len(got) != 1 || got[0].Detail != "2 removed" {
+		t.Errorf("audit %+v", got)
 	}
 }

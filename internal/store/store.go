@@ -54,8 +54,9 @@ type Options struct {
 type Store struct {
 	*core
 	// audit is written in the same transaction as the next change made through this value (WithAudit): a change
-	// and its audit record commit together or not at all.
-	audit []AuditRecord
+	// and its audit record commit together or not at all. describe builds records from the change itself.
+	audit    []AuditRecord
+	describe []func([]Change) []AuditRecord
 }
 
 // core is the state every Store value made by WithAudit shares.
@@ -76,7 +77,13 @@ type core struct {
 // so that the audit trail holds exactly the changes that happened: it is meant for one operation, as in
 // st.WithAudit(rec).RemoveAlias(a). A record without a time gets the commit's.
 func (s *Store) WithAudit(records ...AuditRecord) *Store {
-	return &Store{core: s.core, audit: append(slices.Clone(s.audit), records...)}
+	return &Store{core: s.core, audit: append(slices.Clone(s.audit), records...), describe: s.describe}
+}
+
+// WithAuditOf is WithAudit for records that depend on what the change turns out to be (the UIDs an EXPUNGE
+// removed, say): describe gets the change's Changes inside its transaction and returns the records to write.
+func (s *Store) WithAuditOf(describe func([]Change) []AuditRecord) *Store {
+	return &Store{core: s.core, audit: s.audit, describe: append(slices.Clone(s.describe), describe)}
 }
 
 // Open opens (creating if needed) the store at path and migrates it to SchemaVersion.
@@ -166,7 +173,11 @@ func (s *Store) update(fn func(tx *bolt.Tx, ch *changes) error) error {
 		if err := fn(tx, &ch); err != nil {
 			return err
 		}
-		for _, r := range s.audit {
+		records := s.audit
+		for _, describe := range s.describe {
+			records = append(slices.Clone(records), describe(ch.list)...)
+		}
+		for _, r := range records {
 			if r.Time.IsZero() {
 				r.Time = s.now()
 			}
