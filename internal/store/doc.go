@@ -18,6 +18,8 @@
 //   - A body is stored once per distinct content and reference-counted; the last reference going deletes its record
 //     in the same transaction, and its chunks at the start of the next write transaction unless a reader pinned
 //     it (PinBodies): bodies are read chunk by chunk outside transactions, and must not vanish mid-read.
+//   - An audit record goes in the transaction of the change it records (WithAudit, WithAuditOf): the trail holds
+//     exactly the changes that were made, never one that rolled back, never a change without its record.
 //   - After a transaction commits, the change is announced to the registered Listener in commit order (the IMAP
 //     layer turns it into EXISTS/EXPUNGE/FETCH updates). The listener runs under the commit-ordering lock: it must
 //     only queue in-memory updates, never block on a network peer.
