@@ -46,6 +46,32 @@ func (h *hub) loggedOut(s *session, accountID uint64) {
 	}
 }
 
+// revokeShared ends the sessions of an account that have a folder of a shared mailbox selected whose grant was
+// just taken away: without it, a client in IDLE would go on receiving that folder's updates. The check and the
+// close run on another goroutine, as the listener must not block or take a session's locks.
+func (h *hub) revokeShared(accountID, sharedID uint64) {
+	h.mu.Lock()
+	var sessions []*session
+	for s := range h.sessions[accountID] {
+		sessions = append(sessions, s)
+	}
+	h.mu.Unlock()
+	if len(sessions) == 0 {
+		return
+	}
+	go func() {
+		for _, s := range sessions {
+			s.selMu.Lock()
+			sel := s.sel
+			s.selMu.Unlock()
+			if sel != nil && sel.mailbox.AccountID == sharedID {
+				s.log.Info("grant on the selected shared mailbox revoked: closing the session")
+				s.conn.NetConn().Close()
+			}
+		}
+	}()
+}
+
 // revoke closes the connections of an account that was disabled or removed. It runs in the store's listener, so
 // the closing happens on other goroutines: a socket close can block, and the listener must not.
 func (h *hub) revoke(accountID uint64) {
@@ -137,6 +163,10 @@ func (h *hub) detach(sel *selection) {
 func (h *hub) onChange(c store.Change) {
 	if c.AccountRevoked {
 		h.revoke(c.AccountID)
+		return
+	}
+	if c.SharedRevoked != 0 {
+		h.revokeShared(c.AccountID, c.SharedRevoked)
 		return
 	}
 	h.mu.Lock()

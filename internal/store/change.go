@@ -7,6 +7,9 @@ type Change struct {
 	// AccountRevoked means the account with AccountID was disabled or removed: its open sessions must end.
 	AccountID      uint64
 	AccountRevoked bool
+	// SharedRevoked is the id of a shared mailbox account whose grant to AccountID was taken away: sessions of
+	// that account with one of its folders selected must lose it at once.
+	SharedRevoked uint64
 	// Origin is the opaque value the caller passed with the operation (an IMAP session, say), so the listener can
 	// skip echoing a change back to the session that made it. Nil for deliveries.
 	Origin any

@@ -84,6 +84,7 @@ func (s *Store) SetGrant(shared, account string, rights Rights) error {
 			if err := tx.Bucket(bucketGrants).Delete(key); err != nil {
 				return err
 			}
+			ch.add(Change{AccountID: grantee.ID, SharedRevoked: sh.ID})
 			return tx.Bucket(bucketGrantsBy).Delete(rev)
 		}
 		if v := tx.Bucket(bucketGrants).Get(key); len(v) == 1 {
