@@ -99,6 +99,62 @@ func TestUnitCommands(t *testing.T) {
 	}
 }
 
+// lastAudit returns the newest audit record of e's store.
+func (e *env) lastAudit() store.AuditRecord {
+	e.t.Helper()
+	var r store.AuditRecord
+	e.withStore(func(st *store.Store) {
+		log, err := st.AuditLog(store.AuditFilter{Limit: 1})
+		if err != nil || len(log) != 1 {
+			e.t.Fatalf("audit log: %+v, %v", log, err)
+		}
+		r = log[0]
+	})
+	return r
+}
+
+// wantAudit checks the newest audit record: the command's, by the OS user running the tests.
+func (e *env) wantAudit(action, target, detail string) {
+	e.t.Helper()
+	if r := e.lastAudit(); r.Action != action || r.Target != target || r.Detail != detail || r.Actor != "admin:"+osUser() || r.From != "cli" {
+		e.t.Errorf("audit record %+v\nwant %s %s %q by admin:%s from cli", r, action, target, detail, osUser())
+	}
+}
+
+func TestUnitSetCommand(t *testing.T) {
+	e := directoryEnv(t)
+	e.ok("", "unit", "add", "vinhyen/ubnd/phong-noi-vu/to-1", "--name", "Tổ 1") // phong-noi-vu: a parent without a name
+	wantOut(t, "unit set", e.ok("", "unit", "set", "vinhyen/ubnd/phong-noi-vu", "--name", "Phòng Nội vụ"),
+		`unit vinhyen/ubnd/phong-noi-vu is now named "Phòng Nội vụ"`+"\n")
+	e.wantAudit("unit.set", "vinhyen/ubnd/phong-noi-vu", `name "Phòng Nội vụ" (was "")`)
+	wantOut(t, "unit set rename", e.ok("", "unit", "set", "VinhYen/UBND", "--name", "UBND thành phố Vĩnh Yên"),
+		`unit vinhyen/ubnd is now named "UBND thành phố Vĩnh Yên"`+"\n")
+	e.wantAudit("unit.set", "vinhyen/ubnd", `name "UBND thành phố Vĩnh Yên" (was "UBND thành phố")`)
+	want := "" +
+		"UNIT                                  NAME                     ACCOUNTS  DIRECT\n" +
+		"vinhyen                               Thành phố Vĩnh Yên       1         0\n" +
+		"  vinhyen/ubnd                        UBND thành phố Vĩnh Yên  1         1\n" +
+		"    vinhyen/ubnd/phong-noi-vu         Phòng Nội vụ             0         0\n" +
+		"      vinhyen/ubnd/phong-noi-vu/to-1  Tổ 1                     0         0\n"
+	wantOut(t, "unit list after set", e.ok("", "unit", "list"), want)
+	if a := e.account(userAn); a.Unit != "vinhyen/ubnd" {
+		t.Errorf("the unit's account moved: %+v", a)
+	}
+	wantOut(t, "unit set no name", e.ok("", "unit", "set", "vinhyen/ubnd/phong-noi-vu/to-1", "--name", ""),
+		"unit vinhyen/ubnd/phong-noi-vu/to-1 now has no name\n")
+	e.wantAudit("unit.set", "vinhyen/ubnd/phong-noi-vu/to-1", `name "" (was "Tổ 1")`)
+
+	e.fails(1, "unit vinhyen/khong-co does not exist: see 'mailserver unit list'", "",
+		"unit", "set", "vinhyen/khong-co", "--name", "Không có")
+	e.fails(1, `invalid unit "vinhyen/phòng": use letters without diacritics, digits and '-' between the '/'`, "",
+		"unit", "set", "vinhyen/phòng", "--name", "Phòng")
+	e.fails(1, "name must not contain control characters", "", "unit", "set", "vinhyen", "--name", "Vĩnh\tYên")
+	e.fails(2, `required flag(s) "name" not set (see 'mailserver unit set --help')`, "", "unit", "set", "vinhyen")
+	e.fails(2, "missing PATH (see 'mailserver unit set --help')", "", "unit", "set", "--name", "Vĩnh Yên")
+	e.fails(2, `unexpected argument "Vĩnh Yên" (see 'mailserver unit set --help')`, "", "unit", "set", "vinhyen", "Vĩnh Yên")
+	e.wantAudit("unit.set", "vinhyen/ubnd/phong-noi-vu/to-1", `name "" (was "Tổ 1")`) // failures record nothing
+}
+
 func TestUserDisableRejectMail(t *testing.T) {
 	e := directoryEnv(t)
 	wantOut(t, "disable --reject-mail", e.ok("", "user", "disable", userAn, "--reject-mail"),
@@ -195,6 +251,86 @@ func TestGroupCommands(t *testing.T) {
 	})
 	wantOut(t, "group remove", e.ok("", "group", "remove", "toan-the@vinhyen.gov.vn"), "removed group toan-the@vinhyen.gov.vn\n")
 	e.fails(1, "group toan-the@vinhyen.gov.vn does not exist: see 'mailserver group list'", "", "group", "show", "toan-the@vinhyen.gov.vn")
+}
+
+func TestGroupSetCommand(t *testing.T) {
+	e := directoryEnv(t)
+	const g = "lanhdao@vinhyen.gov.vn"
+	e.ok("", "group", "add", g, "--name", "Lãnh đạo")
+	e.ok("", "group", "member", "add", g, userAn, "unit:vinhyen/ubnd")
+	e.ok("", "group", "sender", "add", g, "chanh.vp@bo-noi-vu.gov.vn")
+	wantOut(t, "group set policy", e.ok("", "group", "set", "LanhDao@vinhyen.gov.vn", "--policy", "members"),
+		`group lanhdao@vinhyen.gov.vn: name "Lãnh đạo", policy members (only members may send)`+"\n")
+	e.wantAudit("group.set", g, "policy members (was organisation)")
+	wantOut(t, "group set name", e.ok("", "group", "set", g, "--name", "Lãnh đạo UBND thành phố"),
+		`group lanhdao@vinhyen.gov.vn: name "Lãnh đạo UBND thành phố", policy members (only members may send)`+"\n")
+	e.wantAudit("group.set", g, `name "Lãnh đạo UBND thành phố" (was "Lãnh đạo")`)
+	wantOut(t, "group set both", e.ok("", "group", "set", g, "--name", "Lãnh đạo UBND", "--policy", "Senders"),
+		`group lanhdao@vinhyen.gov.vn: name "Lãnh đạo UBND", policy senders (only the listed senders may send)`+"\n")
+	e.wantAudit("group.set", g, `name "Lãnh đạo UBND" (was "Lãnh đạo UBND thành phố"), policy senders (was members)`)
+	wantOut(t, "group show after set", e.ok("", "group", "show", g), ""+
+		"address:  lanhdao@vinhyen.gov.vn\n"+
+		"name:     Lãnh đạo UBND\n"+
+		"policy:   senders (only the listed senders may send)\n"+
+		"members:  2\n"+
+		"  an.nv@vinhyen.gov.vn\n"+
+		"  unit:vinhyen/ubnd\n"+
+		"senders:  1\n"+
+		"  chanh.vp@bo-noi-vu.gov.vn\n")
+	wantOut(t, "group set no name", e.ok("", "group", "set", g, "--name", ""),
+		"group lanhdao@vinhyen.gov.vn: no name, policy senders (only the listed senders may send)\n")
+	e.wantAudit("group.set", g, `name "" (was "Lãnh đạo UBND")`)
+
+	e.fails(1, "group khong-co@vinhyen.gov.vn does not exist: see 'mailserver group list'", "",
+		"group", "set", "khong-co@vinhyen.gov.vn", "--policy", "anyone")
+	e.fails(1, "group an.nv@vinhyen.gov.vn does not exist: see 'mailserver group list'", "",
+		"group", "set", userAn, "--name", "An")
+	e.fails(1, `unknown posting policy "everyone": use anyone, organisation, members or senders`, "",
+		"group", "set", g, "--name", "Lãnh đạo", "--policy", "everyone")
+	e.fails(1, `unknown posting policy "": use anyone, organisation, members or senders`, "",
+		"group", "set", g, "--policy", "")
+	e.fails(2, "at least one of the flags in the group [name policy] is required (see 'mailserver group set --help')", "",
+		"group", "set", g)
+	e.fails(2, "missing GROUP (see 'mailserver group set --help')", "", "group", "set", "--policy", "anyone")
+	e.wantAudit("group.set", g, `name "" (was "Lãnh đạo UBND")`) // failures record nothing
+	e.withStore(func(st *store.Store) {
+		grp, err := st.Group(g)
+		if err != nil || grp.Name != "" || grp.Policy != store.PostSenders || len(grp.Members) != 2 || len(grp.Senders) != 1 {
+			t.Errorf("stored group %+v, %v", grp, err)
+		}
+	})
+}
+
+// TestSetCommandsThroughControlSocket runs unit set and group set against a running server's control socket.
+func TestSetCommandsThroughControlSocket(t *testing.T) {
+	e := newEnv(t)
+	st := e.startControl(t)
+	e.ok("", "domain", "add", domain)
+	e.ok("", "unit", "add", "vinhyen/ubnd", "--name", "UBND")
+	e.ok("", "group", "add", "nhom@vinhyen.gov.vn")
+	wantOut(t, "unit set", e.ok("", "unit", "set", "vinhyen", "--name", "Thành phố Vĩnh Yên"),
+		`unit vinhyen is now named "Thành phố Vĩnh Yên"`+"\n")
+	wantOut(t, "group set", e.ok("", "group", "set", "nhom@vinhyen.gov.vn", "--name", "Nhóm", "--policy", "anyone"),
+		`group nhom@vinhyen.gov.vn: name "Nhóm", policy anyone (anyone may send, other agencies included)`+"\n")
+	e.fails(1, "unit vinhyen/x does not exist: see 'mailserver unit list'", "", "unit", "set", "vinhyen/x", "--name", "X")
+	e.fails(1, `unknown posting policy "x": use anyone, organisation, members or senders`, "",
+		"group", "set", "nhom@vinhyen.gov.vn", "--policy", "x")
+	if u, err := st.Unit("vinhyen"); err != nil || u.Name != "Thành phố Vĩnh Yên" {
+		t.Errorf("unit set through the socket: %+v, %v", u, err)
+	}
+	if g, err := st.Group("nhom@vinhyen.gov.vn"); err != nil || g.Name != "Nhóm" || g.Policy != store.PostAnyone {
+		t.Errorf("group set through the socket: %+v, %v", g, err)
+	}
+	log, err := st.AuditLog(store.AuditFilter{Limit: 2})
+	if err != nil || len(log) != 2 || log[0].Action != "unit.set" || log[0].Detail != `name "Thành phố Vĩnh Yên" (was "")` ||
+		log[1].Action != "group.set" || log[1].Detail != `name "Nhóm" (was ""), policy anyone (was organisation)` {
+		t.Fatalf("audit log: %+v, %v", log, err)
+	}
+	for _, r := range log {
+		if r.Actor != "admin:"+osUser() || r.From != "cli" {
+			t.Errorf("audit record through the socket: %+v", r)
+		}
+	}
 }
 
 func TestShareCommands(t *testing.T) {

@@ -55,7 +55,8 @@ sender may be any address, other agencies' included.`)
 		example: `  mailserver group sender remove lanhdao@vinhyen.gov.vn vanthu@vinhyen.gov.vn`,
 		what:    "sender", set: func(u *admin.GroupUpdate, l []string) { u.RemoveSenders = l },
 	}))
-	cmd.AddCommand(newGroupAddCmd(a), newGroupListCmd(a), newGroupShowCmd(a), member, sender, newGroupRemoveCmd(a))
+	cmd.AddCommand(newGroupAddCmd(a), newGroupListCmd(a), newGroupShowCmd(a), newGroupSetCmd(a), member, sender,
+		newGroupRemoveCmd(a))
 	return cmd
 }
 
@@ -82,6 +83,47 @@ send to it: anyone, organisation (staff of this server; the default), members or
 	}
 	cmd.Flags().StringVar(&name, "name", "", "display `NAME`, e.g. \"Lãnh đạo UBND thành phố\"")
 	cmd.Flags().StringVar(&policy, "policy", "organisation", "who may send to it: anyone, organisation, members or senders")
+	return cmd
+}
+
+func newGroupSetCmd(a *app) *cobra.Command {
+	var name, policy string
+	cmd := &cobra.Command{
+		Use:   "set GROUP [--name NAME] [--policy POLICY]",
+		Short: "Change a group's display name or posting policy",
+		Long: `Change a group's display name, its posting policy, or both; give at least one of --name and --policy.
+Its address, members and senders stay as they are. --policy says who may send to it: anyone, organisation (staff
+of this server), members or senders (the listed senders only). --name "" removes the name.`,
+		Example: `  mailserver group set lanhdao@vinhyen.gov.vn --name "Lãnh đạo UBND thành phố Vĩnh Yên"
+  mailserver group set toan-the@vinhyen.gov.vn --policy senders
+  mailserver group set hdnd@vinhyen.gov.vn --name "Thường trực HĐND" --policy members`,
+		Args: args("GROUP"),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			req := admin.SetGroupRequest{Group: args[0]}
+			if cmd.Flags().Changed("name") {
+				req.Name = &name
+			}
+			if cmd.Flags().Changed("policy") {
+				req.Policy = &policy
+			}
+			return a.withAdmin(func(api admin.API) error {
+				g, err := api.SetGroup(req)
+				if err != nil {
+					return err
+				}
+				named := "no name"
+				if g.Name != "" {
+					named = fmt.Sprintf("name %q", g.Name)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "group %s: %s, policy %s (%s)\n", g.Address, named, g.Policy,
+					admin.PolicyText(g.Policy))
+				return nil
+			})
+		}),
+	}
+	cmd.Flags().StringVar(&name, "name", "", "new display `NAME`, e.g. \"Lãnh đạo UBND thành phố\"; \"\" removes it")
+	cmd.Flags().StringVar(&policy, "policy", "", "new posting `POLICY`: anyone, organisation, members or senders")
+	cmd.MarkFlagsOneRequired("name", "policy")
 	return cmd
 }
 

@@ -309,11 +309,11 @@ func TestUserPasswdDisableEnableRemove(t *testing.T) {
 var commands = [][]string{
 	{}, {"serve"},
 	{"domain"}, {"domain", "add"}, {"domain", "list"}, {"domain", "remove"},
-	{"unit"}, {"unit", "add"}, {"unit", "list"}, {"unit", "remove"},
+	{"unit"}, {"unit", "add"}, {"unit", "list"}, {"unit", "set"}, {"unit", "remove"},
 	{"user"}, {"user", "add"}, {"user", "list"}, {"user", "passwd"}, {"user", "disable"}, {"user", "enable"},
 	{"user", "move"}, {"user", "handover"}, {"user", "remove"}, {"user", "import"},
 	{"alias"}, {"alias", "add"}, {"alias", "list"}, {"alias", "remove"},
-	{"group"}, {"group", "add"}, {"group", "list"}, {"group", "show"}, {"group", "remove"},
+	{"group"}, {"group", "add"}, {"group", "list"}, {"group", "show"}, {"group", "set"}, {"group", "remove"},
 	{"group", "member"}, {"group", "member", "add"}, {"group", "member", "remove"},
 	{"group", "sender"}, {"group", "sender", "add"}, {"group", "sender", "remove"},
 	{"share"}, {"share", "add"}, {"share", "grant"}, {"share", "revoke"}, {"share", "list"},

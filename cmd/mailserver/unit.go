@@ -12,14 +12,14 @@ import (
 )
 
 func newUnitCmd(a *app) *cobra.Command {
-	cmd := group("unit", "Add, list and remove the org units (the organisation tree)",
+	cmd := group("unit", "Add, list, rename and remove the org units (the organisation tree)",
 		`Org units are the tree of the organisation: the city, its People's Committee and departments, every ward
 and commune. A unit is named by its path, levels of letters without diacritics, digits and '-' separated by '/',
 such as vinhyen/ubnd/phong-noi-vu, and has a display name such as "Phòng Nội vụ".
 
 Users and shared mailboxes belong to a unit ('mailserver user add --unit', 'mailserver user move'), and a group
 member unit:PATH reaches every account of the unit and its sub-units.`)
-	cmd.AddCommand(newUnitAddCmd(a), newUnitListCmd(a), newUnitRemoveCmd(a))
+	cmd.AddCommand(newUnitAddCmd(a), newUnitListCmd(a), newUnitSetCmd(a), newUnitRemoveCmd(a))
 	return cmd
 }
 
@@ -86,6 +86,36 @@ func writeUnitTree(w io.Writer, units []admin.UnitInfo) error {
 			u.Accounts, u.Direct)
 	}
 	return tw.Flush()
+}
+
+func newUnitSetCmd(a *app) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "set PATH --name NAME",
+		Short: "Set the display name of an org unit",
+		Long: `Set the display name of an org unit, for example of a parent unit that 'mailserver unit add' added
+without one. The path does not change. --name "" removes the name.`,
+		Example: `  mailserver unit set vinhyen/ubnd --name "UBND thành phố Vĩnh Yên"
+  mailserver unit set vinhyen --name "Thành phố Vĩnh Yên"`,
+		Args: args("PATH"),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			return a.withAdmin(func(api admin.API) error {
+				u, err := api.SetUnitName(args[0], name)
+				if err != nil {
+					return err
+				}
+				if u.Name == "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "unit %s now has no name\n", u.Path)
+				} else {
+					fmt.Fprintf(cmd.OutOrStdout(), "unit %s is now named %q\n", u.Path, u.Name)
+				}
+				return nil
+			})
+		}),
+	}
+	cmd.Flags().StringVar(&name, "name", "", "display `NAME`, e.g. \"UBND thành phố Vĩnh Yên\"; \"\" removes it")
+	cmd.MarkFlagRequired("name")
+	return cmd
 }
 
 func newUnitRemoveCmd(a *app) *cobra.Command {

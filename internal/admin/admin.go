@@ -49,6 +49,7 @@ type API interface {
 
 	AddUnit(path, name string) ([]UnitInfo, error)
 	ListUnits() ([]UnitInfo, error)
+	SetUnitName(path, name string) (UnitInfo, error)
 	RemoveUnit(path string) error
 
 	AddAlias(alias, target string) (AliasInfo, error)
@@ -59,6 +60,7 @@ type API interface {
 	ListGroups() ([]GroupInfo, error)
 	ShowGroup(address string) (GroupInfo, error)
 	UpdateGroup(req GroupUpdate) (GroupInfo, error)
+	SetGroup(req SetGroupRequest) (GroupInfo, error)
 	RemoveGroup(address string) error
 
 	AddShared(req AddSharedRequest) (UserInfo, error)

@@ -129,6 +129,55 @@ func TestUnits(t *testing.T) {
 	}
 }
 
+func TestSetUnitName(t *testing.T) {
+	api, st := newDirectory(t) // vinhyen/ubnd was added as a parent, without a name
+	before, _ := st.Unit("vinhyen/ubnd")
+	u, err := api.SetUnitName(" VinhYen/UBND ", "  UBND thành phố Vĩnh Yên ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Path != "vinhyen/ubnd" || u.Name != "UBND thành phố Vĩnh Yên" || u.Accounts != 1 || u.Direct != 0 ||
+		!u.Created.Equal(before.Created) {
+		t.Errorf("SetUnitName = %+v", u)
+	}
+	if stored, _ := st.Unit("vinhyen/ubnd"); stored.Name != "UBND thành phố Vĩnh Yên" {
+		t.Errorf("stored unit %+v", stored)
+	}
+	wantAudit(t, api, "unit.set", "vinhyen/ubnd", `name "UBND thành phố Vĩnh Yên" (was "")`)
+	// Names are stored in NFC whichever way they were typed.
+	u, err = api.SetUnitName("vinhyen/ubnd/phong-noi-vu", "Pho\u0300ng Nô\u0323i vu\u0323")
+	if err != nil || u.Name != "Phòng Nội vụ" {
+		t.Errorf("decomposed name: %+v, %v", u, err)
+	}
+	// The same name again changes nothing and records nothing.
+	wantAudit(t, api, "unit.set", "vinhyen/ubnd", `name "UBND thành phố Vĩnh Yên" (was "")`)
+	must(t, second(api.SetUnitName("vinhyen/ubnd", "UBND thành phố Vĩnh Yên")))
+	wantAudit(t, api, "unit.set", "vinhyen/ubnd", `name "UBND thành phố Vĩnh Yên" (was "")`)
+	must(t, second(api.SetUnitName("vinhyen/ubnd", "UBND")))
+	wantAudit(t, api, "unit.set", "vinhyen/ubnd", `name "UBND" (was "UBND thành phố Vĩnh Yên")`)
+	u, err = api.SetUnitName("vinhyen/ubnd", "")
+	if err != nil || u.Name != "" {
+		t.Errorf("removing the name: %+v, %v", u, err)
+	}
+	wantAudit(t, api, "unit.set", "vinhyen/ubnd", `name "" (was "UBND")`)
+
+	log, _ := api.AuditLog(admin.AuditQuery{})
+	wantErr(t, second(api.SetUnitName("vinhyen/khong-co", "X")), admin.ErrNotFound,
+		"unit vinhyen/khong-co does not exist: see 'mailserver unit list'")
+	wantErr(t, second(api.SetUnitName("", "X")), admin.ErrInvalid,
+		"unit path must not be empty: write it like vinhyen/ubnd/phong-noi-vu")
+	wantErr(t, second(api.SetUnitName("vinhyen/phòng", "X")), admin.ErrInvalid,
+		`invalid unit "vinhyen/phòng": use letters without diacritics, digits and '-' between the '/'`)
+	wantErr(t, second(api.SetUnitName("vinhyen", "Tên\nmới")), admin.ErrInvalid, "name must not contain control characters")
+	wantErr(t, second(api.SetUnitName("vinhyen", strings.Repeat("x", 129))), admin.ErrInvalid, "name must be at most 128 characters")
+	if after, _ := api.AuditLog(admin.AuditQuery{}); len(after) != len(log) {
+		t.Errorf("refused changes were recorded: %+v", after[len(log):])
+	}
+	if stored, _ := st.Unit("vinhyen"); stored.Name != "" {
+		t.Errorf("a refused change was made: %+v", stored)
+	}
+}
+
 func TestMoveUser(t *testing.T) {
 	api, st := newDirectory(t)
 	must(t, api.MoveUser("AN.NV@vinhyen.gov.vn", "vinhyen/phuong-1"))
@@ -356,6 +405,91 @@ func TestGroups(t *testing.T) {
 	wantErr(t, second(api.ShowGroup("an.nv@vinhyen.gov.vn")), admin.ErrNotFound,
 		"group an.nv@vinhyen.gov.vn does not exist: see 'mailserver group list'")
 	must(t, api.RemoveGroup("hdnd@vinhyen.gov.vn"))
+}
+
+func TestSetGroup(t *testing.T) {
+	api, st := newDirectory(t)
+	const g = "lanhdao@vinhyen.gov.vn"
+	_, err := api.AddGroup(admin.AddGroupRequest{Address: g, Name: "Lãnh đạo"})
+	must(t, err)
+	_, err = api.UpdateGroup(admin.GroupUpdate{Group: g, AddMembers: []string{"an.nv@vinhyen.gov.vn", "unit:vinhyen/phuong-1"},
+		AddSenders: []string{"chanh.vp@bo-noi-vu.gov.vn"}})
+	must(t, err)
+	before, _ := st.Group(g)
+	ptr := func(s string) *string { return &s }
+
+	info, err := api.SetGroup(admin.SetGroupRequest{Group: "LanhDao@vinhyen.gov.vn", Name: ptr(" Lãnh đạo UBND thành phố "),
+		Policy: ptr("Senders")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Address != g || info.Name != "Lãnh đạo UBND thành phố" || info.Policy != "senders" ||
+		!slices.Equal(info.Members, before.Members) || !slices.Equal(info.Senders, before.Senders) {
+		t.Errorf("SetGroup = %+v", info)
+	}
+	wantAudit(t, api, "group.set", g, `name "Lãnh đạo UBND thành phố" (was "Lãnh đạo"), policy senders (was organisation)`)
+	stored, _ := st.Group(g)
+	if stored.Name != "Lãnh đạo UBND thành phố" || stored.Policy != store.PostSenders || !stored.Created.Equal(before.Created) ||
+		!slices.Equal(stored.Members, before.Members) || !slices.Equal(stored.Senders, before.Senders) {
+		t.Errorf("stored group %+v", stored)
+	}
+
+	// One field at a time; the other stays. The detail names only what changed.
+	info, err = api.SetGroup(admin.SetGroupRequest{Group: g, Policy: ptr("members")})
+	if err != nil || info.Policy != "members" || info.Name != "Lãnh đạo UBND thành phố" {
+		t.Errorf("policy only: %+v, %v", info, err)
+	}
+	wantAudit(t, api, "group.set", g, "policy members (was senders)")
+	info, err = api.SetGroup(admin.SetGroupRequest{Group: g, Name: ptr("Lãnh đạo UBND"), Policy: ptr("members")})
+	if err != nil || info.Policy != "members" || info.Name != "Lãnh đạo UBND" {
+		t.Errorf("name with the same policy: %+v, %v", info, err)
+	}
+	wantAudit(t, api, "group.set", g, `name "Lãnh đạo UBND" (was "Lãnh đạo UBND thành phố")`)
+	info, err = api.SetGroup(admin.SetGroupRequest{Group: g, Policy: ptr("organization")})
+	if err != nil || info.Policy != "organisation" {
+		t.Errorf("American spelling: %+v, %v", info, err)
+	}
+	wantAudit(t, api, "group.set", g, "policy organisation (was members)")
+	// What the group already has changes nothing and records nothing.
+	info, err = api.SetGroup(admin.SetGroupRequest{Group: g, Name: ptr("Lãnh đạo UBND"), Policy: ptr("organisation")})
+	if err != nil || info.Name != "Lãnh đạo UBND" || info.Policy != "organisation" || len(info.Members) != 2 {
+		t.Errorf("unchanged: %+v, %v", info, err)
+	}
+	wantAudit(t, api, "group.set", g, "policy organisation (was members)")
+	info, err = api.SetGroup(admin.SetGroupRequest{Group: g, Name: ptr("")})
+	if err != nil || info.Name != "" {
+		t.Errorf("removing the name: %+v, %v", info, err)
+	}
+	wantAudit(t, api, "group.set", g, `name "" (was "Lãnh đạo UBND")`)
+
+	log, _ := api.AuditLog(admin.AuditQuery{})
+	for _, tt := range []struct {
+		req  admin.SetGroupRequest
+		kind error
+		want string
+	}{
+		{admin.SetGroupRequest{Group: g}, admin.ErrInvalid, "nothing to change: give a new name, a posting policy or both"},
+		{admin.SetGroupRequest{Group: g, Name: ptr("X"), Policy: ptr("everyone")}, admin.ErrInvalid,
+			`unknown posting policy "everyone": use anyone, organisation, members or senders`},
+		{admin.SetGroupRequest{Group: g, Policy: ptr("")}, admin.ErrInvalid,
+			`unknown posting policy "": use anyone, organisation, members or senders`},
+		{admin.SetGroupRequest{Group: g, Name: ptr("Tên\x00")}, admin.ErrInvalid, "name must not contain control characters"},
+		{admin.SetGroupRequest{Group: "khong-co@vinhyen.gov.vn", Name: ptr("X")}, admin.ErrNotFound,
+			"group khong-co@vinhyen.gov.vn does not exist: see 'mailserver group list'"},
+		{admin.SetGroupRequest{Group: "an.nv@vinhyen.gov.vn", Policy: ptr("members")}, admin.ErrNotFound,
+			"group an.nv@vinhyen.gov.vn does not exist: see 'mailserver group list'"},
+		{admin.SetGroupRequest{Group: "lanhdao", Name: ptr("X")}, admin.ErrInvalid,
+			`invalid address "lanhdao": it must look like an.nv@vinhyen.gov.vn`},
+	} {
+		_, err := api.SetGroup(tt.req)
+		wantErr(t, err, tt.kind, tt.want)
+	}
+	if after, _ := api.AuditLog(admin.AuditQuery{}); len(after) != len(log) {
+		t.Errorf("refused changes were recorded: %+v", after[len(log):])
+	}
+	if stored, _ := st.Group(g); stored.Name != "" || stored.Policy != store.PostOrganisation {
+		t.Errorf("a refused change was made: %+v", stored)
+	}
 }
 
 func TestShares(t *testing.T) {

@@ -43,6 +43,13 @@ type GroupUpdate struct {
 	RemoveSenders []string `json:"remove_senders,omitempty"`
 }
 
+// SetGroupRequest changes a group's display name, posting policy or both: a nil field keeps what the group has.
+type SetGroupRequest struct {
+	Group  string  `json:"group"`
+	Name   *string `json:"name,omitempty"`   // "" removes the name
+	Policy *string `json:"policy,omitempty"` // anyone, organisation, members or senders
+}
+
 // PolicyText explains a posting policy in a few words.
 func PolicyText(policy string) string {
 	switch store.PostingPolicy(policy) {
@@ -286,6 +293,64 @@ func cleanAddressList(addrs []string) ([]string, error) {
 		out = append(out, addr)
 	}
 	return out, nil
+}
+
+// SetGroup changes a group's display name and/or posting policy. Values the group already has change nothing and
+// are not recorded.
+func (s *Service) SetGroup(req SetGroupRequest) (GroupInfo, error) {
+	addr, _, err := cleanAddress(req.Group)
+	if err != nil {
+		return GroupInfo{}, err
+	}
+	var name string
+	if req.Name != nil {
+		if name, err = cleanName(*req.Name); err != nil {
+			return GroupInfo{}, err
+		}
+	}
+	var policy store.PostingPolicy
+	if req.Policy != nil {
+		if policy, err = store.ParsePostingPolicy(*req.Policy); err != nil {
+			return GroupInfo{}, &Error{Kind: ErrInvalid, Msg: err.Error()}
+		}
+	}
+	if req.Name == nil && req.Policy == nil {
+		return GroupInfo{}, failf(ErrInvalid, "nothing to change: give a new name, a posting policy or both")
+	}
+	current, err := s.ShowGroup(addr)
+	if err != nil {
+		return GroupInfo{}, err
+	}
+	var changed []string
+	if req.Name != nil && name != current.Name {
+		changed = append(changed, fmt.Sprintf("name %q (was %q)", name, current.Name))
+	}
+	if policy != "" && string(policy) != current.Policy {
+		changed = append(changed, fmt.Sprintf("policy %s (was %s)", policy, current.Policy))
+	}
+	if len(changed) == 0 {
+		return current, nil
+	}
+	g, err := s.audited("group.set", addr, strings.Join(changed, ", ")).UpdateGroup(addr, func(g *store.Group) error {
+		if req.Name != nil {
+			g.Name = name
+		}
+		if policy != "" {
+			g.Policy = policy
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, store.ErrGroupNotFound):
+		return GroupInfo{}, noGroup(addr)
+	case errors.Is(err, store.ErrUnitNotFound), errors.Is(err, store.ErrNotFound):
+		// The store checks every member on update; this change adds none, so one of them has gone.
+		return GroupInfo{}, failf(ErrNotFound, "a member of group %s no longer exists: see 'mailserver group show %s', remove it with 'mailserver group member remove' and try again",
+			addr, addr)
+	case err != nil:
+		return GroupInfo{}, err
+	}
+	return groupInfo(g), nil
 }
 
 // RemoveGroup removes a group that no alias points at and no other group has as a member.

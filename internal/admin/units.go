@@ -94,6 +94,51 @@ func (s *Service) ListUnits() ([]UnitInfo, error) {
 	return out, nil
 }
 
+// SetUnitName sets the display name of an org unit, such as a parent AddUnit added without one; "" removes it.
+// Setting the name a unit already has changes nothing and records nothing.
+func (s *Service) SetUnitName(path, name string) (UnitInfo, error) {
+	p, err := cleanUnitPath(path)
+	if err != nil {
+		return UnitInfo{}, err
+	}
+	name, err = cleanName(name)
+	if err != nil {
+		return UnitInfo{}, err
+	}
+	u, err := s.st.Unit(p)
+	if errors.Is(err, store.ErrUnitNotFound) {
+		return UnitInfo{}, noSuchUnit(p)
+	} else if err != nil {
+		return UnitInfo{}, err
+	}
+	if u.Name != name {
+		u, err = s.audited("unit.set", p, fmt.Sprintf("name %q (was %q)", name, u.Name)).SetUnitName(p, name)
+		if errors.Is(err, store.ErrUnitNotFound) {
+			return UnitInfo{}, noSuchUnit(p) // removed meanwhile
+		} else if err != nil {
+			return UnitInfo{}, err
+		}
+	}
+	// The result counts the unit's accounts, as ListUnits does.
+	units, err := s.ListUnits()
+	if err != nil {
+		return UnitInfo{}, err
+	}
+	for _, info := range units {
+		if info.Path == p {
+			info.Name = u.Name
+			return info, nil
+		}
+	}
+	return UnitInfo{Path: u.Path, Name: u.Name, Created: u.Created}, nil // removed meanwhile
+}
+
+// noSuchUnit is the error for an existing unit that an operation names and that is not there. (noUnit is the one
+// for a unit to put something in, which says how to add it.)
+func noSuchUnit(p string) error {
+	return failf(ErrNotFound, "unit %s does not exist: see 'mailserver unit list'", p)
+}
+
 // RemoveUnit removes a unit that has no accounts and no sub-units and is no group's member.
 func (s *Service) RemoveUnit(path string) error {
 	p, err := cleanUnitPath(path)
@@ -101,7 +146,7 @@ func (s *Service) RemoveUnit(path string) error {
 		return err
 	}
 	if _, err := s.st.Unit(p); errors.Is(err, store.ErrUnitNotFound) {
-		return failf(ErrNotFound, "unit %s does not exist: see 'mailserver unit list'", p)
+		return noSuchUnit(p)
 	} else if err != nil {
 		return err
 	}
@@ -117,7 +162,7 @@ func (s *Service) RemoveUnit(path string) error {
 	err = s.audited("unit.remove", p, "").RemoveUnit(p)
 	switch {
 	case errors.Is(err, store.ErrUnitNotFound):
-		return failf(ErrNotFound, "unit %s does not exist: see 'mailserver unit list'", p)
+		return noSuchUnit(p)
 	case errors.Is(err, store.ErrUnitInUse):
 		return s.unitInUse(p)
 	}

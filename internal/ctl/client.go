@@ -140,6 +140,13 @@ func (c *Client) ListUnits() ([]admin.UnitInfo, error) {
 	return out, err
 }
 
+// SetUnitName implements admin.API.
+func (c *Client) SetUnitName(path, name string) (admin.UnitInfo, error) {
+	var out admin.UnitInfo
+	err := c.call(OpUnitSet, unitArgs{Path: path, Name: name}, &out, callTimeout)
+	return out, err
+}
+
 // RemoveUnit implements admin.API.
 func (c *Client) RemoveUnit(path string) error {
 	return c.call(OpUnitRemove, unitArgs{Path: path}, nil, callTimeout)
@@ -189,6 +196,13 @@ func (c *Client) ShowGroup(address string) (admin.GroupInfo, error) {
 func (c *Client) UpdateGroup(req admin.GroupUpdate) (admin.GroupInfo, error) {
 	var out admin.GroupInfo
 	err := c.call(OpGroupUpdate, req, &out, callTimeout)
+	return out, err
+}
+
+// SetGroup implements admin.API.
+func (c *Client) SetGroup(req admin.SetGroupRequest) (admin.GroupInfo, error) {
+	var out admin.GroupInfo
+	err := c.call(OpGroupSet, req, &out, callTimeout)
 	return out, err
 }
 

@@ -217,3 +217,99 @@ func TestDisableWireCompatible(t *testing.T) {
 		t.Errorf("account %+v", a)
 	}
 }
+
+// TestSetRoundTrip runs unit.set and group.set through the socket, as OS user "hoa": their effects, audit records
+// and errors are those of the Service itself.
+func TestSetRoundTrip(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.dial(t).As("hoa")
+	must(t, c.AddDomain("vinhyen.gov.vn"))
+	_, err := c.AddUnit("vinhyen/ubnd", "")
+	must(t, err)
+	_, err = c.AddUser(admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Unit: "vinhyen/ubnd", Password: goodPassword})
+	must(t, err)
+	wantAudit := func(action, target, detail string) {
+		t.Helper()
+		log, err := c.AuditLog(admin.AuditQuery{Limit: 1})
+		if err != nil || len(log) != 1 || log[0].Action != action || log[0].Target != target || log[0].Detail != detail ||
+			log[0].Actor != "admin:hoa" || log[0].From != "cli" {
+			t.Errorf("audit %+v, %v\nwant %s %s %q by admin:hoa from cli", log, err, action, target, detail)
+		}
+	}
+
+	u, err := c.SetUnitName("vinhyen", "Thành phố Vĩnh Yên")
+	if err != nil || u.Path != "vinhyen" || u.Name != "Thành phố Vĩnh Yên" || u.Accounts != 1 || u.Created.IsZero() {
+		t.Fatalf("SetUnitName = %+v, %v", u, err)
+	}
+	if stored, _ := ts.store.Unit("vinhyen"); stored.Name != "Thành phố Vĩnh Yên" {
+		t.Errorf("stored unit %+v", stored)
+	}
+	wantAudit("unit.set", "vinhyen", `name "Thành phố Vĩnh Yên" (was "")`)
+	if u, err := c.SetUnitName("vinhyen", ""); err != nil || u.Name != "" { // "" travels as an omitted name
+		t.Errorf("removing the name: %+v, %v", u, err)
+	}
+	wantAudit("unit.set", "vinhyen", `name "" (was "Thành phố Vĩnh Yên")`)
+
+	_, err = c.AddGroup(admin.AddGroupRequest{Address: "lanhdao@vinhyen.gov.vn", Name: "Lãnh đạo"})
+	must(t, err)
+	_, err = c.UpdateGroup(admin.GroupUpdate{Group: "lanhdao@vinhyen.gov.vn", AddMembers: []string{"an.nv@vinhyen.gov.vn"}})
+	must(t, err)
+	policy := "members"
+	g, err := c.SetGroup(admin.SetGroupRequest{Group: "lanhdao@vinhyen.gov.vn", Policy: &policy})
+	if err != nil || g.Policy != "members" || g.Name != "Lãnh đạo" || len(g.Members) != 1 {
+		t.Fatalf("SetGroup policy = %+v, %v", g, err)
+	}
+	wantAudit("group.set", "lanhdao@vinhyen.gov.vn", "policy members (was organisation)")
+	empty := ""
+	g, err = c.SetGroup(admin.SetGroupRequest{Group: "lanhdao@vinhyen.gov.vn", Name: &empty}) // a given "" is sent
+	if err != nil || g.Name != "" || g.Policy != "members" {
+		t.Fatalf("SetGroup name = %+v, %v", g, err)
+	}
+	if stored, _ := ts.store.Group("lanhdao@vinhyen.gov.vn"); stored.Name != "" || stored.Policy != store.PostMembers {
+		t.Errorf("stored group %+v", stored)
+	}
+	wantAudit("group.set", "lanhdao@vinhyen.gov.vn", `name "" (was "Lãnh đạo")`)
+
+	// On the wire: a request without a name keeps it; an unknown field is refused.
+	got := rawCall(t, ts.path, `{"op":"group.set","args":{"group":"lanhdao@vinhyen.gov.vn","policy":"anyone"}}`,
+		`{"op":"group.set","args":{"group":"lanhdao@vinhyen.gov.vn","members":["x"]}}`,
+		`{"op":"unit.set","args":{"path":"vinhyen","name":"Vĩnh Yên"}}`)
+	if !strings.HasPrefix(got[0], `{"ok":true,"result":{"address":"lanhdao@vinhyen.gov.vn","policy":"anyone",`) ||
+		!strings.HasPrefix(got[1], `{"ok":false,"error":"malformed request: json: unknown field \"members\""`) ||
+		!strings.HasPrefix(got[2], `{"ok":true,"result":{"path":"vinhyen","name":"Vĩnh Yên",`) {
+		t.Errorf("responses %q", got)
+	}
+
+	direct := admin.New(ts.store)
+	bad := "everyone"
+	tests := []struct {
+		name          string
+		remote, local error
+		kind          error
+	}{
+		{"unknown unit", second(c.SetUnitName("vinhyen/x", "X")), second(direct.SetUnitName("vinhyen/x", "X")), admin.ErrNotFound},
+		{"bad unit", second(c.SetUnitName("Vĩnh Yên", "X")), second(direct.SetUnitName("Vĩnh Yên", "X")), admin.ErrInvalid},
+		{"bad unit name", second(c.SetUnitName("vinhyen", "a\tb")), second(direct.SetUnitName("vinhyen", "a\tb")), admin.ErrInvalid},
+		{"unknown group", second(c.SetGroup(admin.SetGroupRequest{Group: "g@vinhyen.gov.vn", Policy: &policy})),
+			second(direct.SetGroup(admin.SetGroupRequest{Group: "g@vinhyen.gov.vn", Policy: &policy})), admin.ErrNotFound},
+		{"bad policy", second(c.SetGroup(admin.SetGroupRequest{Group: "lanhdao@vinhyen.gov.vn", Policy: &bad})),
+			second(direct.SetGroup(admin.SetGroupRequest{Group: "lanhdao@vinhyen.gov.vn", Policy: &bad})), admin.ErrInvalid},
+		{"nothing to change", second(c.SetGroup(admin.SetGroupRequest{Group: "lanhdao@vinhyen.gov.vn"})),
+			second(direct.SetGroup(admin.SetGroupRequest{Group: "lanhdao@vinhyen.gov.vn"})), admin.ErrInvalid},
+	}
+	for _, tt := range tests {
+		if tt.remote == nil || tt.local == nil {
+			t.Errorf("%s: remote %v, local %v", tt.name, tt.remote, tt.local)
+			continue
+		}
+		if tt.remote.Error() != tt.local.Error() {
+			t.Errorf("%s: remote error %q, want %q", tt.name, tt.remote, tt.local)
+		}
+		if !errors.Is(tt.remote, tt.kind) {
+			t.Errorf("%s: remote error %q lost its kind %v", tt.name, tt.remote, tt.kind)
+		}
+	}
+	if logs := ts.logs.String(); !strings.Contains(logs, "op=unit.set") || !strings.Contains(logs, "op=group.set") {
+		t.Errorf("operation log does not name the new operations:\n%s", logs)
+	}
+}

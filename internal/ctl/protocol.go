@@ -41,6 +41,7 @@ const (
 	OpUserHandover  = "user.handover"
 	OpUnitAdd       = "unit.add"
 	OpUnitList      = "unit.list"
+	OpUnitSet       = "unit.set"
 	OpUnitRemove    = "unit.remove"
 	OpAliasAdd      = "alias.add"
 	OpAliasList     = "alias.list"
@@ -49,6 +50,7 @@ const (
 	OpGroupList     = "group.list"
 	OpGroupShow     = "group.show"
 	OpGroupUpdate   = "group.update"
+	OpGroupSet      = "group.set"
 	OpGroupRemove   = "group.remove"
 	OpShareAdd      = "share.add"
 	OpShareGrant    = "share.grant"
@@ -76,7 +78,8 @@ type response struct {
 }
 
 // Arguments of the operations; user.add takes an admin.AddUserRequest, group.add an admin.AddGroupRequest,
-// group.update an admin.GroupUpdate, share.add an admin.AddSharedRequest and audit an admin.AuditQuery.
+// group.update an admin.GroupUpdate, group.set an admin.SetGroupRequest, share.add an admin.AddSharedRequest and
+// audit an admin.AuditQuery.
 type domainArgs struct {
 	Name string `json:"name"`
 }

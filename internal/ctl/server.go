@@ -171,6 +171,7 @@ var handlers = map[string]handler{
 		return api.Handover(a.From, a.To)
 	}),
 	OpUnitAdd:    withArgs(func(api admin.API, a unitArgs) (any, error) { return api.AddUnit(a.Path, a.Name) }),
+	OpUnitSet:    withArgs(func(api admin.API, a unitArgs) (any, error) { return api.SetUnitName(a.Path, a.Name) }),
 	OpUnitRemove: withArgs(func(api admin.API, a unitArgs) (any, error) { return nil, api.RemoveUnit(a.Path) }),
 	OpAliasAdd:   withArgs(func(api admin.API, a aliasArgs) (any, error) { return api.AddAlias(a.Alias, a.Target) }),
 	OpAliasRemove: withArgs(func(api admin.API, a aliasArgs) (any, error) {
@@ -179,6 +180,7 @@ var handlers = map[string]handler{
 	OpGroupAdd:    withArgs(func(api admin.API, req admin.AddGroupRequest) (any, error) { return api.AddGroup(req) }),
 	OpGroupShow:   withArgs(func(api admin.API, a addressArgs) (any, error) { return api.ShowGroup(a.Address) }),
 	OpGroupUpdate: withArgs(func(api admin.API, req admin.GroupUpdate) (any, error) { return api.UpdateGroup(req) }),
+	OpGroupSet:    withArgs(func(api admin.API, req admin.SetGroupRequest) (any, error) { return api.SetGroup(req) }),
 	OpGroupRemove: withArgs(func(api admin.API, a addressArgs) (any, error) { return nil, api.RemoveGroup(a.Address) }),
 	OpShareAdd:    withArgs(func(api admin.API, req admin.AddSharedRequest) (any, error) { return api.AddShared(req) }),
 	OpShareGrant: withArgs(func(api admin.API, a grantArgs) (any, error) {

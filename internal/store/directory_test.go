@@ -75,6 +75,43 @@ func TestUnitsTreeAndMembership(t *testing.T) {
 	}
 }
 
+func TestSetUnitName(t *testing.T) {
+	s := newTestStore(t)
+	if _, err := s.AddUnit("vinhyen/ubnd", "UBND"); err != nil {
+		t.Fatal(err)
+	}
+	parent, err := s.Unit("vinhyen")
+	if err != nil || parent.Name != "" {
+		t.Fatalf("implicit parent %+v, %v", parent, err)
+	}
+	rec := AuditRecord{Actor: "admin", Action: "unit.set", Target: "vinhyen"}
+	u, err := s.WithAudit(rec).SetUnitName("vinhyen", "Thành phố Vĩnh Yên")
+	if err != nil || u.Path != "vinhyen" || u.Name != "Thành phố Vĩnh Yên" || !u.Created.Equal(parent.Created) {
+		t.Fatalf("SetUnitName = %+v, %v", u, err)
+	}
+	if got, _ := s.Unit("vinhyen"); got.Name != "Thành phố Vĩnh Yên" || !got.Created.Equal(parent.Created) {
+		t.Errorf("stored unit %+v", got)
+	}
+	if child, _ := s.Unit("vinhyen/ubnd"); child.Name != "UBND" {
+		t.Errorf("the sub-unit's name changed: %+v", child)
+	}
+	if _, err := s.WithAudit(rec).SetUnitName("vinhyen/khong-co", "X"); !errors.Is(err, ErrUnitNotFound) {
+		t.Errorf("SetUnitName of a missing unit: %v", err)
+	}
+	if _, err := s.Unit("vinhyen/khong-co"); !errors.Is(err, ErrUnitNotFound) {
+		t.Errorf("SetUnitName created a unit: %v", err)
+	}
+	if got, _ := s.AuditLog(AuditFilter{}); len(got) != 1 || got[0].Action != "unit.set" {
+		t.Errorf("audit records %+v, want the successful change's only", got)
+	}
+	if u, err := s.SetUnitName("vinhyen/ubnd", ""); err != nil || u.Name != "" {
+		t.Errorf("clearing the name: %+v, %v", u, err)
+	}
+	if units, _ := s.Units(); len(units) != 2 || units[0].Name != "Thành phố Vĩnh Yên" || units[1].Name != "" {
+		t.Errorf("Units = %+v", units)
+	}
+}
+
 func TestAliasesAndGroupsShareTheAddressSpace(t *testing.T) {
 	s := newTestStore(t)
 	mustAccount(t, s, "an@example.gov.vn")

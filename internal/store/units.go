@@ -105,6 +105,27 @@ func (s *Store) Unit(path string) (Unit, error) {
 	return u, err
 }
 
+// SetUnitName sets a unit's display name ("" for none) and returns the unit.
+func (s *Store) SetUnitName(path, name string) (Unit, error) {
+	var u Unit
+	err := s.update(func(tx *bolt.Tx, _ *changes) error {
+		v := tx.Bucket(bucketUnits).Get([]byte(path))
+		if v == nil {
+			return fmt.Errorf("unit %s: %w", path, ErrUnitNotFound)
+		}
+		var err error
+		if u, err = decodeUnit([]byte(path), v); err != nil {
+			return err
+		}
+		u.Name = name
+		return putUnit(tx, u)
+	})
+	if err != nil {
+		return Unit{}, err
+	}
+	return u, nil
+}
+
 // RemoveUnit removes a unit that has no accounts and no sub-units.
 func (s *Store) RemoveUnit(path string) error {
 	return s.update(func(tx *bolt.Tx, _ *changes) error {
