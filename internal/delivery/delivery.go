@@ -27,8 +27,8 @@ type backend interface {
 	Account(address string) (store.Account, error)
 	Lookup(address string) (store.Entry, error)
 	UnitAccounts(path string, recursive bool) ([]store.Account, error)
-	Aliases() ([]store.Alias, error)
-	Groups() ([]store.Group, error)
+	AliasesOf(target string) ([]string, error)
+	GroupsSentBy(addresses []string) ([]string, error)
 	GrantsTo(accountID uint64) ([]store.Grant, error)
 	DeliverAudited(msg store.NewMessage, copies []store.Copy, records []store.AuditRecord) ([]store.Placed, error)
 }

@@ -3,7 +3,6 @@ package delivery
 import (
 	"context"
 	"fmt"
-	"maps"
 	"net"
 	"slices"
 	"strings"
@@ -43,34 +42,30 @@ func (d *Deliverer) AuthorizeSender(ctx context.Context, account store.Account, 
 //   - the shared mailboxes on which it has RightSend;
 //   - the aliases of those groups and shared mailboxes.
 //
-// It reads the whole alias and group lists and the account's grants: three store reads, once per MAIL. That is
-// cheap for a directory of a few thousand aliases and groups; past that, the store should index aliases by final
-// target and groups by sender.
+// It follows the store's indexes rather than reading every alias and group: the aliases of an address
+// (AliasesOf, followed backwards through chains), the groups listing any of the personal addresses as a sender
+// (GroupsSentBy) and the account's grants.
 func (d *Deliverer) SendableAddresses(account store.Account) ([]string, error) {
-	aliases, err := d.store.Aliases()
+	var out addressSet
+	out.add(account.Address)
+	personal, err := d.aliasesEndingIn([]string{lower(account.Address)})
 	if err != nil {
-		return nil, fmt.Errorf("list aliases: %w", err)
+		return nil, err
 	}
-	groups, err := d.store.Groups()
+	for _, a := range personal {
+		out.add(a)
+	}
+	groups, err := d.store.GroupsSentBy(append([]string{lower(account.Address)}, personal...))
 	if err != nil {
-		return nil, fmt.Errorf("list groups: %w", err)
+		return nil, fmt.Errorf("groups sent by %s: %w", account.Address, err)
 	}
 	grants, err := d.store.GrantsTo(account.ID)
 	if err != nil {
 		return nil, fmt.Errorf("grants of %s: %w", account.Address, err)
 	}
-	chains := newAliasChains(aliases)
-	var out addressSet
-	out.add(account.Address)
-	for _, a := range chains.endingIn(out.seen) {
-		out.add(a)
-	}
-	personal := maps.Clone(out.seen) // the account's own address and its aliases
 	var delegated addressSet
 	for _, g := range groups {
-		if slices.ContainsFunc(g.Senders, func(s string) bool { return personal[lower(s)] }) {
-			delegated.add(g.Address)
-		}
+		delegated.add(g)
 	}
 	for _, g := range grants {
 		if g.Rights&store.RightSend != 0 {
@@ -80,10 +75,47 @@ func (d *Deliverer) SendableAddresses(account store.Account) ([]string, error) {
 	for _, a := range delegated.list {
 		out.add(a)
 	}
-	for _, a := range chains.endingIn(delegated.seen) {
+	delegatedKeys := make([]string, 0, len(delegated.list))
+	for _, a := range delegated.list {
+		delegatedKeys = append(delegatedKeys, lower(a))
+	}
+	aliases, err := d.aliasesEndingIn(delegatedKeys)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range aliases {
 		out.add(a)
 	}
 	return out.list, nil
+}
+
+// aliasesEndingIn returns the aliases whose chains of targets end in one of addresses (lower-case), in address
+// order: the aliases pointing at them, the aliases pointing at those, and so on. An alias in a loop points at
+// no address outside it, so it is never reached; seen stops the walk all the same.
+func (d *Deliverer) aliasesEndingIn(addresses []string) ([]string, error) {
+	seen := map[string]bool{}
+	for _, a := range addresses {
+		seen[a] = true
+	}
+	var out []string
+	queue := slices.Clone(addresses)
+	for len(queue) > 0 {
+		addr := queue[0]
+		queue = queue[1:]
+		aliases, err := d.store.AliasesOf(addr)
+		if err != nil {
+			return nil, fmt.Errorf("aliases of %s: %w", addr, err)
+		}
+		for _, a := range aliases {
+			if k := lower(a); !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+				queue = append(queue, k)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // addressSet is a list of addresses without repeats (compared in lower case), in the order added.
@@ -102,47 +134,6 @@ func (s *addressSet) add(addr string) {
 	}
 	s.seen[k] = true
 	s.list = append(s.list, addr)
-}
-
-// aliasChains follows alias targets to where they end.
-type aliasChains map[string]string // alias → target, lower-case
-
-func newAliasChains(aliases []store.Alias) aliasChains {
-	c := aliasChains{}
-	for _, a := range aliases {
-		c[lower(a.Address)] = lower(a.Target)
-	}
-	return c
-}
-
-// end returns the address the chain starting at alias ends in: the first target that is no alias. A chain that
-// loops ends nowhere ("").
-func (c aliasChains) end(alias string) string {
-	seen := map[string]bool{}
-	addr := alias
-	for {
-		target, ok := c[addr]
-		if !ok {
-			return addr
-		}
-		if seen[addr] {
-			return ""
-		}
-		seen[addr] = true
-		addr = target
-	}
-}
-
-// endingIn returns the aliases whose chains end in one of the addresses of set, in address order.
-func (c aliasChains) endingIn(set map[string]bool) []string {
-	var out []string
-	for alias := range c {
-		if end := c.end(alias); end != "" && set[end] {
-			out = append(out, alias)
-		}
-	}
-	slices.Sort(out)
-	return out
 }
 
 // sendAsRecords are the audit records of a submission: one for every address other than the account's own that

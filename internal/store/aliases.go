@@ -110,6 +110,9 @@ func (s *Store) AddAlias(alias, target string) (Alias, error) {
 		e.b = append(e.b, 1)
 		e.string(a.Target)
 		e.int(a.Created.Unix())
+		if err := tx.Bucket(bucketAliasTargets).Put(indexKey(a.Target, a.Address), nil); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketAliases).Put([]byte(a.Address), e.b)
 	})
 	return a, err
@@ -133,8 +136,16 @@ func (s *Store) Aliases() ([]Alias, error) {
 func (s *Store) RemoveAlias(alias string) error {
 	alias = strings.ToLower(strings.TrimSpace(alias))
 	return s.update(func(tx *bolt.Tx, _ *changes) error {
-		if tx.Bucket(bucketAliases).Get([]byte(alias)) == nil {
+		v := tx.Bucket(bucketAliases).Get([]byte(alias))
+		if v == nil {
 			return fmt.Errorf("alias %s: %w", alias, ErrAliasNotFound)
+		}
+		a, err := decodeAlias([]byte(alias), v)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketAliasTargets).Delete(indexKey(a.Target, a.Address)); err != nil {
+			return err
 		}
 		if err := tx.Bucket(bucketAliases).Delete([]byte(alias)); err != nil {
 			return err

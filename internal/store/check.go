@@ -35,6 +35,7 @@ func (s *Store) Check() error {
 		}
 		checkIndexes(tx, report)
 		checkDirectoryIndexes(tx, report)
+		checkSenderIndexes(tx, report)
 		checkAccounts(tx, used, report)
 		checkBodies(tx, refs, report)
 		return nil

@@ -82,3 +82,48 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		t.Fatalf("open of a newer schema: %v", err)
 	}
 }
+
+// TestCheckFindsSenderIndexProblems drops and invents alias-target and group-sender index entries.
+func TestCheckFindsSenderIndexProblems(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "mail.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mustAccount(t, s, "an@example.gov.vn")
+	if _, err := s.AddAlias("a@example.gov.vn", "an@example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddGroup(Group{Address: "g@example.gov.vn", Senders: []string{"an@example.gov.vn"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatalf("healthy store: %v", err)
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketAliasTargets).Delete(indexKey("an@example.gov.vn", "a@example.gov.vn")); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketAliasTargets).Put(indexKey("an@example.gov.vn", "ghost@example.gov.vn"), nil); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketGroupSenders).Delete(indexKey("an@example.gov.vn", "g@example.gov.vn")); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketGroupSenders).Put(indexKey("x@example.gov.vn", "g@example.gov.vn"), nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems := s.Check()
+	if problems == nil {
+		t.Fatal("Check found nothing in corrupted sender indexes")
+	}
+	for _, want := range []string{"alias a@example.gov.vn: missing from the alias index",
+		"alias index: ghost@example.gov.vn listed", "group g@example.gov.vn: sender an@example.gov.vn missing",
+		"senders index: x@example.gov.vn listed as a sender of g@example.gov.vn"} {
+		if !strings.Contains(problems.Error(), want) {
+			t.Errorf("Check output lacks %q:\n%v", want, problems)
+		}
+	}
+}

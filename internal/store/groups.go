@@ -120,7 +120,11 @@ func (s *Store) UpdateGroup(address string, fn func(*Group) error) (Group, error
 func (s *Store) RemoveGroup(address string) error {
 	address = strings.ToLower(strings.TrimSpace(address))
 	return s.update(func(tx *bolt.Tx, _ *changes) error {
-		if _, err := getGroup(tx, address); err != nil {
+		g, err := getGroup(tx, address)
+		if err != nil {
+			return err
+		}
+		if err := indexGroupSenders(tx, address, g.Senders, nil); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketGroups).Delete([]byte(address)); err != nil {
@@ -154,8 +158,20 @@ func getGroup(tx *bolt.Tx, address string) (Group, error) {
 	return decodeGroup([]byte(address), v)
 }
 
+// putGroup saves a group and brings the senders index in line with its Senders.
 func putGroup(tx *bolt.Tx, g Group) error {
 	g.Members, g.Senders = sortedUnique(g.Members), sortedUnique(g.Senders)
+	var old []string
+	if v := tx.Bucket(bucketGroups).Get([]byte(g.Address)); v != nil {
+		prev, err := decodeGroup([]byte(g.Address), v)
+		if err != nil {
+			return err
+		}
+		old = prev.Senders
+	}
+	if err := indexGroupSenders(tx, g.Address, old, g.Senders); err != nil {
+		return err
+	}
 	var e encoder
 	e.b = append(e.b, 1)
 	e.string(g.Name)
@@ -195,8 +211,8 @@ func sortedUnique(list []string) []string {
 // so that whoever is given the address later does not inherit the right to post to, or send as, those groups.
 func forgetSender(tx *bolt.Tx, address string) error {
 	var changed []Group
-	err := tx.Bucket(bucketGroups).ForEach(func(k, v []byte) error {
-		g, err := decodeGroup(k, v)
+	for _, name := range groupsSentBy(tx, address) { // collected first: never write while iterating
+		g, err := getGroup(tx, name)
 		if err != nil {
 			return err
 		}
@@ -204,12 +220,8 @@ func forgetSender(tx *bolt.Tx, address string) error {
 			g.Senders = slices.Delete(g.Senders, i, i+1)
 			changed = append(changed, g)
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
-	for _, g := range changed { // never write while iterating
+	for _, g := range changed {
 		if err := putGroup(tx, g); err != nil {
 			return err
 		}

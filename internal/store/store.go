@@ -30,6 +30,8 @@ var (
 	bucketUnitMembers   = []byte("unit_members")  // unit path NUL address → nothing: accounts by unit
 	bucketAliases       = []byte("aliases")       // alias address → alias record
 	bucketGroups        = []byte("groups")        // group address → group record
+	bucketAliasTargets  = []byte("alias_targets") // target NUL alias → nothing: aliases by direct target
+	bucketGroupSenders  = []byte("group_senders") // sender NUL group → nothing: groups by listed sender
 	bucketGrants        = []byte("grants")        // shared account id + grantee account id → rights
 	bucketGrantsBy      = []byte("grants_by")     // grantee account id + shared account id → rights
 	bucketAudit         = []byte("audit")         // time (ns, big-endian) + sequence → audit record
@@ -40,7 +42,8 @@ var (
 
 var allBuckets = [][]byte{bucketMeta, bucketDomains, bucketAccounts, bucketAcctIDs, bucketMailboxes, bucketMboxIDs,
 	bucketMessages, bucketBodies, bucketTexts, bucketChunks, bucketSubscriptions, bucketFreed,
-	bucketUnits, bucketUnitMembers, bucketAliases, bucketGroups, bucketGrants, bucketGrantsBy, bucketAudit}
+	bucketUnits, bucketUnitMembers, bucketAliases, bucketGroups, bucketGrants, bucketGrantsBy, bucketAudit,
+	bucketAliasTargets, bucketGroupSenders}
 
 // Options tune Open. The zero value is the production setting.
 type Options struct {
@@ -148,6 +151,10 @@ func (s *Store) migrate() error {
 				return fmt.Errorf("migrate store from schema version %d: %w", version, err)
 			}
 			version++
+		}
+		// Files made before the sender indexes existed have aliases and groups but empty indexes.
+		if err := rebuildSenderIndexes(tx); err != nil {
+			return fmt.Errorf("rebuild sender indexes: %w", err)
 		}
 		var e encoder
 		e.uint(uint64(version))
