@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"mailserver/internal/message"
+	"mailserver/internal/store"
+)
+
+// TestKilledServerKeepsEveryAcknowledgedMessage delivers mail to a running server and kills it (SIGKILL, no
+// shutdown) in the middle: every message the server answered 250 for must be in the store afterwards, byte for
+// byte, and the store must pass its integrity check. Bounded: at most 3,000 messages and 8 seconds of sending.
+func TestKilledServerKeepsEveryAcknowledgedMessage(t *testing.T) {
+	e := newEnv(t)
+	e.ok("", "domain", "add", domain)
+	e.ok(goodPassword+"\n", "user", "add", userAn)
+	mx := freePort(t)
+	cfg := "data_dir = \"data\"\nhostname = \"mail.vinhyen.gov.vn\"\n" +
+		"[smtp]\nmx = \"" + mx + "\"\nsubmission = \"\"\nsubmissions = \"\"\n" +
+		"[imap]\nlisten = \"\"\nlisten_tls = \"\"\n[http]\nlisten = \"\"\nlisten_tls = \"\"\n"
+	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := exec.Command(binary, "--config", e.config, "serve")
+	srv.Stdout, srv.Stderr = io.Discard, io.Discard
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- srv.Wait() }()
+	gone := false
+	defer func() {
+		if !gone {
+			srv.Process.Kill()
+			<-exited
+		}
+	}()
+	waitForPort(t, mx)
+
+	// Four connections, so that the kill lands while other messages are in DATA or in their commit.
+	const senders = 4
+	acked := make(chan int, 3000)
+	var wg sync.WaitGroup
+	stop := time.Now().Add(8 * time.Second)
+	for w := range senders {
+		wg.Go(func() {
+			c, err := gosmtp.Dial(mx)
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			for i := 0; i < 3000/senders && time.Now().Before(stop); i++ {
+				n := w*10000 + i
+				if err := c.SendMail("x@other.gov.vn", []string{userAn}, strings.NewReader(crashMessage(n))); err != nil {
+					return // the server is gone
+				}
+				acked <- n
+			}
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(acked)
+	}()
+	// Kill it once a good number of messages are acknowledged, in the middle of the stream.
+	var got []int
+	for n := range acked {
+		got = append(got, n)
+		if len(got) == 200 {
+			if err := srv.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	<-exited
+	gone = true
+	if len(got) < 200 {
+		t.Fatalf("only %d messages acknowledged before the server stopped by itself", len(got))
+	}
+	t.Logf("%d messages acknowledged before the kill took effect", len(got))
+
+	st, err := store.Open(e.cfg.DBPath(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Check(); err != nil {
+		t.Fatalf("store after SIGKILL:\n%v", err)
+	}
+	stored := storedMessages(t, st, userAn)
+	for _, n := range got {
+		body, ok := stored[fmt.Sprintf("<crash-%d@other.gov.vn>", n)]
+		if !ok {
+			t.Fatalf("message %d was acknowledged with 250 but is not in the store", n)
+		}
+		if !bytes.HasSuffix(body, []byte(crashMessage(n))) {
+			t.Fatalf("message %d is not stored byte for byte", n)
+		}
+	}
+}
+
+func crashMessage(n int) string {
+	return fmt.Sprintf("From: x@other.gov.vn\r\nTo: %s\r\nSubject: Báo cáo số %d\r\nMessage-ID: <crash-%d@other.gov.vn>\r\n"+
+		"Date: Thu, 26 Nov 2026 09:00:00 +0700\r\n\r\nNội dung %d.\r\n", userAn, n, n, n)
+}
+
+// storedMessages returns the account's INBOX messages (trace lines and body) by Message-ID.
+func storedMessages(t *testing.T, st *store.Store, address string) map[string][]byte {
+	t.Helper()
+	a, err := st.Account(address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := st.Mailbox(a.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uids, err := st.UIDs(inbox.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := st.Messages(inbox.ID, uids, store.FetchOptions{Meta: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, m := range msgs {
+		meta, err := message.DecodeMeta(m.Meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := make([]byte, m.BodySize)
+		if _, err := st.Body(m.Body, m.BodySize).ReadAt(body, 0); err != nil && err != io.EOF {
+			t.Fatal(err)
+		}
+		out["<"+strings.Trim(meta.Envelope.MessageID, "<>")+">"] = append(m.Trace, body...)
+	}
+	return out
+}
+
+// freePort returns a loopback address with a port that was free a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitForPort(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server never listened on %s: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
