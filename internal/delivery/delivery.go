@@ -74,14 +74,8 @@ func (d *Deliverer) IsLocalDomain(domain string) (bool, error) {
 	return d.store.HasDomain(normalizeDomain(domain))
 }
 
-// CheckSender confirms that the account a submission session logged in as still exists and is not disabled:
-// sessions outlive the login, and an account revoked meanwhile must not go on sending. ErrSenderRevoked otherwise.
-func (d *Deliverer) CheckSender(account store.Account) error {
-	_, err := d.currentSender(account)
-	return err
-}
-
-// currentSender is CheckSender returning the account as it is now.
+// currentSender returns the account a submission session logged in as, as it is now, or ErrSenderRevoked if it
+// was removed or disabled since: sessions outlive the login, and a revoked account must not go on sending.
 func (d *Deliverer) currentSender(account store.Account) (store.Account, error) {
 	current, err := d.store.Account(account.Address)
 	if errors.Is(err, store.ErrAccountNotFound) || err == nil && (current.Disabled || current.ID != account.ID) {

@@ -134,9 +134,6 @@ func (s *Store) RemoveGroup(address string) error {
 	})
 }
 
-// ExpandUnit returns the accounts of unit:PATH members (the unit and its sub-units) for delivery.
-func (s *Store) ExpandUnit(path string) ([]Account, error) { return s.UnitAccounts(path, true) }
-
 func checkMember(tx *bolt.Tx, member string) error {
 	if unit, ok := strings.CutPrefix(member, UnitMemberPrefix); ok {
 		if tx.Bucket(bucketUnits).Get([]byte(unit)) == nil {
