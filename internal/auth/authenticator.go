@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"mailserver/internal/netaddr"
 	"mailserver/internal/store"
 )
 
@@ -35,7 +36,7 @@ func NewAuthenticator(st *store.Store, throttle *Throttle) *Authenticator {
 
 // Authenticate returns the account for username (a full address) if password is right and the account may log in.
 func (a *Authenticator) Authenticate(remote net.Addr, username, password string) (store.Account, error) {
-	ip := remoteIP(remote)
+	ip := netaddr.Host(remote)
 	address, err := NormalizeAddress(username)
 	if err != nil {
 		address = username
@@ -81,18 +82,4 @@ func (a *Authenticator) dummyHash() string {
 		a.dummy, _ = DefaultHasher().Hash(GeneratePassword())
 	})
 	return a.dummy
-}
-
-func remoteIP(addr net.Addr) string {
-	if addr == nil {
-		return ""
-	}
-	if tcp, ok := addr.(*net.TCPAddr); ok {
-		return tcp.IP.String()
-	}
-	host, _, err := net.SplitHostPort(addr.String())
-	if err != nil {
-		return addr.String()
-	}
-	return host
 }

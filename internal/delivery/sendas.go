@@ -3,11 +3,11 @@ package delivery
 import (
 	"context"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 
 	"mailserver/internal/auth"
+	"mailserver/internal/netaddr"
 	"mailserver/internal/store"
 )
 
@@ -158,21 +158,10 @@ func (t *Transaction) sendAsRecords(used []string, messageID string, copies int)
 			Action: "send-as",
 			Target: addr,
 			Detail: fmt.Sprintf("message-id %s; recipients: %d; local copies: %d; id %s", messageID, len(t.rcpts), copies, t.id),
-			From:   remoteIP(t.env.RemoteAddr),
+			From:   netaddr.Host(t.env.RemoteAddr),
 		})
 	}
 	return records
-}
-
-// remoteIP is the client's IP address without the port, for the audit trail.
-func remoteIP(addr net.Addr) string {
-	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP != nil {
-		return tcp.IP.String()
-	}
-	if addr == nil {
-		return ""
-	}
-	return addr.String()
 }
 
 func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

@@ -2,8 +2,8 @@ package imap
 
 import (
 	"fmt"
-	"net"
 
+	"mailserver/internal/netaddr"
 	"mailserver/internal/store"
 )
 
@@ -22,7 +22,7 @@ const maxAuditUIDs = 500
 // record is an audit record of an action of the logged-in account.
 func (s *session) record(action, target, detail string) store.AuditRecord {
 	return store.AuditRecord{Actor: s.account.Address, Action: action, Target: target, Detail: detail,
-		From: remoteHost(s.remote)}
+		From: netaddr.Host(s.remote)}
 }
 
 // auditedStore is the store that writes, in the transaction of the change made through it, the record of that
@@ -64,16 +64,4 @@ func countMessages(n uint32) string {
 		return "1 message"
 	}
 	return fmt.Sprintf("%d messages", n)
-}
-
-// remoteHost is the client's IP address without the port.
-func remoteHost(addr net.Addr) string {
-	if tcp, ok := addr.(*net.TCPAddr); ok {
-		return tcp.IP.String()
-	}
-	host, _, err := net.SplitHostPort(addr.String())
-	if err != nil {
-		return addr.String()
-	}
-	return host
 }

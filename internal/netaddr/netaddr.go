@@ -37,3 +37,18 @@ func ParseClient(s string) (p netip.Prefix, ok bool) {
 	}
 	return Client(ip), true
 }
+
+// Host is the client's IP address without the port, for logs and the audit trail; "" for no address.
+func Host(addr net.Addr) string {
+	if addr == nil {
+		return ""
+	}
+	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP != nil {
+		return tcp.IP.String()
+	}
+	host, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	return host
+}

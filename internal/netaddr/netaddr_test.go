@@ -37,3 +37,18 @@ func TestIsLoopback(t *testing.T) {
 		}
 	}
 }
+
+func TestHost(t *testing.T) {
+	for addr, want := range map[net.Addr]string{
+		&net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 25}: "127.0.0.1",
+		&net.TCPAddr{IP: net.ParseIP("::1"), Port: 993}:      "::1",
+		&net.UnixAddr{Name: "/run/ctl.sock", Net: "unix"}:    "/run/ctl.sock",
+	} {
+		if got := Host(addr); got != want {
+			t.Errorf("Host(%v) = %q, want %q", addr, got, want)
+		}
+	}
+	if Host(nil) != "" {
+		t.Error("Host(nil) is not empty")
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mailserver/internal/store"
 	"mime"
 	"net"
 	"net/textproto"
@@ -21,6 +20,8 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
+
+	"mailserver/internal/store"
 )
 
 func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
