@@ -15,8 +15,9 @@ func newServeCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
 		Short: "Run the mail server until interrupted",
-		Long: `Run the mail server: SMTP (inbound and submission), IMAP, the HTTP endpoint (/healthz) and the
-control socket used by the other commands. SIGINT or SIGTERM stops it gracefully.
+		Long: `Run the mail server: SMTP (inbound and submission), IMAP, HTTP and HTTPS (/healthz and the CardDAV
+address book of the whole organisation) and the control socket used by the other commands. SIGINT or SIGTERM
+stops it gracefully.
 
 Without --config the built-in development settings are used: every listener on 127.0.0.1, data in ./data, and
 on the very first start a demo account whose password is printed once.`,
