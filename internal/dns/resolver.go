@@ -1,0 +1,30 @@
+// Package dns is the one way the server looks names up: SPF, DKIM and DMARC checks of inbound mail and MX routing of
+// outbound mail all go through a Resolver, so that a static override file (closed government networks, tests)
+// answers before the system resolver.
+package dns
+
+import (
+	"context"
+	"errors"
+	"net"
+)
+
+// Resolver answers the queries mail needs. *net.Resolver satisfies it, and so does blitiri.com.ar/go/spf's
+// DNSResolver. A name or record that does not exist is reported as a *net.DNSError with IsNotFound set.
+type Resolver interface {
+	LookupTXT(ctx context.Context, name string) ([]string, error)
+	LookupMX(ctx context.Context, name string) ([]*net.MX, error)
+	LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error)
+	LookupAddr(ctx context.Context, addr string) ([]string, error)
+}
+
+// NotFound is the error for a name or record that does not exist.
+func NotFound(name string) error {
+	return &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+// IsNotFound reports whether err says the name or record does not exist (rather than that the lookup failed).
+func IsNotFound(err error) bool {
+	var de *net.DNSError
+	return errors.As(err, &de) && de.IsNotFound
+}
