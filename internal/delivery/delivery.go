@@ -30,7 +30,7 @@ type backend interface {
 	AliasesOf(target string) ([]string, error)
 	GroupsSentBy(addresses []string) ([]string, error)
 	GrantsTo(accountID uint64) ([]store.Grant, error)
-	DeliverAudited(msg store.NewMessage, copies []store.Copy, records []store.AuditRecord) ([]store.Placed, error)
+	DeliverMessage(d store.Delivery) ([]store.Placed, error)
 }
 
 // Deliverer resolves recipients and stores messages. It is safe for concurrent use; each Transaction belongs to one
@@ -64,9 +64,12 @@ type Envelope struct {
 	// at MAIL and reused by the posting policies at RCPT and the From check at DATA. nil with Authenticated set:
 	// the transaction looks them up itself when it first needs them.
 	SendAs     []string
-	TLS        bool  // the connection is encrypted
-	Submission bool  // a message submission (RFC 6409): the From header must belong to Authenticated
-	Size       int64 // the size the client declared (MAIL FROM SIZE=), 0 if none; used for quota at RCPT
+	TLS        bool // the connection is encrypted
+	Submission bool // a message submission (RFC 6409): the From header must belong to Authenticated
+	// Internal marks a message this server writes itself (a delivery report): no client, recipients in other
+	// domains are queued.
+	Internal bool
+	Size     int64 // the size the client declared (MAIL FROM SIZE=), 0 if none; used for quota at RCPT
 }
 
 // IsLocalDomain reports whether mail for domain is delivered here.
@@ -95,3 +98,25 @@ func splitAddress(addr string) (local, domain string, err error) {
 }
 
 func normalizeDomain(d string) string { return strings.ToLower(strings.TrimSpace(d)) }
+
+// validDomain accepts a host name (letters, digits, hyphens and dots; UTF-8 letters for internationalised names)
+// or an address literal in brackets, as a remote recipient's domain.
+func validDomain(d string) bool {
+	if d == "" || len(d) > 253 {
+		return false
+	}
+	if strings.HasPrefix(d, "[") {
+		return strings.HasSuffix(d, "]") && len(d) > 2
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if r < 0x80 && !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z') {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -29,13 +29,13 @@ var (
 	ErrPostMembers = fmt.Errorf("%w: members only", ErrPostingDenied)
 	// ErrPostSenders: policy senders, and the sender is not one of the group's listed senders.
 	ErrPostSenders = fmt.Errorf("%w: listed senders only", ErrPostingDenied)
-	// ErrNotLocal: the recipient's domain is not served here. AddRecipient returns one of the two refinements below,
-	// which both match ErrNotLocal too.
+	// ErrNotLocal: the recipient's domain is not served here. AddRecipient returns the refinement below, which
+	// matches ErrNotLocal too.
 	ErrNotLocal = errors.New("recipient domain is not local")
 	// ErrRelayDenied: a non-local recipient on an unauthenticated (MX) transaction; this server never relays.
 	ErrRelayDenied = fmt.Errorf("%w: relay denied", ErrNotLocal)
-	// ErrOutboundDisabled: a non-local recipient on a submission; the outbound queue is not built yet.
-	ErrOutboundDisabled = fmt.Errorf("%w: outbound delivery not configured", ErrNotLocal)
+	// ErrMailLoop: the message has passed through too many servers (Received headers): it is going round in circles.
+	ErrMailLoop = errors.New("too many hops, mail loop suspected")
 	// ErrOverQuota: the recipient's mailbox is full. It is the store's sentinel, so both layers' errors match.
 	ErrOverQuota = store.ErrOverQuota
 	// ErrSenderNotAllowed: the envelope sender (MAIL FROM) is not an address the authenticated account may use.

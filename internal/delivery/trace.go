@@ -19,10 +19,29 @@ func (t *Transaction) trace(rcpt, account string, now time.Time) []byte {
 	var b strings.Builder
 	b.WriteString("Return-Path: <" + headerSafe(t.env.From) + ">\r\n")
 	b.WriteString("Delivered-To: " + headerSafe(account) + "\r\n")
-	b.WriteString("Received: from " + commentSafe(t.env.HeloName) + " (" + tcpInfo(t.env.RemoteAddr) + ")\r\n")
-	b.WriteString("\tby " + headerSafe(t.d.hostname) + " with " + t.protocol() + " id " + t.id + "\r\n")
-	b.WriteString("\tfor <" + headerSafe(rcpt) + ">; " + now.Format(time.RFC1123Z) + "\r\n")
+	b.WriteString(t.received("<"+headerSafe(rcpt)+">", now))
 	return []byte(b.String())
+}
+
+// outboundTrace is the Received line sent ahead of the queued copy to other servers. It names no recipient: the
+// one copy goes to several, and listing them would disclose Bcc recipients.
+func (t *Transaction) outboundTrace(now time.Time) []byte { return []byte(t.received("", now)) }
+
+// received is this server's Received line, with "for <rcpt>" when forRcpt is set. A report this server writes
+// itself has no client to name.
+func (t *Transaction) received(forRcpt string, now time.Time) string {
+	var b strings.Builder
+	if t.env.Internal {
+		b.WriteString("Received: by " + headerSafe(t.d.hostname) + " id " + t.id)
+	} else {
+		b.WriteString("Received: from " + commentSafe(t.env.HeloName) + " (" + tcpInfo(t.env.RemoteAddr) + ")\r\n")
+		b.WriteString("\tby " + headerSafe(t.d.hostname) + " with " + t.protocol() + " id " + t.id)
+	}
+	if forRcpt != "" {
+		b.WriteString("\r\n\tfor " + forRcpt)
+	}
+	b.WriteString("; " + now.Format(time.RFC1123Z) + "\r\n")
+	return b.String()
 }
 
 // protocol is the "with" keyword of RFC 3848: ESMTP, plus S for TLS and A for an authenticated client.

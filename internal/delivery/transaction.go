@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,7 +23,9 @@ type Transaction struct {
 	env   Envelope   // immutable
 	id    string     // immutable: names the transaction in logs and Received headers
 	rcpts []recipient
-	done  bool // committed or aborted
+	// remote lists the accepted recipients in other domains, each once, for the outbound queue.
+	remote []string
+	done   bool // committed or aborted
 	// sendable caches what the authenticated account may send as when the envelope did not bring it (SendAs).
 	sendable []string
 }
@@ -43,8 +46,9 @@ func (d *Deliverer) Begin(_ context.Context, env Envelope) *Transaction {
 func (t *Transaction) ID() string { return t.id }
 
 // AddRecipient resolves rcpt now (see resolve), so that the client learns at once whether it will be delivered.
-// Errors: ErrBadAddress, ErrRelayDenied or ErrOutboundDisabled for other domains (matching ErrNotLocal),
-// ErrUnknownRecipient, ErrMailboxDisabled, ErrOverQuota (the account is already full, or would be by the size
+// A recipient in another domain is accepted for the outbound queue on a submission or a report this server writes
+// (Envelope.Internal), and refused with ErrRelayDenied on MX: this server never relays.
+// Errors: ErrBadAddress, ErrRelayDenied, ErrUnknownRecipient, ErrMailboxDisabled, ErrOverQuota (the account is already full, or would be by the size
 // declared in the envelope; for a group: every member who could receive it is), a posting policy refusal
 // (matching ErrPostingDenied), ErrNoMembers; anything else is an internal failure. A disabled account still
 // receives mail unless it refuses it (RejectMail).
@@ -64,10 +68,10 @@ func (t *Transaction) AddRecipient(ctx context.Context, rcpt string) error {
 		return fmt.Errorf("recipient %s: %w", rcpt, err)
 	}
 	if !isLocal {
-		if t.env.Authenticated != "" {
-			return fmt.Errorf("%s: %w", rcpt, ErrOutboundDisabled)
+		if t.env.Authenticated == "" && !t.env.Internal {
+			return fmt.Errorf("%s: %w", rcpt, ErrRelayDenied)
 		}
-		return fmt.Errorf("%s: %w", rcpt, ErrRelayDenied)
+		return t.addRemote(local, domain)
 	}
 	addr, err := auth.NormalizeAddress(local + "@" + domain)
 	if err != nil {
@@ -82,6 +86,20 @@ func (t *Transaction) AddRecipient(ctx context.Context, rcpt string) error {
 	return nil
 }
 
+// addRemote accepts a recipient in another domain for the outbound queue. The domain is lower-cased; the local
+// part is kept as given, since only the receiving server may interpret it (RFC 5321 section 2.4).
+func (t *Transaction) addRemote(local, domain string) error {
+	if !validDomain(domain) {
+		return fmt.Errorf("%s@%s: %w", local, domain, ErrBadAddress)
+	}
+	addr := local + "@" + domain
+	if !slices.Contains(t.remote, addr) {
+		t.remote = append(t.remote, addr)
+	}
+	t.rcpts = append(t.rcpts, recipient{addr: addr})
+	return nil
+}
+
 // overQuota reports whether a has no room for a message of the declared size (0: unknown, so only a full account
 // counts). The store checks the exact size again at commit.
 func overQuota(a store.Account, size int64) bool {
@@ -93,8 +111,9 @@ func (t *Transaction) Abort() { t.done = true }
 
 // Result tells what became of each recipient of a committed message.
 type Result struct {
-	ID         string // the transaction's ID
+	ID         string // the transaction's ID, and the queue id of its remote recipients
 	Recipients []RecipientResult
+	Queued     []string // recipients in other domains, handed to the outbound queue
 }
 
 // RecipientResult is where one accepted recipient's copy went. A recipient whose account was already given a copy
@@ -130,18 +149,28 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 			return Result{}, err
 		}
 	}
+	if !t.env.Submission && !t.env.Internal {
+		if hops := message.CountHops(body); hops > message.MaxHops {
+			return Result{}, fmt.Errorf("%d Received headers: %w", hops, ErrMailLoop)
+		}
+	}
 	now := t.d.now()
-	copies := t.copies(now)
-	msg := store.NewMessage{Body: body, Meta: p.Meta(), Text: p.SearchText(), InternalDate: now}
-	var records []store.AuditRecord
+	d := store.Delivery{
+		Message: store.NewMessage{Body: body, Meta: p.Meta(), Text: p.SearchText(), InternalDate: now},
+		Copies:  t.copies(now),
+	}
+	if len(t.remote) > 0 {
+		d.Outbound = &store.Outbound{ID: t.id, From: t.env.From, Recipients: t.remote, Trace: t.outboundTrace(now),
+			Submitter: t.env.Authenticated}
+	}
 	if t.env.Submission {
 		messageID := ""
 		if p.Envelope != nil {
 			messageID = p.Envelope.MessageID
 		}
-		records = t.sendAsRecords(append([]string{t.env.From}, from...), messageID, len(copies))
+		d.Audit = t.sendAsRecords(append([]string{t.env.From}, from...), messageID, len(d.Copies)+len(t.remote))
 	}
-	placed, err := t.d.store.DeliverAudited(msg, copies, records)
+	placed, err := t.d.store.DeliverMessage(d)
 	if errors.Is(err, store.ErrAccountNotFound) {
 		err = fmt.Errorf("%w (%w)", ErrRecipientGone, err)
 	}
@@ -150,7 +179,7 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 	}
 	res := t.result(placed)
 	t.d.log.Info("delivered", "id", t.id, "from", t.env.From, "recipients", len(res.Recipients),
-		"copies", len(copies), "size", len(body))
+		"copies", len(d.Copies), "queued", len(t.remote), "size", len(body))
 	return res, nil
 }
 
@@ -220,7 +249,7 @@ func (t *Transaction) result(placed []store.Placed) Result {
 	for _, p := range placed {
 		byAccount[p.AccountID] = p
 	}
-	res := Result{ID: t.id}
+	res := Result{ID: t.id, Queued: t.remote}
 	for _, r := range t.rcpts {
 		for _, a := range r.accounts {
 			p := byAccount[a.ID]

@@ -28,16 +28,13 @@ func reply(code int, enhanced gosmtp.EnhancedCode, text string) *gosmtp.SMTPErro
 	return &gosmtp.SMTPError{Code: code, EnhancedCode: enhanced, Message: text}
 }
 
-// replies maps known errors to their replies, first match wins (ErrRelayDenied and ErrOutboundDisabled before the
-// ErrNotLocal they wrap, the posting policy refusals before the ErrPostingDenied they wrap). Codes: RFC 5321
+// replies maps known errors to their replies, first match wins (ErrRelayDenied before the ErrNotLocal it wraps, the posting policy refusals before the ErrPostingDenied they wrap). Codes: RFC 5321
 // section 4.2, enhanced codes RFC 3463 and RFC 5248.
 var replies = []struct {
 	err   error
 	reply *gosmtp.SMTPError
 }{
 	{delivery.ErrRelayDenied, reply(554, gosmtp.EnhancedCode{5, 7, 1}, "Relay access denied")},
-	{delivery.ErrOutboundDisabled, reply(554, gosmtp.EnhancedCode{5, 7, 1},
-		"outbound delivery not configured: mail to other domains cannot be sent yet")},
 	{delivery.ErrNotLocal, reply(554, gosmtp.EnhancedCode{5, 7, 1}, "Relay access denied")},
 	{delivery.ErrBadAddress, reply(501, gosmtp.EnhancedCode{5, 1, 3}, "Bad recipient address syntax")},
 	{delivery.ErrUnknownRecipient, reply(550, gosmtp.EnhancedCode{5, 1, 1}, "No such user here")},
@@ -56,6 +53,8 @@ var replies = []struct {
 	{delivery.ErrSenderRevoked, reply(535, gosmtp.EnhancedCode{5, 7, 8}, "Account disabled; contact your administrator")},
 	{delivery.ErrFromNotAllowed, reply(550, gosmtp.EnhancedCode{5, 7, 1},
 		"From header address not owned by the authenticated user")},
+	// RFC 3463 X.4.6: routing loop detected.
+	{delivery.ErrMailLoop, reply(554, gosmtp.EnhancedCode{5, 4, 6}, "Routing loop detected: too many Received headers")},
 	{delivery.ErrNoRecipients, reply(503, gosmtp.EnhancedCode{5, 5, 1}, "No valid recipients")},
 	{errAuthRequired, reply(530, gosmtp.EnhancedCode{5, 7, 0}, "Authentication required")},
 	{errTLSRequired, reply(523, gosmtp.EnhancedCode{5, 7, 10}, "TLS is required: use STARTTLS first")},

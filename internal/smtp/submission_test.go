@@ -90,9 +90,23 @@ func TestSubmissionSenderChecks(t *testing.T) {
 	if err := c.Mail("an@"+domain, nil); err != nil {
 		t.Fatal(err)
 	}
-	se := wantCode(t, "other domain", c.Rcpt("someone@other.example", nil), 554, gosmtp.EnhancedCode{5, 7, 1})
-	if se.Message != "outbound delivery not configured: mail to other domains cannot be sent yet" {
-		t.Errorf("outbound refusal text %q", se.Message)
+	wantCode(t, "bad remote domain", c.Rcpt("someone@bad_domain.example", nil), 501, gosmtp.EnhancedCode{5, 1, 3})
+}
+
+// A submission to another agency is accepted for the outbound queue, in the same transaction as the local copy.
+func TestSubmissionQueuesRemoteRecipients(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.dialSubmission("an@" + domain)
+	msg := "From: an@hanoi.gov.vn\r\nTo: lan@other.gov.vn, binh@hanoi.gov.vn\r\nSubject: x\r\n\r\nhi\r\n"
+	if err := send(c, "an@"+domain, []string{"lan@other.gov.vn", "binh@" + domain}, msg); err != nil {
+		t.Fatal(err)
+	}
+	queued, err := e.st.QueuedMessages()
+	if err != nil || len(queued) != 1 || queued[0].Recipients[0].Address != "lan@other.gov.vn" {
+		t.Fatalf("queue = %+v, %v", queued, err)
+	}
+	if n := len(e.inbox("binh@" + domain)); n != 1 {
+		t.Errorf("binh has %d messages, want 1", n)
 	}
 }
 

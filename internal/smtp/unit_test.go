@@ -26,7 +26,7 @@ func TestToSMTPError(t *testing.T) {
 		enh  gosmtp.EnhancedCode
 	}{
 		{fmt.Errorf("x@y: %w", delivery.ErrRelayDenied), 554, gosmtp.EnhancedCode{5, 7, 1}},
-		{fmt.Errorf("x@y: %w", delivery.ErrOutboundDisabled), 554, gosmtp.EnhancedCode{5, 7, 1}},
+		{fmt.Errorf("101 Received headers: %w", delivery.ErrMailLoop), 554, gosmtp.EnhancedCode{5, 4, 6}},
 		{fmt.Errorf("x@y: %w", delivery.ErrUnknownRecipient), 550, gosmtp.EnhancedCode{5, 1, 1}},
 		{fmt.Errorf("x@y: %w", store.ErrOverQuota), 452, gosmtp.EnhancedCode{4, 2, 2}},
 		{delivery.ErrSenderNotAllowed, 553, gosmtp.EnhancedCode{5, 7, 1}},

@@ -38,6 +38,9 @@ func (s *Store) SetListener(fn func(Change)) {
 	s.commitMu.Unlock()
 }
 
-type changes struct{ list []Change }
+type changes struct {
+	list   []Change
+	queued bool // the outbound queue changed: wake its worker
+}
 
 func (c *changes) add(ch Change) { c.list = append(c.list, ch) }

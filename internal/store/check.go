@@ -10,7 +10,8 @@ import (
 
 // Check verifies the store's invariants and returns every violation found, joined: UIDNEXT above the highest UID,
 // mailbox counters equal to what the entries say, account usage equal to the sum of its mailboxes, body reference
-// counts equal to the entries pointing at them, no orphan bodies or chunks, and every chunk of every body present.
+// counts equal to the entries and queued messages pointing at them, the queue's due index complete and exact, no
+// orphan bodies or chunks, and every chunk of every body present.
 func (s *Store) Check() error {
 	var problems []error
 	report := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
@@ -37,6 +38,7 @@ func (s *Store) Check() error {
 		checkDirectoryIndexes(tx, report)
 		checkSenderIndexes(tx, report)
 		checkAccounts(tx, used, report)
+		checkQueue(tx, refs, report)
 		checkBodies(tx, refs, report)
 		return nil
 	})

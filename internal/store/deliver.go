@@ -32,25 +32,55 @@ type Placed struct {
 	UID         uint32
 }
 
-// Deliver stores one message for several recipients in one transaction: the body once, one entry per copy, the
-// quota counters. It is all or nothing: if any copy cannot be stored (its account was removed since the recipient
-// was accepted), nothing is stored and the error names that account; the SMTP layer then answers with a temporary
-// failure, and the sending server's retry is refused for that recipient at RCPT time — so no recipient's copy is
-// ever silently lost after a 250.
+// Delivery is everything one accepted message becomes, committed together: the local copies, the queue entry for
+// the remote recipients, and audit records (a send-as, say).
+type Delivery struct {
+	Message  NewMessage
+	Copies   []Copy        // local recipients
+	Outbound *Outbound     // remote recipients; nil if there are none
+	Audit    []AuditRecord // written in the same transaction
+}
+
+// Deliver stores one message for local recipients; see DeliverMessage.
+func (s *Store) Deliver(msg NewMessage, copies []Copy) ([]Placed, error) {
+	return s.DeliverMessage(Delivery{Message: msg, Copies: copies})
+}
+
+// DeliverMessage stores one message in one transaction: the body once, one entry per local copy, the quota
+// counters, the queue entry for remote recipients and the audit records. It is all or nothing: if any copy cannot
+// be stored (its account was removed since the recipient was accepted), nothing is stored and the error names that
+// account; the SMTP layer then answers with a temporary failure, and the sending server's retry is refused for that
+// recipient at RCPT time — so no recipient's copy is ever silently lost after a 250.
 //
 // Quota is not enforced here: the protocol layer refuses a recipient whose account is full when it is named (RCPT),
 // and a copy accepted then is stored even if it takes the account a little over (a soft quota, as in most servers).
 // Refusing it now could only fail the whole message for every recipient, again at every retry.
-func (s *Store) Deliver(msg NewMessage, copies []Copy) ([]Placed, error) {
+func (s *Store) DeliverMessage(d Delivery) ([]Placed, error) {
+	msg := d.Message
 	if msg.InternalDate.IsZero() {
 		msg.InternalDate = s.now()
 	}
+	if len(d.Copies) == 0 && d.Outbound == nil {
+		return nil, fmt.Errorf("deliver: no recipients")
+	}
 	var placed []Placed
-	err := s.update(func(tx *bolt.Tx, ch *changes) error {
-		placed = make([]Placed, len(copies))
+	st := s.WithAudit(d.Audit...)
+	err := st.update(func(tx *bolt.Tx, ch *changes) error {
+		placed = make([]Placed, len(d.Copies))
 		var body BodyID
 		stored := false
-		for i, c := range copies {
+		reference := func() error {
+			if !stored {
+				var err error
+				if body, err = addBodyRef(tx, &msg); err != nil {
+					return fmt.Errorf("store body: %w", err)
+				}
+				stored = true
+				return nil
+			}
+			return incBodyRef(tx, body)
+		}
+		for i, c := range d.Copies {
 			a, err := getAccountByID(tx, c.AccountID)
 			if err != nil {
 				return err
@@ -60,12 +90,7 @@ func (s *Store) Deliver(msg NewMessage, copies []Copy) ([]Placed, error) {
 			if err != nil {
 				return err
 			}
-			if !stored {
-				if body, err = addBodyRef(tx, &msg); err != nil {
-					return fmt.Errorf("store body: %w", err)
-				}
-				stored = true
-			} else if err := incBodyRef(tx, body); err != nil {
+			if err := reference(); err != nil {
 				return err
 			}
 			e := &entry{flags: parseFlags(c.Flags), date: msg.InternalDate, bodySize: int64(len(msg.Body)), body: body, trace: c.Trace}
@@ -83,6 +108,15 @@ func (s *Store) Deliver(msg NewMessage, copies []Copy) ([]Placed, error) {
 			}
 			placed[i] = Placed{AccountID: a.ID, MailboxID: mb.ID, UIDValidity: mb.UIDValidity, UID: uid}
 			ch.add(Change{MailboxID: mb.ID, Appended: []uint32{uid}, Keywords: mb.newKeywords(keywords)})
+		}
+		if d.Outbound != nil {
+			if err := reference(); err != nil {
+				return err
+			}
+			if err := enqueue(tx, d.Outbound, body, int64(len(msg.Body)), s.now()); err != nil {
+				return err
+			}
+			ch.queued = true
 		}
 		return nil
 	})
@@ -104,11 +138,6 @@ func deliveryMailbox(tx *bolt.Tx, c Copy) (Mailbox, error) {
 		mb, err = getMailbox(tx, c.AccountID, "INBOX")
 	}
 	return mb, err
-}
-
-// DeliverAudited is Deliver that also writes audit records (a send-as, say) in the delivery's transaction.
-func (s *Store) DeliverAudited(msg NewMessage, copies []Copy, records []AuditRecord) ([]Placed, error) {
-	return s.WithAudit(records...).Deliver(msg, copies)
 }
 
 // Append stores a message in one mailbox (IMAP APPEND). origin is passed through to the Change.

@@ -108,6 +108,9 @@ func (s *Store) RemoveDomain(name string) error {
 				return fmt.Errorf("remove domain %s: %w (first: %s); remove them first", name, ErrDomainInUse, k)
 			}
 		}
+		if err := deleteDKIMKeys(tx, name); err != nil {
+			return fmt.Errorf("remove domain %s: %w", name, err)
+		}
 		return b.Delete([]byte(name))
 	})
 }

@@ -5,7 +5,7 @@ import bolt "go.etcd.io/bbolt"
 // Stats counts what the store holds, for checks, tests and (later) metrics.
 type Stats struct {
 	Bodies   int    // distinct message bodies
-	BodyRefs uint64 // mailbox entries pointing at them (a body sent to 300 people: 1 body, 300 refs)
+	BodyRefs uint64 // mailbox entries and queued messages pointing at them (a body sent to 300 people: 1 body, 300 refs)
 	Chunks   int    // 64 KiB pieces holding the bodies' bytes
 }
 

@@ -43,7 +43,7 @@ var (
 var allBuckets = [][]byte{bucketMeta, bucketDomains, bucketAccounts, bucketAcctIDs, bucketMailboxes, bucketMboxIDs,
 	bucketMessages, bucketBodies, bucketTexts, bucketChunks, bucketSubscriptions, bucketFreed,
 	bucketUnits, bucketUnitMembers, bucketAliases, bucketGroups, bucketGrants, bucketGrantsBy, bucketAudit,
-	bucketAliasTargets, bucketGroupSenders}
+	bucketAliasTargets, bucketGroupSenders, bucketQueue, bucketQueueDue, bucketDKIM}
 
 // Options tune Open. The zero value is the production setting.
 type Options struct {
@@ -71,6 +71,8 @@ type core struct {
 	commitMu sync.Mutex
 	listener func(Change) // guarded by commitMu
 	now      func() time.Time
+
+	queueSignal chan struct{} // see QueueSignal
 
 	pinMu sync.Mutex
 	pins  map[BodyID]int // bodies being read outside a transaction; their chunks are not deleted yet
@@ -106,7 +108,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{core: &core{db: db, now: time.Now, pins: map[BodyID]int{}}}
+	s := &Store{core: &core{db: db, now: time.Now, pins: map[BodyID]int{}, queueSignal: make(chan struct{}, 1)}}
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, err
@@ -201,6 +203,9 @@ func (s *Store) update(fn func(tx *bolt.Tx, ch *changes) error) error {
 		for _, c := range ch.list {
 			s.listener(c)
 		}
+	}
+	if ch.queued {
+		s.signalQueue()
 	}
 	return nil
 }
