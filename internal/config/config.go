@@ -31,6 +31,13 @@ type Config struct {
 	IMAP IMAPConfig `toml:"imap"`
 	HTTP HTTPConfig `toml:"http"`
 	TLS  TLSConfig  `toml:"tls"`
+
+	// The gateway to other servers (gateway.go).
+	Routes    []RouteConfig   `toml:"route"`
+	Smarthost SmarthostConfig `toml:"smarthost"`
+	Queue     QueueConfig     `toml:"queue"`
+	DNS       DNSConfig       `toml:"dns"`
+	Inbound   InboundConfig   `toml:"inbound"`
 }
 
 // SMTPConfig is the [smtp] table. An empty listen address disables that
@@ -120,7 +127,10 @@ func Default() Config {
 			AllowInsecureAuth:   true,
 			MaxConnectionsPerIP: 500,
 		},
-		HTTP: HTTPConfig{Listen: "127.0.0.1:8080", ListenTLS: "127.0.0.1:8443", AllowInsecureAuth: true},
+		HTTP:    HTTPConfig{Listen: "127.0.0.1:8080", ListenTLS: "127.0.0.1:8443", AllowInsecureAuth: true},
+		Queue:   defaultQueue(),
+		DNS:     DNSConfig{System: true},
+		Inbound: InboundConfig{Verify: true, DMARCReject: "reject"},
 	}
 }
 
@@ -151,6 +161,8 @@ func Load(path string) (Config, error) {
 	c.DataDir = resolve(dir, c.DataDir)
 	c.TLS.Cert = resolve(dir, c.TLS.Cert)
 	c.TLS.Key = resolve(dir, c.TLS.Key)
+	c.DNS.Records = resolve(dir, c.DNS.Records)
+	c.Smarthost.PasswordFile = resolve(dir, c.Smarthost.PasswordFile)
 	if err := c.Validate(); err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}

@@ -83,6 +83,30 @@ listen = "127.0.0.1:9090"
 [tls]
 cert = "/etc/ssl/mail.pem"
 key = "private/mail.key"
+[[route]]
+domain = "quangninh.gov.vn"
+host = "10.0.0.5:25"
+tls = "required"
+[[route]]
+domain = "*.gov.vn"
+host = "relay.gov.vn:25"
+[smarthost]
+host = "smtp.example.vn:587"
+username = "hanoi"
+password_file = "relay.pass"
+[queue]
+retry = ["2m", "1h"]
+max_age = "3d"
+warn_after = "0s"
+concurrency = 8
+per_destination = 2
+mx_port = 2525
+[dns]
+records = "dns-records.zone"
+system = false
+[inbound]
+verify = false
+dmarc_reject = "quarantine"
 `)
 	c, err := Load(path)
 	if err != nil {
@@ -96,6 +120,13 @@ key = "private/mail.key"
 		IMAP: IMAPConfig{Listen: ":143", MaxConnectionsPerIP: 300},
 		HTTP: HTTPConfig{Listen: "127.0.0.1:9090", ListenTLS: "127.0.0.1:8443"},
 		TLS:  TLSConfig{Cert: "/etc/ssl/mail.pem", Key: filepath.Join(dir, "private/mail.key")},
+		Routes: []RouteConfig{{Domain: "quangninh.gov.vn", Host: "10.0.0.5:25", TLS: "required"},
+			{Domain: "*.gov.vn", Host: "relay.gov.vn:25"}},
+		Smarthost: SmarthostConfig{Host: "smtp.example.vn:587", Username: "hanoi", PasswordFile: filepath.Join(dir, "relay.pass")},
+		Queue: QueueConfig{Retry: []Duration{Duration(2 * time.Minute), Duration(time.Hour)}, MaxAge: Duration(72 * time.Hour),
+			Concurrency: 8, PerDestination: 2, MXPort: 2525},
+		DNS:     DNSConfig{Records: filepath.Join(dir, "dns-records.zone")},
+		Inbound: InboundConfig{DMARCReject: "quarantine"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Load =\n%+v\nwant\n%+v", c, want)
@@ -158,6 +189,17 @@ func TestLoadErrors(t *testing.T) {
 		{"bad hostname", "hostname = \"mail server\"\n", `hostname: "mail server" is not a valid host name`},
 		{"long socket", "data_dir = \"/" + strings.Repeat("d", 100) + "\"\n", "data_dir: control socket path"},
 		{"type", "[smtp]\nmax_recipients = \"many\"\n", "max_recipients"},
+		{"route domain", "[[route]]\ndomain = \"a b\"\nhost = \"h:25\"\n", `route[0].domain: "a b" is not a domain or *.suffix`},
+		{"route host", "[[route]]\ndomain = \"a.gov.vn\"\nhost = \"h\"\n", `route[0].host: "h" is not host:port`},
+		{"route tls", "[[route]]\ndomain = \"a.gov.vn\"\nhost = \"h:25\"\ntls = \"always\"\n", `route[0].tls: "always" is not one of opportunistic, required, verify, none`},
+		{"route twice", "[[route]]\ndomain = \"a.gov.vn\"\nhost = \"h:25\"\n[[route]]\ndomain = \"A.gov.vn\"\nhost = \"g:25\"\n", `route[1].domain: "A.gov.vn" is routed twice`},
+		{"smarthost password", "[smarthost]\nhost = \"r:587\"\nusername = \"u\"\n", "smarthost.password_file: must name the file"},
+		{"smarthost plain auth", "[smarthost]\nhost = \"r:587\"\nusername = \"u\"\npassword_file = \"p\"\ntls = \"none\"\n", "smarthost.tls: must not be none"},
+		{"empty retry", "[queue]\nretry = []\n", "queue.retry: must list at least one wait"},
+		{"short retry", "[queue]\nretry = [\"10ms\"]\n", "queue.retry[0]: must be at least 1s"},
+		{"warn after max age", "[queue]\nwarn_after = \"6d\"\n", "queue.warn_after: must be 0 (never) or shorter than max_age"},
+		{"per destination", "[queue]\nper_destination = 50\n", "queue.per_destination: must be from 1 to queue.concurrency"},
+		{"dmarc action", "[inbound]\ndmarc_reject = \"drop\"\n", `inbound.dmarc_reject: "drop" is not reject or quarantine`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

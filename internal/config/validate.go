@@ -70,6 +70,7 @@ func (c Config) Validate() error {
 	if time.Duration(c.SMTP.WriteTimeout) < time.Second {
 		add("smtp.write_timeout", "must be at least 1s")
 	}
+	c.validateGateway(add)
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		add("tls", "set both cert and key, or neither for a self-signed certificate")
 	}
