@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"mailserver/internal/store"
 )
 
 // A submission to a colleague and to two addresses in another agency stores the local copy and queues the remote
@@ -97,5 +99,38 @@ func TestReport(t *testing.T) {
 	}
 	if _, err := d.Report(ctx, "nobody@hanoi.gov.vn", report); !errors.Is(err, ErrUnknownRecipient) {
 		t.Errorf("report to an unknown local address = %v, want ErrUnknownRecipient", err)
+	}
+}
+
+// The inbound checks' verdict travels with every local copy; a quarantined message lands in Junk.
+func TestVerdict(t *testing.T) {
+	st := newTestStore(t)
+	d := New(st, "mail.hanoi.gov.vn", nil)
+	ctx := context.Background()
+	tx := d.Begin(ctx, mxEnvelope())
+	if err := tx.AddRecipient(ctx, "an@hanoi.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	results := "Authentication-Results: mail.hanoi.gov.vn;\r\n\tdmarc=fail header.from=hanoi.gov.vn\r\n"
+	tx.SetVerdict(results, true)
+	if _, err := tx.Commit(ctx, []byte(testBody)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(inbox(t, st, "an@hanoi.gov.vn")); n != 0 {
+		t.Errorf("a quarantined message reached INBOX (%d)", n)
+	}
+	a, _ := st.Account("an@hanoi.gov.vn")
+	junk, err := st.Mailbox(a.ID, "Junk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uids, _ := st.UIDs(junk.ID)
+	msgs, err := st.Messages(junk.ID, uids, store.FetchOptions{})
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("Junk holds %d messages, %v; want 1", len(msgs), err)
+	}
+	trace := string(msgs[0].Trace)
+	if !strings.Contains(trace, "Delivered-To: an@hanoi.gov.vn\r\n"+results+"Received: from ") {
+		t.Errorf("trace %q: want Authentication-Results between Delivered-To and Received", trace)
 	}
 }

@@ -7,7 +7,8 @@ import (
 )
 
 // trace returns the header lines stored with one recipient's copy and prepended when it is read: Return-Path and
-// Delivered-To (RFC 5321 section 4.4: the final delivery adds the return path), then this server's Received line,
+// Delivered-To (RFC 5321 section 4.4: the final delivery adds the return path), the Authentication-Results of the
+// inbound checks if there are any (SetVerdict), then this server's Received line,
 // naming the recipient as the client gave it ("for <rcpt>") and the account that got the copy.
 //
 //	Return-Path: <an@hanoi.gov.vn>
@@ -19,6 +20,7 @@ func (t *Transaction) trace(rcpt, account string, now time.Time) []byte {
 	var b strings.Builder
 	b.WriteString("Return-Path: <" + headerSafe(t.env.From) + ">\r\n")
 	b.WriteString("Delivered-To: " + headerSafe(account) + "\r\n")
+	b.Write(t.authResults)
 	b.WriteString(t.received("<"+headerSafe(rcpt)+">", now))
 	return []byte(b.String())
 }

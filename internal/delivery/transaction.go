@@ -26,6 +26,10 @@ type Transaction struct {
 	// remote lists the accepted recipients in other domains, each once, for the outbound queue.
 	remote []string
 	done   bool // committed or aborted
+	// authResults is the Authentication-Results field of inbound checks, stored with every local copy;
+	// quarantine sends the local copies to Junk (SetVerdict).
+	authResults []byte
+	quarantine  bool
 	// sendable caches what the authenticated account may send as when the envelope did not bring it (SendAs).
 	sendable []string
 }
@@ -104,6 +108,13 @@ func (t *Transaction) addRemote(local, domain string) error {
 // counts). The store checks the exact size again at commit.
 func overQuota(a store.Account, size int64) bool {
 	return a.Quota > 0 && (a.Used >= a.Quota || a.Used+size > a.Quota)
+}
+
+// SetVerdict records what the inbound checks (SPF, DKIM, DMARC) concluded, before Commit: authResults (a complete
+// Authentication-Results field, CRLF-terminated) is stored with every local copy, and quarantine delivers the
+// local copies into Junk instead of INBOX.
+func (t *Transaction) SetVerdict(authResults string, quarantine bool) {
+	t.authResults, t.quarantine = []byte(authResults), quarantine
 }
 
 // Abort ends the transaction without storing anything. It is safe to call at any time, also after Commit.
@@ -236,7 +247,11 @@ func (t *Transaction) copies(now time.Time) []store.Copy {
 				continue
 			}
 			seen[a.ID] = true
-			copies = append(copies, store.Copy{AccountID: a.ID, Trace: t.trace(r.addr, a.Address, now)})
+			c := store.Copy{AccountID: a.ID, Trace: t.trace(r.addr, a.Address, now)}
+			if t.quarantine {
+				c.Mailbox = "Junk"
+			}
+			copies = append(copies, c)
 		}
 	}
 	return copies

@@ -25,6 +25,7 @@
 package smtp
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
@@ -41,6 +42,19 @@ import (
 // auth.ErrTooManyAttempts when the client or account is locked out.
 type Authenticator interface {
 	Authenticate(remote net.Addr, username, password string) (store.Account, error)
+}
+
+// InboundChecker judges a message from another server before it is stored.
+type InboundChecker interface {
+	Check(ctx context.Context, ip net.IP, helo, mailFrom string, message []byte) Verdict
+}
+
+// Verdict is what the inbound checks concluded.
+type Verdict struct {
+	AuthResults string // an Authentication-Results field, CRLF-terminated, stored with every copy
+	Reject      bool   // refuse the message (550 5.7.1 Reason)
+	Quarantine  bool   // deliver it into Junk
+	Reason      string // why, for the reply and the log
 }
 
 // Defaults for zero Options fields.
@@ -68,6 +82,9 @@ type Options struct {
 	// a large message on a slow link is not cut off as long as bytes keep coming (default DefaultReadTimeout).
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration // each reply (default DefaultWriteTimeout)
+
+	// Inbound checks mail on the MX port (SPF, DKIM, DMARC); nil: no checks.
+	Inbound InboundChecker
 
 	// AllowInsecureAuth lets submission clients on loopback addresses AUTH without TLS (development). Remote clients
 	// always need TLS first.

@@ -17,6 +17,10 @@ import (
 // storeTimeout bounds one recipient lookup or one commit.
 const storeTimeout = time.Minute
 
+// inboundTimeout bounds the inbound checks of one message (their DNS lookups); the checker reports what it could
+// not finish as a temporary error rather than holding the client.
+const inboundTimeout = 30 * time.Second
+
 // maxPathLength is RFC 5321 section 4.5.3.1.3's limit on a path, angle brackets included.
 const maxPathLength = 256
 
@@ -36,6 +40,7 @@ type session struct {
 	mu      sync.Mutex
 	account *store.Account        // guarded by mu: the authenticated account (submission only)
 	tx      *delivery.Transaction // guarded by mu: the transaction from MAIL to the end of DATA
+	env     delivery.Envelope     // guarded by mu: tx's envelope, for the inbound checks at DATA
 }
 
 var _ gosmtp.Session = (*session)(nil)
@@ -91,6 +96,7 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 		env.Authenticated, env.SendAs = s.account.Address, sendAs
 	}
 	s.tx = s.srv.opts.Deliverer.Begin(context.Background(), env)
+	s.env = env
 	return nil
 }
 
@@ -123,9 +129,13 @@ func (s *session) Data(r io.Reader) error {
 	if s.srv.role == roleSubmission {
 		body = completeHeader(body, s.srv.opts.Hostname, time.Now())
 	}
-	tx := s.takeTransaction()
+	tx, env := s.takeTransaction()
 	if tx == nil {
 		return s.fail(errNoTransaction) // reset or logged out meanwhile (BDAT)
+	}
+	if err := s.checkInbound(tx, env, body); err != nil {
+		tx.Abort()
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
@@ -136,13 +146,40 @@ func (s *session) Data(r io.Reader) error {
 	return nil
 }
 
-// takeTransaction hands the open transaction to Data, so that a concurrent Reset cannot abort it mid-commit.
-func (s *session) takeTransaction() *delivery.Transaction {
+// takeTransaction hands the open transaction and its envelope to Data, so that a concurrent Reset cannot abort it
+// mid-commit.
+func (s *session) takeTransaction() (*delivery.Transaction, delivery.Envelope) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tx := s.tx
 	s.tx = nil
-	return tx
+	return tx, s.env
+}
+
+// checkInbound runs the inbound checks (SPF, DKIM, DMARC) on a message from another server and records their
+// verdict on tx; it returns the reply refusing the message when the sender's domain asks for rejection.
+// Submissions are authenticated instead.
+func (s *session) checkInbound(tx *delivery.Transaction, env delivery.Envelope, body []byte) error {
+	checker := s.srv.opts.Inbound
+	if s.srv.role != roleMX || checker == nil {
+		return nil
+	}
+	var ip net.IP
+	if tcp, ok := env.RemoteAddr.(*net.TCPAddr); ok {
+		ip = tcp.IP
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), inboundTimeout)
+	defer cancel()
+	v := checker.Check(ctx, ip, env.HeloName, env.From, body)
+	if v.Reject {
+		s.log.Info("message refused by DMARC", "id", tx.ID(), "from", env.From, "reason", v.Reason)
+		return reply(550, gosmtp.EnhancedCode{5, 7, 1}, v.Reason)
+	}
+	if v.Quarantine {
+		s.log.Info("message quarantined", "id", tx.ID(), "from", env.From, "reason", v.Reason)
+	}
+	tx.SetVerdict(v.AuthResults, v.Quarantine)
+	return nil
 }
 
 // Reset ends the transaction (RSET, a new EHLO, the end of DATA).

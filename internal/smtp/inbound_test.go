@@ -1,0 +1,73 @@
+package smtp
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	gosmtp "github.com/emersion/go-smtp"
+)
+
+// fakeChecker judges by the MAIL FROM address and remembers what it was asked.
+type fakeChecker struct {
+	mu   sync.Mutex
+	seen []string // ip helo from
+}
+
+func (f *fakeChecker) Check(_ context.Context, ip net.IP, helo, from string, msg []byte) Verdict {
+	f.mu.Lock()
+	f.seen = append(f.seen, ip.String()+" "+helo+" "+from)
+	f.mu.Unlock()
+	results := "Authentication-Results: " + hostname + "; dmarc=fail header.from=x\r\n"
+	switch {
+	case strings.HasPrefix(from, "reject@"):
+		return Verdict{AuthResults: results, Reject: true, Reason: "DMARC policy of x rejects this message"}
+	case strings.HasPrefix(from, "junk@"):
+		return Verdict{AuthResults: results, Quarantine: true, Reason: "DMARC quarantine"}
+	}
+	return Verdict{AuthResults: "Authentication-Results: " + hostname + "; dmarc=pass header.from=x\r\n"}
+}
+
+func TestInboundChecks(t *testing.T) {
+	checker := &fakeChecker{}
+	e := newTestEnv(t, func(o *Options) { o.Inbound = checker })
+	msg := "From: someone@other.example\r\nSubject: x\r\n\r\nhi\r\n"
+
+	c := e.dialMX()
+	wantCode(t, "DMARC reject", send(c, "reject@other.example", []string{"an@" + domain}, msg), 550, gosmtp.EnhancedCode{5, 7, 1})
+	if err := send(c, "junk@other.example", []string{"an@" + domain}, msg); err != nil {
+		t.Fatalf("quarantined message refused: %v", err)
+	}
+	if err := send(c, "ok@other.example", []string{"an@" + domain}, msg); err != nil {
+		t.Fatal(err)
+	}
+	inbox := e.inbox("an@" + domain)
+	if len(inbox) != 1 || !strings.Contains(inbox[0], "Authentication-Results: "+hostname+"; dmarc=pass") {
+		t.Fatalf("INBOX = %q, want only the passing message, with its Authentication-Results", inbox)
+	}
+	a, _ := e.st.Account("an@" + domain)
+	junk, _ := e.st.Mailbox(a.ID, "Junk")
+	if junk.Messages != 1 {
+		t.Errorf("Junk holds %d messages, want the quarantined one", junk.Messages)
+	}
+	checker.mu.Lock()
+	seen := checker.seen
+	checker.mu.Unlock()
+	if len(seen) != 3 || !strings.HasPrefix(seen[0], "127.0.0.1 ") || !strings.HasSuffix(seen[0], " reject@other.example") {
+		t.Errorf("checker saw %q, want the client's IP, HELO and MAIL FROM for each message", seen)
+	}
+
+	// Submissions are authenticated: the checks are for the MX port only.
+	s := e.dialSubmission("an@" + domain)
+	own := "From: an@hanoi.gov.vn\r\nSubject: x\r\n\r\nhi\r\n"
+	if err := send(s, "an@"+domain, []string{"binh@" + domain}, own); err != nil {
+		t.Fatal(err)
+	}
+	checker.mu.Lock()
+	defer checker.mu.Unlock()
+	if n := len(checker.seen); n != 3 {
+		t.Errorf("a submission was checked (%d checks)", n)
+	}
+}
