@@ -171,7 +171,7 @@ func TestDomainAddListRemove(t *testing.T) {
 	if out := e.ok("", "domain", "list"); out != "" {
 		t.Errorf("domain list on a new store: %q", out)
 	}
-	if out := e.ok("", "domain", "add", "VinhYen.gov.vn"); out != "added domain vinhyen.gov.vn\n" {
+	if out := e.ok("", "domain", "add", "VinhYen.gov.vn"); out != "added domain vinhyen.gov.vn; publish its DNS records: mailserver domain dns vinhyen.gov.vn\n" {
 		t.Errorf("domain add: %q", out)
 	}
 	e.ok("", "domain", "add", "phucyen.vinhphuc.gov.vn")
@@ -308,7 +308,7 @@ func TestUserPasswdDisableEnableRemove(t *testing.T) {
 // commands lists every command path of the contract; groups are the ones that only hold subcommands.
 var commands = [][]string{
 	{}, {"serve"},
-	{"domain"}, {"domain", "add"}, {"domain", "list"}, {"domain", "remove"},
+	{"domain"}, {"domain", "add"}, {"domain", "list"}, {"domain", "remove"}, {"domain", "dkim"}, {"domain", "dns"},
 	{"unit"}, {"unit", "add"}, {"unit", "list"}, {"unit", "set"}, {"unit", "remove"},
 	{"user"}, {"user", "add"}, {"user", "list"}, {"user", "passwd"}, {"user", "disable"}, {"user", "enable"},
 	{"user", "move"}, {"user", "handover"}, {"user", "remove"}, {"user", "import"},
@@ -318,11 +318,12 @@ var commands = [][]string{
 	{"group", "sender"}, {"group", "sender", "add"}, {"group", "sender", "remove"},
 	{"share"}, {"share", "add"}, {"share", "grant"}, {"share", "revoke"}, {"share", "list"},
 	{"quota"}, {"quota", "set"}, {"quota", "report"},
+	{"queue"}, {"queue", "list"}, {"queue", "show"}, {"queue", "retry"}, {"queue", "remove"}, {"queue", "bounce"},
 	{"audit"}, {"check"}, {"compact"},
 }
 
 var groups = map[string]bool{"": true, "domain": true, "unit": true, "user": true, "alias": true, "group": true,
-	"group member": true, "group sender": true, "share": true, "quota": true}
+	"group member": true, "group sender": true, "share": true, "quota": true, "queue": true}
 
 func TestHelp(t *testing.T) {
 	for _, path := range commands {

@@ -1,7 +1,7 @@
 // Package admin holds the administration operations — domains, users, org units, aliases, groups, shared
-// mailboxes, quotas and the audit trail — in one place. The same Service runs inside the server (behind the
-// control socket, see internal/ctl) and inside the CLI when the server is not running (directly on the store
-// file), so both paths validate and report errors identically.
+// mailboxes, quotas, the outbound queue and the audit trail — in one place. The same Service runs inside the
+// server (behind the control socket, see internal/ctl) and inside the CLI when the server is not running (directly
+// on the store file), so both paths validate and report errors identically.
 //
 // Every error an operation returns is one line that tells the administrator what to do; errors.Is tells its kind
 // (ErrInvalid, ErrNotFound, ErrExists, ErrInUse). Passwords are hashed here, so they travel to the server over the
@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"mailserver/internal/auth"
+	"mailserver/internal/mailauth"
 	"mailserver/internal/store"
 )
 
@@ -36,6 +37,8 @@ type API interface {
 	AddDomain(name string) error
 	ListDomains() ([]Domain, error)
 	RemoveDomain(name string) error
+	AddDKIMKey(domain, algorithm string) (DKIMKey, error)
+	DKIMKeys(domain string) ([]DKIMKey, error)
 
 	AddUser(req AddUserRequest) (UserInfo, error)
 	ListUsers() ([]UserInfo, error)
@@ -72,6 +75,12 @@ type API interface {
 	QuotaReport() (QuotaReport, error)
 
 	AuditLog(q AuditQuery) ([]AuditEntry, error)
+
+	ListQueue() ([]QueueEntry, error)
+	ShowQueue(id string) (QueueEntry, error)
+	RetryQueue(id string) (int, error) // id "" retries every queued message
+	RemoveQueue(id string) error
+	BounceQueue(id string) error
 
 	Check() (CheckReport, error)
 }
@@ -129,6 +138,9 @@ type Service struct {
 	hasher    auth.Hasher   // immutable
 	hashSlots chan struct{} // a token per hash in progress; shared by the copies As makes
 	actor     string        // immutable: the audit records' Actor
+	// keygen makes DKIM keys (mailauth.GenerateKey); now dates their selectors.
+	keygen func(algorithm, selector string) (mailauth.Key, error)
+	now    func() time.Time
 }
 
 // Option changes a Service built by New.
@@ -137,10 +149,16 @@ type Option func(*Service)
 // WithHasher sets the password hashing parameters (default auth.DefaultHasher()). Tests use cheap ones.
 func WithHasher(h auth.Hasher) Option { return func(s *Service) { s.hasher = h } }
 
+// WithKeygen sets how DKIM keys are made (default mailauth.GenerateKey). Tests reuse keys: an RSA key takes a
+// while to make.
+func WithKeygen(fn func(algorithm, selector string) (mailauth.Key, error)) Option {
+	return func(s *Service) { s.keygen = fn }
+}
+
 // New returns a Service working on st.
 func New(st *store.Store, opts ...Option) *Service {
 	s := &Service{st: st, hasher: auth.DefaultHasher(), hashSlots: make(chan struct{}, maxConcurrentHashes),
-		actor: actorAdmin}
+		actor: actorAdmin, keygen: mailauth.GenerateKey, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -158,13 +176,17 @@ func (s *Service) As(osUser string) API {
 	return &c
 }
 
-// AddDomain adds a mail domain.
+// AddDomain adds a mail domain with an RSA DKIM signing key, in one transaction.
 func (s *Service) AddDomain(name string) error {
 	d, err := cleanDomain(name)
 	if err != nil {
 		return err
 	}
-	err = s.audited("domain.add", d, "").AddDomain(d)
+	key, err := s.newDKIMKey(d, "rsa", nil)
+	if err != nil {
+		return err
+	}
+	err = s.audited("domain.add", d, "").AddDomain(d, key)
 	if errors.Is(err, store.ErrExists) {
 		return failf(ErrExists, "domain %s already exists", d)
 	}

@@ -62,6 +62,20 @@ func (c *Client) AddDomain(name string) error {
 	return c.call(OpDomainAdd, domainArgs{Name: name}, nil, callTimeout)
 }
 
+// AddDKIMKey implements admin.API. Making an RSA key takes a moment.
+func (c *Client) AddDKIMKey(domain, algorithm string) (admin.DKIMKey, error) {
+	var k admin.DKIMKey
+	err := c.call(OpDomainDKIM, dkimArgs{Domain: domain, Algorithm: algorithm}, &k, callTimeout)
+	return k, err
+}
+
+// DKIMKeys implements admin.API.
+func (c *Client) DKIMKeys(domain string) ([]admin.DKIMKey, error) {
+	var out []admin.DKIMKey
+	err := c.call(OpDomainKeys, domainArgs{Name: domain}, &out, callTimeout)
+	return out, err
+}
+
 // ListDomains implements admin.API.
 func (c *Client) ListDomains() ([]admin.Domain, error) {
 	var out []admin.Domain
@@ -254,6 +268,38 @@ func (c *Client) AuditLog(q admin.AuditQuery) ([]admin.AuditEntry, error) {
 	var out []admin.AuditEntry
 	err := c.call(OpAudit, q, &out, callTimeout)
 	return out, err
+}
+
+// ListQueue implements admin.API.
+func (c *Client) ListQueue() ([]admin.QueueEntry, error) {
+	var out []admin.QueueEntry
+	err := c.call(OpQueueList, nil, &out, callTimeout)
+	return out, err
+}
+
+// ShowQueue implements admin.API.
+func (c *Client) ShowQueue(id string) (admin.QueueEntry, error) {
+	var out admin.QueueEntry
+	err := c.call(OpQueueShow, queueArgs{ID: id}, &out, callTimeout)
+	return out, err
+}
+
+// RetryQueue implements admin.API. Retrying the whole queue takes a transaction per message, so it gets a longer
+// deadline.
+func (c *Client) RetryQueue(id string) (int, error) {
+	var n int
+	err := c.call(OpQueueRetry, queueArgs{ID: id}, &n, 30*time.Minute)
+	return n, err
+}
+
+// RemoveQueue implements admin.API.
+func (c *Client) RemoveQueue(id string) error {
+	return c.call(OpQueueRemove, queueArgs{ID: id}, nil, callTimeout)
+}
+
+// BounceQueue implements admin.API.
+func (c *Client) BounceQueue(id string) error {
+	return c.call(OpQueueBounce, queueArgs{ID: id}, nil, callTimeout)
 }
 
 // Check implements admin.API. A check reads the whole store, so it gets a longer deadline.

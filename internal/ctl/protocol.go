@@ -31,6 +31,8 @@ const (
 	OpDomainAdd     = "domain.add"
 	OpDomainList    = "domain.list"
 	OpDomainRemove  = "domain.remove"
+	OpDomainDKIM    = "domain.dkim"
+	OpDomainKeys    = "domain.keys"
 	OpUserAdd       = "user.add"
 	OpUserList      = "user.list"
 	OpUserPasswd    = "user.passwd"
@@ -58,6 +60,11 @@ const (
 	OpShareList     = "share.list"
 	OpQuotaSet      = "quota.set"
 	OpQuotaReport   = "quota.report"
+	OpQueueList     = "queue.list"
+	OpQueueShow     = "queue.show"
+	OpQueueRetry    = "queue.retry"
+	OpQueueRemove   = "queue.remove"
+	OpQueueBounce   = "queue.bounce"
 	OpAudit         = "audit"
 	OpCheck         = "check"
 	pingResult      = "pong"
@@ -82,6 +89,11 @@ type response struct {
 // audit an admin.AuditQuery.
 type domainArgs struct {
 	Name string `json:"name"`
+}
+
+type dkimArgs struct {
+	Domain    string `json:"domain"`
+	Algorithm string `json:"algorithm"`
 }
 
 type addressArgs struct {
@@ -122,6 +134,11 @@ type grantArgs struct {
 type quotaArgs struct {
 	Address string `json:"address"`
 	Quota   int64  `json:"quota"`
+}
+
+// queueArgs names a queued message; for queue.retry, an empty ID means every queued message.
+type queueArgs struct {
+	ID string `json:"id"`
 }
 
 type passwordArgs struct {

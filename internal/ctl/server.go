@@ -150,10 +150,13 @@ var handlers = map[string]handler{
 	OpShareList:   func(api admin.API, _ json.RawMessage) (any, error) { return api.ListShared() },
 	OpQuotaReport: func(api admin.API, _ json.RawMessage) (any, error) { return api.QuotaReport() },
 	OpCheck:       func(api admin.API, _ json.RawMessage) (any, error) { return api.Check() },
+	OpQueueList:   func(api admin.API, _ json.RawMessage) (any, error) { return api.ListQueue() },
 	OpDomainAdd:   withArgs(func(api admin.API, a domainArgs) (any, error) { return nil, api.AddDomain(a.Name) }),
 	OpDomainRemove: withArgs(func(api admin.API, a domainArgs) (any, error) {
 		return nil, api.RemoveDomain(a.Name)
 	}),
+	OpDomainDKIM: withArgs(func(api admin.API, a dkimArgs) (any, error) { return api.AddDKIMKey(a.Domain, a.Algorithm) }),
+	OpDomainKeys: withArgs(func(api admin.API, a domainArgs) (any, error) { return api.DKIMKeys(a.Name) }),
 	OpUserAdd: withArgs(func(api admin.API, req admin.AddUserRequest) (any, error) { return api.AddUser(req) }),
 	OpUserPasswd: withArgs(func(api admin.API, a passwordArgs) (any, error) {
 		return nil, api.SetPassword(a.Address, a.Password)
@@ -191,6 +194,11 @@ var handlers = map[string]handler{
 	}),
 	OpQuotaSet: withArgs(func(api admin.API, a quotaArgs) (any, error) { return nil, api.SetQuota(a.Address, a.Quota) }),
 	OpAudit:    withArgs(func(api admin.API, q admin.AuditQuery) (any, error) { return api.AuditLog(q) }),
+
+	OpQueueShow:   withArgs(func(api admin.API, a queueArgs) (any, error) { return api.ShowQueue(a.ID) }),
+	OpQueueRetry:  withArgs(func(api admin.API, a queueArgs) (any, error) { return api.RetryQueue(a.ID) }),
+	OpQueueRemove: withArgs(func(api admin.API, a queueArgs) (any, error) { return nil, api.RemoveQueue(a.ID) }),
+	OpQueueBounce: withArgs(func(api admin.API, a queueArgs) (any, error) { return nil, api.BounceQueue(a.ID) }),
 }
 
 // withArgs decodes an operation's arguments strictly (an unknown field means the CLI is newer than the server:

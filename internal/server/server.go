@@ -26,6 +26,7 @@ import (
 	"mailserver/internal/delivery"
 	"mailserver/internal/imap"
 	"mailserver/internal/netlimit"
+	"mailserver/internal/queue"
 	"mailserver/internal/smtp"
 	"mailserver/internal/store"
 	"mailserver/internal/tlsutil"
@@ -53,6 +54,9 @@ type Server struct {
 
 	imap             *imap.Server
 	mx, submission   *gosmtp.Server
+	queue            *queue.Worker
+	queueStop        context.CancelFunc
+	queueDone        chan struct{}
 	http             *http.Server
 	ctlCancel        context.CancelFunc
 	mu               sync.Mutex
@@ -85,14 +89,33 @@ func New(cfg config.Config, logger *slog.Logger, opts Options) (*Server, error) 
 			return nil, err
 		}
 	}
-	s.build()
+	// Domains made before DKIM keys existed get one, so that every outbound message is signed.
+	added, err := s.admin.EnsureDKIMKeys()
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("DKIM keys: %w", err)
+	}
+	for _, d := range added {
+		logger.Warn("made a DKIM key for a domain that had none: publish it", "domain", d, "see", "mailserver domain dns "+d)
+	}
+	if err := s.build(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
-// build wires the protocol servers to the store.
-func (s *Server) build() {
+// build wires the protocol servers and the outbound queue to the store.
+func (s *Server) build() error {
+	resolver, err := newResolver(s.cfg.DNS)
+	if err != nil {
+		return err
+	}
 	authn := auth.NewAuthenticator(s.store, auth.NewThrottle(time.Now))
 	deliverer := delivery.New(s.store, s.cfg.Hostname, s.log.With("component", "delivery"))
+	if s.queue, err = s.newQueueWorker(resolver, deliverer); err != nil {
+		return err
+	}
 	smtpOpts := smtp.Options{
 		Deliverer:         deliverer,
 		Auth:              authn,
@@ -103,6 +126,7 @@ func (s *Server) build() {
 		ReadTimeout:       time.Duration(s.cfg.SMTP.ReadTimeout),
 		WriteTimeout:      time.Duration(s.cfg.SMTP.WriteTimeout),
 		AllowInsecureAuth: s.cfg.SMTP.AllowInsecureAuth,
+		Inbound:           newInboundChecker(s.cfg, resolver),
 		Logger:            s.log.With("component", "smtp"),
 	}
 	s.mx = smtp.NewMX(smtpOpts)
@@ -116,6 +140,7 @@ func (s *Server) build() {
 		Logger:            s.log.With("component", "imap"),
 	})
 	s.http = s.newHTTPServer(carddav.NewHandler(s.store, authn, s.log.With("component", "carddav")))
+	return nil
 }
 
 // appendLimit keeps IMAP APPEND in line with the SMTP size limit, within what a uint32 and the library's five-minute
@@ -194,7 +219,21 @@ func (s *Server) Start() error {
 		}(p, ln)
 		s.log.Info("listening", "listener", p.name, "addr", ln.Addr().String())
 	}
-	return s.startControlSocket()
+	if err := s.startControlSocket(); err != nil {
+		return err
+	}
+	s.startQueue()
+	return nil
+}
+
+// startQueue runs the outbound queue's worker; it resumes whatever the queue held at the last stop or crash.
+func (s *Server) startQueue() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.queueStop, s.queueDone = cancel, make(chan struct{})
+	go func() {
+		defer close(s.queueDone)
+		s.queue.Run(ctx)
+	}()
 }
 
 // The replies a client over the connection limit gets on plain-text listeners; TLS listeners just close.
@@ -248,6 +287,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			if err != nil && !errors.Is(err, gosmtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 				errs = append(errs, fmt.Errorf("smtp shutdown: %w", err))
 			}
+		}
+		if s.queueStop != nil {
+			s.queueStop() // attempts in progress record what they learnt before Run returns
+			<-s.queueDone
 		}
 		if err := s.imap.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, fmt.Errorf("imap shutdown: %w", err))

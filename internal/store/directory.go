@@ -47,8 +47,8 @@ var DefaultMailboxes = []struct{ Name, SpecialUse string }{
 
 func normalizeDomain(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
 
-// AddDomain adds a mail domain.
-func (s *Store) AddDomain(name string) error {
+// AddDomain adds a mail domain, with its DKIM signing keys in the same transaction.
+func (s *Store) AddDomain(name string, keys ...DKIMKey) error {
 	name = normalizeDomain(name)
 	if name == "" || strings.ContainsAny(name, "@ /") {
 		return fmt.Errorf("add domain %q: invalid domain name", name)
@@ -61,7 +61,16 @@ func (s *Store) AddDomain(name string) error {
 		var e encoder
 		e.b = append(e.b, 1)
 		e.int(s.now().Unix())
-		return b.Put([]byte(name), e.b)
+		if err := b.Put([]byte(name), e.b); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			k.Domain = name
+			if err := s.putDKIMKey(tx, k); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -25,29 +25,31 @@ func dkimKey(domain, selector string) []byte { return []byte(domain + "\x00" + s
 
 // AddDKIMKey stores a key for a local domain. A selector is used once per domain.
 func (s *Store) AddDKIMKey(k DKIMKey) error {
+	return s.update(func(tx *bolt.Tx, _ *changes) error { return s.putDKIMKey(tx, k) })
+}
+
+func (s *Store) putDKIMKey(tx *bolt.Tx, k DKIMKey) error {
 	k.Domain = normalizeDomain(k.Domain)
 	if k.Selector == "" || bytes.IndexByte([]byte(k.Selector), 0) >= 0 {
 		return fmt.Errorf("add DKIM key for %s: invalid selector %q", k.Domain, k.Selector)
 	}
-	return s.update(func(tx *bolt.Tx, _ *changes) error {
-		if tx.Bucket(bucketDomains).Get([]byte(k.Domain)) == nil {
-			return fmt.Errorf("add DKIM key for %s: %w", k.Domain, ErrDomainNotFound)
-		}
-		b := tx.Bucket(bucketDKIM)
-		key := dkimKey(k.Domain, k.Selector)
-		if b.Get(key) != nil {
-			return fmt.Errorf("DKIM selector %s for %s: %w", k.Selector, k.Domain, ErrExists)
-		}
-		if k.Created.IsZero() {
-			k.Created = s.now()
-		}
-		var e encoder
-		e.b = append(e.b, 1)
-		e.string(k.Algorithm)
-		e.bytes(k.Private)
-		e.int(k.Created.Unix())
-		return b.Put(key, e.b)
-	})
+	if tx.Bucket(bucketDomains).Get([]byte(k.Domain)) == nil {
+		return fmt.Errorf("add DKIM key for %s: %w", k.Domain, ErrDomainNotFound)
+	}
+	b := tx.Bucket(bucketDKIM)
+	key := dkimKey(k.Domain, k.Selector)
+	if b.Get(key) != nil {
+		return fmt.Errorf("DKIM selector %s for %s: %w", k.Selector, k.Domain, ErrExists)
+	}
+	if k.Created.IsZero() {
+		k.Created = s.now()
+	}
+	var e encoder
+	e.b = append(e.b, 1)
+	e.string(k.Algorithm)
+	e.bytes(k.Private)
+	e.int(k.Created.Unix())
+	return b.Put(key, e.b)
 }
 
 // DKIMKeys returns a domain's keys in selector order.

@@ -1,0 +1,223 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"mailserver/internal/dsn"
+	"mailserver/internal/message"
+	"mailserver/internal/outbound"
+	"mailserver/internal/store"
+)
+
+// outcome is what an attempt learnt about one recipient.
+type outcome struct {
+	status store.RecipientStatus
+	code   string // enhanced status code
+	reply  string
+	remote string
+}
+
+// attempt makes one attempt at the pending recipients of one message and records the results.
+func (w *Worker) attempt(ctx context.Context, id string) {
+	m, err := w.opts.Store.QueuedMessage(id)
+	if errors.Is(err, store.ErrQueueNotFound) {
+		return // removed meanwhile
+	}
+	if err != nil {
+		w.log.Error("read queued message", "id", id, "err", err)
+		return
+	}
+	now := w.opts.Now()
+	log := w.log.With("id", id, "from", m.From)
+	results := map[string]outcome{}
+	switch {
+	case m.BounceRequested:
+		for _, r := range m.Pending() {
+			results[r.Address] = outcome{status: store.RecipientFailed, code: "5.0.0",
+				reply: "removed from the queue by the mail administrator"}
+		}
+	default:
+		body, err := w.opts.Store.QueuedBody(id)
+		if err != nil {
+			log.Error("read queued message body", "err", err)
+			w.reschedule(id, now)
+			return
+		}
+		if hops := message.CountHops(body); hops > message.MaxHops {
+			for _, r := range m.Pending() {
+				results[r.Address] = outcome{status: store.RecipientFailed, code: "5.4.6",
+					reply: fmt.Sprintf("mail loop: the message passed through %d servers", hops)}
+			}
+			break
+		}
+		signed := append(w.sign(log, body), body...)
+		w.deliver(ctx, log, m, signed, results)
+		if ctx.Err() != nil && len(results) == 0 {
+			return // shut down before anything was tried: it stays due for the next start
+		}
+	}
+	w.record(log, m, results, now)
+}
+
+// deliver sends the message to each domain of its pending recipients, one connection per domain, concurrently.
+func (w *Worker) deliver(ctx context.Context, log *slog.Logger, m store.QueuedMessage, msg []byte, results map[string]outcome) {
+	byDomain := map[string][]string{}
+	var order []string
+	for _, r := range m.Pending() {
+		d := domainOf(r.Address)
+		if _, ok := byDomain[d]; !ok {
+			order = append(order, d)
+		}
+		byDomain[d] = append(byDomain[d], r.Address)
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, domain := range order {
+		rcpts := byDomain[domain]
+		wg.Go(func() {
+			got := w.deliverDomain(ctx, m.From, domain, rcpts, msg)
+			mu.Lock()
+			defer mu.Unlock()
+			for addr, o := range got {
+				results[addr] = o
+				log.Info("delivery attempt", "rcpt", addr, "status", o.status.String(), "code", o.code,
+					"remote", o.remote, "reply", o.reply)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// deliverDomain routes and sends the message to the recipients of one domain.
+func (w *Worker) deliverDomain(ctx context.Context, from, domain string, rcpts []string, msg []byte) map[string]outcome {
+	out := map[string]outcome{}
+	release, ok := w.acquire(ctx, domain)
+	if !ok {
+		return out // shutting down: left pending, unchanged
+	}
+	defer release()
+	targets, err := w.opts.Router.Targets(ctx, domain)
+	if err != nil {
+		o := outcome{status: store.RecipientPending, code: "4.4.3", reply: err.Error()}
+		var re *outbound.Error
+		if errors.As(err, &re) {
+			o.code, o.reply = re.Status, re.Text
+			if re.Permanent {
+				o.status = store.RecipientFailed
+			}
+		}
+		for _, r := range rcpts {
+			out[r] = o
+		}
+		return out
+	}
+	for _, res := range w.opts.Transport.Deliver(ctx, targets, outbound.Envelope{From: from, Recipients: rcpts}, msg) {
+		o := outcome{status: store.RecipientPending, code: res.Reply.Enhanced, reply: res.Reply.String(), remote: res.Reply.Host}
+		switch {
+		case res.Delivered:
+			o.status = store.RecipientDelivered
+		case res.Reply.Permanent():
+			o.status = store.RecipientFailed
+		}
+		if o.code == "" {
+			o.code = classCode(res.Reply.Code)
+		}
+		out[res.Recipient] = o
+	}
+	return out
+}
+
+// classCode is the enhanced code for a reply that had none (RFC 3463: X.0.0 by the reply's class).
+func classCode(code int) string {
+	if code >= 500 {
+		return "5.0.0"
+	}
+	return "4.0.0"
+}
+
+// record writes the attempt's results, expires what is too old, and reports failures and delays to the sender.
+// The reports are delivered before the results are recorded: a crash in between repeats a report, which is
+// better than losing one.
+func (w *Worker) record(log *slog.Logger, m store.QueuedMessage, results map[string]outcome, now time.Time) {
+	expired := now.Sub(m.Created) >= w.opts.MaxAge
+	var failed, delayed []dsn.Recipient
+	for i, r := range m.Recipients {
+		if r.Status != store.RecipientPending {
+			continue
+		}
+		o, tried := results[r.Address]
+		if tried {
+			r.Code, r.Reply, r.RemoteMTA, r.Updated = o.code, o.reply, o.remote, now
+			r.Status = o.status
+		}
+		if r.Status == store.RecipientPending && expired {
+			// RFC 3463 4.4.7: delivery time expired. Reply stays the remote server's last answer, which the
+			// report quotes as such.
+			r.Status, r.Code = store.RecipientFailed, "4.4.7"
+		}
+		switch r.Status {
+		case store.RecipientFailed:
+			failed = append(failed, reportRecipient(r, dsn.Failed, time.Time{}))
+		case store.RecipientPending:
+			delayed = append(delayed, reportRecipient(r, dsn.Delayed, m.Created.Add(w.opts.MaxAge)))
+		}
+		m.Recipients[i] = r
+	}
+	warn := len(delayed) > 0 && !m.DelayWarned && w.opts.WarnAfter > 0 && now.Sub(m.Created) >= w.opts.WarnAfter
+	if len(failed) > 0 {
+		w.report(log, m, failed, now)
+	}
+	if warn {
+		w.report(log, m, delayed, now)
+	}
+	attempts := m.Attempts + 1
+	next := now.Add(w.opts.Retry[min(attempts-1, len(w.opts.Retry)-1)])
+	_, err := w.opts.Store.UpdateQueued(m.ID, func(q *store.QueuedMessage) error {
+		for i, r := range q.Recipients {
+			for _, done := range m.Recipients {
+				if done.Address == r.Address && r.Status == store.RecipientPending {
+					q.Recipients[i] = done
+				}
+			}
+		}
+		q.Attempts, q.LastAttempt = attempts, now
+		q.DelayWarned = q.DelayWarned || warn
+		if q.BounceRequested && !m.BounceRequested {
+			next = now // asked for while this attempt ran
+		}
+		q.NextAttempt = next
+		return nil
+	})
+	if errors.Is(err, store.ErrQueueNotFound) {
+		return // removed by an administrator meanwhile
+	}
+	if err != nil {
+		log.Error("record delivery attempt", "err", err)
+	}
+}
+
+// reschedule retries a message whose attempt could not even start (the store failed), one retry step later.
+func (w *Worker) reschedule(id string, now time.Time) {
+	_, err := w.opts.Store.UpdateQueued(id, func(q *store.QueuedMessage) error {
+		q.NextAttempt = now.Add(w.opts.Retry[0])
+		return nil
+	})
+	if err != nil && !errors.Is(err, store.ErrQueueNotFound) {
+		w.log.Error("reschedule queued message", "id", id, "err", err)
+	}
+}
+
+func reportRecipient(r store.QueueRecipient, action dsn.Action, retryUntil time.Time) dsn.Recipient {
+	return dsn.Recipient{Address: r.Address, Action: action, Status: r.Code, RemoteMTA: r.RemoteMTA,
+		Diagnostic: r.Reply, LastAttempt: r.Updated, WillRetryUntil: retryUntil}
+}
+
+func domainOf(addr string) string {
+	return strings.ToLower(addr[strings.LastIndexByte(addr, '@')+1:])
+}
