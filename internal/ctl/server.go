@@ -157,7 +157,7 @@ var handlers = map[string]handler{
 	}),
 	OpDomainDKIM: withArgs(func(api admin.API, a dkimArgs) (any, error) { return api.AddDKIMKey(a.Domain, a.Algorithm) }),
 	OpDomainKeys: withArgs(func(api admin.API, a domainArgs) (any, error) { return api.DKIMKeys(a.Name) }),
-	OpUserAdd: withArgs(func(api admin.API, req admin.AddUserRequest) (any, error) { return api.AddUser(req) }),
+	OpUserAdd:    withArgs(func(api admin.API, req admin.AddUserRequest) (any, error) { return api.AddUser(req) }),
 	OpUserPasswd: withArgs(func(api admin.API, a passwordArgs) (any, error) {
 		return nil, api.SetPassword(a.Address, a.Password)
 	}),

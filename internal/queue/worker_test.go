@@ -223,7 +223,7 @@ func TestTemporaryFailureRetriesThenExpires(t *testing.T) {
 
 func TestRoutingErrors(t *testing.T) {
 	e := newEnv(t, fakeRouter{fail: map[string]error{
-		"nullmx.gov.vn": &outbound.Error{Permanent: true, Status: "5.1.10", Text: "nullmx.gov.vn accepts no mail (null MX)"},
+		"nullmx.gov.vn":  &outbound.Error{Permanent: true, Status: "5.1.10", Text: "nullmx.gov.vn accepts no mail (null MX)"},
 		"dnsdown.gov.vn": &outbound.Error{Status: "4.4.3", Text: "DNS lookup failed"},
 	}})
 	id := e.submit(t, "a@nullmx.gov.vn", "b@dnsdown.gov.vn")
