@@ -19,7 +19,7 @@ import (
 )
 
 // newResolver is the one resolver every lookup goes through: the records file first, then (unless [dns] system
-// is off) the system resolver.
+// is off) the system resolver behind a cache.
 func newResolver(cfg config.DNSConfig) (dns.Resolver, error) {
 	var zone *dns.Zone
 	if cfg.Records != "" {
@@ -30,7 +30,7 @@ func newResolver(cfg config.DNSConfig) (dns.Resolver, error) {
 	}
 	var fallback dns.Resolver
 	if cfg.System {
-		fallback = net.DefaultResolver
+		fallback = dns.NewCache(net.DefaultResolver, 0, 0)
 	}
 	return dns.NewResolver(zone, fallback), nil
 }
