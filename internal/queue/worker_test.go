@@ -306,3 +306,66 @@ func TestRunWakesOnCommit(t *testing.T) {
 		t.Error("the delivered message is still queued")
 	}
 }
+
+// gatedTransport holds each delivery until released and records how many ran at once per domain.
+type gatedTransport struct {
+	mu      sync.Mutex
+	running map[string]int
+	peak    map[string]int
+	total   int
+	release chan struct{}
+}
+
+func (g *gatedTransport) Deliver(_ context.Context, _ []outbound.Target, env outbound.Envelope, _ []byte) []outbound.Result {
+	d := domainOf(env.Recipients[0])
+	g.mu.Lock()
+	g.running[d]++
+	g.total++
+	g.peak[d] = max(g.peak[d], g.running[d])
+	g.mu.Unlock()
+	<-g.release
+	g.mu.Lock()
+	g.running[d]--
+	g.mu.Unlock()
+	var out []outbound.Result
+	for _, r := range env.Recipients {
+		out = append(out, outbound.Result{Recipient: r, Reply: outbound.Reply{Code: 250}, Delivered: true})
+	}
+	return out
+}
+
+// One slow destination takes at most per_destination of the slots; other domains go ahead meanwhile.
+func TestPerDestinationLimit(t *testing.T) {
+	e := newEnv(t, fakeRouter{})
+	gate := &gatedTransport{running: map[string]int{}, peak: map[string]int{}, release: make(chan struct{})}
+	e.worker = New(Options{Store: e.st, Deliverer: e.d, Router: fakeRouter{}, Transport: gate, Hostname: "mail." + localDomain,
+		Concurrency: 4, PerDestination: 1, Now: func() time.Time { return e.clock }})
+	for range 3 {
+		e.submit(t, "x@slow.gov.vn")
+	}
+	e.submit(t, "y@other.gov.vn")
+	var wg sync.WaitGroup
+	e.worker.dispatch(context.Background(), &wg, make(chan struct{}, 1))
+	// Wait until both domains have a delivery in progress: the slow domain's others must queue behind the first.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		gate.mu.Lock()
+		both := gate.running["slow.gov.vn"] == 1 && gate.running["other.gov.vn"] == 1
+		gate.mu.Unlock()
+		if both {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the two domains never had deliveries in progress at the same time")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(gate.release)
+	wg.Wait()
+	if gate.peak["slow.gov.vn"] != 1 || gate.total != 4 {
+		t.Errorf("slow.gov.vn peaked at %d deliveries at once (want 1); %d deliveries in all (want 4)", gate.peak["slow.gov.vn"], gate.total)
+	}
+	if q, _ := e.st.QueuedMessages(); len(q) != 0 {
+		t.Errorf("%d messages left in the queue", len(q))
+	}
+}
