@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"github.com/emersion/go-imap/v2"
+	"golang.org/x/net/idna"
 
 	"context"
 	"crypto/rand"
@@ -96,6 +97,12 @@ func (t *Transaction) addRemote(local, domain string) error {
 	if !validDomain(domain) {
 		return fmt.Errorf("%s@%s: %w", local, domain, ErrBadAddress)
 	}
+	// An internationalised domain travels in its ASCII form (RFC 5890), which DNS and every server understand.
+	ascii, err := idna.Lookup.ToASCII(domain)
+	if err != nil {
+		return fmt.Errorf("%s@%s: %w", local, domain, ErrBadAddress)
+	}
+	domain = ascii
 	addr := local + "@" + domain
 	if !slices.Contains(t.remote, addr) {
 		t.remote = append(t.remote, addr)
