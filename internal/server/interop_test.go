@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
 )
 
 // requireTool finds an external client. Outside CI a missing client skips the test; in CI (CI=true) it fails,
@@ -104,5 +107,76 @@ func TestInteropCurl(t *testing.T) {
 	}
 	if !strings.HasSuffix(strings.ReplaceAll(string(got), "\r\n", "\n"), strings.ReplaceAll(raw, "\r\n", "\n")) {
 		t.Fatalf("curl fetched a different message:\n%s", got)
+	}
+}
+
+// swaks against the gateway: a forgery of a DMARC-protected domain is refused on MX, a partner passing SPF is
+// delivered with Authentication-Results, and a submission to a domain that does not exist comes back as a bounce.
+func TestInteropSwaksGateway(t *testing.T) {
+	swaks := requireTool(t, "swaks")
+	cfg := newTestConfig(t)
+	cfg.DNS.Records = filepath.Join(cfg.DataDir, "records.zone")
+	records := "example.gov.vn. IN TXT \"v=spf1 ip4:192.0.2.1 -all\"\n" +
+		"_dmarc.example.gov.vn. IN TXT \"v=DMARC1; p=reject\"\n" +
+		"partner.gov.vn. IN TXT \"v=spf1 ip4:127.0.0.0/8 -all\"\n"
+	if err := os.WriteFile(cfg.DNS.Records, []byte(records), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ts := startServerWith(t, cfg)
+	if err := ts.Admin().AddDomain("example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range testUsers {
+		if _, err := ts.Admin().AddUser(adminUser(u)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(args ...string) (string, error) {
+		out, err := exec.Command(swaks, append([]string{"--server", "127.0.0.1"}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	out, err := run("--port", ts.port("mx"), "--from", "giamdoc@example.gov.vn", "--to", "an@example.gov.vn",
+		"--header", "From: giamdoc@example.gov.vn", "--body", "Chuyen tien gap.")
+	if err == nil || !strings.Contains(out, "550 5.7.1") {
+		t.Errorf("forged mail from a DMARC p=reject domain not refused with 550 5.7.1 (err %v):\n%s", err, out)
+	}
+	out, err = run("--port", ts.port("mx"), "--from", "vanthu@partner.gov.vn", "--to", "an@example.gov.vn",
+		"--header", "From: vanthu@partner.gov.vn", "--header", "Subject: partner")
+	if err != nil {
+		t.Fatalf("partner mail refused: %v\n%s", err, out)
+	}
+	c := ts.imapLogin("an@example.gov.vn", nil)
+	msgs := fetchAll(t, c, "INBOX")
+	if len(msgs) != 1 {
+		t.Fatalf("an has %d messages, want the partner's only", len(msgs))
+	}
+	if body := string(msgs[0].FindBodySection(&imap.FetchItemBodySection{})); !strings.Contains(body,
+		"Authentication-Results: mail.example.gov.vn;\r\n\tspf=pass smtp.mailfrom=partner.gov.vn;") {
+		t.Errorf("partner mail lacks spf=pass:\n%s", body)
+	}
+
+	out, err = run("--port", ts.port("submission"), "--tls", "--auth", "LOGIN", "--auth-user", "binh@example.gov.vn",
+		"--auth-password", testPassword, "--from", "binh@example.gov.vn", "--to", "nobody@nowhere.gov.vn",
+		"--header", "From: binh@example.gov.vn", "--header", "Subject: Gui nham")
+	if err != nil || !strings.Contains(out, "<-  250") {
+		t.Fatalf("submission to another domain not accepted for the queue (err %v):\n%s", err, out)
+	}
+	binh := ts.imapLogin("binh@example.gov.vn", nil)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		msgs := fetchAll(t, binh, "INBOX")
+		if len(msgs) == 1 {
+			body := string(msgs[0].FindBodySection(&imap.FetchItemBodySection{}))
+			for _, want := range []string{"Final-Recipient: rfc822; nobody@nowhere.gov.vn", "Action: failed", "Status: 5.1.2"} {
+				if !strings.Contains(body, want) {
+					t.Errorf("bounce lacks %q:\n%s", want, body)
+				}
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no bounce for a domain that does not exist within 20s")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
