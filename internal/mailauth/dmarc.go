@@ -43,7 +43,7 @@ var addressParser = mail.AddressParser{WordDecoder: &mime.WordDecoder{
 // discoverDMARC finds the policy of every From domain (RFC 7489 6.6.3). It needs neither SPF nor DKIM, so it runs
 // beside them, and the domains are looked up side by side: a sender slowing the lookups of domains it controls
 // cannot push those of the domain it forges past the deadline.
-func discoverDMARC(ctx context.Context, r bounded, msg []byte) []authorPolicy {
+func discoverDMARC(ctx context.Context, r bounded, msg []byte, protected func(string) bool) []authorPolicy {
 	fields := headerFields(msg, "From")
 	if len(fields) == 0 {
 		return []authorPolicy{{res: DMARCResult{Result: "permerror", Reason: "no From field"}}}
@@ -79,16 +79,23 @@ func discoverDMARC(ctx context.Context, r bounded, msg []byte) []authorPolicy {
 	found := make([]authorPolicy, len(domains))
 	var wg sync.WaitGroup
 	for i, d := range domains {
-		wg.Go(func() { found[i] = lookupPolicy(ctx, r, d) })
+		wg.Go(func() { found[i] = lookupPolicy(ctx, r, d, protected) })
 	}
 	wg.Wait()
 	return append(out, found...)
 }
 
-func lookupPolicy(ctx context.Context, r bounded, domain string) authorPolicy {
+func lookupPolicy(ctx context.Context, r bounded, domain string, protected func(string) bool) authorPolicy {
 	res := DMARCResult{Domain: domain}
 	rec, fromOrg, err := lookupDMARC(ctx, r, domain)
 	switch {
+	case errors.Is(err, dmarc.ErrNoPolicy) && protected != nil && protected(domain):
+		// A domain served here whose record is not published (yet, or not on a closed network's records file):
+		// its mail leaves only through this server, so a message arriving from outside must authenticate as if
+		// the domain asked for rejection.
+		res.Policy, res.Reason = string(dmarc.PolicyReject), "no DMARC record; held to p=reject as a domain served here"
+		return authorPolicy{res: res, record: &dmarc.Record{Policy: dmarc.PolicyReject,
+			DKIMAlignment: dmarc.AlignmentRelaxed, SPFAlignment: dmarc.AlignmentRelaxed}}
 	case errors.Is(err, dmarc.ErrNoPolicy):
 		res.Result = "none"
 	case dmarc.IsTempFail(err):

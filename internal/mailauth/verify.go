@@ -16,6 +16,9 @@ type Verifier struct {
 	AuthServID string        // our host name: the authserv-id of Authentication-Results
 	MaxDKIM    int           // signatures verified per message (0: 5); bounds the work a hostile message can cause
 	Timeout    time.Duration // the whole verification (0: 20s); a lookup still running then is a temperror
+	// Protected reports the domains served here. A From in one of them that publishes no DMARC record is held to
+	// p=reject: its genuine mail is submitted here, never received from another server. nil: none.
+	Protected func(domain string) bool
 }
 
 const (
@@ -83,7 +86,7 @@ func (v *Verifier) Verify(ctx context.Context, in Inbound) Result {
 	var policies []authorPolicy
 	var wg sync.WaitGroup
 	wg.Go(func() { spf = checkSPF(ctx, r, in) })
-	wg.Go(func() { policies = discoverDMARC(ctx, r, in.Message) })
+	wg.Go(func() { policies = discoverDMARC(ctx, r, in.Message, v.Protected) })
 	dkims := verifyDKIM(ctx, r, in.Message, maxDKIM)
 	wg.Wait()
 

@@ -319,3 +319,28 @@ func TestUnreadableSignedMessage(t *testing.T) {
 		t.Errorf("%+v", res)
 	}
 }
+
+// A domain served here is held to p=reject even without a DMARC record: forgeries of it are refused, and its
+// genuine mail, signed by this server and forwarded back, still passes.
+func TestProtectedDomainWithoutRecord(t *testing.T) {
+	f := world(t)
+	v := verifier(f)
+	v.Protected = func(d string) bool { return d == "c.gov.vn" }
+	msg := crlf("From: x@c.gov.vn\nSubject: s\n\nbody\n")
+	res := v.Verify(t.Context(), Inbound{IP: badIP, Helo: "forger.example", MailFrom: "x@c.gov.vn", Message: msg})
+	if res.DMARC.Result != "fail" || res.DMARC.Policy != "reject" || res.Action != Reject {
+		t.Errorf("forged protected domain: %+v, %v; want fail, reject", res.DMARC, res.Action)
+	}
+	res = v.Verify(t.Context(), Inbound{IP: badIP, Helo: "forger.example", MailFrom: "x@d.gov.vn",
+		Message: crlf("From: x@d.gov.vn\nSubject: s\n\nbody\n")})
+	if res.DMARC.Result != "none" || res.Action != Accept {
+		t.Errorf("unprotected domain without a record: %+v, %v; want none, accept", res.DMARC, res.Action)
+	}
+	// a.gov.vn publishes p=reject itself; being protected changes nothing for a message its key signed.
+	v.Protected = func(d string) bool { return d == "a.gov.vn" }
+	res = v.Verify(t.Context(), Inbound{IP: badIP, Helo: "list.example", MailFrom: "list@c.gov.vn",
+		Message: signed(t, crlf("From: "+vanthu+"\nSubject: s\n\nbody\n"), "a.gov.vn", keys(t)[1])})
+	if res.DMARC.Result != "pass" || res.Action != Accept {
+		t.Errorf("signed mail of a protected domain forwarded back: %+v, %v; want pass", res.DMARC, res.Action)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"mailserver/internal/outbound"
 	"mailserver/internal/queue"
 	"mailserver/internal/smtp"
+	"mailserver/internal/store"
 )
 
 // newResolver is the one resolver every lookup goes through: the records file first, then (unless [dns] system
@@ -89,11 +90,16 @@ type inboundChecker struct {
 	quarantineRejects bool
 }
 
-func newInboundChecker(cfg config.Config, resolver dns.Resolver) smtp.InboundChecker {
+func newInboundChecker(cfg config.Config, resolver dns.Resolver, st *store.Store) smtp.InboundChecker {
 	if !cfg.Inbound.Verify {
 		return nil
 	}
-	return &inboundChecker{verifier: &mailauth.Verifier{Resolver: resolver, AuthServID: cfg.Hostname},
+	// The domains served here are protected even before their DMARC records are published.
+	local := func(domain string) bool {
+		ok, err := st.HasDomain(domain)
+		return ok || err != nil // a store error: protect rather than let a forgery through
+	}
+	return &inboundChecker{verifier: &mailauth.Verifier{Resolver: resolver, AuthServID: cfg.Hostname, Protected: local},
 		quarantineRejects: cfg.Inbound.DMARCReject == "quarantine"}
 }
 

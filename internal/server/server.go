@@ -126,7 +126,7 @@ func (s *Server) build() error {
 		ReadTimeout:       time.Duration(s.cfg.SMTP.ReadTimeout),
 		WriteTimeout:      time.Duration(s.cfg.SMTP.WriteTimeout),
 		AllowInsecureAuth: s.cfg.SMTP.AllowInsecureAuth,
-		Inbound:           newInboundChecker(s.cfg, resolver),
+		Inbound:           newInboundChecker(s.cfg, resolver, s.store),
 		Logger:            s.log.With("component", "smtp"),
 	}
 	s.mx = smtp.NewMX(smtpOpts)
