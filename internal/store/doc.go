@@ -1,21 +1,26 @@
-// Package store keeps everything durable — the directory (domains, accounts), mailboxes, messages, bodies — in one
-// bbolt file. It is the only package that imports bbolt; its exported API speaks in mail terms (Deliver, Append,
+// Package store keeps everything durable — the directory (domains, accounts), mailboxes, messages, bodies, the
+// outbound queue, DKIM keys — in one bbolt file. It is the only package that imports bbolt; its exported API speaks in mail terms (Deliver, Append,
 // SetFlags, Expunge, …) so that a different backend could later sit behind the same seam.
 //
 // # Layout
 //
-// Buckets (see keys.go): meta (schema version, counters), domains, accounts (by address) and account ids,
+// Buckets (see store.go): meta (schema version, counters), domains, accounts (by address) and account ids,
 // mailboxes (by account id + name) and mailbox ids, one message bucket per mailbox (entries keyed by big-endian UID),
 // bodies (one record per distinct body: SHA-256 → refcount, size, parse metadata), texts (folded search text),
 // chunks (the body bytes, 64 KiB per key), subscriptions (kept apart from mailboxes, which they outlive) and
-// freed_bodies (released bodies whose chunks are deleted by a later commit). Chunks never share a bucket with
+// freed_bodies (released bodies whose chunks are deleted by a later commit); the directory's units, aliases, groups
+// and grants with their indexes, and the audit trail; queue (queued messages by id, each holding a body reference
+// like a mailbox entry) with queue_due (next attempt + id, so due messages are one cursor seek away), and dkim_keys
+// (domain + selector). Chunks never share a bucket with
 // anything that changes often, because bbolt rewrites a whole leaf whenever any key in it changes.
 //
 // # Rules
 //
 //   - Every externally visible change is one bbolt read-write transaction: a delivery to N recipients commits all N
 //     copies, their quota counters and the shared body together, or nothing.
-//   - A body is stored once per distinct content and reference-counted; the last reference going deletes its record
+//   - Remote recipients of a delivery are queued in the delivery's transaction (DeliverMessage), so a 250 covers
+//     both the local copies and the queue entry; a commit touching the queue signals QueueSignal.
+//   - A body is stored once per distinct content and reference-counted (mailbox entries and queued messages); the last reference going deletes its record
 //     in the same transaction, and its chunks at the start of the next write transaction unless a reader pinned
 //     it (PinBodies): bodies are read chunk by chunk outside transactions, and must not vanish mid-read.
 //   - An audit record goes in the transaction of the change it records (WithAudit, WithAuditOf): the trail holds
