@@ -112,9 +112,10 @@ func (t *Transaction) checkPolicy(ctx context.Context, g store.Group) error {
 }
 
 // listedSender decides policy senders. On submission, the authenticated account or any address it may send as
-// must be among the group's senders. On MX, the envelope sender must be: this trusts MAIL FROM, which anyone can
-// forge, until DMARC checks land. To narrow that meanwhile, a MAIL FROM in one of our own domains never counts on
-// MX: local staff send through submission, so such a message is forged (or forwarded, and then not theirs).
+// must be among the group's senders. On MX, the envelope sender must be, and since anyone can write any MAIL FROM,
+// the transaction then asks the inbound checks to authenticate it (SPF or DKIM) before the message is stored
+// (TrustsEnvelopeSender). A MAIL FROM in one of our own domains never counts on MX: local staff send through
+// submission, so such a message is forged (or forwarded, and then not theirs).
 func (t *Transaction) listedSender(ctx context.Context, g store.Group) (bool, error) {
 	if t.env.Authenticated != "" {
 		sendAs, err := t.sendAs(ctx)
@@ -133,6 +134,9 @@ func (t *Transaction) listedSender(ctx context.Context, g store.Group) (bool, er
 	local, err := t.d.IsLocalDomain(domain)
 	if err != nil {
 		return false, fmt.Errorf("sender domain %s: %w", domain, err)
+	}
+	if !local {
+		t.trustsEnvelopeSender = true
 	}
 	return !local, nil
 }

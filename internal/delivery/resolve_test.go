@@ -231,6 +231,26 @@ func TestPostingPolicies(t *testing.T) {
 			t.Errorf("%v does not match ErrPostingDenied", err)
 		}
 	}
+
+	// Admitting a MAIL FROM on MX asks for it to be authenticated before the commit; nothing else does.
+	ctx := context.Background()
+	for _, tc := range []struct {
+		env   Envelope
+		group string
+		want  bool
+	}{
+		{mxFrom("partner@other.example"), "senders", true},
+		{mxFrom("partner@other.example"), "anyone", false},
+		{subEnvelope("binh"), "senders", false},
+	} {
+		tx := d.Begin(ctx, tc.env)
+		if err := tx.AddRecipient(ctx, tc.group+"@"+domain); err != nil {
+			t.Fatal(err)
+		}
+		if got := tx.TrustsEnvelopeSender(); got != tc.want {
+			t.Errorf("%s from %q: TrustsEnvelopeSender = %v, want %v", tc.group, tc.env.From, got, tc.want)
+		}
+	}
 }
 
 // The members policy looks at the whole expansion, members who do not receive this message included.

@@ -31,6 +31,8 @@ type Transaction struct {
 	// quarantine sends the local copies to Junk (SetVerdict).
 	authResults []byte
 	quarantine  bool
+	// trustsEnvelopeSender: a group admitted the message on its MAIL FROM alone (TrustsEnvelopeSender).
+	trustsEnvelopeSender bool
 	// sendable caches what the authenticated account may send as when the envelope did not bring it (SendAs).
 	sendable []string
 }
@@ -123,6 +125,12 @@ func overQuota(a store.Account, size int64) bool {
 func (t *Transaction) SetVerdict(authResults string, quarantine bool) {
 	t.authResults, t.quarantine = []byte(authResults), quarantine
 }
+
+// TrustsEnvelopeSender reports whether a recipient was accepted on the strength of the envelope sender alone: a
+// group with policy senders reached on MX, whose listed sender is the MAIL FROM. Anyone can write any MAIL FROM,
+// so the protocol layer must have the inbound checks authenticate that address (SPF or DKIM) before Commit, and
+// refuse the message otherwise.
+func (t *Transaction) TrustsEnvelopeSender() bool { return t.trustsEnvelopeSender }
 
 // Abort ends the transaction without storing anything. It is safe to call at any time, also after Commit.
 func (t *Transaction) Abort() { t.done = true }

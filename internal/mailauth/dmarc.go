@@ -190,3 +190,16 @@ func aligned(id, author string, mode dmarc.AlignmentMode) bool {
 	}
 	return orgDomain(id) == orgDomain(author)
 }
+
+// Authenticates reports whether the checks vouch for domain as the sender: SPF passed for it as the MAIL FROM
+// domain, or a valid DKIM signature is aligned with it (same organisational domain, as DMARC's relaxed mode).
+func (r Result) Authenticates(domain string) bool {
+	d, ok := normalizeDomain(domain)
+	if !ok {
+		return false
+	}
+	if r.SPF.Result == "pass" && r.SPF.Identity == "mailfrom" && aligned(r.SPF.Domain, d, dmarc.AlignmentRelaxed) {
+		return true
+	}
+	return dkimAligned(r.DKIM, "pass", d, dmarc.AlignmentRelaxed)
+}

@@ -344,3 +344,28 @@ func TestProtectedDomainWithoutRecord(t *testing.T) {
 		t.Errorf("signed mail of a protected domain forwarded back: %+v, %v; want pass", res.DMARC, res.Action)
 	}
 }
+
+func TestAuthenticates(t *testing.T) {
+	f := world(t)
+	msg := crlf("From: " + vanthu + "\nSubject: s\n\nbody\n")
+	spfPass := verifier(f).Verify(t.Context(), Inbound{IP: goodIP, Helo: "mail.a.gov.vn", MailFrom: "vanthu@a.gov.vn", Message: msg})
+	signedOnly := verifier(f).Verify(t.Context(), Inbound{IP: badIP, Helo: "x.example", MailFrom: "vanthu@a.gov.vn",
+		Message: signed(t, msg, "a.gov.vn", keys(t)[1])})
+	neither := verifier(f).Verify(t.Context(), Inbound{IP: badIP, Helo: "x.example", MailFrom: "vanthu@a.gov.vn", Message: msg})
+	for _, tc := range []struct {
+		name   string
+		r      Result
+		domain string
+		want   bool
+	}{
+		{"SPF pass", spfPass, "a.gov.vn", true},
+		{"SPF pass, subdomain of the same organisation", spfPass, "vp.a.gov.vn", true},
+		{"SPF pass for another domain", spfPass, "c.gov.vn", false},
+		{"DKIM pass", signedOnly, "A.gov.vn.", true},
+		{"neither", neither, "a.gov.vn", false},
+	} {
+		if got := tc.r.Authenticates(tc.domain); got != tc.want {
+			t.Errorf("%s: Authenticates(%s) = %v, want %v", tc.name, tc.domain, got, tc.want)
+		}
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	gosmtp "github.com/emersion/go-smtp"
+
+	"mailserver/internal/store"
 )
 
 // fakeChecker judges by the MAIL FROM address and remembers what it was asked.
@@ -27,7 +29,8 @@ func (f *fakeChecker) Check(_ context.Context, ip net.IP, helo, from string, msg
 	case strings.HasPrefix(from, "junk@"):
 		return Verdict{AuthResults: results, Quarantine: true, Reason: "DMARC quarantine"}
 	}
-	return Verdict{AuthResults: "Authentication-Results: " + hostname + "; dmarc=pass header.from=x\r\n"}
+	return Verdict{AuthResults: "Authentication-Results: " + hostname + "; dmarc=pass header.from=x\r\n",
+		SenderAuthenticated: strings.HasPrefix(from, "ok@")}
 }
 
 func TestInboundChecks(t *testing.T) {
@@ -69,5 +72,25 @@ func TestInboundChecks(t *testing.T) {
 	defer checker.mu.Unlock()
 	if n := len(checker.seen); n != 3 {
 		t.Errorf("a submission was checked (%d checks)", n)
+	}
+}
+
+// A group with policy senders admits an MX sender on its MAIL FROM, and then the checks must vouch for it.
+func TestListedSenderMustAuthenticate(t *testing.T) {
+	e := newTestEnv(t, func(o *Options) { o.Inbound = &fakeChecker{} })
+	e.addGroup("lanhdao@"+domain, store.PostSenders, []string{"an@" + domain}, "ok@partner.gov.vn", "forged@partner.gov.vn")
+	msg := "From: someone@partner.gov.vn\r\nSubject: x\r\n\r\nhi\r\n"
+	c := e.dialMX()
+	wantCode(t, "listed sender without SPF or DKIM", send(c, "forged@partner.gov.vn", []string{"lanhdao@" + domain}, msg),
+		550, gosmtp.EnhancedCode{5, 7, 1})
+	if err := send(c, "ok@partner.gov.vn", []string{"lanhdao@" + domain}, msg); err != nil {
+		t.Fatalf("authenticated listed sender refused: %v", err)
+	}
+	// Without a group in the way, an unauthenticated sender is only judged by DMARC.
+	if err := send(c, "forged@partner.gov.vn", []string{"an@" + domain}, msg); err != nil {
+		t.Fatalf("plain mail from an unauthenticated sender refused: %v", err)
+	}
+	if n := len(e.inbox("an@" + domain)); n != 2 {
+		t.Errorf("an has %d messages, want 2", n)
 	}
 }

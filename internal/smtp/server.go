@@ -55,6 +55,9 @@ type Verdict struct {
 	Reject      bool   // refuse the message (550 5.7.1 Reason)
 	Quarantine  bool   // deliver it into Junk
 	Reason      string // why, for the reply and the log
+	// SenderAuthenticated: SPF or an aligned DKIM signature vouches for the MAIL FROM domain. A message that a
+	// group admitted on its MAIL FROM alone is refused without it.
+	SenderAuthenticated bool
 }
 
 // Defaults for zero Options fields.

@@ -175,6 +175,11 @@ func (s *session) checkInbound(tx *delivery.Transaction, env delivery.Envelope, 
 		s.log.Info("message refused by DMARC", "id", tx.ID(), "from", env.From, "reason", v.Reason)
 		return reply(550, gosmtp.EnhancedCode{5, 7, 1}, v.Reason)
 	}
+	if tx.TrustsEnvelopeSender() && !v.SenderAuthenticated {
+		s.log.Info("group sender not authenticated", "id", tx.ID(), "from", env.From)
+		return reply(550, gosmtp.EnhancedCode{5, 7, 1}, "this group accepts mail only from its listed senders, and "+
+			"neither SPF nor DKIM confirms the sender address")
+	}
 	if v.Quarantine {
 		s.log.Info("message quarantined", "id", tx.ID(), "from", env.From, "reason", v.Reason)
 	}
