@@ -15,6 +15,10 @@ import (
 	"mailserver/internal/store"
 )
 
+// routeTimeout bounds the DNS lookups that find where a domain's mail goes; a lookup still running then is a
+// temporary failure, retried later.
+const routeTimeout = time.Minute
+
 // outcome is what an attempt learnt about one recipient.
 type outcome struct {
 	status store.RecipientStatus
@@ -102,7 +106,9 @@ func (w *Worker) deliverDomain(ctx context.Context, from, domain string, rcpts [
 		return out // shutting down: left pending, unchanged
 	}
 	defer release()
-	targets, err := w.opts.Router.Targets(ctx, domain)
+	routeCtx, cancel := context.WithTimeout(ctx, routeTimeout)
+	targets, err := w.opts.Router.Targets(routeCtx, domain)
+	cancel()
 	if err != nil {
 		o := outcome{status: store.RecipientPending, code: "4.4.3", reply: err.Error()}
 		var re *outbound.Error
