@@ -73,7 +73,7 @@ type delivery struct {
 	message   []byte
 	eightBit  bool // the message has 8-bit bytes
 	utf8From  bool // the sender address needs SMTPUTF8
-	utf8Heads bool // the header needs SMTPUTF8
+	utf8Heads bool // the header has UTF-8: SMTPUTF8 is asked for where offered
 	results   []Result
 	settled   []bool
 }
@@ -277,8 +277,11 @@ func (d *delivery) transact(ctx context.Context, s *session) (settled bool, why 
 	return true, Reply{}
 }
 
-// checkUTF8 settles the recipients that need SMTPUTF8 (RFC 6531) when the server does not offer it, and reports
-// whether MAIL FROM must ask for it.
+// checkUTF8 settles the recipients whose addresses need SMTPUTF8 (RFC 6531) when the server does not offer it, and
+// reports whether MAIL FROM must ask for it. UTF-8 in the header alone asks for SMTPUTF8 where offered but never
+// fails: a server without it gets the message as it is, as Postfix does by default. Mail clients write raw UTF-8
+// Vietnamese names once the submission server offers SMTPUTF8, and bouncing those at every older agency server
+// would lose far more mail than the rare server that cannot store such a header.
 func (d *delivery) checkUTF8(s *session) bool {
 	needed := d.utf8From || d.utf8Heads
 	for _, i := range d.pending() {
@@ -291,9 +294,6 @@ func (d *delivery) checkUTF8(s *session) bool {
 	case d.utf8From:
 		d.settleAll(diagnosis(s.host, statusUTF8Address,
 			"sender address %q needs SMTPUTF8, which %s does not offer", d.env.From, s.host))
-	case d.utf8Heads:
-		d.settleAll(diagnosis(s.host, statusUTF8Header,
-			"message header needs SMTPUTF8, which %s does not offer", s.host))
 	default:
 		for _, i := range d.pending() {
 			if rcpt := d.env.Recipients[i]; has8bit(rcpt) {

@@ -21,7 +21,6 @@
 //	4.7.8   the smarthost refused the credentials (temporary, so a wrong password does not bounce mail)
 //	5.3.4   the message is larger than the SIZE the server advertises
 //	5.6.7   an address needs SMTPUTF8 and the server does not offer it (RFC 6531)
-//	5.6.9   a header needs SMTPUTF8 and the server does not offer it (RFC 6531)
 //	5.1.3   a recipient address cannot be put in a RCPT command
 //	5.1.7   the sender address cannot be put in a MAIL command
 package outbound

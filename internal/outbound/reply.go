@@ -23,7 +23,6 @@ const (
 	statusAuthFailed    = "4.7.8"
 	statusTooBig        = "5.3.4"
 	statusUTF8Address   = "5.6.7"
-	statusUTF8Header    = "5.6.9"
 	statusBadRecipient  = "5.1.3"
 	statusBadSender     = "5.1.7"
 )
