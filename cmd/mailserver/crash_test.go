@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
 
 	"mailserver/internal/message"
@@ -175,4 +176,119 @@ func waitForPort(t *testing.T, addr string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestKilledServerKeepsEveryQueuedMessage submits mail for another agency whose server does not answer, and kills
+// the sender (SIGKILL) in the middle: every message acknowledged with 250 must be in the outbound queue afterwards,
+// byte for byte, for every recipient. Bounded: at most 1,000 messages and 8 seconds of sending.
+func TestKilledServerKeepsEveryQueuedMessage(t *testing.T) {
+	e := newEnv(t)
+	e.ok("", "domain", "add", domain)
+	e.ok(goodPassword+"\n", "user", "add", userAn)
+	sub, closed := freePort(t), freePort(t) // nothing listens on closed: every attempt fails and is retried
+	cfg := "data_dir = \"data\"\nhostname = \"mail.vinhyen.gov.vn\"\n" +
+		"[smtp]\nmx = \"\"\nsubmission = \"" + sub + "\"\nsubmissions = \"\"\nallow_insecure_auth = true\n" +
+		"[imap]\nlisten = \"\"\nlisten_tls = \"\"\n[http]\nlisten = \"\"\nlisten_tls = \"\"\n" +
+		"[[route]]\ndomain = \"*.gov.vn\"\nhost = \"" + closed + "\"\n[dns]\nsystem = false\n"
+	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := exec.Command(binary, "--config", e.config, "serve")
+	srv.Stdout, srv.Stderr = io.Discard, io.Discard
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- srv.Wait() }()
+	gone := false
+	defer func() {
+		if !gone {
+			srv.Process.Kill()
+			<-exited
+		}
+	}()
+	waitForPort(t, sub)
+
+	const senders = 4
+	acked := make(chan int, 1000)
+	var wg sync.WaitGroup
+	stop := time.Now().Add(8 * time.Second)
+	for w := range senders {
+		wg.Go(func() {
+			c, err := gosmtp.Dial(sub)
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			if err := c.Auth(sasl.NewPlainClient("", userAn, goodPassword)); err != nil {
+				t.Errorf("auth: %v", err)
+				return
+			}
+			for i := 0; i < 1000/senders && time.Now().Before(stop); i++ {
+				n := w*10000 + i
+				if err := c.SendMail(userAn, queuedRecipients, strings.NewReader(queuedMessage(n))); err != nil {
+					return // the server is gone
+				}
+				acked <- n
+			}
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(acked)
+	}()
+	var got []int
+	for n := range acked {
+		got = append(got, n)
+		if len(got) == 100 {
+			srv.Process.Signal(syscall.SIGKILL)
+		}
+	}
+	if len(got) < 100 {
+		t.Fatalf("only %d messages acknowledged", len(got))
+	}
+	<-exited
+	gone = true
+	t.Logf("%d messages acknowledged before the kill took effect", len(got))
+
+	st, err := store.Open(e.cfg.DBPath(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Check(); err != nil {
+		t.Fatalf("store after SIGKILL:\n%v", err)
+	}
+	queued, err := st.QueuedMessages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]store.QueuedMessage{}
+	for _, m := range queued {
+		body, err := st.QueuedBody(m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range got {
+			if bytes.HasSuffix(body, []byte(queuedMessage(n))) {
+				byID[fmt.Sprint(n)] = m
+			}
+		}
+	}
+	for _, n := range got {
+		m, ok := byID[fmt.Sprint(n)]
+		if !ok {
+			t.Fatalf("message %d was acknowledged with 250 but is not in the queue byte for byte", n)
+		}
+		if len(m.Pending()) != len(queuedRecipients) {
+			t.Fatalf("message %d has %d pending recipients, want %d", n, len(m.Pending()), len(queuedRecipients))
+		}
+	}
+}
+
+var queuedRecipients = []string{"chanh.vp@bo-noi-vu.gov.vn", "vanthu@quangninh.gov.vn"}
+
+func queuedMessage(n int) string {
+	return fmt.Sprintf("From: %s\r\nTo: chanh.vp@bo-noi-vu.gov.vn\r\nSubject: Công văn số %d\r\n"+
+		"Message-ID: <queued-%d@vinhyen.gov.vn>\r\nDate: Thu, 26 Nov 2026 09:00:00 +0700\r\n\r\nNội dung %d.\r\n", userAn, n, n, n)
 }
