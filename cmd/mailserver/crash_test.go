@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"mailserver/internal/message"
 	"mailserver/internal/store"
+	"mailserver/internal/testnet"
 )
 
 // TestKilledServerKeepsEveryAcknowledgedMessage delivers mail to a running server and kills it (SIGKILL, no
@@ -27,7 +27,7 @@ func TestKilledServerKeepsEveryAcknowledgedMessage(t *testing.T) {
 	e := newEnv(t)
 	e.ok("", "domain", "add", domain)
 	e.ok(goodPassword+"\n", "user", "add", userAn)
-	mx := freePort(t)
+	mx := testnet.FreeAddr(t)
 	cfg := "data_dir = \"data\"\nhostname = \"mail.vinhyen.gov.vn\"\n" +
 		"[smtp]\nmx = \"" + mx + "\"\nsubmission = \"\"\nsubmissions = \"\"\n" +
 		"[imap]\nlisten = \"\"\nlisten_tls = \"\"\n[http]\nlisten = \"\"\nlisten_tls = \"\"\n[dns]\nsystem = false\n"
@@ -48,7 +48,7 @@ func TestKilledServerKeepsEveryAcknowledgedMessage(t *testing.T) {
 			<-exited
 		}
 	}()
-	waitForPort(t, mx)
+	testnet.WaitListening(t, mx, 20*time.Second)
 
 	// Four connections, so that the kill lands while other messages are in DATA or in their commit.
 	const senders = 4
@@ -151,33 +151,6 @@ func storedMessages(t *testing.T, st *store.Store, address string) map[string][]
 	return out
 }
 
-// freePort returns a loopback address with a port that was free a moment ago.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func waitForPort(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the server never listened on %s: %v", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // TestKilledServerKeepsEveryQueuedMessage submits mail for another agency whose server does not answer, and kills
 // the sender (SIGKILL) in the middle: every message acknowledged with 250 must be in the outbound queue afterwards,
 // byte for byte, for every recipient. Bounded: at most 1,000 messages and 8 seconds of sending.
@@ -185,7 +158,7 @@ func TestKilledServerKeepsEveryQueuedMessage(t *testing.T) {
 	e := newEnv(t)
 	e.ok("", "domain", "add", domain)
 	e.ok(goodPassword+"\n", "user", "add", userAn)
-	sub, closed := freePort(t), freePort(t) // nothing listens on closed: every attempt fails and is retried
+	sub, closed := testnet.FreeAddr(t), testnet.FreeAddr(t) // nothing listens on closed: every attempt fails and is retried
 	cfg := "data_dir = \"data\"\nhostname = \"mail.vinhyen.gov.vn\"\n" +
 		"[smtp]\nmx = \"\"\nsubmission = \"" + sub + "\"\nsubmissions = \"\"\nallow_insecure_auth = true\n" +
 		"[imap]\nlisten = \"\"\nlisten_tls = \"\"\n[http]\nlisten = \"\"\nlisten_tls = \"\"\n" +
@@ -207,7 +180,7 @@ func TestKilledServerKeepsEveryQueuedMessage(t *testing.T) {
 			<-exited
 		}
 	}()
-	waitForPort(t, sub)
+	testnet.WaitListening(t, sub, 20*time.Second)
 
 	const senders = 4
 	acked := make(chan int, 1000)

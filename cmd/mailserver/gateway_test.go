@@ -17,6 +17,8 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
+
+	"mailserver/internal/testnet"
 )
 
 // agency is one mailserver process serving one domain, as a province or ministry would run it.
@@ -39,7 +41,7 @@ type agency struct {
 func newAgency(t *testing.T, domain, peerDomain, peerMX, mx, zone string) *agency {
 	t.Helper()
 	e := newEnv(t)
-	a := &agency{t: t, e: e, domain: domain, user: "vanthu@" + domain, mx: mx, subs: freePort(t), imaps: freePort(t),
+	a := &agency{t: t, e: e, domain: domain, user: "vanthu@" + domain, mx: mx, subs: testnet.FreeAddr(t), imaps: testnet.FreeAddr(t),
 		clientT: &tls.Config{InsecureSkipVerify: true}}
 	cfg := fmt.Sprintf(`data_dir = "data"
 hostname = "mail.%s"
@@ -84,7 +86,7 @@ func (a *agency) start() {
 	go func(cmd *exec.Cmd, exited chan error) { exited <- cmd.Wait() }(a.cmd, a.exited)
 	a.t.Cleanup(a.stop)
 	for _, addr := range []string{a.mx, a.subs, a.imaps} {
-		waitForPort(a.t, addr)
+		testnet.WaitListening(a.t, addr, 20*time.Second)
 	}
 	waitForSocket(a.t, a.e)
 }
@@ -214,7 +216,7 @@ func header(msg, name string) string {
 func TestGateway(t *testing.T) {
 	dir := t.TempDir()
 	zone := filepath.Join(dir, "dns-records.zone")
-	mxA, mxB := freePort(t), freePort(t)
+	mxA, mxB := testnet.FreeAddr(t), testnet.FreeAddr(t)
 	a := newAgency(t, "a.gov.vn", "b.gov.vn", mxB, mxA, zone)
 	b := newAgency(t, "b.gov.vn", "a.gov.vn", mxA, mxB, zone)
 	records := a.e.ok("", "domain", "dns", "a.gov.vn") + b.e.ok("", "domain", "dns", "b.gov.vn") +

@@ -13,7 +13,7 @@ import (
 
 // requireTool finds an external client. Outside CI a missing client skips the test; in CI (CI=true) it fails,
 // because .ci/run installs every client these tests use.
-func requireTool(t *testing.T, name string) string {
+func requireTool(t testing.TB, name string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err == nil {
