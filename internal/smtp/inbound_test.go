@@ -94,3 +94,38 @@ func TestListedSenderMustAuthenticate(t *testing.T) {
 		t.Errorf("an has %d messages, want 2", n)
 	}
 }
+
+// RFC 8601 section 5: results claiming this server's name that arrive from outside are obscured; another server's
+// results, and our own fresh ones, stay as they are.
+func TestForeignResultsUnderOurNameAreObscured(t *testing.T) {
+	e := newTestEnv(t, func(o *Options) { o.Inbound = &fakeChecker{} })
+	forged := "Authentication-Results: " + hostname + "; spf=pass smtp.mailfrom=a.gov.vn;\r\n" +
+		"\tdkim=pass header.d=a.gov.vn; dmarc=pass header.from=a.gov.vn\r\n"
+	theirs := "Authentication-Results: mx.a.gov.vn; spf=pass smtp.mailfrom=a.gov.vn\r\n"
+	body := "From: vanthu@a.gov.vn\r\nSubject: x\r\n\r\nAuthentication-Results: " + hostname + "; in the body\r\n"
+	if err := send(e.dialMX(), "ok@a.gov.vn", []string{"an@" + domain}, forged+theirs+body); err != nil {
+		t.Fatal(err)
+	}
+	inbox := e.inbox("an@" + domain)
+	if len(inbox) != 1 {
+		t.Fatalf("INBOX holds %d messages, want 1", len(inbox))
+	}
+	got := inbox[0]
+	header, _, _ := strings.Cut(got, "\r\n\r\n")
+	ours := 0
+	for _, line := range strings.Split(header, "\r\n") {
+		if strings.HasPrefix(line, "Authentication-Results: "+hostname+";") {
+			ours++
+		}
+	}
+	if ours != 1 {
+		t.Errorf("%d header fields claim our name, want only the one this server wrote:\n%s", ours, got)
+	}
+	want := "X-Untrusted-" + forged + theirs + body
+	if !strings.HasSuffix(got, want) {
+		t.Errorf("stored message ends\n%q\nwant it to end\n%q", got[max(0, len(got)-len(want)):], want)
+	}
+	if !strings.Contains(got, "Authentication-Results: "+hostname+"; dmarc=pass header.from=x\r\n") {
+		t.Errorf("our own results are missing:\n%s", got)
+	}
+}

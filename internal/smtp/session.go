@@ -11,6 +11,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"mailserver/internal/delivery"
+	"mailserver/internal/message"
 	"mailserver/internal/store"
 )
 
@@ -136,6 +137,11 @@ func (s *session) Data(r io.Reader) error {
 	if err := s.checkInbound(tx, env, body); err != nil {
 		tx.Abort()
 		return err
+	}
+	if s.srv.role == roleMX {
+		// After the checks, which verify DKIM over the bytes as sent: only results this server wrote may carry
+		// its name.
+		body = message.ObscureAuthResults(body, s.srv.opts.Hostname)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
