@@ -54,7 +54,9 @@ func (t *Transaction) resolveAccount(addr string, a store.Account) ([]store.Acco
 	switch {
 	case a.RejectMail:
 		return nil, fmt.Errorf("%s: %w", addr, ErrMailboxDisabled)
-	case overQuota(a, t.env.Size):
+	case overQuota(a, t.env.Size) && !t.env.Internal:
+		// A report (a bounce, a delay warning) about the owner's own mail still gets in: refused, it would be lost,
+		// and they would believe their mail had gone.
 		return nil, fmt.Errorf("%s: %w", addr, ErrOverQuota)
 	}
 	return []store.Account{a}, nil

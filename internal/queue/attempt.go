@@ -33,11 +33,15 @@ func (w *Worker) attempt(ctx context.Context, id string) {
 	if errors.Is(err, store.ErrQueueNotFound) {
 		return // removed meanwhile
 	}
+	now := w.opts.Now()
 	if err != nil {
 		w.log.Error("read queued message", "id", id, "err", err)
+		w.hold(id, now)
 		return
 	}
-	now := w.opts.Now()
+	if !m.BounceRequested && m.NextAttempt.After(now) {
+		return // attempted and rescheduled after the dispatcher read the due index
+	}
 	log := w.log.With("id", id, "from", m.From)
 	results := map[string]outcome{}
 	switch {
@@ -62,11 +66,27 @@ func (w *Worker) attempt(ctx context.Context, id string) {
 		}
 		signed := append(w.sign(log, body), body...)
 		w.deliver(ctx, log, m, signed, results)
-		if ctx.Err() != nil && len(results) == 0 {
-			return // shut down before anything was tried: it stays due for the next start
+		if ctx.Err() != nil {
+			// Shut down mid-attempt: what was settled is kept; the rest was not really tried, so it is not an
+			// attempt and stays due for the next start, its last remote reply untouched.
+			keepSettled(results)
+			if len(results) > 0 {
+				w.record(log, m, results, w.opts.Now(), false)
+			}
+			return
 		}
 	}
-	w.record(log, m, results, now)
+	// The next retry counts from the end of this attempt, which may have waited long for a slow server.
+	w.record(log, m, results, w.opts.Now(), true)
+}
+
+// keepSettled drops the outcomes that leave a recipient pending.
+func keepSettled(results map[string]outcome) {
+	for addr, o := range results {
+		if o.status == store.RecipientPending {
+			delete(results, addr)
+		}
+	}
 }
 
 // deliver sends the message to each domain of its pending recipients, one connection per domain, concurrently.
@@ -149,9 +169,10 @@ func classCode(code int) string {
 
 // record writes the attempt's results, expires what is too old, and reports failures and delays to the sender.
 // The reports are delivered before the results are recorded: a crash in between repeats a report, which is
-// better than losing one.
-func (w *Worker) record(log *slog.Logger, m store.QueuedMessage, results map[string]outcome, now time.Time) {
-	expired := now.Sub(m.Created) >= w.opts.MaxAge
+// better than losing one. A whole attempt (whole) also counts towards the retry schedule; the settled part of one
+// cut short only records what it settled.
+func (w *Worker) record(log *slog.Logger, m store.QueuedMessage, results map[string]outcome, now time.Time, whole bool) {
+	expired := whole && now.Sub(m.Created) >= w.opts.MaxAge
 	var failed, delayed []dsn.Recipient
 	for i, r := range m.Recipients {
 		if r.Status != store.RecipientPending {
@@ -175,7 +196,7 @@ func (w *Worker) record(log *slog.Logger, m store.QueuedMessage, results map[str
 		}
 		m.Recipients[i] = r
 	}
-	warn := len(delayed) > 0 && !m.DelayWarned && w.opts.WarnAfter > 0 && now.Sub(m.Created) >= w.opts.WarnAfter
+	warn := whole && len(delayed) > 0 && !m.DelayWarned && w.opts.WarnAfter > 0 && now.Sub(m.Created) >= w.opts.WarnAfter
 	if len(failed) > 0 {
 		w.report(log, m, failed, now)
 	}
@@ -192,6 +213,9 @@ func (w *Worker) record(log *slog.Logger, m store.QueuedMessage, results map[str
 				}
 			}
 		}
+		if !whole {
+			return nil
+		}
 		q.Attempts, q.LastAttempt = attempts, now
 		q.DelayWarned = q.DelayWarned || warn
 		if q.BounceRequested && !m.BounceRequested {
@@ -205,6 +229,7 @@ func (w *Worker) record(log *slog.Logger, m store.QueuedMessage, results map[str
 	}
 	if err != nil {
 		log.Error("record delivery attempt", "err", err)
+		w.hold(m.ID, now)
 	}
 }
 
@@ -216,6 +241,7 @@ func (w *Worker) reschedule(id string, now time.Time) {
 	})
 	if err != nil && !errors.Is(err, store.ErrQueueNotFound) {
 		w.log.Error("reschedule queued message", "id", id, "err", err)
+		w.hold(id, now)
 	}
 }
 

@@ -74,8 +74,16 @@ type Worker struct {
 	slots chan struct{} // deliveries in progress, overall
 
 	mu       sync.Mutex
-	inflight map[string]bool          // guarded by mu: messages being attempted
-	domains  map[string]chan struct{} // guarded by mu: deliveries in progress per domain
+	inflight map[string]bool         // guarded by mu: messages being attempted
+	held     map[string]time.Time    // guarded by mu: messages whose result could not be saved, until when
+	domains  map[string]*destination // guarded by mu: deliveries in progress per domain
+}
+
+// destination limits the deliveries to one domain; it is dropped when nobody uses it, so that the map does not
+// grow with every domain ever written to.
+type destination struct {
+	slots chan struct{}
+	users int // guarded by Worker.mu: attempts holding or waiting for a slot
 }
 
 // New returns a worker; call Run to start it.
@@ -99,7 +107,7 @@ func New(opts Options) *Worker {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Worker{opts: opts, log: opts.Logger, slots: make(chan struct{}, opts.Concurrency),
-		inflight: map[string]bool{}, domains: map[string]chan struct{}{}}
+		inflight: map[string]bool{}, held: map[string]time.Time{}, domains: map[string]*destination{}}
 }
 
 // Run delivers due messages until ctx ends, then waits for the attempts in progress: they see ctx cancelled,
@@ -135,7 +143,10 @@ func (w *Worker) dispatch(ctx context.Context, attempts *sync.WaitGroup, done ch
 	if room <= 0 {
 		return pollInterval // an attempt finishing sends on done
 	}
-	ids, next, err := w.opts.Store.DueMessages(now, room+busy)
+	w.mu.Lock()
+	held := len(w.held)
+	w.mu.Unlock()
+	ids, next, err := w.opts.Store.DueMessages(now, room+busy+held)
 	if err != nil {
 		w.log.Error("read the queue", "err", err)
 		return pollInterval
@@ -146,7 +157,7 @@ func (w *Worker) dispatch(ctx context.Context, attempts *sync.WaitGroup, done ch
 			break
 		}
 		w.mu.Lock()
-		if w.inflight[id] {
+		if w.inflight[id] || w.isHeldLocked(id, now) {
 			w.mu.Unlock()
 			continue
 		}
@@ -172,28 +183,58 @@ func (w *Worker) dispatch(ctx context.Context, attempts *sync.WaitGroup, done ch
 	return min(max(next.Sub(now), 0), pollInterval)
 }
 
+// hold keeps a message from being attempted again before the first retry step has passed, when the store could
+// not record its last attempt (a full disk, say): its due time in the store is then still in the past, and
+// without this the worker would send it again and again, to every recipient, as fast as it could.
+func (w *Worker) hold(id string, now time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.held[id] = now.Add(w.opts.Retry[0])
+}
+
+// isHeldLocked says whether id is held at now, forgetting holds that have run out. w.mu is held.
+func (w *Worker) isHeldLocked(id string, now time.Time) bool {
+	until, ok := w.held[id]
+	if ok && !now.Before(until) {
+		delete(w.held, id)
+		return false
+	}
+	return ok
+}
+
 // acquire takes a delivery slot overall and one for domain, in that order, or returns false when ctx ends first.
 func (w *Worker) acquire(ctx context.Context, domain string) (release func(), ok bool) {
 	w.mu.Lock()
-	sem, found := w.domains[domain]
+	dest, found := w.domains[domain]
 	if !found {
-		sem = make(chan struct{}, w.opts.PerDestination)
-		w.domains[domain] = sem
+		dest = &destination{slots: make(chan struct{}, w.opts.PerDestination)}
+		w.domains[domain] = dest
 	}
+	dest.users++
 	w.mu.Unlock()
+	leave := func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if dest.users--; dest.users == 0 {
+			delete(w.domains, domain)
+		}
+	}
 	select {
 	case w.slots <- struct{}{}:
 	case <-ctx.Done():
+		leave()
 		return nil, false
 	}
 	select {
-	case sem <- struct{}{}:
+	case dest.slots <- struct{}{}:
 	case <-ctx.Done():
 		<-w.slots
+		leave()
 		return nil, false
 	}
 	return func() {
-		<-sem
+		<-dest.slots
 		<-w.slots
+		leave()
 	}, true
 }
