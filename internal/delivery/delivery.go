@@ -108,7 +108,12 @@ func validDomain(d string) bool {
 	if strings.HasPrefix(d, "[") {
 		return strings.HasSuffix(d, "]") && len(d) > 2
 	}
-	for _, label := range strings.Split(d, ".") {
+	labels := strings.Split(d, ".")
+	// No top-level domain is all digits (RFC 1123 2.1): "127.0.0.1" is an IP address posing as a host name.
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return false
+	}
+	for _, label := range labels {
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
 			return false
 		}

@@ -163,6 +163,12 @@ func TestAddRecipientErrors(t *testing.T) {
 		{sub, "x@other.example", nil}, // queued for the outbound gateway
 		{sub, "x@bad_domain.example", ErrBadAddress},
 		{sub, "x@-dash.example", ErrBadAddress},
+		// An all-numeric top-level label is an IP address posing as a domain (RFC 1123 2.1); at RCPT the
+		// submission server answers ErrBadAddress with 501 5.1.3.
+		{sub, "x@127.0.0.1", ErrBadAddress},
+		{sub, "x@10.1", ErrBadAddress},
+		{sub, "x@mail.123", ErrBadAddress},
+		{sub, "x@163.example", nil}, // digits elsewhere are fine
 		{mxEnvelope(), "nobody@hanoi.gov.vn", ErrUnknownRecipient},
 		{mxEnvelope(), "bad..dots@hanoi.gov.vn", ErrUnknownRecipient},
 		{big, "chi@hanoi.gov.vn", ErrOverQuota},

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -16,7 +17,8 @@ type Client struct {
 	Hostname       string         // our name, said in EHLO
 	DialTimeout    time.Duration  // per connection attempt; 0 means 30s
 	CommandTimeout time.Duration  // each command and its reply; 0 means 5m (RFC 5321 4.5.3.2)
-	DataTimeout    time.Duration  // the whole message and the reply to it; 0 means 10m
+	SendTimeout    time.Duration  // each write of the message, not the whole; 0 means 3m (RFC 5321 4.5.3.2.5)
+	DataTimeout    time.Duration  // the reply after the message's final dot; 0 means 10m (RFC 5321 4.5.3.2.6)
 	RootCAs        *x509.CertPool // trusted roots for TLSVerify; nil means the system's
 
 	// Dialer opens connections; nil means a net.Dialer.
@@ -259,14 +261,14 @@ func (d *delivery) transact(ctx context.Context, s *session) (settled bool, why 
 		case r.Code/100 == 2:
 			accepted = append(accepted, i)
 		default:
-			d.settle(i, r)
+			d.settle(i, rcptRefusal(r))
 		}
 	}
 	if len(accepted) == 0 {
 		return true, Reply{}
 	}
 
-	r, err = s.data(d.message, orDefault(d.c.DataTimeout, 10*time.Minute))
+	r, err = s.data(d.message, orDefault(d.c.SendTimeout, 3*time.Minute), orDefault(d.c.DataTimeout, 10*time.Minute))
 	if err != nil {
 		r = d.c.lost(ctx, s, "sending the message", err)
 	}
@@ -275,6 +277,20 @@ func (d *delivery) transact(ctx context.Context, s *session) (settled bool, why 
 		d.results[i].Delivered = err == nil && r.Code/100 == 2
 	}
 	return true, Reply{}
+}
+
+// rcptRefusal is how a refusal of RCPT settles the recipient. RFC 821 gave "too many recipients" the code 552,
+// which RFC 5321 4.5.3.1.10 corrects to 452 and asks clients to take as temporary: so 552 counts as 452 (and its
+// enhanced code as class 4), keeping the server's text, and the queue tries the recipient again later.
+func rcptRefusal(r Reply) Reply {
+	if r.Code != 552 {
+		return r
+	}
+	r.Code = 452
+	if rest, ok := strings.CutPrefix(r.Enhanced, "5."); ok {
+		r.Enhanced = "4." + rest
+	}
+	return r
 }
 
 // checkUTF8 settles the recipients whose addresses need SMTPUTF8 (RFC 6531) when the server does not offer it, and

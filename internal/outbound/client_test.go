@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"strings"
@@ -417,6 +419,138 @@ func basic(cmd string) string {
 		return "221 2.0.0 bye\r\n"
 	}
 	return "250 2.0.0 ok\r\n"
+}
+
+// RFC 821 gave "too many recipients" the code 552; RFC 5321 4.5.3.1.10 corrects it to 452 and asks clients to take
+// 552 to RCPT as temporary, so the recipients the server had no room for are tried again rather than bounced.
+func TestDeliverRcpt552IsTemporary(t *testing.T) {
+	for _, tc := range []struct{ reply, want string }{
+		{"552 5.5.3 Too many recipients\r\n", "452 4.5.3 Too many recipients"},
+		{"552 Too many recipients\r\n", "452 Too many recipients"},
+	} {
+		rcpts := 0
+		addr, _ := scriptServer(t, func(cmd string) string {
+			if strings.HasPrefix(cmd, "RCPT") {
+				if rcpts++; rcpts > 1 {
+					return tc.reply
+				}
+			}
+			return basic(cmd)
+		})
+		results := testClient().Deliver(testCtx(t), []Target{target(addr, TLSNone)},
+			Envelope{From: sender, Recipients: []string{"a@other.gov.vn", "b@other.gov.vn", "c@other.gov.vn"}},
+			[]byte(testMessage))
+		checkResult(t, results[0], "", false)
+		checkResult(t, results[1], tc.want, false)
+		checkResult(t, results[2], tc.want, false)
+	}
+}
+
+// smallBufferDialer dials with a small socket send buffer, so that a write of the message returns only once the
+// server has read nearly all that came before it, as on a slow link.
+func smallBufferDialer(ctx context.Context, network, addr string) (net.Conn, error) {
+	conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return conn, conn.(*net.TCPConn).SetWriteBuffer(16 << 10)
+}
+
+// slowDataServer accepts everything, but reads the message after DATA at rate bytes per second (a slow link that
+// never stalls) and answers the final dot only after replyDelay (a server scanning the message). With rate 0 it
+// stops reading after its 354 and holds the connection until the test ends.
+func slowDataServer(t *testing.T, rate int, replyDelay time.Duration) string {
+	done := make(chan struct{})
+	addr := rawServer(t, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(15 * time.Second))
+		c.(*net.TCPConn).SetReadBuffer(16 << 10)
+		r := bufio.NewReader(c)
+		io.WriteString(c, "220 slow ESMTP\r\n")
+		for range 20 {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			cmd := strings.TrimRight(line, "\r\n")
+			io.WriteString(c, basic(cmd))
+			switch {
+			case cmd == "DATA" && rate == 0:
+				select {
+				case <-done:
+				case <-time.After(15 * time.Second):
+				}
+				return
+			case cmd == "DATA":
+				if readSlowly(r, rate) != nil {
+					return
+				}
+				time.Sleep(replyDelay)
+				io.WriteString(c, basic("."))
+			case cmd == "QUIT":
+				return
+			}
+		}
+	})
+	t.Cleanup(func() { close(done) }) // runs before rawServer's cleanup, which waits for the handler
+	return addr
+}
+
+// readSlowly reads the message up to its final dot at rate bytes per second.
+func readSlowly(r *bufio.Reader, rate int) error {
+	start, n := time.Now(), 0
+	for n < 64<<20 {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if line == ".\r\n" {
+			return nil
+		}
+		n += len(line)
+		time.Sleep(time.Until(start.Add(time.Duration(n) * time.Second / time.Duration(rate))))
+	}
+	return errors.New("message too long")
+}
+
+// RFC 5321 4.5.3.2.5-6: the timeout of the transfer is per send, and the final reply gets its own wait from the
+// final dot. One deadline for both made a slow transfer fail after the server had taken the message, which the
+// queue then sent again.
+func TestDeliverSlowTransferThenSlowReply(t *testing.T) {
+	addr := slowDataServer(t, 1<<20, 400*time.Millisecond)
+	c := testClient()
+	c.Dialer = smallBufferDialer
+	c.CommandTimeout = 300 * time.Millisecond // less than the reply takes: DATA's deadline must not carry over
+	c.SendTimeout = 300 * time.Millisecond
+	c.DataTimeout = 800 * time.Millisecond // less than the transfer takes
+	message := testMessage + strings.Repeat(strings.Repeat("x", 998)+"\r\n", 1200)
+	start := time.Now()
+	results := c.Deliver(testCtx(t), []Target{target(addr, TLSNone)},
+		Envelope{From: sender, Recipients: []string{"a@other.gov.vn"}}, []byte(message))
+	if elapsed := time.Since(start); elapsed < c.DataTimeout {
+		t.Fatalf("Deliver took %v, less than DataTimeout: the test shows nothing", elapsed)
+	}
+	checkResult(t, results[0], "", false)
+}
+
+// A server that stops reading the message fails the delivery within the send timeout (RFC 5321 4.5.3.2.5), however
+// long DataTimeout is.
+func TestDeliverStalledTransferTimesOut(t *testing.T) {
+	addr := slowDataServer(t, 0, 0)
+	c := testClient()
+	c.Dialer = smallBufferDialer
+	c.SendTimeout = 200 * time.Millisecond
+	c.DataTimeout = time.Minute
+	message := testMessage + strings.Repeat(strings.Repeat("x", 998)+"\r\n", 4000)
+	start := time.Now()
+	results := c.Deliver(testCtx(t), []Target{target(addr, TLSNone)},
+		Envelope{From: sender, Recipients: []string{"a@other.gov.vn"}}, []byte(message))
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Errorf("Deliver took %v", elapsed)
+	}
+	checkResult(t, results[0], "4.4.2 connection to "+mxHost+" lost while sending the message", false)
+	if !strings.Contains(results[0].Reply.Text, "timeout") {
+		t.Errorf("reply %+v", results[0].Reply)
+	}
 }
 
 func TestDeliverDialog(t *testing.T) {

@@ -5,9 +5,11 @@
 // retries and bounces.
 //
 // Every outcome carries an RFC 3463 enhanced status code. Codes that a remote server gave are passed on as it
-// gave them; the ones this package gives itself are:
+// gave them, but for 552 to RCPT, which is taken as 452 with class 4 (RFC 5321 4.5.3.1.10); the ones this package
+// gives itself are:
 //
-//	5.1.2   the domain does not exist, or has neither MX nor address records
+//	5.1.2   the domain does not exist, has neither MX nor address records, or is an IP address or has an
+//	        all-digit top-level label
 //	5.1.10  the domain has a null MX (RFC 7505): it accepts no mail
 //	5.4.4   every MX host of the domain does not exist
 //	4.4.4   a route or smarthost host name does not resolve (a configuration fault: mail waits, it does not bounce)

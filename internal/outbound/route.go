@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -47,14 +48,16 @@ type Target struct {
 }
 
 // Targets returns the targets for domain (in ASCII, A-labels for an IDN) in the order to try them, or an *Error.
-// Address literals ("[192.0.2.1]") are not routed: they would let any sender aim the server at any address.
+// Address literals ("[192.0.2.1]") are not routed: they would let any sender aim the server at any address. Nor
+// are IP addresses written as domains ("192.0.2.1"), which resolve to themselves and so would be dialled as the
+// implicit MX, nor any domain whose last label is all digits, which no top-level domain is (RFC 1123 2.1).
 //
 // Host names of routes and the smarthost are resolved through the Resolver rather than dialled by name, so that
 // every lookup answers from the same source as MX lookups do (the override file of closed networks first), and
 // so that each address is a target of its own to fall back on.
 func (r *Router) Targets(ctx context.Context, domain string) ([]Target, error) {
 	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
-	if domain == "" || strings.HasPrefix(domain, "[") {
+	if !routable(domain) {
 		return nil, permanent("5.1.2", fmt.Sprintf("cannot route to domain %q", domain), nil)
 	}
 	if rt, ok := r.route(domain); ok {
@@ -65,6 +68,20 @@ func (r *Router) Targets(ctx context.Context, domain string) ([]Target, error) {
 			sh.Host)
 	}
 	return r.mxTargets(ctx, domain)
+}
+
+// routable reports whether domain (lower case, without the final dot) names hosts rather than an address: it is
+// not empty, not an address literal (RFC 5321 4.1.3), not an IP address, and its top-level label is not all digits
+// (RFC 1123 2.1), so "127.1" does not reach a resolver that would read it as an address.
+func routable(domain string) bool {
+	if domain == "" || strings.HasPrefix(domain, "[") {
+		return false
+	}
+	if _, err := netip.ParseAddr(domain); err == nil {
+		return false
+	}
+	tld := domain[strings.LastIndexByte(domain, '.')+1:]
+	return strings.Trim(tld, "0123456789") != ""
 }
 
 // route finds the static route of domain (lower case).

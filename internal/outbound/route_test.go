@@ -171,6 +171,46 @@ func TestTargetsErrors(t *testing.T) {
 	}
 }
 
+// An IP address written as a domain resolves to itself (the server's resolver answers it as its own address), so
+// it would be dialled as the implicit MX; it is refused like an address literal, before routes and the smarthost.
+func TestTargetsRefuseIPAddressAsDomain(t *testing.T) {
+	mx := &Router{Resolver: dns.NewResolver(nil, nil)}
+	relay := &Router{Resolver: dns.NewResolver(nil, nil), Smarthost: &Smarthost{Host: "10.0.0.25:25"}}
+	for _, domain := range []string{"127.0.0.1", "127.0.0.1.", "10.0.0.5", "169.254.169.254", "::1",
+		"::ffff:127.0.0.1"} {
+		for _, r := range []*Router{mx, relay} {
+			targets, err := r.Targets(routeCtx(t), domain)
+			if err == nil {
+				t.Errorf("%q routed to %v via %s", domain, addrs(targets), targets[0].Via)
+				continue
+			}
+			checkError(t, err, "5.1.2", true)
+		}
+	}
+}
+
+// No top-level domain is all digits (RFC 1123 2.1), so such a name is an address in disguise ("127.1" is 127.0.0.1
+// to inet_aton) and is never looked up; digits in other labels are fine.
+func TestTargetsRefuseNumericTopLevelLabel(t *testing.T) {
+	r := &Router{Resolver: &fakeResolver{ips: map[string][]string{
+		"127.1":      {"127.0.0.1"}, // as a resolver that reads it the way inet_aton does answers
+		"mail.123":   {"192.0.2.7"},
+		"123.gov.vn": {"192.0.2.8"},
+	}}}
+	for _, domain := range []string{"127.1", "mail.123", "MAIL.123."} {
+		targets, err := r.Targets(routeCtx(t), domain)
+		if err == nil {
+			t.Errorf("%q routed to %v", domain, addrs(targets))
+			continue
+		}
+		checkError(t, err, "5.1.2", true)
+	}
+	got, err := r.Targets(routeCtx(t), "123.gov.vn")
+	if err != nil || !slices.Equal(addrs(got), []string{"192.0.2.8:25"}) {
+		t.Errorf("123.gov.vn: got %v, %v", addrs(got), err)
+	}
+}
+
 func TestTargetsRoutes(t *testing.T) {
 	r := &Router{
 		Resolver: testResolver,

@@ -173,9 +173,12 @@ func (s *session) maxSize() int64 {
 	return n
 }
 
-// data sends DATA and the message, dot-stuffed, and reads the final reply, all within dataTimeout once the server
-// said 354. A refusal of DATA itself is returned as the reply.
-func (s *session) data(message []byte, dataTimeout time.Duration) (Reply, error) {
+// data sends DATA and the message, dot-stuffed, and reads the final reply. A refusal of DATA itself is returned as
+// the reply. Once the server said 354, each write of the message gets sendTimeout (RFC 5321 4.5.3.2.5 times each
+// send, not the transfer, so a large message on a slow but steady link goes through), and the final reply gets a
+// fresh replyTimeout from the final dot (4.5.3.2.6: giving up while the server scans the message would send it
+// twice).
+func (s *session) data(message []byte, sendTimeout, replyTimeout time.Duration) (Reply, error) {
 	r, err := s.cmd("DATA")
 	switch {
 	case err != nil:
@@ -187,18 +190,42 @@ func (s *session) data(message []byte, dataTimeout time.Duration) (Reply, error)
 		s.broken = true
 		return r, fmt.Errorf("%w: %s to DATA", errProtocol, r)
 	}
-	s.conn.SetDeadline(time.Now().Add(dataTimeout))
-	w := textproto.NewWriter(s.w).DotWriter()
-	if _, err := w.Write(message); err != nil {
+	if err := s.send(message, sendTimeout); err != nil {
 		s.broken = true
 		return Reply{}, err
 	}
-	if err := w.Close(); err != nil {
+	if err := s.conn.SetReadDeadline(time.Now().Add(replyTimeout)); err != nil {
 		s.broken = true
-		return Reply{}, err
+		return Reply{}, fmt.Errorf("setting the deadline of the reply to the message: %w", err)
 	}
 	r, _, err = s.read()
 	return r, err
+}
+
+// send writes the message dot-stuffed and ends it with the final dot, each write to the connection within timeout.
+func (s *session) send(message []byte, timeout time.Duration) error {
+	w := textproto.NewWriter(bufio.NewWriterSize(sendWriter{s.conn, timeout}, sendChunk)).DotWriter()
+	if _, err := w.Write(message); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+// sendChunk is the size of each write of the message to the connection, and so what each send timeout covers.
+const sendChunk = 32 << 10
+
+// sendWriter writes to conn with a fresh write deadline for each write, so that the timeout bounds each send rather
+// than the whole transfer (RFC 5321 4.5.3.2.5).
+type sendWriter struct {
+	conn    net.Conn
+	timeout time.Duration
+}
+
+func (w sendWriter) Write(p []byte) (int, error) {
+	if err := w.conn.SetWriteDeadline(time.Now().Add(w.timeout)); err != nil {
+		return 0, fmt.Errorf("setting the send deadline: %w", err)
+	}
+	return w.conn.Write(p)
 }
 
 // close says QUIT when the connection is still sound, then closes it.
