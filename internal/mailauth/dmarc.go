@@ -3,14 +3,13 @@ package mailauth
 import (
 	"context"
 	"errors"
-	"io"
-	"mime"
-	"net/mail"
 	"slices"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
-	"github.com/emersion/go-msgauth/dmarc"
+	"mailserver/internal/message"
 )
 
 // DMARCResult is the DMARC evaluation of the author domain (RFC 7489).
@@ -28,48 +27,17 @@ type DMARCResult struct {
 type authorPolicy struct {
 	res    DMARCResult // Domain and Policy only, when record is set
 	action Action
-	record *dmarc.Record
+	record *dmarcRecord
 }
 
 // maxAuthorDomains bounds the DMARC lookups a message can cause through its From addresses.
 const maxAuthorDomains = 10
 
-// addressParser reads From fields. Display names are decoded only to be skipped, so any charset will do: an unknown
-// one (windows-1258 and VISCII are still about) must not make the address unreadable.
-var addressParser = mail.AddressParser{WordDecoder: &mime.WordDecoder{
-	CharsetReader: func(_ string, r io.Reader) (io.Reader, error) { return r, nil },
-}}
-
 // discoverDMARC finds the policy of every From domain (RFC 7489 6.6.3). It needs neither SPF nor DKIM, so it runs
 // beside them, and the domains are looked up side by side: a sender slowing the lookups of domains it controls
 // cannot push those of the domain it forges past the deadline.
 func discoverDMARC(ctx context.Context, r bounded, msg []byte, protected func(string) bool) []authorPolicy {
-	fields := headerFields(msg, "From")
-	if len(fields) == 0 {
-		return []authorPolicy{{res: DMARCResult{Result: "permerror", Reason: "no From field"}}}
-	}
-	var out []authorPolicy
-	var domains []string
-	for _, f := range fields {
-		addrs, err := addressParser.ParseList(f)
-		if err == nil && len(addrs) == 0 {
-			err = errors.New("no address")
-		}
-		if err != nil {
-			// A From that cannot be read has no domain to hold to a policy: permerror, and the message is accepted.
-			out = append(out, authorPolicy{res: DMARCResult{Result: "permerror", Reason: "From field: " + err.Error()}})
-			continue
-		}
-		for _, a := range addrs {
-			raw := a.Address[strings.LastIndexByte(a.Address, '@')+1:]
-			domain, ok := normalizeDomain(raw)
-			if !ok {
-				out = append(out, authorPolicy{res: DMARCResult{Result: "permerror", Domain: raw, Reason: "From domain is not a domain name"}})
-			} else if !slices.Contains(domains, domain) {
-				domains = append(domains, domain)
-			}
-		}
-	}
+	domains, out := authorDomains(msg)
 	if len(domains) > maxAuthorDomains {
 		// Evaluating only some would let a forger hide the domain that matters behind others, so the message gets
 		// what the strictest domain could ask. No legitimate sender needs this: a message from many domains fails
@@ -85,43 +53,108 @@ func discoverDMARC(ctx context.Context, r bounded, msg []byte, protected func(st
 	return append(out, found...)
 }
 
+// authorDomains returns the distinct domains of the From addresses, and a permerror for each From field in which
+// no address can be found and each address whose host is not a domain name. The addresses are those this server
+// shows a reader (message.AddressDomains, the IMAP ENVELOPE's reading): a field net/mail rejects, as an unclosed
+// "<" or raw 8-bit display name makes it, still shows its author, who must not escape the author's policy
+// (RFC 7489 6.6.1).
+func authorDomains(msg []byte) (domains []string, unusable []authorPolicy) {
+	fields := headerFields(msg, "From")
+	if len(fields) == 0 {
+		return nil, []authorPolicy{permerror("", "no From field")}
+	}
+	hosts := envelopeAuthorHosts(msg, fields)
+	for _, f := range fields {
+		fieldHosts := message.AddressDomains(f)
+		if len(fieldHosts) == 0 {
+			unusable = append(unusable, permerror("", "no address in From field"))
+		}
+		hosts = append(hosts, fieldHosts...)
+	}
+	for _, h := range hosts {
+		domain, ok := normalizeDomain(asSeen(h))
+		if !ok {
+			unusable = append(unusable, permerror(h, "From domain is not a domain name"))
+		} else if !slices.Contains(domains, domain) {
+			domains = append(domains, domain)
+		}
+	}
+	return domains, unusable
+}
+
+// envelopeAuthorHosts returns the hosts of the From addresses in the message's ENVELOPE when a From field holds
+// raw 8-bit bytes that are not UTF-8. The ENVELOPE reads those in the charset of the message's first text part,
+// and a multibyte one (Shift_JIS) can take a quote or backslash into a character, so that an address appears
+// there that the same bytes read as UTF-8 do not show. Parsing the whole message costs time, but only such
+// messages pay it.
+func envelopeAuthorHosts(msg []byte, fields []string) []string {
+	if !slices.ContainsFunc(fields, func(f string) bool { return !utf8.ValidString(f) }) {
+		return nil
+	}
+	var hosts []string
+	for _, a := range message.Parse(msg).Envelope.From {
+		hosts = append(hosts, a.Host)
+	}
+	return hosts
+}
+
+// asSeen is host as a reader sees it: without blanks and control characters (the ENVELOPE turns a control
+// character into a space) and without invisible format characters such as U+200D, which a forger could add to
+// a protected domain to make it fail as a domain name while it still looks the same.
+func asSeen(host string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, host)
+}
+
+func permerror(domain, reason string) authorPolicy {
+	return authorPolicy{res: DMARCResult{Result: "permerror", Domain: domain, Reason: reason}}
+}
+
 func lookupPolicy(ctx context.Context, r bounded, domain string, protected func(string) bool) authorPolicy {
 	res := DMARCResult{Domain: domain}
 	rec, fromOrg, err := lookupDMARC(ctx, r, domain)
 	switch {
-	case errors.Is(err, dmarc.ErrNoPolicy) && protected != nil && protected(domain):
-		// A domain served here whose record is not published (yet, or not on a closed network's records file):
-		// its mail leaves only through this server, so a message arriving from outside must authenticate as if
-		// the domain asked for rejection.
-		res.Policy, res.Reason = string(dmarc.PolicyReject), "no DMARC record; held to p=reject as a domain served here"
-		return authorPolicy{res: res, record: &dmarc.Record{Policy: dmarc.PolicyReject,
-			DKIMAlignment: dmarc.AlignmentRelaxed, SPFAlignment: dmarc.AlignmentRelaxed}}
-	case errors.Is(err, dmarc.ErrNoPolicy):
+	case errors.Is(err, errNoRecord):
+		if served, ok := servedHere(domain, protected); ok {
+			// A domain served here whose record is not published (yet, or not on a closed network's records
+			// file): its mail leaves only through this server, so a message arriving from outside must
+			// authenticate as if the domain asked for rejection.
+			res.Policy, res.Reason = policyReject, "no DMARC record; held to p=reject as "+served
+			return authorPolicy{res: res, record: &dmarcRecord{policy: policyReject}}
+		}
 		res.Result = "none"
-	case dmarc.IsTempFail(err):
-		res.Result, res.Reason = "temperror", err.Error()
+	case errors.Is(err, errUnusableRecord):
+		res.Result, res.Reason = "permerror", err.Error() // RFC 7489 6.6.3 step 6
 	case err != nil:
-		res.Result, res.Reason = "permerror", err.Error() // a malformed record, RFC 7489 6.6.3
+		res.Result, res.Reason = "temperror", err.Error() // any failure but "not found", RFC 7489 6.6.3
 	default:
-		res.Policy = string(rec.Policy)
-		if fromOrg && rec.SubdomainPolicy != "" {
-			res.Policy = string(rec.SubdomainPolicy)
+		res.Policy = rec.policy
+		if fromOrg && rec.subdomainPolicy != "" {
+			res.Policy = rec.subdomainPolicy
 		}
 		return authorPolicy{res: res, record: rec}
 	}
 	return authorPolicy{res: res}
 }
 
-// lookupDMARC finds the record of domain, or else of its organisational domain; fromOrg says which, as sp= then
-// applies.
-func lookupDMARC(ctx context.Context, r bounded, domain string) (rec *dmarc.Record, fromOrg bool, err error) {
-	opts := &dmarc.LookupOptions{LookupTXT: func(name string) ([]string, error) { return r.LookupTXT(ctx, name) }}
-	rec, err = dmarc.LookupWithOptions(domain, opts)
-	if org := orgDomain(domain); errors.Is(err, dmarc.ErrNoPolicy) && org != domain {
-		rec, err = dmarc.LookupWithOptions(org, opts)
-		fromOrg = true
+// servedHere reports whether domain, or the organisational domain it belongs to, is served here, and says which.
+// A subdomain is held to its organisation's implied p=reject too: sp= defaults to p= (RFC 7489 6.3), and a
+// forger must not escape by inventing vanphong.c.gov.vn for a served c.gov.vn.
+func servedHere(domain string, protected func(string) bool) (string, bool) {
+	if protected == nil {
+		return "", false
 	}
-	return rec, fromOrg, err
+	if protected(domain) {
+		return "a domain served here", true
+	}
+	if org := orgDomain(domain); org != domain && protected(org) {
+		return "a subdomain of " + org + ", served here", true
+	}
+	return "", false
 }
 
 // applyDMARC evaluates each author domain's policy against the SPF and DKIM results. With several From fields or
@@ -145,14 +178,14 @@ func applyDMARC(policies []authorPolicy, spf SPFResult, dkims []DKIMResult) (DMA
 // rank orders results of the same action: the report shows the worst.
 var rank = map[string]int{"pass": 0, "none": 1, "temperror": 2, "permerror": 3, "fail": 4}
 
-func evaluate(rec *dmarc.Record, res DMARCResult, spf SPFResult, dkims []DKIMResult) (string, Action) {
+func evaluate(rec *dmarcRecord, res DMARCResult, spf SPFResult, dkims []DKIMResult) (string, Action) {
 	author := res.Domain
-	if spf.Result == "pass" && aligned(spf.Domain, author, rec.SPFAlignment) ||
-		dkimAligned(dkims, "pass", author, rec.DKIMAlignment) {
+	if spf.Result == "pass" && aligned(spf.Domain, author, rec.spfAlignment) ||
+		dkimAligned(dkims, "pass", author, rec.dkimAlignment) {
 		return "pass", Accept
 	}
-	if spf.Result == "temperror" && aligned(spf.Domain, author, rec.SPFAlignment) ||
-		dkimAligned(dkims, "temperror", author, rec.DKIMAlignment) {
+	if spf.Result == "temperror" && aligned(spf.Domain, author, rec.spfAlignment) ||
+		dkimAligned(dkims, "temperror", author, rec.dkimAlignment) {
 		// An aligned check that could not finish might have passed. A DNS outage must not cost the message (on a
 		// closed government network one can last), so it is accepted, and the header says temperror.
 		return "temperror", Accept
@@ -160,16 +193,16 @@ func evaluate(rec *dmarc.Record, res DMARCResult, spf SPFResult, dkims []DKIMRes
 	// pct= is ignored: the policy applies to every failing message. Sampling would make the fate of a forged
 	// message a matter of chance, and a domain that publishes a policy wants it applied.
 	switch res.Policy {
-	case dmarc.PolicyReject:
+	case policyReject:
 		return "fail", Reject
-	case dmarc.PolicyQuarantine:
+	case policyQuarantine:
 		return "fail", Quarantine
 	}
 	return "fail", Accept
 }
 
 // dkimAligned reports whether a signature with the result is aligned with the author domain.
-func dkimAligned(dkims []DKIMResult, result, author string, mode dmarc.AlignmentMode) bool {
+func dkimAligned(dkims []DKIMResult, result, author string, mode alignment) bool {
 	for _, d := range dkims {
 		if d.Result == result && aligned(d.Domain, author, mode) {
 			return true
@@ -180,12 +213,12 @@ func dkimAligned(dkims []DKIMResult, result, author string, mode dmarc.Alignment
 
 // aligned reports identifier alignment (RFC 7489 3.1): the same name in strict mode, the same organisational
 // domain in relaxed mode.
-func aligned(id, author string, mode dmarc.AlignmentMode) bool {
+func aligned(id, author string, mode alignment) bool {
 	id, ok := normalizeDomain(id)
 	if !ok {
 		return false
 	}
-	if mode == dmarc.AlignmentStrict {
+	if mode == strict {
 		return id == author
 	}
 	return orgDomain(id) == orgDomain(author)
@@ -198,8 +231,8 @@ func (r Result) Authenticates(domain string) bool {
 	if !ok {
 		return false
 	}
-	if r.SPF.Result == "pass" && r.SPF.Identity == "mailfrom" && aligned(r.SPF.Domain, d, dmarc.AlignmentRelaxed) {
+	if r.SPF.Result == "pass" && r.SPF.Identity == "mailfrom" && aligned(r.SPF.Domain, d, relaxed) {
 		return true
 	}
-	return dkimAligned(r.DKIM, "pass", d, dmarc.AlignmentRelaxed)
+	return dkimAligned(r.DKIM, "pass", d, relaxed)
 }

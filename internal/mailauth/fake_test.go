@@ -16,20 +16,26 @@ import (
 type fakeDNS struct {
 	txt   map[string][]string
 	ips   map[string][]net.IPAddr
-	fail  map[string]error // lookups of these names fail with the error
-	block chan struct{}    // when set, every lookup waits for it to close, ignoring ctx
+	ptr   map[string][]string // the names of addresses, for reverse lookups
+	fail  map[string]error    // lookups of these names fail with the error
+	slow  map[string]bool     // lookups of these names (or addresses) answer only when ctx ends, as a stalling zone
+	block chan struct{}       // when set, every lookup waits for it to close, ignoring ctx
 
 	mu      sync.Mutex
 	queries []string
 }
 
-func (f *fakeDNS) lookup(kind, name string) (string, error) {
+func (f *fakeDNS) lookup(ctx context.Context, kind, name string) (string, error) {
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
 	f.mu.Lock()
 	f.queries = append(f.queries, kind+" "+name)
 	f.mu.Unlock()
 	if f.block != nil {
 		<-f.block
+	}
+	if f.slow[name] {
+		<-ctx.Done()
+		return name, ctx.Err()
 	}
 	if err := f.fail[name]; err != nil {
 		return name, err
@@ -38,7 +44,7 @@ func (f *fakeDNS) lookup(kind, name string) (string, error) {
 }
 
 func (f *fakeDNS) LookupTXT(ctx context.Context, name string) ([]string, error) {
-	name, err := f.lookup("TXT", name)
+	name, err := f.lookup(ctx, "TXT", name)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +55,7 @@ func (f *fakeDNS) LookupTXT(ctx context.Context, name string) ([]string, error) 
 }
 
 func (f *fakeDNS) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
-	name, err := f.lookup("MX", name)
+	name, err := f.lookup(ctx, "MX", name)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +63,7 @@ func (f *fakeDNS) LookupMX(ctx context.Context, name string) ([]*net.MX, error) 
 }
 
 func (f *fakeDNS) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
-	host, err := f.lookup("A", host)
+	host, err := f.lookup(ctx, "A", host)
 	if err != nil {
 		return nil, err
 	}
@@ -68,9 +74,12 @@ func (f *fakeDNS) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, 
 }
 
 func (f *fakeDNS) LookupAddr(ctx context.Context, addr string) ([]string, error) {
-	addr, err := f.lookup("PTR", addr)
+	addr, err := f.lookup(ctx, "PTR", addr)
 	if err != nil {
 		return nil, err
+	}
+	if v, ok := f.ptr[addr]; ok {
+		return v, nil
 	}
 	return nil, dns.NotFound(addr)
 }
@@ -131,6 +140,11 @@ func world(t testing.TB) *fakeDNS {
 }
 
 func crlf(s string) []byte { return []byte(strings.ReplaceAll(s, "\n", "\r\n")) }
+
+// plainMsg is a short unsigned message from the given From field value.
+func plainMsg(from string) []byte {
+	return crlf("From: " + from + "\nSubject: s\nDate: Tue, 03 Nov 2026 08:00:00 +0700\n\nbody\n")
+}
 
 // vietnameseMessage is a multipart report from the Department of Home Affairs of a.gov.vn, with diacritics in the
 // encoded Subject and display name, and in the UTF-8 body.

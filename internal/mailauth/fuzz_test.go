@@ -21,6 +21,7 @@ func FuzzVerify(f *testing.F) {
 		" \t; c=relaxed\nFrom: \"=?windows-1258?Q?V=E3n?=\" <vanthu@A.GOV.VN.>\n\nbody\n"))
 	f.Add([]byte("DKIM-Signature: s=x\nDKIM-Signature:\n\nFrom: a@b.vn\n\n"))
 	f.Add([]byte("From: a@[192.0.2.1]\r\n\r\n"))
+	f.Add(crlf("From: <vanthu@a.gov.vn> \"\x81\\\", <junk\nContent-Type: text/plain; charset=shift_jis\n\nbody\n"))
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		v := &Verifier{Resolver: &fakeDNS{txt: w.txt, ips: w.ips}, AuthServID: "mail.b.gov.vn", MaxDKIM: 3}
 		res := v.Verify(t.Context(), Inbound{IP: goodIP, Helo: "mail.a.gov.vn", MailFrom: "vanthu@a.gov.vn", Message: msg})

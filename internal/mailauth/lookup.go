@@ -16,7 +16,12 @@ import (
 //
 // A name that cannot exist (built from a hostile selector or SPF macro) is not asked about. It does not exist, and
 // a resolver's complaint about it must not pass for an outage: a temperror is accepted where a fail may not be.
-type bounded struct{ r dns.Resolver }
+//
+// The lookups driven by the client's reverse DNS run on their own budget, ptr (nil: none).
+type bounded struct {
+	r   dns.Resolver
+	ptr *ptrBudget
+}
 
 func (b bounded) LookupTXT(ctx context.Context, name string) ([]string, error) {
 	return bound(ctx, name, askable(name), func() ([]string, error) { return b.r.LookupTXT(ctx, name) })
@@ -26,12 +31,24 @@ func (b bounded) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
 	return bound(ctx, name, askable(name), func() ([]*net.MX, error) { return b.r.LookupMX(ctx, name) })
 }
 
+// LookupIPAddr looks host up within the reverse-DNS budget when it is the forward check of a name the client's
+// reverse lookup returned (RFC 7208 5.5), and within ctx otherwise.
 func (b bounded) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
+	if b.ptr.isForwardCheck(host) {
+		var cancel context.CancelFunc
+		ctx, cancel = b.ptr.within(ctx)
+		defer cancel()
+	}
 	return bound(ctx, host, askable(host), func() ([]net.IPAddr, error) { return b.r.LookupIPAddr(ctx, host) })
 }
 
+// LookupAddr looks up the names of the client's address within the reverse-DNS budget.
 func (b bounded) LookupAddr(ctx context.Context, addr string) ([]string, error) {
-	return bound(ctx, addr, net.ParseIP(addr) != nil, func() ([]string, error) { return b.r.LookupAddr(ctx, addr) })
+	ctx, cancel := b.ptr.within(ctx)
+	defer cancel()
+	names, err := bound(ctx, addr, net.ParseIP(addr) != nil, func() ([]string, error) { return b.r.LookupAddr(ctx, addr) })
+	b.ptr.expectForwardChecks(names)
+	return names, err
 }
 
 func askable(name string) bool { return isDNSName(strings.TrimSuffix(name, ".")) }

@@ -13,17 +13,21 @@ import (
 // Verifier checks mail arriving on the MX port. Resolver must be set; the other fields have defaults.
 type Verifier struct {
 	Resolver   dns.Resolver
-	AuthServID string        // our host name: the authserv-id of Authentication-Results
-	MaxDKIM    int           // signatures verified per message (0: 5); bounds the work a hostile message can cause
-	Timeout    time.Duration // the whole verification (0: 20s); a lookup still running then is a temperror
-	// Protected reports the domains served here. A From in one of them that publishes no DMARC record is held to
-	// p=reject: its genuine mail is submitted here, never received from another server. nil: none.
+	AuthServID string // our host name: the authserv-id of Authentication-Results
+	MaxDKIM    int    // signatures verified per message (0: 5); bounds the work a hostile message can cause
+	// Timeout bounds the whole verification (0: 20s); a lookup still running then is a temperror. The lookups the
+	// client's reverse DNS drives (SPF's "ptr") share a quarter of it.
+	Timeout time.Duration
+	// Protected reports the domains served here. A From in one of them, or in a subdomain of one that is an
+	// organisational domain, finding no DMARC record is held to p=reject: its genuine mail is submitted here, never
+	// received from another server. nil: none.
 	Protected func(domain string) bool
 }
 
 const (
 	defaultMaxDKIM = 5
 	defaultTimeout = 20 * time.Second
+	ptrShare       = 4 // the reverse-DNS budget is Timeout/ptrShare
 )
 
 // Inbound is a message as received: the SMTP client and envelope, and the whole message with CRLF line ends.
@@ -78,7 +82,9 @@ func (v *Verifier) Verify(ctx context.Context, in Inbound) Result {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	r := bounded{v.Resolver}
+	// The client's reverse zone may belong to a forger: the lookups it drives get a quarter of the time, and the
+	// forged domain's own lookups keep the rest (RFC 7208 5.5 lets the "ptr" mechanism simply not match then).
+	r := bounded{r: v.Resolver, ptr: &ptrBudget{budget: timeout / ptrShare}}
 
 	// The three checks look up different names and only DMARC's evaluation needs the others' results: side by
 	// side they share the deadline rather than queue for it.

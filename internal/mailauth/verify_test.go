@@ -2,11 +2,15 @@ package mailauth
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"mailserver/internal/message"
 )
 
 var (
@@ -141,7 +145,9 @@ func TestDMARC(t *testing.T) {
 			result: "permerror", domain: "a.gov.vn", action: Accept},
 		{name: "no From", mailFrom: "vanthu@a.gov.vn", ip: badIP, msg: crlf("Subject: x\n\nbody\n"),
 			result: "permerror", action: Accept},
-		{name: "unreadable From", mailFrom: "vanthu@a.gov.vn", ip: badIP, msg: plain("<vanthu@a.gov.vn"),
+		{name: "unreadable From still shows its author", mailFrom: "vanthu@a.gov.vn", ip: badIP, msg: plain("<vanthu@a.gov.vn"),
+			result: "fail", domain: "a.gov.vn", policy: "reject", action: Reject},
+		{name: "no address in From", mailFrom: "vanthu@a.gov.vn", ip: badIP, msg: plain("<<< vanthu at a.gov.vn"),
 			result: "permerror", action: Accept},
 		{name: "unknown charset in display name", mailFrom: "vanthu@a.gov.vn", ip: badIP,
 			msg:    plain("=?windows-1258?Q?V=E3n_th=F2?= <vanthu@a.gov.vn>"),
@@ -367,5 +373,155 @@ func TestAuthenticates(t *testing.T) {
 		if got := tc.r.Authenticates(tc.domain); got != tc.want {
 			t.Errorf("%s: Authenticates(%s) = %v, want %v", tc.name, tc.domain, got, tc.want)
 		}
+	}
+}
+
+// A From field net/mail cannot parse is still shown to the reader with its author (the IMAP ENVELOPE takes what it
+// can), so DMARC checks that author: a forger cannot escape p=reject by breaking the field's syntax.
+func TestDMARCChecksTheAuthorShown(t *testing.T) {
+	for _, tc := range []struct{ name, from, charset string }{
+		{"unclosed angle bracket", "Director <vanthu@a.gov.vn", ""},
+		{"junk after the address", "Van thu <vanthu@a.gov.vn>, <", ""},
+		{"raw Latin-1 display name", "Gi\xe1m \xf0\xe1c <vanthu@a.gov.vn>", ""},
+		{"control character after the domain", "<vanthu@a.gov.vn\x01>", ""},
+		{"invisible joiner after the domain", "<vanthu@a.gov.vn\u200d>", ""},
+		{"invisible joiner inside the domain", "Van thu <vanthu@a.gov\u200d.vn>", ""},
+		// Read as UTF-8 the backslash quotes the closing quote and the address is lost in a quoted string; the
+		// ENVELOPE reads raw bytes in the body's charset, where \x81\\ is one character and the address stands.
+		{"raw Shift_JIS hiding a quote", "<vanthu@a.gov.vn> \"\x81\\\", <junk", "shift_jis"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := plainMsg(tc.from)
+			if tc.charset != "" {
+				msg = crlf("From: " + tc.from + "\nContent-Type: text/plain; charset=" + tc.charset + "\n\nbody\n")
+			}
+			if shown := message.Parse(msg).Envelope.From; len(shown) != 1 || asSeen(shown[0].Host) != "a.gov.vn" {
+				t.Fatalf("ENVELOPE From %+v: the case no longer shows a.gov.vn", shown)
+			}
+			res := verifier(world(t)).Verify(t.Context(), Inbound{IP: badIP, Helo: "forger.example", MailFrom: "x@forger.example", Message: msg})
+			if res.DMARC.Result != "fail" || res.DMARC.Domain != "a.gov.vn" || res.Action != Reject {
+				t.Errorf("DMARC %+v, Action %v; want fail for a.gov.vn, reject", res.DMARC, res.Action)
+			}
+		})
+	}
+}
+
+// A subdomain of a domain served here is held to its implied p=reject too, as sp= defaults to p=.
+func TestProtectedDomainCoversSubdomains(t *testing.T) {
+	v := verifier(world(t))
+	v.Protected = func(d string) bool { return d == "c.gov.vn" }
+	for _, from := range []string{"giamdoc@vanphong.c.gov.vn", "x@a.b.c.gov.vn"} {
+		res := v.Verify(t.Context(), Inbound{IP: badIP, Helo: "forger.example", MailFrom: "x@forger.example", Message: plainMsg(from)})
+		if res.DMARC.Result != "fail" || res.DMARC.Policy != "reject" || res.Action != Reject ||
+			!strings.Contains(res.DMARC.Reason, "subdomain of c.gov.vn") {
+			t.Errorf("%s: DMARC %+v, Action %v; want fail, p=reject as a subdomain of c.gov.vn", from, res.DMARC, res.Action)
+		}
+	}
+	// Another organisation under the public suffix is not covered.
+	res := v.Verify(t.Context(), Inbound{IP: badIP, Helo: "forger.example", MailFrom: "x@forger.example", Message: plainMsg("x@vp.d.gov.vn")})
+	if res.DMARC.Result != "none" || res.Action != Accept {
+		t.Errorf("unrelated domain: DMARC %+v, Action %v; want none, accept", res.DMARC, res.Action)
+	}
+}
+
+// A DMARC record is used despite errors in tags the evaluation does not need, and keywords in any case (RFC 7489
+// 6.3); only a missing or unknown p= leaves no policy.
+func TestDMARCRecordLenientSyntax(t *testing.T) {
+	for _, tc := range []struct {
+		record string
+		from   string // default vanthu@a.gov.vn
+		sign   bool   // with a.gov.vn's Ed25519 key
+		result string
+		policy string
+		action Action
+	}{
+		{record: "v=DMARC1; p=reject; adkim=relaxed", result: "fail", policy: "reject", action: Reject},
+		{record: "v=DMARC1; p=reject; fo=2", result: "fail", policy: "reject", action: Reject},
+		{record: "v=DMARC1; p=reject; ri=0", result: "fail", policy: "reject", action: Reject},
+		{record: "v=DMARC1; p=reject; rf=xml; pct=all; rua=", result: "fail", policy: "reject", action: Reject},
+		{record: "v=DMARC1; p=reject; stray text; =x", result: "fail", policy: "reject", action: Reject},
+		{record: "v=DMARC1; p=REJECT", result: "fail", policy: "reject", action: Reject},
+		{record: " V = dmarc1 ; P = Quarantine ", result: "fail", policy: "quarantine", action: Quarantine},
+		{record: "v=DMARC1; p=reject; p=none", result: "fail", policy: "reject", action: Reject},
+		// a.gov.vn's signature aligns with vp.a.gov.vn only in relaxed mode: S is strict, and an unknown mode is the
+		// default, relaxed.
+		{record: "v=DMARC1; p=reject; adkim=S", from: "x@vp.a.gov.vn", sign: true, result: "fail", policy: "reject", action: Reject},
+		{record: "v=DMARC1; p=reject; adkim=strict", from: "x@vp.a.gov.vn", sign: true, result: "pass", policy: "reject", action: Accept},
+		{record: "v=DMARC1; p=none", result: "fail", policy: "none", action: Accept},
+		{record: "v=DMARC1; p=drop", result: "permerror", action: Accept},
+		{record: "v=DMARC1; sp=reject", result: "permerror", action: Accept},
+		{record: "p=reject; v=DMARC1", result: "none", action: Accept}, // v= not first: not a DMARC record
+		{record: "v=DMARC2; p=reject", result: "none", action: Accept},
+	} {
+		t.Run(tc.record, func(t *testing.T) {
+			from := cmp.Or(tc.from, "vanthu@a.gov.vn")
+			f := world(t)
+			f.txt["_dmarc."+from[strings.IndexByte(from, '@')+1:]] = []string{tc.record}
+			msg := plainMsg(from)
+			if tc.sign {
+				msg = signed(t, msg, "a.gov.vn", keys(t)[1])
+			}
+			res := verifier(f).Verify(t.Context(), Inbound{IP: badIP, Helo: "forger.example", MailFrom: "x@forger.example", Message: msg})
+			if res.DMARC.Result != tc.result || res.DMARC.Policy != tc.policy || res.Action != tc.action {
+				t.Errorf("DMARC %+v, Action %v; want %s, policy %q, %v", res.DMARC, res.Action, tc.result, tc.policy, tc.action)
+			}
+		})
+	}
+}
+
+// A subdomain without a record of its own gets the organisation's p= when the organisation's sp= is unreadable.
+func TestDMARCUnreadableSubdomainPolicy(t *testing.T) {
+	f := world(t)
+	f.txt["_dmarc.hanoi.gov.vn"] = []string{"v=DMARC1; p=reject; sp=bogus"}
+	res := verifier(f).Verify(t.Context(), Inbound{IP: badIP, Helo: "forger.example", MailFrom: "x@forger.example",
+		Message: plainMsg("x@vanphong.hanoi.gov.vn")})
+	if res.DMARC.Result != "fail" || res.DMARC.Policy != "reject" || res.Action != Reject {
+		t.Errorf("DMARC %+v, Action %v; want fail, p=reject", res.DMARC, res.Action)
+	}
+}
+
+// The client's reverse zone, which a forger controls, cannot spend the time of the forged domain's own SPF lookups:
+// the "ptr" lookups it drives have a quarter of the Timeout, and the forgery still fails.
+func TestReverseDNSBudget(t *testing.T) {
+	slowNames := make([]string, 10) // SPF checks ten names of a reverse lookup (RFC 7208 4.6.4)
+	for i := range slowNames {
+		slowNames[i] = fmt.Sprintf("h%d.forger.example", i)
+	}
+	for _, tc := range []struct {
+		name  string
+		names []string // the reverse zone's names for badIP; nil: the reverse lookup stalls
+	}{
+		{"reverse lookup stalls", nil},
+		{"forward checks of its names stall", slowNames},
+		{"the forged domain's host among them", append([]string{"mail.a.gov.vn"}, slowNames[1:]...)},
+		{"the forged domain's host after ten that stall", append(slowNames, "mail.a.gov.vn")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := world(t)
+			f.txt["a.gov.vn"] = []string{"v=spf1 ptr:a.gov.vn a:mail.a.gov.vn -all"}
+			f.slow = map[string]bool{badIP.String(): tc.names == nil}
+			for _, n := range slowNames {
+				f.slow[n] = true
+			}
+			f.ptr = map[string][]string{badIP.String(): tc.names}
+			v := verifier(f)
+			v.Timeout = 400 * time.Millisecond
+			start := time.Now()
+			res := v.Verify(t.Context(), Inbound{IP: badIP, Helo: "forger.example", MailFrom: "vanthu@a.gov.vn", Message: plainMsg(vanthu)})
+			if res.SPF.Result != "fail" || res.DMARC.Result != "fail" || res.Action != Reject {
+				t.Errorf("SPF %+v, DMARC %s, Action %v; want fail, fail, reject", res.SPF, res.DMARC.Result, res.Action)
+			}
+			if d := time.Since(start); d >= v.Timeout {
+				t.Errorf("Verify took %v, the whole Timeout", d)
+			}
+		})
+	}
+	// A genuine "ptr" match still passes.
+	f := world(t)
+	f.txt["a.gov.vn"] = []string{"v=spf1 ptr:a.gov.vn -all"}
+	f.ptr = map[string][]string{goodIP.String(): {"mail.a.gov.vn."}}
+	res := verifier(f).Verify(t.Context(), Inbound{IP: goodIP, Helo: "mail.a.gov.vn", MailFrom: "vanthu@a.gov.vn", Message: plainMsg(vanthu)})
+	if res.SPF.Result != "pass" || res.Action != Accept {
+		t.Errorf("genuine ptr: SPF %+v, Action %v", res.SPF, res.Action)
 	}
 }

@@ -75,6 +75,20 @@ func parseAddressList(v, fallback string) []imap.Address {
 	return out
 }
 
+// AddressDomains returns the host of every address the ENVELOPE would show for an address field with this value,
+// in order: it reads the value as parseAddressList does, taking what net/mail cannot parse from the
+// comma-separated pieces and from a "<local@host>" inside them, and reading raw 8-bit bytes as UTF-8 (the charset
+// of a body that names none). DMARC checks these domains: a From it could not read would otherwise go unchecked
+// while the reader is still shown its author (RFC 7489 6.6.1).
+func AddressDomains(fieldValue string) []string {
+	addrs := parseAddressList(fieldValue, "")
+	hosts := make([]string, len(addrs))
+	for i, a := range addrs {
+		hosts[i] = a.Host
+	}
+	return hosts
+}
+
 // decodeRaw8bit converts a raw non-UTF-8 header value (old mailers) so the
 // address parser sees valid UTF-8.
 func decodeRaw8bit(v, fallback string) string {
