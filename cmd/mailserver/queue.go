@@ -190,7 +190,11 @@ func writeQueueEntry(w io.Writer, e admin.QueueEntry, now time.Time) {
 	field("", "size", "%s", formatSize(e.Size))
 	field("", "attempts", "%d", e.Attempts)
 	field("", "last attempt", "%s", whenTried(e.LastAttempt, now))
-	field("", "next attempt", "%s (%s)", showTime(e.NextAttempt), fromNow(e.NextAttempt, now))
+	if e.InProgress {
+		field("", "next attempt", "in progress now")
+	} else {
+		field("", "next attempt", "%s (%s)", showTime(e.NextAttempt), fromNow(e.NextAttempt, now))
+	}
 	field("", "delay warning", "%s", yesNo(e.DelayWarned, "sent to the sender", "not sent"))
 	field("", "bounce", "%s", yesNo(e.BounceRequested, "requested: the sender gets a report at the next attempt",
 		"not requested"))
@@ -292,6 +296,11 @@ up on a message and tell the sender, use 'mailserver queue bounce' instead.`,
 				if err := api.RemoveQueue(e.ID); err != nil {
 					return err
 				}
+				if e.InProgress {
+					fmt.Fprintf(cmd.OutOrStdout(), "Removed message %s from %s (%s); the sender was not told. An attempt to deliver it was under way and may still reach some of its %d pending recipient(s): it is not retried.\n",
+						e.ID, sender(e.From), formatSize(e.Size), len(e.Pending()))
+					return nil
+				}
 				fmt.Fprintf(cmd.OutOrStdout(), "Removed message %s from %s (%s) without delivering it to its %d pending recipient(s); the sender was not told.\n",
 					e.ID, sender(e.From), formatSize(e.Size), len(e.Pending()))
 				return nil
@@ -321,6 +330,11 @@ saying it was not delivered to them. On a stopped server this happens when it st
 				when := "now"
 				if !serverRunning(api) {
 					when = "when the server starts (it is not running)"
+				}
+				if e.InProgress {
+					fmt.Fprintf(cmd.OutOrStdout(), "Bouncing message %s once the attempt under way ends: its sender %s will get a bounce for those of its %d pending recipient(s) that attempt does not reach.\n",
+						e.ID, sender(e.From), len(e.Pending()))
+					return nil
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "Bouncing message %s %s: its sender %s will get a bounce for its %d pending recipient(s).\n",
 					e.ID, when, sender(e.From), len(e.Pending()))

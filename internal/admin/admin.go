@@ -141,6 +141,8 @@ type Service struct {
 	// keygen makes DKIM keys (mailauth.GenerateKey); now dates their selectors.
 	keygen func(algorithm, selector string) (mailauth.Key, error)
 	now    func() time.Time
+	// inProgress says whether the running server's queue worker is attempting a queued message (nil: none runs).
+	inProgress func(id string) bool
 }
 
 // Option changes a Service built by New.
@@ -153,6 +155,12 @@ func WithHasher(h auth.Hasher) Option { return func(s *Service) { s.hasher = h }
 // while to make.
 func WithKeygen(fn func(algorithm, selector string) (mailauth.Key, error)) Option {
 	return func(s *Service) { s.keygen = fn }
+}
+
+// WithAttemptsInProgress lets queue entries say whether an attempt at them is under way, asking the running
+// server's queue worker (queue.Worker.InProgress): removing or bouncing such a message may not stop that attempt.
+func WithAttemptsInProgress(inProgress func(id string) bool) Option {
+	return func(s *Service) { s.inProgress = inProgress }
 }
 
 // New returns a Service working on st.

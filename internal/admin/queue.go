@@ -14,17 +14,19 @@ const maxQueueID = 64
 
 // QueueEntry is a message in the outbound queue as the administration layer shows it.
 type QueueEntry struct {
-	ID              string           `json:"id"`
-	From            string           `json:"from"`                // "" is the null sender: the message is a report
-	Submitter       string           `json:"submitter,omitempty"` // the account that sent it; "" for this server's reports
-	Created         time.Time        `json:"created"`
-	NextAttempt     time.Time        `json:"next_attempt"`
-	LastAttempt     time.Time        `json:"last_attempt,omitzero"` // zero before the first attempt
-	Attempts        int              `json:"attempts"`
-	Size            int64            `json:"size"` // bytes, as sent
-	DelayWarned     bool             `json:"delay_warned,omitempty"`
-	BounceRequested bool             `json:"bounce_requested,omitempty"`
-	Recipients      []QueueRecipient `json:"recipients"`
+	ID              string    `json:"id"`
+	From            string    `json:"from"`                // "" is the null sender: the message is a report
+	Submitter       string    `json:"submitter,omitempty"` // the account that sent it; "" for this server's reports
+	Created         time.Time `json:"created"`
+	NextAttempt     time.Time `json:"next_attempt"`
+	LastAttempt     time.Time `json:"last_attempt,omitzero"` // zero before the first attempt
+	Attempts        int       `json:"attempts"`
+	Size            int64     `json:"size"` // bytes, as sent
+	DelayWarned     bool      `json:"delay_warned,omitempty"`
+	BounceRequested bool      `json:"bounce_requested,omitempty"`
+	// InProgress: the running server is attempting it now; removing or bouncing it cannot stop that attempt.
+	InProgress bool             `json:"in_progress,omitempty"`
+	Recipients []QueueRecipient `json:"recipients"`
 }
 
 // QueueRecipient is one recipient of a queued message and what its last attempt gave.
@@ -48,8 +50,8 @@ func (e QueueEntry) Pending() []QueueRecipient {
 	return out
 }
 
-func queueEntry(m store.QueuedMessage) QueueEntry {
-	e := QueueEntry{ID: m.ID, From: m.From, Submitter: m.Submitter, Created: m.Created, NextAttempt: m.NextAttempt,
+func (s *Service) queueEntry(m store.QueuedMessage) QueueEntry {
+	e := QueueEntry{ID: m.ID, InProgress: s.inProgress != nil && s.inProgress(m.ID), From: m.From, Submitter: m.Submitter, Created: m.Created, NextAttempt: m.NextAttempt,
 		LastAttempt: m.LastAttempt, Attempts: m.Attempts, Size: m.Size(), DelayWarned: m.DelayWarned,
 		BounceRequested: m.BounceRequested, Recipients: make([]QueueRecipient, len(m.Recipients))}
 	for i, r := range m.Recipients {
@@ -67,7 +69,7 @@ func (s *Service) ListQueue() ([]QueueEntry, error) {
 	}
 	out := make([]QueueEntry, len(ms))
 	for i, m := range ms {
-		out[i] = queueEntry(m)
+		out[i] = s.queueEntry(m)
 	}
 	return out, nil
 }
@@ -78,7 +80,7 @@ func (s *Service) ShowQueue(id string) (QueueEntry, error) {
 	if err != nil {
 		return QueueEntry{}, err
 	}
-	return queueEntry(m), nil
+	return s.queueEntry(m), nil
 }
 
 // RetryQueue makes a queued message due now, so that a running server tries it at once instead of waiting for

@@ -250,3 +250,25 @@ func TestQueueErrors(t *testing.T) {
 		t.Errorf("Q1 after failed operations: %+v, %v", m, err)
 	}
 }
+
+// The running server's worker tells which messages it is attempting; entries say so, and the As copy used by the
+// control socket keeps asking it.
+func TestQueueEntriesInProgress(t *testing.T) {
+	_, st := newService(t)
+	svc := admin.New(st, admin.WithHasher(cheapHasher), admin.WithAttemptsInProgress(func(id string) bool { return id == "Q1" }))
+	enqueue(t, st, "Q1", "an.nv@vinhyen.gov.vn", "vanthu@bo-noi-vu.gov.vn")
+	enqueue(t, st, "Q2", "an.nv@vinhyen.gov.vn", "vanthu@bo-noi-vu.gov.vn")
+	list, err := svc.As("root").ListQueue()
+	must(t, err)
+	if len(list) != 2 || !list[0].InProgress || list[1].InProgress {
+		t.Fatalf("ListQueue = %+v; want Q1 in progress, Q2 not", list)
+	}
+	e, err := svc.ShowQueue("Q1")
+	must(t, err)
+	if !e.InProgress {
+		t.Error("ShowQueue(Q1) does not say an attempt is under way")
+	}
+	if e, _ := admin.New(st).ShowQueue("Q1"); e.InProgress {
+		t.Error("without a running worker an entry says an attempt is under way")
+	}
+}

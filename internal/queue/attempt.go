@@ -218,8 +218,11 @@ func (w *Worker) record(log *slog.Logger, m store.QueuedMessage, results map[str
 		}
 		q.Attempts, q.LastAttempt = attempts, now
 		q.DelayWarned = q.DelayWarned || warn
-		if q.BounceRequested && !m.BounceRequested {
+		switch {
+		case q.BounceRequested && !m.BounceRequested:
 			next = now // asked for while this attempt ran
+		case !q.NextAttempt.Equal(m.NextAttempt) && q.NextAttempt.Before(next):
+			next = q.NextAttempt // 'queue retry' while this attempt ran: it was meant for the next one
 		}
 		q.NextAttempt = next
 		return nil

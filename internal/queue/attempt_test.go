@@ -169,3 +169,57 @@ func TestHeldMessageWaitsForTheFirstRetryStep(t *testing.T) {
 		t.Errorf("left behind: %d holds, %d destination limits", len(e.worker.held), len(e.worker.domains))
 	}
 }
+
+// heldTransport holds each delivery until released, then answers every recipient with reply.
+type heldTransport struct {
+	started chan struct{}
+	release chan struct{}
+	reply   outbound.Reply
+}
+
+func (h *heldTransport) Deliver(_ context.Context, _ []outbound.Target, env outbound.Envelope, _ []byte) []outbound.Result {
+	h.started <- struct{}{}
+	<-h.release
+	var out []outbound.Result
+	for _, r := range env.Recipients {
+		out = append(out, outbound.Result{Recipient: r, Reply: h.reply, Delivered: h.reply.Code/100 == 2})
+	}
+	return out
+}
+
+// 'queue retry' while an attempt is under way is meant for the next attempt: the attempt's own schedule must not
+// overwrite it. The worker tells the administration layer meanwhile that the attempt is in progress.
+func TestRetryAskedDuringAnAttemptIsKept(t *testing.T) {
+	e := newEnv(t, fakeRouter{})
+	held := &heldTransport{started: make(chan struct{}, 1), release: make(chan struct{}),
+		reply: outbound.Reply{Code: 451, Enhanced: "4.4.1", Text: "connection timed out"}}
+	e.worker.opts.Transport = held
+	e.worker.opts.Retry = []time.Duration{4 * time.Hour}
+	id := e.submit(t, "x@other.gov.vn")
+	var wg sync.WaitGroup
+	e.worker.dispatch(context.Background(), &wg, make(chan struct{}, 1))
+	select {
+	case <-held.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the attempt never started")
+	}
+	if !e.worker.InProgress(id) {
+		t.Error("InProgress is false during the attempt")
+	}
+	retryAt := e.clock.Add(-time.Second) // what 'queue retry' writes: now
+	if _, err := e.st.UpdateQueued(id, func(q *store.QueuedMessage) error { q.NextAttempt = retryAt; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	close(held.release)
+	wg.Wait()
+	if e.worker.InProgress(id) {
+		t.Error("InProgress is still true after the attempt")
+	}
+	m, err := e.st.QueuedMessage(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.NextAttempt.Equal(retryAt) || m.Attempts != 1 {
+		t.Errorf("next attempt %v, %d attempts; want the retry asked for (%v) kept, and 1", m.NextAttempt, m.Attempts, retryAt)
+	}
+}

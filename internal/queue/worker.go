@@ -183,6 +183,14 @@ func (w *Worker) dispatch(ctx context.Context, attempts *sync.WaitGroup, done ch
 	return min(max(next.Sub(now), 0), pollInterval)
 }
 
+// InProgress reports whether an attempt at the queued message id is under way, so that an administrator removing
+// or bouncing it can be told that the attempt may still deliver it.
+func (w *Worker) InProgress(id string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.inflight[id]
+}
+
 // hold keeps a message from being attempted again before the first retry step has passed, when the store could
 // not record its last attempt (a full disk, say): its due time in the store is then still in the past, and
 // without this the worker would send it again and again, to every recipient, as fast as it could.

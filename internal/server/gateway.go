@@ -118,3 +118,7 @@ func (c *inboundChecker) Check(ctx context.Context, ip net.IP, helo, mailFrom st
 	}
 	return v
 }
+
+// attemptInProgress tells the administration layer whether the queue worker is attempting queued message id. The
+// worker is built before anything serves, so the control socket never asks before it exists.
+func (s *Server) attemptInProgress(id string) bool { return s.queue != nil && s.queue.InProgress(id) }

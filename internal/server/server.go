@@ -82,7 +82,8 @@ func New(cfg config.Config, logger *slog.Logger, opts Options) (*Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: logger, opts: opts, store: st, tls: tlsConfig, admin: admin.New(st), addrs: map[string]net.Addr{}}
+	s := &Server{cfg: cfg, log: logger, opts: opts, store: st, tls: tlsConfig, addrs: map[string]net.Addr{}}
+	s.admin = admin.New(st, admin.WithAttemptsInProgress(s.attemptInProgress))
 	if opts.Bootstrap {
 		if err := s.bootstrap(); err != nil {
 			st.Close()
