@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -45,35 +48,44 @@ DOMAIN' prints: MX, SPF, DKIM, DMARC and the client settings.`,
 		}),
 	}
 	add.Flags().BoolVar(&ed25519, "ed25519", false, "also make an Ed25519 DKIM key (RFC 8463)")
-	var algorithm string
+	var algorithm, remove string
 	dkim := &cobra.Command{
 		Use:   "dkim DOMAIN",
-		Short: "Make a new DKIM signing key for a domain",
+		Short: "Make a new DKIM signing key for a domain, or retire an old one",
 		Long: `Make a new DKIM signing key for a domain: an Ed25519 key next to the RSA one, or a new key to rotate
-to. Outbound mail is signed with every key the domain has, so publish the new record (see 'mailserver domain
-dns') at once.`,
-		Example: `  mailserver domain dkim vinhyen.gov.vn --algorithm ed25519`,
-		Args:    args("DOMAIN"),
+to. Outbound mail is signed with every key the domain has, newest first, so publish the new record (see
+'mailserver domain dns') at once.
+
+To rotate: make the new key, publish its record, wait until DNS serves it (the old record's TTL at least), then
+retire the old key with --remove SELECTOR. The selectors are the names before ._domainkey in 'mailserver domain
+dns'. The last key of a domain cannot be removed.`,
+		Example: `  mailserver domain dkim vinhyen.gov.vn --algorithm ed25519
+  mailserver domain dkim vinhyen.gov.vn --remove rsa-202611-3f9c`,
+		Args: func(cmd *cobra.Command, argv []string) error {
+			if cmd.Flags().Changed("remove") && cmd.Flags().Changed("algorithm") {
+				return errors.New("give either --algorithm (to make a key) or --remove (to retire one), not both")
+			}
+			return args("DOMAIN")(cmd, argv)
+		},
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			return a.withAdmin(func(api admin.API) error {
-				k, err := api.AddDKIMKey(args[0], algorithm)
-				if err != nil {
-					return err
+				if cmd.Flags().Changed("remove") {
+					return removeDKIMKey(cmd.OutOrStdout(), api, args[0], remove)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "made %s key %s for %s; publish:\n%s\n", k.Algorithm, k.Selector,
-					k.Domain, dns.TXT(k.Selector+"._domainkey."+k.Domain, k.Record))
-				return nil
+				return addDKIMKey(cmd.OutOrStdout(), api, args[0], algorithm)
 			})
 		}),
 	}
 	dkim.Flags().StringVar(&algorithm, "algorithm", "rsa", "rsa or ed25519")
+	dkim.Flags().StringVar(&remove, "remove", "", "retire the key with this selector instead of making one")
 	dnsCmd := &cobra.Command{
 		Use:   "dns DOMAIN",
 		Short: "Print the DNS records a domain needs, as zone-file lines",
 		Long: `Print every DNS record the domain needs, as lines of a zone file: MX, SPF, DKIM, DMARC, and the SRV and
 autoconfig records that let mail clients find the server. The host names and ports come from the configuration
-(hostname, and the submission and IMAP listeners). The output can also be used as it is as the [dns] records
-file of another server on a closed network.`,
+(hostname, and the submission and IMAP listeners; a listener that is off or on loopback only is published as not
+offered). With a [smarthost], the SPF record lets it send the domain's mail too. The output can also be used as
+it is as the [dns] records file of another server on a closed network.`,
 		Example: `  mailserver domain dns vinhyen.gov.vn`,
 		Args:    args("DOMAIN"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
@@ -134,6 +146,29 @@ file of another server on a closed network.`,
 	return cmd
 }
 
+// addDKIMKey makes a key and prints the record to publish.
+func addDKIMKey(w io.Writer, api admin.API, domain, algorithm string) error {
+	k, err := api.AddDKIMKey(domain, algorithm)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "made %s key %s for %s; publish:\n%s\n", k.Algorithm, k.Selector, k.Domain,
+		dns.TXT(k.Selector+"._domainkey."+k.Domain, k.Record))
+	return nil
+}
+
+// removeDKIMKey retires a key and says what is left to do in DNS: a receiver checks a signature when the message
+// reaches it, which for mail sent just before (or delayed on the way) is later, so the record goes a few days on.
+func removeDKIMKey(w io.Writer, api admin.API, domain, selector string) error {
+	if err := api.RemoveDKIMKey(domain, selector); err != nil {
+		return err
+	}
+	name := display(selector) + "._domainkey." + display(domain)
+	fmt.Fprintf(w, "removed DKIM key %s of %s: mail is no longer signed with it. Delete its DNS record %s in a few "+
+		"days, once mail signed with it has arrived.\n", display(selector), display(domain), name)
+	return nil
+}
+
 // keysDomain is the domain as the store spells it (lower-case, no trailing dot) when it has keys.
 func keysDomain(arg string, keys []admin.DKIMKey) string {
 	if len(keys) > 0 {
@@ -142,18 +177,41 @@ func keysDomain(arg string, keys []admin.DKIMKey) string {
 	return strings.ToLower(strings.TrimSuffix(arg, "."))
 }
 
-// mailHost is how clients and servers reach this server, from the configuration: its host name and the ports of
-// its client listeners.
+// mailHost is how clients and servers reach this server, from the configuration: its host name, the ports of its
+// client listeners that others can reach, and the smarthost that outbound mail leaves through.
 func mailHost(cfg config.Config) admin.MailHost {
-	port := func(addr string) int {
-		_, p, err := net.SplitHostPort(addr)
-		if err != nil {
-			return 0
-		}
-		n, _ := strconv.Atoi(p)
-		return n
+	return admin.MailHost{Hostname: cfg.Hostname, Submission: publicPort(cfg.SMTP.Submission),
+		Submissions: publicPort(cfg.SMTP.Submissions), IMAP: publicPort(cfg.IMAP.Listen),
+		IMAPS: publicPort(cfg.IMAP.ListenTLS), HTTPS: publicPort(cfg.HTTP.ListenTLS),
+		Smarthost: hostOf(cfg.Smarthost.Host)}
+}
+
+// publicPort is the port of a listen address others can connect to, or 0 for none: no listener, or one on
+// loopback only, which only this machine reaches (the embedded defaults are such).
+func publicPort(addr string) int {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil || isLoopback(host) {
+		return 0
 	}
-	return admin.MailHost{Hostname: cfg.Hostname, Submission: port(cfg.SMTP.Submission),
-		Submissions: port(cfg.SMTP.Submissions), IMAP: port(cfg.IMAP.Listen), IMAPS: port(cfg.IMAP.ListenTLS),
-		HTTPS: port(cfg.HTTP.ListenTLS)}
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// isLoopback says whether a listen host is this machine only: localhost, 127.0.0.0/8 or ::1. An empty host, or
+// 0.0.0.0 and ::, listens on every address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// hostOf is the host part of a host:port address, or "" when there is none.
+func hostOf(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "" // config validation refuses such an address
+	}
+	return host
 }

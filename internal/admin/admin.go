@@ -39,6 +39,7 @@ type API interface {
 	RemoveDomain(name string) error
 	AddDKIMKey(domain, algorithm string) (DKIMKey, error)
 	DKIMKeys(domain string) ([]DKIMKey, error)
+	RemoveDKIMKey(domain, selector string) error
 
 	AddUser(req AddUserRequest) (UserInfo, error)
 	ListUsers() ([]UserInfo, error)

@@ -76,6 +76,11 @@ func (c *Client) DKIMKeys(domain string) ([]admin.DKIMKey, error) {
 	return out, err
 }
 
+// RemoveDKIMKey implements admin.API.
+func (c *Client) RemoveDKIMKey(domain, selector string) error {
+	return c.call(OpDomainDKIMRm, selectorArgs{Domain: domain, Selector: selector}, nil, callTimeout)
+}
+
 // ListDomains implements admin.API.
 func (c *Client) ListDomains() ([]admin.Domain, error) {
 	var out []admin.Domain

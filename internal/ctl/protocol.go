@@ -33,6 +33,7 @@ const (
 	OpDomainRemove  = "domain.remove"
 	OpDomainDKIM    = "domain.dkim"
 	OpDomainKeys    = "domain.keys"
+	OpDomainDKIMRm  = "domain.dkim.remove"
 	OpUserAdd       = "user.add"
 	OpUserList      = "user.list"
 	OpUserPasswd    = "user.passwd"
@@ -94,6 +95,11 @@ type domainArgs struct {
 type dkimArgs struct {
 	Domain    string `json:"domain"`
 	Algorithm string `json:"algorithm"`
+}
+
+type selectorArgs struct {
+	Domain   string `json:"domain"`
+	Selector string `json:"selector"`
 }
 
 type addressArgs struct {

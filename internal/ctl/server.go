@@ -155,6 +155,9 @@ var handlers = map[string]handler{
 	OpDomainRemove: withArgs(func(api admin.API, a domainArgs) (any, error) {
 		return nil, api.RemoveDomain(a.Name)
 	}),
+	OpDomainDKIMRm: withArgs(func(api admin.API, a selectorArgs) (any, error) {
+		return nil, api.RemoveDKIMKey(a.Domain, a.Selector)
+	}),
 	OpDomainDKIM: withArgs(func(api admin.API, a dkimArgs) (any, error) { return api.AddDKIMKey(a.Domain, a.Algorithm) }),
 	OpDomainKeys: withArgs(func(api admin.API, a domainArgs) (any, error) { return api.DKIMKeys(a.Name) }),
 	OpUserAdd:    withArgs(func(api admin.API, req admin.AddUserRequest) (any, error) { return api.AddUser(req) }),

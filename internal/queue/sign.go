@@ -2,10 +2,12 @@ package queue
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 
 	"mailserver/internal/mailauth"
 	"mailserver/internal/message"
+	"mailserver/internal/store"
 )
 
 // sign returns the DKIM-Signature fields to put before msg: signed with the keys of the From header's domain, so
@@ -26,7 +28,7 @@ func (w *Worker) sign(log *slog.Logger, msg []byte) []byte {
 		return nil
 	}
 	mk := make([]mailauth.Key, len(keys))
-	for i, k := range keys {
+	for i, k := range newestFirst(keys) {
 		mk[i] = mailauth.Key{Selector: k.Selector, Algorithm: k.Algorithm, Private: k.Private}
 	}
 	sig, err := mailauth.Sign(msg, domain, mk)
@@ -35,6 +37,14 @@ func (w *Worker) sign(log *slog.Logger, msg []byte) []byte {
 		return nil
 	}
 	return sig
+}
+
+// newestFirst orders keys by age, newest first, so that after a rotation the new key's signature heads the message:
+// a receiver may verify only the first few signatures (RFC 6376 6.1; the MX here checks five), and the old key's
+// record is the one about to be withdrawn. Keys made in the same second keep the store's (selector) order.
+func newestFirst(keys []store.DKIMKey) []store.DKIMKey {
+	slices.SortStableFunc(keys, func(a, b store.DKIMKey) int { return b.Created.Compare(a.Created) })
+	return keys
 }
 
 // authorDomain is the domain of the first From address, lower-case, or "".

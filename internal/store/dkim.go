@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"time"
 
@@ -20,6 +21,10 @@ type DKIMKey struct {
 	Private   []byte // PKCS#8 DER
 	Created   time.Time
 }
+
+// ErrLastDKIMKey refuses to remove the only key of a domain: its mail would leave unsigned, and DMARC would then
+// rest on SPF alone, which forwarding breaks.
+var ErrLastDKIMKey = errors.New("the domain's last DKIM key")
 
 func dkimKey(domain, selector string) []byte { return []byte(domain + "\x00" + selector) }
 
@@ -74,19 +79,42 @@ func (s *Store) DKIMKeys(domain string) ([]DKIMKey, error) {
 	return out, err
 }
 
+// RemoveDKIMKey deletes one key of a domain (a rotation retires the old key): ErrNotFound when the domain has no
+// key with that selector, ErrLastDKIMKey when it is the only one. The count is taken in the same transaction as the
+// deletion, so two removals at once cannot leave the domain without a key.
+func (s *Store) RemoveDKIMKey(domain, selector string) error {
+	domain = normalizeDomain(domain)
+	return s.update(func(tx *bolt.Tx, _ *changes) error {
+		b := tx.Bucket(bucketDKIM)
+		key := dkimKey(domain, selector)
+		if b.Get(key) == nil {
+			return fmt.Errorf("remove DKIM key %s of %s: %w", selector, domain, ErrNotFound)
+		}
+		if len(dkimKeyNames(b, domain)) == 1 {
+			return fmt.Errorf("remove DKIM key %s of %s: %w", selector, domain, ErrLastDKIMKey)
+		}
+		return b.Delete(key)
+	})
+}
+
 // deleteDKIMKeys removes a domain's keys (the domain is being removed).
 func deleteDKIMKeys(tx *bolt.Tx, domain string) error {
-	prefix := []byte(domain + "\x00")
 	b := tx.Bucket(bucketDKIM)
-	var keys [][]byte
-	c := b.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		keys = append(keys, bytes.Clone(k))
-	}
-	for _, k := range keys { // never delete while iterating
+	for _, k := range dkimKeyNames(b, domain) { // collected first: never delete while iterating
 		if err := b.Delete(k); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// dkimKeyNames returns the bucket keys of a domain's DKIM keys, copied so that they outlive the cursor.
+func dkimKeyNames(b *bolt.Bucket, domain string) [][]byte {
+	prefix := []byte(domain + "\x00")
+	var keys [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	return keys
 }
