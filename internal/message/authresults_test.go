@@ -62,3 +62,25 @@ func TestResultsAuthservID(t *testing.T) {
 		}
 	}
 }
+
+// FuzzObscureAuthResults: only field names change, and afterwards no header field claims the id.
+//
+//	go test -run '^$' -fuzz FuzzObscureAuthResults ./internal/message/
+func FuzzObscureAuthResults(f *testing.F) {
+	f.Add([]byte("Authentication-Results: mail.x.vn; spf=pass\r\nFrom: a@b.vn\r\n\r\nbody\r\n"))
+	f.Add([]byte("authentication-results:(c (d)) \"MAIL.X.VN\" 1;\n\tnone\nSubject: s\n\n"))
+	f.Add([]byte("Authentication-Results : mail.x.vn;\r\n\r\nAuthentication-Results: mail.x.vn;\r\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		out := ObscureAuthResults(raw, "mail.x.vn")
+		// Only names change, each by the prefix (the original name may be in any case).
+		strip := func(b []byte) string { return strings.ReplaceAll(string(b), "X-Untrusted-", "") }
+		if (len(out)-len(raw))%len("X-Untrusted-") != 0 || !strings.EqualFold(strip(out), strip(raw)) {
+			t.Fatalf("more than field names changed:\n%q\n%q", raw, out)
+		}
+		for _, fl := range parseFields(out[:headerEnd(out)], 0) {
+			if strings.EqualFold(fl.name, "Authentication-Results") && strings.EqualFold(resultsAuthservID(fl.value), "mail.x.vn") {
+				t.Fatalf("a field still claims the id:\n%q", out)
+			}
+		}
+	})
+}
