@@ -2,6 +2,7 @@ package imap
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -32,6 +33,8 @@ var (
 	errNotSelectedBug  = &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeClientBug, Text: "No mailbox selected"}
 	errUnsupportedUse  = no("USEATTR", "Unsupported special-use attribute")
 	errTooManyUseAttrs = no("USEATTR", "Only one special-use attribute per mailbox")
+	errTooManySections = no(imap.ResponseCodeLimit, fmt.Sprintf("Too many body sections in one FETCH: ask for at most %d", maxFetchSections))
+	errTooManyKeys     = no(imap.ResponseCodeLimit, fmt.Sprintf("Too many keys in one SEARCH: at most %d, of which %d message sets", maxSearchKeys, maxSearchSets))
 
 	// The shared namespace (namespace.go).
 	errNoPermission   = no(imap.ResponseCodeNoPerm, "You have read-only access to this shared mailbox")

@@ -38,10 +38,18 @@ func newFetchPlan(opts *imap.FetchOptions, readOnly bool) fetchPlan {
 
 // Fetch implements imapserver.Session for FETCH and UID FETCH. Everything comes from the stored entry and parse
 // result plus byte-range reads of the body; the message is never parsed again. No lock is held while writing.
+// maxFetchSections bounds the body sections of one FETCH. Each is read whole before the response is written, and
+// the library does not merge repeated ones, so a short command naming the same large section thousands of times
+// would otherwise hold thousands of copies in memory. Clients ask for a handful.
+const maxFetchSections = 64
+
 func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
 	sel, err := s.selected()
 	if err != nil {
 		return err
+	}
+	if len(options.BodySection)+len(options.BinarySection)+len(options.BinarySectionSize) > maxFetchSections {
+		return errTooManySections
 	}
 	refs := sel.resolve(numSet)
 	plan := newFetchPlan(options, !sel.canWrite)

@@ -26,6 +26,9 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 	if options.ReturnSave {
 		sel.searchRes = nil // a failed SEARCH leaves $ empty (RFC 5182 2.1)
 	}
+	if keys, sets := countSearchKeys(criteria); keys > maxSearchKeys || sets > maxSearchSets {
+		return nil, errTooManyKeys
+	}
 	q := compileSearch(sel, criteria)
 	matches, err := s.runSearch(sel, q)
 	if err != nil {
@@ -116,4 +119,29 @@ func savedResult(matches []msgRef, o *imap.SearchOptions) imap.UIDSet {
 		set.AddNum(imap.UID(r.uid))
 	}
 	return set
+}
+
+// Bounds on one SEARCH. Every message set is resolved into a set of the mailbox's UIDs, and every text key is a
+// scan of each message's text, so a short command repeating "1:*" or TEXT thousands of times would cost the
+// mailbox's size that many times over. Clients send a few keys.
+const (
+	maxSearchKeys = 256
+	maxSearchSets = 64
+)
+
+// countSearchKeys counts the keys of c, NOT and OR included, and among them the message sets.
+func countSearchKeys(c *imap.SearchCriteria) (keys, sets int) {
+	sets = len(c.SeqNum) + len(c.UID)
+	keys = sets + len(c.Header) + len(c.Body) + len(c.Text) + len(c.Flag) + len(c.NotFlag)
+	for i := range c.Not {
+		k, s := countSearchKeys(&c.Not[i])
+		keys, sets = keys+k, sets+s
+	}
+	for i := range c.Or {
+		for j := range c.Or[i] {
+			k, s := countSearchKeys(&c.Or[i][j])
+			keys, sets = keys+k, sets+s
+		}
+	}
+	return keys + len(c.Not) + len(c.Or), sets
 }
