@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"github.com/emersion/go-imap/v2"
 	"golang.org/x/net/idna"
 
 	"context"
@@ -171,7 +170,7 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 	var from []string
 	if t.env.Submission {
 		var err error
-		if from, err = t.checkFrom(ctx, p, body); err != nil {
+		if from, err = t.checkFrom(ctx, body); err != nil {
 			return Result{}, err
 		}
 	}
@@ -213,31 +212,25 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 // Sender, and every address in them to be one the authenticated account may use (RFC 6409 8.1 lets the MSA
 // enforce this). A second From header would otherwise let a client show one sender and be checked on another.
 // It returns those addresses.
-func (t *Transaction) checkFrom(ctx context.Context, p *message.Parsed, body []byte) ([]string, error) {
-	src := message.BytesSource(nil, body)
-	meta := p.ToMeta()
-	for _, field := range []struct {
-		name string
-		max  int
-	}{{"From", 1}, {"Sender", 1}} {
-		values, err := meta.HeaderValues(src, field.name)
-		if err != nil {
-			return nil, fmt.Errorf("read %s header: %w", field.name, err)
-		}
-		if len(values) > field.max {
-			return nil, fmt.Errorf("%d %s headers: %w", len(values), field.name, ErrFromNotAllowed)
-		}
-	}
+func (t *Transaction) checkFrom(ctx context.Context, body []byte) ([]string, error) {
 	owned, err := t.sendAs(ctx)
 	if err != nil {
 		return nil, err
 	}
+	// The whole header is read, whatever its size: a field past a parsing limit would otherwise go unchecked
+	// while readers still show it.
 	var from []string
-	if p.Envelope != nil {
-		for _, a := range append(append([]imap.Address(nil), p.Envelope.From...), p.Envelope.Sender...) {
-			if a.Mailbox != "" || a.Host != "" {
-				from = append(from, a.Mailbox+"@"+a.Host)
+	for _, field := range []string{"From", "Sender"} {
+		values := message.FieldValues(body, field)
+		if len(values) > 1 {
+			return nil, fmt.Errorf("%d %s headers: %w", len(values), field, ErrFromNotAllowed)
+		}
+		for _, v := range values {
+			addrs, ok := message.StrictAddresses(v)
+			if !ok {
+				return nil, fmt.Errorf("%s header is not a readable list of addresses: %w", field, ErrFromNotAllowed)
 			}
+			from = append(from, addrs...)
 		}
 	}
 	if len(from) == 0 {

@@ -89,6 +89,50 @@ func AddressDomains(fieldValue string) []string {
 	return hosts
 }
 
+// FieldValues returns the values of the top-level header fields of raw named name (case-insensitive), unfolded
+// but not decoded, from the whole header whatever its size.
+func FieldValues(raw []byte, name string) []string {
+	var out []string
+	for _, f := range parseFields(raw[:headerEnd(raw)], 0) {
+		if strings.EqualFold(f.name, name) {
+			out = append(out, f.value)
+		}
+	}
+	return out
+}
+
+// StrictAddresses reads an address field (its raw value, as FieldValues gives it) for a check that must see every
+// address any reader could be shown, such as the sender's right to a submission's From: the addresses, and ok
+// false when some non-empty part of the list is not an address net/mail can parse. The ENVELOPE and other mail
+// readers are lenient with such parts, and would show an address this check never saw.
+func StrictAddresses(fieldValue string) (addrs []string, ok bool) {
+	v := strings.TrimSpace(fieldValue)
+	if !utf8.ValidString(v) {
+		return nil, false // raw 8-bit in a charset each reader guesses differently
+	}
+	list, err := addrParser.ParseList(v)
+	if err != nil {
+		for _, piece := range splitAddressList(v) {
+			if strings.TrimSpace(piece) == "" {
+				continue
+			}
+			a, err := addrParser.Parse(piece)
+			if err != nil {
+				return nil, false
+			}
+			list = append(list, a)
+		}
+	}
+	for _, a := range list {
+		at := strings.LastIndexByte(a.Address, '@')
+		if at <= 0 || at == len(a.Address)-1 {
+			return nil, false
+		}
+		addrs = append(addrs, a.Address)
+	}
+	return addrs, true
+}
+
 // decodeRaw8bit converts a raw non-UTF-8 header value (old mailers) so the
 // address parser sees valid UTF-8.
 func decodeRaw8bit(v, fallback string) string {
