@@ -25,3 +25,7 @@ require (
 	github.com/spf13/pflag v1.0.10 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 )
+
+// go-smtp v0.25.1 with one fix: a BDAT transaction ended by RSET could deliver its result to the next
+// transaction's BDAT (a data race, and a 451 for a message that was stored). See third_party/go-smtp/PATCHES.md.
+replace github.com/emersion/go-smtp => ./third_party/go-smtp
