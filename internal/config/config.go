@@ -27,6 +27,10 @@ type Config struct {
 	LogFormat string `toml:"log_format"` // "text" or "json"
 	LogLevel  string `toml:"log_level"`  // "debug", "info", "warn" or "error"
 
+	// MessageMemory bounds the bytes of messages being received (SMTP DATA/BDAT, IMAP APPEND) held in memory at
+	// once; a message that would go over gets a temporary refusal. At least smtp.max_message_size.
+	MessageMemory Size `toml:"message_memory"`
+
 	SMTP SMTPConfig `toml:"smtp"`
 	IMAP IMAPConfig `toml:"imap"`
 	HTTP HTTPConfig `toml:"http"`
@@ -106,10 +110,11 @@ func DefaultTOML() string { return defaultTOML }
 // loopback, data in ./data.
 func Default() Config {
 	return Config{
-		DataDir:   "./data",
-		Hostname:  "localhost",
-		LogFormat: "text",
-		LogLevel:  "info",
+		DataDir:       "./data",
+		Hostname:      "localhost",
+		LogFormat:     "text",
+		LogLevel:      "info",
+		MessageMemory: 2 * GB,
 		SMTP: SMTPConfig{
 			MX:                  "127.0.0.1:2525",
 			Submission:          "127.0.0.1:2587",

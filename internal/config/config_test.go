@@ -63,6 +63,7 @@ data_dir = "state"
 hostname = "mail.example.gov.vn"
 log_format = "json"
 log_level = "debug"
+message_memory = "512MB"
 [smtp]
 mx = ":25"
 submission = ":587"
@@ -114,7 +115,7 @@ dmarc_reject = "quarantine"
 	}
 	dir := filepath.Dir(path)
 	want := Config{
-		DataDir: filepath.Join(dir, "state"), Hostname: "mail.example.gov.vn", LogFormat: "json", LogLevel: "debug",
+		DataDir: filepath.Join(dir, "state"), Hostname: "mail.example.gov.vn", LogFormat: "json", LogLevel: "debug", MessageMemory: 512 * MB,
 		SMTP: SMTPConfig{MX: ":25", Submission: ":587", Submissions: ":465", MaxMessageSize: 20 * MB,
 			MaxRecipients: 300, ReadTimeout: Duration(5 * time.Minute), WriteTimeout: Duration(30 * time.Second), MaxConnectionsPerIP: 20},
 		IMAP: IMAPConfig{Listen: ":143", MaxConnectionsPerIP: 300},
@@ -173,6 +174,7 @@ func TestLoadErrors(t *testing.T) {
 		{"syntax", "hostname = \n", "toml:"},
 		{"small size", "[smtp]\nmax_message_size = \"512B\"\n", "smtp.max_message_size: must be at least 1KB"},
 		{"huge size", "[smtp]\nmax_message_size = \"2GB\"\n", "smtp.max_message_size: must be at most 1GB"},
+		{"memory below one message", "message_memory = \"10MB\"\n", "message_memory: must be at least smtp.max_message_size (50MB)"},
 		{"bad listen", "[imap]\nlisten = \"x\"\n", `imap.listen: "x" is not host:port`},
 		{"bad port", "[smtp]\nmx = \"127.0.0.1:99999\"\n", `smtp.mx: "127.0.0.1:99999": port must be a number from 0 to 65535`},
 		{"same address", "[http]\nlisten = \"127.0.0.1:2525\"\n", `http.listen: "127.0.0.1:2525" collides with smtp.mx`},

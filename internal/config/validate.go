@@ -55,6 +55,9 @@ func (c Config) Validate() error {
 	} else if c.SMTP.MaxMessageSize > maxMessageSize {
 		add("smtp.max_message_size", "must be at most %v", maxMessageSize)
 	}
+	if c.MessageMemory < c.SMTP.MaxMessageSize {
+		add("message_memory", "must be at least smtp.max_message_size (%v), or no message that large could be received", c.SMTP.MaxMessageSize)
+	}
 	if c.SMTP.MaxRecipients < 1 {
 		add("smtp.max_recipients", "must be at least 1")
 	}

@@ -1,12 +1,13 @@
 package imap
 
 import (
+	"errors"
 	"fmt"
-	"io"
 
 	"github.com/emersion/go-imap/v2"
 
 	"mailserver/internal/message"
+	"mailserver/internal/netlimit"
 	"mailserver/internal/store"
 )
 
@@ -22,7 +23,11 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	if err != nil {
 		return nil, err
 	}
-	raw, err := io.ReadAll(io.LimitReader(r, limit+1))
+	raw, release, err := s.srv.memory.ReadAll(r, limit)
+	defer release()
+	if errors.Is(err, netlimit.ErrMemoryBusy) {
+		return nil, errMemoryBusy // the library reads and drops the rest of the literal
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read APPEND literal: %w", err) // the connection is broken; the library logs it
 	}

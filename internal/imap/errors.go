@@ -33,6 +33,7 @@ var (
 	errNotSelectedBug  = &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeClientBug, Text: "No mailbox selected"}
 	errUnsupportedUse  = no("USEATTR", "Unsupported special-use attribute")
 	errTooManyUseAttrs = no("USEATTR", "Only one special-use attribute per mailbox")
+	errMemoryBusy      = no(imap.ResponseCodeLimit, "The server is receiving too much mail at once; try again in a few minutes")
 	errTooManySections = no(imap.ResponseCodeLimit, fmt.Sprintf("Too many body sections in one FETCH: ask for at most %d", maxFetchSections))
 	errTooManyKeys     = no(imap.ResponseCodeLimit, fmt.Sprintf("Too many keys in one SEARCH: at most %d, of which %d message sets", maxSearchKeys, maxSearchSets))
 

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
+
+	"mailserver/internal/netlimit"
 )
 
 // One short command must not cost the server the mailbox or a message many times over: FETCH naming a section
@@ -52,4 +54,30 @@ func TestCommandCostLimits(t *testing.T) {
 	}
 	_, err = c.Search(texts, nil).Wait()
 	wantCode(t, err, imap.ResponseCodeLimit)
+}
+
+// APPEND shares the memory budget of messages being received: when it is held, APPEND gets NO [LIMIT] and the
+// literal is read and dropped, so the connection goes on; with the budget free again the same APPEND works.
+func TestAppendWithinMemoryBudget(t *testing.T) {
+	memory := netlimit.NewMemory(256 << 10)
+	ts := newTestServer(t, func(c *testConfig) { c.opts.Memory = memory })
+	c := ts.client(t, nil)
+	raw := []byte("From: a@example.gov.vn\r\nSubject: Báo cáo\r\n\r\n" + strings.Repeat("nội dung báo cáo\r\n", 6000))
+	_, release, err := memory.ReadAll(strings.NewReader(strings.Repeat("x", 200<<10)), 1<<20) // another message
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := c.Append("INBOX", int64(len(raw)), nil)
+	cmd.Write(raw)
+	cmd.Close()
+	_, err = cmd.Wait()
+	wantCode(t, err, imap.ResponseCodeLimit)
+	release()
+	appendMsg(t, c, "INBOX", raw, nil)
+	if mb, _ := ts.st.Mailbox(ts.account.ID, "INBOX"); mb.Messages != 1 {
+		t.Errorf("INBOX holds %d messages, want 1", mb.Messages)
+	}
+	if memory.Free() != 256<<10 {
+		t.Errorf("%d bytes of the budget free after the APPEND, want all", memory.Free())
+	}
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
+	"mailserver/internal/netlimit"
 	"mailserver/internal/store"
 )
 
@@ -57,7 +58,10 @@ type Options struct {
 	// AllowInsecureAuth lets loopback peers log in without TLS (development). Everyone else always needs TLS.
 	AllowInsecureAuth bool
 	AppendLimit       uint32 // bytes; 0 means 50 MiB
-	Logger            *slog.Logger
+	// Memory bounds the messages held in memory while they are received, shared with SMTP; nil: no bound beyond
+	// AppendLimit per message.
+	Memory *netlimit.Memory
+	Logger *slog.Logger
 }
 
 // Server is the IMAP server. It is safe for concurrent use.
@@ -67,6 +71,7 @@ type Server struct {
 	log         *slog.Logger
 	tlsConfig   *tls.Config
 	appendLimit uint32
+	memory      *netlimit.Memory
 	hub         *hub
 
 	// Two library servers that differ only in InsecureAuth: the library decides "may authenticate" per server,
@@ -92,6 +97,7 @@ func New(opts Options) *Server {
 		log:         opts.Logger,
 		tlsConfig:   opts.TLSConfig,
 		appendLimit: opts.AppendLimit,
+		memory:      opts.Memory,
 		hub:         newHub(),
 		trusted:     netaddr.IsLoopback,
 		listeners:   map[net.Listener]struct{}{},

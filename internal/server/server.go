@@ -113,6 +113,7 @@ func (s *Server) build() error {
 		return err
 	}
 	authn := auth.NewAuthenticator(s.store, auth.NewThrottle(time.Now))
+	memory := netlimit.NewMemory(int64(s.cfg.MessageMemory))
 	deliverer := delivery.New(s.store, s.cfg.Hostname, s.log.With("component", "delivery"))
 	if s.queue, err = s.newQueueWorker(resolver, deliverer); err != nil {
 		return err
@@ -128,6 +129,7 @@ func (s *Server) build() error {
 		WriteTimeout:      time.Duration(s.cfg.SMTP.WriteTimeout),
 		AllowInsecureAuth: s.cfg.SMTP.AllowInsecureAuth,
 		Inbound:           newInboundChecker(s.cfg, resolver, s.store),
+		Memory:            memory,
 		Logger:            s.log.With("component", "smtp"),
 	}
 	s.mx = smtp.NewMX(smtpOpts)
@@ -138,6 +140,7 @@ func (s *Server) build() error {
 		TLSConfig:         s.tls,
 		AllowInsecureAuth: s.cfg.IMAP.AllowInsecureAuth,
 		AppendLimit:       appendLimit(s.cfg.SMTP.MaxMessageSize),
+		Memory:            memory,
 		Logger:            s.log.With("component", "imap"),
 	})
 	s.http = s.newHTTPServer(carddav.NewHandler(s.store, authn, s.log.With("component", "carddav")))

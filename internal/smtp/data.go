@@ -10,23 +10,27 @@ import (
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
+
+	"mailserver/internal/netlimit"
 )
 
 // readBody reads the whole message, at most the configured size. go-smtp enforces the size too (per DATA, and per
 // BDAT chunk total); the limit here keeps the buffer bounded whatever the path. Each read pushes the connection's
 // read deadline forward by ReadTimeout, so ReadTimeout is an idle limit during the upload as it is between
 // commands: go-smtp sets the deadline once before DATA, which would cut off a large message on a slow link.
-func (s *session) readBody(r io.Reader) ([]byte, error) {
+func (s *session) readBody(r io.Reader) (body []byte, release func(), err error) {
 	r = &deadlineReader{r: r, conn: s.conn, timeout: s.srv.opts.ReadTimeout}
 	limit := s.srv.opts.MaxMessageBytes
-	body, err := io.ReadAll(io.LimitReader(r, limit+1))
+	body, release, err = s.srv.opts.Memory.ReadAll(r, limit)
 	if err != nil {
-		return nil, readError(err)
+		release()
+		return nil, func() {}, readError(err)
 	}
 	if int64(len(body)) > limit {
-		return nil, gosmtp.ErrDataTooLarge
+		release()
+		return nil, func() {}, gosmtp.ErrDataTooLarge
 	}
-	return body, nil
+	return body, release, nil
 }
 
 // readError classifies a failure to read the message: too large and line too long are the client's; anything else
@@ -38,6 +42,8 @@ func readError(err error) error {
 		return se
 	case errors.Is(err, gosmtp.ErrTooLongLine):
 		return errLineTooLong
+	case errors.Is(err, netlimit.ErrMemoryBusy):
+		return err
 	default:
 		return fmt.Errorf("%w: %v", errTransferAborted, err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"mailserver/internal/auth"
 	"mailserver/internal/delivery"
+	"mailserver/internal/netlimit"
 )
 
 // Errors of this package's own making; toSMTPError gives each its reply.
@@ -47,6 +48,8 @@ var replies = []struct {
 	{delivery.ErrPostSenders, reply(550, gosmtp.EnhancedCode{5, 7, 1}, "only authorised senders may send to this group")},
 	{delivery.ErrPostingDenied, reply(550, gosmtp.EnhancedCode{5, 7, 1}, "not authorised to send to this group")},
 	{delivery.ErrOverQuota, reply(452, gosmtp.EnhancedCode{4, 2, 2}, "Mailbox full, try again later")},
+	// RFC 3463 X.3.1: mail system full, for now.
+	{netlimit.ErrMemoryBusy, reply(451, gosmtp.EnhancedCode{4, 3, 1}, "Too much mail is arriving at once; try again in a few minutes")},
 	{delivery.ErrRecipientGone, reply(451, gosmtp.EnhancedCode{4, 1, 1}, "A recipient changed during the transaction, try again")},
 	{delivery.ErrSenderNotAllowed, reply(553, gosmtp.EnhancedCode{5, 7, 1},
 		"Sender address not owned by the authenticated user")},

@@ -35,6 +35,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"mailserver/internal/delivery"
+	"mailserver/internal/netlimit"
 	"mailserver/internal/store"
 )
 
@@ -88,6 +89,10 @@ type Options struct {
 
 	// Inbound checks mail on the MX port (SPF, DKIM, DMARC); nil: no checks.
 	Inbound InboundChecker
+
+	// Memory bounds the messages held in memory while they are received, shared with IMAP APPEND; nil: no bound
+	// beyond MaxMessageBytes per message.
+	Memory *netlimit.Memory
 
 	// AllowInsecureAuth lets submission clients on loopback addresses AUTH without TLS (development). Remote clients
 	// always need TLS first.

@@ -120,10 +120,11 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 
 // Data receives the message and commits it. The reply (go-smtp's 250) goes out only after the commit returned.
 func (s *session) Data(r io.Reader) error {
-	body, err := s.readBody(r)
+	body, release, err := s.readBody(r)
 	if err != nil {
 		return s.fail(err)
 	}
+	defer release() // once the message is stored or refused
 	if err := checkLineEndings(body); err != nil {
 		return s.fail(err)
 	}
