@@ -1,12 +1,9 @@
 package smtp
 
 import (
-	"bufio"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
-	"time"
 )
 
 // A BDAT transfer abandoned with RSET must not answer for the next one: each new message gets its own 250, and
@@ -14,32 +11,8 @@ import (
 // third_party/go-smtp/PATCHES.md. Under -race it also reported the data race.)
 func TestBDATAbandonedByRSETDoesNotAnswerForTheNext(t *testing.T) {
 	e := newTestEnv(t)
-	conn, err := net.Dial("tcp", e.mx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	r := bufio.NewReader(conn)
-	cmd := func(s string) string {
-		if s != "" {
-			if _, err := fmt.Fprint(conn, s); err != nil {
-				t.Fatal(err)
-			}
-		}
-		var reply string
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				t.Fatalf("after %q: %v", s, err)
-			}
-			reply += line
-			if len(line) < 4 || line[3] != '-' {
-				return strings.TrimSpace(reply)
-			}
-		}
-	}
-	cmd("")
+	c := dialRaw(t, e.mx)
+	cmd := c.cmd
 	cmd("EHLO mx.other.example\r\n")
 	const rounds = 20
 	msg := "Subject: ok\r\n\r\nbody\r\n"

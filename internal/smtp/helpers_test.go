@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
 	"errors"
@@ -263,4 +264,57 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// rawClient speaks SMTP by hand, for exchanges the go-smtp client does not make (a transfer left half-way, BDAT
+// with RSET in between).
+type rawClient struct {
+	t    *testing.T
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+// dialRaw connects to addr and reads the greeting; everything must be over within 30 seconds.
+func dialRaw(t *testing.T, addr string) *rawClient {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	c := &rawClient{t: t, conn: conn, r: bufio.NewReader(conn)}
+	c.reply()
+	return c
+}
+
+// write sends s as it is.
+func (c *rawClient) write(s string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c.conn, s); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// reply reads one complete reply, every line of it.
+func (c *rawClient) reply() string {
+	c.t.Helper()
+	var reply string
+	for {
+		line, err := c.r.ReadString('\n')
+		if err != nil {
+			c.t.Fatalf("reading a reply: %v (so far %q)", err, reply)
+		}
+		reply += line
+		if len(line) < 4 || line[3] != '-' {
+			return strings.TrimSpace(reply)
+		}
+	}
+}
+
+// cmd sends s and returns the reply.
+func (c *rawClient) cmd(s string) string {
+	c.t.Helper()
+	c.write(s)
+	return c.reply()
 }

@@ -1,9 +1,6 @@
 package smtp
 
 import (
-	"bufio"
-	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -20,37 +17,15 @@ func TestMessageMemoryBudget(t *testing.T) {
 	e := newTestEnv(t, func(o *Options) { o.Memory = memory; o.MaxMessageBytes = 180 << 10 })
 
 	// The first sender stops half-way through a 150 KB message, holding its part of the budget.
-	slow, err := net.Dial("tcp", e.mx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slow.Close()
-	slow.SetDeadline(time.Now().Add(30 * time.Second))
-	r := bufio.NewReader(slow)
-	expect := func(prefix string) {
-		t.Helper()
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(line) >= 4 && line[3] == '-' {
-				continue
-			}
-			if !strings.HasPrefix(line, prefix) {
-				t.Fatalf("got %q, want %s", line, prefix)
-			}
-			return
-		}
-	}
-	expect("220")
+	slow := dialRaw(t, e.mx)
 	for _, c := range []struct{ cmd, want string }{{"EHLO slow.example", "250"}, {"MAIL FROM:<a@other.example>", "250"},
 		{"RCPT TO:<an@" + domain + ">", "250"}, {"DATA", "354"}} {
-		fmt.Fprintf(slow, "%s\r\n", c.cmd)
-		expect(c.want)
+		if reply := slow.cmd(c.cmd + "\r\n"); !strings.HasPrefix(reply, c.want) {
+			t.Fatalf("%s: %q, want %s", c.cmd, reply, c.want)
+		}
 	}
 	line := strings.Repeat("x", 998) + "\r\n"
-	fmt.Fprint(slow, "Subject: slow\r\n\r\n"+strings.Repeat(line, 100)) // 100 KB so far
+	slow.write("Subject: slow\r\n\r\n" + strings.Repeat(line, 100)) // 100 KB so far
 	deadline := time.Now().Add(10 * time.Second)
 	for memory.Free() > 100<<10 {
 		if time.Now().After(deadline) {
@@ -63,8 +38,9 @@ func TestMessageMemoryBudget(t *testing.T) {
 	wantCode(t, "second message while the budget is held", send(e.dialMX(), "b@other.example", []string{"an@" + domain}, big),
 		451, gosmtp.EnhancedCode{4, 3, 1})
 
-	fmt.Fprint(slow, strings.Repeat(line, 50)+".\r\n")
-	expect("250")
+	if reply := slow.cmd(strings.Repeat(line, 50) + ".\r\n"); !strings.HasPrefix(reply, "250") {
+		t.Fatalf("the slow message: %q", reply)
+	}
 	if err := send(e.dialMX(), "b@other.example", []string{"an@" + domain}, big); err != nil {
 		t.Fatalf("after the first message was stored: %v", err)
 	}
