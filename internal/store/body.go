@@ -41,6 +41,11 @@ func addBodyRef(tx *bolt.Tx, msg *NewMessage) (BodyID, error) {
 	if err := bodies.Put(id[:], encodeBody(bodyRecord{refs: 1, size: int64(len(msg.Body)), meta: msg.Meta})); err != nil {
 		return id, err
 	}
+	// The same bytes may have been released a moment ago and still wait for the sweep (a reader had them pinned):
+	// the sweep must not take the chunks this message is about to own. They are rewritten below, same content.
+	if err := tx.Bucket(bucketFreed).Delete(id[:]); err != nil {
+		return id, fmt.Errorf("body %s: cancel its pending sweep: %w", id, err)
+	}
 	if len(msg.Text) > 0 {
 		if err := tx.Bucket(bucketTexts).Put(id[:], msg.Text); err != nil {
 			return id, err
@@ -230,4 +235,17 @@ func (r *BodyReader) ReadAt(p []byte, off int64) (int, error) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// bodySize returns the size the record of body id gives.
+func bodySize(tx *bolt.Tx, id BodyID) (int64, error) {
+	v := tx.Bucket(bucketBodies).Get(id[:])
+	if v == nil {
+		return 0, fmt.Errorf("body %s: %w", id, ErrNotFound)
+	}
+	rec, err := decodeBody(v)
+	if err != nil {
+		return 0, fmt.Errorf("body %s: %w", id, err)
+	}
+	return rec.size, nil
 }

@@ -168,7 +168,7 @@ func checkIndexes(tx *bolt.Tx, report func(string, ...any)) {
 	boxes := tx.Bucket(bucketMailboxes)
 	_ = tx.Bucket(bucketMboxIDs).ForEach(func(k, v []byte) error {
 		if boxes.Get(v) == nil {
-			report("mailbox id %x: points at a missing mailbox %q", k, v[8:])
+			report("mailbox id %x: points at a missing mailbox %x", k, v)
 		}
 		return nil
 	})

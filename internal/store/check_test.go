@@ -127,3 +127,48 @@ func TestCheckFindsSenderIndexProblems(t *testing.T) {
 		}
 	}
 }
+
+// A damaged file is reported, not crashed on: a queue record with a wrong body size fails to read and Check names
+// it; a short index value is reported by Check.
+func TestDamagedRecordsAreReported(t *testing.T) {
+	s := newTestStore(t)
+	mustAccount(t, s, "an@example.gov.vn")
+	msg := testMessage(1)
+	if _, err := s.DeliverMessage(Delivery{Message: msg,
+		Outbound: &Outbound{ID: "q1", From: "an@example.gov.vn", Recipients: []string{"x@remote.example"}}}); err != nil {
+		t.Fatal(err)
+	}
+	setBodySize := func(n int64) {
+		t.Helper()
+		if err := s.db.Update(func(tx *bolt.Tx) error {
+			m, err := getQueued(tx, "q1")
+			if err != nil {
+				return err
+			}
+			m.BodySize = n
+			return tx.Bucket(bucketQueue).Put([]byte("q1"), encodeQueued(m))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, size := range []int64{-1 << 40, 1 << 50} {
+		setBodySize(size)
+		if _, err := s.QueuedBody("q1"); err == nil {
+			t.Errorf("QueuedBody with a body size of %d: no error", size)
+		}
+		if err := s.Check(); err == nil || !strings.Contains(err.Error(), "queue q1: records a body of") {
+			t.Errorf("Check with a body size of %d: %v", size, err)
+		}
+	}
+	setBodySize(int64(len(msg.Body)))
+
+	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMboxIDs).Put(u64key(999), []byte{1, 2}) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(); err == nil || !strings.Contains(err.Error(), "points at a missing mailbox") {
+		t.Errorf("Check with a short index value: %v", err)
+	}
+	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMboxIDs).Delete(u64key(999)) }); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -197,6 +197,13 @@ func (s *Store) QueuedBody(id string) ([]byte, error) {
 		if err != nil {
 			return err
 		}
+		size, err := bodySize(tx, m.Body)
+		if err != nil {
+			return fmt.Errorf("queue %s: %w", id, err)
+		}
+		if size != m.BodySize {
+			return fmt.Errorf("queue %s: records a body of %d bytes, but body %s has %d", id, m.BodySize, m.Body, size)
+		}
 		out = make([]byte, 0, m.Size())
 		out = append(out, m.Trace...)
 		chunks := tx.Bucket(bucketChunks)
@@ -373,6 +380,9 @@ func checkQueue(tx *bolt.Tx, refs map[BodyID]uint64, report func(string, ...any)
 		}
 		if len(m.Pending()) == 0 {
 			report("queue %s: no pending recipient but still queued", m.ID)
+		}
+		if size, err := bodySize(tx, m.Body); err == nil && size != m.BodySize {
+			report("queue %s: records a body of %d bytes, but body %s has %d", m.ID, m.BodySize, m.Body, size)
 		}
 		return nil
 	})

@@ -465,3 +465,38 @@ func TestPinnedBodySurvivesExpungeUntilReleased(t *testing.T) {
 		t.Errorf("%d chunks left after the pin was released", chunks)
 	}
 }
+
+// The same bytes stored again while their released copy is still pinned (a FETCH streaming it) keep their chunks:
+// the pending sweep of the released copy must not delete what the new message owns.
+func TestBodyStoredAgainWhilePinnedKeepsItsChunks(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	inbox := mustMailbox(t, s, a, "INBOX")
+	msg := testMessage(1)
+	msg.Body = bytes.Repeat([]byte("Dự thảo công văn.\r\n"), 3*ChunkSize/20) // several chunks
+	p, err := s.Append(inbox.ID, msg, []string{`\Deleted`}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, _ := s.Messages(inbox.ID, []uint32{p.UID}, FetchOptions{})
+	_, release := s.PinBodies([]BodyID{ms[0].Body}) // a FETCH of it in progress
+	if _, err := s.Expunge(inbox.ID, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.Append(inbox.ID, msg, nil, nil) // the draft saved again, unchanged
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if err := s.SetSubscribed(a.ID, "Sent", true); err != nil { // any later write sweeps
+		t.Fatal(err)
+	}
+	ms, _ = s.Messages(inbox.ID, []uint32{again.UID}, FetchOptions{})
+	if len(ms) != 1 {
+		t.Fatalf("message %d is gone", again.UID)
+	}
+	got, err := io.ReadAll(io.NewSectionReader(s.Body(ms[0].Body, ms[0].BodySize), 0, ms[0].BodySize))
+	if err != nil || !bytes.Equal(got, msg.Body) {
+		t.Fatalf("the message stored again lost its body: read %d of %d bytes: %v", len(got), len(msg.Body), err)
+	}
+}
