@@ -41,7 +41,7 @@ func (a *Authenticator) Authenticate(remote net.Addr, username, password string)
 	if err != nil {
 		address = username
 	}
-	wait, err := a.throttle.Check(ip, address)
+	wait, err := a.throttle.Begin(ip, address)
 	if err != nil {
 		return store.Account{}, err
 	}
@@ -56,6 +56,7 @@ func (a *Authenticator) Authenticate(remote net.Addr, username, password string)
 	}
 	if lookupErr != nil {
 		if !errors.Is(lookupErr, store.ErrAccountNotFound) {
+			a.throttle.Release(ip, address)
 			return store.Account{}, fmt.Errorf("login %s: %w", address, lookupErr)
 		}
 		encoded = a.dummyHash()
@@ -64,6 +65,7 @@ func (a *Authenticator) Authenticate(remote net.Addr, username, password string)
 	ok, err := Verify(encoded, password)
 	<-a.verifies
 	if err != nil && lookupErr == nil {
+		a.throttle.Release(ip, address)
 		return store.Account{}, fmt.Errorf("login %s: %w", address, err)
 	}
 	if !ok || lookupErr != nil {
@@ -71,6 +73,7 @@ func (a *Authenticator) Authenticate(remote net.Addr, username, password string)
 		return store.Account{}, ErrInvalidCredentials
 	}
 	if acct.Disabled {
+		a.throttle.Release(ip, address)
 		return store.Account{}, ErrAccountDisabled
 	}
 	a.throttle.Succeeded(ip, address)

@@ -43,21 +43,32 @@ var (
 const (
 	maxThrottleEntries = 100_000 // ~15 MB at most
 	pruneEvery         = time.Minute
+	// knownFor is how long a successful login makes its (account, client address) pair known: from there, the
+	// account's own delays and lockout do not apply, only the address's.
+	knownFor = 30 * 24 * time.Hour
 )
 
 // Throttle tracks failed logins per IP address (IPv6 per /64, which one
 // host usually owns entirely) and per account. It is safe for concurrent
 // use, and its memory is bounded.
 //
-// Use: Check before verifying a password; if it returns an error, refuse
-// without verifying (and without calling Failed); otherwise pause for the
-// returned wait, verify, then call Failed or Succeeded.
+// Use: Begin before verifying a password; if it returns an error, refuse
+// without verifying; otherwise pause for the returned wait, verify, then call
+// exactly one of Failed, Succeeded or Release. Begin counts the attempt as in
+// progress, so that many verified at once cannot pass a lockout that each of
+// them alone would have hit.
+//
+// An account's own delays and lockout protect it from guessing from many
+// addresses, but an attacker could also use them to lock its owner out. So
+// they do not apply from a client address where the account has logged in
+// successfully within knownFor: there, only that address's limits do.
 type Throttle struct {
 	clock      func() time.Time // immutable
 	maxEntries int              // immutable; tests lower it
 
 	mu        sync.Mutex
 	entries   map[string]*failures // "ip " + prefix or "acct " + account
+	known     map[string]time.Time // account + " " + client prefix → known until
 	lastPrune time.Time
 }
 
@@ -66,12 +77,14 @@ type failures struct {
 	count       float64 // drained as of last
 	last        time.Time
 	lockedUntil time.Time
+	inProgress  int // attempts begun and not yet ended
 }
 
 // NewThrottle returns an empty Throttle reading the time from clock
 // (time.Now in production, a fake in tests).
 func NewThrottle(clock func() time.Time) *Throttle {
-	return &Throttle{clock: clock, maxEntries: maxThrottleEntries, entries: make(map[string]*failures)}
+	return &Throttle{clock: clock, maxEntries: maxThrottleEntries, entries: make(map[string]*failures),
+		known: make(map[string]time.Time)}
 }
 
 // Check returns how long the caller should pause before verifying a
@@ -82,14 +95,37 @@ func (t *Throttle) Check(ip, account string) (wait time.Duration, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.pruneLocked(now)
+	return t.checkLocked(now, t.keysLocked(now, ip, account))
+}
+
+// Begin is Check, and on success counts the attempt as in progress until Failed, Succeeded or Release.
+func (t *Throttle) Begin(ip, account string) (wait time.Duration, err error) {
+	now := t.clock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pruneLocked(now)
+	ks := t.keysLocked(now, ip, account)
+	if wait, err = t.checkLocked(now, ks); err != nil {
+		return wait, err
+	}
+	for _, k := range ks {
+		t.entryLocked(k).inProgress++
+	}
+	return wait, nil
+}
+
+func (t *Throttle) checkLocked(now time.Time, ks []throttleKey) (wait time.Duration, err error) {
 	var lockWait time.Duration
-	for _, k := range keys(ip, account) {
+	for _, k := range ks {
 		f := t.entries[k.name]
 		if f == nil {
 			continue
 		}
 		if now.Before(f.lockedUntil) {
 			lockWait = max(lockWait, f.lockedUntil.Sub(now))
+		}
+		if math.Ceil(f.drained(now))+float64(f.inProgress) >= float64(f.lim.LockAt) {
+			lockWait = max(lockWait, f.lim.MaxDelay) // attempts in progress would reach the lockout
 		}
 		wait = max(wait, f.lim.delay(f.drained(now))-now.Sub(f.last))
 	}
@@ -99,19 +135,43 @@ func (t *Throttle) Check(ip, account string) (wait time.Duration, err error) {
 	return wait, nil
 }
 
-// Failed records a failed login.
+// Release ends an attempt begun with Begin that was neither a wrong password nor a login (a disabled account).
+func (t *Throttle) Release(ip, account string) {
+	now := t.clock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, k := range t.keysLocked(now, ip, account) {
+		t.endLocked(k.name)
+	}
+}
+
+// endLocked ends one attempt in progress on key, if there is one.
+func (t *Throttle) endLocked(key string) {
+	if f := t.entries[key]; f != nil && f.inProgress > 0 {
+		f.inProgress--
+	}
+}
+
+// entryLocked returns the entry of k, making it if needed.
+func (t *Throttle) entryLocked(k throttleKey) *failures {
+	f := t.entries[k.name]
+	if f == nil {
+		t.makeRoomLocked()
+		f = &failures{lim: k.lim}
+		t.entries[k.name] = f
+	}
+	return f
+}
+
+// Failed records a failed login, ending the attempt Begin counted.
 func (t *Throttle) Failed(ip, account string) {
 	now := t.clock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.pruneLocked(now)
-	for _, k := range keys(ip, account) {
-		f := t.entries[k.name]
-		if f == nil {
-			t.makeRoomLocked()
-			f = &failures{lim: k.lim}
-			t.entries[k.name] = f
-		}
+	for _, k := range t.keysLocked(now, ip, account) {
+		t.endLocked(k.name)
+		f := t.entryLocked(k)
 		f.count = f.drained(now) + 1
 		f.last = now
 		if math.Ceil(f.count) >= float64(f.lim.LockAt) {
@@ -120,15 +180,46 @@ func (t *Throttle) Failed(ip, account string) {
 	}
 }
 
-// Succeeded forgets the account's failures. The IP address's stay: one
-// good password must not reset a guessing run from the same address
-// across other accounts.
+// Succeeded forgets the account's failures and makes the pair of account
+// and client address known. The IP address's failures stay: one good
+// password must not reset a guessing run from the same address across
+// other accounts.
 func (t *Throttle) Succeeded(ip, account string) {
+	now := t.clock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	for _, k := range keys(ip, "") {
+		t.endLocked(k.name)
+	}
 	for _, k := range keys("", account) {
 		delete(t.entries, k.name)
 	}
+	if pair := knownKey(ip, account); pair != "" {
+		if _, ok := t.known[pair]; !ok && len(t.known) >= t.maxEntries {
+			for key := range t.known { // random eviction, as in makeRoomLocked
+				delete(t.known, key)
+				break
+			}
+		}
+		t.known[pair] = now.Add(knownFor)
+	}
+}
+
+// keysLocked is keys, without the account's when the account has logged in from ip before.
+func (t *Throttle) keysLocked(now time.Time, ip, account string) []throttleKey {
+	if pair := knownKey(ip, account); pair != "" && now.Before(t.known[pair]) {
+		return keys(ip, "")
+	}
+	return keys(ip, account)
+}
+
+// knownKey names the pair of account and client address, or "" when either is unknown.
+func knownKey(ip, account string) string {
+	a := strings.ToLower(strings.TrimSpace(account))
+	if ip == "" || a == "" {
+		return ""
+	}
+	return a + " " + ipKey(ip)
 }
 
 type throttleKey struct {
@@ -182,8 +273,13 @@ func (t *Throttle) pruneLocked(now time.Time) {
 	}
 	t.lastPrune = now
 	for key, f := range t.entries {
-		if !now.Before(f.lockedUntil) && f.drained(now) == 0 {
+		if !now.Before(f.lockedUntil) && f.drained(now) == 0 && f.inProgress == 0 {
 			delete(t.entries, key)
+		}
+	}
+	for pair, until := range t.known {
+		if !now.Before(until) {
+			delete(t.known, pair)
 		}
 	}
 }

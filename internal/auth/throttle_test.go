@@ -168,3 +168,62 @@ func TestIPKey(t *testing.T) {
 		}
 	}
 }
+
+// Attempts being verified count toward the lockout: a burst of parallel guesses cannot all be verified before
+// the first failure is recorded.
+func TestThrottleAttemptsInProgressCount(t *testing.T) {
+	th := NewThrottle(newFakeClock().Now)
+	for i := range 20 {
+		if _, err := th.Begin(fmt.Sprintf("192.0.2.%d", i), "an@example.vn"); err != nil {
+			t.Fatalf("attempt %d refused: %v", i+1, err)
+		}
+	}
+	if _, err := th.Begin("198.51.100.1", "an@example.vn"); !errors.Is(err, ErrTooManyAttempts) {
+		t.Fatalf("21st attempt in progress: %v, want ErrTooManyAttempts", err)
+	}
+	for i := range 20 {
+		th.Release(fmt.Sprintf("192.0.2.%d", i), "an@example.vn")
+	}
+	mustWait(t, th, "198.51.100.1", "an@example.vn", 0)
+	// The same holds for one address trying many accounts.
+	for i := range 100 {
+		if _, err := th.Begin("203.0.113.9", fmt.Sprintf("u%d@example.vn", i)); err != nil {
+			t.Fatalf("attempt %d from one address refused: %v", i+1, err)
+		}
+	}
+	if _, err := th.Begin("203.0.113.9", "more@example.vn"); !errors.Is(err, ErrTooManyAttempts) {
+		t.Errorf("101st attempt in progress from one address: %v, want ErrTooManyAttempts", err)
+	}
+}
+
+// Guesses against an account from elsewhere do not lock its owner out where they have logged in before; a new
+// address is held to the account's limits.
+func TestThrottleKnownAddressNotLockedOut(t *testing.T) {
+	clock := newFakeClock()
+	th := NewThrottle(clock.Now)
+	if _, err := th.Begin("192.0.2.10", "an@example.vn"); err != nil {
+		t.Fatal(err)
+	}
+	th.Succeeded("192.0.2.10", "an@example.vn") // the owner, at the office
+	for i := range 30 {
+		ip := fmt.Sprintf("198.51.100.%d", i)
+		if _, err := th.Begin(ip, "an@example.vn"); err != nil {
+			break
+		}
+		th.Failed(ip, "an@example.vn")
+	}
+	if _, err := th.Check("203.0.113.5", "an@example.vn"); !errors.Is(err, ErrTooManyAttempts) {
+		t.Fatalf("the account from a new address: %v, want ErrTooManyAttempts", err)
+	}
+	mustWait(t, th, "192.0.2.10", "AN@example.vn", 0)
+	mustWait(t, th, "192.0.2.10:4321", "an@example.vn", 0) // the same address, given with a port
+	clock.Advance(knownFor)
+	if n := len(th.known); n != 1 {
+		t.Errorf("%d known pairs, want 1 until pruned", n)
+	}
+	clock.Advance(pruneEvery)
+	th.Check("192.0.2.10", "an@example.vn")
+	if n := len(th.known); n != 0 {
+		t.Errorf("%d known pairs after they expired, want 0", n)
+	}
+}
