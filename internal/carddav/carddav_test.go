@@ -430,3 +430,35 @@ func TestQueryFilters(t *testing.T) {
 		t.Errorf("address-data props: %+v", aos)
 	}
 }
+
+// A request naming more properties than any client does is refused before the directory is walked: each one is
+// answered for every card, so a short body could otherwise cost the whole directory thousands of times.
+func TestTooManyPropertiesRefused(t *testing.T) {
+	env := newTestEnv(t)
+	props := func(n int) string {
+		return strings.Repeat("<d:getetag/>", n)
+	}
+	propfind := func(n int) string {
+		return `<d:propfind xmlns:d="DAV:"><d:prop>` + props(n) + `</d:prop></d:propfind>`
+	}
+	report := func(n int) string {
+		return `<card:addressbook-query xmlns:d="DAV:" xmlns:card="urn:ietf:params:xml:ns:carddav"><d:prop>` +
+			props(n) + `</d:prop></card:addressbook-query>`
+	}
+	header := http.Header{"Depth": {"1"}, "Content-Type": {"application/xml"}}
+	for _, c := range []struct {
+		method, body string
+		want         int
+	}{
+		{"PROPFIND", propfind(maxProps), http.StatusMultiStatus},
+		{"PROPFIND", propfind(maxProps + 1), http.StatusBadRequest},
+		{"PROPFIND", propfind(8000), http.StatusBadRequest}, // over the PROPFIND body limit, not read to the end
+		{"REPORT", report(maxProps), http.StatusMultiStatus},
+		{"REPORT", report(maxProps + 1), http.StatusBadRequest},
+	} {
+		resp, body := env.do(t, c.method, bookPath, testUser, header, c.body)
+		if resp.StatusCode != c.want {
+			t.Errorf("%s with %d bytes: %s, want %d\n%.300s", c.method, len(c.body), resp.Status, c.want, body)
+		}
+	}
+}

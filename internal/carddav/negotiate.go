@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -13,6 +14,14 @@ import (
 // maxRequestBody bounds PROPFIND and REPORT bodies. An addressbook-multiget of every card of a 10,000-person
 // directory is about 1 MiB.
 const maxRequestBody = 4 << 20
+
+// maxPropfindBody bounds PROPFIND bodies, which name properties only: clients send well under 2 KiB.
+const maxPropfindBody = 64 << 10
+
+// maxProps bounds the properties one PROPFIND or REPORT asks for. Every one of them is answered for every
+// resource, so a short body naming thousands would cost the whole directory thousands of times over; clients ask
+// for a dozen or two.
+const maxProps = 64
 
 // acceptedVersion picks the vCard version for a GET from its Accept headers: 4.0 only when the first text/vcard
 // type listed asks for it (RFC 6352 §5.1.1 lets clients choose the version this way).
@@ -47,8 +56,39 @@ func prepareReport(w http.ResponseWriter, r *http.Request, req *request) error {
 	if r.Header.Get("Content-Type") == "" {
 		r.Header.Set("Content-Type", "application/xml")
 	}
+	if n := countProps(body); n > maxProps {
+		return &statusError{http.StatusBadRequest, fmt.Sprintf("the REPORT asks for %d properties; at most %d", n, maxProps)}
+	}
 	req.version = reportVersion(body)
 	return nil
+}
+
+// countProps counts the elements directly inside DAV:prop elements of an XML body (0 for a body that is not XML:
+// go-webdav refuses it).
+func countProps(body []byte) int {
+	d := xml.NewDecoder(bytes.NewReader(body))
+	n, depth, propDepth := 0, 0, -1
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return n
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			switch {
+			case propDepth < 0 && t.Name.Space == "DAV:" && t.Name.Local == "prop":
+				propDepth = depth
+			case propDepth >= 0 && depth == propDepth+1:
+				n++
+			}
+		case xml.EndElement:
+			if depth == propDepth {
+				propDepth = -1
+			}
+			depth--
+		}
+	}
 }
 
 // reportVersion returns the version attribute of the first CARDDAV:address-data element: version4 if it asks for

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -57,10 +58,15 @@ type propfindRequest struct {
 // Depth: 1 (RFC 4918 §9.1 lets servers refuse it; answering a level is kinder to clients).
 func (h *handler) servePropfind(w http.ResponseWriter, r *http.Request, req *request) {
 	var pf propfindRequest
-	if err := xml.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBody)).Decode(&pf); errors.Is(err, io.EOF) {
+	if err := xml.NewDecoder(http.MaxBytesReader(w, r.Body, maxPropfindBody)).Decode(&pf); errors.Is(err, io.EOF) {
 		pf.AllProp = &struct{}{}
 	} else if err != nil {
 		http.Error(w, "malformed PROPFIND body", http.StatusBadRequest)
+		return
+	}
+	if pf.Prop != nil && len(pf.Prop.Props) > maxProps {
+		http.Error(w, fmt.Sprintf("the PROPFIND asks for %d properties; at most %d", len(pf.Prop.Props), maxProps),
+			http.StatusBadRequest)
 		return
 	}
 	resources, err := h.resources(r.URL.Path, r.Header.Get("Depth") != "0", req)
