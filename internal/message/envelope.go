@@ -150,7 +150,7 @@ func convertAddrs(addrs []*mail.Address) []imap.Address {
 			continue // no host: IMAP cannot express it outside group syntax
 		}
 		out = append(out, imap.Address{
-			Name:    stripControls(cleanText(a.Name)),
+			Name:    decodeHeader(a.Name, ""), // net/mail leaves encoded words inside quotes, as many mailers send names
 			Mailbox: a.Address[:at],
 			Host:    a.Address[at+1:],
 		})

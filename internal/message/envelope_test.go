@@ -33,3 +33,18 @@ func TestAddressDomains(t *testing.T) {
 		}
 	}
 }
+
+// Many mailers quote a display name that is an encoded word; net/mail leaves it encoded, and the ENVELOPE (what
+// clients list and SEARCH FROM matches) must carry the name itself.
+func TestQuotedEncodedDisplayName(t *testing.T) {
+	raw := "From: \"=?UTF-8?B?Tmd1eeG7hW4gVsSDbiBBbg==?=\" <an@hanoi.gov.vn>\r\n" +
+		"To: \"=?utf-8?q?Tr=E1=BA=A7n_Th=E1=BB=8B_B=C3=ACnh?=\" <binh@hanoi.gov.vn>, chi@hanoi.gov.vn\r\n" +
+		"Subject: x\r\n\r\nbody\r\n"
+	env := Parse([]byte(raw)).Envelope
+	if len(env.From) != 1 || env.From[0].Name != "Nguyễn Văn An" {
+		t.Errorf("From = %+v, want the name Nguyễn Văn An", env.From)
+	}
+	if len(env.To) != 2 || env.To[0].Name != "Trần Thị Bình" || env.To[1].Name != "" {
+		t.Errorf("To = %+v, want Trần Thị Bình and an address without a name", env.To)
+	}
+}
