@@ -31,11 +31,15 @@ func lenientCharsetReader(cs string, in io.Reader) (io.Reader, error) {
 }
 
 // normCharset lower-cases a charset label and drops an RFC 2231 language
-// suffix ("utf-8*vi") and blanks or quotes around it.
+// suffix ("utf-8*vi"), blanks or quotes around it, and the "x-" some old
+// Vietnamese mailers put before a registered name ("x-windows-1258").
 func normCharset(cs string) string {
 	cs = strings.ToLower(strings.Trim(cs, " \t\"'"))
 	if i := strings.IndexByte(cs, '*'); i >= 0 {
 		cs = cs[:i]
+	}
+	if rest, ok := strings.CutPrefix(cs, "x-"); ok && (strings.HasPrefix(rest, "windows-") || strings.HasPrefix(rest, "iso-")) {
+		cs = rest
 	}
 	return cs
 }

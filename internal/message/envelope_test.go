@@ -2,6 +2,7 @@ package message
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -46,5 +47,18 @@ func TestQuotedEncodedDisplayName(t *testing.T) {
 	}
 	if len(env.To) != 2 || env.To[0].Name != "Trần Thị Bình" || env.To[1].Name != "" {
 		t.Errorf("To = %+v, want Trần Thị Bình and an address without a name", env.To)
+	}
+}
+
+// Old Vietnamese mailers label windows-1258 as x-windows-1258: the text must still be decoded, and found.
+func TestXPrefixedCharset(t *testing.T) {
+	raw := "From: vanthu@hue.gov.vn\r\nSubject: =?x-windows-1258?Q?B=E1o_c=E1o?=\r\n" +
+		"Content-Type: text/plain; charset=x-windows-1258\r\n\r\n" + w1258 + "\r\n"
+	p := Parse([]byte(raw))
+	if p.Envelope.Subject != "Báo cáo" {
+		t.Errorf("Subject = %q, want Báo cáo", p.Envelope.Subject)
+	}
+	if text := string(p.SearchText()); !strings.Contains(text, "bao cao tong ket") || !strings.Contains(text, "dang ky") {
+		t.Errorf("search text %q lacks the folded body", text)
 	}
 }
