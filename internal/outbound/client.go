@@ -23,6 +23,12 @@ type Client struct {
 
 	// Dialer opens connections; nil means a net.Dialer.
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// IdleTimeout keeps a connection that finished a message this long for the next message to the same target
+	// (pool.go): a burst to one agency shares one connection and TLS handshake. 0 closes it after each message.
+	IdleTimeout time.Duration
+
+	idle pool // guarded by its own lock
 }
 
 // Envelope is the SMTP envelope of one transaction.
@@ -119,16 +125,29 @@ func (d *delivery) pending() []int {
 }
 
 // try runs the transaction with one target. settled is false when the target was passed over, and why says why.
+// A connection left idle by an earlier message to the same target is used first.
 func (d *delivery) try(ctx context.Context, t Target) (settled bool, why Reply) {
-	s, why, retryPlain := d.c.open(ctx, t, false)
-	if retryPlain {
-		s, why, _ = d.c.open(ctx, t, true)
-	}
+	s, uses := d.c.idle.take(ctx, t)
 	if s == nil {
-		return false, why
+		var retryPlain bool
+		s, why, retryPlain = d.c.open(ctx, t, false)
+		if retryPlain {
+			s, why, _ = d.c.open(ctx, t, true)
+		}
+		if s == nil {
+			return false, why
+		}
 	}
-	defer s.close()
-	return d.transact(ctx, s)
+	settled, why = d.transact(ctx, s)
+	if ctx.Err() != nil {
+		s.broken = true // the context's end closed the connection
+	}
+	if d.c.IdleTimeout > 0 {
+		d.c.idle.put(t, s, uses+1, d.c.IdleTimeout)
+	} else {
+		s.close()
+	}
+	return settled, why
 }
 
 // open connects to t and gets the session ready for MAIL FROM: greeting, EHLO, STARTTLS and AUTH as t's policy

@@ -228,6 +228,12 @@ func (w sendWriter) Write(p []byte) (int, error) {
 	return w.conn.Write(p)
 }
 
+// closeIdle closes a session no delivery holds: QUIT within quitTimeout, then close.
+func (s *session) closeIdle() {
+	s.stop = func() bool { return false }
+	s.close()
+}
+
 // close says QUIT when the connection is still sound, then closes it.
 func (s *session) close() {
 	if !s.broken {

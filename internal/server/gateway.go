@@ -72,7 +72,7 @@ func (s *Server) newQueueWorker(resolver dns.Resolver, deliverer *delivery.Deliv
 		Store:          s.store,
 		Deliverer:      deliverer,
 		Router:         router,
-		Transport:      &outbound.Client{Hostname: s.cfg.Hostname},
+		Transport:      &outbound.Client{Hostname: s.cfg.Hostname, IdleTimeout: outbound.DefaultIdleTimeout},
 		Hostname:       s.cfg.Hostname,
 		Retry:          retry,
 		MaxAge:         time.Duration(s.cfg.Queue.MaxAge),
