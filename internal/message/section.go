@@ -3,7 +3,6 @@ package message
 import (
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/emersion/go-imap/v2"
 )
@@ -214,11 +213,9 @@ func (m *Meta) HeaderValues(src Source, name string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	for _, f := range parseFields(h, 0) {
-		if strings.EqualFold(f.name, name) {
-			out = append(out, DecodeHeaderValue(f.value))
-		}
+	values := FieldValues(h, name)
+	for i, v := range values {
+		values[i] = DecodeHeaderValue(v)
 	}
-	return out, nil
+	return values, nil
 }
