@@ -283,7 +283,8 @@ func newQueueRemoveCmd(a *app) *cobra.Command {
 		Use:   "remove ID",
 		Short: "Delete a queued message without delivering it or telling its sender",
 		Long: `Delete a queued message: its recipients still waiting never get it, and its sender is not told. To give
-up on a message and tell the sender, use 'mailserver queue bounce' instead.`,
+up on a message and tell the sender, use 'mailserver queue bounce' instead. An attempt already under way
+('queue show' says so) cannot be stopped and may still deliver it.`,
 		Example: `  mailserver queue show 3JX7Q2M4KZPA     # check first, e.g. a circular sent to a wrong address at bo-noi-vu.gov.vn
   mailserver queue remove 3JX7Q2M4KZPA`,
 		Args: args("ID"),
