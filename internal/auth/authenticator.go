@@ -41,13 +41,11 @@ func (a *Authenticator) Authenticate(remote net.Addr, username, password string)
 	if err != nil {
 		address = username
 	}
-	wait, err := a.throttle.Begin(ip, address)
+	attempt, err := a.throttle.Begin(ip, address)
 	if err != nil {
 		return store.Account{}, err
 	}
-	if wait > 0 {
-		time.Sleep(wait)
-	}
+	time.Sleep(attempt.Wait()) // at most Policy.MaxWait, well within the protocols' deadlines
 	acct, lookupErr := a.store.Account(address)
 	encoded := acct.PasswordHash
 	if lookupErr == nil && acct.Shared {
@@ -56,7 +54,7 @@ func (a *Authenticator) Authenticate(remote net.Addr, username, password string)
 	}
 	if lookupErr != nil {
 		if !errors.Is(lookupErr, store.ErrAccountNotFound) {
-			a.throttle.Release(ip, address)
+			attempt.Release()
 			return store.Account{}, fmt.Errorf("login %s: %w", address, lookupErr)
 		}
 		encoded = a.dummyHash()
@@ -65,18 +63,18 @@ func (a *Authenticator) Authenticate(remote net.Addr, username, password string)
 	ok, err := Verify(encoded, password)
 	<-a.verifies
 	if err != nil && lookupErr == nil {
-		a.throttle.Release(ip, address)
+		attempt.Release()
 		return store.Account{}, fmt.Errorf("login %s: %w", address, err)
 	}
 	if !ok || lookupErr != nil {
-		a.throttle.Failed(ip, address)
+		attempt.Failed()
 		return store.Account{}, ErrInvalidCredentials
 	}
 	if acct.Disabled {
-		a.throttle.Release(ip, address)
+		attempt.Release()
 		return store.Account{}, ErrAccountDisabled
 	}
-	a.throttle.Succeeded(ip, address)
+	attempt.Succeeded()
 	return acct, nil
 }
 
