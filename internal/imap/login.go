@@ -10,7 +10,6 @@ import (
 
 var (
 	errAuthFailed   = no(imap.ResponseCodeAuthenticationFailed, "Invalid user name or password")
-	errThrottled    = no(imap.ResponseCodeUnavailable, "Too many failed logins, try again later")
 	errDisabled     = no(imap.ResponseCodeContactAdmin, "Account is disabled, contact your administrator")
 	errNoAuthorizer = no(imap.ResponseCodeUnavailable, "Login is not available")
 )
@@ -29,8 +28,8 @@ func (s *session) Login(username, password string) error {
 		s.log.Info("imap login failed", "user", username)
 		return errAuthFailed
 	case errors.Is(err, auth.ErrTooManyAttempts):
-		s.log.Warn("imap login throttled", "user", username)
-		return errThrottled
+		s.log.Warn("imap login throttled", "user", username, "err", err)
+		return throttled(err)
 	case errors.Is(err, auth.ErrAccountDisabled):
 		s.log.Info("imap login to a disabled account", "user", username)
 		return errDisabled
@@ -42,6 +41,12 @@ func (s *session) Login(username, password string) error {
 	s.srv.hub.loggedIn(s, acct.ID)
 	s.log.Info("imap login")
 	return nil
+}
+
+// throttled is the refusal of a login the throttle did not let through: a temporary failure (RFC 5530 UNAVAILABLE)
+// that says when to try again, so that the client neither takes the password for wrong nor waits past its deadline.
+func throttled(err error) error {
+	return no(imap.ResponseCodeUnavailable, "Too many failed logins; "+auth.RetryAdvice(err))
 }
 
 // Unauthenticate implements imapserver.SessionUnauthenticate (RFC 8437): back to the not-authenticated state.
