@@ -71,8 +71,6 @@ var replies = []struct {
 	{errBadSASL, reply(501, gosmtp.EnhancedCode{5, 5, 2}, "Malformed authentication response")},
 	{auth.ErrInvalidCredentials, gosmtp.ErrAuthFailed},
 	{auth.ErrAccountDisabled, gosmtp.ErrAuthFailed}, // the same reply: no hint which accounts exist or are disabled
-	{auth.ErrTooManyAttempts, reply(454, gosmtp.EnhancedCode{4, 7, 0},
-		"Too many failed login attempts, try again later")},
 }
 
 // toSMTPError is the one place where errors become SMTP replies: replies keep their codes, the known errors above get
@@ -83,6 +81,10 @@ func toSMTPError(log *slog.Logger, err error) *gosmtp.SMTPError {
 	var se *gosmtp.SMTPError
 	if errors.As(err, &se) {
 		return se
+	}
+	if errors.Is(err, auth.ErrTooManyAttempts) {
+		// RFC 4954 section 6: 454 4.7.0 is a temporary authentication failure; the text says when to come back.
+		return reply(454, gosmtp.EnhancedCode{4, 7, 0}, "Too many failed login attempts; "+auth.RetryAdvice(err))
 	}
 	for _, r := range replies {
 		if errors.Is(err, r.err) {

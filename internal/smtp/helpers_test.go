@@ -88,7 +88,7 @@ func newTestEnv(t *testing.T, options ...envOption) *testEnv {
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts := Options{
 		Deliverer:       delivery.New(st, hostname, logger),
-		Auth:            testAuthenticator{auth.NewAuthenticator(st, auth.NewThrottle(time.Now))},
+		Auth:            testAuthenticator{throttle: auth.NewThrottle(time.Now)},
 		TLSConfig:       tlsConfig,
 		Hostname:        hostname,
 		MaxMessageBytes: 1 << 20,
@@ -99,6 +99,10 @@ func newTestEnv(t *testing.T, options ...envOption) *testEnv {
 	}
 	for _, o := range options {
 		o(&opts)
+	}
+	if a, ok := opts.Auth.(testAuthenticator); ok {
+		a.real = auth.NewAuthenticator(st, a.throttle)
+		opts.Auth = a
 	}
 	e.mx = e.serve(NewMX(opts), nil)
 	sub := NewSubmission(opts)
@@ -131,7 +135,15 @@ func (e *testEnv) serve(srv *gosmtp.Server, tlsConfig *tls.Config) string {
 }
 
 // testAuthenticator is the real one, except that lockedUser is always throttled.
-type testAuthenticator struct{ real *auth.Authenticator }
+type testAuthenticator struct {
+	throttle *auth.Throttle
+	real     *auth.Authenticator // made by newTestEnv over throttle
+}
+
+// withThrottle makes the test authenticator throttle logins with th.
+func withThrottle(th *auth.Throttle) envOption {
+	return func(o *Options) { o.Auth = testAuthenticator{throttle: th} }
+}
 
 func (a testAuthenticator) Authenticate(remote net.Addr, username, password string) (store.Account, error) {
 	if username == lockedUser {
