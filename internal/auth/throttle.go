@@ -100,7 +100,7 @@ func DefaultPolicy() Policy {
 }
 
 const (
-	maxThrottleEntries = 100_000 // ~15 MB at most
+	maxThrottleEntries = 100_000 // ~17 MB at most (measured: 167 bytes an entry)
 	pruneEvery         = time.Minute
 	// knownFor is how long a successful login makes its (account, client address) pair known: from there, the
 	// account's own lockout does not apply, only the pair's and the address's.
@@ -152,7 +152,9 @@ type failures struct {
 
 // NewThrottle returns an empty Throttle with DefaultPolicy, reading the time
 // from clock (time.Now in production, a fake in tests).
-func NewThrottle(clock func() time.Time) *Throttle { return NewThrottleWithPolicy(clock, DefaultPolicy()) }
+func NewThrottle(clock func() time.Time) *Throttle {
+	return NewThrottleWithPolicy(clock, DefaultPolicy())
+}
 
 // NewThrottleWithPolicy returns an empty Throttle with policy p (tests shorten its delays).
 func NewThrottleWithPolicy(clock func() time.Time, p Policy) *Throttle {
