@@ -290,7 +290,8 @@ up on a message and tell the sender, use 'mailserver queue bounce' instead. An a
 		Args: args("ID"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			return a.withAdmin(func(api ctl.Backend) error {
-				e, err := ctl.Call(api, ctl.QueueShow, ctl.QueueArgs{ID: args[0]}) // for the confirmation: the message is gone afterwards
+				// For the confirmation: the message is gone afterwards.
+				e, err := ctl.Call(api, ctl.QueueShow, ctl.QueueArgs{ID: args[0]})
 				if err != nil {
 					return err
 				}
@@ -321,7 +322,8 @@ saying it was not delivered to them. On a stopped server this happens when it st
 		Args:    args("ID"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			return a.withAdmin(func(api ctl.Backend) error {
-				e, err := ctl.Call(api, ctl.QueueShow, ctl.QueueArgs{ID: args[0]}) // for the confirmation: the sender and the recipients to fail
+				// For the confirmation: the sender and the recipients to fail.
+				e, err := ctl.Call(api, ctl.QueueShow, ctl.QueueArgs{ID: args[0]})
 				if err != nil {
 					return err
 				}

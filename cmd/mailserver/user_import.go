@@ -151,7 +151,7 @@ func (f importFlags) planOptions() (provision.Options, error) {
 	return opts, nil
 }
 
-// readDirectory takes the snapshot the plan is checked against from the administration API's listings, so that
+// readDirectory takes the snapshot the plan is checked against from the administration listing operations, so that
 // an import plans the same on the store file and through a running server's control socket.
 func readDirectory(api ctl.Backend) (provision.Directory, error) {
 	var d provision.Directory

@@ -417,3 +417,30 @@ func TestServeStopsIdleConnections(t *testing.T) {
 		t.Errorf("socket file left after Serve returned: %v", err)
 	}
 }
+
+// TestBackendsRunTheSameOp runs one Op value on both backends the CLI uses, the socket and the store file
+// directly: same results, same errors with their kinds; and on no backend, an error rather than a crash.
+func TestBackendsRunTheSameOp(t *testing.T) {
+	ts := newTestServer(t)
+	backends := map[string]ctl.Backend{"socket": ts.dial(t), "direct": ctl.Direct{Service: admin.New(ts.store)}}
+	for name, b := range backends {
+		domain := ctl.DomainArgs{Name: name + ".vinhyen.gov.vn"}
+		if err := ctl.Do(b, ctl.DomainAdd, domain); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := ctl.Do(b, ctl.DomainAdd, domain); !errors.Is(err, admin.ErrExists) ||
+			err.Error() != "domain "+domain.Name+" already exists" {
+			t.Errorf("%s: adding the domain again: %v", name, err)
+		}
+	}
+	socket, err := ctl.Call(backends["socket"], ctl.DomainList, ctl.None{})
+	must(t, err)
+	direct, err := ctl.Call(backends["direct"], ctl.DomainList, ctl.None{})
+	must(t, err)
+	if len(socket) != 2 || len(direct) != 2 || socket[0].Name != direct[0].Name || !socket[1].Created.Equal(direct[1].Created) {
+		t.Errorf("domain.list through the socket %+v, directly %+v", socket, direct)
+	}
+	if _, err := ctl.Call(nil, ctl.DomainList, ctl.None{}); err == nil {
+		t.Error("domain.list ran on no backend")
+	}
+}
