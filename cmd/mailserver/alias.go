@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"mailserver/internal/admin"
+	"mailserver/internal/ctl"
 )
 
 func newAliasCmd(a *app) *cobra.Command {
@@ -23,8 +23,8 @@ ALIAS reaches TARGET, and TARGET may send as ALIAS.`,
   mailserver alias add vanthu.ubnd@vinhyen.gov.vn vanthu@vinhyen.gov.vn`,
 			Args: args("ALIAS", "TARGET"),
 			RunE: runE(func(cmd *cobra.Command, args []string) error {
-				return a.withAdmin(func(api admin.API) error {
-					al, err := api.AddAlias(args[0], args[1])
+				return a.withAdmin(func(api ctl.Backend) error {
+					al, err := ctl.Call(api, ctl.AliasAdd, ctl.AliasArgs{Alias: args[0], Target: args[1]})
 					if err != nil {
 						return err
 					}
@@ -39,8 +39,8 @@ ALIAS reaches TARGET, and TARGET may send as ALIAS.`,
 			Example: `  mailserver alias list`,
 			Args:    args(),
 			RunE: runE(func(cmd *cobra.Command, _ []string) error {
-				return a.withAdmin(func(api admin.API) error {
-					aliases, err := api.ListAliases()
+				return a.withAdmin(func(api ctl.Backend) error {
+					aliases, err := ctl.Call(api, ctl.AliasList, ctl.None{})
 					if err != nil {
 						return err
 					}
@@ -61,8 +61,8 @@ has it as a member.`,
 			Example: `  mailserver alias remove nguyen.van.an@vinhyen.gov.vn`,
 			Args:    args("ALIAS"),
 			RunE: runE(func(cmd *cobra.Command, args []string) error {
-				return a.withAdmin(func(api admin.API) error {
-					if err := api.RemoveAlias(args[0]); err != nil {
+				return a.withAdmin(func(api ctl.Backend) error {
+					if err := ctl.Do(api, ctl.AliasRemove, ctl.AliasArgs{Alias: args[0]}); err != nil {
 						return err
 					}
 					fmt.Fprintf(cmd.OutOrStdout(), "removed alias %s\n", display(args[0]))

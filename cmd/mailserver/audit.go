@@ -11,6 +11,7 @@ import (
 
 	"mailserver/internal/admin"
 	"mailserver/internal/config"
+	"mailserver/internal/ctl"
 )
 
 func newAuditCmd(a *app) *cobra.Command {
@@ -38,8 +39,8 @@ local time) or a duration back from now (24h, 7d). Under sudo, the OS user recor
 				}
 				q.Since = t
 			}
-			return a.withAdmin(func(api admin.API) error {
-				records, err := api.AuditLog(q)
+			return a.withAdmin(func(api ctl.Backend) error {
+				records, err := ctl.Call(api, ctl.Audit, q)
 				if err != nil {
 					return err
 				}

@@ -17,19 +17,19 @@ import (
 // lockTimeout bounds the wait for the store's file lock when no server answers on the control socket.
 const lockTimeout = 500 * time.Millisecond
 
-// withAdmin runs fn on the administration API of the configured server: through its control socket when it
-// runs, on the data file directly when it does not.
-func (a *app) withAdmin(fn func(admin.API) error) error {
+// withAdmin runs fn with the backend that runs administration operations (ctl.Call) for the configured server:
+// its control socket when it runs, the data file directly when it does not.
+func (a *app) withAdmin(fn func(ctl.Backend) error) error {
 	cfg, err := a.config()
 	if err != nil {
 		return err
 	}
-	api, closeAPI, err := openAdmin(cfg)
+	api, closeAPI, err := openAdmin(cfg, osUser())
 	if err != nil {
 		return err
 	}
 	defer closeAPI()
-	return fn(api.As(osUser()))
+	return fn(api)
 }
 
 // osUser names the person running the command, for the audit trail: the user who ran sudo when the command runs
@@ -46,12 +46,13 @@ func osUser() string {
 }
 
 // openAdmin connects to the running server's control socket if one answers, and otherwise opens the store
-// itself. A store locked by a server whose socket does not answer is an error that says so.
-func openAdmin(cfg config.Config) (admin.API, func(), error) {
+// itself; either way the operations act for osUser. A store locked by a server whose socket does not answer is an
+// error that says so.
+func openAdmin(cfg config.Config, osUser string) (ctl.Backend, func(), error) {
 	sock := cfg.SocketPath()
 	client, dialErr := ctl.Dial(sock)
 	if dialErr == nil {
-		return client, func() { client.Close() }, nil
+		return client.As(osUser), func() { client.Close() }, nil
 	}
 	if errors.Is(dialErr, fs.ErrPermission) {
 		return nil, nil, fmt.Errorf("control socket %s: permission denied: run this command as the user the server runs as", sock)
@@ -66,5 +67,5 @@ func openAdmin(cfg config.Config) (admin.API, func(), error) {
 		}
 		return nil, nil, err
 	}
-	return admin.New(st), func() { st.Close() }, nil
+	return ctl.Direct{Service: admin.New(st).As(osUser)}, func() { st.Close() }, nil
 }

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"mailserver/internal/admin"
+	"mailserver/internal/ctl"
 )
 
 func newCheckCmd(a *app) *cobra.Command {
@@ -19,8 +19,8 @@ problem found and exits non-zero if there is any.`,
 		Example: `  mailserver check`,
 		Args:    args(),
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				report, err := api.Check()
+			return a.withAdmin(func(api ctl.Backend) error {
+				report, err := ctl.Call(api, ctl.Check, ctl.None{})
 				if err != nil {
 					return err
 				}

@@ -13,6 +13,7 @@ import (
 
 	"mailserver/internal/admin"
 	"mailserver/internal/config"
+	"mailserver/internal/ctl"
 	"mailserver/internal/dns"
 )
 
@@ -32,12 +33,12 @@ DOMAIN' prints: MX, SPF, DKIM, DMARC and the client settings.`,
   mailserver domain add phucyen.vinhphuc.gov.vn --ed25519`,
 		Args: args("DOMAIN"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				if err := api.AddDomain(args[0]); err != nil {
+			return a.withAdmin(func(api ctl.Backend) error {
+				if err := ctl.Do(api, ctl.DomainAdd, ctl.DomainArgs{Name: args[0]}); err != nil {
 					return err
 				}
 				if ed25519 {
-					if _, err := api.AddDKIMKey(args[0], "ed25519"); err != nil {
+					if _, err := ctl.Call(api, ctl.DomainDKIM, ctl.DKIMArgs{Domain: args[0], Algorithm: "ed25519"}); err != nil {
 						return err
 					}
 				}
@@ -68,7 +69,7 @@ dns'. The last key of a domain cannot be removed.`,
 			return args("DOMAIN")(cmd, argv)
 		},
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return a.withAdmin(func(api admin.API) error {
+			return a.withAdmin(func(api ctl.Backend) error {
 				if cmd.Flags().Changed("remove") {
 					return removeDKIMKey(cmd.OutOrStdout(), api, args[0], remove)
 				}
@@ -93,8 +94,8 @@ it is as the [dns] records file of another server on a closed network.`,
 			if err != nil {
 				return err
 			}
-			return a.withAdmin(func(api admin.API) error {
-				keys, err := api.DKIMKeys(args[0])
+			return a.withAdmin(func(api ctl.Backend) error {
+				keys, err := ctl.Call(api, ctl.DomainKeys, ctl.DomainArgs{Name: args[0]})
 				if err != nil {
 					return err
 				}
@@ -111,8 +112,8 @@ it is as the [dns] records file of another server on a closed network.`,
 			Example: `  mailserver domain list`,
 			Args:    args(),
 			RunE: runE(func(cmd *cobra.Command, _ []string) error {
-				return a.withAdmin(func(api admin.API) error {
-					ds, err := api.ListDomains()
+				return a.withAdmin(func(api ctl.Backend) error {
+					ds, err := ctl.Call(api, ctl.DomainList, ctl.None{})
 					if err != nil {
 						return err
 					}
@@ -131,8 +132,8 @@ it is as the [dns] records file of another server on a closed network.`,
 			Example: `  mailserver domain remove phucyen.vinhphuc.gov.vn`,
 			Args:    args("DOMAIN"),
 			RunE: runE(func(cmd *cobra.Command, args []string) error {
-				return a.withAdmin(func(api admin.API) error {
-					if err := api.RemoveDomain(args[0]); err != nil {
+				return a.withAdmin(func(api ctl.Backend) error {
+					if err := ctl.Do(api, ctl.DomainRemove, ctl.DomainArgs{Name: args[0]}); err != nil {
 						return err
 					}
 					fmt.Fprintf(cmd.OutOrStdout(), "removed domain %s\n", display(args[0]))
@@ -147,8 +148,8 @@ it is as the [dns] records file of another server on a closed network.`,
 }
 
 // addDKIMKey makes a key and prints the record to publish.
-func addDKIMKey(w io.Writer, api admin.API, domain, algorithm string) error {
-	k, err := api.AddDKIMKey(domain, algorithm)
+func addDKIMKey(w io.Writer, api ctl.Backend, domain, algorithm string) error {
+	k, err := ctl.Call(api, ctl.DomainDKIM, ctl.DKIMArgs{Domain: domain, Algorithm: algorithm})
 	if err != nil {
 		return err
 	}
@@ -159,8 +160,8 @@ func addDKIMKey(w io.Writer, api admin.API, domain, algorithm string) error {
 
 // removeDKIMKey retires a key and says what is left to do in DNS: a receiver checks a signature when the message
 // reaches it, which for mail sent just before (or delayed on the way) is later, so the record goes a few days on.
-func removeDKIMKey(w io.Writer, api admin.API, domain, selector string) error {
-	if err := api.RemoveDKIMKey(domain, selector); err != nil {
+func removeDKIMKey(w io.Writer, api ctl.Backend, domain, selector string) error {
+	if err := ctl.Do(api, ctl.DomainDKIMRemove, ctl.SelectorArgs{Domain: domain, Selector: selector}); err != nil {
 		return err
 	}
 	name := display(selector) + "._domainkey." + display(domain)

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mailserver/internal/admin"
+	"mailserver/internal/ctl"
 )
 
 func newGroupCmd(a *app) *cobra.Command {
@@ -71,8 +72,8 @@ send to it: anyone, organisation (staff of this server; the default), members or
   mailserver group add toan-the@vinhyen.gov.vn --name "Toàn thể cán bộ" --policy senders`,
 		Args: args("ADDRESS"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				g, err := api.AddGroup(admin.AddGroupRequest{Address: args[0], Name: name, Policy: policy})
+			return a.withAdmin(func(api ctl.Backend) error {
+				g, err := ctl.Call(api, ctl.GroupAdd, admin.AddGroupRequest{Address: args[0], Name: name, Policy: policy})
 				if err != nil {
 					return err
 				}
@@ -106,8 +107,8 @@ of this server), members or senders (the listed senders only). --name "" removes
 			if cmd.Flags().Changed("policy") {
 				req.Policy = &policy
 			}
-			return a.withAdmin(func(api admin.API) error {
-				g, err := api.SetGroup(req)
+			return a.withAdmin(func(api ctl.Backend) error {
+				g, err := ctl.Call(api, ctl.GroupSet, req)
 				if err != nil {
 					return err
 				}
@@ -145,8 +146,8 @@ func newGroupChangeCmd(a *app, c groupChange) *cobra.Command {
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			req := admin.GroupUpdate{Group: args[0]}
 			c.set(&req, args[1:])
-			return a.withAdmin(func(api admin.API) error {
-				g, err := api.UpdateGroup(req)
+			return a.withAdmin(func(api ctl.Backend) error {
+				g, err := ctl.Call(api, ctl.GroupUpdate, req)
 				if err != nil {
 					return err
 				}
@@ -169,8 +170,8 @@ func newGroupListCmd(a *app) *cobra.Command {
   mailserver group show lanhdao@vinhyen.gov.vn   # one group's members`,
 		Args: args(),
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				groups, err := api.ListGroups()
+			return a.withAdmin(func(api ctl.Backend) error {
+				groups, err := ctl.Call(api, ctl.GroupList, ctl.None{})
 				if err != nil {
 					return err
 				}
@@ -193,8 +194,8 @@ func newGroupShowCmd(a *app) *cobra.Command {
 		Example: `  mailserver group show lanhdao@vinhyen.gov.vn`,
 		Args:    args("GROUP"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				g, err := api.ShowGroup(args[0])
+			return a.withAdmin(func(api ctl.Backend) error {
+				g, err := ctl.Call(api, ctl.GroupShow, ctl.AddressArgs{Address: args[0]})
 				if err != nil {
 					return err
 				}
@@ -229,8 +230,8 @@ another group has it as a member.`,
 		Example: `  mailserver group remove lanhdao@vinhyen.gov.vn`,
 		Args:    args("GROUP"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				if err := api.RemoveGroup(args[0]); err != nil {
+			return a.withAdmin(func(api ctl.Backend) error {
+				if err := ctl.Do(api, ctl.GroupRemove, ctl.AddressArgs{Address: args[0]}); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "removed group %s\n", display(args[0]))

@@ -44,8 +44,8 @@ their server.`,
   mailserver queue list | grep -B1 bo-noi-vu.gov.vn   # messages waiting for one agency`,
 		Args: args(),
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				entries, err := api.ListQueue()
+			return a.withAdmin(func(api ctl.Backend) error {
+				entries, err := ctl.Call(api, ctl.QueueList, ctl.None{})
 				if err != nil {
 					return err
 				}
@@ -166,8 +166,8 @@ delivered or failed), the last status code and reply, and the server that gave i
 		Example: `  mailserver queue show 3JX7Q2M4KZPA`,
 		Args:    args("ID"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				e, err := api.ShowQueue(args[0])
+			return a.withAdmin(func(api ctl.Backend) error {
+				e, err := ctl.Call(api, ctl.QueueShow, ctl.QueueArgs{ID: args[0]})
 				if err != nil {
 					return err
 				}
@@ -229,7 +229,7 @@ func yesNo(b bool, yes, no string) string {
 
 // serverRunning tells whether api reaches a running server: openAdmin returns the control socket's client
 // exactly then. Retries and bounces on a stopped server wait for its start.
-func serverRunning(api admin.API) bool {
+func serverRunning(api ctl.Backend) bool {
 	_, ok := api.(*ctl.Client)
 	return ok
 }
@@ -260,8 +260,8 @@ either ID or --all.`,
 			if len(args) == 1 {
 				id = args[0]
 			}
-			return a.withAdmin(func(api admin.API) error {
-				n, err := api.RetryQueue(id)
+			return a.withAdmin(func(api ctl.Backend) error {
+				n, err := ctl.Call(api, ctl.QueueRetry, ctl.QueueArgs{ID: id})
 				if err != nil {
 					return err
 				}
@@ -289,12 +289,13 @@ up on a message and tell the sender, use 'mailserver queue bounce' instead. An a
   mailserver queue remove 3JX7Q2M4KZPA`,
 		Args: args("ID"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				e, err := api.ShowQueue(args[0]) // for the confirmation: the message is gone afterwards
+			return a.withAdmin(func(api ctl.Backend) error {
+				// For the confirmation: the message is gone afterwards.
+				e, err := ctl.Call(api, ctl.QueueShow, ctl.QueueArgs{ID: args[0]})
 				if err != nil {
 					return err
 				}
-				if err := api.RemoveQueue(e.ID); err != nil {
+				if err := ctl.Do(api, ctl.QueueRemove, ctl.QueueArgs{ID: e.ID}); err != nil {
 					return err
 				}
 				if e.InProgress {
@@ -320,12 +321,13 @@ saying it was not delivered to them. On a stopped server this happens when it st
 		Example: `  mailserver queue bounce 3JX7Q2M4KZPA   # e.g. mail for a domain that no longer exists, such as old.vinhphuc.gov.vn`,
 		Args:    args("ID"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				e, err := api.ShowQueue(args[0]) // for the confirmation: the sender and the recipients to fail
+			return a.withAdmin(func(api ctl.Backend) error {
+				// For the confirmation: the sender and the recipients to fail.
+				e, err := ctl.Call(api, ctl.QueueShow, ctl.QueueArgs{ID: args[0]})
 				if err != nil {
 					return err
 				}
-				if err := api.BounceQueue(e.ID); err != nil {
+				if err := ctl.Do(api, ctl.QueueBounce, ctl.QueueArgs{ID: e.ID}); err != nil {
 					return err
 				}
 				when := "now"

@@ -11,6 +11,7 @@ import (
 
 	"mailserver/internal/admin"
 	"mailserver/internal/config"
+	"mailserver/internal/ctl"
 )
 
 func newQuotaCmd(a *app) *cobra.Command {
@@ -36,8 +37,8 @@ remove it. Mail already stored is kept when it is over the new quota; new mail i
 			if err != nil {
 				return err
 			}
-			return a.withAdmin(func(api admin.API) error {
-				if err := api.SetQuota(args[0], q); err != nil {
+			return a.withAdmin(func(api ctl.Backend) error {
+				if err := ctl.Do(api, ctl.QuotaSet, ctl.QuotaArgs{Address: args[0], Quota: q}); err != nil {
 					return err
 				}
 				if q == 0 {
@@ -74,8 +75,8 @@ by use, largest first.`,
   mailserver quota report | head -20`,
 		Args: args(),
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				r, err := api.QuotaReport()
+			return a.withAdmin(func(api ctl.Backend) error {
+				r, err := ctl.Call(api, ctl.QuotaReport, ctl.None{})
 				if err != nil {
 					return err
 				}

@@ -8,6 +8,7 @@ import (
 
 	"mailserver/internal/admin"
 	"mailserver/internal/config"
+	"mailserver/internal/ctl"
 )
 
 func newShareCmd(a *app) *cobra.Command {
@@ -41,8 +42,8 @@ password: give staff access with 'mailserver share grant'.`,
 				}
 				req.Quota = int64(q)
 			}
-			return a.withAdmin(func(api admin.API) error {
-				u, err := api.AddShared(req)
+			return a.withAdmin(func(api ctl.Backend) error {
+				u, err := ctl.Call(api, ctl.ShareAdd, req)
 				if err != nil {
 					return err
 				}
@@ -70,8 +71,8 @@ rights with commas. Rights add to those the user already has; 'mailserver share 
   mailserver share grant vanthu@vinhyen.gov.vn binh.tt@vinhyen.gov.vn --rights write --rights send`,
 		Args: args("SHARED", "ACCOUNT"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				g, err := api.Grant(args[0], args[1], rights)
+			return a.withAdmin(func(api ctl.Backend) error {
+				g, err := ctl.Call(api, ctl.ShareGrant, ctl.GrantArgs{Shared: args[0], Account: args[1], Rights: rights})
 				if err != nil {
 					return err
 				}
@@ -94,8 +95,8 @@ To keep some rights, revoke and grant those again.`,
 		Example: `  mailserver share revoke vanthu@vinhyen.gov.vn an.nv@vinhyen.gov.vn`,
 		Args:    args("SHARED", "ACCOUNT"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				if err := api.Revoke(args[0], args[1]); err != nil {
+			return a.withAdmin(func(api ctl.Backend) error {
+				if err := ctl.Do(api, ctl.ShareRevoke, ctl.GrantArgs{Shared: args[0], Account: args[1]}); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "revoked the rights of %s on %s\n", display(args[1]), display(args[0]))
@@ -114,8 +115,8 @@ func newShareListCmd(a *app) *cobra.Command {
 		Example: `  mailserver share list`,
 		Args:    args(),
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				shared, err := api.ListShared()
+			return a.withAdmin(func(api ctl.Backend) error {
+				shared, err := ctl.Call(api, ctl.ShareList, ctl.None{})
 				if err != nil {
 					return err
 				}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mailserver/internal/admin"
+	"mailserver/internal/ctl"
 )
 
 func newUnitCmd(a *app) *cobra.Command {
@@ -35,8 +36,8 @@ top down to name each of them.`,
   mailserver unit add vinhyen/ubnd/phong-noi-vu --name "Phòng Nội vụ"   # for users such as an.nv@vinhyen.gov.vn`,
 		Args: args("PATH"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				units, err := api.AddUnit(args[0], name)
+			return a.withAdmin(func(api ctl.Backend) error {
+				units, err := ctl.Call(api, ctl.UnitAdd, ctl.UnitArgs{Path: args[0], Name: name})
 				if err != nil {
 					return err
 				}
@@ -66,8 +67,8 @@ as accounts.`,
   mailserver unit list | grep phuong`,
 		Args: args(),
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				units, err := api.ListUnits()
+			return a.withAdmin(func(api ctl.Backend) error {
+				units, err := ctl.Call(api, ctl.UnitList, ctl.None{})
 				if err != nil {
 					return err
 				}
@@ -99,8 +100,8 @@ without one. The path does not change. --name "" removes the name.`,
   mailserver unit set vinhyen --name "Thành phố Vĩnh Yên"`,
 		Args: args("PATH"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				u, err := api.SetUnitName(args[0], name)
+			return a.withAdmin(func(api ctl.Backend) error {
+				u, err := ctl.Call(api, ctl.UnitSet, ctl.UnitArgs{Path: args[0], Name: name})
 				if err != nil {
 					return err
 				}
@@ -127,8 +128,8 @@ or sub-units (remove them first), or while a group has it as a member (unit:PATH
 		Example: `  mailserver unit remove vinhyen/ubnd/phong-noi-vu`,
 		Args:    args("PATH"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				if err := api.RemoveUnit(args[0]); err != nil {
+			return a.withAdmin(func(api ctl.Backend) error {
+				if err := ctl.Do(api, ctl.UnitRemove, ctl.UnitArgs{Path: args[0]}); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "removed unit %s\n", display(args[0]))

@@ -10,6 +10,7 @@ import (
 
 	"mailserver/internal/admin"
 	"mailserver/internal/config"
+	"mailserver/internal/ctl"
 )
 
 func newUserCmd(a *app) *cobra.Command {
@@ -54,8 +55,8 @@ for twice; otherwise the first line of standard input is the password.
 				return err
 			}
 			req.Password = pw
-			return a.withAdmin(func(api admin.API) error {
-				u, err := api.AddUser(req)
+			return a.withAdmin(func(api ctl.Backend) error {
+				u, err := ctl.Call(api, ctl.UserAdd, req)
 				if err != nil {
 					return err
 				}
@@ -82,8 +83,8 @@ is active, disabled (no logins; mail keeps arriving), "disabled, rejects mail", 
   mailserver user list | grep phong-noi-vu`,
 		Args: args(),
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				users, err := api.ListUsers()
+			return a.withAdmin(func(api ctl.Backend) error {
+				users, err := ctl.Call(api, ctl.UserList, ctl.None{})
 				if err != nil {
 					return err
 				}
@@ -158,8 +159,8 @@ is the password. The same strength rules as for 'user add' apply.`,
 			if err != nil {
 				return err
 			}
-			return a.withAdmin(func(api admin.API) error {
-				if err := api.SetPassword(args[0], pw); err != nil {
+			return a.withAdmin(func(api ctl.Backend) error {
+				if err := ctl.Do(api, ctl.UserPasswd, ctl.PasswordArgs{Address: args[0], Password: pw}); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "changed the password of %s\n", display(args[0]))
@@ -182,12 +183,12 @@ as well, as for staff who have left. Disabling again without --reject-mail lets 
   mailserver user disable an.nv@vinhyen.gov.vn --reject-mail`,
 		Args: args("ADDRESS"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				op, done := api.Disable, "disabled %s\n"
+			return a.withAdmin(func(api ctl.Backend) error {
+				done := "disabled %s\n"
 				if rejectMail {
-					op, done = api.DisableRejectingMail, "disabled %s; new mail to it is rejected\n"
+					done = "disabled %s; new mail to it is rejected\n"
 				}
-				if err := op(args[0]); err != nil {
+				if err := ctl.Do(api, ctl.UserDisable, ctl.DisableArgs{Address: args[0], RejectMail: rejectMail}); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), done, display(args[0]))
@@ -206,8 +207,8 @@ func newUserEnableCmd(a *app) *cobra.Command {
 		Example: `  mailserver user enable an.nv@vinhyen.gov.vn`,
 		Args:    args("ADDRESS"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				if err := api.Enable(args[0]); err != nil {
+			return a.withAdmin(func(api ctl.Backend) error {
+				if err := ctl.Do(api, ctl.UserEnable, ctl.AddressArgs{Address: args[0]}); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "enabled %s\n", display(args[0]))
@@ -228,8 +229,8 @@ unit.`,
   mailserver user move vanthu@phucyen.vinhphuc.gov.vn vinhyen/phuong-phuc-yen`,
 		Args: args("ADDRESS", "PATH"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				if err := api.MoveUser(args[0], args[1]); err != nil {
+			return a.withAdmin(func(api ctl.Backend) error {
+				if err := ctl.Do(api, ctl.UserMove, ctl.MoveArgs{Address: args[0], Unit: args[1]}); err != nil {
 					return err
 				}
 				if unit := display(args[1]); unit != "" {
@@ -265,8 +266,8 @@ refused, so that nothing is copied twice. NEW may also be a shared mailbox, such
   mailserver user disable an.nv@vinhyen.gov.vn --reject-mail`,
 		Args: args("OLD", "NEW"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				r, err := api.Handover(args[0], args[1])
+			return a.withAdmin(func(api ctl.Backend) error {
+				r, err := ctl.Call(api, ctl.UserHandover, ctl.HandoverArgs{From: args[0], To: args[1]})
 				if err != nil {
 					return err
 				}
@@ -299,8 +300,8 @@ while an alias points at the address or a group has it as a member: remove those
 		Example: `  mailserver user remove an.nv@vinhyen.gov.vn`,
 		Args:    args("ADDRESS"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return a.withAdmin(func(api admin.API) error {
-				if err := api.RemoveUser(args[0]); err != nil {
+			return a.withAdmin(func(api ctl.Backend) error {
+				if err := ctl.Do(api, ctl.UserRemove, ctl.AddressArgs{Address: args[0]}); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "removed user %s\n", display(args[0]))

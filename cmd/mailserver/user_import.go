@@ -13,6 +13,7 @@ import (
 
 	"mailserver/internal/admin"
 	"mailserver/internal/config"
+	"mailserver/internal/ctl"
 	"mailserver/internal/provision"
 	"mailserver/internal/store"
 )
@@ -102,7 +103,7 @@ func (a *app) importUsers(w io.Writer, path string, f importFlags) error {
 		return err
 	}
 	defer file.Close()
-	return a.withAdmin(func(api admin.API) error {
+	return a.withAdmin(func(api ctl.Backend) error {
 		dir, err := readDirectory(api)
 		if err != nil {
 			return err
@@ -150,11 +151,11 @@ func (f importFlags) planOptions() (provision.Options, error) {
 	return opts, nil
 }
 
-// readDirectory takes the snapshot the plan is checked against from the administration API's listings, so that
+// readDirectory takes the snapshot the plan is checked against from the administration listing operations, so that
 // an import plans the same on the store file and through a running server's control socket.
-func readDirectory(api admin.API) (provision.Directory, error) {
+func readDirectory(api ctl.Backend) (provision.Directory, error) {
 	var d provision.Directory
-	users, err := api.ListUsers()
+	users, err := ctl.Call(api, ctl.UserList, ctl.None{})
 	if err != nil {
 		return d, err
 	}
@@ -162,28 +163,28 @@ func readDirectory(api admin.API) (provision.Directory, error) {
 		d.Accounts = append(d.Accounts, store.Account{Address: u.Address, Name: u.Name, Unit: u.Unit, Quota: u.Quota,
 			Shared: u.Shared})
 	}
-	units, err := api.ListUnits()
+	units, err := ctl.Call(api, ctl.UnitList, ctl.None{})
 	if err != nil {
 		return d, err
 	}
 	for _, u := range units {
 		d.Units = append(d.Units, u.Path)
 	}
-	aliases, err := api.ListAliases()
+	aliases, err := ctl.Call(api, ctl.AliasList, ctl.None{})
 	if err != nil {
 		return d, err
 	}
 	for _, al := range aliases {
 		d.Aliases = append(d.Aliases, al.Address)
 	}
-	groups, err := api.ListGroups()
+	groups, err := ctl.Call(api, ctl.GroupList, ctl.None{})
 	if err != nil {
 		return d, err
 	}
 	for _, g := range groups {
 		d.Groups = append(d.Groups, g.Address)
 	}
-	domains, err := api.ListDomains()
+	domains, err := ctl.Call(api, ctl.DomainList, ctl.None{})
 	if err != nil {
 		return d, err
 	}
@@ -265,15 +266,22 @@ func planProblems(path string, err error) error {
 		path, problems[0], len(problems))
 }
 
+// userAdder runs provision's account creations as user.add operations on a backend.
+type userAdder struct{ api ctl.Backend }
+
+func (u userAdder) AddUser(req admin.AddUserRequest) (admin.UserInfo, error) {
+	return ctl.Call(u.api, ctl.UserAdd, req)
+}
+
 // applyPlan creates the planned accounts and writes their initial passwords to the credentials file at out,
 // which is made first so that a bad path fails before any account exists. The passwords of the accounts created
 // are written even if creating the others fails.
-func applyPlan(w io.Writer, api admin.API, plan *provision.ImportPlan, out string) error {
+func applyPlan(w io.Writer, api ctl.Backend, plan *provision.ImportPlan, out string) error {
 	f, err := provision.CreateCredentialsFile(out)
 	if err != nil {
 		return err
 	}
-	res, applyErr := provision.Apply(plan, api, nil)
+	res, applyErr := provision.Apply(plan, userAdder{api}, nil)
 	if applyErr != nil && len(res.Created) == 0 {
 		f.Close()
 		os.Remove(out) // nothing to hand out: the same --out can be used again

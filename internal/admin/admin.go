@@ -24,70 +24,6 @@ import (
 	"mailserver/internal/store"
 )
 
-// API is the set of administration operations. *Service implements it on a store; *ctl.Client implements it over
-// the control socket of a running server. The CLI is written against API only.
-//
-// Every operation that changes state writes an audit record (store.AuditRecord) in the same transaction as the
-// change, naming the actor set with As.
-type API interface {
-	// As returns the same API acting for osUser, the operating-system user running the CLI, who is named in the
-	// audit records of the changes made through it ("admin:" + osUser; "admin" when empty).
-	As(osUser string) API
-
-	AddDomain(name string) error
-	ListDomains() ([]Domain, error)
-	RemoveDomain(name string) error
-	AddDKIMKey(domain, algorithm string) (DKIMKey, error)
-	DKIMKeys(domain string) ([]DKIMKey, error)
-	RemoveDKIMKey(domain, selector string) error
-
-	AddUser(req AddUserRequest) (UserInfo, error)
-	ListUsers() ([]UserInfo, error)
-	SetPassword(address, password string) error
-	Disable(address string) error
-	DisableRejectingMail(address string) error
-	Enable(address string) error
-	RemoveUser(address string) error
-	MoveUser(address, unit string) error
-	Handover(from, to string) (HandoverResult, error)
-
-	AddUnit(path, name string) ([]UnitInfo, error)
-	ListUnits() ([]UnitInfo, error)
-	SetUnitName(path, name string) (UnitInfo, error)
-	RemoveUnit(path string) error
-
-	AddAlias(alias, target string) (AliasInfo, error)
-	ListAliases() ([]AliasInfo, error)
-	RemoveAlias(alias string) error
-
-	AddGroup(req AddGroupRequest) (GroupInfo, error)
-	ListGroups() ([]GroupInfo, error)
-	ShowGroup(address string) (GroupInfo, error)
-	UpdateGroup(req GroupUpdate) (GroupInfo, error)
-	SetGroup(req SetGroupRequest) (GroupInfo, error)
-	RemoveGroup(address string) error
-
-	AddShared(req AddSharedRequest) (UserInfo, error)
-	Grant(shared, account string, rights []string) (GrantInfo, error)
-	Revoke(shared, account string) error
-	ListShared() ([]SharedInfo, error)
-
-	SetQuota(address string, quota int64) error
-	QuotaReport() (QuotaReport, error)
-
-	AuditLog(q AuditQuery) ([]AuditEntry, error)
-
-	ListQueue() ([]QueueEntry, error)
-	ShowQueue(id string) (QueueEntry, error)
-	RetryQueue(id string) (int, error) // id "" retries every queued message
-	RemoveQueue(id string) error
-	BounceQueue(id string) error
-
-	Check() (CheckReport, error)
-}
-
-var _ API = (*Service)(nil)
-
 // Domain is a mail domain as the administration layer shows it.
 type Domain struct {
 	Name    string    `json:"name"`
@@ -174,9 +110,10 @@ func New(st *store.Store, opts ...Option) *Service {
 	return s
 }
 
-// As implements API: the copy it returns shares the store and the hashing slots, and names osUser in audit
-// records.
-func (s *Service) As(osUser string) API {
+// As returns the same Service acting for osUser, the operating-system user running the CLI, who is named in the
+// audit records of the changes made through it ("admin:" + osUser; "admin" when empty). The copy shares the
+// store and the hashing slots.
+func (s *Service) As(osUser string) *Service {
 	c := *s
 	c.actor = actorAdmin
 	if u := cleanActor(osUser); u != "" {

@@ -14,7 +14,7 @@ import (
 // newDirectory returns a Service acting for OS user "hoa" on a store with domain vinhyen.gov.vn, units
 // vinhyen/ubnd/phong-noi-vu (and its parents) and vinhyen/phuong-1, and users an.nv (phong-noi-vu) and binh.tt
 // (phuong-1).
-func newDirectory(t *testing.T) (admin.API, *store.Store) {
+func newDirectory(t *testing.T) (*admin.Service, *store.Store) {
 	t.Helper()
 	svc, st := newService(t)
 	api := svc.As("hoa")
@@ -39,7 +39,7 @@ func must(t *testing.T, err error) {
 }
 
 // lastAudit returns the newest audit record.
-func lastAudit(t *testing.T, api admin.API) admin.AuditEntry {
+func lastAudit(t *testing.T, api *admin.Service) admin.AuditEntry {
 	t.Helper()
 	log, err := api.AuditLog(admin.AuditQuery{Limit: 1})
 	if err != nil || len(log) != 1 {
@@ -49,7 +49,7 @@ func lastAudit(t *testing.T, api admin.API) admin.AuditEntry {
 }
 
 // wantAudit checks the newest audit record's action, target and detail, and that the actor is the test's.
-func wantAudit(t *testing.T, api admin.API, action, target, detail string) {
+func wantAudit(t *testing.T, api *admin.Service, action, target, detail string) {
 	t.Helper()
 	r := lastAudit(t, api)
 	if r.Action != action || r.Target != target || r.Detail != detail || r.Actor != "admin:hoa" || r.From != "cli" {

@@ -37,27 +37,15 @@ func newTestServer(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() }) // after Serve has returned: cleanups run last first
 	ts := &testServer{path: filepath.Join(dir, "ctl.sock"), store: st, logs: &syncBuffer{}}
 	ln, err := ctl.Listen(ts.path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	svc := admin.New(st, admin.WithHasher(auth.Hasher{Time: 1, MemoryKiB: 64, Threads: 1}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ctl.Serve(ctx, ln, svc, slog.New(slog.NewTextHandler(ts.logs, nil))) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Error("Serve did not return after cancel")
-		}
-		st.Close()
-	})
+	logger := slog.New(slog.NewTextHandler(ts.logs, nil))
+	ctl.StartServe(t, func(ctx context.Context) error { return ctl.Serve(ctx, ln, svc, logger) })
 	return ts
 }
 
@@ -205,29 +193,29 @@ func TestRoundTrip(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.dial(t)
 
-	if err := c.AddDomain("VinhYen.gov.vn"); err != nil {
+	if err := ctl.Do(c, ctl.DomainAdd, ctl.DomainArgs{Name: "VinhYen.gov.vn"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.AddDomain("phucyen.gov.vn"); err != nil {
+	if err := ctl.Do(c, ctl.DomainAdd, ctl.DomainArgs{Name: "phucyen.gov.vn"}); err != nil {
 		t.Fatal(err)
 	}
-	ds, err := c.ListDomains()
+	ds, err := ctl.Call(c, ctl.DomainList, ctl.None{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(ds) != 2 || ds[0].Name != "phucyen.gov.vn" || ds[1].Name != "vinhyen.gov.vn" || ds[0].Created.IsZero() {
 		t.Errorf("ListDomains = %+v", ds)
 	}
-	if err := c.RemoveDomain("phucyen.gov.vn"); err != nil {
+	if err := ctl.Do(c, ctl.DomainRemove, ctl.DomainArgs{Name: "phucyen.gov.vn"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.AddUnit("vinhyen/ubnd/phong-noi-vu", "Phòng Nội vụ"); err != nil {
+	if _, err := ctl.Call(c, ctl.UnitAdd, ctl.UnitArgs{Path: "vinhyen/ubnd/phong-noi-vu", Name: "Phòng Nội vụ"}); err != nil {
 		t.Fatal(err)
 	}
 
 	req := admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Name: "Nguyễn Văn An",
 		Unit: "vinhyen/ubnd/phong-noi-vu", Quota: 2 << 30, Password: goodPassword}
-	u, err := c.AddUser(req)
+	u, err := ctl.Call(c, ctl.UserAdd, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +232,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Error("password not set through the socket")
 	}
 
-	if err := c.SetPassword(req.Address, "Mat-khau-moi-2025"); err != nil {
+	if err := ctl.Do(c, ctl.UserPasswd, ctl.PasswordArgs{Address: req.Address, Password: "Mat-khau-moi-2025"}); err != nil {
 		t.Fatal(err)
 	}
 	a, _ = ts.store.Account(req.Address)
@@ -252,26 +240,26 @@ func TestRoundTrip(t *testing.T) {
 		t.Error("SetPassword did not change the password")
 	}
 
-	if err := c.Disable(req.Address); err != nil {
+	if err := ctl.Do(c, ctl.UserDisable, ctl.DisableArgs{Address: req.Address}); err != nil {
 		t.Fatal(err)
 	}
-	users, err := c.ListUsers()
+	users, err := ctl.Call(c, ctl.UserList, ctl.None{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(users) != 1 || !users[0].Disabled || users[0].Name != "Nguyễn Văn An" {
 		t.Errorf("ListUsers after Disable = %+v", users)
 	}
-	if err := c.Enable(req.Address); err != nil {
+	if err := ctl.Do(c, ctl.UserEnable, ctl.AddressArgs{Address: req.Address}); err != nil {
 		t.Fatal(err)
 	}
 	if a, _ := ts.store.Account(req.Address); a.Disabled {
 		t.Error("Enable did not enable")
 	}
-	if err := c.RemoveUser(req.Address); err != nil {
+	if err := ctl.Do(c, ctl.UserRemove, ctl.AddressArgs{Address: req.Address}); err != nil {
 		t.Fatal(err)
 	}
-	if users, err := c.ListUsers(); err != nil || len(users) != 0 {
+	if users, err := ctl.Call(c, ctl.UserList, ctl.None{}); err != nil || len(users) != 0 {
 		t.Errorf("ListUsers after RemoveUser = %+v, %v", users, err)
 	}
 	if logs := ts.logs.String(); !strings.Contains(logs, "op=user.add") || strings.Contains(logs, goodPassword) {
@@ -283,10 +271,10 @@ func TestRoundTrip(t *testing.T) {
 func TestErrorsPreserved(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.dial(t)
-	if err := c.AddDomain("vinhyen.gov.vn"); err != nil {
+	if err := ctl.Do(c, ctl.DomainAdd, ctl.DomainArgs{Name: "vinhyen.gov.vn"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.AddUser(admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Password: goodPassword}); err != nil {
+	if _, err := ctl.Call(c, ctl.UserAdd, admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Password: goodPassword}); err != nil {
 		t.Fatal(err)
 	}
 	// The same operations on a Service directly give the reference errors.
@@ -296,18 +284,18 @@ func TestErrorsPreserved(t *testing.T) {
 		remote, local error
 		kind          error
 	}{
-		{"duplicate domain", c.AddDomain("vinhyen.gov.vn"), direct.AddDomain("vinhyen.gov.vn"), admin.ErrExists},
-		{"bad domain", c.AddDomain("a b"), direct.AddDomain("a b"), admin.ErrInvalid},
-		{"domain in use", c.RemoveDomain("vinhyen.gov.vn"), direct.RemoveDomain("vinhyen.gov.vn"), admin.ErrInUse},
-		{"unknown domain", c.RemoveDomain("x.vn"), direct.RemoveDomain("x.vn"), admin.ErrNotFound},
-		{"duplicate user", second(c.AddUser(admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Password: goodPassword})),
+		{"duplicate domain", ctl.Do(c, ctl.DomainAdd, ctl.DomainArgs{Name: "vinhyen.gov.vn"}), direct.AddDomain("vinhyen.gov.vn"), admin.ErrExists},
+		{"bad domain", ctl.Do(c, ctl.DomainAdd, ctl.DomainArgs{Name: "a b"}), direct.AddDomain("a b"), admin.ErrInvalid},
+		{"domain in use", ctl.Do(c, ctl.DomainRemove, ctl.DomainArgs{Name: "vinhyen.gov.vn"}), direct.RemoveDomain("vinhyen.gov.vn"), admin.ErrInUse},
+		{"unknown domain", ctl.Do(c, ctl.DomainRemove, ctl.DomainArgs{Name: "x.vn"}), direct.RemoveDomain("x.vn"), admin.ErrNotFound},
+		{"duplicate user", second(ctl.Call(c, ctl.UserAdd, admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Password: goodPassword})),
 			errors.New("user an.nv@vinhyen.gov.vn already exists"), admin.ErrExists},
-		{"user in unknown domain", second(c.AddUser(admin.AddUserRequest{Address: "an@x.vn", Password: goodPassword})),
+		{"user in unknown domain", second(ctl.Call(c, ctl.UserAdd, admin.AddUserRequest{Address: "an@x.vn", Password: goodPassword})),
 			errors.New("domain x.vn does not exist: add it with 'mailserver domain add x.vn'"), admin.ErrNotFound},
-		{"weak password", c.SetPassword("an.nv@vinhyen.gov.vn", "short"), direct.SetPassword("an.nv@vinhyen.gov.vn", "short"), admin.ErrInvalid},
-		{"unknown user", c.Disable("binh@vinhyen.gov.vn"), direct.Disable("binh@vinhyen.gov.vn"), admin.ErrNotFound},
-		{"unknown user enable", c.Enable("binh@vinhyen.gov.vn"), direct.Enable("binh@vinhyen.gov.vn"), admin.ErrNotFound},
-		{"unknown user remove", c.RemoveUser("binh@vinhyen.gov.vn"), direct.RemoveUser("binh@vinhyen.gov.vn"), admin.ErrNotFound},
+		{"weak password", ctl.Do(c, ctl.UserPasswd, ctl.PasswordArgs{Address: "an.nv@vinhyen.gov.vn", Password: "short"}), direct.SetPassword("an.nv@vinhyen.gov.vn", "short"), admin.ErrInvalid},
+		{"unknown user", ctl.Do(c, ctl.UserDisable, ctl.DisableArgs{Address: "binh@vinhyen.gov.vn"}), direct.Disable("binh@vinhyen.gov.vn"), admin.ErrNotFound},
+		{"unknown user enable", ctl.Do(c, ctl.UserEnable, ctl.AddressArgs{Address: "binh@vinhyen.gov.vn"}), direct.Enable("binh@vinhyen.gov.vn"), admin.ErrNotFound},
+		{"unknown user remove", ctl.Do(c, ctl.UserRemove, ctl.AddressArgs{Address: "binh@vinhyen.gov.vn"}), direct.RemoveUser("binh@vinhyen.gov.vn"), admin.ErrNotFound},
 	}
 	for _, tt := range tests {
 		if tt.remote == nil || tt.local == nil {
@@ -370,7 +358,7 @@ func TestRequestTooLarge(t *testing.T) {
 	}
 	// The client refuses to send one.
 	c := ts.dial(t)
-	err := c.SetPassword("an@vinhyen.gov.vn", strings.Repeat("x", ctl.MaxRequest))
+	err := ctl.Do(c, ctl.UserPasswd, ctl.PasswordArgs{Address: "an@vinhyen.gov.vn", Password: strings.Repeat("x", ctl.MaxRequest)})
 	if err == nil || !strings.Contains(err.Error(), "larger than 65536 bytes") {
 		t.Errorf("client sent an oversized request: %v", err)
 	}
@@ -380,7 +368,7 @@ func TestRequestTooLarge(t *testing.T) {
 func TestConcurrentClients(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.dial(t)
-	if err := c.AddDomain("vinhyen.gov.vn"); err != nil {
+	if err := ctl.Do(c, ctl.DomainAdd, ctl.DomainArgs{Name: "vinhyen.gov.vn"}); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -388,7 +376,7 @@ func TestConcurrentClients(t *testing.T) {
 	for i := range 40 {
 		wg.Go(func() {
 			addr := "user" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + "@vinhyen.gov.vn"
-			_, err := c.AddUser(admin.AddUserRequest{Address: addr, Password: goodPassword})
+			_, err := ctl.Call(c, ctl.UserAdd, admin.AddUserRequest{Address: addr, Password: goodPassword})
 			errs <- err
 		})
 	}
@@ -399,7 +387,7 @@ func TestConcurrentClients(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if users, _ := c.ListUsers(); len(users) != 40 {
+	if users, _ := ctl.Call(c, ctl.UserList, ctl.None{}); len(users) != 40 {
 		t.Errorf("%d users, want 40", len(users))
 	}
 }
@@ -417,25 +405,42 @@ func TestServeStopsIdleConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ctl.Serve(ctx, ln, admin.New(st), nil) }()
+	stop := ctl.StartServe(t, func(ctx context.Context) error { return ctl.Serve(ctx, ln, admin.New(st), nil) })
 	conn, err := net.Dial("unix", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	rawCall(t, path, `{"op":"ping"}`)
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve waited for an idle connection")
-	}
+	stop() // fails the test if Serve waits for the idle connection
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("socket file left after Serve returned: %v", err)
+	}
+}
+
+// TestBackendsRunTheSameOp runs one Op value on both backends the CLI uses, the socket and the store file
+// directly: same results, same errors with their kinds; and on no backend, an error rather than a crash.
+func TestBackendsRunTheSameOp(t *testing.T) {
+	ts := newTestServer(t)
+	backends := map[string]ctl.Backend{"socket": ts.dial(t), "direct": ctl.Direct{Service: admin.New(ts.store)}}
+	for name, b := range backends {
+		domain := ctl.DomainArgs{Name: name + ".vinhyen.gov.vn"}
+		if err := ctl.Do(b, ctl.DomainAdd, domain); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := ctl.Do(b, ctl.DomainAdd, domain); !errors.Is(err, admin.ErrExists) ||
+			err.Error() != "domain "+domain.Name+" already exists" {
+			t.Errorf("%s: adding the domain again: %v", name, err)
+		}
+	}
+	socket, err := ctl.Call(backends["socket"], ctl.DomainList, ctl.None{})
+	must(t, err)
+	direct, err := ctl.Call(backends["direct"], ctl.DomainList, ctl.None{})
+	must(t, err)
+	if len(socket) != 2 || len(direct) != 2 || socket[0].Name != direct[0].Name || !socket[1].Created.Equal(direct[1].Created) {
+		t.Errorf("domain.list through the socket %+v, directly %+v", socket, direct)
+	}
+	if _, err := ctl.Call(nil, ctl.DomainList, ctl.None{}); err == nil {
+		t.Error("domain.list ran on no backend")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"mailserver/internal/admin"
+	"mailserver/internal/ctl"
 	"mailserver/internal/store"
 )
 
@@ -23,62 +24,62 @@ func must(t *testing.T, err error) {
 func TestDirectoryRoundTrip(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.dial(t).As("hoa")
-	must(t, c.AddDomain("vinhyen.gov.vn"))
+	must(t, ctl.Do(c, ctl.DomainAdd, ctl.DomainArgs{Name: "vinhyen.gov.vn"}))
 
 	// Units.
-	units, err := c.AddUnit("vinhyen/ubnd/phong-noi-vu", "Phòng Nội vụ")
+	units, err := ctl.Call(c, ctl.UnitAdd, ctl.UnitArgs{Path: "vinhyen/ubnd/phong-noi-vu", Name: "Phòng Nội vụ"})
 	if err != nil || len(units) != 3 || units[2].Name != "Phòng Nội vụ" || units[2].Created.IsZero() {
 		t.Fatalf("AddUnit = %+v, %v", units, err)
 	}
-	_, err = c.AddUnit("vinhyen/phuong-1", "Phường 1")
+	_, err = ctl.Call(c, ctl.UnitAdd, ctl.UnitArgs{Path: "vinhyen/phuong-1", Name: "Phường 1"})
 	must(t, err)
-	_, err = c.AddUser(admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Unit: "vinhyen/ubnd/phong-noi-vu", Password: goodPassword})
+	_, err = ctl.Call(c, ctl.UserAdd, admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Unit: "vinhyen/ubnd/phong-noi-vu", Password: goodPassword})
 	must(t, err)
-	_, err = c.AddUser(admin.AddUserRequest{Address: "binh.tt@vinhyen.gov.vn", Password: goodPassword})
+	_, err = ctl.Call(c, ctl.UserAdd, admin.AddUserRequest{Address: "binh.tt@vinhyen.gov.vn", Password: goodPassword})
 	must(t, err)
-	units, err = c.ListUnits()
+	units, err = ctl.Call(c, ctl.UnitList, ctl.None{})
 	if err != nil || len(units) != 4 || units[0].Path != "vinhyen" || units[0].Accounts != 1 || units[3].Direct != 1 {
 		t.Errorf("ListUnits = %+v, %v", units, err)
 	}
-	must(t, c.MoveUser("an.nv@vinhyen.gov.vn", "vinhyen/phuong-1"))
+	must(t, ctl.Do(c, ctl.UserMove, ctl.MoveArgs{Address: "an.nv@vinhyen.gov.vn", Unit: "vinhyen/phuong-1"}))
 	if a, _ := ts.store.Account("an.nv@vinhyen.gov.vn"); a.Unit != "vinhyen/phuong-1" {
 		t.Errorf("MoveUser: unit %q", a.Unit)
 	}
-	must(t, c.RemoveUnit("vinhyen/ubnd/phong-noi-vu"))
+	must(t, ctl.Do(c, ctl.UnitRemove, ctl.UnitArgs{Path: "vinhyen/ubnd/phong-noi-vu"}))
 	if _, err := ts.store.Unit("vinhyen/ubnd/phong-noi-vu"); !errors.Is(err, store.ErrUnitNotFound) {
 		t.Errorf("RemoveUnit: %v", err)
 	}
 
 	// Disable with and without rejecting mail.
-	must(t, c.DisableRejectingMail("binh.tt@vinhyen.gov.vn"))
+	must(t, ctl.Do(c, ctl.UserDisable, ctl.DisableArgs{Address: "binh.tt@vinhyen.gov.vn", RejectMail: true}))
 	if a, _ := ts.store.Account("binh.tt@vinhyen.gov.vn"); !a.Disabled || !a.RejectMail {
 		t.Errorf("DisableRejectingMail: %+v", a)
 	}
-	must(t, c.Disable("binh.tt@vinhyen.gov.vn"))
+	must(t, ctl.Do(c, ctl.UserDisable, ctl.DisableArgs{Address: "binh.tt@vinhyen.gov.vn"}))
 	if a, _ := ts.store.Account("binh.tt@vinhyen.gov.vn"); !a.Disabled || a.RejectMail {
 		t.Errorf("Disable: %+v", a)
 	}
-	must(t, c.Enable("binh.tt@vinhyen.gov.vn"))
+	must(t, ctl.Do(c, ctl.UserEnable, ctl.AddressArgs{Address: "binh.tt@vinhyen.gov.vn"}))
 
 	// Aliases.
-	al, err := c.AddAlias("an@vinhyen.gov.vn", "an.nv@vinhyen.gov.vn")
+	al, err := ctl.Call(c, ctl.AliasAdd, ctl.AliasArgs{Alias: "an@vinhyen.gov.vn", Target: "an.nv@vinhyen.gov.vn"})
 	if err != nil || al.Target != "an.nv@vinhyen.gov.vn" {
 		t.Fatalf("AddAlias = %+v, %v", al, err)
 	}
-	if list, err := c.ListAliases(); err != nil || len(list) != 1 || list[0].Address != "an@vinhyen.gov.vn" {
+	if list, err := ctl.Call(c, ctl.AliasList, ctl.None{}); err != nil || len(list) != 1 || list[0].Address != "an@vinhyen.gov.vn" {
 		t.Errorf("ListAliases = %+v, %v", list, err)
 	}
-	must(t, c.RemoveAlias("an@vinhyen.gov.vn"))
+	must(t, ctl.Do(c, ctl.AliasRemove, ctl.AliasArgs{Alias: "an@vinhyen.gov.vn"}))
 	if e, _ := ts.store.Lookup("an@vinhyen.gov.vn"); e.Kind != store.KindNone {
 		t.Errorf("RemoveAlias left %+v", e)
 	}
 
 	// Groups.
-	g, err := c.AddGroup(admin.AddGroupRequest{Address: "lanhdao@vinhyen.gov.vn", Name: "Lãnh đạo", Policy: "senders"})
+	g, err := ctl.Call(c, ctl.GroupAdd, admin.AddGroupRequest{Address: "lanhdao@vinhyen.gov.vn", Name: "Lãnh đạo", Policy: "senders"})
 	if err != nil || g.Policy != "senders" {
 		t.Fatalf("AddGroup = %+v, %v", g, err)
 	}
-	g, err = c.UpdateGroup(admin.GroupUpdate{Group: "lanhdao@vinhyen.gov.vn",
+	g, err = ctl.Call(c, ctl.GroupUpdate, admin.GroupUpdate{Group: "lanhdao@vinhyen.gov.vn",
 		AddMembers: []string{"an.nv@vinhyen.gov.vn", "unit:vinhyen/ubnd"}, AddSenders: []string{"binh.tt@vinhyen.gov.vn"}})
 	if err != nil || !slices.Equal(g.Members, []string{"an.nv@vinhyen.gov.vn", "unit:vinhyen/ubnd"}) || len(g.Senders) != 1 {
 		t.Fatalf("UpdateGroup = %+v, %v", g, err)
@@ -86,52 +87,52 @@ func TestDirectoryRoundTrip(t *testing.T) {
 	if stored, _ := ts.store.Group("lanhdao@vinhyen.gov.vn"); len(stored.Members) != 2 || len(stored.Senders) != 1 {
 		t.Errorf("stored group %+v", stored)
 	}
-	if show, err := c.ShowGroup("lanhdao@vinhyen.gov.vn"); err != nil || show.Name != "Lãnh đạo" || len(show.Members) != 2 {
+	if show, err := ctl.Call(c, ctl.GroupShow, ctl.AddressArgs{Address: "lanhdao@vinhyen.gov.vn"}); err != nil || show.Name != "Lãnh đạo" || len(show.Members) != 2 {
 		t.Errorf("ShowGroup = %+v, %v", show, err)
 	}
-	if list, err := c.ListGroups(); err != nil || len(list) != 1 {
+	if list, err := ctl.Call(c, ctl.GroupList, ctl.None{}); err != nil || len(list) != 1 {
 		t.Errorf("ListGroups = %+v, %v", list, err)
 	}
-	_, err = c.UpdateGroup(admin.GroupUpdate{Group: "lanhdao@vinhyen.gov.vn", RemoveMembers: []string{"an.nv@vinhyen.gov.vn"},
+	_, err = ctl.Call(c, ctl.GroupUpdate, admin.GroupUpdate{Group: "lanhdao@vinhyen.gov.vn", RemoveMembers: []string{"an.nv@vinhyen.gov.vn"},
 		RemoveSenders: []string{"binh.tt@vinhyen.gov.vn"}})
 	must(t, err)
-	must(t, c.RemoveGroup("lanhdao@vinhyen.gov.vn"))
+	must(t, ctl.Do(c, ctl.GroupRemove, ctl.AddressArgs{Address: "lanhdao@vinhyen.gov.vn"}))
 	if _, err := ts.store.Group("lanhdao@vinhyen.gov.vn"); !errors.Is(err, store.ErrGroupNotFound) {
 		t.Errorf("RemoveGroup: %v", err)
 	}
 
 	// Shared mailboxes.
-	sh, err := c.AddShared(admin.AddSharedRequest{Address: "vanthu@vinhyen.gov.vn", Name: "Văn thư", Unit: "vinhyen", Quota: 10 << 30})
+	sh, err := ctl.Call(c, ctl.ShareAdd, admin.AddSharedRequest{Address: "vanthu@vinhyen.gov.vn", Name: "Văn thư", Unit: "vinhyen", Quota: 10 << 30})
 	if err != nil || !sh.Shared || sh.Quota != 10<<30 {
 		t.Fatalf("AddShared = %+v, %v", sh, err)
 	}
-	gr, err := c.Grant("vanthu@vinhyen.gov.vn", "an.nv@vinhyen.gov.vn", []string{"write", "send"})
+	gr, err := ctl.Call(c, ctl.ShareGrant, ctl.GrantArgs{Shared: "vanthu@vinhyen.gov.vn", Account: "an.nv@vinhyen.gov.vn", Rights: []string{"write", "send"}})
 	if err != nil || gr.Rights != "read,write,send" {
 		t.Fatalf("Grant = %+v, %v", gr, err)
 	}
-	shared, err := c.ListShared()
+	shared, err := ctl.Call(c, ctl.ShareList, ctl.None{})
 	if err != nil || len(shared) != 1 || shared[0].Name != "Văn thư" || len(shared[0].Grants) != 1 ||
 		shared[0].Grants[0].Rights != "read,write,send" {
 		t.Errorf("ListShared = %+v, %v", shared, err)
 	}
-	must(t, c.Revoke("vanthu@vinhyen.gov.vn", "an.nv@vinhyen.gov.vn"))
+	must(t, ctl.Do(c, ctl.ShareRevoke, ctl.GrantArgs{Shared: "vanthu@vinhyen.gov.vn", Account: "an.nv@vinhyen.gov.vn"}))
 	if grants, _ := ts.store.Grants("vanthu@vinhyen.gov.vn"); len(grants) != 0 {
 		t.Errorf("Revoke left %+v", grants)
 	}
 
 	// Quotas.
-	must(t, c.SetQuota("an.nv@vinhyen.gov.vn", 2<<30))
+	must(t, ctl.Do(c, ctl.QuotaSet, ctl.QuotaArgs{Address: "an.nv@vinhyen.gov.vn", Quota: 2 << 30}))
 	if a, _ := ts.store.Account("an.nv@vinhyen.gov.vn"); a.Quota != 2<<30 {
 		t.Errorf("SetQuota: %d", a.Quota)
 	}
-	r, err := c.QuotaReport()
+	r, err := ctl.Call(c, ctl.QuotaReport, ctl.None{})
 	if err != nil || len(r.Accounts) != 3 || len(r.Units) != 3 || r.Units[0].Path != "vinhyen" || r.Units[0].Accounts != 2 {
 		t.Errorf("QuotaReport = %+v, %v", r, err)
 	}
 
 	// The audit trail names the OS user given by the client.
 	start := time.Now().Add(-time.Minute)
-	log, err := c.AuditLog(admin.AuditQuery{Account: "an.nv@vinhyen.gov.vn", Since: start})
+	log, err := ctl.Call(c, ctl.Audit, admin.AuditQuery{Account: "an.nv@vinhyen.gov.vn", Since: start})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,15 +146,15 @@ func TestDirectoryRoundTrip(t *testing.T) {
 	if got := strings.Join(actions, " "); got != "user.add user.move quota.set" {
 		t.Errorf("audit for an.nv: %s", got)
 	}
-	if log, _ := c.AuditLog(admin.AuditQuery{Mailbox: "vanthu@vinhyen.gov.vn", Limit: 1}); len(log) != 1 || log[0].Action != "share.revoke" {
+	if log, _ := ctl.Call(c, ctl.Audit, admin.AuditQuery{Mailbox: "vanthu@vinhyen.gov.vn", Limit: 1}); len(log) != 1 || log[0].Action != "share.revoke" {
 		t.Errorf("audit for vanthu: %+v", log)
 	}
 	if logs := ts.logs.String(); !strings.Contains(logs, "op=share.grant") || !strings.Contains(logs, "as=hoa") {
 		t.Errorf("operation log does not name the operation and the OS user:\n%s", logs)
 	}
 	// A client without As is plain "admin".
-	must(t, ts.dial(t).AddDomain("phucyen.gov.vn"))
-	if log, _ := c.AuditLog(admin.AuditQuery{Limit: 1}); len(log) != 1 || log[0].Actor != "admin" {
+	must(t, ctl.Do(ts.dial(t), ctl.DomainAdd, ctl.DomainArgs{Name: "phucyen.gov.vn"}))
+	if log, _ := ctl.Call(c, ctl.Audit, admin.AuditQuery{Limit: 1}); len(log) != 1 || log[0].Actor != "admin" {
 		t.Errorf("audit without an OS user: %+v", log)
 	}
 }
@@ -162,10 +163,10 @@ func TestDirectoryRoundTrip(t *testing.T) {
 func TestDirectoryErrorsPreserved(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.dial(t)
-	must(t, c.AddDomain("vinhyen.gov.vn"))
-	_, err := c.AddUnit("vinhyen/ubnd", "")
+	must(t, ctl.Do(c, ctl.DomainAdd, ctl.DomainArgs{Name: "vinhyen.gov.vn"}))
+	_, err := ctl.Call(c, ctl.UnitAdd, ctl.UnitArgs{Path: "vinhyen/ubnd", Name: ""})
 	must(t, err)
-	_, err = c.AddUser(admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Unit: "vinhyen/ubnd", Password: goodPassword})
+	_, err = ctl.Call(c, ctl.UserAdd, admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Unit: "vinhyen/ubnd", Password: goodPassword})
 	must(t, err)
 	direct := admin.New(ts.store)
 	tests := []struct {
@@ -173,18 +174,18 @@ func TestDirectoryErrorsPreserved(t *testing.T) {
 		remote, local error
 		kind          error
 	}{
-		{"unit in use", c.RemoveUnit("vinhyen/ubnd"), direct.RemoveUnit("vinhyen/ubnd"), admin.ErrInUse},
-		{"user in a missing unit", second(c.AddUser(admin.AddUserRequest{Address: "binh@vinhyen.gov.vn", Unit: "vinhyen/x", Password: goodPassword})),
+		{"unit in use", ctl.Do(c, ctl.UnitRemove, ctl.UnitArgs{Path: "vinhyen/ubnd"}), direct.RemoveUnit("vinhyen/ubnd"), admin.ErrInUse},
+		{"user in a missing unit", second(ctl.Call(c, ctl.UserAdd, admin.AddUserRequest{Address: "binh@vinhyen.gov.vn", Unit: "vinhyen/x", Password: goodPassword})),
 			errors.New("unit vinhyen/x does not exist: add it with 'mailserver unit add vinhyen/x'"), admin.ErrNotFound},
-		{"move to a missing unit", c.MoveUser("an.nv@vinhyen.gov.vn", "vinhyen/x"), direct.MoveUser("an.nv@vinhyen.gov.vn", "vinhyen/x"), admin.ErrNotFound},
-		{"alias to nothing", second(c.AddAlias("a@vinhyen.gov.vn", "x@vinhyen.gov.vn")), second(direct.AddAlias("a@vinhyen.gov.vn", "x@vinhyen.gov.vn")), admin.ErrNotFound},
-		{"unknown group", second(c.ShowGroup("g@vinhyen.gov.vn")), second(direct.ShowGroup("g@vinhyen.gov.vn")), admin.ErrNotFound},
-		{"bad policy", second(c.AddGroup(admin.AddGroupRequest{Address: "g@vinhyen.gov.vn", Policy: "x"})),
+		{"move to a missing unit", ctl.Do(c, ctl.UserMove, ctl.MoveArgs{Address: "an.nv@vinhyen.gov.vn", Unit: "vinhyen/x"}), direct.MoveUser("an.nv@vinhyen.gov.vn", "vinhyen/x"), admin.ErrNotFound},
+		{"alias to nothing", second(ctl.Call(c, ctl.AliasAdd, ctl.AliasArgs{Alias: "a@vinhyen.gov.vn", Target: "x@vinhyen.gov.vn"})), second(direct.AddAlias("a@vinhyen.gov.vn", "x@vinhyen.gov.vn")), admin.ErrNotFound},
+		{"unknown group", second(ctl.Call(c, ctl.GroupShow, ctl.AddressArgs{Address: "g@vinhyen.gov.vn"})), second(direct.ShowGroup("g@vinhyen.gov.vn")), admin.ErrNotFound},
+		{"bad policy", second(ctl.Call(c, ctl.GroupAdd, admin.AddGroupRequest{Address: "g@vinhyen.gov.vn", Policy: "x"})),
 			second(direct.AddGroup(admin.AddGroupRequest{Address: "g@vinhyen.gov.vn", Policy: "x"})), admin.ErrInvalid},
-		{"grant on a user", second(c.Grant("an.nv@vinhyen.gov.vn", "an.nv@vinhyen.gov.vn", []string{"read"})),
+		{"grant on a user", second(ctl.Call(c, ctl.ShareGrant, ctl.GrantArgs{Shared: "an.nv@vinhyen.gov.vn", Account: "an.nv@vinhyen.gov.vn", Rights: []string{"read"}})),
 			second(direct.Grant("an.nv@vinhyen.gov.vn", "an.nv@vinhyen.gov.vn", []string{"read"})), admin.ErrInvalid},
-		{"negative quota", c.SetQuota("an.nv@vinhyen.gov.vn", -1), direct.SetQuota("an.nv@vinhyen.gov.vn", -1), admin.ErrInvalid},
-		{"negative limit", second(c.AuditLog(admin.AuditQuery{Limit: -1})), second(direct.AuditLog(admin.AuditQuery{Limit: -1})), admin.ErrInvalid},
+		{"negative quota", ctl.Do(c, ctl.QuotaSet, ctl.QuotaArgs{Address: "an.nv@vinhyen.gov.vn", Quota: -1}), direct.SetQuota("an.nv@vinhyen.gov.vn", -1), admin.ErrInvalid},
+		{"negative limit", second(ctl.Call(c, ctl.Audit, admin.AuditQuery{Limit: -1})), second(direct.AuditLog(admin.AuditQuery{Limit: -1})), admin.ErrInvalid},
 	}
 	for _, tt := range tests {
 		if tt.remote == nil || tt.local == nil {
@@ -205,8 +206,8 @@ func TestDirectoryErrorsPreserved(t *testing.T) {
 func TestDisableWireCompatible(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.dial(t)
-	must(t, c.AddDomain("vinhyen.gov.vn"))
-	_, err := c.AddUser(admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Password: goodPassword})
+	must(t, ctl.Do(c, ctl.DomainAdd, ctl.DomainArgs{Name: "vinhyen.gov.vn"}))
+	_, err := ctl.Call(c, ctl.UserAdd, admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Password: goodPassword})
 	must(t, err)
 	got := rawCall(t, ts.path, `{"op":"user.disable","args":{"address":"an.nv@vinhyen.gov.vn"}}`,
 		`{"op":"user.disable","as":"hoa","args":{"address":"an.nv@vinhyen.gov.vn","reject_mail":true}}`)
@@ -223,21 +224,21 @@ func TestDisableWireCompatible(t *testing.T) {
 func TestSetRoundTrip(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.dial(t).As("hoa")
-	must(t, c.AddDomain("vinhyen.gov.vn"))
-	_, err := c.AddUnit("vinhyen/ubnd", "")
+	must(t, ctl.Do(c, ctl.DomainAdd, ctl.DomainArgs{Name: "vinhyen.gov.vn"}))
+	_, err := ctl.Call(c, ctl.UnitAdd, ctl.UnitArgs{Path: "vinhyen/ubnd", Name: ""})
 	must(t, err)
-	_, err = c.AddUser(admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Unit: "vinhyen/ubnd", Password: goodPassword})
+	_, err = ctl.Call(c, ctl.UserAdd, admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Unit: "vinhyen/ubnd", Password: goodPassword})
 	must(t, err)
 	wantAudit := func(action, target, detail string) {
 		t.Helper()
-		log, err := c.AuditLog(admin.AuditQuery{Limit: 1})
+		log, err := ctl.Call(c, ctl.Audit, admin.AuditQuery{Limit: 1})
 		if err != nil || len(log) != 1 || log[0].Action != action || log[0].Target != target || log[0].Detail != detail ||
 			log[0].Actor != "admin:hoa" || log[0].From != "cli" {
 			t.Errorf("audit %+v, %v\nwant %s %s %q by admin:hoa from cli", log, err, action, target, detail)
 		}
 	}
 
-	u, err := c.SetUnitName("vinhyen", "Thành phố Vĩnh Yên")
+	u, err := ctl.Call(c, ctl.UnitSet, ctl.UnitArgs{Path: "vinhyen", Name: "Thành phố Vĩnh Yên"})
 	if err != nil || u.Path != "vinhyen" || u.Name != "Thành phố Vĩnh Yên" || u.Accounts != 1 || u.Created.IsZero() {
 		t.Fatalf("SetUnitName = %+v, %v", u, err)
 	}
@@ -245,23 +246,23 @@ func TestSetRoundTrip(t *testing.T) {
 		t.Errorf("stored unit %+v", stored)
 	}
 	wantAudit("unit.set", "vinhyen", `name "Thành phố Vĩnh Yên" (was "")`)
-	if u, err := c.SetUnitName("vinhyen", ""); err != nil || u.Name != "" { // "" travels as an omitted name
+	if u, err := ctl.Call(c, ctl.UnitSet, ctl.UnitArgs{Path: "vinhyen", Name: ""}); err != nil || u.Name != "" { // "" travels as an omitted name
 		t.Errorf("removing the name: %+v, %v", u, err)
 	}
 	wantAudit("unit.set", "vinhyen", `name "" (was "Thành phố Vĩnh Yên")`)
 
-	_, err = c.AddGroup(admin.AddGroupRequest{Address: "lanhdao@vinhyen.gov.vn", Name: "Lãnh đạo"})
+	_, err = ctl.Call(c, ctl.GroupAdd, admin.AddGroupRequest{Address: "lanhdao@vinhyen.gov.vn", Name: "Lãnh đạo"})
 	must(t, err)
-	_, err = c.UpdateGroup(admin.GroupUpdate{Group: "lanhdao@vinhyen.gov.vn", AddMembers: []string{"an.nv@vinhyen.gov.vn"}})
+	_, err = ctl.Call(c, ctl.GroupUpdate, admin.GroupUpdate{Group: "lanhdao@vinhyen.gov.vn", AddMembers: []string{"an.nv@vinhyen.gov.vn"}})
 	must(t, err)
 	policy := "members"
-	g, err := c.SetGroup(admin.SetGroupRequest{Group: "lanhdao@vinhyen.gov.vn", Policy: &policy})
+	g, err := ctl.Call(c, ctl.GroupSet, admin.SetGroupRequest{Group: "lanhdao@vinhyen.gov.vn", Policy: &policy})
 	if err != nil || g.Policy != "members" || g.Name != "Lãnh đạo" || len(g.Members) != 1 {
 		t.Fatalf("SetGroup policy = %+v, %v", g, err)
 	}
 	wantAudit("group.set", "lanhdao@vinhyen.gov.vn", "policy members (was organisation)")
 	empty := ""
-	g, err = c.SetGroup(admin.SetGroupRequest{Group: "lanhdao@vinhyen.gov.vn", Name: &empty}) // a given "" is sent
+	g, err = ctl.Call(c, ctl.GroupSet, admin.SetGroupRequest{Group: "lanhdao@vinhyen.gov.vn", Name: &empty}) // a given "" is sent
 	if err != nil || g.Name != "" || g.Policy != "members" {
 		t.Fatalf("SetGroup name = %+v, %v", g, err)
 	}
@@ -287,14 +288,14 @@ func TestSetRoundTrip(t *testing.T) {
 		remote, local error
 		kind          error
 	}{
-		{"unknown unit", second(c.SetUnitName("vinhyen/x", "X")), second(direct.SetUnitName("vinhyen/x", "X")), admin.ErrNotFound},
-		{"bad unit", second(c.SetUnitName("Vĩnh Yên", "X")), second(direct.SetUnitName("Vĩnh Yên", "X")), admin.ErrInvalid},
-		{"bad unit name", second(c.SetUnitName("vinhyen", "a\tb")), second(direct.SetUnitName("vinhyen", "a\tb")), admin.ErrInvalid},
-		{"unknown group", second(c.SetGroup(admin.SetGroupRequest{Group: "g@vinhyen.gov.vn", Policy: &policy})),
+		{"unknown unit", second(ctl.Call(c, ctl.UnitSet, ctl.UnitArgs{Path: "vinhyen/x", Name: "X"})), second(direct.SetUnitName("vinhyen/x", "X")), admin.ErrNotFound},
+		{"bad unit", second(ctl.Call(c, ctl.UnitSet, ctl.UnitArgs{Path: "Vĩnh Yên", Name: "X"})), second(direct.SetUnitName("Vĩnh Yên", "X")), admin.ErrInvalid},
+		{"bad unit name", second(ctl.Call(c, ctl.UnitSet, ctl.UnitArgs{Path: "vinhyen", Name: "a\tb"})), second(direct.SetUnitName("vinhyen", "a\tb")), admin.ErrInvalid},
+		{"unknown group", second(ctl.Call(c, ctl.GroupSet, admin.SetGroupRequest{Group: "g@vinhyen.gov.vn", Policy: &policy})),
 			second(direct.SetGroup(admin.SetGroupRequest{Group: "g@vinhyen.gov.vn", Policy: &policy})), admin.ErrNotFound},
-		{"bad policy", second(c.SetGroup(admin.SetGroupRequest{Group: "lanhdao@vinhyen.gov.vn", Policy: &bad})),
+		{"bad policy", second(ctl.Call(c, ctl.GroupSet, admin.SetGroupRequest{Group: "lanhdao@vinhyen.gov.vn", Policy: &bad})),
 			second(direct.SetGroup(admin.SetGroupRequest{Group: "lanhdao@vinhyen.gov.vn", Policy: &bad})), admin.ErrInvalid},
-		{"nothing to change", second(c.SetGroup(admin.SetGroupRequest{Group: "lanhdao@vinhyen.gov.vn"})),
+		{"nothing to change", second(ctl.Call(c, ctl.GroupSet, admin.SetGroupRequest{Group: "lanhdao@vinhyen.gov.vn"})),
 			second(direct.SetGroup(admin.SetGroupRequest{Group: "lanhdao@vinhyen.gov.vn"})), admin.ErrInvalid},
 	}
 	for _, tt := range tests {

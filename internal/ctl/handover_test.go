@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"mailserver/internal/admin"
+	"mailserver/internal/ctl"
 	"mailserver/internal/store"
 )
 
@@ -14,9 +15,9 @@ import (
 func TestHandoverRoundTrip(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.dial(t).As("hoa")
-	must(t, c.AddDomain("vinhyen.gov.vn"))
+	must(t, ctl.Do(c, ctl.DomainAdd, ctl.DomainArgs{Name: "vinhyen.gov.vn"}))
 	for _, addr := range []string{"an.nv@vinhyen.gov.vn", "binh.tt@vinhyen.gov.vn"} {
-		_, err := c.AddUser(admin.AddUserRequest{Address: addr, Password: goodPassword})
+		_, err := ctl.Call(c, ctl.UserAdd, admin.AddUserRequest{Address: addr, Password: goodPassword})
 		must(t, err)
 	}
 	an, _ := ts.store.Account("an.nv@vinhyen.gov.vn")
@@ -26,7 +27,7 @@ func TestHandoverRoundTrip(t *testing.T) {
 	}
 	an, _ = ts.store.Account("an.nv@vinhyen.gov.vn")
 
-	res, err := c.Handover("an.nv@vinhyen.gov.vn", "binh.tt@vinhyen.gov.vn")
+	res, err := ctl.Call(c, ctl.UserHandover, ctl.HandoverArgs{From: "an.nv@vinhyen.gov.vn", To: "binh.tt@vinhyen.gov.vn"})
 	want := admin.HandoverResult{From: "an.nv@vinhyen.gov.vn", To: "binh.tt@vinhyen.gov.vn",
 		Folder: "Bàn giao/an.nv@vinhyen.gov.vn", Folders: 6, Messages: 1, Bytes: an.Used, Used: an.Used}
 	if err != nil || res != want {
@@ -36,7 +37,7 @@ func TestHandoverRoundTrip(t *testing.T) {
 	if m, err := ts.store.Mailbox(binh.ID, "Bàn giao/an.nv@vinhyen.gov.vn/INBOX"); err != nil || m.Messages != 1 {
 		t.Errorf("the copy in the store: %+v, %v", m, err)
 	}
-	log, err := c.AuditLog(admin.AuditQuery{Limit: 1})
+	log, err := ctl.Call(c, ctl.Audit, admin.AuditQuery{Limit: 1})
 	if err != nil || len(log) != 1 || log[0].Action != "user.handover" || log[0].Target != "an.nv@vinhyen.gov.vn" ||
 		log[0].Actor != "admin:hoa" || !strings.HasPrefix(log[0].Detail, "to binh.tt@vinhyen.gov.vn, copied under") {
 		t.Errorf("audit record: %+v, %v", log, err)
@@ -45,12 +46,12 @@ func TestHandoverRoundTrip(t *testing.T) {
 		t.Errorf("operation log does not name user.handover:\n%s", logs)
 	}
 
-	_, remote := c.Handover("an.nv@vinhyen.gov.vn", "binh.tt@vinhyen.gov.vn")
+	_, remote := ctl.Call(c, ctl.UserHandover, ctl.HandoverArgs{From: "an.nv@vinhyen.gov.vn", To: "binh.tt@vinhyen.gov.vn"})
 	_, local := admin.New(ts.store).Handover("an.nv@vinhyen.gov.vn", "binh.tt@vinhyen.gov.vn")
 	if remote == nil || local == nil || remote.Error() != local.Error() || !errors.Is(remote, admin.ErrExists) {
 		t.Errorf("second handover: remote %v, local %v", remote, local)
 	}
-	_, err = c.Handover("an.nv@vinhyen.gov.vn", "chi@vinhyen.gov.vn")
+	_, err = ctl.Call(c, ctl.UserHandover, ctl.HandoverArgs{From: "an.nv@vinhyen.gov.vn", To: "chi@vinhyen.gov.vn"})
 	if !errors.Is(err, admin.ErrNotFound) || err.Error() != "user chi@vinhyen.gov.vn does not exist: see 'mailserver user list'" {
 		t.Errorf("handover to nobody: %v", err)
 	}
@@ -66,10 +67,10 @@ func TestHandoverRoundTrip(t *testing.T) {
 func TestShareGrantSubscribesThroughSocket(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.dial(t)
-	must(t, c.AddDomain("vinhyen.gov.vn"))
-	_, err := c.AddUser(admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Password: goodPassword})
+	must(t, ctl.Do(c, ctl.DomainAdd, ctl.DomainArgs{Name: "vinhyen.gov.vn"}))
+	_, err := ctl.Call(c, ctl.UserAdd, admin.AddUserRequest{Address: "an.nv@vinhyen.gov.vn", Password: goodPassword})
 	must(t, err)
-	_, err = c.AddShared(admin.AddSharedRequest{Address: "vanthu@vinhyen.gov.vn"})
+	_, err = ctl.Call(c, ctl.ShareAdd, admin.AddSharedRequest{Address: "vanthu@vinhyen.gov.vn"})
 	must(t, err)
 	an, _ := ts.store.Account("an.nv@vinhyen.gov.vn")
 	subscribed := func() bool {
@@ -82,12 +83,12 @@ func TestShareGrantSubscribesThroughSocket(t *testing.T) {
 		}
 		return false
 	}
-	_, err = c.Grant("vanthu@vinhyen.gov.vn", "an.nv@vinhyen.gov.vn", []string{"read"})
+	_, err = ctl.Call(c, ctl.ShareGrant, ctl.GrantArgs{Shared: "vanthu@vinhyen.gov.vn", Account: "an.nv@vinhyen.gov.vn", Rights: []string{"read"}})
 	must(t, err)
 	if !subscribed() {
 		t.Error("grant read through the socket did not subscribe the grantee")
 	}
-	must(t, c.Revoke("vanthu@vinhyen.gov.vn", "an.nv@vinhyen.gov.vn"))
+	must(t, ctl.Do(c, ctl.ShareRevoke, ctl.GrantArgs{Shared: "vanthu@vinhyen.gov.vn", Account: "an.nv@vinhyen.gov.vn"}))
 	if subscribed() {
 		t.Error("revoke through the socket left the grantee subscribed")
 	}

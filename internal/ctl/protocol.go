@@ -1,6 +1,8 @@
 // Package ctl is the control socket: the channel between the CLI and a running server, which holds the store's
-// file lock. The server side (Listen, Serve) runs admin operations on an admin.API; the client (Dial) implements
-// admin.API over the socket, so CLI commands are written once and run either way.
+// file lock. Every administration operation is one Op value in operations.go: its name on the wire, its argument
+// and result types, and the admin.Service method it runs. The server (Listen, Serve) answers every Op defined
+// there; the CLI runs an Op with Call, either through a running server's socket (Dial) or on a Service over the
+// store file (Direct), so CLI commands are written once and run either way.
 //
 // # Protocol
 //
@@ -12,8 +14,14 @@
 //	{"ok":false,"error":"domain phucyen.gov.vn does not exist: see 'mailserver domain list'","code":"not_found"}
 //	{"op":"unit.add","as":"hoa","args":{"path":"vinhyen/ubnd","name":"UBND thành phố"}}
 //
+// "op" is an Op's name and "args" its argument type in JSON; an operation that takes none (None) is sent without
+// "args", and one that returns none is answered without "result". Arguments are decoded strictly: an unknown field
+// means the CLI is newer than the server, which is better refused than half done. The protocol has no version
+// number: a CLI and a running server of the same build share operations.go, and an operation a server does not
+// know is refused by name.
+//
 // "as" names the operating-system user running the CLI; the server records it in the audit trail of the changes
-// the request makes (admin.API.As).
+// the request makes (admin.Service.As).
 //
 // "error" is the one-line message for the administrator; "code" is its kind (admin.Code), empty for unexpected
 // failures. A request line is at most MaxRequest bytes. The socket file has mode 0600: whoever can connect is the
@@ -22,52 +30,11 @@ package ctl
 
 import "encoding/json"
 
-// Limits and the operations' names.
+// Limits.
 const (
 	MaxRequest  = 64 << 10 // bytes in one request line, newline included
 	MaxResponse = 64 << 20 // bytes in one response line (a list of tens of thousands of users fits)
 
-	OpPing          = "ping"
-	OpDomainAdd     = "domain.add"
-	OpDomainList    = "domain.list"
-	OpDomainRemove  = "domain.remove"
-	OpDomainDKIM    = "domain.dkim"
-	OpDomainKeys    = "domain.keys"
-	OpDomainDKIMRm  = "domain.dkim.remove"
-	OpUserAdd       = "user.add"
-	OpUserList      = "user.list"
-	OpUserPasswd    = "user.passwd"
-	OpUserDisable   = "user.disable"
-	OpUserEnable    = "user.enable"
-	OpUserRemove    = "user.remove"
-	OpUserMove      = "user.move"
-	OpUserHandover  = "user.handover"
-	OpUnitAdd       = "unit.add"
-	OpUnitList      = "unit.list"
-	OpUnitSet       = "unit.set"
-	OpUnitRemove    = "unit.remove"
-	OpAliasAdd      = "alias.add"
-	OpAliasList     = "alias.list"
-	OpAliasRemove   = "alias.remove"
-	OpGroupAdd      = "group.add"
-	OpGroupList     = "group.list"
-	OpGroupShow     = "group.show"
-	OpGroupUpdate   = "group.update"
-	OpGroupSet      = "group.set"
-	OpGroupRemove   = "group.remove"
-	OpShareAdd      = "share.add"
-	OpShareGrant    = "share.grant"
-	OpShareRevoke   = "share.revoke"
-	OpShareList     = "share.list"
-	OpQuotaSet      = "quota.set"
-	OpQuotaReport   = "quota.report"
-	OpQueueList     = "queue.list"
-	OpQueueShow     = "queue.show"
-	OpQueueRetry    = "queue.retry"
-	OpQueueRemove   = "queue.remove"
-	OpQueueBounce   = "queue.bounce"
-	OpAudit         = "audit"
-	OpCheck         = "check"
 	pingResult      = "pong"
 	unknownOpFormat = "unknown operation %q: are the CLI and the server the same version?"
 )
@@ -85,69 +52,84 @@ type response struct {
 	Code   string          `json:"code,omitempty"`
 }
 
-// Arguments of the operations; user.add takes an admin.AddUserRequest, group.add an admin.AddGroupRequest,
-// group.update an admin.GroupUpdate, group.set an admin.SetGroupRequest, share.add an admin.AddSharedRequest and
-// audit an admin.AuditQuery.
-type domainArgs struct {
+// None is the argument of an operation that takes none and the result of one that returns none. Neither travels:
+// the request has no "args", the response no "result".
+type None struct{}
+
+// Arguments of the operations that do not take an admin request type as they are.
+
+// DomainArgs names a domain.
+type DomainArgs struct {
 	Name string `json:"name"`
 }
 
-type dkimArgs struct {
+// DKIMArgs asks for a new DKIM key of algorithm ("rsa" or "ed25519") for domain.
+type DKIMArgs struct {
 	Domain    string `json:"domain"`
 	Algorithm string `json:"algorithm"`
 }
 
-type selectorArgs struct {
+// SelectorArgs names one of a domain's DKIM keys.
+type SelectorArgs struct {
 	Domain   string `json:"domain"`
 	Selector string `json:"selector"`
 }
 
-type addressArgs struct {
+// AddressArgs names an account or a group.
+type AddressArgs struct {
 	Address string `json:"address"`
 }
 
-type disableArgs struct {
+// DisableArgs disables an account; RejectMail also refuses new mail to it.
+type DisableArgs struct {
 	Address    string `json:"address"`
 	RejectMail bool   `json:"reject_mail,omitempty"`
 }
 
-type moveArgs struct {
+// MoveArgs puts an account in another unit ("": none).
+type MoveArgs struct {
 	Address string `json:"address"`
 	Unit    string `json:"unit"`
 }
 
-type handoverArgs struct {
+// HandoverArgs hands the mail of account From over to account To.
+type HandoverArgs struct {
 	From string `json:"from"`
 	To   string `json:"to"`
 }
 
-type unitArgs struct {
+// UnitArgs names an org unit and, where the operation sets one, its display name.
+type UnitArgs struct {
 	Path string `json:"path"`
 	Name string `json:"name,omitempty"`
 }
 
-type aliasArgs struct {
+// AliasArgs names an alias and, where the operation sets one, its target.
+type AliasArgs struct {
 	Alias  string `json:"alias"`
 	Target string `json:"target,omitempty"`
 }
 
-type grantArgs struct {
+// GrantArgs names a shared mailbox, an account and, for a grant, the rights given.
+type GrantArgs struct {
 	Shared  string   `json:"shared"`
 	Account string   `json:"account"`
 	Rights  []string `json:"rights,omitempty"`
 }
 
-type quotaArgs struct {
+// QuotaArgs sets an account's quota in bytes (0: unlimited).
+type QuotaArgs struct {
 	Address string `json:"address"`
 	Quota   int64  `json:"quota"`
 }
 
-// queueArgs names a queued message; for queue.retry, an empty ID means every queued message.
-type queueArgs struct {
+// QueueArgs names a queued message; for queue.retry, an empty ID means every queued message.
+type QueueArgs struct {
 	ID string `json:"id"`
 }
 
-type passwordArgs struct {
+// PasswordArgs sets an account's password (plain text: the server hashes it).
+type PasswordArgs struct {
 	Address  string `json:"address"`
 	Password string `json:"password"`
 }

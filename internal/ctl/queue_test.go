@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mailserver/internal/admin"
+	"mailserver/internal/ctl"
 	"mailserver/internal/store"
 )
 
@@ -24,7 +25,7 @@ func enqueue(t *testing.T, st *store.Store, id, from string, rcpts ...string) {
 func TestQueueRoundTrip(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.dial(t).As("hoa")
-	if list, err := c.ListQueue(); err != nil || len(list) != 0 {
+	if list, err := ctl.Call(c, ctl.QueueList, ctl.None{}); err != nil || len(list) != 0 {
 		t.Fatalf("ListQueue on an empty queue = %+v, %v", list, err)
 	}
 	enqueue(t, ts.store, "Q1", "an.nv@vinhyen.gov.vn", "vanthu@bo-noi-vu.gov.vn", "chanh.vp@bo-noi-vu.gov.vn")
@@ -46,11 +47,11 @@ func TestQueueRoundTrip(t *testing.T) {
 	want, err := ts.store.QueuedMessage("Q1")
 	must(t, err)
 
-	list, err := c.ListQueue()
+	list, err := ctl.Call(c, ctl.QueueList, ctl.None{})
 	if err != nil || len(list) != 3 || list[0].ID != "Q1" || list[1].From != "" || list[2].ID != "Q3" {
 		t.Fatalf("ListQueue = %+v, %v", list, err)
 	}
-	e, err := c.ShowQueue("Q1")
+	e, err := ctl.Call(c, ctl.QueueShow, ctl.QueueArgs{ID: "Q1"})
 	must(t, err)
 	if e.From != "an.nv@vinhyen.gov.vn" || e.Size != want.Size() || !e.Created.Equal(want.Created) ||
 		!e.NextAttempt.Equal(later) || !e.LastAttempt.Equal(want.LastAttempt) || e.Attempts != 1 || len(e.Recipients) != 2 {
@@ -67,33 +68,33 @@ func TestQueueRoundTrip(t *testing.T) {
 
 	wantAudit := func(action, target string) {
 		t.Helper()
-		log, err := c.AuditLog(admin.AuditQuery{Limit: 1})
+		log, err := ctl.Call(c, ctl.Audit, admin.AuditQuery{Limit: 1})
 		if err != nil || len(log) != 1 || log[0].Action != action || log[0].Target != target || log[0].Actor != "admin:hoa" ||
 			log[0].From != "cli" || !strings.HasPrefix(log[0].Detail, "from ") {
 			t.Errorf("audit %+v, %v\nwant %s %s by admin:hoa from cli", log, err, action, target)
 		}
 	}
 	before := time.Now()
-	if n, err := c.RetryQueue("Q1"); err != nil || n != 1 {
+	if n, err := ctl.Call(c, ctl.QueueRetry, ctl.QueueArgs{ID: "Q1"}); err != nil || n != 1 {
 		t.Fatalf("RetryQueue(Q1) = %d, %v", n, err)
 	}
 	if m, _ := ts.store.QueuedMessage("Q1"); m.NextAttempt.Before(before) || m.NextAttempt.After(time.Now()) {
 		t.Errorf("next attempt after RetryQueue: %v", m.NextAttempt)
 	}
 	wantAudit("queue.retry", "Q1")
-	if n, err := c.RetryQueue(""); err != nil || n != 3 {
+	if n, err := ctl.Call(c, ctl.QueueRetry, ctl.QueueArgs{ID: ""}); err != nil || n != 3 {
 		t.Errorf("RetryQueue(all) = %d, %v", n, err)
 	}
 	if ids, _, _ := ts.store.DueMessages(time.Now(), 10); len(ids) != 3 {
 		t.Errorf("due after retrying all: %v", ids)
 	}
 
-	must(t, c.BounceQueue("Q3"))
+	must(t, ctl.Do(c, ctl.QueueBounce, ctl.QueueArgs{ID: "Q3"}))
 	if m, _ := ts.store.QueuedMessage("Q3"); !m.BounceRequested {
 		t.Errorf("after BounceQueue: %+v", m)
 	}
 	wantAudit("queue.bounce", "Q3")
-	must(t, c.RemoveQueue("Q2"))
+	must(t, ctl.Do(c, ctl.QueueRemove, ctl.QueueArgs{ID: "Q2"}))
 	if _, err := ts.store.QueuedMessage("Q2"); !errors.Is(err, store.ErrQueueNotFound) {
 		t.Errorf("Q2 after RemoveQueue: %v", err)
 	}
@@ -117,13 +118,13 @@ func TestQueueErrorsPreserved(t *testing.T) {
 		remote, local error
 		kind          error
 	}{
-		{"show unknown", second(c.ShowQueue("NOPE")), second(direct.ShowQueue("NOPE")), admin.ErrNotFound},
-		{"retry unknown", second(c.RetryQueue("NOPE")), second(direct.RetryQueue("NOPE")), admin.ErrNotFound},
-		{"remove unknown", c.RemoveQueue("NOPE"), direct.RemoveQueue("NOPE"), admin.ErrNotFound},
-		{"bounce unknown", c.BounceQueue("NOPE"), direct.BounceQueue("NOPE"), admin.ErrNotFound},
-		{"bounce a report", c.BounceQueue("R1"), direct.BounceQueue("R1"), admin.ErrInvalid},
-		{"empty id", second(c.ShowQueue("")), second(direct.ShowQueue("")), admin.ErrInvalid},
-		{"bad id", c.RemoveQueue("Q 1"), direct.RemoveQueue("Q 1"), admin.ErrInvalid},
+		{"show unknown", second(ctl.Call(c, ctl.QueueShow, ctl.QueueArgs{ID: "NOPE"})), second(direct.ShowQueue("NOPE")), admin.ErrNotFound},
+		{"retry unknown", second(ctl.Call(c, ctl.QueueRetry, ctl.QueueArgs{ID: "NOPE"})), second(direct.RetryQueue("NOPE")), admin.ErrNotFound},
+		{"remove unknown", ctl.Do(c, ctl.QueueRemove, ctl.QueueArgs{ID: "NOPE"}), direct.RemoveQueue("NOPE"), admin.ErrNotFound},
+		{"bounce unknown", ctl.Do(c, ctl.QueueBounce, ctl.QueueArgs{ID: "NOPE"}), direct.BounceQueue("NOPE"), admin.ErrNotFound},
+		{"bounce a report", ctl.Do(c, ctl.QueueBounce, ctl.QueueArgs{ID: "R1"}), direct.BounceQueue("R1"), admin.ErrInvalid},
+		{"empty id", second(ctl.Call(c, ctl.QueueShow, ctl.QueueArgs{ID: ""})), second(direct.ShowQueue("")), admin.ErrInvalid},
+		{"bad id", ctl.Do(c, ctl.QueueRemove, ctl.QueueArgs{ID: "Q 1"}), direct.RemoveQueue("Q 1"), admin.ErrInvalid},
 	}
 	for _, tt := range tests {
 		if tt.remote == nil || tt.local == nil {

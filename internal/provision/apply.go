@@ -14,13 +14,14 @@ import (
 	"mailserver/internal/auth"
 )
 
-// AdminAPI is what Apply needs: admin.Service (on the store file) and the control-socket client of a running
-// server both provide it. Apply calls it from several goroutines at once; both are safe for that.
+// AdminAPI is what Apply needs: admin.Service (on the store file) provides it, and the CLI's adapter of the
+// ctl.UserAdd operation, which runs on the control socket of a running server too. Apply calls it from several
+// goroutines at once; both are safe for that.
 type AdminAPI interface {
 	AddUser(req admin.AddUserRequest) (admin.UserInfo, error)
 }
 
-var _ AdminAPI = admin.API(nil)
+var _ AdminAPI = (*admin.Service)(nil)
 
 // applyWorkers is how many AddUser calls Apply keeps in flight: password hashing dominates their cost, and
 // admin.Service runs two hashes at once, so a few callers keep it busy while the store commits.

@@ -1,0 +1,116 @@
+package ctl
+
+import "mailserver/internal/admin"
+
+// The operations: the only place each is written. Adding one here makes the server answer it and lets the CLI
+// Call it; the admin.Service method it runs holds the rules. Names follow the CLI's commands.
+var (
+	ping = define("ping", func(*admin.Service, None) (string, error) { return pingResult, nil }).within(pingTimeout)
+
+	DomainAdd = define("domain.add", func(s *admin.Service, a DomainArgs) (None, error) {
+		return none(s.AddDomain(a.Name))
+	})
+	DomainList   = define("domain.list", noArgs((*admin.Service).ListDomains))
+	DomainRemove = define("domain.remove", func(s *admin.Service, a DomainArgs) (None, error) {
+		return none(s.RemoveDomain(a.Name))
+	})
+	// DomainDKIM adds a DKIM key; making an RSA key takes a moment.
+	DomainDKIM = define("domain.dkim", func(s *admin.Service, a DKIMArgs) (admin.DKIMKey, error) {
+		return s.AddDKIMKey(a.Domain, a.Algorithm)
+	})
+	DomainKeys = define("domain.keys", func(s *admin.Service, a DomainArgs) ([]admin.DKIMKey, error) {
+		return s.DKIMKeys(a.Name)
+	})
+	DomainDKIMRemove = define("domain.dkim.remove", func(s *admin.Service, a SelectorArgs) (None, error) {
+		return none(s.RemoveDKIMKey(a.Domain, a.Selector))
+	})
+
+	UserAdd    = define("user.add", (*admin.Service).AddUser)
+	UserList   = define("user.list", noArgs((*admin.Service).ListUsers))
+	UserPasswd = define("user.passwd", func(s *admin.Service, a PasswordArgs) (None, error) {
+		return none(s.SetPassword(a.Address, a.Password))
+	})
+	UserDisable = define("user.disable", func(s *admin.Service, a DisableArgs) (None, error) {
+		if a.RejectMail {
+			return none(s.DisableRejectingMail(a.Address))
+		}
+		return none(s.Disable(a.Address))
+	})
+	UserEnable = define("user.enable", func(s *admin.Service, a AddressArgs) (None, error) {
+		return none(s.Enable(a.Address))
+	})
+	UserRemove = define("user.remove", func(s *admin.Service, a AddressArgs) (None, error) {
+		return none(s.RemoveUser(a.Address))
+	})
+	UserMove = define("user.move", func(s *admin.Service, a MoveArgs) (None, error) {
+		return none(s.MoveUser(a.Address, a.Unit))
+	})
+	// UserHandover copies a whole mailbox in one transaction, which may take a while.
+	UserHandover = define("user.handover", func(s *admin.Service, a HandoverArgs) (admin.HandoverResult, error) {
+		return s.Handover(a.From, a.To)
+	}).within(longCallTimeout)
+
+	UnitAdd = define("unit.add", func(s *admin.Service, a UnitArgs) ([]admin.UnitInfo, error) {
+		return s.AddUnit(a.Path, a.Name)
+	})
+	UnitList = define("unit.list", noArgs((*admin.Service).ListUnits))
+	UnitSet  = define("unit.set", func(s *admin.Service, a UnitArgs) (admin.UnitInfo, error) {
+		return s.SetUnitName(a.Path, a.Name)
+	})
+	UnitRemove = define("unit.remove", func(s *admin.Service, a UnitArgs) (None, error) {
+		return none(s.RemoveUnit(a.Path))
+	})
+
+	AliasAdd = define("alias.add", func(s *admin.Service, a AliasArgs) (admin.AliasInfo, error) {
+		return s.AddAlias(a.Alias, a.Target)
+	})
+	AliasList   = define("alias.list", noArgs((*admin.Service).ListAliases))
+	AliasRemove = define("alias.remove", func(s *admin.Service, a AliasArgs) (None, error) {
+		return none(s.RemoveAlias(a.Alias))
+	})
+
+	GroupAdd  = define("group.add", (*admin.Service).AddGroup)
+	GroupList = define("group.list", noArgs((*admin.Service).ListGroups))
+	GroupShow = define("group.show", func(s *admin.Service, a AddressArgs) (admin.GroupInfo, error) {
+		return s.ShowGroup(a.Address)
+	})
+	GroupUpdate = define("group.update", (*admin.Service).UpdateGroup)
+	GroupSet    = define("group.set", (*admin.Service).SetGroup)
+	GroupRemove = define("group.remove", func(s *admin.Service, a AddressArgs) (None, error) {
+		return none(s.RemoveGroup(a.Address))
+	})
+
+	ShareAdd   = define("share.add", (*admin.Service).AddShared)
+	ShareGrant = define("share.grant", func(s *admin.Service, a GrantArgs) (admin.GrantInfo, error) {
+		return s.Grant(a.Shared, a.Account, a.Rights)
+	})
+	ShareRevoke = define("share.revoke", func(s *admin.Service, a GrantArgs) (None, error) {
+		return none(s.Revoke(a.Shared, a.Account))
+	})
+	ShareList = define("share.list", noArgs((*admin.Service).ListShared))
+
+	QuotaSet = define("quota.set", func(s *admin.Service, a QuotaArgs) (None, error) {
+		return none(s.SetQuota(a.Address, a.Quota))
+	})
+	QuotaReport = define("quota.report", noArgs((*admin.Service).QuotaReport))
+
+	Audit = define("audit", (*admin.Service).AuditLog)
+
+	QueueList = define("queue.list", noArgs((*admin.Service).ListQueue))
+	QueueShow = define("queue.show", func(s *admin.Service, a QueueArgs) (admin.QueueEntry, error) {
+		return s.ShowQueue(a.ID)
+	})
+	// QueueRetry with an empty ID retries the whole queue, a transaction per message.
+	QueueRetry = define("queue.retry", func(s *admin.Service, a QueueArgs) (int, error) {
+		return s.RetryQueue(a.ID)
+	}).within(longCallTimeout)
+	QueueRemove = define("queue.remove", func(s *admin.Service, a QueueArgs) (None, error) {
+		return none(s.RemoveQueue(a.ID))
+	})
+	QueueBounce = define("queue.bounce", func(s *admin.Service, a QueueArgs) (None, error) {
+		return none(s.BounceQueue(a.ID))
+	})
+
+	// Check reads the whole store.
+	Check = define("check", noArgs((*admin.Service).Check)).within(longCallTimeout)
+)
