@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/miekg/dns"
+	miekg "github.com/miekg/dns"
 )
 
 // maxRecords bounds a records file: far more than any agency's overrides, and a stop for a $GENERATE gone wrong.
@@ -34,7 +34,7 @@ func LoadZone(path string) (*Zone, error) {
 // refuses the others. Errors name source and the line.
 func ParseZone(r io.Reader, source string) (*Zone, error) {
 	in := newLineCounter(r)
-	zp := dns.NewZoneParser(in, "", "")
+	zp := miekg.NewZoneParser(in, "", "")
 	zone := &Zone{byName: map[string][]Record{}}
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
 		if len(zone.records) == maxRecords {
@@ -111,13 +111,13 @@ func (l *lineCounter) line() int {
 
 // record is rr as the zone keeps it, checked for what the parser lets through: other types and classes, a blank
 // owner on the first record, a type without data at the end of the file, names that are no host names.
-func record(rr dns.RR) (Record, error) {
+func record(rr miekg.RR) (Record, error) {
 	h := rr.Header()
 	if h.Name == "" {
 		return Record{}, errors.New("line starts with a blank (same owner as the record before) but there is no record before")
 	}
-	if h.Class != dns.ClassINET {
-		return Record{}, fmt.Errorf("class %s: only IN is supported", dns.Class(h.Class))
+	if h.Class != miekg.ClassINET {
+		return Record{}, fmt.Errorf("class %s: only IN is supported", miekg.Class(h.Class))
 	}
 	if err := checkName(fqdn(h.Name)); err != nil {
 		return Record{}, err
@@ -129,34 +129,34 @@ func record(rr dns.RR) (Record, error) {
 
 // recordData is the Record of one of the seven types this file holds. The parser returns a record whose data
 // is missing at the end of the file (as for a dynamic update, RFC 2136), so each type checks that it has data.
-func recordData(name string, rr dns.RR) (Record, error) {
-	typ := dns.Type(rr.Header().Rrtype).String()
+func recordData(name string, rr miekg.RR) (Record, error) {
+	typ := miekg.Type(rr.Header().Rrtype).String()
 	switch rr := rr.(type) {
-	case *dns.MX:
+	case *miekg.MX:
 		host, err := targetName(typ, rr.Mx)
 		return MX(name, rr.Preference, host), err
-	case *dns.SRV:
+	case *miekg.SRV:
 		host, err := targetName(typ, rr.Target)
 		return SRV(name, rr.Priority, rr.Weight, rr.Port, host), err
-	case *dns.CNAME:
+	case *miekg.CNAME:
 		host, err := targetName(typ, rr.Target)
 		return CNAME(name, host), err
-	case *dns.PTR:
+	case *miekg.PTR:
 		host, err := targetName(typ, rr.Ptr)
 		return Record{Name: fqdn(name), Type: typ, Data: host}, err
-	case *dns.A:
+	case *miekg.A:
 		ip, ok := netip.AddrFromSlice(rr.A.To4())
 		if !ok {
 			return Record{}, errors.New("A needs an IPv4 address")
 		}
 		return Address(name, ip), nil
-	case *dns.AAAA:
+	case *miekg.AAAA:
 		ip, ok := netip.AddrFromSlice(rr.AAAA.To16())
 		if !ok {
 			return Record{}, errors.New("AAAA needs an IPv6 address")
 		}
 		return Address(name, ip), nil
-	case *dns.TXT:
+	case *miekg.TXT:
 		value, err := txtValue(rr.Txt)
 		return TXT(name, value), err
 	}
@@ -172,12 +172,22 @@ func targetName(typ, host string) (string, error) {
 	return host, checkName(host)
 }
 
-// txtValue joins the character-strings of a TXT record into its value, undoing the escapes that the parser leaves
-// in them.
+// txtValue is the value of a TXT record of the file: its character-strings joined.
 func txtValue(strs []string) (string, error) {
 	if len(strs) == 0 {
 		return "", errors.New("TXT needs a value")
 	}
+	v, err := joinTXT(strs)
+	if err == nil && len(strs) > 1 && joinedSPF(v) {
+		// Unquoted words are separate character-strings, joined without the blanks between them (RFC 1035 3.3.14).
+		return "", fmt.Errorf("TXT strings join to %q, which is no SPF record (RFC 7208 4.5): quote a value of several words as one string", v)
+	}
+	return v, err
+}
+
+// joinTXT joins the character-strings of a TXT record into its value, undoing the escapes that miekg/dns leaves in
+// them, whether it read them from a file or from the wire.
+func joinTXT(strs []string) (string, error) {
 	var value strings.Builder
 	for _, s := range strs {
 		raw, err := unescape(s)
@@ -185,10 +195,6 @@ func txtValue(strs []string) (string, error) {
 			return "", err
 		}
 		value.WriteString(raw)
-	}
-	if v := value.String(); len(strs) > 1 && joinedSPF(v) {
-		// Unquoted words are separate character-strings, joined without the blanks between them (RFC 1035 3.3.14).
-		return "", fmt.Errorf("TXT strings join to %q, which is no SPF record (RFC 7208 4.5): quote a value of several words as one string", v)
 	}
 	return value.String(), nil
 }
