@@ -83,27 +83,46 @@ func (s *System) lookupTXT(ctx context.Context, name string) ([]string, time.Dur
 	if err != nil {
 		return nil, ttl, err
 	}
+	txt, err := txtStrings(name, rrs)
+	return txt, ttl, err
+}
+
+// txtStrings is one string per TXT record of rrs, its character-strings joined.
+func txtStrings(name string, rrs []miekg.RR) ([]string, error) {
 	txt := make([]string, 0, len(rrs))
 	for _, rr := range rrs {
-		value, err := joinTXT(rr.(*miekg.TXT).Txt)
+		rr, ok := rr.(*miekg.TXT)
+		if !ok {
+			continue
+		}
+		value, err := joinTXT(rr.Txt)
 		if err != nil { // the library escapes what it reads: cannot happen
-			return nil, 0, &net.DNSError{Err: err.Error(), Name: name}
+			return nil, &net.DNSError{Err: err.Error(), Name: name}
 		}
 		txt = append(txt, value)
 	}
-	return txt, ttl, nil
+	return txt, nil
 }
 
-// lookupMX returns the MX records of name. Like net.Resolver, it leaves out hosts that are no host names and then
-// says so with an error beside the others.
 func (s *System) lookupMX(ctx context.Context, name string) ([]*net.MX, time.Duration, error) {
 	rrs, ttl, err := s.query(ctx, name, miekg.TypeMX)
 	if err != nil {
 		return nil, ttl, err
 	}
+	mx, err := mxRecords(name, rrs)
+	return mx, ttl, err
+}
+
+// mxRecords is the MX records of rrs sorted by preference. Like net.Resolver, it leaves out hosts that are no host
+// names, and then says so with an error beside the others.
+func mxRecords(name string, rrs []miekg.RR) ([]*net.MX, error) {
 	var mx []*net.MX
+	var err error
 	for _, rr := range rrs {
-		rr := rr.(*miekg.MX)
+		rr, ok := rr.(*miekg.MX)
+		if !ok {
+			continue
+		}
 		if checkName(fqdn(rr.Mx)) != nil {
 			err = &net.DNSError{Err: "DNS response contained records which contain invalid names", Name: name}
 			continue
@@ -111,7 +130,7 @@ func (s *System) lookupMX(ctx context.Context, name string) ([]*net.MX, time.Dur
 		mx = append(mx, &net.MX{Host: rr.Mx, Pref: rr.Preference})
 	}
 	slices.SortStableFunc(mx, func(a, b *net.MX) int { return cmp.Compare(a.Pref, b.Pref) })
-	return mx, ttl, err
+	return mx, err
 }
 
 func (s *System) lookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, time.Duration, error) {

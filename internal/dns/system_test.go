@@ -437,3 +437,44 @@ func TestResolvConfReread(t *testing.T) {
 		t.Errorf("without resolv.conf: servers %q", c.servers)
 	}
 }
+
+// FuzzReply: whatever a nameserver sends back, reading it must not panic, and an answer holds for MinTTL to MaxTTL.
+func FuzzReply(f *testing.F) {
+	query := new(miekg.Msg)
+	query.SetQuestion("a.gov.vn.", miekg.TypeTXT)
+	for _, records := range [][]string{
+		{`a.gov.vn. 60 IN TXT "v=spf1 mx -all" "\000"`},
+		{"a.gov.vn. 60 IN CNAME b.gov.vn.", `b.gov.vn. 0 IN TXT "x"`, "b.gov.vn. 10 IN MX 10 mx.gov.vn."},
+		{"a.gov.vn. 60 IN CNAME a.gov.vn."},
+		{"a.gov.vn. 60 IN MX 10 mx\\032.gov.vn."},
+	} {
+		reply := new(miekg.Msg)
+		reply.SetReply(query)
+		for _, line := range records {
+			rr, err := miekg.NewRR(line)
+			if err != nil {
+				f.Fatal(err)
+			}
+			reply.Answer = append(reply.Answer, rr)
+		}
+		wire, err := reply.Pack()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(wire)
+	}
+	f.Fuzz(func(t *testing.T, wire []byte) {
+		reply := new(miekg.Msg)
+		if reply.Unpack(wire) != nil || checkReply(query, reply) != nil {
+			return
+		}
+		for _, qtype := range []uint16{miekg.TypeTXT, miekg.TypeMX} {
+			rrs, ttl, err := answer("a.gov.vn", "a.gov.vn.", qtype, reply)
+			if ttl < MinTTL || ttl > MaxTTL || (err == nil) == (len(rrs) == 0) {
+				t.Fatalf("answer = %v, %v, %v", rrs, ttl, err)
+			}
+			txtStrings("a.gov.vn", rrs)
+			mxRecords("a.gov.vn", rrs)
+		}
+	})
+}
