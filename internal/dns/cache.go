@@ -12,12 +12,11 @@ import (
 // resolver keeps no cache, so without one a busy server sends every message's lookups to the network, and a
 // resolver that drops a query under load stalls a message for its whole retry timeout.
 //
-// Answers and "does not exist" are kept for the cache's lifetime (net.Resolver does not report TTLs, so one fixed
-// lifetime stands in for them); failures are not kept, so the next message asks again. Concurrent lookups of the
-// same name share one query.
+// Answers and "does not exist" are kept for as long as the next resolver says (System: the records' TTLs), or,
+// from a resolver that reports no TTLs (net.Resolver), for one fixed lifetime; failures are not kept, so the next
+// message asks again. Concurrent lookups of the same name share one query.
 type Cache struct {
-	next Resolver
-	ttl  time.Duration
+	next timedResolver
 	max  int
 	now  func() time.Time
 
@@ -29,6 +28,7 @@ type cacheKey struct{ kind, name string }
 
 type cacheEntry struct {
 	ready   chan struct{} // closed once the lookup finished
+	ttl     time.Duration // how long the answer holds, from the next resolver
 	expires time.Time     // set with the answer
 	txt     []string
 	mx      []*net.MX
@@ -43,8 +43,9 @@ const (
 	DefaultCacheEntries = 10000
 )
 
-// NewCache caches next's answers for ttl (DefaultCacheTTL if 0), at most maxEntries of them (DefaultCacheEntries
-// if 0); when full, expired entries go first, then all of them.
+// NewCache caches next's answers, at most maxEntries of them (DefaultCacheEntries if 0); when full, expired entries
+// go first, then all of them. Each answer is kept for as long as next says, when it is a *System; from other
+// resolvers, which report no TTLs, for ttl (DefaultCacheTTL if 0).
 func NewCache(next Resolver, ttl time.Duration, maxEntries int) *Cache {
 	if ttl <= 0 {
 		ttl = DefaultCacheTTL
@@ -52,13 +53,51 @@ func NewCache(next Resolver, ttl time.Duration, maxEntries int) *Cache {
 	if maxEntries <= 0 {
 		maxEntries = DefaultCacheEntries
 	}
-	return &Cache{next: next, ttl: ttl, max: maxEntries, now: time.Now, entries: map[cacheKey]*cacheEntry{}}
+	timed, ok := next.(timedResolver)
+	if !ok {
+		timed = fixedTTL{next, ttl}
+	}
+	return &Cache{next: timed, max: maxEntries, now: time.Now, entries: map[cacheKey]*cacheEntry{}}
+}
+
+// timedResolver is a Resolver's lookups, each with how long its answer holds.
+type timedResolver interface {
+	lookupTXT(ctx context.Context, name string) ([]string, time.Duration, error)
+	lookupMX(ctx context.Context, name string) ([]*net.MX, time.Duration, error)
+	lookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, time.Duration, error)
+	lookupAddr(ctx context.Context, addr string) ([]string, time.Duration, error)
+}
+
+// fixedTTL gives every answer of a Resolver that reports no TTLs the same lifetime.
+type fixedTTL struct {
+	r   Resolver
+	ttl time.Duration
+}
+
+func (f fixedTTL) lookupTXT(ctx context.Context, name string) ([]string, time.Duration, error) {
+	txt, err := f.r.LookupTXT(ctx, name)
+	return txt, f.ttl, err
+}
+
+func (f fixedTTL) lookupMX(ctx context.Context, name string) ([]*net.MX, time.Duration, error) {
+	mx, err := f.r.LookupMX(ctx, name)
+	return mx, f.ttl, err
+}
+
+func (f fixedTTL) lookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, time.Duration, error) {
+	addrs, err := f.r.LookupIPAddr(ctx, host)
+	return addrs, f.ttl, err
+}
+
+func (f fixedTTL) lookupAddr(ctx context.Context, addr string) ([]string, time.Duration, error) {
+	names, err := f.r.LookupAddr(ctx, addr)
+	return names, f.ttl, err
 }
 
 // LookupTXT implements Resolver.
 func (c *Cache) LookupTXT(ctx context.Context, name string) ([]string, error) {
 	e, err := c.lookup(ctx, cacheKey{"TXT", name}, func(ctx context.Context, e *cacheEntry) {
-		e.txt, e.err = c.next.LookupTXT(ctx, name)
+		e.txt, e.ttl, e.err = c.next.lookupTXT(ctx, name)
 	})
 	if err != nil {
 		return nil, err
@@ -69,7 +108,7 @@ func (c *Cache) LookupTXT(ctx context.Context, name string) ([]string, error) {
 // LookupMX implements Resolver.
 func (c *Cache) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
 	e, err := c.lookup(ctx, cacheKey{"MX", name}, func(ctx context.Context, e *cacheEntry) {
-		e.mx, e.err = c.next.LookupMX(ctx, name)
+		e.mx, e.ttl, e.err = c.next.lookupMX(ctx, name)
 	})
 	if err != nil {
 		return nil, err
@@ -86,7 +125,7 @@ func (c *Cache) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
 // LookupIPAddr implements Resolver.
 func (c *Cache) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
 	e, err := c.lookup(ctx, cacheKey{"IP", host}, func(ctx context.Context, e *cacheEntry) {
-		e.ips, e.err = c.next.LookupIPAddr(ctx, host)
+		e.ips, e.ttl, e.err = c.next.lookupIPAddr(ctx, host)
 	})
 	if err != nil {
 		return nil, err
@@ -97,7 +136,7 @@ func (c *Cache) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, er
 // LookupAddr implements Resolver.
 func (c *Cache) LookupAddr(ctx context.Context, addr string) ([]string, error) {
 	e, err := c.lookup(ctx, cacheKey{"PTR", addr}, func(ctx context.Context, e *cacheEntry) {
-		e.names, e.err = c.next.LookupAddr(ctx, addr)
+		e.names, e.ttl, e.err = c.next.lookupAddr(ctx, addr)
 	})
 	if err != nil {
 		return nil, err
@@ -132,7 +171,7 @@ func (c *Cache) lookup(ctx context.Context, key cacheKey, fill func(context.Cont
 		go func() {
 			fill(context.WithoutCancel(ctx), e)
 			c.mu.Lock()
-			e.expires = c.now().Add(c.ttl)
+			e.expires = c.now().Add(e.ttl)
 			if e.err != nil && !IsNotFound(e.err) && c.entries[key] == e {
 				delete(c.entries, key) // a failure is not an answer: the next caller asks again
 			}

@@ -1,15 +1,22 @@
 package dns
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/netip"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
+
+	miekg "github.com/miekg/dns"
 )
+
+// maxRecords bounds a records file: far more than any agency's overrides, and a stop for a $GENERATE gone wrong.
+// A variable so that a test can lower it.
+var maxRecords = 100_000
 
 // LoadZone reads the override file at path.
 func LoadZone(path string) (*Zone, error) {
@@ -21,291 +28,182 @@ func LoadZone(path string) (*Zone, error) {
 	return ParseZone(f, path)
 }
 
-// ParseZone reads records in master-file syntax (RFC 1035 section 5), the subset an override needs: $ORIGIN and $TTL, "@",
-// relative names, a blank owner meaning the previous one, optional TTL and class IN, parentheses spanning lines, and
-// the types MX, TXT, A, AAAA, CNAME, SRV and PTR. Errors name source and the line.
+// ParseZone reads records in master-file syntax (RFC 1035 section 5) with miekg/dns's zone parser: $ORIGIN, $TTL
+// and $GENERATE, "@", relative names, a blank owner meaning the previous one, TTLs in seconds or units (1h30m),
+// class IN, parentheses spanning lines. Of the record types it keeps MX, TXT, A, AAAA, CNAME, SRV and PTR, and
+// refuses the others. Errors name source and the line.
 func ParseZone(r io.Reader, source string) (*Zone, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", source, err)
-	}
-	entries, err := lex(data, source)
-	if err != nil {
-		return nil, err
-	}
-	p := &parser{zone: &Zone{byName: map[string][]Record{}}}
-	for _, e := range entries {
-		if err := p.entry(e); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", source, e.line, err)
+	in := newLineCounter(r)
+	zp := miekg.NewZoneParser(in, "", "")
+	zone := &Zone{byName: map[string][]Record{}}
+	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		if len(zone.records) == maxRecords {
+			return nil, fmt.Errorf("%s:%d: more than %d records", source, in.line(), maxRecords)
 		}
-	}
-	return p.zone, nil
-}
-
-// token is a word of the file: an unquoted word, or the text between quotes. Escapes are still in it, since what
-// they mean depends on where the token is: a TXT value undoes them, a name refuses them.
-type token struct {
-	text   string
-	quoted bool
-}
-
-// entry is a directive or a record: one line, or several joined by parentheses.
-type entry struct {
-	line      int  // where it starts
-	sameOwner bool // the line starts with a blank: the record belongs to the previous owner
-	tokens    []token
-}
-
-// lex splits data into entries, dropping comments and blank lines.
-func lex(data []byte, source string) ([]entry, error) {
-	lineError := func(line int, msg string) error { return fmt.Errorf("%s:%d: %s", source, line, msg) }
-	var (
-		entries []entry
-		cur     entry
-		line    = 1
-		open    = 0 // line of an unclosed "(", or 0
-	)
-	blankStart := func(i int) bool { return i < len(data) && (data[i] == ' ' || data[i] == '\t') }
-	sameOwner := blankStart(0)
-	add := func(t token) {
-		if len(cur.tokens) == 0 {
-			cur.line, cur.sameOwner = line, sameOwner
+		rec, err := record(rr)
+		if err == nil {
+			err = zone.add(rec)
 		}
-		cur.tokens = append(cur.tokens, t)
-	}
-	for i := 0; i < len(data); {
-		switch c := data[i]; c {
-		case '\n':
-			line++
-			i++
-			if open == 0 {
-				if len(cur.tokens) > 0 {
-					entries = append(entries, cur)
-				}
-				cur = entry{}
-				sameOwner = blankStart(i)
-			}
-		case ' ', '\t', '\r':
-			i++
-		case ';':
-			for i < len(data) && data[i] != '\n' {
-				i++
-			}
-		case '(':
-			if open != 0 {
-				return nil, lineError(line, "'(' inside parentheses")
-			}
-			open = line
-			i++
-		case ')':
-			if open == 0 {
-				return nil, lineError(line, "')' without '('")
-			}
-			open = 0
-			i++
-		case '"':
-			end := i + 1
-			for ; end < len(data) && data[end] != '"'; end++ {
-				if data[end] == '\n' {
-					return nil, lineError(line, "quoted string not closed on its line")
-				}
-				if data[end] == '\\' && end+1 < len(data) && data[end+1] != '\n' {
-					end++ // an escaped quote does not end the string
-				}
-			}
-			if end == len(data) {
-				return nil, lineError(line, "quoted string not closed on its line")
-			}
-			add(token{text: string(data[i+1 : end]), quoted: true})
-			i = end + 1
-		default:
-			end := i
-			for ; end < len(data) && !strings.ContainsRune(" \t\r\n;()\"", rune(data[end])); end++ {
-				if data[end] == '\\' && end+1 < len(data) && data[end+1] != '\n' {
-					end++
-				}
-			}
-			add(token{text: string(data[i:end])})
-			i = end
-		}
-	}
-	if open != 0 {
-		return nil, lineError(open, "'(' not closed")
-	}
-	if len(cur.tokens) > 0 {
-		entries = append(entries, cur)
-	}
-	return entries, nil
-}
-
-// parser holds what earlier lines set for later ones.
-type parser struct {
-	origin string // $ORIGIN, or "" before one
-	ttl    uint32 // $TTL
-	owner  string // of the previous record
-	zone   *Zone
-}
-
-// entry adds the record e holds to the zone, or carries out its directive.
-func (p *parser) entry(e entry) error {
-	tokens := e.tokens
-	if first := tokens[0]; !e.sameOwner && !first.quoted && strings.HasPrefix(first.text, "$") {
-		return p.directive(first.text, tokens[1:])
-	}
-	r := Record{Name: p.owner, TTL: p.ttl}
-	if !e.sameOwner {
-		name, err := p.name(tokens[0])
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("%s:%d: %w", source, in.line(), err)
 		}
-		r.Name, tokens = name, tokens[1:]
-	} else if p.owner == "" {
-		return errors.New("line starts with a blank (same owner as the record before) but there is no record before")
 	}
+	if err := zp.Err(); err != nil {
+		return nil, parseError(source, in.line(), err)
+	}
+	return zone, nil
+}
 
-	var haveTTL, haveClass bool
-classAndTTL:
-	for ; len(tokens) > 0 && !tokens[0].quoted; tokens = tokens[1:] {
-		switch t := tokens[0].text; {
-		case !haveTTL && isDigit(t[0]):
-			ttl, err := strconv.ParseUint(t, 10, 32)
-			if err != nil {
-				return fmt.Errorf("TTL %q is not a number of seconds from 0 to %d", t, uint32(math.MaxUint32))
-			}
-			r.TTL, haveTTL = uint32(ttl), true
-		case !haveClass && strings.EqualFold(t, "IN"):
-			haveClass = true
-		case !haveClass && (strings.EqualFold(t, "CH") || strings.EqualFold(t, "HS")):
-			return fmt.Errorf("class %s: only IN is supported", t)
-		default:
-			break classAndTTL
-		}
+// defaultTTL goes before the file: a record without a TTL then has $TTL's, or none (0), as Record.String writes
+// it. Without it the parser would give such a record the TTL of the record before (RFC 1035 section 5.1).
+const defaultTTL = "$TTL 0\n"
+
+// lineCounter hands the parser defaultTTL and then the file one byte at a time (as an io.ByteReader, which the
+// parser reads without a buffer of its own), counting lines: when the parser returns a record, it has read up to
+// the end of that record's last line.
+type lineCounter struct {
+	prefix   string
+	r        *bufio.Reader
+	newlines int  // in the file, not the prefix
+	last     byte // the last byte of the file read
+}
+
+func newLineCounter(r io.Reader) *lineCounter {
+	return &lineCounter{prefix: defaultTTL, r: bufio.NewReader(r)}
+}
+
+func (l *lineCounter) ReadByte() (byte, error) {
+	if l.prefix != "" {
+		c := l.prefix[0]
+		l.prefix = l.prefix[1:]
+		return c, nil
 	}
-	if len(tokens) == 0 || tokens[0].quoted {
-		return fmt.Errorf("record of %s has no type", r.Name)
-	}
-	r.Type = strings.ToUpper(tokens[0].text)
-	data, err := p.data(r.Type, tokens[1:])
+	c, err := l.r.ReadByte()
 	if err != nil {
-		return err
+		return 0, err
 	}
-	r.Data = data
-	if err := p.zone.add(r); err != nil {
-		return err
+	if c == '\n' {
+		l.newlines++
 	}
-	p.owner = r.Name
-	return nil
+	l.last = c
+	return c, nil
 }
 
-// directive carries out $ORIGIN or $TTL.
-func (p *parser) directive(name string, args []token) error {
-	switch strings.ToUpper(name) {
-	case "$ORIGIN":
-		if len(args) != 1 {
-			return errors.New("$ORIGIN needs one name")
-		}
-		origin, err := p.name(args[0])
+func (l *lineCounter) Read(p []byte) (int, error) {
+	n := 0
+	for ; n < len(p); n++ {
+		c, err := l.ReadByte()
 		if err != nil {
-			return fmt.Errorf("$ORIGIN: %w", err)
+			return n, err
 		}
-		p.origin = origin
-	case "$TTL":
-		if len(args) != 1 {
-			return errors.New("$TTL needs one number of seconds")
-		}
-		ttl, err := strconv.ParseUint(args[0].text, 10, 32)
-		if err != nil || args[0].quoted {
-			return fmt.Errorf("$TTL %q is not a number of seconds from 0 to %d", args[0].text, uint32(math.MaxUint32))
-		}
-		p.ttl = uint32(ttl)
-	default:
-		return fmt.Errorf("unsupported directive %s", name)
+		p[n] = c
 	}
-	return nil
+	return n, nil
 }
 
-// data checks the data of a record of type typ and returns it in the form Record.Data holds.
-func (p *parser) data(typ string, args []token) (string, error) {
-	if typ == "TXT" {
-		return txt(args)
+// line is the line the parser is on: the last line of the record it returned last.
+func (l *lineCounter) line() int {
+	if l.last == '\n' {
+		return l.newlines
 	}
-	for _, a := range args {
-		if a.quoted {
-			return "", fmt.Errorf("%s data %q must not be quoted", typ, a.text)
-		}
-	}
-	switch typ {
-	case "A", "AAAA":
-		if len(args) != 1 {
-			return "", fmt.Errorf("%s needs one address", typ)
-		}
-		family := "IPv4"
-		if typ == "AAAA" {
-			family = "IPv6"
-		}
-		ip, err := netip.ParseAddr(args[0].text)
-		if err != nil || ip.Is4() != (typ == "A") || ip.Zone() != "" {
-			return "", fmt.Errorf("%s: %q is not an %s address", typ, args[0].text, family)
-		}
-		return ip.String(), nil
-	case "CNAME", "PTR":
-		if len(args) != 1 {
-			return "", fmt.Errorf("%s needs one host name", typ)
-		}
-		return p.name(args[0])
-	case "MX":
-		if len(args) != 2 {
-			return "", errors.New("MX needs a preference and a host")
-		}
-		return p.numbersAndName("MX", args, "preference")
-	case "SRV":
-		if len(args) != 4 {
-			return "", errors.New("SRV needs a priority, a weight, a port and a target")
-		}
-		return p.numbersAndName("SRV", args, "priority", "weight", "port")
-	}
-	return "", fmt.Errorf("unknown type %s (supported: MX, TXT, A, AAAA, CNAME, SRV, PTR)", typ)
+	return l.newlines + 1
 }
 
-// numbersAndName checks MX and SRV data: 16-bit numbers, then a host name.
-func (p *parser) numbersAndName(typ string, args []token, numbers ...string) (string, error) {
-	var data []string
-	for i, what := range numbers {
-		n, err := strconv.ParseUint(args[i].text, 10, 16)
-		if err != nil {
-			return "", fmt.Errorf("%s %s %q is not a number from 0 to 65535", typ, what, args[i].text)
-		}
-		data = append(data, strconv.FormatUint(n, 10))
+// record is rr as the zone keeps it, checked for what the parser lets through: other types and classes, a blank
+// owner on the first record, a type without data at the end of the file, names that are no host names.
+func record(rr miekg.RR) (Record, error) {
+	h := rr.Header()
+	if h.Name == "" {
+		return Record{}, errors.New("line starts with a blank (same owner as the record before) but there is no record before")
 	}
-	host, err := p.name(args[len(numbers)])
-	if err != nil {
-		return "", err
+	if h.Class != miekg.ClassINET {
+		return Record{}, fmt.Errorf("class %s: only IN is supported", miekg.Class(h.Class))
 	}
-	return strings.Join(append(data, host), " "), nil
+	if err := checkName(fqdn(h.Name)); err != nil {
+		return Record{}, err
+	}
+	rec, err := recordData(h.Name, rr)
+	rec.TTL = h.Ttl
+	return rec, err
 }
 
-// txt joins the character-strings of a TXT record into its value.
-func txt(args []token) (string, error) {
-	if len(args) == 0 {
+// recordData is the Record of one of the seven types this file holds. The parser returns a record whose data
+// is missing at the end of the file (as for a dynamic update, RFC 2136), so each type checks that it has data.
+func recordData(name string, rr miekg.RR) (Record, error) {
+	typ := miekg.Type(rr.Header().Rrtype).String()
+	switch rr := rr.(type) {
+	case *miekg.MX:
+		host, err := targetName(typ, rr.Mx)
+		return MX(name, rr.Preference, host), err
+	case *miekg.SRV:
+		host, err := targetName(typ, rr.Target)
+		return SRV(name, rr.Priority, rr.Weight, rr.Port, host), err
+	case *miekg.CNAME:
+		host, err := targetName(typ, rr.Target)
+		return CNAME(name, host), err
+	case *miekg.PTR:
+		host, err := targetName(typ, rr.Ptr)
+		return Record{Name: fqdn(name), Type: typ, Data: host}, err
+	case *miekg.A:
+		ip, ok := netip.AddrFromSlice(rr.A.To4())
+		if !ok {
+			return Record{}, errors.New("A needs an IPv4 address")
+		}
+		return Address(name, ip), nil
+	case *miekg.AAAA:
+		ip, ok := netip.AddrFromSlice(rr.AAAA.To16())
+		if !ok {
+			return Record{}, errors.New("AAAA needs an IPv6 address")
+		}
+		return Address(name, ip), nil
+	case *miekg.TXT:
+		value, err := txtValue(rr.Txt)
+		return TXT(name, value), err
+	}
+	return Record{}, fmt.Errorf("unsupported type %s (supported: MX, TXT, A, AAAA, CNAME, SRV, PTR)", typ)
+}
+
+// targetName checks the host name a record of type typ points at, and makes it lower-case.
+func targetName(typ, host string) (string, error) {
+	if host == "" {
+		return "", fmt.Errorf("%s has no host name", typ)
+	}
+	host = fqdn(host)
+	return host, checkName(host)
+}
+
+// txtValue is the value of a TXT record of the file: its character-strings joined.
+func txtValue(strs []string) (string, error) {
+	if len(strs) == 0 {
 		return "", errors.New("TXT needs a value")
 	}
-	if len(args) == 1 {
-		return unescape(args[0].text)
+	v, err := joinTXT(strs)
+	if err == nil && len(strs) > 1 && joinedSPF(v) {
+		// Unquoted words are separate character-strings, joined without the blanks between them (RFC 1035 3.3.14).
+		return "", fmt.Errorf("TXT strings join to %q, which is no SPF record (RFC 7208 4.5): quote a value of several words as one string", v)
 	}
+	return v, err
+}
+
+// joinTXT joins the character-strings of a TXT record into its value, undoing the escapes that miekg/dns leaves in
+// them, whether it read them from a file or from the wire.
+func joinTXT(strs []string) (string, error) {
 	var value strings.Builder
-	for _, a := range args {
-		if !a.quoted {
-			// As separate character-strings, unquoted words would be joined without the blanks between them:
-			// v=spf1 mx -all would become "v=spf1mx-all".
-			return "", fmt.Errorf("TXT word %q must be quoted (with more than one word, quote the whole value)", a.text)
-		}
-		s, err := unescape(a.text)
+	for _, s := range strs {
+		raw, err := unescape(s)
 		if err != nil {
 			return "", err
 		}
-		value.WriteString(s)
+		value.WriteString(raw)
 	}
 	return value.String(), nil
+}
+
+// joinedSPF reports whether v starts as an SPF record but is none: "v=spf1" not followed by a blank, which is
+// what `TXT v=spf1 mx -all` becomes when its words are not quoted.
+func joinedSPF(v string) bool {
+	const version = "v=spf1"
+	return len(v) > len(version) && strings.EqualFold(v[:len(version)], version) && v[len(version)] != ' '
 }
 
 // unescape undoes master-file escapes: \DDD is the byte with decimal value DDD, and \X is X.
@@ -342,33 +240,9 @@ func unescape(s string) (string, error) {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// name makes a name absolute and lower-case, and checks it. "@" is $ORIGIN, and a name without the trailing dot is
-// relative to it.
-func (p *parser) name(t token) (string, error) {
-	if t.quoted {
-		return "", fmt.Errorf("name %q must not be quoted", t.text)
-	}
-	s := strings.ToLower(t.text)
-	if s == "@" {
-		if p.origin == "" {
-			return "", errors.New("@ stands for $ORIGIN, but there is no $ORIGIN before it")
-		}
-		return p.origin, nil
-	}
-	if !strings.HasSuffix(s, ".") {
-		if p.origin == "" {
-			return "", fmt.Errorf("relative name %q but no $ORIGIN before it (write %q if it is absolute)", t.text, t.text+".")
-		}
-		s += "." + strings.TrimPrefix(p.origin, ".") // under the root origin ".", "a" is "a."
-	}
-	if err := checkName(s); err != nil {
-		return "", err
-	}
-	return s, nil
-}
-
 // checkName accepts the absolute names of host names and service records: letters, digits, "-", "_", and "/" for
-// classless reverse delegation (RFC 2317), in labels of at most 63 characters.
+// classless reverse delegation (RFC 2317), in labels of at most 63 characters. So it refuses wildcards and
+// escapes, which the override does not follow.
 func checkName(s string) error {
 	if s == "." {
 		return nil
@@ -390,4 +264,86 @@ func checkName(s string) error {
 		}
 	}
 	return nil
+}
+
+// parseErrorText is how miekg/dns's ParseError reads: "dns: " what, the token where it stopped, and its line.
+var parseErrorText = regexp.MustCompile(`(?s)^dns: (.*): ("(?:[^"\\]|\\.)*") at line: (\d+):\d+$`)
+
+// nameFields are the parser's messages about a name that it could not take, and which name each is about.
+var nameFields = map[string]string{
+	"bad owner name":   "owner",
+	"bad origin name":  "$ORIGIN",
+	"bad MX Mx":        "MX host",
+	"bad CNAME Target": "CNAME target",
+	"bad PTR Ptr":      "PTR host",
+	"bad SRV Target":   "SRV target",
+}
+
+// parseProblems says in words what the parser's other terse messages mean. The lexer's own messages come as the
+// token of the record's.
+var parseProblems = map[string]string{
+	"bad MX Pref":                       "MX preference is not a number from 0 to 65535",
+	"bad SRV Priority":                  "SRV priority is not a number from 0 to 65535",
+	"bad SRV Weight":                    "SRV weight is not a number from 0 to 65535",
+	"bad SRV Port":                      "SRV port is not a number from 0 to 65535",
+	"bad A A":                           "A needs one IPv4 address",
+	"bad AAAA AAAA":                     "AAAA needs one IPv6 address",
+	"bad TXT Txt":                       "TXT value is not quoted strings or words (a quote not closed?)",
+	"not a TTL":                         "not a known record type, nor a TTL (seconds, or units as in 1h30m)",
+	"expecting $TTL value, not this...": "$TTL is not a number of seconds (or units as in 1h30m)",
+	"garbage after rdata":               "more on the line than the record or directive takes",
+	"expecting RR type, TTL or class, not this...": "expected a record type, TTL or class",
+	"expecting RR type or class, not this...":      "expected a record type or class",
+	"expecting RR type or TTL, not this...":        "expected a record type or TTL",
+	"unexpected newline":                           "the record has no data",
+	"$INCLUDE directive not allowed":               "$INCLUDE is not supported: put the records in this file",
+	"syntax error at beginning":                    "a line must start with a name, a blank or a directive",
+	"unknown RR type":                              "unknown record type",
+	"unbalanced brace":                             "'(' not closed",
+	"extra closing brace":                          "')' without '('",
+}
+
+// parseError turns the parser's error into "source:line: what is wrong", with the token where it stopped. The line
+// is the one the parser was reading, since its own count restarts in the records a $GENERATE line writes; but
+// when it looked ahead for a record's data and found none, the record's line is its own.
+func parseError(source string, line int, err error) error {
+	m := parseErrorText.FindStringSubmatch(err.Error())
+	if m == nil {
+		return fmt.Errorf("%s:%d: %w", source, line, err)
+	}
+	what := m[1]
+	token, _ := strconv.Unquote(m[2]) // quoted by the parser: cannot fail
+	if what == "unexpected newline" {
+		n, _ := strconv.Atoi(m[3]) // digits: cannot fail
+		line = n - strings.Count(defaultTTL, "\n")
+	}
+	at := fmt.Sprintf("%s:%d", source, line)
+	if words, ok := parseProblems[token]; ok {
+		return fmt.Errorf("%s: %s", at, words) // the lexer's message, in the record's
+	}
+	if field, ok := nameFields[what]; ok {
+		return fmt.Errorf("%s: %s", at, nameProblem(field, token))
+	}
+	if words, ok := parseProblems[what]; ok {
+		what = words
+	}
+	if strings.TrimSpace(token) == "" {
+		return fmt.Errorf("%s: %s", at, what)
+	}
+	return fmt.Errorf("%s: %s: %q", at, what, token)
+}
+
+// nameProblem says why the parser could not take name as field. It takes every host name that checkName does,
+// so one that passes was relative with no $ORIGIN to complete it.
+func nameProblem(field, name string) string {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return field + " is missing"
+	case name == "@":
+		return field + ": @ stands for $ORIGIN, but there is no $ORIGIN before it"
+	}
+	if err := checkName(fqdn(name)); err != nil {
+		return field + ": " + err.Error()
+	}
+	return fmt.Sprintf("%s: relative name %q but no $ORIGIN before it (write %q if it is absolute)", field, name, name+".")
 }

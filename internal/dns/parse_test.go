@@ -3,6 +3,7 @@ package dns
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -84,59 +85,75 @@ $ORIGIN b          ; relative to the origin before
 
 func TestParseErrors(t *testing.T) {
 	long := strings.Repeat("a", 64)
+	relative := func(field, name string) string {
+		return field + `: relative name "` + name + `" but no $ORIGIN before it (write "` + name + `." if it is absolute)`
+	}
+	const cnameAlone = "a. has a CNAME and another record; a CNAME must be the only record of its name"
 	for _, tc := range []struct{ text, want string }{
-		{"a.gov.vn. MX 10\n", `1: MX needs a preference and a host`},
-		{"\n; comment\na.gov.vn. MX 70000 mail.a.gov.vn.\n", `3: MX preference "70000" is not a number from 0 to 65535`},
-		{"a.gov.vn. MX -1 mail.a.gov.vn.\n", `1: MX preference "-1" is not a number from 0 to 65535`},
-		{"a.gov.vn. IN MXX 10 mail.a.gov.vn.\n", `1: unknown type MXX (supported: MX, TXT, A, AAAA, CNAME, SRV, PTR)`},
-		{"a.gov.vn. 60 60 A 192.0.2.1\n", `1: unknown type 60 (supported: MX, TXT, A, AAAA, CNAME, SRV, PTR)`},
-		{"mail A 192.0.2.1\n", `1: relative name "mail" but no $ORIGIN before it (write "mail." if it is absolute)`},
-		{"a.gov.vn. MX 10 mail\n", `1: relative name "mail" but no $ORIGIN before it (write "mail." if it is absolute)`},
-		{"@ A 192.0.2.1\n", `1: @ stands for $ORIGIN, but there is no $ORIGIN before it`},
+		{"a.gov.vn. MX 10\n", `1: MX host is missing`},
+		{"\n; comment\na.gov.vn. MX 70000 mail.a.gov.vn.\n", `3: MX preference is not a number from 0 to 65535: "70000"`},
+		{"a.gov.vn. MX -1 mail.a.gov.vn.\n", `1: MX preference is not a number from 0 to 65535: "-1"`},
+		{"a.gov.vn. IN MXX 10 mail.a.gov.vn.\n", `1: not a known record type, nor a TTL (seconds, or units as in 1h30m): "MXX"`},
+		{"a.gov.vn. 60 60 A 192.0.2.1\n", `1: expected a record type or class: "60"`},
+		{"a. NS ns.a.\n", `1: unsupported type NS (supported: MX, TXT, A, AAAA, CNAME, SRV, PTR)`},
+		{"a. SOA ns.a. root.a. 1 2 3 4 5\n", `1: unsupported type SOA (supported: MX, TXT, A, AAAA, CNAME, SRV, PTR)`},
+		{"mail A 192.0.2.1\n", `1: ` + relative("owner", "mail")},
+		{"a.gov.vn. MX 10 mail\n", `1: ` + relative("MX host", "mail")},
+		{"a. CNAME mail\n", `1: ` + relative("CNAME target", "mail")},
+		{"a. SRV 0 1 587 mail\n", `1: ` + relative("SRV target", "mail")},
+		{"a. PTR mail\n", `1: ` + relative("PTR host", "mail")},
+		{"@ A 192.0.2.1\n", `1: owner: @ stands for $ORIGIN, but there is no $ORIGIN before it`},
 		{"  A 192.0.2.1\n", `1: line starts with a blank (same owner as the record before) but there is no record before`},
-		{"a. A 300.1.1.1\n", `1: A: "300.1.1.1" is not an IPv4 address`},
-		{"a. A 2001:db8::1\n", `1: A: "2001:db8::1" is not an IPv4 address`},
-		{"a. A 192.0.2.1 192.0.2.2\n", `1: A needs one address`},
-		{"a. AAAA 192.0.2.1\n", `1: AAAA: "192.0.2.1" is not an IPv6 address`},
-		{"a. AAAA fe80::1%eth0\n", `1: AAAA: "fe80::1%eth0" is not an IPv6 address`},
-		{"a. CNAME\n", `1: CNAME needs one host name`},
-		{"a. SRV 0 1 mail.\n", `1: SRV needs a priority, a weight, a port and a target`},
-		{"a. SRV 0 1 99999 mail.\n", `1: SRV port "99999" is not a number from 0 to 65535`},
-		{"a. SRV x 1 2 mail.\n", `1: SRV priority "x" is not a number from 0 to 65535`},
-		{"a. TXT v=spf1 mx -all\n", `1: TXT word "v=spf1" must be quoted (with more than one word, quote the whole value)`},
-		{"a. TXT \"v=spf1\" -all\n", `1: TXT word "-all" must be quoted (with more than one word, quote the whole value)`},
+		{"a. A 300.1.1.1\n", `1: A needs one IPv4 address: "300.1.1.1"`},
+		{"a. A 2001:db8::1\n", `1: A needs one IPv4 address: "2001:db8::1"`},
+		{"a. A 192.0.2.1 192.0.2.2\n", `1: more on the line than the record or directive takes: "192.0.2.2"`},
+		{"a. AAAA 192.0.2.1\n", `1: AAAA needs one IPv6 address: "192.0.2.1"`},
+		{"a. AAAA fe80::1%eth0\n", `1: AAAA needs one IPv6 address: "fe80::1%eth0"`},
+		{"a. A\n", `1: A needs an IPv4 address`},
+		{"a. AAAA\n", `1: AAAA needs an IPv6 address`},
+		{"a. A\nb. A 192.0.2.1\n", `1: the record has no data`},
+		{"a. CNAME\n", `1: CNAME has no host name`},
+		{"a. PTR\n", `1: PTR has no host name`},
+		{"a. SRV 0 1 mail.\n", `1: SRV port is not a number from 0 to 65535: "mail."`},
+		{"a. SRV 0 1 99999 mail.\n", `1: SRV port is not a number from 0 to 65535: "99999"`},
+		{"a. SRV x 1 2 mail.\n", `1: SRV priority is not a number from 0 to 65535: "x"`},
+		// Unquoted words are separate strings, joined without blanks: an SPF record would silently be none.
+		{"a. TXT v=spf1 mx -all\n", `1: TXT strings join to "v=spf1mx-all", which is no SPF record (RFC 7208 4.5): quote a value of several words as one string`},
+		{"a. TXT \"v=spf1\" -all\n", `1: TXT strings join to "v=spf1-all", which is no SPF record (RFC 7208 4.5): quote a value of several words as one string`},
 		{"a. TXT\n", `1: TXT needs a value`},
-		{"a. TXT \"abc\n", `1: quoted string not closed on its line`},
-		{"a. TXT \"abc\\\"", `1: quoted string not closed on its line`},
-		{"a. TXT ( \"x\"\n\"y\"\n", `1: '(' not closed`},
+		{"a. TXT \"abc\n", `1: TXT value is not quoted strings or words (a quote not closed?)`},
+		{"a. TXT \"abc\\\"", `1: TXT value is not quoted strings or words (a quote not closed?)`},
+		{"a. TXT ( \"x\"\n\"y\"\n", `2: '(' not closed`},
 		{"a. TXT \"x\" )\n", `1: ')' without '('`},
-		{"a. TXT ( (\n", `1: '(' inside parentheses`},
 		{`a. TXT "\256"`, `1: "\\256": \256 is not a byte value`},
 		{`a. TXT "\12"`, `1: "\\12": \ and a digit must be \DDD, three digits`},
-		{`a. TXT \`, `1: "\\" ends in a lone \`},
-		{"a.\n", `1: record of a. has no type`},
-		{"a. 3600 IN\n", `1: record of a. has no type`},
-		{"a. \"TXT\" x\n", `1: record of a. has no type`},
-		{"a. 99999999999 A 192.0.2.1\n", `1: TTL "99999999999" is not a number of seconds from 0 to 4294967295`},
-		{"a. 1h A 192.0.2.1\n", `1: TTL "1h" is not a number of seconds from 0 to 4294967295`},
+		{`a. TXT \`, `1: TXT value is not quoted strings or words (a quote not closed?): "\\"`},
+		{"a.\n", `1: not a known record type, nor a TTL (seconds, or units as in 1h30m): "a."`},
+		{"a. 3600 IN\n", `1: expected a record type or class: "IN"`},
+		{"a. \"TXT\" x\n", `1: expected a record type, TTL or class: "\""`},
+		{"a. 99999999999 A 192.0.2.1\n", `1: not a known record type, nor a TTL (seconds, or units as in 1h30m): "99999999999"`},
+		{"a. 1x A 192.0.2.1\n", `1: not a known record type, nor a TTL (seconds, or units as in 1h30m): "1x"`},
 		{"a. CH TXT x\n", `1: class CH: only IN is supported`},
-		{"$TTL 1h\n", `1: $TTL "1h" is not a number of seconds from 0 to 4294967295`},
-		{"$TTL\n", `1: $TTL needs one number of seconds`},
-		{"$INCLUDE other.zone\n", `1: unsupported directive $INCLUDE`},
-		{"$ORIGIN a. b.\n", `1: $ORIGIN needs one name`},
-		{"$ORIGIN gov.vn\n", `1: $ORIGIN: relative name "gov.vn" but no $ORIGIN before it (write "gov.vn." if it is absolute)`},
-		{"a. CNAME b.\na. A 192.0.2.1\n", `2: a. has a CNAME and another record; a CNAME must be the only record of its name`},
-		{"a. A 192.0.2.1\n  CNAME b.\n", `2: a. has a CNAME and another record; a CNAME must be the only record of its name`},
-		{"a. CNAME b.\na. CNAME c.\n", `2: a. has a CNAME and another record; a CNAME must be the only record of its name`},
-		{"a..b. A 192.0.2.1\n", `1: name "a..b." has an empty label`},
+		{"$TTL 1x\n", `1: $TTL is not a number of seconds (or units as in 1h30m): "1x"`},
+		{"$INCLUDE other.zone\n", `1: $INCLUDE is not supported: put the records in this file: "other.zone"`},
+		{"$ORIGIN a. b.\n", `1: more on the line than the record or directive takes: "b."`},
+		{"$ORIGIN gov.vn\n", `1: ` + relative("$ORIGIN", "gov.vn")},
+		{"a. CNAME b.\na. A 192.0.2.1\n", `2: ` + cnameAlone},
+		{"a. A 192.0.2.1\n  CNAME b.\n", `2: ` + cnameAlone},
+		{"a. CNAME b.\na. CNAME c.\n", `2: ` + cnameAlone},
+		{"a. TXT (\n\"x\"\n)\na. CNAME b.\n", `4: ` + cnameAlone},
+		{"a..b. A 192.0.2.1\n", `1: owner: name "a..b." has an empty label`},
 		{"*.a. A 192.0.2.1\n", `1: name "*.a.": '*' is not allowed in a name`},
 		{"a.gov.vn. MX 10 mail\\.a.gov.vn.\n", `1: name "mail\\.a.gov.vn.": '\\' is not allowed in a name`},
 		{"hà.vn. A 192.0.2.1\n", `1: name "hà.vn.": 'à' is not allowed in a name`},
-		{long + ". A 192.0.2.1\n", `1: name "` + long + `." has a label longer than 63 characters`},
-		{strings.Repeat("abcdefghi.", 26) + " A 192.0.2.1\n", `1: name "` + strings.Repeat("abcdefghi.", 26) + `" is longer than 253 characters`},
-		{"\"a.\" A 192.0.2.1\n", `1: name "a." must not be quoted`},
-		{"a. MX \"10\" b.\n", `1: MX data "10" must not be quoted`},
-		{"a. TXT (\n\"x\"\n)\nb A 192.0.2.1\n", `4: relative name "b" but no $ORIGIN before it (write "b." if it is absolute)`},
+		{long + ". A 192.0.2.1\n", `1: owner: name "` + long + `." has a label longer than 63 characters`},
+		{strings.Repeat("abcdefghi.", 26) + " A 192.0.2.1\n", `1: owner: name "` + strings.Repeat("abcdefghi.", 26) + `" is longer than 253 characters`},
+		{"\"a.\" A 192.0.2.1\n", `1: a line must start with a name, a blank or a directive: "\""`},
+		{"a. MX \"10\" b.\n", `1: MX preference is not a number from 0 to 65535: "\""`},
+		{"a. TXT (\n\"x\"\n)\nb A 192.0.2.1\n", `4: ` + relative("owner", "b")},
+		// Errors in the records a $GENERATE line writes are on that line.
+		{"a. A 192.0.2.1\n$GENERATE 1-3 $.a. PTR host\n", `2: ` + relative("PTR host", "host")},
+		{"a. A 192.0.2.1\n$GENERATE 250-260 x$. A 192.0.2.$\n", `2: A needs one IPv4 address: "192.0.2.256"`},
 	} {
 		_, err := ParseZone(strings.NewReader(tc.text), "dns-records.zone")
 		if want := "dns-records.zone:" + tc.want; err == nil || err.Error() != want {
@@ -145,12 +162,50 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+func TestParseRecordLimit(t *testing.T) {
+	defer func(n int) { maxRecords = n }(maxRecords)
+	maxRecords = 10
+	if _, err := ParseZone(strings.NewReader("$GENERATE 1-10 x$. A 192.0.2.1\n"), "ten.zone"); err != nil {
+		t.Errorf("10 records: %v", err)
+	}
+	_, err := ParseZone(strings.NewReader("a. A 192.0.2.1\n$GENERATE 1-10 x$. A 192.0.2.1\n"), "eleven.zone")
+	if want := "eleven.zone:2: more than 10 records"; err == nil || err.Error() != want {
+		t.Errorf("11 records: %v, want %s", err, want)
+	}
+}
+
+// TestParseTTLUnits: TTLs may be written in units, as BIND zone files do.
+func TestParseTTLUnits(t *testing.T) {
+	got := mustParse(t, "$TTL 1h\na. A 192.0.2.1\nb. 1d2h3m4s A 192.0.2.2\nc. 1W TXT x\n").Records()
+	if len(got) != 3 || got[0].TTL != 3600 || got[1].TTL != 93784 || got[2].TTL != 604800 {
+		t.Errorf("got %v", got)
+	}
+}
+
+// TestParseGenerate: $GENERATE writes a run of records, such as the PTR records of a range of addresses. (Its
+// records have TTL 3600 unless it gives one, whatever $TTL says: the library's choice.)
+func TestParseGenerate(t *testing.T) {
+	z := mustParse(t, "$ORIGIN 2.0.192.in-addr.arpa.\n$GENERATE 10-12 $ 0 PTR host-$.a.gov.vn.\n")
+	var got []string
+	for _, r := range z.Records() {
+		got = append(got, r.String())
+	}
+	want := []string{
+		"10.2.0.192.in-addr.arpa. IN PTR host-10.a.gov.vn.",
+		"11.2.0.192.in-addr.arpa. IN PTR host-11.a.gov.vn.",
+		"12.2.0.192.in-addr.arpa. IN PTR host-12.a.gov.vn.",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q", got)
+	}
+}
+
 func TestLoadZone(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "dns-records.zone")
 	if err := os.WriteFile(path, []byte("a.gov.vn. MX 10 mail.a.gov.vn.\nmail.a.gov.vn. A 192.0.2.300\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadZone(path); err == nil || err.Error() != path+`:2: A: "192.0.2.300" is not an IPv4 address` {
+	if _, err := LoadZone(path); err == nil || err.Error() != path+`:2: A needs one IPv4 address: "192.0.2.300"` {
 		t.Errorf("LoadZone: %v", err)
 	}
 	if err := os.WriteFile(path, []byte(sample), 0o600); err != nil {
@@ -165,9 +220,9 @@ func TestLoadZone(t *testing.T) {
 	}
 }
 
-// FuzzParseZone: whatever the input, ParseZone must not panic, and every record it returns must read back from its
-// String() unchanged.
-func FuzzParseZone(f *testing.F) {
+// FuzzLoadZone: whatever the text of a records file, reading it (ParseZone, which LoadZone runs on the file) must
+// not panic, and every record it returns must read back from its String() unchanged.
+func FuzzLoadZone(f *testing.F) {
 	for _, seed := range []string{
 		sample,
 		strings.ReplaceAll(sample, "\n", "\r\n"),
@@ -175,6 +230,13 @@ func FuzzParseZone(f *testing.F) {
 		"a. TXT \"" + strings.Repeat("é", 200) + "\"\n  MX 0 .\n",
 		"a. 0 in srv 0 0 0 .\n",
 		"a. A 1.2.3.4 ; (\n\"",
+		"$TTL 1h\n$ORIGIN a.gov.vn.\n@ 1d IN MX 10 mail\nmail A 192.0.2.1\n  AAAA ::ffff:192.0.2.1\n",
+		"$ORIGIN 2.0.192.in-addr.arpa.\n$GENERATE 1-4/2 $ PTR host-${0,3,x}.a.\n",
+		"a. TXT v=spf1 mx -all\nb. TXT \"v=spf1\" \" -all\"\n",
+		"a. CNAME b.\na. A 192.0.2.1\n",
+		"a. TYPE1 \\# 4 c0000201\nb. CLASS1 A 192.0.2.2\n",
+		"$INCLUDE /etc/passwd\n",
+		"a. A\nb. MX\n",
 	} {
 		f.Add(seed)
 	}

@@ -2,8 +2,9 @@
 // outbound mail all go through a Resolver, so that a static override file (closed government networks, tests)
 // answers before the system resolver.
 //
-// The override file ([dns] records) is a zone file in master-file syntax (RFC 1035) holding MX, TXT, A, AAAA, CNAME,
-// SRV and PTR records, with $ORIGIN, $TTL and parentheses as BIND zone files and DKIM key generators write them.
+// The override file ([dns] records) is a zone file in master-file syntax (RFC 1035), read with miekg/dns's zone
+// parser, holding MX, TXT, A, AAAA, CNAME, SRV and PTR records, with $ORIGIN, $TTL, $GENERATE and parentheses as
+// BIND zone files and DKIM key generators write them.
 // A name the file lists is answered from the file alone, so that what the operator wrote is the whole truth about
 // it; other names go to the system resolver.
 package dns

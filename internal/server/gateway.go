@@ -20,7 +20,7 @@ import (
 )
 
 // newResolver is the one resolver every lookup goes through: the records file first, then (unless [dns] system
-// is off) the system resolver behind a cache.
+// is off) the system resolver behind a cache that keeps each answer for its TTL.
 func newResolver(cfg config.DNSConfig) (dns.Resolver, error) {
 	var zone *dns.Zone
 	if cfg.Records != "" {
@@ -31,7 +31,7 @@ func newResolver(cfg config.DNSConfig) (dns.Resolver, error) {
 	}
 	var fallback dns.Resolver
 	if cfg.System {
-		fallback = dns.NewCache(net.DefaultResolver, 0, 0)
+		fallback = dns.NewCache(dns.NewSystem(), 0, 0)
 	}
 	return dns.NewResolver(zone, fallback), nil
 }
