@@ -26,6 +26,7 @@ import (
 	"mailserver/internal/delivery"
 	"mailserver/internal/imap"
 	"mailserver/internal/netlimit"
+	"mailserver/internal/outbound"
 	"mailserver/internal/queue"
 	"mailserver/internal/smtp"
 	"mailserver/internal/store"
@@ -55,6 +56,7 @@ type Server struct {
 	imap             *imap.Server
 	mx, submission   *gosmtp.Server
 	queue            *queue.Worker
+	outbound         *outbound.Client // the queue's transport; closed once the queue has stopped
 	queueStop        context.CancelFunc
 	queueDone        chan struct{}
 	http             *http.Server
@@ -115,6 +117,7 @@ func (s *Server) build() error {
 	authn := auth.NewAuthenticator(s.store, auth.NewThrottle(time.Now))
 	memory := netlimit.NewMemory(int64(s.cfg.MessageMemory))
 	deliverer := delivery.New(s.store, s.cfg.Hostname, s.log.With("component", "delivery"))
+	s.outbound = &outbound.Client{Hostname: s.cfg.Hostname, IdleTimeout: outbound.DefaultIdleTimeout}
 	if s.queue, err = s.newQueueWorker(resolver, deliverer); err != nil {
 		return err
 	}
@@ -272,7 +275,8 @@ func (s *Server) closeListeners() {
 	}
 }
 
-// Shutdown stops accepting, lets in-flight SMTP transactions finish until ctx expires, closes IMAP sessions and
+// Shutdown stops accepting, lets in-flight SMTP transactions finish until ctx expires, stops the outbound queue
+// (attempts under way record what they learnt) and says QUIT on its idle connections, closes IMAP sessions and
 // finally the store (bbolt waits for open transactions).
 func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
@@ -296,6 +300,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			s.queueStop() // attempts in progress record what they learnt before Run returns
 			<-s.queueDone
 		}
+		// Only now, with every attempt over and its connection handed back: the idle ones get QUIT, so that other
+		// agencies' servers do not keep them open for the rest of their idle time.
+		s.outbound.Close()
 		if err := s.imap.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, fmt.Errorf("imap shutdown: %w", err))
 		}
