@@ -89,11 +89,13 @@ func newTestServer(t testing.TB, opts ...serverOption) *testServer {
 	if cfg.tweak != nil {
 		cfg.tweak(srv)
 	}
+	unsubscribe := st.Subscribe(srv.OnChange) // as internal/server wires it
 	ts := &testServer{srv: srv, st: st, account: acct, clientTL: clientTLS}
 	ts.addr = ts.listen(t, srv.Serve)
 	ts.tlsAddr = ts.listen(t, srv.ServeTLS)
 	t.Cleanup(func() {
 		srv.Close()
+		unsubscribe()
 		if err := st.Check(); err != nil {
 			t.Errorf("store check: %v", err)
 		}

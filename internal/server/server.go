@@ -54,6 +54,7 @@ type Server struct {
 	admin *admin.Service
 
 	imap             *imap.Server
+	imapUnsubscribe  func() // ends the IMAP server's subscription to the store's changes
 	mx, submission   *gosmtp.Server
 	queue            *queue.Worker
 	outbound         *outbound.Client // the queue's transport; closed once the queue has stopped
@@ -146,8 +147,16 @@ func (s *Server) build() error {
 		Memory:            memory,
 		Logger:            s.log.With("component", "imap"),
 	})
+	s.subscribeToChanges()
 	s.http = s.newHTTPServer(carddav.NewHandler(s.store, authn, s.log.With("component", "carddav")))
 	return nil
+}
+
+// subscribeToChanges is where the parts that follow the store's committed changes subscribe to them: the IMAP
+// server turns them into live updates of open sessions. Each subscriber runs under the store's commit lock, so it
+// must only do quick in-memory work (store.Subscribe).
+func (s *Server) subscribeToChanges() {
+	s.imapUnsubscribe = s.store.Subscribe(s.imap.OnChange)
 }
 
 // appendLimit keeps IMAP APPEND in line with the SMTP size limit, within what a uint32 and the library's five-minute
@@ -306,6 +315,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if err := s.imap.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, fmt.Errorf("imap shutdown: %w", err))
 		}
+		s.imapUnsubscribe()
 		if err := s.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}
