@@ -74,6 +74,12 @@ func newTestServer(t testing.TB, opts ...serverOption) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startTestServer(t, st, acct, opts...)
+}
+
+// startTestServer is newTestServer on a store that already holds acct, the account of testUser.
+func startTestServer(t testing.TB, st *store.Store, acct store.Account, opts ...serverOption) *testServer {
+	t.Helper()
 	serverTLS, clientTLS := testTLS(t)
 	cfg := testConfig{opts: Options{
 		Store:             st,
