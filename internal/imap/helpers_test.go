@@ -74,6 +74,12 @@ func newTestServer(t testing.TB, opts ...serverOption) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startTestServer(t, st, acct, opts...)
+}
+
+// startTestServer is newTestServer on a store that already holds acct, the account of testUser.
+func startTestServer(t testing.TB, st *store.Store, acct store.Account, opts ...serverOption) *testServer {
+	t.Helper()
 	serverTLS, clientTLS := testTLS(t)
 	cfg := testConfig{opts: Options{
 		Store:             st,
@@ -89,11 +95,13 @@ func newTestServer(t testing.TB, opts ...serverOption) *testServer {
 	if cfg.tweak != nil {
 		cfg.tweak(srv)
 	}
+	unsubscribe := st.Subscribe(srv.OnChange) // as internal/server wires it
 	ts := &testServer{srv: srv, st: st, account: acct, clientTL: clientTLS}
 	ts.addr = ts.listen(t, srv.Serve)
 	ts.tlsAddr = ts.listen(t, srv.ServeTLS)
 	t.Cleanup(func() {
 		srv.Close()
+		unsubscribe()
 		if err := st.Check(); err != nil {
 			t.Errorf("store check: %v", err)
 		}

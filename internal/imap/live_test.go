@@ -3,6 +3,7 @@ package imap
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
@@ -101,8 +102,17 @@ func TestPendingExpungeKeepsNumbering(t *testing.T) {
 	}
 }
 
+// A session in IDLE sees an append by another session and a delivery at once, while another part of the server
+// (metrics, say) follows the store's changes too: subscribing does not take them away from IMAP.
 func TestIdleSeesAppendAndDelivery(t *testing.T) {
 	ts := newTestServer(t)
+	var other []uint32 // UIDs the other subscriber heard of; written under the store's commit lock
+	var otherMu sync.Mutex
+	defer ts.st.Subscribe(func(c store.Change) {
+		otherMu.Lock()
+		other = append(other, c.Appended...)
+		otherMu.Unlock()
+	})()
 	u := newUpdates()
 	a, b := ts.client(t, nil), ts.client(t, u.handler())
 	selectBox(t, b, "INBOX", false)
@@ -130,6 +140,11 @@ func TestIdleSeesAppendAndDelivery(t *testing.T) {
 	m := fetchOne(t, b, imap.SeqSetNum(2), &imap.FetchOptions{Envelope: true})
 	if m.Envelope.Subject != "Công văn" {
 		t.Errorf("delivered message envelope %+v", m.Envelope)
+	}
+	otherMu.Lock()
+	defer otherMu.Unlock()
+	if !slices.Equal(other, []uint32{1, 2}) {
+		t.Errorf("the other subscriber heard of UIDs %v, want [1 2]", other)
 	}
 }
 

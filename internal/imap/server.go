@@ -7,7 +7,8 @@
 //   - session.go: the per-connection Session; one file per command group after that (login.go, list.go,
 //     mailbox.go, select.go, fetch.go, search.go, flags.go, copy.go, expunge.go, append.go).
 //   - state.go: live updates. One mailboxState per mailbox that some session has selected: the library's
-//     MailboxTracker plus the server's view of the mailbox's UIDs, fed by the store's commit listener.
+//     MailboxTracker plus the server's view of the mailbox's UIDs, fed with the store's committed changes through
+//     Server.OnChange, which internal/server subscribes to the store.
 //   - seqset.go: turning a client's sequence or UID set into messages, through the session's SessionTracker.
 //   - namespace.go: NAMESPACE and the one resolver from a client's mailbox name to (owner account, store name,
 //     rights): own mailboxes, and granted shared mailboxes as "Shared/<address>[/<folder>]". audit.go: the audit
@@ -19,8 +20,8 @@
 //     the lock released, then the response written.
 //   - Errors a user should see are *imap.Error values with a response code (errors.go); everything else is logged
 //     and becomes a generic NO [SERVERBUG] without internal text.
-//   - Commands that change a mailbox pass the session's selection as the store's origin, so the commit listener
-//     does not echo flag changes back to the session that writes them itself.
+//   - Commands that change a mailbox pass the session's selection as the store's origin, so OnChange does not echo
+//     flag changes back to the session that writes them itself.
 package imap
 
 import (
@@ -89,7 +90,7 @@ type Server struct {
 
 var errServerClosed = errors.New("imap: server closed")
 
-// New builds a server and registers its listener on the store, which turns committed changes into live updates.
+// New builds a server. Live updates between sessions need OnChange subscribed to the store (store.Subscribe).
 func New(opts Options) *Server {
 	s := &Server{
 		store:       opts.Store,
@@ -112,9 +113,14 @@ func New(opts Options) *Server {
 	if opts.AllowInsecureAuth {
 		s.insecure, s.localQ = s.newLibraryServer(true)
 	}
-	s.store.SetListener(s.hub.onChange)
 	return s
 }
+
+// OnChange turns a change committed to the store into live updates for the sessions that have its mailbox
+// selected, and ends the sessions an account's disabling or a revoked grant shuts out. Subscribe it to the store
+// (store.Subscribe) before the server serves: it must see changes in commit order, from under the store's commit
+// lock, or EXISTS and EXPUNGE numbers go wrong.
+func (s *Server) OnChange(c store.Change) { s.hub.onChange(c) }
 
 func (s *Server) newLibraryServer(insecureAuth bool) (*imapserver.Server, *connQueue) {
 	srv := imapserver.New(&imapserver.Options{

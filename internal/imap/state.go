@@ -14,7 +14,7 @@ import (
 // hub keeps one mailboxState per mailbox that at least one session has selected and feeds it the store's
 // committed changes.
 //
-// Lock order: the store's commit lock (held around the listener and WithSnapshot) → hub.mu → mailboxState.mu →
+// Lock order: the store's commit lock (held around its subscribers and WithSnapshot) → hub.mu → mailboxState.mu →
 // the library's tracker mutexes. Nothing here calls the store or writes to a socket while holding hub.mu or
 // mailboxState.mu.
 type hub struct {
@@ -158,8 +158,8 @@ func (h *hub) detach(sel *selection) {
 	}
 }
 
-// onChange is the store's listener. It runs under the store's commit lock, in commit order, so it only does
-// in-memory work: update the UID list, queue tracker updates, wake sessions in IDLE.
+// onChange is the store's subscriber (Server.OnChange). It runs under the store's commit lock, in commit order, so
+// it only does in-memory work: update the UID list, queue tracker updates, wake sessions in IDLE.
 func (h *hub) onChange(c store.Change) {
 	if c.AccountRevoked {
 		h.revoke(c.AccountID)

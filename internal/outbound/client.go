@@ -74,6 +74,11 @@ func (c *Client) Deliver(ctx context.Context, targets []Target, env Envelope, me
 	return d.results
 }
 
+// Close ends the reuse of connections, for shutdown: each idle connection gets QUIT, within a short bound, and is
+// closed, and a connection that a Deliver call still holds is closed when that call is done with it. Deliver still
+// works afterwards, one connection per message. Close returns once the idle connections are closed.
+func (c *Client) Close() { c.idle.close() }
+
 // delivery is the state of one Deliver call.
 type delivery struct {
 	c         *Client

@@ -100,9 +100,11 @@ type testServer struct {
 	refuseData *gosmtp.SMTPError
 	dropAt     string            // close the connection at RCPT of this recipient
 	users      map[string]string // AUTH PLAIN accounts; nil: no AUTH
+	beforeData func()            // called as DATA starts, before the message is read; nil: nothing
 
 	mu       sync.Mutex
 	sessions int // EHLOs that opened a session
+	ended    int // connections closed, by either side
 	mailCmds int // MAIL commands accepted or refused
 	mails    []mail
 	auths    []string // user:password pairs offered
@@ -158,7 +160,42 @@ func (l *recordingListener) Accept() (net.Conn, error) {
 
 type recordingConn struct {
 	net.Conn
-	ts *testServer
+	ts        *testServer
+	closeOnce sync.Once
+}
+
+func (c *recordingConn) Close() error {
+	c.closeOnce.Do(func() {
+		c.ts.mu.Lock()
+		c.ts.ended++
+		c.ts.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// connections says how many connections the server accepted (those that got as far as EHLO), how many of them
+// ended, and how many QUIT commands it read.
+func (ts *testServer) connections() (opened, ended, quits int) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.sessions, ts.ended, strings.Count(ts.wire.String(), "QUIT\r\n")
+}
+
+// waitConnections waits, within a bound, until the server has accepted opened connections and each of them got
+// QUIT and ended; otherwise it fails the test.
+func (ts *testServer) waitConnections(t *testing.T, opened int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		o, e, q := ts.connections()
+		if o == opened && e == opened && q == opened {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections, %d ended, %d QUIT; want %d, each with QUIT and ended", o, e, q, opened)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (c *recordingConn) Read(b []byte) (int, error) {
@@ -224,6 +261,9 @@ func (s *testSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 }
 
 func (s *testSession) Data(r io.Reader) error {
+	if s.ts.beforeData != nil {
+		s.ts.beforeData()
+	}
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return err

@@ -12,6 +12,9 @@ import (
 const DefaultIdleTimeout = 30 * time.Second
 
 const (
+	// closeQuitTimeout bounds the QUIT of each idle connection at Close: shutdown must not wait long on a slow
+	// peer, and a connection that carried a message moments ago answers at once if it answers at all.
+	closeQuitTimeout = 2 * time.Second
 	// maxUses is how many messages one connection carries before it is closed, as Postfix's connection cache
 	// does: a long-lived connection would otherwise keep a server's per-connection state forever.
 	maxUses = 100
@@ -20,9 +23,14 @@ const (
 )
 
 // pool keeps sessions that finished a transaction, by target, for the next message to the same place.
+//
+// Each session counts in parkedOrClosing from park until it is handed out again or closed, so that close can wait
+// for every connection the pool holds or is closing.
 type pool struct {
-	mu   sync.Mutex
-	idle map[string][]*parked // guarded by mu
+	mu              sync.Mutex
+	idle            map[string][]*parked // guarded by mu
+	closed          bool                 // guarded by mu: no session is parked any more
+	parkedOrClosing sync.WaitGroup       // Add under mu while !closed
 }
 
 // parked is an idle session and how many messages it has carried.
@@ -55,6 +63,7 @@ func (p *pool) take(ctx context.Context, t Target) (*session, int) {
 		if !pk.timer.Stop() {
 			continue // its idle time ran out: the timer is closing it
 		}
+		p.parkedOrClosing.Done()
 		pk.s.stop = context.AfterFunc(ctx, func() { pk.s.conn.Close() })
 		// The server may have closed it meanwhile; RSET also ends a transaction the last message left open
 		// (every recipient refused).
@@ -66,26 +75,41 @@ func (p *pool) take(ctx context.Context, t Target) (*session, int) {
 	}
 }
 
-// put parks s for the next message to t for up to idle, or closes it when it cannot carry one.
+// put parks s for the next message to t for up to idle, or closes it when it cannot carry one. After close, s is
+// closed at once, with QUIT within closeQuitTimeout.
 func (p *pool) put(t Target, s *session, uses int, idle time.Duration) {
 	if s.broken || uses >= maxUses {
 		s.close()
 		return
 	}
 	s.stop() // no longer tied to the delivery that used it
-	key := poolKey(t)
-	pk := &parked{s: s, uses: uses}
+	if !p.park(poolKey(t), &parked{s: s, uses: uses}, idle) {
+		s.closeIdle(closeQuitTimeout)
+	}
+}
+
+// park keeps pk for the next message to key until idle runs out, and returns false when the pool is closed. When
+// key has maxIdlePerTarget sessions already, pk is closed in the background instead.
+func (p *pool) park(key string, pk *parked, idle time.Duration) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.parkedOrClosing.Add(1)
+	if len(p.idle[key]) >= maxIdlePerTarget {
+		go func() {
+			defer p.parkedOrClosing.Done()
+			pk.s.closeIdle(quitTimeout)
+		}()
+		return true
+	}
 	if p.idle == nil {
 		p.idle = map[string][]*parked{}
 	}
-	if len(p.idle[key]) >= maxIdlePerTarget {
-		go s.closeIdle()
-		return
-	}
 	pk.timer = time.AfterFunc(idle, func() { p.expire(key, pk) })
 	p.idle[key] = append(p.idle[key], pk)
+	return true
 }
 
 // expire closes pk once its idle time ran out.
@@ -102,7 +126,30 @@ func (p *pool) expire(key string, pk *parked) {
 		delete(p.idle, key)
 	}
 	p.mu.Unlock()
-	pk.s.closeIdle()
+	pk.s.closeIdle(quitTimeout)
+	p.parkedOrClosing.Done()
+}
+
+// close ends pooling: every idle session gets QUIT, all at once and each within closeQuitTimeout, and is closed;
+// sessions handed back later are closed at once (put). It returns when every session the pool held is closed.
+func (p *pool) close() {
+	p.mu.Lock()
+	p.closed = true
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, list := range idle {
+		for _, pk := range list {
+			if !pk.timer.Stop() {
+				continue // its idle time ran out: the timer is closing it
+			}
+			go func() {
+				defer p.parkedOrClosing.Done()
+				pk.s.closeIdle(closeQuitTimeout)
+			}()
+		}
+	}
+	p.parkedOrClosing.Wait()
 }
 
 // rsetTimeout bounds the check of an idle connection: a silently dropped one must not hold the message up for a

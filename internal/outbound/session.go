@@ -228,9 +228,10 @@ func (w sendWriter) Write(p []byte) (int, error) {
 	return w.conn.Write(p)
 }
 
-// closeIdle closes a session no delivery holds: QUIT within quitTimeout, then close.
-func (s *session) closeIdle() {
+// closeIdle closes a session no delivery holds: QUIT within bound, then close.
+func (s *session) closeIdle(bound time.Duration) {
 	s.stop = func() bool { return false }
+	s.timeout = min(s.timeout, bound)
 	s.close()
 }
 

@@ -36,7 +36,8 @@ func newResolver(cfg config.DNSConfig) (dns.Resolver, error) {
 	return dns.NewResolver(zone, fallback), nil
 }
 
-// newQueueWorker builds the outbound queue's worker from the [[route]], [smarthost] and [queue] tables.
+// newQueueWorker builds the outbound queue's worker from the [[route]], [smarthost] and [queue] tables, with
+// s.outbound as its transport.
 func (s *Server) newQueueWorker(resolver dns.Resolver, deliverer *delivery.Deliverer) (*queue.Worker, error) {
 	router := &outbound.Router{Resolver: resolver, MXPort: strconv.Itoa(s.cfg.Queue.MXPort)}
 	for _, r := range s.cfg.Routes {
@@ -72,7 +73,7 @@ func (s *Server) newQueueWorker(resolver dns.Resolver, deliverer *delivery.Deliv
 		Store:          s.store,
 		Deliverer:      deliverer,
 		Router:         router,
-		Transport:      &outbound.Client{Hostname: s.cfg.Hostname, IdleTimeout: outbound.DefaultIdleTimeout},
+		Transport:      s.outbound,
 		Hostname:       s.cfg.Hostname,
 		Retry:          retry,
 		MaxAge:         time.Duration(s.cfg.Queue.MaxAge),

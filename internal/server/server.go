@@ -26,6 +26,7 @@ import (
 	"mailserver/internal/delivery"
 	"mailserver/internal/imap"
 	"mailserver/internal/netlimit"
+	"mailserver/internal/outbound"
 	"mailserver/internal/queue"
 	"mailserver/internal/smtp"
 	"mailserver/internal/store"
@@ -53,8 +54,10 @@ type Server struct {
 	admin *admin.Service
 
 	imap             *imap.Server
+	imapUnsubscribe  func() // ends the IMAP server's subscription to the store's changes
 	mx, submission   *gosmtp.Server
 	queue            *queue.Worker
+	outbound         *outbound.Client // the queue's transport; closed once the queue has stopped
 	queueStop        context.CancelFunc
 	queueDone        chan struct{}
 	http             *http.Server
@@ -115,6 +118,7 @@ func (s *Server) build() error {
 	authn := auth.NewAuthenticator(s.store, auth.NewThrottle(time.Now))
 	memory := netlimit.NewMemory(int64(s.cfg.MessageMemory))
 	deliverer := delivery.New(s.store, s.cfg.Hostname, s.log.With("component", "delivery"))
+	s.outbound = &outbound.Client{Hostname: s.cfg.Hostname, IdleTimeout: outbound.DefaultIdleTimeout}
 	if s.queue, err = s.newQueueWorker(resolver, deliverer); err != nil {
 		return err
 	}
@@ -143,8 +147,16 @@ func (s *Server) build() error {
 		Memory:            memory,
 		Logger:            s.log.With("component", "imap"),
 	})
+	s.subscribeToChanges()
 	s.http = s.newHTTPServer(carddav.NewHandler(s.store, authn, s.log.With("component", "carddav")))
 	return nil
+}
+
+// subscribeToChanges is where the parts that follow the store's committed changes subscribe to them: the IMAP
+// server turns them into live updates of open sessions. Each subscriber runs under the store's commit lock, so it
+// must only do quick in-memory work (store.Subscribe).
+func (s *Server) subscribeToChanges() {
+	s.imapUnsubscribe = s.store.Subscribe(s.imap.OnChange)
 }
 
 // appendLimit keeps IMAP APPEND in line with the SMTP size limit, within what a uint32 and the library's five-minute
@@ -272,7 +284,8 @@ func (s *Server) closeListeners() {
 	}
 }
 
-// Shutdown stops accepting, lets in-flight SMTP transactions finish until ctx expires, closes IMAP sessions and
+// Shutdown stops accepting, lets in-flight SMTP transactions finish until ctx expires, stops the outbound queue
+// (attempts under way record what they learnt) and says QUIT on its idle connections, closes IMAP sessions and
 // finally the store (bbolt waits for open transactions).
 func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
@@ -296,9 +309,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			s.queueStop() // attempts in progress record what they learnt before Run returns
 			<-s.queueDone
 		}
+		// Only now, with every attempt over and its connection handed back: the idle ones get QUIT, so that other
+		// agencies' servers do not keep them open for the rest of their idle time.
+		s.outbound.Close()
 		if err := s.imap.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, fmt.Errorf("imap shutdown: %w", err))
 		}
+		s.imapUnsubscribe()
 		if err := s.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}

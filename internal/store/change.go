@@ -1,5 +1,10 @@
 package store
 
+import (
+	"slices"
+	"sync"
+)
+
 // Change describes one committed change to one mailbox, or (AccountRevoked) to an account, for live updates to
 // open sessions.
 type Change struct {
@@ -10,7 +15,7 @@ type Change struct {
 	// SharedRevoked is the id of a shared mailbox account whose grant to AccountID was taken away: sessions of
 	// that account with one of its folders selected must lose it at once.
 	SharedRevoked uint64
-	// Origin is the opaque value the caller passed with the operation (an IMAP session, say), so the listener can
+	// Origin is the opaque value the caller passed with the operation (an IMAP session, say), so a subscriber can
 	// skip echoing a change back to the session that made it. Nil for deliveries.
 	Origin any
 
@@ -30,12 +35,40 @@ type FlagChange struct {
 	ModSeq uint64
 }
 
-// SetListener registers the function told about every committed change, in commit order. It runs while the next
-// commit waits, so it must be quick and must not call back into the Store.
-func (s *Store) SetListener(fn func(Change)) {
+// Subscribe registers fn to be told about every change committed after Subscribe returns, in commit order, and
+// returns cancel, after whose return fn is not called again. Every subscriber sees every change, subscribers in
+// the order they subscribed.
+//
+// fn runs after the transaction, under the lock that orders commits, while the next commit waits: that is what
+// lets the IMAP layer queue its MailboxTracker updates in commit order (DESIGN.md section 9). So fn must be quick,
+// must not block on a network peer, and must not call back into the Store, Subscribe or a cancel.
+func (s *Store) Subscribe(fn func(Change)) (cancel func()) {
+	sub := &subscription{notify: fn}
 	s.commitMu.Lock()
-	s.listener = fn
+	s.subscriptions = append(s.subscriptions, sub)
 	s.commitMu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.commitMu.Lock()
+			defer s.commitMu.Unlock()
+			s.subscriptions = slices.DeleteFunc(s.subscriptions, func(other *subscription) bool { return other == sub })
+		})
+	}
+}
+
+// subscription is one Subscribe call: a pointer, so that its cancel finds it.
+type subscription struct {
+	notify func(Change)
+}
+
+// announceLocked tells every subscriber about each change, in order. commitMu is held.
+func (s *Store) announceLocked(list []Change) {
+	for _, c := range list {
+		for _, sub := range s.subscriptions {
+			sub.notify(c)
+		}
+	}
 }
 
 type changes struct {

@@ -25,9 +25,9 @@
 //     it (PinBodies): bodies are read chunk by chunk outside transactions, and must not vanish mid-read.
 //   - An audit record goes in the transaction of the change it records (WithAudit, WithAuditOf): the trail holds
 //     exactly the changes that were made, never one that rolled back, never a change without its record.
-//   - After a transaction commits, the change is announced to the registered Listener in commit order (the IMAP
-//     layer turns it into EXISTS/EXPUNGE/FETCH updates). The listener runs under the commit-ordering lock: it must
-//     only queue in-memory updates, never block on a network peer.
+//   - After a transaction commits, the change is announced to every subscriber (Subscribe) in commit order (the
+//     IMAP layer turns it into EXISTS/EXPUNGE/FETCH updates). Subscribers run under the commit-ordering lock: they
+//     must only queue in-memory updates, never block on a network peer.
 //
 // # Caveats
 //

@@ -66,11 +66,11 @@ type Store struct {
 type core struct {
 	db *bolt.DB
 
-	// commitMu orders commits with their announcements: a change is announced to the listener before the next
-	// write transaction starts, so the listener sees changes in commit order.
-	commitMu sync.Mutex
-	listener func(Change) // guarded by commitMu
-	now      func() time.Time
+	// commitMu orders commits with their announcements: a change is announced to the subscribers before the next
+	// write transaction starts, so they see changes in commit order.
+	commitMu      sync.Mutex
+	subscriptions []*subscription // guarded by commitMu
+	now           func() time.Time
 
 	queueSignal chan struct{} // see QueueSignal
 
@@ -199,11 +199,7 @@ func (s *Store) update(fn func(tx *bolt.Tx, ch *changes) error) error {
 	if err != nil {
 		return err
 	}
-	if s.listener != nil {
-		for _, c := range ch.list {
-			s.listener(c)
-		}
-	}
+	s.announceLocked(ch.list)
 	if ch.queued {
 		s.signalQueue()
 	}

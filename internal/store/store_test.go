@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -305,35 +306,62 @@ func TestRemoveAccountFreesBodies(t *testing.T) {
 	}
 }
 
-func TestListenerSeesChangesInCommitOrder(t *testing.T) {
+// recorder is a subscriber that keeps the UIDs announced as appended.
+type recorder struct {
+	mu   sync.Mutex
+	uids []uint32
+}
+
+func (r *recorder) notify(c Change) {
+	r.mu.Lock()
+	r.uids = append(r.uids, c.Appended...)
+	r.mu.Unlock()
+}
+
+func (r *recorder) seen() []uint32 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.uids)
+}
+
+// Every subscriber sees every change, in commit order, however many commit at once; one that cancels sees no more
+// while the others go on.
+func TestSubscribersSeeChangesInCommitOrder(t *testing.T) {
 	s := newTestStore(t)
 	a := mustAccount(t, s, "an@example.gov.vn")
 	inbox := mustMailbox(t, s, a, "INBOX")
-	var mu sync.Mutex
-	var seen []uint32
-	s.SetListener(func(c Change) {
-		mu.Lock()
-		seen = append(seen, c.Appended...)
-		mu.Unlock()
-	})
+	var first, second recorder
+	cancelFirst := s.Subscribe(first.notify)
+	defer s.Subscribe(second.notify)()
 	var wg sync.WaitGroup
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for i := range 20 {
+		wg.Go(func() {
 			if _, err := s.Append(inbox.ID, testMessage(i), nil, "origin"); err != nil {
 				t.Error(err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	for i, uid := range seen {
-		if uid != uint32(i+1) {
-			t.Fatalf("announced out of order: %v", seen)
+	var want []uint32
+	for uid := range uint32(20) {
+		want = append(want, uid+1)
+	}
+	for name, r := range map[string]*recorder{"first": &first, "second": &second} {
+		if got := r.seen(); !slices.Equal(got, want) {
+			t.Fatalf("%s subscriber was told %v, want %v", name, got, want)
 		}
 	}
-	if len(seen) != 20 {
-		t.Fatalf("announced %d appends", len(seen))
+
+	cancelFirst()
+	cancelFirst() // harmless
+	if _, err := s.Append(inbox.ID, testMessage(20), nil, "origin"); err != nil {
+		t.Fatal(err)
+	}
+	if got := first.seen(); len(got) != 20 {
+		t.Errorf("the cancelled subscriber was told %v", got)
+	}
+	if got := second.seen(); len(got) != 21 || got[20] != 21 {
+		t.Errorf("the remaining subscriber was told %v, want UID 21 last", got)
 	}
 }
 
