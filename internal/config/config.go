@@ -135,7 +135,7 @@ func Default() Config {
 		HTTP:    HTTPConfig{Listen: "127.0.0.1:8080", ListenTLS: "127.0.0.1:8443", AllowInsecureAuth: true},
 		Queue:   defaultQueue(),
 		DNS:     DNSConfig{System: true},
-		Inbound: InboundConfig{Verify: true, DMARCReject: "reject"},
+		Inbound: InboundConfig{Verify: true, DMARCReject: "reject", DisplayNameSpoof: "junk"},
 	}
 }
 

@@ -108,6 +108,7 @@ system = false
 [inbound]
 verify = false
 dmarc_reject = "quarantine"
+display_name_spoof = "reject"
 `)
 	c, err := Load(path)
 	if err != nil {
@@ -127,7 +128,7 @@ dmarc_reject = "quarantine"
 		Queue: QueueConfig{Retry: []Duration{Duration(2 * time.Minute), Duration(time.Hour)}, MaxAge: Duration(72 * time.Hour),
 			Concurrency: 8, PerDestination: 2, MXPort: 2525},
 		DNS:     DNSConfig{Records: filepath.Join(dir, "dns-records.zone")},
-		Inbound: InboundConfig{DMARCReject: "quarantine"},
+		Inbound: InboundConfig{DMARCReject: "quarantine", DisplayNameSpoof: "reject"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Load =\n%+v\nwant\n%+v", c, want)
@@ -202,6 +203,8 @@ func TestLoadErrors(t *testing.T) {
 		{"warn after max age", "[queue]\nwarn_after = \"6d\"\n", "queue.warn_after: must be 0 (never) or shorter than max_age"},
 		{"per destination", "[queue]\nper_destination = 50\n", "queue.per_destination: must be from 1 to queue.concurrency"},
 		{"dmarc action", "[inbound]\ndmarc_reject = \"drop\"\n", `inbound.dmarc_reject: "drop" is not reject or quarantine`},
+		{"display name action", "[inbound]\ndisplay_name_spoof = \"quarantine\"\n",
+			`inbound.display_name_spoof: "quarantine" is not junk (deliver into Junk), reject (refuse with 550) or off`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"time"
 )
@@ -56,7 +57,15 @@ type InboundConfig struct {
 	// DMARCReject is what happens to a message failing DMARC whose domain asks for rejection: "reject" refuses it
 	// at the end of DATA (550 5.7.1), "quarantine" delivers it to the recipients' Junk folders.
 	DMARCReject string `toml:"dmarc_reject"`
+	// DisplayNameSpoof is what happens to a message from another domain whose From or Sender display name shows
+	// an address of a domain served here ("an.nv@vinhyen.gov.vn" <x@elsewhere.example>): "junk" delivers it to
+	// the recipients' Junk folders with a warning field, "reject" refuses it (550 5.7.1), "off" lets it through.
+	// Checked whether or not Verify is on.
+	DisplayNameSpoof string `toml:"display_name_spoof"`
 }
+
+// DisplayNameSpoofActions are the values of [inbound] display_name_spoof.
+var DisplayNameSpoofActions = []string{"junk", "reject", "off"}
 
 // TLSPolicies are the values a route's or the smarthost's tls key takes: "opportunistic" uses STARTTLS when
 // offered without checking the certificate, "required" insists on STARTTLS without checking it (encryption
@@ -132,6 +141,10 @@ func (c Config) validateGateway(add func(key, format string, args ...any)) {
 	case "reject", "quarantine":
 	default:
 		add("inbound.dmarc_reject", "%q is not reject or quarantine", c.Inbound.DMARCReject)
+	}
+	if !slices.Contains(DisplayNameSpoofActions, c.Inbound.DisplayNameSpoof) {
+		add("inbound.display_name_spoof", "%q is not junk (deliver into Junk), reject (refuse with 550) or off",
+			c.Inbound.DisplayNameSpoof)
 	}
 }
 

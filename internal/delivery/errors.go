@@ -42,8 +42,14 @@ var (
 	ErrSenderNotAllowed = errors.New("sender address not owned by the authenticated account")
 	// ErrSenderRevoked: the authenticated account was disabled or removed after the session logged in.
 	ErrSenderRevoked = errors.New("sending account disabled or removed")
-	// ErrFromNotAllowed: a From header address is missing or not one the authenticated account may use.
+	// ErrFromNotAllowed: a From header address is missing or not one the authenticated account may use. The same
+	// holds for Sender and the newest resent block's Resent-From and Resent-Sender; the error is a FieldError
+	// naming the field.
 	ErrFromNotAllowed = errors.New("from header address not owned by the authenticated account")
+	// ErrDisplayNameSpoof: the display name of a From, Sender, Resent-From or Resent-Sender address of a
+	// submission shows an e-mail address other than that address (message.AddressesShown), as a forger shows a
+	// colleague's address; the error is a FieldError naming the field.
+	ErrDisplayNameSpoof = errors.New("display name shows another e-mail address")
 	// ErrRecipientGone: an accepted recipient's account was removed before the commit; nothing was stored, and a
 	// retry will be refused for that recipient at RCPT time.
 	ErrRecipientGone = errors.New("recipient removed during the transaction")
@@ -52,3 +58,19 @@ var (
 	// ErrClosed: the transaction was already committed or aborted.
 	ErrClosed = errors.New("transaction already finished")
 )
+
+// FieldError is the refusal of one header field of a submission: Field names it ("From", "Resent-Sender"), so that
+// the reply can tell the user which one to correct; Err wraps the sentinel (ErrFromNotAllowed,
+// ErrDisplayNameSpoof) with the details.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + " header: " + e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// fieldError returns a FieldError for field, its details formatted as fmt.Errorf does.
+func fieldError(field, format string, args ...any) error {
+	return &FieldError{Field: field, Err: fmt.Errorf(format, args...)}
+}

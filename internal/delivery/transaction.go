@@ -118,9 +118,9 @@ func overQuota(a store.Account, size int64) bool {
 	return a.Quota > 0 && (a.Used >= a.Quota || a.Used+size > a.Quota)
 }
 
-// SetVerdict records what the inbound checks (SPF, DKIM, DMARC) concluded, before Commit: authResults (a complete
-// Authentication-Results field, CRLF-terminated) is stored with every local copy, and quarantine delivers the
-// local copies into Junk instead of INBOX.
+// SetVerdict records what the inbound checks (SPF, DKIM, DMARC, display names) concluded, before Commit:
+// authResults (complete trace fields, CRLF-terminated: Authentication-Results and any warning of the checks) is
+// stored with every local copy, and quarantine delivers the local copies into Junk instead of INBOX.
 func (t *Transaction) SetVerdict(authResults string, quarantine bool) {
 	t.authResults, t.quarantine = []byte(authResults), quarantine
 }
@@ -210,8 +210,9 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 
 // checkFrom requires the message of a submission to have exactly one From header (RFC 5322 3.6), at most one
 // Sender, and every address in them to be one the authenticated account may use (RFC 6409 8.1 lets the MSA
-// enforce this). A second From header would otherwise let a client show one sender and be checked on another.
-// It returns those addresses.
+// enforce this), under no display name that shows another address. A second From header would otherwise let a
+// client show one sender and be checked on another. The newest resent block is held to the same rules
+// (checkResent). It returns those addresses.
 func (t *Transaction) checkFrom(ctx context.Context, body []byte) ([]string, error) {
 	owned, err := t.sendAs(ctx)
 	if err != nil {
@@ -221,27 +222,20 @@ func (t *Transaction) checkFrom(ctx context.Context, body []byte) ([]string, err
 	// while readers still show it.
 	var from []string
 	for _, field := range []string{"From", "Sender"} {
-		values := message.FieldValues(body, field)
-		if len(values) > 1 {
-			return nil, fmt.Errorf("%d %s headers: %w", len(values), field, ErrFromNotAllowed)
+		addrs, err := checkOriginator(field, message.FieldValues(body, field), owned)
+		if err != nil {
+			return nil, err
 		}
-		for _, v := range values {
-			addrs, ok := message.StrictAddresses(v)
-			if !ok {
-				return nil, fmt.Errorf("%s header is not a readable list of addresses: %w", field, ErrFromNotAllowed)
-			}
-			from = append(from, addrs...)
-		}
+		from = append(from, addrs...)
 	}
 	if len(from) == 0 {
-		return nil, fmt.Errorf("no From address: %w", ErrFromNotAllowed)
+		return nil, fieldError("From", "no From address: %w", ErrFromNotAllowed)
 	}
-	for _, a := range from {
-		if !auth.AddressOwned(a, owned) {
-			return nil, fmt.Errorf("%s: %w", a, ErrFromNotAllowed)
-		}
+	resent, err := checkResent(body, owned)
+	if err != nil {
+		return nil, err
 	}
-	return from, nil
+	return append(from, resent...), nil
 }
 
 // copies returns one store copy per distinct account, in recipient order; the first recipient that resolved to

@@ -163,7 +163,20 @@ func convertAddrs(addrs []*mail.Address) []imap.Address {
 // unclosed '<' is far more common in broken mail.
 func splitAddressList(v string) []string {
 	var out []string
-	depth, inQuote, start := 0, false, 0
+	start := 0
+	outsideQuotes(v, func(i int) {
+		if v[i] == ',' || v[i] == ';' {
+			out = append(out, v[start:i])
+			start = i + 1
+		}
+	})
+	return append(out, v[start:])
+}
+
+// outsideQuotes calls f with the index of every byte of v outside quoted
+// strings and comments, the quotes and parentheses that delimit them left out.
+func outsideQuotes(v string, f func(i int)) {
+	depth, inQuote := 0, false
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; {
 		case c == '\\' && (inQuote || depth > 0):
@@ -176,13 +189,10 @@ func splitAddressList(v string) []string {
 		case c == ')' && depth > 0:
 			depth--
 		case depth > 0:
-		case c == ',' || c == ';':
-			out = append(out, v[start:i])
-			start = i + 1
+		default:
+			f(i)
 		}
 	}
-	out = append(out, v[start:])
-	return out
 }
 
 // scavengeAddress pulls "Name <local@host>" or a bare "local@host" out of a

@@ -84,15 +84,10 @@ func (s *Server) newQueueWorker(resolver dns.Resolver, deliverer *delivery.Deliv
 	}), nil
 }
 
-// inboundChecker turns mailauth's verdicts into what the MX port does with a message.
-type inboundChecker struct {
-	verifier *mailauth.Verifier
-	// quarantineRejects delivers DMARC p=reject failures into Junk instead of refusing them.
-	quarantineRejects bool
-}
-
+// newInboundChecker builds the MX port's inbound policy from the [inbound] table; nil when nothing is checked.
 func newInboundChecker(cfg config.Config, resolver dns.Resolver, st *store.Store) smtp.InboundChecker {
-	if !cfg.Inbound.Verify {
+	spoof := displayNameSpoofActions[cfg.Inbound.DisplayNameSpoof]
+	if !cfg.Inbound.Verify && spoof == mailauth.Accept {
 		return nil
 	}
 	// The domains served here are protected even before their DMARC records are published.
@@ -100,24 +95,23 @@ func newInboundChecker(cfg config.Config, resolver dns.Resolver, st *store.Store
 		ok, err := st.HasDomain(domain)
 		return ok || err != nil // a store error: protect rather than let a forgery through
 	}
-	return &inboundChecker{verifier: &mailauth.Verifier{Resolver: resolver, AuthServID: cfg.Hostname, Protected: local},
-		quarantineRejects: cfg.Inbound.DMARCReject == "quarantine"}
+	p := &mailauth.Policy{QuarantineRejects: cfg.Inbound.DMARCReject == "quarantine", DisplayNameSpoof: spoof, Local: local}
+	if cfg.Inbound.Verify {
+		p.Verifier = &mailauth.Verifier{Resolver: resolver, AuthServID: cfg.Hostname, Protected: local}
+	}
+	return inboundChecker{p}
 }
 
-func (c *inboundChecker) Check(ctx context.Context, ip net.IP, helo, mailFrom string, msg []byte) smtp.Verdict {
-	r := c.verifier.Verify(ctx, mailauth.Inbound{IP: ip, Helo: helo, MailFrom: mailFrom, Message: msg})
-	v := smtp.Verdict{AuthResults: r.Header(), SenderAuthenticated: mailFrom != "" &&
-		r.Authenticates(mailFrom[strings.LastIndexByte(mailFrom, '@')+1:])}
-	switch {
-	case r.Action == mailauth.Reject && !c.quarantineRejects:
-		v.Reject = true
-		v.Reason = fmt.Sprintf("message rejected: the DMARC policy of %s refuses mail that fails its checks (SPF %s, no aligned DKIM signature)",
-			r.DMARC.Domain, r.SPF.Result)
-	case r.Action != mailauth.Accept:
-		v.Quarantine = true
-		v.Reason = fmt.Sprintf("DMARC of %s failed, policy %s", r.DMARC.Domain, r.DMARC.Policy)
-	}
-	return v
+// displayNameSpoofActions are the actions of [inbound] display_name_spoof (config.DisplayNameSpoofActions).
+var displayNameSpoofActions = map[string]mailauth.Action{"junk": mailauth.Quarantine, "reject": mailauth.Reject, "off": mailauth.Accept}
+
+// inboundChecker gives the MX port the policy's verdicts.
+type inboundChecker struct{ policy *mailauth.Policy }
+
+func (c inboundChecker) Check(ctx context.Context, ip net.IP, helo, mailFrom string, msg []byte) smtp.Verdict {
+	v := c.policy.Judge(ctx, mailauth.Inbound{IP: ip, Helo: helo, MailFrom: mailFrom, Message: msg})
+	return smtp.Verdict{AuthResults: v.Trace, Reject: v.Action == mailauth.Reject, Quarantine: v.Action == mailauth.Quarantine,
+		Reason: v.Reason, SenderAuthenticated: v.SenderAuthenticated}
 }
 
 // attemptInProgress tells the administration layer whether the queue worker is attempting queued message id. The

@@ -65,14 +65,18 @@ func newTestConfig(t testing.TB) config.Config {
 // startServer starts a server with the test accounts provisioned.
 func startServer(t *testing.T) *testServer {
 	t.Helper()
-	cfg := newTestConfig(t)
-	ts := startServerWith(t, cfg)
+	return provision(startServerWith(t, newTestConfig(t)))
+}
+
+// provision adds example.gov.vn and the test accounts to ts.
+func provision(ts *testServer) *testServer {
+	ts.t.Helper()
 	if err := ts.Admin().AddDomain("example.gov.vn"); err != nil {
-		t.Fatal(err)
+		ts.t.Fatal(err)
 	}
 	for _, u := range testUsers {
 		if _, err := ts.Admin().AddUser(adminUser(u)); err != nil {
-			t.Fatal(err)
+			ts.t.Fatal(err)
 		}
 	}
 	return ts

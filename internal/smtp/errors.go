@@ -3,6 +3,7 @@ package smtp
 import (
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 
 	gosmtp "github.com/emersion/go-smtp"
@@ -56,6 +57,8 @@ var replies = []struct {
 	{delivery.ErrSenderRevoked, reply(535, gosmtp.EnhancedCode{5, 7, 8}, "Account disabled; contact your administrator")},
 	{delivery.ErrFromNotAllowed, reply(550, gosmtp.EnhancedCode{5, 7, 1},
 		"From header address not owned by the authenticated user")},
+	{delivery.ErrDisplayNameSpoof, reply(550, gosmtp.EnhancedCode{5, 7, 1},
+		"A display name shows an e-mail address other than the sender's own; remove the address from the name")},
 	// RFC 3463 X.4.6: routing loop detected.
 	{delivery.ErrMailLoop, reply(554, gosmtp.EnhancedCode{5, 4, 6}, "Routing loop detected: too many Received headers")},
 	{delivery.ErrNoRecipients, reply(503, gosmtp.EnhancedCode{5, 5, 1}, "No valid recipients")},
@@ -73,6 +76,31 @@ var replies = []struct {
 	{auth.ErrAccountDisabled, gosmtp.ErrAuthFailed}, // the same reply: no hint which accounts exist or are disabled
 }
 
+// fieldReplies word the refusal of one header field of a submission (delivery.FieldError), naming the field (%s)
+// so that the user knows which one to correct. They replace the table's reply for the same error.
+var fieldReplies = []struct {
+	err    error
+	format string
+}{
+	{delivery.ErrDisplayNameSpoof, "The display name in the %s header shows an e-mail address other than the sender's " +
+		"own; remove the address from the name"},
+	{delivery.ErrFromNotAllowed, "%s header address not owned by the authenticated user"},
+}
+
+// withField names the refused header field of a submission in the reply r.
+func withField(r *gosmtp.SMTPError, err error) *gosmtp.SMTPError {
+	var fe *delivery.FieldError
+	if !errors.As(err, &fe) {
+		return r
+	}
+	for _, f := range fieldReplies {
+		if errors.Is(err, f.err) {
+			return reply(r.Code, r.EnhancedCode, fmt.Sprintf(f.format, fe.Field))
+		}
+	}
+	return r
+}
+
 // toSMTPError is the one place where errors become SMTP replies: replies keep their codes, the known errors above get
 // theirs, and anything else is an internal failure: a temporary 451 4.3.0 with a reference, the details only in the
 // log under the same reference. go-smtp would send a plain error's text in a permanent 554, so session callbacks
@@ -88,7 +116,7 @@ func toSMTPError(log *slog.Logger, err error) *gosmtp.SMTPError {
 	}
 	for _, r := range replies {
 		if errors.Is(err, r.err) {
-			return r.reply
+			return withField(r.reply, err)
 		}
 	}
 	ref := rand.Text()[:10]

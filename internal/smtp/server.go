@@ -45,14 +45,17 @@ type Authenticator interface {
 	Authenticate(remote net.Addr, username, password string) (store.Account, error)
 }
 
-// InboundChecker judges a message from another server before it is stored.
+// InboundChecker judges a message from another server before it is stored (SPF, DKIM, DMARC and the display-name
+// rule: mailauth.Policy, adapted in internal/server).
 type InboundChecker interface {
 	Check(ctx context.Context, ip net.IP, helo, mailFrom string, message []byte) Verdict
 }
 
 // Verdict is what the inbound checks concluded.
 type Verdict struct {
-	AuthResults string // an Authentication-Results field, CRLF-terminated, stored with every copy
+	// AuthResults is the trace fields of the checks, CRLF-terminated, stored with every copy: an
+	// Authentication-Results field, and any warning the checks add (a display name showing one of our addresses).
+	AuthResults string
 	Reject      bool   // refuse the message (550 5.7.1 Reason)
 	Quarantine  bool   // deliver it into Junk
 	Reason      string // why, for the reply and the log

@@ -163,9 +163,10 @@ func (s *session) takeTransaction() (*delivery.Transaction, delivery.Envelope) {
 	return tx, s.env
 }
 
-// checkInbound runs the inbound checks (SPF, DKIM, DMARC) on a message from another server and records their
-// verdict on tx; it returns the reply refusing the message when the sender's domain asks for rejection.
-// Submissions are authenticated instead.
+// checkInbound runs the inbound checks (SPF, DKIM, DMARC, display names) on a message from another server and
+// records their verdict on tx; it returns the reply refusing the message when the checks say so (the sender's
+// domain asks for rejection, a forged display name with display_name_spoof = "reject"). Submissions are
+// authenticated instead.
 func (s *session) checkInbound(tx *delivery.Transaction, env delivery.Envelope, body []byte) error {
 	checker := s.srv.opts.Inbound
 	if s.srv.role != roleMX || checker == nil {
@@ -179,7 +180,7 @@ func (s *session) checkInbound(tx *delivery.Transaction, env delivery.Envelope, 
 	defer cancel()
 	v := checker.Check(ctx, ip, env.HeloName, env.From, body)
 	if v.Reject {
-		s.log.Info("message refused by DMARC", "id", tx.ID(), "from", env.From, "reason", v.Reason)
+		s.log.Info("message refused by the inbound checks", "id", tx.ID(), "from", env.From, "reason", v.Reason)
 		return reply(550, gosmtp.EnhancedCode{5, 7, 1}, v.Reason)
 	}
 	if tx.TrustsEnvelopeSender() && !v.SenderAuthenticated {
