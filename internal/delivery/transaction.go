@@ -1,8 +1,6 @@
 package delivery
 
 import (
-	"golang.org/x/net/idna"
-
 	"context"
 	"crypto/rand"
 	"errors"
@@ -11,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"mailserver/internal/address"
 	"mailserver/internal/auth"
 	"mailserver/internal/message"
 	"mailserver/internal/store"
@@ -65,11 +64,11 @@ func (t *Transaction) AddRecipient(ctx context.Context, rcpt string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	local, domain, err := splitAddress(rcpt)
+	addr, err := address.ParseUnquoted(rcpt) // go-smtp takes a quoted local part out of its quotes
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", err, ErrBadAddress)
 	}
-	isLocal, err := t.d.IsLocalDomain(domain)
+	isLocal, err := t.d.IsLocalDomain(addr.Domain)
 	if err != nil {
 		return fmt.Errorf("recipient %s: %w", rcpt, err)
 	}
@@ -77,14 +76,10 @@ func (t *Transaction) AddRecipient(ctx context.Context, rcpt string) error {
 		if t.env.Authenticated == "" && !t.env.Internal {
 			return fmt.Errorf("%s: %w", rcpt, ErrRelayDenied)
 		}
-		return t.addRemote(local, domain)
+		t.addRemote(addr)
+		return nil
 	}
-	addr, err := auth.NormalizeAddress(local + "@" + domain)
-	if err != nil {
-		// No account can have an address that does not normalise.
-		return fmt.Errorf("%s: %w", rcpt, ErrUnknownRecipient)
-	}
-	accounts, err := t.resolve(ctx, addr)
+	accounts, err := t.resolve(ctx, addr.Key())
 	if err != nil {
 		return err
 	}
@@ -92,24 +87,15 @@ func (t *Transaction) AddRecipient(ctx context.Context, rcpt string) error {
 	return nil
 }
 
-// addRemote accepts a recipient in another domain for the outbound queue. The domain is lower-cased; the local
-// part is kept as given, since only the receiving server may interpret it (RFC 5321 section 2.4).
-func (t *Transaction) addRemote(local, domain string) error {
-	if !validDomain(domain) {
-		return fmt.Errorf("%s@%s: %w", local, domain, ErrBadAddress)
-	}
-	// An internationalised domain travels in its ASCII form (RFC 5890), which DNS and every server understand.
-	ascii, err := idna.Lookup.ToASCII(domain)
-	if err != nil {
-		return fmt.Errorf("%s@%s: %w", local, domain, ErrBadAddress)
-	}
-	domain = ascii
-	addr := local + "@" + domain
+// addRemote accepts a recipient in another domain for the outbound queue, written for RCPT TO (Address.String):
+// the domain in lower-case A-labels, which DNS and every server understand, the local part as given (only the
+// receiving server may interpret it, RFC 5321 section 2.4), quoted again where it needs quotes.
+func (t *Transaction) addRemote(a address.Address) {
+	addr := a.String()
 	if !slices.Contains(t.remote, addr) {
 		t.remote = append(t.remote, addr)
 	}
 	t.rcpts = append(t.rcpts, recipient{addr: addr})
-	return nil
 }
 
 // overQuota reports whether a has no room for a message of the declared size (0: unknown, so only a full account
