@@ -68,6 +68,14 @@ func Fold(s string) string {
 	return strings.ToLower(strings.TrimSpace(s))
 }
 
+// FoldDomain is Fold for a domain alone: ParseDomain's result when s parses, otherwise s trimmed and lower-cased.
+func FoldDomain(s string) string {
+	if d, err := ParseDomain(s); err == nil {
+		return d
+	}
+	return strings.ToLower(strings.TrimSpace(s))
+}
+
 // parse splits s at its last '@' and checks both parts; readLocal takes the local part out of its written form.
 func parse(s string, readLocal func(string) (string, string)) (Address, error) {
 	fail := func(reason string) (Address, error) { return Address{}, &Error{Input: s, Reason: reason} }

@@ -257,6 +257,17 @@ func TestFold(t *testing.T) {
 	}
 }
 
+func TestFoldDomain(t *testing.T) {
+	for in, want := range map[string]string{
+		" Huế.VN. ":   "xn--hu-07s.vn",
+		"Legacy.123 ": "legacy.123", // refused now, folded the old way
+	} {
+		if got := FoldDomain(in); got != want {
+			t.Errorf("FoldDomain(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestNullPath(t *testing.T) {
 	var null Address
 	if null.String() != "" || null.Key() != "" || null.NeedsSMTPUTF8() {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"mailserver/internal/address"
 	"mailserver/internal/config"
 	"mailserver/internal/delivery"
 	"mailserver/internal/dns"
@@ -105,8 +106,8 @@ func newInboundChecker(cfg config.Config, resolver dns.Resolver, st *store.Store
 
 func (c *inboundChecker) Check(ctx context.Context, ip net.IP, helo, mailFrom string, msg []byte) smtp.Verdict {
 	r := c.verifier.Verify(ctx, mailauth.Inbound{IP: ip, Helo: helo, MailFrom: mailFrom, Message: msg})
-	v := smtp.Verdict{AuthResults: r.Header(), SenderAuthenticated: mailFrom != "" &&
-		r.Authenticates(mailFrom[strings.LastIndexByte(mailFrom, '@')+1:])}
+	from, err := address.ParseUnquoted(mailFrom) // the null sender does not parse
+	v := smtp.Verdict{AuthResults: r.Header(), SenderAuthenticated: err == nil && r.Authenticates(from.Domain)}
 	switch {
 	case r.Action == mailauth.Reject && !c.quarantineRejects:
 		v.Reject = true

@@ -51,14 +51,9 @@ var DefaultMailboxes = []struct{ Name, SpecialUse string }{
 // with its domain in Unicode, and a key written by an older version that the current rules refuse is still found.
 func addressKey(s string) string { return address.Fold(s) }
 
-// normalizeDomain is the form a domain is stored under: lower-case A-labels without a final dot
-// (address.ParseDomain), or, for a name that does not parse, trimmed and lower-cased as older versions stored it.
-func normalizeDomain(name string) string {
-	if d, err := address.ParseDomain(name); err == nil {
-		return d
-	}
-	return strings.ToLower(strings.TrimSpace(name))
-}
+// normalizeDomain is the form a domain is stored under (address.FoldDomain): lower-case A-labels without a final
+// dot, or, for a name that does not parse, trimmed and lower-cased as older versions stored it.
+func normalizeDomain(name string) string { return address.FoldDomain(name) }
 
 // AddDomain adds a mail domain, with its DKIM signing keys in the same transaction.
 func (s *Store) AddDomain(name string, keys ...DKIMKey) error {
