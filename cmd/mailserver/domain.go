@@ -42,7 +42,7 @@ DOMAIN' prints: MX, SPF, DKIM, DMARC and the client settings.`,
 					}
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "added domain %s; publish its DNS records: mailserver domain dns %s\n",
-					display(args[0]), display(args[0]))
+					displayDomain(args[0]), displayDomain(args[0]))
 				return nil
 			})
 		}),
@@ -135,7 +135,7 @@ it is as the [dns] records file of another server on a closed network.`,
 					if err := api.RemoveDomain(args[0]); err != nil {
 						return err
 					}
-					fmt.Fprintf(cmd.OutOrStdout(), "removed domain %s\n", display(args[0]))
+					fmt.Fprintf(cmd.OutOrStdout(), "removed domain %s\n", displayDomain(args[0]))
 					return nil
 				})
 			}),
@@ -163,18 +163,18 @@ func removeDKIMKey(w io.Writer, api admin.API, domain, selector string) error {
 	if err := api.RemoveDKIMKey(domain, selector); err != nil {
 		return err
 	}
-	name := display(selector) + "._domainkey." + display(domain)
+	name := display(selector) + "._domainkey." + displayDomain(domain)
 	fmt.Fprintf(w, "removed DKIM key %s of %s: mail is no longer signed with it. Delete its DNS record %s in a few "+
-		"days, once mail signed with it has arrived.\n", display(selector), display(domain), name)
+		"days, once mail signed with it has arrived.\n", display(selector), displayDomain(domain), name)
 	return nil
 }
 
-// keysDomain is the domain as the store spells it (lower-case, no trailing dot) when it has keys.
+// keysDomain is the domain as the store spells it (lower-case A-labels, no trailing dot).
 func keysDomain(arg string, keys []admin.DKIMKey) string {
 	if len(keys) > 0 {
 		return keys[0].Domain
 	}
-	return strings.ToLower(strings.TrimSuffix(arg, "."))
+	return displayDomain(arg)
 }
 
 // mailHost is how clients and servers reach this server, from the configuration: its host name, the ports of its
