@@ -98,6 +98,16 @@ func (t *Transaction) addRemote(a address.Address) {
 	t.rcpts = append(t.rcpts, recipient{addr: addr})
 }
 
+// reversePath is the envelope sender as the outbound queue sends it in MAIL FROM, written like remote recipients
+// (Address.String): the domain in A-labels, so that only a non-ASCII local part needs SMTPUTF8. The null sender
+// stays "".
+func reversePath(from string) string {
+	if a, err := address.ParseUnquoted(from); err == nil {
+		return a.String()
+	}
+	return from
+}
+
 // overQuota reports whether a has no room for a message of the declared size (0: unknown, so only a full account
 // counts). The store checks the exact size again at commit.
 func overQuota(a store.Account, size int64) bool {
@@ -171,7 +181,7 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 		Copies:  t.copies(now),
 	}
 	if len(t.remote) > 0 {
-		d.Outbound = &store.Outbound{ID: t.id, From: t.env.From, Recipients: t.remote, Trace: t.outboundTrace(now),
+		d.Outbound = &store.Outbound{ID: t.id, From: reversePath(t.env.From), Recipients: t.remote, Trace: t.outboundTrace(now),
 			Submitter: t.env.Authenticated}
 	}
 	if t.env.Submission {

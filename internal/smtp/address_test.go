@@ -53,12 +53,17 @@ func TestSubmissionUnicodeDomain(t *testing.T) {
 	if err := c.Auth(sasl.NewPlainClient("", "An@Huế.vn", "an-secret")); err != nil {
 		t.Fatalf("AUTH with the Unicode domain: %v", err)
 	}
-	body := "From: An <an@huế.vn>\r\nTo: binh@hanoi.gov.vn\r\nSubject: x\r\n\r\nhi\r\n"
-	if err := send(c, "an@HUẾ.vn", []string{"binh@" + domain}, body); err != nil {
+	body := "From: An <an@huế.vn>\r\nTo: binh@hanoi.gov.vn, lan@other.gov.vn\r\nSubject: x\r\n\r\nhi\r\n"
+	if err := send(c, "an@HUẾ.vn", []string{"binh@" + domain, "lan@other.gov.vn"}, body); err != nil {
 		t.Fatalf("send as the Unicode form of the own address: %v", err)
 	}
 	if n := len(e.inbox("binh@" + domain)); n != 1 {
 		t.Errorf("binh has %d messages, want 1", n)
+	}
+	// The next server gets MAIL FROM in A-labels: an ASCII address, which needs no SMTPUTF8.
+	queued, err := e.st.QueuedMessages()
+	if err != nil || len(queued) != 1 || queued[0].From != "an@"+idnDomain {
+		t.Errorf("queue = %+v, %v; want one message from an@%s", queued, err, idnDomain)
 	}
 }
 
