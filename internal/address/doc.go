@@ -45,8 +45,8 @@
 // the local part's case as written (only NFC is applied), for the server that receives it.
 //
 // Every key written before this package existed (lower-case ASCII: the administration layer allowed nothing else) is
-// its own Key. Fold gives a Key for a string that parses and the old rule (trimmed, lower case) for one that does not,
-// so that a lookup of an old key the current rules refuse still finds it.
+// its own Key. Fold (FoldDomain for a domain alone) gives the Key of a string that parses and the old rule (trimmed,
+// lower case) for one that does not, so that a lookup of an old key the current rules refuse still finds it.
 //
 // # SMTP
 //
