@@ -43,7 +43,7 @@ DOMAIN' prints: MX, SPF, DKIM, DMARC and the client settings.`,
 					}
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "added domain %s; publish its DNS records: mailserver domain dns %s\n",
-					display(args[0]), display(args[0]))
+					displayDomain(args[0]), displayDomain(args[0]))
 				return nil
 			})
 		}),
@@ -136,7 +136,7 @@ it is as the [dns] records file of another server on a closed network.`,
 					if err := ctl.Do(api, ctl.DomainRemove, ctl.DomainArgs{Name: args[0]}); err != nil {
 						return err
 					}
-					fmt.Fprintf(cmd.OutOrStdout(), "removed domain %s\n", display(args[0]))
+					fmt.Fprintf(cmd.OutOrStdout(), "removed domain %s\n", displayDomain(args[0]))
 					return nil
 				})
 			}),
@@ -164,18 +164,18 @@ func removeDKIMKey(w io.Writer, api ctl.Backend, domain, selector string) error 
 	if err := ctl.Do(api, ctl.DomainDKIMRemove, ctl.SelectorArgs{Domain: domain, Selector: selector}); err != nil {
 		return err
 	}
-	name := display(selector) + "._domainkey." + display(domain)
+	name := display(selector) + "._domainkey." + displayDomain(domain)
 	fmt.Fprintf(w, "removed DKIM key %s of %s: mail is no longer signed with it. Delete its DNS record %s in a few "+
-		"days, once mail signed with it has arrived.\n", display(selector), display(domain), name)
+		"days, once mail signed with it has arrived.\n", display(selector), displayDomain(domain), name)
 	return nil
 }
 
-// keysDomain is the domain as the store spells it (lower-case, no trailing dot) when it has keys.
+// keysDomain is the domain as the store spells it (lower-case A-labels, no trailing dot).
 func keysDomain(arg string, keys []admin.DKIMKey) string {
 	if len(keys) > 0 {
 		return keys[0].Domain
 	}
-	return strings.ToLower(strings.TrimSuffix(arg, "."))
+	return displayDomain(arg)
 }
 
 // mailHost is how clients and servers reach this server, from the configuration: its host name, the ports of its

@@ -194,6 +194,23 @@ func TestDomainAddListRemove(t *testing.T) {
 	}
 }
 
+// A domain with an internationalised name can be given in Unicode: the CLI says, and lists, the form it is stored
+// in, and takes either form afterwards.
+func TestUnicodeDomain(t *testing.T) {
+	e := newEnv(t)
+	if out := e.ok("", "domain", "add", "Huế.vn"); out != "added domain xn--hu-07s.vn; publish its DNS records: mailserver domain dns xn--hu-07s.vn\n" {
+		t.Errorf("domain add: %q", out)
+	}
+	e.fails(1, "domain xn--hu-07s.vn already exists", "", "domain", "add", "xn--hu-07s.vn")
+	e.ok(goodPassword+"\n", "user", "add", "An@huế.vn")
+	if out := e.ok("", "user", "disable", "AN@HUẾ.VN"); out != "disabled an@xn--hu-07s.vn\n" {
+		t.Errorf("user disable: %q", out)
+	}
+	if out := e.ok("", "domain", "list"); out != "xn--hu-07s.vn\n" {
+		t.Errorf("domain list: %q", out)
+	}
+}
+
 func TestUserAddAndList(t *testing.T) {
 	e := newEnv(t)
 	e.ok("", "domain", "add", domain)

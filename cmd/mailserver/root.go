@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mailserver/internal/address"
 	"mailserver/internal/config"
 )
 
@@ -101,8 +102,11 @@ func oneLine(s string) string {
 	return strings.Join(parts, " ")
 }
 
-// display writes an address or domain the way it is stored, for confirmations.
-func display(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// display writes an address, unit or selector the way it is stored, for confirmations.
+func display(s string) string { return address.Fold(s) }
+
+// displayDomain writes a domain the way it is stored (huế.vn as xn--hu-07s.vn), for confirmations.
+func displayDomain(s string) string { return address.FoldDomain(s) }
 
 // args accepts exactly the positional arguments named, and says which one is missing or which is extra.
 func args(names ...string) cobra.PositionalArgs {

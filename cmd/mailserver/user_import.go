@@ -198,7 +198,7 @@ func readDirectory(api ctl.Backend) (provision.Directory, error) {
 // importDomain settles the domain of rows without one: --domain if given (it must exist), else the only domain.
 func importDomain(flag string, domains []string) (string, error) {
 	if flag != "" {
-		d := strings.TrimSuffix(display(flag), ".")
+		d := displayDomain(flag)
 		if !slices.Contains(domains, d) {
 			return "", fmt.Errorf("--domain: domain %s does not exist: add it with 'mailserver domain add %s'", d, d)
 		}

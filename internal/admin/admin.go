@@ -263,7 +263,7 @@ type accountFields struct{ addr, domain, name, unit string }
 func (s *Service) newAccountFields(address, name, unit string, quota int64, kind string) (accountFields, error) {
 	var f accountFields
 	var err error
-	if f.addr, f.domain, err = cleanAddress(address); err != nil {
+	if f.addr, f.domain, err = cleanNewAddress(address); err != nil {
 		return f, err
 	}
 	if f.name, err = cleanName(name); err != nil {

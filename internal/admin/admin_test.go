@@ -100,11 +100,35 @@ func TestDomainErrors(t *testing.T) {
 		"an@vinhyen":                    `invalid domain name "an@vinhyen": use only letters, digits, '-' and '.'`,
 		"vinhyen..gov.vn":               `invalid domain name "vinhyen..gov.vn": it has an empty label (two dots in a row, or a dot at the start)`,
 		"-vinhyen.gov.vn":               `invalid domain name "-vinhyen.gov.vn": a label starts or ends with '-'`,
-		"vĩnhyên.gov.vn":                `invalid domain name "vĩnhyên.gov.vn": write a non-ASCII name in its ASCII (xn--) form`,
+		"vĩnh yên.gov.vn":               `invalid domain name "vĩnh yên.gov.vn": it is not a valid internationalised name (disallowed rune U+0020)`,
+		"vinhyen.gov.123":               `invalid domain name "vinhyen.gov.123": the last label is all digits, which no top-level domain is (an IP address is written [192.0.2.1])`,
 		strings.Repeat("a", 64) + ".vn": `invalid domain name "` + strings.Repeat("a", 64) + `.vn": a label is longer than 63 characters`,
 	}
 	for in, want := range invalid {
 		wantErr(t, svc.AddDomain(in), admin.ErrInvalid, want)
+	}
+}
+
+// A domain with an internationalised name is stored in its xn-- form and named either way, and so are its users.
+func TestUnicodeDomain(t *testing.T) {
+	svc, _ := newService(t)
+	if err := svc.AddDomain("Vĩnhyên.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := svc.ListDomains(); err != nil || len(ds) != 1 || ds[0].Name != "xn--vnhyn-ksa15b.gov.vn" {
+		t.Fatalf("domains = %v, %v", ds, err)
+	}
+	wantErr(t, svc.AddDomain("xn--vnhyn-ksa15b.gov.vn"), admin.ErrExists, "domain xn--vnhyn-ksa15b.gov.vn already exists")
+	u, err := svc.AddUser(admin.AddUserRequest{Address: "An.NV@vĩnhyên.gov.vn", Password: goodPassword})
+	if err != nil || u.Address != "an.nv@xn--vnhyn-ksa15b.gov.vn" {
+		t.Fatalf("AddUser = %+v, %v", u, err)
+	}
+	wantErr(t, func() error {
+		_, err := svc.AddUser(admin.AddUserRequest{Address: "an.nv@xn--vnhyn-ksa15b.gov.vn", Password: goodPassword})
+		return err
+	}(), admin.ErrExists, "user an.nv@xn--vnhyn-ksa15b.gov.vn already exists")
+	if err := svc.Disable("AN.NV@VĨNHYÊN.gov.vn"); err != nil {
+		t.Errorf("Disable with the Unicode domain: %v", err)
 	}
 }
 

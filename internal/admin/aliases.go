@@ -17,7 +17,7 @@ type AliasInfo struct {
 
 // AddAlias makes alias another address of target: a user, group, shared mailbox or alias of this server.
 func (s *Service) AddAlias(alias, target string) (AliasInfo, error) {
-	addr, domain, err := cleanAddress(alias)
+	addr, domain, err := cleanNewAddress(alias)
 	if err != nil {
 		return AliasInfo{}, err
 	}

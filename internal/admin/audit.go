@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"mailserver/internal/address"
 	"mailserver/internal/store"
 )
 
@@ -31,7 +32,7 @@ func (s *Service) AuditLog(q AuditQuery) ([]AuditEntry, error) {
 		return nil, failf(ErrInvalid, "limit must not be negative (0 means all)")
 	}
 	records, err := s.st.AuditLog(store.AuditFilter{
-		Account: strings.ToLower(strings.TrimSpace(q.Account)),
+		Account: address.Fold(q.Account),
 		Mailbox: cleanMailboxFilter(q.Mailbox),
 		Since:   q.Since,
 		Limit:   q.Limit,
@@ -46,16 +47,16 @@ func (s *Service) AuditLog(q AuditQuery) ([]AuditEntry, error) {
 	return out, nil
 }
 
-// cleanMailboxFilter lower-cases the address part of a mailbox filter ("VanThu@vinhyen.gov.vn/INBOX" matches
-// targets as they are stored) and keeps the folder name's case.
+// cleanMailboxFilter puts the address part of a mailbox filter in its stored form ("VanThu@vinhyen.gov.vn/INBOX"
+// matches targets as they are stored) and keeps the folder name's case.
 func cleanMailboxFilter(m string) string {
 	m = strings.TrimSpace(m)
 	addr, folder, ok := strings.Cut(m, "/")
 	switch {
 	case ok:
-		return strings.ToLower(addr) + "/" + folder
+		return address.Fold(addr) + "/" + folder
 	case strings.Contains(m, "@"):
-		return strings.ToLower(m)
+		return address.Fold(m)
 	}
 	return m // a folder name alone
 }

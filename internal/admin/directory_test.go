@@ -293,6 +293,22 @@ func TestAliases(t *testing.T) {
 	must(t, api.RemoveUser("an.nv@vinhyen.gov.vn"))
 }
 
+// A group's listed senders are other agencies' addresses as much as ours: any valid address, stored in the form
+// delivery compares the envelope sender in, though only ASCII local parts are created here.
+func TestGroupSendersOfOtherAgencies(t *testing.T) {
+	api, _ := newDirectory(t)
+	const g = "lanhdao@vinhyen.gov.vn"
+	_, err := api.AddGroup(admin.AddGroupRequest{Address: g, Policy: "senders"})
+	must(t, err)
+	info, err := api.UpdateGroup(admin.GroupUpdate{Group: g, AddSenders: []string{"Nguyễn.Văn.An@Bìnhdương.vn"}})
+	if err != nil || !slices.Equal(info.Senders, []string{"nguyễn.văn.an@xn--bnhdng-wva56l3d.vn"}) {
+		t.Errorf("UpdateGroup = %+v, %v", info, err)
+	}
+	_, err = api.AddGroup(admin.AddGroupRequest{Address: "lãnhđạo@vinhyen.gov.vn"})
+	wantErr(t, err, admin.ErrInvalid,
+		`invalid address "lãnhđạo@vinhyen.gov.vn": before '@' use only letters without diacritics, digits and . _ - +`)
+}
+
 func TestGroups(t *testing.T) {
 	api, st := newDirectory(t)
 	const g = "lanhdao@vinhyen.gov.vn"

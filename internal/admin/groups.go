@@ -67,7 +67,7 @@ func PolicyText(policy string) string {
 
 // AddGroup creates a distribution group with no members.
 func (s *Service) AddGroup(req AddGroupRequest) (GroupInfo, error) {
-	addr, domain, err := cleanAddress(req.Address)
+	addr, domain, err := cleanNewAddress(req.Address)
 	if err != nil {
 		return GroupInfo{}, err
 	}

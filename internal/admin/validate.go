@@ -7,100 +7,45 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"mailserver/internal/address"
 	"mailserver/internal/auth"
 )
 
-// Limits on directory fields. Addresses follow RFC 5321 section 4.5.3.1.
+// Limits on directory fields; package address has those of addresses.
 const (
-	maxLocalPart     = 64
-	maxDomain        = 253
-	maxLabel         = 63
 	maxNameRunes     = 128
 	maxUnitBytes     = 255
 	maxPasswordBytes = 1024
 	maxActorBytes    = 64
 )
 
-// cleanDomain returns name lower-cased and trimmed, or an ErrInvalid error saying what is wrong with it.
+// cleanDomain returns name as it is stored (lower-case A-labels, no final dot: package address), or an ErrInvalid
+// error saying what is wrong with it. A name given in Unicode (vĩnhyên.gov.vn) is stored in its xn-- form.
 func cleanDomain(name string) (string, error) {
-	d := strings.ToLower(strings.TrimSpace(name))
-	d = strings.TrimSuffix(d, ".") // a fully qualified "example.gov.vn." means the same domain
-	if reason := DomainProblem(d); reason != "" {
-		return "", failf(ErrInvalid, "invalid domain name %q: %s", name, reason)
+	d, err := address.ParseDomain(name)
+	if err != nil {
+		return "", &Error{Kind: ErrInvalid, Msg: err.Error()}
 	}
 	return d, nil
 }
 
-// DomainProblem explains why d (lower-case) is not a usable mail domain, or returns "". CSV import checks
-// addresses with it too, so that a bad one is reported with its line before anything is created.
-func DomainProblem(d string) string {
-	switch {
-	case d == "":
-		return "it is empty; use a name like vinhyen.gov.vn"
-	case len(d) > maxDomain:
-		return "longer than 253 characters"
-	}
-	for _, r := range d {
-		if r >= utf8.RuneSelf {
-			return "write a non-ASCII name in its ASCII (xn--) form"
-		}
-	}
-	for label := range strings.SplitSeq(d, ".") {
-		switch {
-		case label == "":
-			return "it has an empty label (two dots in a row, or a dot at the start)"
-		case len(label) > maxLabel:
-			return "a label is longer than 63 characters"
-		case label[0] == '-' || label[len(label)-1] == '-':
-			return "a label starts or ends with '-'"
-		}
-		for i := 0; i < len(label); i++ {
-			if c := label[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-				return "use only letters, digits, '-' and '.'"
-			}
-		}
-	}
-	return ""
+// cleanAddress returns an address as it is stored and compared (its address key) with its domain, or an ErrInvalid
+// error. It takes any valid address, other agencies' included: see cleanNewAddress for one being created.
+func cleanAddress(s string) (addr, domain string, err error) {
+	return addressKey(address.Parse(s))
 }
 
-// cleanAddress returns address lower-cased and trimmed as local@domain, or an ErrInvalid error.
-func cleanAddress(address string) (addr, domain string, err error) {
-	a := strings.ToLower(strings.TrimSpace(address))
-	at := strings.LastIndexByte(a, '@')
-	if at < 0 {
-		return "", "", failf(ErrInvalid, "invalid address %q: it must look like an.nv@vinhyen.gov.vn", address)
-	}
-	local, domain := a[:at], a[at+1:]
-	if reason := LocalPartProblem(local); reason != "" {
-		return "", "", failf(ErrInvalid, "invalid address %q: %s", address, reason)
-	}
-	if domain == "" {
-		return "", "", failf(ErrInvalid, "invalid address %q: the part after '@' is empty", address)
-	}
-	if reason := DomainProblem(domain); reason != "" {
-		return "", "", failf(ErrInvalid, "invalid address %q: bad domain: %s", address, reason)
-	}
-	return a, domain, nil
+// cleanNewAddress is cleanAddress for the address of a new user, shared mailbox, alias or group, which takes the
+// stricter rule for addresses created here (address.ParseNew).
+func cleanNewAddress(s string) (addr, domain string, err error) {
+	return addressKey(address.ParseNew(s))
 }
 
-// LocalPartProblem explains why local is not a usable local part, or returns "". Only the unquoted dot-atom
-// subset that every client and server handles is accepted: letters, digits and . _ - +.
-func LocalPartProblem(local string) string {
-	switch {
-	case local == "":
-		return "the part before '@' is empty"
-	case len(local) > maxLocalPart:
-		return "the part before '@' is longer than 64 characters"
-	case local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, ".."):
-		return "dots must separate words: not at the start or end, and never two in a row"
+func addressKey(a address.Address, err error) (string, string, error) {
+	if err != nil {
+		return "", "", &Error{Kind: ErrInvalid, Msg: err.Error()}
 	}
-	for i := 0; i < len(local); i++ {
-		c := local[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("._-+", c) >= 0) {
-			return "before '@' use only letters without diacritics, digits and . _ - +"
-		}
-	}
-	return ""
+	return a.Key(), a.Domain, nil
 }
 
 // cleanName returns a display name trimmed and in NFC form (so that names typed on different keyboards compare

@@ -37,10 +37,7 @@ func NewAuthenticator(st *store.Store, throttle *Throttle) *Authenticator {
 // Authenticate returns the account for username (a full address) if password is right and the account may log in.
 func (a *Authenticator) Authenticate(remote net.Addr, username, password string) (store.Account, error) {
 	ip := netaddr.Host(remote)
-	address, err := NormalizeAddress(username)
-	if err != nil {
-		address = username
-	}
+	address := loginKey(username)
 	attempt, err := a.throttle.Begin(ip, address)
 	if err != nil {
 		return store.Account{}, err

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 	"time"
 
 	"mailserver/internal/store"
@@ -74,7 +73,7 @@ type Envelope struct {
 
 // IsLocalDomain reports whether mail for domain is delivered here.
 func (d *Deliverer) IsLocalDomain(domain string) (bool, error) {
-	return d.store.HasDomain(normalizeDomain(domain))
+	return d.store.HasDomain(domain)
 }
 
 // currentSender returns the account a submission session logged in as, as it is now, or ErrSenderRevoked if it
@@ -85,43 +84,4 @@ func (d *Deliverer) currentSender(account store.Account) (store.Account, error) 
 		return store.Account{}, fmt.Errorf("%s: %w", account.Address, ErrSenderRevoked)
 	}
 	return current, err
-}
-
-// splitAddress splits local@domain at the last @. RFC 5321 section 4.5.3.1.3 bounds a path to 256 octets with its
-// angle brackets.
-func splitAddress(addr string) (local, domain string, err error) {
-	at := strings.LastIndexByte(addr, '@')
-	if at <= 0 || at == len(addr)-1 || len(addr) > 254 {
-		return "", "", fmt.Errorf("%q: %w", addr, ErrBadAddress)
-	}
-	return addr[:at], normalizeDomain(addr[at+1:]), nil
-}
-
-func normalizeDomain(d string) string { return strings.ToLower(strings.TrimSpace(d)) }
-
-// validDomain accepts a host name (letters, digits, hyphens and dots; UTF-8 letters for internationalised names)
-// or an address literal in brackets, as a remote recipient's domain.
-func validDomain(d string) bool {
-	if d == "" || len(d) > 253 {
-		return false
-	}
-	if strings.HasPrefix(d, "[") {
-		return strings.HasSuffix(d, "]") && len(d) > 2
-	}
-	labels := strings.Split(d, ".")
-	// No top-level domain is all digits (RFC 1123 2.1): "127.0.0.1" is an IP address posing as a host name.
-	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
-		return false
-	}
-	for _, label := range labels {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for _, r := range label {
-			if r < 0x80 && !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z') {
-				return false
-			}
-		}
-	}
-	return true
 }

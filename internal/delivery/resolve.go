@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"mailserver/internal/address"
 	"mailserver/internal/auth"
 	"mailserver/internal/store"
 )
@@ -129,13 +130,13 @@ func (t *Transaction) listedSender(ctx context.Context, g store.Group) (bool, er
 	if !auth.AddressOwned(t.env.From, g.Senders) {
 		return false, nil
 	}
-	_, domain, err := splitAddress(t.env.From)
+	from, err := address.ParseUnquoted(t.env.From)
 	if err != nil {
 		return false, nil
 	}
-	local, err := t.d.IsLocalDomain(domain)
+	local, err := t.d.IsLocalDomain(from.Domain)
 	if err != nil {
-		return false, fmt.Errorf("sender domain %s: %w", domain, err)
+		return false, fmt.Errorf("sender domain %s: %w", from.Domain, err)
 	}
 	if !local {
 		t.trustsEnvelopeSender = true
@@ -201,20 +202,20 @@ type expansion struct {
 	t        *Transaction
 	group    string          // the group the client named
 	policies bool            // skip nested groups whose posting policy refuses this sender
-	visited  map[string]bool // lower-case addresses and unit:PATH members already walked
+	visited  map[string]bool // address keys and unit:PATH members already walked
 	received map[uint64]bool // accounts reached, by ID, deliverable or not (the members policy checks it)
 	accounts []store.Account // those that receive the message, in the order reached
 }
 
 func (t *Transaction) newExpansion(group string) *expansion {
-	return &expansion{t: t, group: group, visited: map[string]bool{lower(group): true}, received: map[uint64]bool{}}
+	return &expansion{t: t, group: group, visited: map[string]bool{address.Fold(group): true}, received: map[uint64]bool{}}
 }
 
 // run walks the members breadth first, with an explicit queue: nesting depth costs no stack.
 func (x *expansion) run(ctx context.Context, members []string) error {
 	queue := append([]string(nil), members...)
 	for len(queue) > 0 {
-		m := lower(queue[0])
+		m := address.Fold(queue[0])
 		queue = queue[1:]
 		if x.visited[m] {
 			continue
@@ -266,7 +267,7 @@ func (x *expansion) unit(path string) error {
 		if a.Shared {
 			continue
 		}
-		if k := lower(a.Address); !x.visited[k] {
+		if k := address.Fold(a.Address); !x.visited[k] {
 			x.visited[k] = true
 			x.account(a)
 		}

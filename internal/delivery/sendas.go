@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"mailserver/internal/address"
 	"mailserver/internal/auth"
 	"mailserver/internal/netaddr"
 	"mailserver/internal/store"
@@ -48,14 +49,14 @@ func (d *Deliverer) AuthorizeSender(ctx context.Context, account store.Account, 
 func (d *Deliverer) SendableAddresses(account store.Account) ([]string, error) {
 	var out addressSet
 	out.add(account.Address)
-	personal, err := d.aliasesEndingIn([]string{lower(account.Address)})
+	personal, err := d.aliasesEndingIn([]string{address.Fold(account.Address)})
 	if err != nil {
 		return nil, err
 	}
 	for _, a := range personal {
 		out.add(a)
 	}
-	groups, err := d.store.GroupsSentBy(append([]string{lower(account.Address)}, personal...))
+	groups, err := d.store.GroupsSentBy(append([]string{address.Fold(account.Address)}, personal...))
 	if err != nil {
 		return nil, fmt.Errorf("groups sent by %s: %w", account.Address, err)
 	}
@@ -77,7 +78,7 @@ func (d *Deliverer) SendableAddresses(account store.Account) ([]string, error) {
 	}
 	delegatedKeys := make([]string, 0, len(delegated.list))
 	for _, a := range delegated.list {
-		delegatedKeys = append(delegatedKeys, lower(a))
+		delegatedKeys = append(delegatedKeys, address.Fold(a))
 	}
 	aliases, err := d.aliasesEndingIn(delegatedKeys)
 	if err != nil {
@@ -89,7 +90,7 @@ func (d *Deliverer) SendableAddresses(account store.Account) ([]string, error) {
 	return out.list, nil
 }
 
-// aliasesEndingIn returns the aliases whose chains of targets end in one of addresses (lower-case), in address
+// aliasesEndingIn returns the aliases whose chains of targets end in one of addresses (address keys), in address
 // order: the aliases pointing at them, the aliases pointing at those, and so on. An alias in a loop points at
 // no address outside it, so it is never reached; seen stops the walk all the same.
 func (d *Deliverer) aliasesEndingIn(addresses []string) ([]string, error) {
@@ -107,7 +108,7 @@ func (d *Deliverer) aliasesEndingIn(addresses []string) ([]string, error) {
 			return nil, fmt.Errorf("aliases of %s: %w", addr, err)
 		}
 		for _, a := range aliases {
-			if k := lower(a); !seen[k] {
+			if k := address.Fold(a); !seen[k] {
 				seen[k] = true
 				out = append(out, k)
 				queue = append(queue, k)
@@ -118,14 +119,14 @@ func (d *Deliverer) aliasesEndingIn(addresses []string) ([]string, error) {
 	return out, nil
 }
 
-// addressSet is a list of addresses without repeats (compared in lower case), in the order added.
+// addressSet is a list of addresses without repeats (compared by address key), in the order added.
 type addressSet struct {
-	seen map[string]bool // lower-case
+	seen map[string]bool // address keys
 	list []string
 }
 
 func (s *addressSet) add(addr string) {
-	k := lower(addr)
+	k := address.Fold(addr)
 	if k == "" || s.seen[k] {
 		return
 	}
@@ -143,7 +144,7 @@ func (t *Transaction) sendAsRecords(used []string, messageID string, copies int)
 	var records []store.AuditRecord
 	seen := map[string]bool{}
 	for _, addr := range used {
-		addr = lower(addr)
+		addr = address.Fold(addr)
 		if addr == "" || seen[addr] || auth.AddressOwned(addr, []string{t.env.Authenticated}) {
 			continue
 		}
@@ -154,7 +155,7 @@ func (t *Transaction) sendAsRecords(used []string, messageID string, copies int)
 			messageID = "<" + messageID + ">"
 		}
 		records = append(records, store.AuditRecord{
-			Actor:  lower(t.env.Authenticated),
+			Actor:  address.Fold(t.env.Authenticated),
 			Action: "send-as",
 			Target: addr,
 			Detail: fmt.Sprintf("message-id %s; recipients: %d; local copies: %d; id %s", messageID, len(t.rcpts), copies, t.id),
@@ -163,5 +164,3 @@ func (t *Transaction) sendAsRecords(used []string, messageID string, copies int)
 	}
 	return records
 }
-
-func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

@@ -1,8 +1,6 @@
 package delivery
 
 import (
-	"golang.org/x/net/idna"
-
 	"context"
 	"crypto/rand"
 	"errors"
@@ -11,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"mailserver/internal/auth"
+	"mailserver/internal/address"
 	"mailserver/internal/message"
 	"mailserver/internal/store"
 )
@@ -65,11 +63,11 @@ func (t *Transaction) AddRecipient(ctx context.Context, rcpt string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	local, domain, err := splitAddress(rcpt)
+	addr, err := address.ParseUnquoted(rcpt) // go-smtp takes a quoted local part out of its quotes
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", err, ErrBadAddress)
 	}
-	isLocal, err := t.d.IsLocalDomain(domain)
+	isLocal, err := t.d.IsLocalDomain(addr.Domain)
 	if err != nil {
 		return fmt.Errorf("recipient %s: %w", rcpt, err)
 	}
@@ -77,14 +75,10 @@ func (t *Transaction) AddRecipient(ctx context.Context, rcpt string) error {
 		if t.env.Authenticated == "" && !t.env.Internal {
 			return fmt.Errorf("%s: %w", rcpt, ErrRelayDenied)
 		}
-		return t.addRemote(local, domain)
+		t.addRemote(addr)
+		return nil
 	}
-	addr, err := auth.NormalizeAddress(local + "@" + domain)
-	if err != nil {
-		// No account can have an address that does not normalise.
-		return fmt.Errorf("%s: %w", rcpt, ErrUnknownRecipient)
-	}
-	accounts, err := t.resolve(ctx, addr)
+	accounts, err := t.resolve(ctx, addr.Key())
 	if err != nil {
 		return err
 	}
@@ -92,24 +86,25 @@ func (t *Transaction) AddRecipient(ctx context.Context, rcpt string) error {
 	return nil
 }
 
-// addRemote accepts a recipient in another domain for the outbound queue. The domain is lower-cased; the local
-// part is kept as given, since only the receiving server may interpret it (RFC 5321 section 2.4).
-func (t *Transaction) addRemote(local, domain string) error {
-	if !validDomain(domain) {
-		return fmt.Errorf("%s@%s: %w", local, domain, ErrBadAddress)
-	}
-	// An internationalised domain travels in its ASCII form (RFC 5890), which DNS and every server understand.
-	ascii, err := idna.Lookup.ToASCII(domain)
-	if err != nil {
-		return fmt.Errorf("%s@%s: %w", local, domain, ErrBadAddress)
-	}
-	domain = ascii
-	addr := local + "@" + domain
+// addRemote accepts a recipient in another domain for the outbound queue, written for RCPT TO (Address.String):
+// the domain in lower-case A-labels, which DNS and every server understand, the local part as given (only the
+// receiving server may interpret it, RFC 5321 section 2.4), quoted again where it needs quotes.
+func (t *Transaction) addRemote(a address.Address) {
+	addr := a.String()
 	if !slices.Contains(t.remote, addr) {
 		t.remote = append(t.remote, addr)
 	}
 	t.rcpts = append(t.rcpts, recipient{addr: addr})
-	return nil
+}
+
+// reversePath is the envelope sender as the outbound queue sends it in MAIL FROM, written like remote recipients
+// (Address.String): the domain in A-labels, so that only a non-ASCII local part needs SMTPUTF8. The null sender
+// stays "".
+func reversePath(from string) string {
+	if a, err := address.ParseUnquoted(from); err == nil {
+		return a.String()
+	}
+	return from
 }
 
 // overQuota reports whether a has no room for a message of the declared size (0: unknown, so only a full account
@@ -185,7 +180,7 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 		Copies:  t.copies(now),
 	}
 	if len(t.remote) > 0 {
-		d.Outbound = &store.Outbound{ID: t.id, From: t.env.From, Recipients: t.remote, Trace: t.outboundTrace(now),
+		d.Outbound = &store.Outbound{ID: t.id, From: reversePath(t.env.From), Recipients: t.remote, Trace: t.outboundTrace(now),
 			Submitter: t.env.Authenticated}
 	}
 	if t.env.Submission {
@@ -220,17 +215,18 @@ func (t *Transaction) checkFrom(ctx context.Context, body []byte) ([]string, err
 	}
 	// The whole header is read, whatever its size: a field past a parsing limit would otherwise go unchecked
 	// while readers still show it.
-	var from []string
-	for _, field := range []string{"From", "Sender"} {
-		addrs, err := checkOriginator(field, message.FieldValues(body, field), owned)
-		if err != nil {
-			return nil, err
-		}
-		from = append(from, addrs...)
+	from, err := checkOriginator("From", message.FieldValues(body, "From"), owned)
+	if err != nil {
+		return nil, err
 	}
-	if len(from) == 0 {
+	if len(from) == 0 { // RFC 5322 3.6: every message has a From; a Sender alone names no author
 		return nil, fieldError("From", "no From address: %w", ErrFromNotAllowed)
 	}
+	sender, err := checkOriginator("Sender", message.FieldValues(body, "Sender"), owned)
+	if err != nil {
+		return nil, err
+	}
+	from = append(from, sender...)
 	resent, err := checkResent(body, owned)
 	if err != nil {
 		return nil, err

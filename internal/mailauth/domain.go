@@ -4,8 +4,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
+
+	"mailserver/internal/address"
 )
 
 // normalizeDomain returns name as lookups and comparisons use it: A-labels, lower case, no trailing dot. ok is false
@@ -13,7 +14,7 @@ import (
 func normalizeDomain(name string) (string, bool) {
 	name = strings.TrimSuffix(name, ".")
 	if strings.IndexFunc(name, func(r rune) bool { return r >= utf8.RuneSelf }) >= 0 {
-		ascii, err := idna.Lookup.ToASCII(name)
+		ascii, err := address.ParseDomain(name) // the same A-labels as the directory's
 		if err != nil {
 			return "", false
 		}

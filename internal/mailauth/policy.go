@@ -3,7 +3,8 @@ package mailauth
 import (
 	"context"
 	"fmt"
-	"strings"
+
+	"mailserver/internal/address"
 )
 
 // Policy decides what the MX port does with a message from another server: it runs the Verifier and weighs what
@@ -59,8 +60,8 @@ func (p *Policy) Judge(ctx context.Context, in Inbound) Verdict {
 // dmarcVerdict turns the results of the checks into a verdict: DMARC's reject becomes a refusal unless
 // QuarantineRejects, and its quarantine a delivery into Junk.
 func (p *Policy) dmarcVerdict(r Result, mailFrom string) Verdict {
-	v := Verdict{Trace: r.Header(),
-		SenderAuthenticated: mailFrom != "" && r.Authenticates(mailFrom[strings.LastIndexByte(mailFrom, '@')+1:])}
+	from, err := address.ParseUnquoted(mailFrom) // the null sender does not parse
+	v := Verdict{Trace: r.Header(), SenderAuthenticated: err == nil && r.Authenticates(from.Domain)}
 	switch {
 	case r.Action == Reject && !p.QuarantineRejects:
 		v.Action = Reject

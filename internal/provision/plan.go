@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
-	"mailserver/internal/admin"
+	"mailserver/internal/address"
 	"mailserver/internal/config"
 	"mailserver/internal/store"
 )
@@ -156,9 +156,12 @@ func Plan(r io.Reader, existing Directory, opts Options) (*ImportPlan, error) {
 	if err := opts.Rule.check(); err != nil {
 		return nil, err
 	}
-	opts.Domain = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(opts.Domain)), ".")
-	if opts.Domain != "" && admin.DomainProblem(opts.Domain) != "" {
-		return nil, fmt.Errorf("invalid default domain %q: %s", opts.Domain, admin.DomainProblem(opts.Domain))
+	if strings.TrimSpace(opts.Domain) != "" {
+		d, err := address.ParseDomain(opts.Domain)
+		if err != nil {
+			return nil, fmt.Errorf("invalid default domain %q: %s", opts.Domain, reason(err))
+		}
+		opts.Domain = d
 	}
 	if opts.Quota < 0 {
 		return nil, fmt.Errorf("the default quota must not be negative (0 means unlimited)")
@@ -202,6 +205,7 @@ type row struct {
 	quotaSet    bool   // the row gives a quota
 	local       string // explicit local part; "" to generate one
 	domain      string
+	addressOK   bool   // local and domain make a valid address to create
 	base        string // generated local part before numbering
 	ok          bool   // no errors: the row may be planned
 	duplicateOf int

@@ -112,6 +112,20 @@ func TestRowErrors(t *testing.T) {
 	}
 }
 
+// A domain with an internationalised name is served in its xn-- form; a file may write it in Unicode, and the
+// address it gives is then the same as one written with the xn-- form.
+func TestUnicodeDomain(t *testing.T) {
+	d := testDirectory()
+	d.Domains = append(d.Domains, "xn--hu-07s.vn")
+	file := "Nguyễn Văn An,vinhyen/ubnd,An.NV@Huế.vn\nLê Hoa,vinhyen/ubnd,hoal\nLê Văn Bình,vinhyen/ubnd,an.nv@xn--hu-07s.vn\n"
+	p, err := Plan(strings.NewReader(file), d, Options{Domain: "HUẾ.vn"})
+	want := []string{"line 3, column address: an.nv@xn--hu-07s.vn is also on line 1"}
+	if got := errorTexts(err); !slices.Equal(got, want) {
+		t.Errorf("errors:\n got %q\nwant %q", got, want)
+	}
+	wantCreated(t, p, "1 an.nv@xn--hu-07s.vn", "2 hoal@xn--hu-07s.vn")
+}
+
 func TestNoDomain(t *testing.T) {
 	_, err := Plan(strings.NewReader("Nguyễn Văn An,vinhyen/ubnd\nLê Hoa,vinhyen/ubnd,hoal@vinhyen.gov.vn\n"),
 		testDirectory(), Options{})

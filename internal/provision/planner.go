@@ -2,13 +2,14 @@ package provision
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
-	"mailserver/internal/admin"
+	"mailserver/internal/address"
 	"mailserver/internal/config"
 	"mailserver/internal/store"
 )
@@ -145,31 +146,49 @@ func (p *planner) parseQuota(r *row, cell string) {
 }
 
 // parseAddress reads "local@domain", "local" (in the default domain), "@domain" or "" (generate in the default
-// domain).
+// domain), by the rules of addresses created here (address.ParseNew).
 func (p *planner) parseAddress(r *row, cell string) {
-	a := strings.ToLower(cell)
-	local, domain := a, p.opts.Domain
-	at := strings.LastIndexByte(a, '@')
+	local, domain := strings.TrimSpace(cell), p.opts.Domain
+	at := strings.LastIndexByte(local, '@')
 	hasAt := at >= 0
 	if hasAt {
-		local, domain = a[:at], strings.TrimSuffix(a[at+1:], ".")
+		local, domain = local[:at], local[at+1:]
 	}
-	r.local, r.domain = local, domain
+	r.local, r.domain = strings.ToLower(local), strings.ToLower(domain) // as given, until checked
 	switch {
 	case hasAt && domain == "":
 		p.fail(r, colAddress, "the part after '@' is empty")
+		return
 	case domain == "":
 		p.fail(r, colAddress, "no domain: write a full address such as annv@vinhyen.gov.vn, or set the default domain")
-	case admin.DomainProblem(domain) != "":
-		p.fail(r, colAddress, "invalid domain %q: %s", domain, admin.DomainProblem(domain))
-	case p.domains != nil && !p.domains[domain]:
-		p.fail(r, colAddress, "domain %s is not served here (add it with 'mailserver domain add %s')", domain, domain)
+		return
 	}
-	if local != "" {
-		if reason := admin.LocalPartProblem(local); reason != "" {
-			p.fail(r, colAddress, "invalid address %q: %s", cell, reason)
-		}
+	d, err := address.ParseDomain(domain)
+	if err != nil {
+		p.fail(r, colAddress, "invalid domain %q: %s", domain, reason(err))
+		return
 	}
+	r.domain = d
+	if p.domains != nil && !p.domains[d] {
+		p.fail(r, colAddress, "domain %s is not served here (add it with 'mailserver domain add %s')", d, d)
+	}
+	if local == "" {
+		return
+	}
+	a, err := address.ParseNew(local + "@" + d)
+	if err != nil {
+		p.fail(r, colAddress, "invalid address %q: %s", cell, reason(err))
+		return
+	}
+	r.local, r.addressOK = strings.TrimSuffix(a.Key(), "@"+d), true
+}
+
+// reason is what an address error says is wrong, without the input it quotes.
+func reason(err error) string {
+	if e, ok := errors.AsType[*address.Error](err); ok {
+		return e.Reason
+	}
+	return err.Error()
 }
 
 // markDuplicates notes rows without an address whose name, unit and domain an earlier row already had.
@@ -191,7 +210,7 @@ func (p *planner) markDuplicates(rows []row) {
 // planExplicit plans a row that gives its address. Its address is reserved even when the row has errors, so
 // that no generated address takes it.
 func (p *planner) planExplicit(r *row) {
-	if r.domain == "" || admin.LocalPartProblem(r.local) != "" || admin.DomainProblem(r.domain) != "" {
+	if !r.addressOK {
 		return
 	}
 	addr := r.local + "@" + r.domain

@@ -3,8 +3,8 @@ package queue
 import (
 	"log/slog"
 	"slices"
-	"strings"
 
+	"mailserver/internal/address"
 	"mailserver/internal/mailauth"
 	"mailserver/internal/message"
 	"mailserver/internal/store"
@@ -47,11 +47,11 @@ func newestFirst(keys []store.DKIMKey) []store.DKIMKey {
 	return keys
 }
 
-// authorDomain is the domain of the first From address, lower-case, or "".
+// authorDomain is the domain of the first From address as the directory stores domains (lower-case A-labels), or "".
 func authorDomain(msg []byte) string {
 	p := message.Parse(headerOf(msg)) // the header is enough: no need to walk a large body
 	if p.Envelope == nil || len(p.Envelope.From) == 0 {
 		return ""
 	}
-	return strings.ToLower(p.Envelope.From[0].Host)
+	return address.FoldDomain(p.Envelope.From[0].Host)
 }

@@ -54,3 +54,25 @@ func TestSignNewestKeyFirst(t *testing.T) {
 		t.Errorf("signatures by selector %v, want newest first %v\n%s", got, want, sig)
 	}
 }
+
+// A From address written with the Unicode form of a local domain is signed with that domain's keys, as d= in
+// A-labels, which is how receivers compare it with the From domain (DMARC alignment).
+func TestSignUnicodeAuthorDomain(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "mail.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	k, err := mailauth.GenerateKey("ed25519", "ed-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddDomain("xn--hu-07s.vn", store.DKIMKey{Selector: "ed-1", Algorithm: k.Algorithm, Private: k.Private}); err != nil {
+		t.Fatal(err)
+	}
+	msg := []byte("From: =?utf-8?q?An?= <an@Huế.vn>\r\nTo: b@other.gov.vn\r\nSubject: x\r\n\r\nbody\r\n")
+	sig := New(Options{Store: st}).sign(slog.New(slog.DiscardHandler), msg)
+	if !regexp.MustCompile(`[;\s]d=xn--hu-07s\.vn;`).Match(sig) {
+		t.Errorf("signature %q, want one with d=xn--hu-07s.vn", sig)
+	}
+}

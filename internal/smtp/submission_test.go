@@ -83,6 +83,9 @@ func TestSubmissionSenderChecks(t *testing.T) {
 		550, gosmtp.EnhancedCode{5, 7, 1})
 	noFrom := "To: chi@hanoi.gov.vn\r\nSubject: x\r\n\r\nhi\r\n"
 	wantCode(t, "no From header", send(c, "an@"+domain, []string{"chi@" + domain}, noFrom), 550, gosmtp.EnhancedCode{5, 7, 1})
+	senderOnly := "Sender: an@hanoi.gov.vn\r\nTo: chi@hanoi.gov.vn\r\nSubject: x\r\n\r\nhi\r\n"
+	wantCode(t, "Sender without From", send(c, "an@"+domain, []string{"chi@" + domain}, senderOnly),
+		550, gosmtp.EnhancedCode{5, 7, 1})
 	if n := len(e.inbox("chi@" + domain)); n != 0 {
 		t.Errorf("chi has %d messages", n)
 	}

@@ -63,7 +63,7 @@ func checkLocalAddress(tx *bolt.Tx, address string) error {
 // Lookup tells what a local address names: an account (or shared mailbox), an alias or a group; KindNone if
 // nothing.
 func (s *Store) Lookup(address string) (Entry, error) {
-	address = strings.ToLower(strings.TrimSpace(address))
+	address = addressKey(address)
 	var e Entry
 	err := s.view(func(tx *bolt.Tx) error {
 		var err error
@@ -91,7 +91,7 @@ func lookupTx(tx *bolt.Tx, address string) (Entry, error) {
 // AddAlias makes alias another address of target. The alias must be a free address in a local domain; the target
 // must be a local account, group, shared mailbox or alias.
 func (s *Store) AddAlias(alias, target string) (Alias, error) {
-	a := Alias{Address: strings.ToLower(strings.TrimSpace(alias)), Target: strings.ToLower(strings.TrimSpace(target)),
+	a := Alias{Address: addressKey(alias), Target: addressKey(target),
 		Created: s.now().Truncate(time.Second)}
 	err := s.update(func(tx *bolt.Tx, _ *changes) error {
 		if err := checkLocalAddress(tx, a.Address); err != nil {
@@ -134,7 +134,7 @@ func (s *Store) Aliases() ([]Alias, error) {
 
 // RemoveAlias removes an alias.
 func (s *Store) RemoveAlias(alias string) error {
-	alias = strings.ToLower(strings.TrimSpace(alias))
+	alias = addressKey(alias)
 	return s.update(func(tx *bolt.Tx, _ *changes) error {
 		v := tx.Bucket(bucketAliases).Get([]byte(alias))
 		if v == nil {

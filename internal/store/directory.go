@@ -8,6 +8,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"mailserver/internal/address"
 )
 
 // Domain is a mail domain served here.
@@ -45,7 +47,13 @@ var DefaultMailboxes = []struct{ Name, SpecialUse string }{
 	{"Archive", `\Archive`},
 }
 
-func normalizeDomain(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
+// addressKey is the form an address is stored under (address.Fold): callers may give it in any case, in NFD, or
+// with its domain in Unicode, and a key written by an older version that the current rules refuse is still found.
+func addressKey(s string) string { return address.Fold(s) }
+
+// normalizeDomain is the form a domain is stored under (address.FoldDomain): lower-case A-labels without a final
+// dot, or, for a name that does not parse, trimmed and lower-cased as older versions stored it.
+func normalizeDomain(name string) string { return address.FoldDomain(name) }
 
 // AddDomain adds a mail domain, with its DKIM signing keys in the same transaction.
 func (s *Store) AddDomain(name string, keys ...DKIMKey) error {
@@ -127,7 +135,7 @@ func (s *Store) RemoveDomain(name string) error {
 // AddAccount creates an account with its default mailboxes. a.Address must be lower-case local@domain of a local
 // domain; ID, Used and Created are assigned here.
 func (s *Store) AddAccount(a Account) (Account, error) {
-	a.Address = strings.ToLower(strings.TrimSpace(a.Address))
+	a.Address = addressKey(a.Address)
 	at := strings.LastIndexByte(a.Address, '@')
 	if at <= 0 || at == len(a.Address)-1 {
 		return Account{}, fmt.Errorf("add account %q: address must look like name@domain", a.Address)
@@ -173,7 +181,7 @@ func (s *Store) Account(address string) (Account, error) {
 	var a Account
 	err := s.view(func(tx *bolt.Tx) error {
 		var err error
-		a, err = getAccount(tx, strings.ToLower(strings.TrimSpace(address)))
+		a, err = getAccount(tx, addressKey(address))
 		return err
 	})
 	return a, err
@@ -216,7 +224,7 @@ func (s *Store) Accounts() ([]Account, error) {
 func (s *Store) UpdateAccount(address string, fn func(*Account) error) (Account, error) {
 	var out Account
 	err := s.update(func(tx *bolt.Tx, ch *changes) error {
-		a, err := getAccount(tx, strings.ToLower(strings.TrimSpace(address)))
+		a, err := getAccount(tx, addressKey(address))
 		if err != nil {
 			return err
 		}
@@ -236,7 +244,7 @@ func (s *Store) UpdateAccount(address string, fn func(*Account) error) (Account,
 
 // RemoveAccount deletes an account, all its mailboxes and messages, freeing bodies whose last reference goes.
 func (s *Store) RemoveAccount(address string) error {
-	address = strings.ToLower(strings.TrimSpace(address))
+	address = addressKey(address)
 	return s.update(func(tx *bolt.Tx, ch *changes) error {
 		a, err := getAccount(tx, address)
 		if err != nil {

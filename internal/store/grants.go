@@ -60,7 +60,7 @@ func (s *Store) AddShared(a Account) (Account, error) {
 // SetGrant adds rights for account on the shared mailbox (keeping the rights it had), or with rights 0 removes
 // the grant.
 func (s *Store) SetGrant(shared, account string, rights Rights) error {
-	shared, account = strings.ToLower(strings.TrimSpace(shared)), strings.ToLower(strings.TrimSpace(account))
+	shared, account = addressKey(shared), addressKey(account)
 	return s.update(func(tx *bolt.Tx, ch *changes) error {
 		sh, err := getAccount(tx, shared)
 		if err != nil {
@@ -99,7 +99,7 @@ func (s *Store) SetGrant(shared, account string, rights Rights) error {
 
 // Grants lists the grants on a shared mailbox.
 func (s *Store) Grants(shared string) ([]Grant, error) {
-	shared = strings.ToLower(strings.TrimSpace(shared))
+	shared = addressKey(shared)
 	var out []Grant
 	err := s.view(func(tx *bolt.Tx) error {
 		sh, err := getAccount(tx, shared)

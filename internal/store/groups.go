@@ -47,7 +47,7 @@ type Group struct {
 
 // AddGroup creates a group with no members.
 func (s *Store) AddGroup(g Group) (Group, error) {
-	g.Address = strings.ToLower(strings.TrimSpace(g.Address))
+	g.Address = addressKey(g.Address)
 	if g.Policy == "" {
 		g.Policy = PostOrganisation
 	}
@@ -66,7 +66,7 @@ func (s *Store) AddGroup(g Group) (Group, error) {
 
 // Group returns a group.
 func (s *Store) Group(address string) (Group, error) {
-	address = strings.ToLower(strings.TrimSpace(address))
+	address = addressKey(address)
 	var g Group
 	err := s.view(func(tx *bolt.Tx) error {
 		var err error
@@ -92,7 +92,7 @@ func (s *Store) Groups() ([]Group, error) {
 // UpdateGroup applies fn to a group and saves it. New members must exist (an address known here, or a unit);
 // senders may be any address, other agencies' included.
 func (s *Store) UpdateGroup(address string, fn func(*Group) error) (Group, error) {
-	address = strings.ToLower(strings.TrimSpace(address))
+	address = addressKey(address)
 	var out Group
 	err := s.update(func(tx *bolt.Tx, _ *changes) error {
 		g, err := getGroup(tx, address)
@@ -118,7 +118,7 @@ func (s *Store) UpdateGroup(address string, fn func(*Group) error) (Group, error
 
 // RemoveGroup removes a group.
 func (s *Store) RemoveGroup(address string) error {
-	address = strings.ToLower(strings.TrimSpace(address))
+	address = addressKey(address)
 	return s.update(func(tx *bolt.Tx, _ *changes) error {
 		g, err := getGroup(tx, address)
 		if err != nil {
@@ -194,7 +194,7 @@ func sortedUnique(list []string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, s := range list {
-		s = strings.ToLower(strings.TrimSpace(s))
+		s = addressKey(s)
 		if s != "" && !seen[s] {
 			seen[s] = true
 			out = append(out, s)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"fmt"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -23,7 +22,7 @@ type HandoverResult struct {
 // space beyond the entries, though it counts against the successor's usage. The predecessor is left as it is (the
 // administrator disables or removes it afterwards).
 func (s *Store) Handover(from, to string) (HandoverResult, error) {
-	from, to = strings.ToLower(strings.TrimSpace(from)), strings.ToLower(strings.TrimSpace(to))
+	from, to = addressKey(from), addressKey(to)
 	var res HandoverResult
 	err := s.update(func(tx *bolt.Tx, ch *changes) error {
 		res = HandoverResult{Folder: HandoverFolder + string(Delimiter) + from}

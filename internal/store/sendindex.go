@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"slices"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -58,7 +57,7 @@ func groupsSentBy(tx *bolt.Tx, sender string) []string {
 
 // AliasesOf lists the aliases whose target is target itself (not through another alias), in address order.
 func (s *Store) AliasesOf(target string) ([]string, error) {
-	target = strings.ToLower(strings.TrimSpace(target))
+	target = addressKey(target)
 	var out []string
 	err := s.view(func(tx *bolt.Tx) error {
 		out = scanIndex(tx, bucketAliasTargets, target)
@@ -72,7 +71,7 @@ func (s *Store) GroupsSentBy(addresses []string) ([]string, error) {
 	var out []string
 	err := s.view(func(tx *bolt.Tx) error {
 		for _, a := range addresses {
-			out = append(out, groupsSentBy(tx, strings.ToLower(strings.TrimSpace(a)))...)
+			out = append(out, groupsSentBy(tx, addressKey(a))...)
 		}
 		return nil
 	})

@@ -186,7 +186,7 @@ func unitAccountsTx(tx *bolt.Tx, path string, recursive bool) ([]Account, error)
 
 // MoveAccount puts an account in another unit ("" for none).
 func (s *Store) MoveAccount(address, unit string) error {
-	address = strings.ToLower(strings.TrimSpace(address))
+	address = addressKey(address)
 	return s.update(func(tx *bolt.Tx, _ *changes) error {
 		a, err := getAccount(tx, address)
 		if err != nil {
