@@ -94,6 +94,37 @@ func TestSearchKeys(t *testing.T) {
 	}
 }
 
+// TestSearchUnlabelledWindows1258: a message in windows-1258 without a charset label, as old Vietnamese mailers
+// send it, is found by SEARCH SUBJECT, FROM and BODY and shows its Vietnamese ENVELOPE; BODY[] is the bytes sent.
+func TestSearchUnlabelledWindows1258(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.client(t, nil)
+	raw := crlf("From: Nguy\xea\xden V\xe3n An <an@example.gov.vn>\n" + // Nguyễn Văn An
+		"To: vanthu@example.gov.vn\nSubject: B\xe1o c\xe1o th\xe1ng\n" + // Báo cáo tháng
+		"Date: Mon, 05 Jan 2026 14:00:00 +0700\n\n" +
+		"B\xe1o c\xe1o t\xf4\xd2ng k\xea\xect. \xd0\xe3ng ky\xec \xf0i\xea\xf2n thoa\xf2i\n") // Báo cáo tổng kết. Đăng ký điện thoại
+	appendMsg(t, c, "INBOX", raw, nil)
+	selectBox(t, c, "INBOX", false)
+	for name, criteria := range map[string]imap.SearchCriteria{
+		"SUBJECT": {Header: []imap.SearchCriteriaHeaderField{{Key: "Subject", Value: "báo cáo tháng"}}},
+		"FROM":    {Header: []imap.SearchCriteriaHeaderField{{Key: "From", Value: "Nguyễn Văn An"}}},
+		"BODY":    {Body: []string{"đăng ký điện thoại"}},
+	} {
+		data, err := c.Search(&criteria, nil).Wait()
+		if err != nil || !slices.Equal(data.AllSeqNums(), []uint32{1}) {
+			t.Errorf("SEARCH %s: %v, %v", name, data, err)
+		}
+	}
+	whole := &imap.FetchItemBodySection{Peek: true}
+	m := fetchOne(t, c, imap.SeqSetNum(1), &imap.FetchOptions{Envelope: true, BodySection: []*imap.FetchItemBodySection{whole}})
+	if m.Envelope.Subject != "Báo cáo tháng" || len(m.Envelope.From) != 1 || m.Envelope.From[0].Name != "Nguyễn Văn An" {
+		t.Errorf("ENVELOPE %+v", m.Envelope)
+	}
+	if got := m.FindBodySection(whole); string(got) != string(raw) {
+		t.Errorf("BODY[] is not the message sent:\n%q", got)
+	}
+}
+
 func TestUIDSearchESearchAndSearchRes(t *testing.T) {
 	ts := newTestServer(t)
 	c := searchFixture(t, ts)

@@ -74,7 +74,7 @@ func ParseWithLimits(raw []byte, lim Limits) *Parsed {
 	}
 	p := &parser{raw: raw, lim: lim, body: textSink{max: maxBodyText}}
 	root, fields := p.entity(0, len(raw), 0, false)
-	fallback := firstCharset(root)
+	fallback := p.firstCharset(root)
 	env := buildEnvelope(fields, fallback)
 	return &Parsed{
 		Envelope:   env,
@@ -86,10 +86,11 @@ func ParseWithLimits(raw []byte, lim Limits) *Parsed {
 }
 
 type parser struct {
-	raw   []byte
-	lim   Limits
-	parts int // entities created so far
-	body  textSink
+	raw      []byte
+	lim      Limits
+	parts    int // entities created so far
+	body     textSink
+	read1258 map[*Part]bool // unlabelled text parts read as windows-1258 (windows1258Text)
 }
 
 // entity parses the entity raw[hs:end] at depth (root 0).
@@ -218,7 +219,7 @@ func (p *parser) embedded(part *Part, depth int) {
 	}
 	bs, end := int(part.BodyStart), int(part.End)
 	inner, fields := p.entity(bs, end, depth+1, false)
-	fallback := firstCharset(inner)
+	fallback := p.firstCharset(inner)
 	part.Message = inner
 	part.Envelope = buildEnvelope(fields, fallback)
 	part.Lines = int64(bytes.Count(p.raw[bs:end], nl))
@@ -229,14 +230,20 @@ func (p *parser) embedded(part *Part, depth int) {
 	}
 }
 
-// firstCharset returns the charset of the first text part of a message:
-// mailers that put raw 8-bit text in headers use the body's charset.
-func firstCharset(p *Part) string {
-	if cs := p.Params["charset"]; cs != "" && p.Type == "text" {
-		return cs
+// firstCharset returns the charset of the first text part of a message that
+// names one, or whose unlabelled text was read as windows-1258: mailers that
+// put raw 8-bit text in headers use the body's charset.
+func (p *parser) firstCharset(part *Part) string {
+	if part.Type == "text" {
+		if p.read1258[part] {
+			return "windows-1258"
+		}
+		if cs := part.Params["charset"]; cs != "" {
+			return cs
+		}
 	}
-	for _, c := range p.Children {
-		if cs := firstCharset(c); cs != "" {
+	for _, c := range part.Children {
+		if cs := p.firstCharset(c); cs != "" {
 			return cs
 		}
 	}
