@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -122,6 +123,46 @@ func TestSearchUnlabelledWindows1258(t *testing.T) {
 	}
 	if got := m.FindBodySection(whole); string(got) != string(raw) {
 		t.Errorf("BODY[] is not the message sent:\n%q", got)
+	}
+}
+
+// TestDeepForwardSearch: text at the bottom of 100 forwards (message/rfc822 in multipart/mixed, 200 levels of
+// parts) is found by SEARCH BODY, and the BODYSTRUCTURE shows the text part it is in, whose section FETCH reads.
+func TestDeepForwardSearch(t *testing.T) {
+	const levels = 100
+	msg := "Subject: goc\nContent-Type: text/plain; charset=utf-8\n\nVăn bản gốc ở tầng đáy.\n"
+	for i := levels - 1; i >= 0; i-- {
+		msg = fmt.Sprintf("Subject: Fwd %d\nContent-Type: multipart/mixed; boundary=f%d\n\n--f%d\n\nlan %d\n"+
+			"--f%d\nContent-Type: message/rfc822\n\n%s\n--f%d--\n", i, i, i, i, i, msg, i)
+	}
+	ts := newTestServer(t)
+	c := ts.client(t, nil)
+	appendMsg(t, c, "INBOX", crlf(msg), nil)
+	selectBox(t, c, "INBOX", false)
+	data, err := c.Search(&imap.SearchCriteria{Body: []string{"tầng đáy"}}, nil).Wait()
+	if err != nil || !slices.Equal(data.AllSeqNums(), []uint32{1}) {
+		t.Fatalf("SEARCH BODY: %v, %v", data, err)
+	}
+	m := fetchOne(t, c, imap.SeqSetNum(1), &imap.FetchOptions{BodyStructure: &imap.FetchItemBodyStructure{}})
+	bs, path := m.BodyStructure, []int{}
+	for range levels {
+		mp, ok := bs.(*imap.BodyStructureMultiPart)
+		if !ok || len(mp.Children) != 2 {
+			t.Fatalf("at part %v: %#v, want the forward's multipart", path, bs)
+		}
+		fwd, ok := mp.Children[1].(*imap.BodyStructureSinglePart)
+		if !ok || fwd.MessageRFC822 == nil {
+			t.Fatalf("at part %v.2: %#v, want the forwarded message", path, mp.Children[1])
+		}
+		bs, path = fwd.MessageRFC822.BodyStructure, append(path, 2)
+	}
+	if leaf, ok := bs.(*imap.BodyStructureSinglePart); !ok || leaf.Type != "text" {
+		t.Fatalf("at part %v: %#v, want the original's text", path, bs)
+	}
+	section := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierText, Part: path, Peek: true}
+	m = fetchOne(t, c, imap.SeqSetNum(1), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{section}})
+	if got := string(m.FindBodySection(section)); got != "Văn bản gốc ở tầng đáy.\r\n" {
+		t.Errorf("BODY[%v.TEXT] = %q", path, got)
 	}
 }
 
