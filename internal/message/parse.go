@@ -23,9 +23,9 @@ type Limits struct {
 	// level of nesting is one entity at least, so it bounds the nesting too.
 	MaxParts int
 	// MaxScanBytes bounds the bytes of multipart bodies searched for their delimiters, summed over all parts: a
-	// nested multipart is searched again by each multipart around it. 0 means 128 times the message size, at
-	// most 1 GiB (and so at least 20 times for messages up to 50 MB): every multipart nested up to 128 deep is
-	// split, and a 50 MB one still 20 deep.
+	// nested multipart is searched again by each multipart around it, and multiparts at one depth hold
+	// different bytes. 0 means 128 times the message size, at most 1 GiB: multiparts nested up to 128 deep
+	// are always split in a message of up to 8 MiB, and up to 20 deep in one of 50 MB.
 	MaxScanBytes int64
 	// MaxHeaderBytes bounds the bytes of one header block that are parsed; the rest of the block is kept but
 	// not read.
