@@ -26,16 +26,20 @@ func (e *env) withStore(fn func(*store.Store)) {
 // deliver stores a message of about size bytes in address's INBOX, straight into the store.
 func (e *env) deliver(address string, size int) {
 	e.t.Helper()
-	e.withStore(func(st *store.Store) {
-		a, err := st.Account(address)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		body := "From: vanthu@vinhyen.gov.vn\r\nSubject: Báo cáo\r\n\r\n" + strings.Repeat("x", size)
-		if _, err := st.Deliver(store.NewMessage{Body: []byte(body)}, []store.Copy{{AccountID: a.ID}}); err != nil {
-			e.t.Fatal(err)
-		}
-	})
+	e.withStore(func(st *store.Store) { deliverTo(e.t, st, address, size) })
+}
+
+// deliverTo stores a message of size bytes plus a short header in address's INBOX in st.
+func deliverTo(t *testing.T, st *store.Store, address string, size int) {
+	t.Helper()
+	a, err := st.Account(address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "From: vanthu@vinhyen.gov.vn\r\nSubject: Báo cáo\r\n\r\n" + strings.Repeat("x", size)
+	if _, err := st.Deliver(store.NewMessage{Body: []byte(body)}, []store.Copy{{AccountID: a.ID}}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // directoryEnv is an env with domain vinhyen.gov.vn, unit vinhyen/ubnd (and its parent) and user an.nv in it.
@@ -62,12 +66,12 @@ func TestUnitCommands(t *testing.T) {
 	wantOut(t, "unit add", e.ok("", "unit", "add", "vinhyen/phuong-1", "--name", "Phường 1"), "added unit vinhyen/phuong-1\n")
 	e.ok(goodPassword+"\n", "user", "add", "binh@vinhyen.gov.vn", "--unit", "vinhyen/ubnd/phong-noi-vu/to-1")
 	want := "" +
-		"UNIT                                  NAME                ACCOUNTS  DIRECT\n" +
-		"vinhyen                               Thành phố Vĩnh Yên  2         0\n" +
-		"  vinhyen/phuong-1                    Phường 1            0         0\n" +
-		"  vinhyen/ubnd                        UBND thành phố      2         1\n" +
-		"    vinhyen/ubnd/phong-noi-vu         -                   1         0\n" +
-		"      vinhyen/ubnd/phong-noi-vu/to-1  Tổ 1                1         1\n"
+		"UNIT                                  NAME                ACCOUNTS  DIRECT  SHARED\n" +
+		"vinhyen                               Thành phố Vĩnh Yên  2         0       0\n" +
+		"  vinhyen/phuong-1                    Phường 1            0         0       0\n" +
+		"  vinhyen/ubnd                        UBND thành phố      2         1       0\n" +
+		"    vinhyen/ubnd/phong-noi-vu         -                   1         0       0\n" +
+		"      vinhyen/ubnd/phong-noi-vu/to-1  Tổ 1                1         1       0\n"
 	wantOut(t, "unit list", e.ok("", "unit", "list"), want)
 
 	e.fails(1, "unit vinhyen/ubnd/phong-noi-vu/to-1 still has 1 account(s) (binh@vinhyen.gov.vn): move them elsewhere with 'mailserver user move ADDRESS PATH' or remove them first",
@@ -96,6 +100,48 @@ func TestUnitCommands(t *testing.T) {
 	e.ok("", "unit", "remove", "vinhyen/ubnd/phong-noi-vu")
 	if out := e.ok("", "unit", "list"); strings.Contains(out, "phong-noi-vu") {
 		t.Errorf("removed units still listed:\n%s", out)
+	}
+}
+
+// TestSharedMailboxesAreNotUnitAccounts checks that unit list, quota report and unit remove count a unit's shared
+// mailboxes apart from its accounts (they are not unit members), with the server stopped (direct file access) and
+// running (control socket).
+func TestSharedMailboxesAreNotUnitAccounts(t *testing.T) {
+	for _, running := range []bool{false, true} {
+		t.Run(map[bool]string{false: "stopped", true: "running"}[running], func(t *testing.T) {
+			e := newEnv(t)
+			var st *store.Store
+			if running {
+				st = e.startControl(t)
+			}
+			e.ok("", "domain", "add", domain)
+			e.ok("", "unit", "add", "vinhyen", "--name", "Thành phố Vĩnh Yên")
+			e.ok("", "unit", "add", "vinhyen/ubnd", "--name", "UBND thành phố")
+			e.ok("", "unit", "add", "vinhyen/phuong-1", "--name", "Phường 1")
+			e.ok(goodPassword+"\n", "user", "add", userAn, "--unit", "vinhyen/ubnd")
+			e.ok("", "share", "add", "vanthu@vinhyen.gov.vn", "--unit", "vinhyen/ubnd")
+			e.ok("", "share", "add", "vanthu.p1@vinhyen.gov.vn", "--unit", "vinhyen/phuong-1")
+			if running {
+				deliverTo(t, st, "vanthu@vinhyen.gov.vn", 100<<10)
+			} else {
+				e.deliver("vanthu@vinhyen.gov.vn", 100<<10)
+			}
+
+			wantOut(t, "unit list", e.ok("", "unit", "list"), ""+
+				"UNIT                NAME                ACCOUNTS  DIRECT  SHARED\n"+
+				"vinhyen             Thành phố Vĩnh Yên  1         0       2\n"+
+				"  vinhyen/phuong-1  Phường 1            0         0       1\n"+
+				"  vinhyen/ubnd      UBND thành phố      1         1       1\n")
+			out := e.ok("", "quota", "report")
+			_, units, _ := strings.Cut(out, "\n\n")
+			wantOut(t, "quota report by unit", units, ""+
+				"UNIT              NAME                ACCOUNTS  SHARED  USED\n"+
+				"vinhyen           Thành phố Vĩnh Yên  1         2       100KB\n"+
+				"vinhyen/ubnd      UBND thành phố      1         1       100KB\n"+
+				"vinhyen/phuong-1  Phường 1            0         1       0B\n")
+			e.fails(1, "unit vinhyen/phuong-1 still has 1 shared mailbox(es) (vanthu.p1@vinhyen.gov.vn): move them elsewhere with 'mailserver user move ADDRESS PATH' or remove them first",
+				"", "unit", "remove", "vinhyen/phuong-1")
+		})
 	}
 }
 
@@ -131,11 +177,11 @@ func TestUnitSetCommand(t *testing.T) {
 		`unit vinhyen/ubnd is now named "UBND thành phố Vĩnh Yên"`+"\n")
 	e.wantAudit("unit.set", "vinhyen/ubnd", `name "UBND thành phố Vĩnh Yên" (was "UBND thành phố")`)
 	want := "" +
-		"UNIT                                  NAME                     ACCOUNTS  DIRECT\n" +
-		"vinhyen                               Thành phố Vĩnh Yên       1         0\n" +
-		"  vinhyen/ubnd                        UBND thành phố Vĩnh Yên  1         1\n" +
-		"    vinhyen/ubnd/phong-noi-vu         Phòng Nội vụ             0         0\n" +
-		"      vinhyen/ubnd/phong-noi-vu/to-1  Tổ 1                     0         0\n"
+		"UNIT                                  NAME                     ACCOUNTS  DIRECT  SHARED\n" +
+		"vinhyen                               Thành phố Vĩnh Yên       1         0       0\n" +
+		"  vinhyen/ubnd                        UBND thành phố Vĩnh Yên  1         1       0\n" +
+		"    vinhyen/ubnd/phong-noi-vu         Phòng Nội vụ             0         0       0\n" +
+		"      vinhyen/ubnd/phong-noi-vu/to-1  Tổ 1                     0         0       0\n"
 	wantOut(t, "unit list after set", e.ok("", "unit", "list"), want)
 	if a := e.account(userAn); a.Unit != "vinhyen/ubnd" {
 		t.Errorf("the unit's account moved: %+v", a)
@@ -410,7 +456,7 @@ func TestQuotaCommands(t *testing.T) {
 	}
 	for _, frag := range []string{"binh@vinhyen.gov.vn    vinhyen/phuong-1  2GB        600KB  0.0%",
 		"an.nv@vinhyen.gov.vn   vinhyen/ubnd      1MB        256KB  25.0%", "unlimited  100KB  -",
-		"vinhyen           Thành phố Vĩnh Yên  3         956.1KB", "vinhyen/ubnd      UBND thành phố      2         356.1KB"} {
+		"vinhyen           Thành phố Vĩnh Yên  2         1       956.1KB", "vinhyen/ubnd      UBND thành phố      1         1       356.1KB"} {
 		if !strings.Contains(out, frag) {
 			t.Errorf("quota report lacks %q:\n%s", frag, out)
 		}
@@ -504,7 +550,7 @@ func TestDirectoryThroughControlSocket(t *testing.T) {
 	e.ok("", "share", "grant", "vanthu@vinhyen.gov.vn", userAn, "--rights", "write")
 	e.ok("", "quota", "set", userAn, "1GB")
 	e.ok("", "user", "disable", userAn, "--reject-mail")
-	if out := e.ok("", "unit", "list"); !strings.Contains(out, "  vinhyen/ubnd  UBND  1         1") {
+	if out := e.ok("", "unit", "list"); !strings.Contains(out, "  vinhyen/ubnd  UBND  0         0       1\n") {
 		t.Errorf("unit list through the socket:\n%s", out)
 	}
 	if out := e.ok("", "group", "show", "nhom@vinhyen.gov.vn"); !strings.Contains(out, "  unit:vinhyen\n") {

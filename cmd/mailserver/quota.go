@@ -69,8 +69,9 @@ func newQuotaReportCmd(a *app) *cobra.Command {
 		Use:   "report",
 		Short: "Report storage use per account and per unit, largest first",
 		Long: `Report the storage used by every account (users and shared mailboxes) with its quota and the
-percentage of it used, then by every org unit, counting the accounts of its sub-units too. Both lists are sorted
-by use, largest first.`,
+percentage of it used, then by every org unit, counting the accounts of its sub-units too. A unit's ACCOUNTS are
+its staff; its shared mailboxes, which belong to it but are not its members, are counted apart (SHARED), and USED
+is the storage of both. Both lists are sorted by use, largest first.`,
 		Example: `  mailserver quota report
   mailserver quota report | head -20`,
 		Args: args(),
@@ -99,9 +100,10 @@ func writeQuotaReport(w io.Writer, r admin.QuotaReport) error {
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "UNIT\tNAME\tACCOUNTS\tUSED")
+	fmt.Fprintln(tw, "UNIT\tNAME\tACCOUNTS\tSHARED\tUSED")
 	for _, u := range r.Units {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", u.Path, orDash(cleanCell(u.Name)), u.Accounts, formatSize(u.Used))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", u.Path, orDash(cleanCell(u.Name)), u.Accounts, u.Shared,
+			formatSize(u.Used))
 	}
 	return tw.Flush()
 }

@@ -65,7 +65,7 @@ func TestServe(t *testing.T) {
 	e.ok(goodPassword+"\n", "user", "add", userAn, "--name", "Nguyễn Văn An", "--quota", "2GB", "--unit", "vinhyen/ubnd")
 	e.ok("", "share", "add", "vanthu@vinhyen.gov.vn", "--unit", "vinhyen/ubnd")
 	e.ok("", "share", "grant", "vanthu@vinhyen.gov.vn", userAn, "--rights", "read,send")
-	e.fails(1, "unit vinhyen/ubnd still has 2 account(s) (an.nv@vinhyen.gov.vn, vanthu@vinhyen.gov.vn): move them elsewhere with 'mailserver user move ADDRESS PATH' or remove them first",
+	e.fails(1, "unit vinhyen/ubnd still has 1 account(s) (an.nv@vinhyen.gov.vn) and 1 shared mailbox(es) (vanthu@vinhyen.gov.vn): move them elsewhere with 'mailserver user move ADDRESS PATH' or remove them first",
 		"", "unit", "remove", "vinhyen/ubnd")
 	e.ok("", "group", "add", "lanhdao@vinhyen.gov.vn", "--policy", "members")
 	e.ok("", "group", "member", "add", "lanhdao@vinhyen.gov.vn", "unit:vinhyen/ubnd")

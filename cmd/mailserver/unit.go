@@ -61,8 +61,10 @@ func newUnitListCmd(a *app) *cobra.Command {
 		Use:   "list",
 		Short: "Show the org units as an indented tree with account counts",
 		Long: `Show every org unit as a tree, each sub-unit indented by two spaces under its parent, with its display
-name, the accounts in it and its sub-units (ACCOUNTS) and those directly in it (DIRECT). Shared mailboxes count
-as accounts.`,
+name, the accounts in it and its sub-units (ACCOUNTS), those directly in it (DIRECT), and the shared mailboxes
+in it and its sub-units (SHARED). Shared mailboxes belong to a unit but are not its members (a group member
+unit:PATH does not reach them), so they are not counted as accounts; 'mailserver share list' shows the unit of
+each.`,
 		Example: `  mailserver unit list
   mailserver unit list | grep phuong`,
 		Args: args(),
@@ -81,10 +83,10 @@ as accounts.`,
 // writeUnitTree prints units, in tree order, as aligned columns with the paths indented by depth.
 func writeUnitTree(w io.Writer, units []admin.UnitInfo) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "UNIT\tNAME\tACCOUNTS\tDIRECT")
+	fmt.Fprintln(tw, "UNIT\tNAME\tACCOUNTS\tDIRECT\tSHARED")
 	for _, u := range units {
-		fmt.Fprintf(tw, "%s%s\t%s\t%d\t%d\n", strings.Repeat("  ", u.Depth()), u.Path, orDash(cleanCell(u.Name)),
-			u.Accounts, u.Direct)
+		fmt.Fprintf(tw, "%s%s\t%s\t%d\t%d\t%d\n", strings.Repeat("  ", u.Depth()), u.Path, orDash(cleanCell(u.Name)),
+			u.Accounts, u.Direct, u.Shared)
 	}
 	return tw.Flush()
 }

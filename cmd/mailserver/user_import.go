@@ -58,9 +58,10 @@ Nothing is created while any row has a problem: every problem is listed on stand
 column, the first one on standard error, and the command exits with 1. --dry-run shows the plan (each account to
 create with its address, the existing ones counted, the problems) and changes nothing. Running the same file
 again creates nothing: a row whose account exists as the file describes it is skipped, and one that names an
-existing account with other data is reported as a conflict and never changed. If creating stops half way, the
-passwords of the accounts created so far are still written to --out; run the import again, with another --out,
-to create the rest.
+existing account with other data (unit, name, or quota: its own, or --quota for a row without one) is reported
+as a conflict and never changed, whether the row gives the address or it is found by name and unit. If creating
+stops half way, the passwords of the accounts created so far are still written to --out; run the import again,
+with another --out, to create the rest.
 
 --domain defaults to the only domain when there is just one.`,
 		Example: `  mailserver user import nhan-su.csv --dry-run

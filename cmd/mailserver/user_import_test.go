@@ -279,6 +279,15 @@ func TestUserImportErrors(t *testing.T) {
 	if a := e.account("ngoc.ttb@phucyen.gov.vn"); a.Quota != 2<<30 {
 		t.Errorf("a row's own quota: %d", a.Quota)
 	}
+	// Another default quota: the row without an address and without a quota, found by name and unit, states it,
+	// so its account is a conflict; the row with its own quota is not.
+	const quotaConflict = "line 2, column Dung lượng: an.nv@phucyen.gov.vn already exists with quota 1GB, not 2GB (the quota for rows without one): change it with 'mailserver quota set an.nv@phucyen.gov.vn 2GB', or give the row its own quota"
+	r = e.run("", "user", "import", good, "--dry-run", "--domain", "phucyen.gov.vn", "--name-rule", "given.initials",
+		"--quota", "2GB")
+	if r.code != 1 || r.stderr != "mailserver: "+good+": "+quotaConflict+"; nothing was created\n" ||
+		!strings.HasPrefix(r.stdout, good+": 0 to create, 1 already exist, 1 conflicts, 0 errors\n") {
+		t.Errorf("another default quota: exit %d, stderr %q, stdout:\n%s", r.code, r.stderr, r.stdout)
+	}
 }
 
 func TestUserHandover(t *testing.T) {

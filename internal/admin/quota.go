@@ -25,12 +25,23 @@ type AccountUsage struct {
 	Used    int64  `json:"used"`  // bytes
 }
 
-// UnitUsage is the storage of a unit's accounts, its sub-units' included.
+// UnitUsage is the storage of a unit's accounts and shared mailboxes, its sub-units' included.
 type UnitUsage struct {
 	Path     string `json:"path"`
 	Name     string `json:"name,omitempty"`
-	Accounts int    `json:"accounts"`
-	Used     int64  `json:"used"` // bytes
+	Accounts int    `json:"accounts"` // people's accounts
+	Shared   int    `json:"shared"`   // shared mailboxes: they belong to the unit but are not its members
+	Used     int64  `json:"used"`     // bytes, of the accounts and the shared mailboxes
+}
+
+// addUse counts account a, which is in the unit or one of its sub-units.
+func (u *UnitUsage) addUse(a store.Account) {
+	if a.Shared {
+		u.Shared++
+	} else {
+		u.Accounts++
+	}
+	u.Used += a.Used
 }
 
 // SetQuota sets an account's quota in bytes; 0 means unlimited. Mail already stored is kept when the new quota
@@ -78,16 +89,10 @@ func (s *Service) QuotaReport() (QuotaReport, error) {
 	for _, a := range accounts {
 		r.Accounts = append(r.Accounts, AccountUsage{Address: a.Address, Name: a.Name, Unit: a.Unit, Shared: a.Shared,
 			Quota: a.Quota, Used: a.Used})
-		for p := a.Unit; p != ""; {
+		for _, p := range unitAndParents(a.Unit) {
 			if i, ok := index[p]; ok {
-				r.Units[i].Accounts++
-				r.Units[i].Used += a.Used
+				r.Units[i].addUse(a)
 			}
-			cut := strings.LastIndexByte(p, '/')
-			if cut < 0 {
-				break
-			}
-			p = p[:cut]
 		}
 	}
 	slices.SortStableFunc(r.Accounts, func(x, y AccountUsage) int {

@@ -13,8 +13,9 @@ import (
 type UnitInfo struct {
 	Path     string    `json:"path"` // e.g. "vinhyen/ubnd/phong-noi-vu"
 	Name     string    `json:"name,omitempty"`
-	Accounts int       `json:"accounts"` // accounts (shared mailboxes included) in the unit and its sub-units
-	Direct   int       `json:"direct"`   // accounts in the unit itself
+	Accounts int       `json:"accounts"` // people's accounts in the unit and its sub-units
+	Direct   int       `json:"direct"`   // people's accounts in the unit itself
+	Shared   int       `json:"shared"`   // shared mailboxes in the unit and its sub-units: not members, not accounts
 	Created  time.Time `json:"created"`
 }
 
@@ -80,18 +81,29 @@ func (s *Service) ListUnits() ([]UnitInfo, error) {
 		index[u.Path] = i
 	}
 	for _, u := range units {
-		for p := u.Path; ; {
+		for _, p := range unitAndParents(u.Path) {
 			if i, ok := index[p]; ok {
 				out[i].Accounts += u.Accounts
+				out[i].Shared += u.Shared
 			}
-			cut := strings.LastIndexByte(p, '/')
-			if cut < 0 {
-				break
-			}
-			p = p[:cut]
 		}
 	}
 	return out, nil
+}
+
+// unitAndParents returns path and the paths of its parent units, nearest first: "a/b/c", "a/b", "a". An empty
+// path (no unit) has none.
+func unitAndParents(path string) []string {
+	var out []string
+	for p := path; p != ""; {
+		out = append(out, p)
+		cut := strings.LastIndexByte(p, '/')
+		if cut < 0 {
+			break
+		}
+		p = p[:cut]
+	}
+	return out
 }
 
 // SetUnitName sets the display name of an org unit, such as a parent AddUnit added without one; "" removes it.
@@ -175,10 +187,7 @@ func (s *Service) unitInUse(p string) error {
 	if err != nil {
 		return err
 	}
-	var addrs, subs []string
-	for _, a := range accounts {
-		addrs = append(addrs, a.Address)
-	}
+	var subs []string
 	units, err := s.st.Units()
 	if err != nil {
 		return err
@@ -189,15 +198,36 @@ func (s *Service) unitInUse(p string) error {
 		}
 	}
 	switch {
-	case len(addrs) > 0 && len(subs) > 0:
-		return failf(ErrInUse, "unit %s still has %d account(s) (%s) and %d sub-unit(s) (%s): move the accounts elsewhere with 'mailserver user move ADDRESS PATH' and remove the sub-units first",
-			p, len(addrs), shortList(addrs), len(subs), shortList(subs))
-	case len(addrs) > 0:
-		return failf(ErrInUse, "unit %s still has %d account(s) (%s): move them elsewhere with 'mailserver user move ADDRESS PATH' or remove them first",
-			p, len(addrs), shortList(addrs))
+	case len(accounts) > 0 && len(subs) > 0:
+		return failf(ErrInUse, "unit %s still has %s and %d sub-unit(s) (%s): move the accounts elsewhere with 'mailserver user move ADDRESS PATH' and remove the sub-units first",
+			p, countAccounts(accounts), len(subs), shortList(subs))
+	case len(accounts) > 0:
+		return failf(ErrInUse, "unit %s still has %s: move them elsewhere with 'mailserver user move ADDRESS PATH' or remove them first",
+			p, countAccounts(accounts))
 	case len(subs) > 0:
 		return failf(ErrInUse, "unit %s still has %d sub-unit(s) (%s): remove them first with 'mailserver unit remove PATH'",
 			p, len(subs), shortList(subs))
 	}
 	return failf(ErrInUse, "unit %s is still in use: see 'mailserver unit list'", p) // emptied meanwhile: try again
+}
+
+// countAccounts names accounts for an error, people's accounts apart from shared mailboxes as 'unit list' counts
+// them: "2 account(s) (a@…, b@…)", "1 shared mailbox(es) (vanthu@…)", or both joined by "and".
+func countAccounts(accounts []store.Account) string {
+	var people, shared []string
+	for _, a := range accounts {
+		if a.Shared {
+			shared = append(shared, a.Address)
+		} else {
+			people = append(people, a.Address)
+		}
+	}
+	var parts []string
+	if len(people) > 0 {
+		parts = append(parts, fmt.Sprintf("%d account(s) (%s)", len(people), shortList(people)))
+	}
+	if len(shared) > 0 {
+		parts = append(parts, fmt.Sprintf("%d shared mailbox(es) (%s)", len(shared), shortList(shared)))
+	}
+	return strings.Join(parts, " and ")
 }

@@ -126,7 +126,8 @@ func TestDirectoryRoundTrip(t *testing.T) {
 		t.Errorf("SetQuota: %d", a.Quota)
 	}
 	r, err := ctl.Call(c, ctl.QuotaReport, ctl.None{})
-	if err != nil || len(r.Accounts) != 3 || len(r.Units) != 3 || r.Units[0].Path != "vinhyen" || r.Units[0].Accounts != 2 {
+	if err != nil || len(r.Accounts) != 3 || len(r.Units) != 3 || r.Units[0].Path != "vinhyen" ||
+		r.Units[0].Accounts != 1 || r.Units[0].Shared != 1 {
 		t.Errorf("QuotaReport = %+v, %v", r, err)
 	}
 

@@ -4,10 +4,13 @@ import (
 	"math"
 
 	"github.com/emersion/go-imap/v2"
+
+	"mailserver/internal/message"
 )
 
-// maxStructureDepth bounds the BODYSTRUCTURE written; internal/message already caps nesting far below this.
-const maxStructureDepth = 100
+// maxStructureDepth bounds the BODYSTRUCTURE written. It is internal/message's bound on nesting, so that every
+// part it parsed, and whose text SEARCH finds, is shown.
+const maxStructureDepth = message.MaxNesting
 
 // sanitizeStructure makes a body structure safe for the library's writer, which panics on a multipart without
 // children and dereferences Extended on every node. internal/message promises both already; this is the belt to

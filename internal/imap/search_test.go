@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -91,6 +92,77 @@ func TestSearchKeys(t *testing.T) {
 		if got := data.AllSeqNums(); !slices.Equal(got, tc.want) {
 			t.Errorf("SEARCH %s = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestSearchUnlabelledWindows1258: a message in windows-1258 without a charset label, as old Vietnamese mailers
+// send it, is found by SEARCH SUBJECT, FROM and BODY and shows its Vietnamese ENVELOPE; BODY[] is the bytes sent.
+func TestSearchUnlabelledWindows1258(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.client(t, nil)
+	raw := crlf("From: Nguy\xea\xden V\xe3n An <an@example.gov.vn>\n" + // Nguyễn Văn An
+		"To: vanthu@example.gov.vn\nSubject: B\xe1o c\xe1o th\xe1ng\n" + // Báo cáo tháng
+		"Date: Mon, 05 Jan 2026 14:00:00 +0700\n\n" +
+		"B\xe1o c\xe1o t\xf4\xd2ng k\xea\xect. \xd0\xe3ng ky\xec \xf0i\xea\xf2n thoa\xf2i\n") // Báo cáo tổng kết. Đăng ký điện thoại
+	appendMsg(t, c, "INBOX", raw, nil)
+	selectBox(t, c, "INBOX", false)
+	for name, criteria := range map[string]imap.SearchCriteria{
+		"SUBJECT": {Header: []imap.SearchCriteriaHeaderField{{Key: "Subject", Value: "báo cáo tháng"}}},
+		"FROM":    {Header: []imap.SearchCriteriaHeaderField{{Key: "From", Value: "Nguyễn Văn An"}}},
+		"BODY":    {Body: []string{"đăng ký điện thoại"}},
+	} {
+		data, err := c.Search(&criteria, nil).Wait()
+		if err != nil || !slices.Equal(data.AllSeqNums(), []uint32{1}) {
+			t.Errorf("SEARCH %s: %v, %v", name, data, err)
+		}
+	}
+	whole := &imap.FetchItemBodySection{Peek: true}
+	m := fetchOne(t, c, imap.SeqSetNum(1), &imap.FetchOptions{Envelope: true, BodySection: []*imap.FetchItemBodySection{whole}})
+	if m.Envelope.Subject != "Báo cáo tháng" || len(m.Envelope.From) != 1 || m.Envelope.From[0].Name != "Nguyễn Văn An" {
+		t.Errorf("ENVELOPE %+v", m.Envelope)
+	}
+	if got := m.FindBodySection(whole); string(got) != string(raw) {
+		t.Errorf("BODY[] is not the message sent:\n%q", got)
+	}
+}
+
+// TestDeepForwardSearch: text at the bottom of 100 forwards (message/rfc822 in multipart/mixed, 200 levels of
+// parts) is found by SEARCH BODY, and the BODYSTRUCTURE shows the text part it is in, whose section FETCH reads.
+func TestDeepForwardSearch(t *testing.T) {
+	const levels = 100
+	msg := "Subject: goc\nContent-Type: text/plain; charset=utf-8\n\nVăn bản gốc ở tầng đáy.\n"
+	for i := levels - 1; i >= 0; i-- {
+		msg = fmt.Sprintf("Subject: Fwd %d\nContent-Type: multipart/mixed; boundary=f%d\n\n--f%d\n\nlan %d\n"+
+			"--f%d\nContent-Type: message/rfc822\n\n%s\n--f%d--\n", i, i, i, i, i, msg, i)
+	}
+	ts := newTestServer(t)
+	c := ts.client(t, nil)
+	appendMsg(t, c, "INBOX", crlf(msg), nil)
+	selectBox(t, c, "INBOX", false)
+	data, err := c.Search(&imap.SearchCriteria{Body: []string{"tầng đáy"}}, nil).Wait()
+	if err != nil || !slices.Equal(data.AllSeqNums(), []uint32{1}) {
+		t.Fatalf("SEARCH BODY: %v, %v", data, err)
+	}
+	m := fetchOne(t, c, imap.SeqSetNum(1), &imap.FetchOptions{BodyStructure: &imap.FetchItemBodyStructure{}})
+	bs, path := m.BodyStructure, []int{}
+	for range levels {
+		mp, ok := bs.(*imap.BodyStructureMultiPart)
+		if !ok || len(mp.Children) != 2 {
+			t.Fatalf("at part %v: %#v, want the forward's multipart", path, bs)
+		}
+		fwd, ok := mp.Children[1].(*imap.BodyStructureSinglePart)
+		if !ok || fwd.MessageRFC822 == nil {
+			t.Fatalf("at part %v.2: %#v, want the forwarded message", path, mp.Children[1])
+		}
+		bs, path = fwd.MessageRFC822.BodyStructure, append(path, 2)
+	}
+	if leaf, ok := bs.(*imap.BodyStructureSinglePart); !ok || leaf.Type != "text" {
+		t.Fatalf("at part %v: %#v, want the original's text", path, bs)
+	}
+	section := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierText, Part: path, Peek: true}
+	m = fetchOne(t, c, imap.SeqSetNum(1), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{section}})
+	if got := string(m.FindBodySection(section)); got != "Văn bản gốc ở tầng đáy.\r\n" {
+		t.Errorf("BODY[%v.TEXT] = %q", path, got)
 	}
 }
 

@@ -48,7 +48,7 @@ func (m *Meta) BodyStructure(extended bool) imap.BodyStructure {
 }
 
 // maxStructureDepth guards against a corrupted Meta; Parse never nests this deep.
-const maxStructureDepth = 1000
+const maxStructureDepth = MaxNesting
 
 func bodyStructure(p *Part, depth int) imap.BodyStructure {
 	if p.isMultipart() && depth < maxStructureDepth {

@@ -52,10 +52,35 @@ func isUTF8Charset(cs string) bool {
 	return false
 }
 
+// isUnlabelled reports whether charset label cs (normalised) says nothing of
+// 8-bit text: none, us-ascii (which 8-bit bytes contradict), or unknown-8bit
+// (RFC 1428).
+func isUnlabelled(cs string) bool {
+	switch cs {
+	case "", "us-ascii", "ascii", "unknown-8bit":
+		return true
+	}
+	return false
+}
+
 // toUTF8 converts b from charset cs to NFC UTF-8. Unknown charsets and invalid
-// bytes never fail: what cannot be converted becomes U+FFFD.
+// bytes never fail: what cannot be converted becomes U+FFFD. Unlabelled text
+// that is not UTF-8 is read as windows-1258 when windows1258Text takes it for
+// Vietnamese.
 func toUTF8(b []byte, cs string) string {
+	s, _ := decodeText(b, cs)
+	return s
+}
+
+// decodeText is toUTF8, and reports whether unlabelled text was read as
+// windows-1258.
+func decodeText(b []byte, cs string) (text string, windows1258 bool) {
 	cs = normCharset(cs)
+	if isUnlabelled(cs) {
+		if s, ok := windows1258Text(b); ok {
+			return s, true
+		}
+	}
 	if !isUTF8Charset(cs) && gomessage.CharsetReader != nil {
 		if r, err := gomessage.CharsetReader(cs, bytes.NewReader(b)); err == nil && r != nil {
 			if out, err := io.ReadAll(r); err == nil {
@@ -63,7 +88,7 @@ func toUTF8(b []byte, cs string) string {
 			}
 		}
 	}
-	return cleanText(string(b))
+	return cleanText(string(b)), false
 }
 
 // cleanText makes s valid UTF-8 in NFC. windows-1258 and some mailers produce
@@ -88,18 +113,19 @@ func isASCII(s string) bool {
 }
 
 // DecodeHeaderValue decodes RFC 2047 words with any charset go-message/charset
-// knows (windows-1258 included) and returns NFC UTF-8. Invalid bytes become
-// U+FFFD and control characters become spaces, so the result is safe to put in
-// an ENVELOPE.
+// knows (windows-1258 included) and returns NFC UTF-8. Raw 8-bit bytes that are
+// not UTF-8 are read as windows-1258 when windows1258Text takes them for
+// Vietnamese; otherwise invalid bytes become U+FFFD. Control characters become
+// spaces, so the result is safe to put in an ENVELOPE.
 func DecodeHeaderValue(v string) string {
 	return decodeHeader(v, "")
 }
 
 // decodeHeader is DecodeHeaderValue with a fallback charset for raw 8-bit
 // header values that are not UTF-8 (old mailers write them in the body's
-// charset without RFC 2047).
+// charset without RFC 2047). Without one, they are decoded as unlabelled text.
 func decodeHeader(v, fallback string) string {
-	if !utf8.ValidString(v) && !isUTF8Charset(normCharset(fallback)) {
+	if !utf8.ValidString(v) {
 		v = toUTF8([]byte(v), fallback)
 	}
 	if strings.Contains(v, "=?") {

@@ -77,8 +77,8 @@ func parseAddressList(v, fallback string) []imap.Address {
 
 // AddressDomains returns the host of every address the ENVELOPE would show for an address field with this value,
 // in order: it reads the value as parseAddressList does, taking what net/mail cannot parse from the
-// comma-separated pieces and from a "<local@host>" inside them, and reading raw 8-bit bytes as UTF-8 (the charset
-// of a body that names none). DMARC checks these domains: a From it could not read would otherwise go unchecked
+// comma-separated pieces and from a "<local@host>" inside them, and reading raw 8-bit bytes as unlabelled text
+// (UTF-8, or windows-1258 Vietnamese: only names change, never the addresses). DMARC checks these domains: a From it could not read would otherwise go unchecked
 // while the reader is still shown its author (RFC 7489 6.6.1).
 func AddressDomains(fieldValue string) []string {
 	addrs := parseAddressList(fieldValue, "")

@@ -16,7 +16,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(raw))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		p := ParseWithLimits(raw, Limits{MaxDepth: 8, MaxParts: 100, MaxHeaderBytes: 4096})
+		p := ParseWithLimits(raw, Limits{MaxParts: 100, MaxScanBytes: 1 << 20, MaxHeaderBytes: 4096})
 		if p.Envelope == nil || p.Root == nil {
 			t.Fatal("nil envelope or root")
 		}

@@ -2,6 +2,7 @@ package message
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"strings"
 	"testing"
@@ -68,9 +69,10 @@ func TestLimits(t *testing.T) {
 		{"nested multipart 5000", nestedMultipart(5000), DefaultLimits},
 		{"nested rfc822 10000", nestedMessages(10000), DefaultLimits},
 		{"wide 100000", wideMultipart(100_000), DefaultLimits},
-		{"small limits", nestedMultipart(50), Limits{MaxDepth: 3, MaxParts: 5, MaxHeaderBytes: 200}},
-		{"tiny header limit", nestedMultipart(50), Limits{MaxDepth: 3, MaxParts: 5, MaxHeaderBytes: 40}},
-		{"wide small limits", wideMultipart(30), Limits{MaxDepth: 3, MaxParts: 7}},
+		{"small limits", nestedMultipart(50), Limits{MaxParts: 5, MaxHeaderBytes: 200}},
+		{"tiny header limit", nestedMultipart(50), Limits{MaxParts: 5, MaxHeaderBytes: 40}},
+		{"wide small limits", wideMultipart(30), Limits{MaxParts: 7}},
+		{"small scan budget", nestedMultipart(50), Limits{MaxScanBytes: 10_000}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -81,10 +83,10 @@ func TestLimits(t *testing.T) {
 			if elapsed > 2*time.Second {
 				t.Errorf("parse of %d bytes took %v", len(c.raw), elapsed)
 			}
-			lim := c.lim
+			maxParts := cmp.Or(c.lim.MaxParts, DefaultLimits.MaxParts)
 			depth, count := depthAndCount(p.Root)
-			if depth > lim.MaxDepth || count > lim.MaxParts {
-				t.Errorf("depth %d count %d exceed %+v", depth, count, lim)
+			if depth > MaxNesting || count > maxParts {
+				t.Errorf("depth %d count %d exceed %d parts", depth, count, maxParts)
 			}
 			checkStructure(t, c.raw, p.Root)
 			assertRoundTrip(t, p)

@@ -167,8 +167,8 @@ func (d *decoder) addrs() []imap.Address {
 }
 
 // maxDecodeDepth bounds recursion on corrupt input; Parse never nests deeper
-// than its MaxDepth (20 by default) plus one.
-const maxDecodeDepth = 256
+// than MaxNesting.
+const maxDecodeDepth = MaxNesting
 
 func (d *decoder) part(depth int) *Part {
 	if depth > maxDecodeDepth {

@@ -56,7 +56,13 @@ func (p *parser) addPartText(part *Part) {
 	}
 	raw := p.raw[part.BodyStart:part.End]
 	decoded := decodeAll(part.Encoding, raw, limit)
-	s := toUTF8(decoded, part.Params["charset"])
+	s, windows1258 := decodeText(decoded, part.Params["charset"])
+	if windows1258 {
+		if p.read1258 == nil {
+			p.read1258 = map[*Part]bool{}
+		}
+		p.read1258[part] = true
+	}
 	if isHTML {
 		s = stripHTML(s)
 	}

@@ -50,11 +50,15 @@
 // # Running a file again
 //
 // A row whose account already exists as the file describes it is skipped, so running the same file twice changes
-// nothing. With an address, the row is that account; if the account's unit, name or (when the row gives one)
-// quota differ, the row is a conflict, reported and never changed. Without an address, the row is an existing
+// nothing. With an address, the row is that account; if the account's unit, name or quota differ from what the
+// row states, the row is a conflict, reported and never changed. A row states the quota in its cell or, when the
+// cell is empty, through Options.Quota (the --quota flag), which an account made from it would get; with neither,
+// the quota is not compared. Without an address, the row is an existing
 // account with the same name (compared without regard to case or spacing) in the same unit and domain, each
 // account matched by one row at most; so a file listing two people called Nguyễn Văn An in one unit creates annv
-// and annv2 once. A person of the same name in another unit is taken to be someone else and gets a new address;
+// and annv2 once. A row that states a quota is matched first to such an account with that quota, so namesakes in
+// one unit are told apart by their quotas whatever the order of the rows; otherwise accounts are matched in
+// address order. The quota is then compared as for a row with an address, and a difference is a conflict too. A person of the same name in another unit is taken to be someone else and gets a new address;
 // the plan lists such namesakes (NewAccount.Namesakes) so that the administrator can check, and a row that gives
 // the address explicitly says exactly which account it means.
 package provision

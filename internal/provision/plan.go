@@ -71,7 +71,9 @@ func ReadDirectory(st *store.Store) (Directory, error) {
 type Options struct {
 	Domain string   // domain of rows whose address cell is empty or a bare local part
 	Rule   NameRule // how missing addresses are made; the zero value is the default rule
-	Quota  int64    // bytes, for rows with an empty quota cell; 0 means unlimited
+	// Quota is the quota in bytes of rows with an empty quota cell, and what such rows state about an existing
+	// account; 0 means unlimited, and such rows then state nothing about the quota.
+	Quota int64
 }
 
 // ImportPlan is what importing a file would do. Making it changes nothing; Apply carries it out.
@@ -182,10 +184,14 @@ func Plan(r io.Reader, existing Directory, opts Options) (*ImportPlan, error) {
 			p.planExplicit(&rows[i])
 		}
 	}
+	var unmatched []*row
 	for i := range rows {
-		if rows[i].local == "" && rows[i].ok {
-			p.planGenerated(&rows[i])
+		if rows[i].local == "" && rows[i].ok && !p.matchSameQuota(&rows[i]) {
+			unmatched = append(unmatched, &rows[i])
 		}
+	}
+	for _, r := range unmatched {
+		p.planGenerated(r)
 	}
 	pl := p.plan
 	byLine := func(a, b *LineError) int { return cmp.Compare(a.Line, b.Line) }

@@ -224,6 +224,74 @@ func TestConflicts(t *testing.T) {
 	}
 }
 
+// TestDefaultQuotaConflicts: a row without a quota states the default quota (Options.Quota, the --quota flag), so
+// an existing account with another quota is a conflict, whether the row gives its address or not; an account
+// with the default quota, or a row that gives its own, is not.
+func TestDefaultQuotaConflicts(t *testing.T) {
+	d := testDirectory(
+		store.Account{Address: "annv@vinhyen.gov.vn", Name: "Nguyễn Văn An", Unit: "vinhyen/ubnd", Quota: 1 << 30},
+		store.Account{Address: "binhtv@vinhyen.gov.vn", Name: "Trần Văn Bình", Unit: "vinhyen/ubnd", Quota: 1 << 30},
+		store.Account{Address: "cuclt@vinhyen.gov.vn", Name: "Lê Thị Cúc", Unit: "vinhyen/ubnd", Quota: 2 << 30},
+		store.Account{Address: "dunglv@vinhyen.gov.vn", Name: "Lê Văn Dũng", Unit: "vinhyen/ubnd", Quota: 1 << 30},
+		store.Account{Address: "emnt@vinhyen.gov.vn", Name: "Nguyễn Thị Em", Unit: "vinhyen/ubnd"},
+	)
+	file := "Họ và tên,Đơn vị,Địa chỉ\n" +
+		"Nguyễn Văn An,vinhyen/ubnd,\n" + // no address, no quota: the default 2GB
+		"Trần Văn Bình,vinhyen/ubnd,binhtv\n" + // an address, no quota: the default 2GB
+		"Lê Thị Cúc,vinhyen/ubnd,\n" + // the account has the default quota
+		"Nguyễn Thị Em,vinhyen/ubnd,\n" // unlimited, not 2GB
+	opts := testOptions
+	opts.Quota = 2 << 30
+	p, err := Plan(strings.NewReader(file), d, opts)
+	want := []string{
+		"line 2, column quota: annv@vinhyen.gov.vn already exists with quota 1GB, not 2GB (the quota for rows without one): change it with 'mailserver quota set annv@vinhyen.gov.vn 2GB', or give the row its own quota",
+		"line 3, column quota: binhtv@vinhyen.gov.vn already exists with quota 1GB, not 2GB (the quota for rows without one): change it with 'mailserver quota set binhtv@vinhyen.gov.vn 2GB', or give the row its own quota",
+		"line 5, column quota: emnt@vinhyen.gov.vn already exists with quota unlimited, not 2GB (the quota for rows without one): change it with 'mailserver quota set emnt@vinhyen.gov.vn 2GB', or give the row its own quota",
+	}
+	if got := errorTexts(err); !slices.Equal(got, want) {
+		t.Errorf("problems:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+	if len(p.Create) != 0 || len(p.Existing) != 1 || p.Existing[0] != (Existing{Line: 4, Address: "cuclt@vinhyen.gov.vn"}) {
+		t.Errorf("plan: create %q, existing %+v", created(p), p.Existing)
+	}
+
+	// A row that gives its own quota is compared with that, not with the default.
+	p = mustPlan(t, "Nguyễn Văn An,vinhyen/ubnd,,1GB\nLê Văn Dũng,vinhyen/ubnd,dunglv,1GB\n", d, opts)
+	if len(p.Existing) != 2 {
+		t.Errorf("rows with their own quota: %s", p.Summary())
+	}
+	// Without a default quota, a row without one states none.
+	if p := mustPlan(t, file, d, testOptions); len(p.Existing) != 4 {
+		t.Errorf("no default quota: %s", p.Summary())
+	}
+}
+
+// TestNamesakesMatchedByQuota: rows without an address for namesakes in one unit are matched to the account with
+// the quota each row states, whatever the order of the rows, before any is matched by name alone.
+func TestNamesakesMatchedByQuota(t *testing.T) {
+	d := testDirectory(
+		store.Account{Address: "annv@vinhyen.gov.vn", Name: "Nguyễn Văn An", Unit: "vinhyen/ubnd", Quota: 1 << 30},
+		store.Account{Address: "annv2@vinhyen.gov.vn", Name: "Nguyễn Văn An", Unit: "vinhyen/ubnd", Quota: 2 << 30},
+		store.Account{Address: "annv3@vinhyen.gov.vn", Name: "Nguyễn Văn An", Unit: "vinhyen/ubnd"},
+	)
+	file := "Nguyễn Văn An,vinhyen/ubnd,,\n" + // states no quota: the account left over
+		"Nguyễn Văn An,vinhyen/ubnd,,2GB\n" +
+		"Nguyễn Văn An,vinhyen/ubnd,,1GB\n"
+	p := mustPlan(t, file, d, testOptions)
+	want := []Existing{{1, "annv3@vinhyen.gov.vn"}, {2, "annv2@vinhyen.gov.vn"}, {3, "annv@vinhyen.gov.vn"}}
+	if len(p.Create) != 0 || !slices.Equal(p.Existing, want) {
+		t.Errorf("plan: create %q, existing %+v", created(p), p.Existing)
+	}
+
+	// The default quota is what a row without one states: the one row is the namesake with that quota.
+	opts := testOptions
+	opts.Quota = 2 << 30
+	p = mustPlan(t, "Nguyễn Văn An,vinhyen/ubnd\n", d, opts)
+	if len(p.Create) != 0 || !slices.Equal(p.Existing, []Existing{{1, "annv2@vinhyen.gov.vn"}}) {
+		t.Errorf("default quota: create %q, existing %+v", created(p), p.Existing)
+	}
+}
+
 // TestNamesakeInAnotherUnit: a person of the same name in another unit is someone else, listed as a namesake.
 func TestNamesakeInAnotherUnit(t *testing.T) {
 	d := testDirectory(store.Account{Address: "annv@vinhyen.gov.vn", Name: "Nguyễn Văn An", Unit: "vinhyen/ubnd"})

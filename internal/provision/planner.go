@@ -234,6 +234,24 @@ func (p *planner) planExplicit(r *row) {
 	p.create(r, addr, false)
 }
 
+// matchSameQuota plans a valid row without an address that states a quota as an existing account with the same
+// name, unit and domain and that quota, if one is left that no other row stands for. Rows are matched so before
+// any is matched by name alone, so that namesakes in one unit with different quotas are told apart by their
+// quotas whatever the order of the rows. It reports whether the row was planned.
+func (p *planner) matchSameQuota(r *row) bool {
+	if !p.statesQuota(r) {
+		return false
+	}
+	for _, addr := range p.byKey[r.key()] {
+		if a := p.accounts[addr]; !p.matched[addr] && a.Quota == r.quota {
+			p.matched[addr] = true
+			p.compare(r, a)
+			return true
+		}
+	}
+	return false
+}
+
 // planGenerated plans a valid row without an address: an existing account with the same name, unit and domain
 // that no other row stands for, or a new account under the first free address the rule gives.
 func (p *planner) planGenerated(r *row) {
@@ -304,14 +322,29 @@ func (p *planner) compare(r *row, a store.Account) {
 		p.conflict(r, colName, "%s already exists with the name %q, not %q: fix the file or the account",
 			a.Address, a.Name, r.name)
 	}
-	if r.quotaSet && a.Quota != r.quota {
+	if p.statesQuota(r) && a.Quota != r.quota {
 		same = false
-		p.conflict(r, colQuota, "%s already exists with quota %s, not %s: change it with 'mailserver quota set %s %s', or fix the file",
-			a.Address, quotaText(a.Quota), quotaText(r.quota), a.Address, config.Size(r.quota))
+		p.quotaConflict(r, a)
 	}
 	if same {
 		p.plan.Existing = append(p.plan.Existing, Existing{Line: r.line, Address: a.Address})
 	}
+}
+
+// statesQuota reports whether row r says what quota its account has: its own, or the default quota for rows
+// without one (Options.Quota, the --quota flag), which an account the row creates would get. Without either, the
+// row says nothing about the quota.
+func (p *planner) statesQuota(r *row) bool { return r.quotaSet || p.opts.Quota != 0 }
+
+// quotaConflict reports that existing account a, which row r stands for, has another quota than the row states.
+func (p *planner) quotaConflict(r *row, a store.Account) {
+	if r.quotaSet {
+		p.conflict(r, colQuota, "%s already exists with quota %s, not %s: change it with 'mailserver quota set %s %s', or fix the file",
+			a.Address, quotaText(a.Quota), quotaText(r.quota), a.Address, config.Size(r.quota))
+		return
+	}
+	p.conflict(r, colQuota, "%s already exists with quota %s, not %s (the quota for rows without one): change it with 'mailserver quota set %s %s', or give the row its own quota",
+		a.Address, quotaText(a.Quota), quotaText(r.quota), a.Address, config.Size(r.quota))
 }
 
 // compareAddresses orders addresses as the name rule numbers them — annv, annv2, annv10 — so that rows without an

@@ -8,6 +8,32 @@ import (
 	"time"
 )
 
+// TestUnitsCountSharedMailboxesApart checks that a unit's shared mailboxes are counted apart from its accounts:
+// they belong to the unit but are not its members.
+func TestUnitsCountSharedMailboxesApart(t *testing.T) {
+	s := newTestStore(t)
+	if err := s.AddDomain("example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddUnit("vinhyen/ubnd", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddAccount(Account{Address: "an@example.gov.vn", Unit: "vinhyen/ubnd"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddShared(Account{Address: "vanthu@example.gov.vn", Unit: "vinhyen/ubnd"}); err != nil {
+		t.Fatal(err)
+	}
+	units, err := s.Units()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(units) != 2 || units[0].Accounts != 0 || units[0].Shared != 0 ||
+		units[1].Path != "vinhyen/ubnd" || units[1].Accounts != 1 || units[1].Shared != 1 {
+		t.Errorf("units %+v", units)
+	}
+}
+
 func TestUnitsTreeAndMembership(t *testing.T) {
 	s := newTestStore(t)
 	if err := s.AddDomain("example.gov.vn"); err != nil {

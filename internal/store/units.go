@@ -16,7 +16,8 @@ type Unit struct {
 	Path     string
 	Name     string // "Phòng Nội vụ"
 	Created  time.Time
-	Accounts int // accounts directly in this unit (not in sub-units)
+	Accounts int // people's accounts directly in this unit (not in sub-units, not shared mailboxes)
+	Shared   int // shared mailboxes directly in this unit: they belong to it but are not its members
 }
 
 // ValidateUnitPath checks a unit path: "/"-separated levels of lower-case ASCII letters, digits and hyphens, so
@@ -63,22 +64,21 @@ func (s *Store) AddUnit(path, name string) (Unit, error) {
 	return u, err
 }
 
-// Units lists every unit in path order (parents before their children), with direct account counts.
+// Units lists every unit in path order (parents before their children), with direct counts of its accounts and
+// of its shared mailboxes.
 func (s *Store) Units() ([]Unit, error) {
 	var out []Unit
 	err := s.view(func(tx *bolt.Tx) error {
-		counts := map[string]int{}
-		_ = tx.Bucket(bucketUnitMembers).ForEach(func(k, _ []byte) error {
-			unit, _, _ := bytes.Cut(k, []byte{0})
-			counts[string(unit)]++
-			return nil
-		})
+		accounts, shared, err := countUnitMembers(tx)
+		if err != nil {
+			return err
+		}
 		return tx.Bucket(bucketUnits).ForEach(func(k, v []byte) error {
 			u, err := decodeUnit(k, v)
 			if err != nil {
 				return err
 			}
-			u.Accounts = counts[u.Path]
+			u.Accounts, u.Shared = accounts[u.Path], shared[u.Path]
 			out = append(out, u)
 			return nil
 		})
@@ -88,6 +88,26 @@ func (s *Store) Units() ([]Unit, error) {
 		return strings.ReplaceAll(out[i].Path, "/", "\x00") < strings.ReplaceAll(out[j].Path, "/", "\x00")
 	})
 	return out, err
+}
+
+// countUnitMembers counts, per unit path, the people's accounts and the shared mailboxes directly in it. Shared
+// mailboxes are told apart because they are not unit members (a group's unit:PATH does not reach them).
+func countUnitMembers(tx *bolt.Tx) (accounts, shared map[string]int, err error) {
+	accounts, shared = map[string]int{}, map[string]int{}
+	err = tx.Bucket(bucketUnitMembers).ForEach(func(k, _ []byte) error {
+		unit, addr, _ := bytes.Cut(k, []byte{0})
+		a, err := getAccount(tx, string(addr))
+		if err != nil {
+			return fmt.Errorf("unit %s: %w", unit, err)
+		}
+		if a.Shared {
+			shared[string(unit)]++
+		} else {
+			accounts[string(unit)]++
+		}
+		return nil
+	})
+	return accounts, shared, err
 }
 
 // Unit returns one unit.
