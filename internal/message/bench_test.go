@@ -1,6 +1,7 @@
 package message
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -26,6 +27,11 @@ func BenchmarkParse(b *testing.B) {
 		"1MB-attachment":  attachmentMessage(1 << 20),
 		"10MB-attachment": attachmentMessage(10 << 20),
 		"nested-bomb":     nestedMultipart(5000),
+	}
+	for _, n := range []int{1 << 18, 1 << 20} { // a quarter and the whole: time per byte must not grow
+		for name, raw := range adversarialInputs(n) {
+			inputs[fmt.Sprintf("adversarial/%s/%dKiB", name, n>>10)] = []byte(raw)
+		}
 	}
 	for name, raw := range inputs {
 		b.Run(name, func(b *testing.B) {

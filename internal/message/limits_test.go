@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 )
@@ -76,13 +75,8 @@ func TestLimits(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			start := time.Now()
+			// How long this takes is BenchmarkParse's business ("nested-bomb"); here, what comes out.
 			p := ParseWithLimits(c.raw, c.lim)
-			elapsed := time.Since(start)
-			// Milliseconds in practice; the bound leaves room for -race and slow CI.
-			if elapsed > 2*time.Second {
-				t.Errorf("parse of %d bytes took %v", len(c.raw), elapsed)
-			}
 			maxParts := cmp.Or(c.lim.MaxParts, DefaultLimits.MaxParts)
 			depth, count := depthAndCount(p.Root)
 			if depth > MaxNesting || count > maxParts {
@@ -96,7 +90,7 @@ func TestLimits(t *testing.T) {
 			if err != nil || !bytes.Equal(got, c.raw) {
 				t.Errorf("BODY[] differs: %v", err)
 			}
-			t.Logf("%d bytes: %v, depth %d, parts %d, meta %d bytes", len(c.raw), elapsed, depth, count, len(p.Meta()))
+			t.Logf("%d bytes: depth %d, parts %d, meta %d bytes", len(c.raw), depth, count, len(p.Meta()))
 		})
 	}
 }
@@ -138,21 +132,16 @@ func TestHugeHeader(t *testing.T) {
 		fmt.Fprintf(&b, "user%d@x.vn, ", i)
 	}
 	b.WriteString("\r\nSubject: (" + strings.Repeat("(", 100_000) + "\r\nMessage-ID: <" + strings.Repeat("(", 1<<20) + "\r\n\r\nbody\r\n")
-	start := time.Now()
 	p := Parse(b.Bytes())
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("took %v", d)
-	}
 	if p.Root.BodyStart != int64(b.Len()-len("body\r\n")) {
 		t.Errorf("header block must end at the blank line even past the limit")
 	}
 }
 
-// TestAdversarialInputs: 1 MB of pathological header or body content parses
-// in well under a second (tens of milliseconds here): no quadratic paths.
-func TestAdversarialInputs(t *testing.T) {
-	const n = 1 << 20
-	inputs := map[string]string{
+// adversarialInputs are n bytes or so of pathological header or body content each: quadratic paths in a parser
+// show on them. BenchmarkParse measures them at two sizes, so that growth faster than linear is visible.
+func adversarialInputs(n int) map[string]string {
+	return map[string]string{
 		"to-parens":    "To: " + strings.Repeat("(", n) + "\r\n\r\n",
 		"to-quotes":    "To: " + strings.Repeat("\"a", n/2) + "\r\n\r\n",
 		"to-commas":    "To: " + strings.Repeat("a@b, <x, ", n/10) + "\r\n\r\n",
@@ -166,11 +155,17 @@ func TestAdversarialInputs(t *testing.T) {
 		"false-delims": "Content-Type: multipart/mixed; boundary=a\r\n\r\n" + strings.Repeat("\n--aX\n--", n/8),
 		"qp-blanks":    "Content-Transfer-Encoding: quoted-printable\r\n\r\n=" + strings.Repeat(" ", 4*n),
 	}
-	for name, raw := range inputs {
-		start := time.Now()
-		Parse([]byte(raw))
-		if d := time.Since(start); d > 2*time.Second {
-			t.Errorf("%s: %v", name, d)
+}
+
+// TestAdversarialInputs: 1 MB of pathological content parses into a structure that covers the message and
+// round-trips through the stored form. Speed is BenchmarkParse's ("adversarial/…").
+func TestAdversarialInputs(t *testing.T) {
+	for name, raw := range adversarialInputs(1 << 20) {
+		p := Parse([]byte(raw))
+		if p.Root.End != int64(len(raw)) {
+			t.Errorf("%s: the root part ends at %d of %d bytes", name, p.Root.End, len(raw))
 		}
+		checkStructure(t, []byte(raw), p.Root)
+		assertRoundTrip(t, p)
 	}
 }
