@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -74,14 +73,10 @@ func TestHostileMIME(t *testing.T) {
 	}
 	selectBox(t, c, "INBOX", false)
 	whole := &imap.FetchItemBodySection{Peek: true}
-	start := time.Now()
 	msgs, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Envelope: true,
 		BodyStructure: &imap.FetchItemBodyStructure{Extended: true}, BodySection: []*imap.FetchItemBodySection{whole}}).Collect()
 	if err != nil {
 		t.Fatalf("FETCH of hostile messages: %v", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("FETCH of hostile messages took %v", d)
 	}
 	if len(msgs) != len(messages) {
 		t.Fatalf("got %d messages", len(msgs))

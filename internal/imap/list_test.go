@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -51,14 +50,11 @@ func TestListPatternLinear(t *testing.T) {
 	pattern := "*a*a*a*a*a*a*a*a*a*b"
 	name := strings.Repeat("a", 1000) // never matches: no b
 	m := newListMatcher("", []string{pattern, strings.Repeat("%a", 200) + "%b"})
-	start := time.Now()
+	// A backtracking matcher would not finish this in a lifetime; a linear one does it in microseconds.
 	for range 100 {
 		if m.match(name) {
 			t.Fatal("pathological pattern matched")
 		}
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Fatalf("100 matches of a pathological pattern took %v", d)
 	}
 	if !m.match(name + "b") {
 		t.Error("pattern did not match with the b")
