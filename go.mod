@@ -26,7 +26,7 @@ require (
 	golang.org/x/sys v0.50.0 // indirect
 )
 
-// go-smtp v0.26.0 with one fix that v0.26.0 still lacks: a BDAT transaction ended by RSET could deliver its result
-// to the next transaction's BDAT (a data race, and a 451 for a message that was stored). See
-// third_party/go-smtp/PATCHES.md.
+// go-smtp v0.26.0 with two fixes it lacks: a BDAT transaction ended by RSET could deliver its result to the next
+// transaction's BDAT (a data race, and a 451 for a message that was stored); DATA dropped ".<CR>" at the start of a
+// line instead of the dot alone, changing the message unseen. See third_party/go-smtp/PATCHES.md.
 replace github.com/emersion/go-smtp => ./third_party/go-smtp

@@ -20,6 +20,8 @@
 //   - BDAT runs Data on its own goroutine, concurrently with Reset and Logout: session state is behind a mutex.
 //   - go-smtp recovers panics in command handlers and in the BDAT goroutine (421 and a log line), which is the safety
 //     net at the connection boundary; this package adds none of its own.
+//   - DATA is read by go-smtp's dot-unstuffing reader, patched in third_party/go-smtp so that it removes the stuffed
+//     dot and nothing else: checkLineEndings sees every CR and LF the client sent.
 //   - Both go-smtp and this package detect TLS by a *tls.Conn type assertion: serve implicit TLS with
 //     tls.NewListener over the TCP listener and never wrap the TLS connections themselves.
 package smtp

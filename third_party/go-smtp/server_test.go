@@ -863,6 +863,42 @@ func TestServer_smtpSmuggling(t *testing.T) {
 			},
 			expected: "This is a message with an SMTP smuggling dot:\n.\r\nFinal dot comes after.\r\n",
 		},
+		{
+			// Only the leading dot is removed (RFC 5321 section 4.5.2): the
+			// CR after it is message text.
+			name: "<CR><LF>.<CR> in a line",
+			lines: []string{
+				"Before\r\n",
+				".\rAfter\r\n",
+				".\r\n",
+			},
+			expected: "Before\r\n\rAfter\r\n",
+		},
+		{
+			name: "<CR><LF>.<CR> before the end",
+			lines: []string{
+				"Before\r\n",
+				".\r\r\n",
+				".\r\n",
+			},
+			expected: "Before\r\n\r\r\n",
+		},
+		{
+			name: ".<CR> first",
+			lines: []string{
+				".\rFirst\r\n",
+				".\r\n",
+			},
+			expected: "\rFirst\r\n",
+		},
+		{
+			name: "<CR><CR><LF>.<CR><LF>",
+			lines: []string{
+				"Before\r\r\n",
+				".\r\n",
+			},
+			expected: "Before\r\r\n",
+		},
 	}
 
 	for _, tc := range cases {
@@ -880,6 +916,7 @@ func TestServer_smtpSmuggling(t *testing.T) {
 			for _, line := range tc.lines {
 				io.WriteString(c, line)
 			}
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
 			scanner.Scan()
 			if !strings.HasPrefix(scanner.Text(), "250 ") {
 				t.Fatal("Invalid DATA response, expected an error but got:", scanner.Text())
