@@ -187,13 +187,15 @@ func (s *session) hangUpForHarvesting(st harvestState) error {
 
 // hangUp sends r and closes the connection. go-smtp lets a session refuse a command but not end the connection,
 // while RFC 5321 section 3.8 has the server close it after a 421: so the reply is written here (go-smtp flushes
-// each reply of its own, so none is pending), and go-smtp's attempt to send it again fails on the closed connection.
+// each reply of its own, so none is pending), and go-smtp's attempt to send it again fails on the closed connection,
+// as does its next read. Only the network connection is closed: go-smtp ends the session itself when its read
+// fails, and a command it had already buffered still finds the session there (and is refused the same way).
 func (s *session) hangUp(r *gosmtp.SMTPError) error {
 	s.conn.SetWriteDeadline(time.Now().Add(s.srv.opts.WriteTimeout))
 	line := fmt.Sprintf("%d %d.%d.%d %s\r\n", r.Code, r.EnhancedCode[0], r.EnhancedCode[1], r.EnhancedCode[2], r.Message)
 	if _, err := io.WriteString(s.conn, line); err != nil {
 		s.log.Info("closing reply not sent", "err", err)
 	}
-	s.gconn.Close() // calls Logout: no lock may be held here
+	s.conn.Close()
 	return r
 }
