@@ -37,7 +37,7 @@ type HarvestLimits struct {
 	// connection is closed, and the client address is refused at RCPT for CoolFor.
 	Limit int
 	// BaseDelay holds back the reply to the first unknown recipient past Free, doubling for each further one up to
-	// MaxDelay (and never beyond the server's WriteTimeout).
+	// MaxDelay, and at most half the server's WriteTimeout.
 	BaseDelay, MaxDelay time.Duration
 	// Leak: the count per client address forgets one unknown recipient per Leak.
 	Leak time.Duration
