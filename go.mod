@@ -9,7 +9,7 @@ require (
 	github.com/emersion/go-message v0.18.2
 	github.com/emersion/go-msgauth v0.7.0
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
-	github.com/emersion/go-smtp v0.25.1
+	github.com/emersion/go-smtp v0.26.0
 	github.com/emersion/go-vcard v0.0.0-20230815062825-8fda7d206ec9
 	github.com/emersion/go-webdav v0.6.0
 	github.com/miekg/dns v1.1.73
@@ -27,6 +27,7 @@ require (
 	golang.org/x/sys v0.50.0 // indirect
 )
 
-// go-smtp v0.25.1 with one fix: a BDAT transaction ended by RSET could deliver its result to the next
-// transaction's BDAT (a data race, and a 451 for a message that was stored). See third_party/go-smtp/PATCHES.md.
+// go-smtp v0.26.0 with two fixes it lacks: a BDAT transaction ended by RSET could deliver its result to the next
+// transaction's BDAT (a data race, and a 451 for a message that was stored); DATA dropped ".<CR>" at the start of a
+// line instead of the dot alone, changing the message unseen. See third_party/go-smtp/PATCHES.md.
 replace github.com/emersion/go-smtp => ./third_party/go-smtp

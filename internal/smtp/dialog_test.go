@@ -22,7 +22,8 @@ import (
 // byte for byte. The format, one directive per line:
 //
 //	# comment                       (and blank lines)
-//	SERVER: mx|submission|submissions [insecure-auth] [max-size=N]   first directive
+//	SERVER: mx|submission|submissions [insecure-auth] [max-size=N] [no-delays]   first directive
+//	                                (no-delays: replies to unknown recipients are not held back)
 //	C: text                         send text and CRLF
 //	R: text                         send text as is (raw), no CRLF added
 //	S: prefix                       read one reply (all its lines); its first line must start with prefix
@@ -135,6 +136,10 @@ func (d *dialog) start(args []string) error {
 		switch {
 		case a == "insecure-auth":
 			opts = append(opts, func(o *Options) { o.AllowInsecureAuth = true })
+		case a == "no-delays":
+			opts = append(opts, func(o *Options) {
+				o.Harvest = newHarvestGuard(HarvestLimits{}, time.Now, func(time.Duration, <-chan struct{}) {})
+			})
 		case strings.HasPrefix(a, "max-size="):
 			n, err := strconv.ParseInt(strings.TrimPrefix(a, "max-size="), 10, 64)
 			if err != nil {

@@ -40,7 +40,7 @@ const lockedUser = "locked@" + domain
 
 // testEnv is a store with accounts and the three SMTP listeners on 127.0.0.1:0, closed and checked when the test ends.
 type testEnv struct {
-	t         *testing.T
+	t         testing.TB
 	st        *store.Store // replaced by tests that reopen the store; the cleanup checks the current one
 	path      string
 	mx        string // address of the MX listener
@@ -52,7 +52,18 @@ type testEnv struct {
 
 type envOption func(*Options)
 
-func newTestEnv(t *testing.T, options ...envOption) *testEnv {
+func newTestEnv(t testing.TB, options ...envOption) *testEnv {
+	t.Helper()
+	e, opts := newTestSetup(t, options...)
+	e.mx = e.serve(NewMX(opts), nil)
+	sub := NewSubmission(opts)
+	e.sub = e.serve(sub, nil)
+	e.subs = e.serve(sub, opts.TLSConfig)
+	return e
+}
+
+// newTestSetup makes the store with the test accounts and the Options the servers are built with, options applied.
+func newTestSetup(t testing.TB, options ...envOption) (*testEnv, Options) {
 	t.Helper()
 	dir := t.TempDir()
 	e := &testEnv{t: t, path: filepath.Join(dir, "mail.db"), logs: &syncBuffer{},
@@ -104,11 +115,7 @@ func newTestEnv(t *testing.T, options ...envOption) *testEnv {
 		a.real = auth.NewAuthenticator(st, a.throttle)
 		opts.Auth = a
 	}
-	e.mx = e.serve(NewMX(opts), nil)
-	sub := NewSubmission(opts)
-	e.sub = e.serve(sub, nil)
-	e.subs = e.serve(sub, tlsConfig)
-	return e
+	return e, opts
 }
 
 // serve starts srv on a new loopback listener (implicit TLS when tlsConfig is set) and returns its address.

@@ -7,6 +7,7 @@
 //
 //   - server.go: Options, the two constructors, go-smtp settings.
 //   - session.go: the MAIL/RCPT/DATA flow shared by both roles.
+//   - harvest.go: slowing down, then refusing, clients that probe for addresses (unknown recipients).
 //   - auth.go: AUTH PLAIN and LOGIN for submission, and when AUTH is allowed at all.
 //   - data.go: reading the message (size limit, bare CR/LF refusal) and completing a submission's header.
 //   - errors.go: toSMTPError, the one place where errors become replies.
@@ -20,6 +21,8 @@
 //   - BDAT runs Data on its own goroutine, concurrently with Reset and Logout: session state is behind a mutex.
 //   - go-smtp recovers panics in command handlers and in the BDAT goroutine (421 and a log line), which is the safety
 //     net at the connection boundary; this package adds none of its own.
+//   - DATA is read by go-smtp's dot-unstuffing reader, patched in third_party/go-smtp so that it removes the stuffed
+//     dot and nothing else: checkLineEndings sees every CR and LF the client sent.
 //   - Both go-smtp and this package detect TLS by a *tls.Conn type assertion: serve implicit TLS with
 //     tls.NewListener over the TCP listener and never wrap the TLS connections themselves.
 package smtp
@@ -97,11 +100,33 @@ type Options struct {
 	// beyond MaxMessageBytes per message.
 	Memory *netlimit.Memory
 
+	// Harvest counts unknown recipients per client address; share one between servers facing the same clients.
+	// nil: each server has its own, with the default limits.
+	Harvest *HarvestGuard
+
+	// Metrics counts refusals for the metrics endpoint; nil counts nothing.
+	Metrics Metrics
+
 	// AllowInsecureAuth lets submission clients on loopback addresses AUTH without TLS (development). Remote clients
 	// always need TLS first.
 	AllowInsecureAuth bool
 	Logger            *slog.Logger
 }
+
+// Metrics receives the counts the servers keep for monitoring. Calls come from many sessions at once and must not
+// block.
+type Metrics interface {
+	// RecipientRefusedAsUnknown counts a RCPT answered 550 5.1.1.
+	RecipientRefusedAsUnknown()
+	// ConnectionClosedForHarvesting counts a connection closed with 421 4.7.0 at a RCPT because its client reached
+	// the unknown-recipient limit or is cooling down after it.
+	ConnectionClosedForHarvesting()
+}
+
+type noMetrics struct{}
+
+func (noMetrics) RecipientRefusedAsUnknown()     {}
+func (noMetrics) ConnectionClosedForHarvesting() {}
 
 // NewMX returns the port-25 server: mail for local domains from anyone, relaying refused, no AUTH.
 func NewMX(opts Options) *gosmtp.Server { return newServer(opts, roleMX) }
@@ -150,26 +175,22 @@ func newServer(opts Options, r role) *gosmtp.Server {
 }
 
 func withDefaults(o Options) Options {
-	if o.MaxMessageBytes <= 0 {
-		o.MaxMessageBytes = DefaultMaxMessageBytes
-	}
-	if o.MaxRecipients <= 0 {
-		o.MaxRecipients = DefaultMaxRecipients
-	}
-	if o.MaxLineLength <= 0 {
-		o.MaxLineLength = DefaultMaxLineLength
-	}
-	if o.ReadTimeout <= 0 {
-		o.ReadTimeout = DefaultReadTimeout
-	}
-	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = DefaultWriteTimeout
-	}
+	o.MaxMessageBytes = positiveOr(o.MaxMessageBytes, DefaultMaxMessageBytes)
+	o.MaxRecipients = positiveOr(o.MaxRecipients, DefaultMaxRecipients)
+	o.MaxLineLength = positiveOr(o.MaxLineLength, DefaultMaxLineLength)
+	o.ReadTimeout = positiveOr(o.ReadTimeout, DefaultReadTimeout)
+	o.WriteTimeout = positiveOr(o.WriteTimeout, DefaultWriteTimeout)
 	if o.Hostname == "" {
 		o.Hostname = "localhost"
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Harvest == nil {
+		o.Harvest = NewHarvestGuard(HarvestLimits{})
+	}
+	if o.Metrics == nil {
+		o.Metrics = noMetrics{}
 	}
 	return o
 }
@@ -179,3 +200,11 @@ type errorLog struct{ log *slog.Logger }
 
 func (l errorLog) Printf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }
 func (l errorLog) Println(v ...any)               { l.log.Warn(fmt.Sprint(v...)) }
+
+// positiveOr is v, or def when v is zero or negative (an Options field left unset).
+func positiveOr[T int | int64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}

@@ -2,9 +2,11 @@ package smtp
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -38,10 +40,18 @@ type session struct {
 	tls   bool         // immutable: conn is TLS
 	log   *slog.Logger // immutable
 
+	client    netip.Prefix  // immutable: the block the client's unknown recipients count against (harvest.go)
+	done      chan struct{} // closed by Logout: a delayed reply need not wait any longer
+	closeDone sync.Once
+
 	mu      sync.Mutex
 	account *store.Account        // guarded by mu: the authenticated account (submission only)
 	tx      *delivery.Transaction // guarded by mu: the transaction from MAIL to the end of DATA
 	env     delivery.Envelope     // guarded by mu: tx's envelope, for the inbound checks at DATA
+	// unknown counts the unknown recipients since the session began or last delivered a message; it starts again
+	// after STARTTLS, but the client address's count does not. Guarded by mu.
+	unknown int
+	slowed  bool // guarded by mu: replies to unknown recipients are being delayed (logged once)
 }
 
 var _ gosmtp.Session = (*session)(nil)
@@ -50,7 +60,8 @@ func (srv *server) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 	conn := c.Conn()
 	_, isTLS := c.TLSConnectionState()
 	s := &session{srv: srv, gconn: c, conn: conn, tls: isTLS,
-		log: srv.log.With("remote", conn.RemoteAddr().String(), "tls", isTLS)}
+		log:    srv.log.With("remote", conn.RemoteAddr().String(), "tls", isTLS),
+		client: harvestClient(conn.RemoteAddr()), done: make(chan struct{})}
 	if srv.role == roleSubmission {
 		return &submissionSession{s}, nil
 	}
@@ -102,20 +113,50 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 }
 
 // Rcpt resolves a recipient at once, so that unknown users, relaying, full or disabled mailboxes and groups the
-// sender may not post to are refused here.
+// sender may not post to are refused here. Unless the session is authenticated, unknown recipients count towards
+// the harvesting limits: past a few, their replies are delayed, and past the limit the connection is closed.
 func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+	counted, unknown := s.harvestCount()
+	if counted {
+		if st, refuse := s.srv.opts.Harvest.check(s.client, unknown); refuse {
+			return s.hangUpForHarvesting(st)
+		}
+	}
+	err := s.addRecipient(to)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, delivery.ErrUnknownRecipient) {
+		s.srv.opts.Metrics.RecipientRefusedAsUnknown()
+		if counted {
+			s.delayUnknown()
+		}
+	}
+	return s.fail(err)
+}
+
+// addRecipient adds to to the open transaction.
+func (s *session) addRecipient(to string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tx == nil {
-		return s.fail(errNoTransaction)
+		return errNoTransaction
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	if err := s.tx.AddRecipient(ctx, to); err != nil {
 		s.log.Info("recipient refused", "id", s.tx.ID(), "rcpt", to, "err", err)
-		return s.fail(err)
+		return err
 	}
 	return nil
+}
+
+// harvestCount tells whether the session's unknown recipients count towards the harvesting limits (it is not
+// authenticated), and how many it has had.
+func (s *session) harvestCount() (counted bool, unknown int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.account == nil, s.unknown
 }
 
 // Data receives the message and commits it. The reply (go-smtp's 250) goes out only after the commit returned.
@@ -150,6 +191,7 @@ func (s *session) Data(r io.Reader) error {
 		s.log.Info("message refused", "id", tx.ID(), "err", err)
 		return s.fail(err)
 	}
+	s.forgiveUnknown()
 	return nil
 }
 
@@ -208,6 +250,7 @@ func (s *session) Logout() error {
 	defer s.mu.Unlock()
 	s.abortLocked()
 	s.account = nil
+	s.closeDone.Do(func() { close(s.done) })
 	return nil
 }
 
