@@ -166,6 +166,20 @@ func (c *Conn) setSession(session Session) {
 	c.session = session
 }
 
+// drainBeforeClose lets the client read the last reply before the server closes in the middle of its input. Closing
+// a socket with unread input makes the kernel answer with a reset, and a reset can discard the reply the client
+// has not read yet; so the write side is shut first, and what the client still sends is read and dropped for a
+// moment (at most a second and 1 MiB).
+func (c *Conn) drainBeforeClose() {
+	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok {
+		if err := cw.CloseWrite(); err != nil {
+			return
+		}
+	}
+	c.conn.SetReadDeadline(time.Now().Add(time.Second))
+	io.CopyN(io.Discard, c.conn, 1<<20)
+}
+
 func (c *Conn) Close() error {
 	c.locker.Lock()
 	defer c.locker.Unlock()
