@@ -16,7 +16,13 @@ import (
 var (
 	ErrInvalidCredentials = errors.New("invalid user name or password")
 	ErrAccountDisabled    = errors.New("account is disabled")
+	// ErrBusy: every password check slot stayed taken for MaxVerifyWait (a storm of logins); nothing was checked.
+	ErrBusy = errors.New("busy checking other logins, try again in a few seconds")
 )
+
+// MaxVerifyWait is the longest a login waits for a password check slot. With the throttle's MaxLoginWait before
+// it, a login is answered well within go-imap's 30 s reply deadline for AUTHENTICATE, whatever the load.
+const MaxVerifyWait = 10 * time.Second
 
 // Authenticator checks a user name and password against the store, with throttling of failed attempts. It is the
 // one login path shared by SMTP submission and IMAP.
@@ -24,6 +30,8 @@ type Authenticator struct {
 	store    *store.Store  // immutable
 	throttle *Throttle     // immutable
 	verifies chan struct{} // bounds concurrent argon2id runs: each holds 64 MiB for ~50 ms
+	// verifyWait bounds the wait for a verifies slot (MaxVerifyWait; tests shorten it). Immutable.
+	verifyWait time.Duration
 
 	dummyOnce sync.Once
 	dummy     string // a hash verified for unknown users, so they take as long as known ones
@@ -31,7 +39,8 @@ type Authenticator struct {
 
 // NewAuthenticator returns an authenticator over st.
 func NewAuthenticator(st *store.Store, throttle *Throttle) *Authenticator {
-	return &Authenticator{store: st, throttle: throttle, verifies: make(chan struct{}, 2*runtime.NumCPU())}
+	return &Authenticator{store: st, throttle: throttle, verifies: make(chan struct{}, 2*runtime.NumCPU()),
+		verifyWait: MaxVerifyWait}
 }
 
 // Authenticate returns the account for username (a full address) if password is right and the account may log in.
@@ -56,7 +65,10 @@ func (a *Authenticator) Authenticate(remote net.Addr, username, password string)
 		}
 		encoded = a.dummyHash()
 	}
-	a.verifies <- struct{}{}
+	if !a.takeVerifySlot() {
+		attempt.Release()
+		return store.Account{}, ErrBusy
+	}
 	ok, err := Verify(encoded, password)
 	<-a.verifies
 	if err != nil && lookupErr == nil {
@@ -73,6 +85,23 @@ func (a *Authenticator) Authenticate(remote net.Addr, username, password string)
 	}
 	attempt.Succeeded()
 	return acct, nil
+}
+
+// takeVerifySlot waits for a password check slot, at most verifyWait.
+func (a *Authenticator) takeVerifySlot() bool {
+	select {
+	case a.verifies <- struct{}{}:
+		return true
+	default:
+	}
+	timer := time.NewTimer(a.verifyWait)
+	defer timer.Stop()
+	select {
+	case a.verifies <- struct{}{}:
+		return true
+	case <-timer.C:
+		return false
+	}
 }
 
 func (a *Authenticator) dummyHash() string {

@@ -53,3 +53,43 @@ func TestAuthenticator(t *testing.T) {
 		t.Errorf("disabled account: %v", err)
 	}
 }
+
+// TestBusyLoginAnsweredInTime: when every password check slot stays taken (a storm of logins), a login is answered
+// ErrBusy after verifyWait instead of waiting past the protocols' reply deadlines, and it is not counted as a
+// failure: the same login succeeds once a slot is free.
+func TestBusyLoginAnsweredInTime(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "mail.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	hash, err := Hasher{Time: 1, MemoryKiB: 1024, Threads: 1}.Hash("Mật-khẩu-2026")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddDomain("example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AddAccount(store.Account{Address: "an@example.gov.vn", PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	throttle := NewThrottle(time.Now)
+	a := NewAuthenticator(st, throttle)
+	a.verifyWait = 10 * time.Millisecond
+	for range cap(a.verifies) { // every slot taken by logins being checked elsewhere
+		a.verifies <- struct{}{}
+	}
+	remote := &net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 40000}
+	for range 10 { // more than the account's free failures: none of these may count as one
+		if _, err := a.Authenticate(remote, "an@example.gov.vn", "Mật-khẩu-2026"); !errors.Is(err, ErrBusy) {
+			t.Fatalf("login with every slot taken: %v, want ErrBusy", err)
+		}
+	}
+	if wait, err := throttle.Check("192.0.2.7", "an@example.gov.vn"); wait != 0 || err != nil {
+		t.Errorf("after busy refusals the throttle owes %v, %v; want nothing", wait, err)
+	}
+	<-a.verifies // one check elsewhere ends
+	if acct, err := a.Authenticate(remote, "an@example.gov.vn", "Mật-khẩu-2026"); err != nil || acct.Address != "an@example.gov.vn" {
+		t.Errorf("login with a free slot: %+v, %v", acct, err)
+	}
+}

@@ -12,6 +12,7 @@ var (
 	errAuthFailed   = no(imap.ResponseCodeAuthenticationFailed, "Invalid user name or password")
 	errDisabled     = no(imap.ResponseCodeContactAdmin, "Account is disabled, contact your administrator")
 	errNoAuthorizer = no(imap.ResponseCodeUnavailable, "Login is not available")
+	errLoginBusy    = no(imap.ResponseCodeUnavailable, "The server is busy checking other logins; try again in a few seconds")
 )
 
 // Login implements imapserver.Session for LOGIN and, through the library's PLAIN server, AUTHENTICATE PLAIN.
@@ -33,6 +34,9 @@ func (s *session) Login(username, password string) error {
 	case errors.Is(err, auth.ErrAccountDisabled):
 		s.log.Info("imap login to a disabled account", "user", username)
 		return errDisabled
+	case errors.Is(err, auth.ErrBusy):
+		s.log.Warn("imap login not checked: every password check slot busy", "user", username)
+		return errLoginBusy
 	default:
 		return s.internalError("login", err)
 	}

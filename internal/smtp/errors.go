@@ -74,6 +74,9 @@ var replies = []struct {
 	{errBadSASL, reply(501, gosmtp.EnhancedCode{5, 5, 2}, "Malformed authentication response")},
 	{auth.ErrInvalidCredentials, gosmtp.ErrAuthFailed},
 	{auth.ErrAccountDisabled, gosmtp.ErrAuthFailed}, // the same reply: no hint which accounts exist or are disabled
+	// RFC 4954 section 6: 454 4.7.0 is a temporary authentication failure.
+	{auth.ErrBusy, reply(454, gosmtp.EnhancedCode{4, 7, 0},
+		"Temporary authentication failure: the server is busy checking other logins; try again in a few seconds")},
 }
 
 // fieldReplies word the refusal of one header field of a submission (delivery.FieldError), naming the field (%s)
