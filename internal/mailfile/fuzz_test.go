@@ -1,0 +1,71 @@
+package mailfile
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+)
+
+// FuzzMboxReader reads arbitrary files: the reader must end, hand out no message over the maximum, and every message
+// it hands out must come back the same (bytes, flags, sender) through our writer and reader.
+func FuzzMboxReader(f *testing.F) {
+	for _, seed := range []string{
+		"From a@b Mon Jan  1 00:00:00 2024\nSubject: x\n\n>From y\n>>From z\nFrom q\n\n",
+		"From - Sat Jan 13 10:00:00 2024\r\nX-Mozilla-Status: 0001\r\nX-Mozilla-Keys: a b\r\n\r\n>From\r\n",
+		"From a@b Mon Jan  1 00:00:00 2024\nStatus: RO\nX-Status: A\nX-Keywords: k\n\nFrom x@y not a date\nz",
+		"From \n",
+	} {
+		f.Add([]byte(seed))
+	}
+	const maxSize = 1 << 12
+	f.Fuzz(func(t *testing.T, file []byte) {
+		r := NewMboxReader(bytes.NewReader(file), MboxOptions{MaxSize: maxSize})
+		for i := 0; i <= len(file); i++ {
+			m, err := r.Next()
+			if err == io.EOF {
+				return
+			}
+			if errors.Is(err, ErrTooLarge) {
+				continue
+			}
+			if err != nil {
+				return // not an mbox file
+			}
+			if len(m.Data) > maxSize {
+				t.Fatalf("message of %d bytes over the maximum", len(m.Data))
+			}
+			checkMboxRoundTrip(t, m)
+		}
+		t.Fatal("more messages than bytes")
+	})
+}
+
+func checkMboxRoundTrip(t *testing.T, m *Message) {
+	want := *m
+	var file bytes.Buffer
+	w := NewMboxWriter(&file, MboxWriterOptions{})
+	if err := w.Write(m); err != nil {
+		t.Fatalf("writing a message read: %v", err)
+	}
+	w.Flush()
+	got, err := NewMboxReader(&file, MboxOptions{MaxSize: len(want.Data) + 1}).Next()
+	if err != nil {
+		t.Fatalf("reading back: %v", err)
+	}
+	if !bytes.Equal(got.Data, want.Data) || got.Sender != senderToken(want.Sender) || !sameFlags(got.Flags, want.Flags) {
+		t.Fatalf("round trip:\n got %q %q %q\nwant %q %q %q", got.Data, got.Flags, got.Sender, want.Data, want.Flags, want.Sender)
+	}
+}
+
+func sameFlags(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
