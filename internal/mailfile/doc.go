@@ -9,7 +9,9 @@
 // Line endings: messages are handed out with CRLF line endings, as IMAP stores them (RFC 9051 2.3.1.1 counts
 // RFC822.SIZE in CRLF). A file whose first line ends in CRLF is taken as it is, byte for byte; in a file whose first
 // line ends in a bare LF (the Unix convention: mutt, Dovecot, Thunderbird on Linux) every bare LF becomes CRLF. The
-// writers write message bytes as they are (CRLF), so read(write(m)) gives m back byte for byte.
+// writers write message bytes as they are (CRLF), so read(write(m)) gives m back byte for byte: every message from
+// mbox, whose file's first line is our From line, and from Maildir every message whose own first line ends in CRLF
+// (all that RFC 5322 allows; a stored message with a bare LF in its first line comes back with CRLF there).
 //
 // mbox flags: the Status/X-Status/X-Keywords headers (mutt, Dovecot) and Thunderbird's
 // X-Mozilla-Status/X-Mozilla-Status2/X-Mozilla-Keys describe the file's copy, not the message. When they open the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -68,4 +69,25 @@ func sameFlags(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// FuzzMaildirName parses arbitrary names: no panic, sizes never below -1, and the unique part and flags are parts
+// of the name.
+func FuzzMaildirName(f *testing.F) {
+	for _, seed := range []string{
+		"1700000000.M1P2Q3.host,S=1234,W=1260:2,FRSa", "1.x;2,S", "1.x!2,", "x:1,y", ",S=,W=9999999999999999999", ":2,",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		n, err := ParseMaildirName(name)
+		if err != nil {
+			return
+		}
+		if n.Size < -1 || n.VSize < -1 || !strings.HasPrefix(name, n.Unique) || !strings.HasSuffix(name, n.Flags) {
+			t.Fatalf("ParseMaildirName(%q) = %+v", name, n)
+		}
+		var fs flagSet
+		flagsOf(n.Flags, []string{"Junk"}, &fs)
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,9 +14,14 @@ import (
 // readAll reads every message of an mbox file, copying each, and the errors of skipped ones.
 func readAll(t testing.TB, file string, opt MboxOptions) (msgs []Message, skipped []error) {
 	t.Helper()
-	r := NewMboxReader(strings.NewReader(file), opt)
+	return collect(t, NewMboxReader(strings.NewReader(file), opt).Next)
+}
+
+// collect copies the messages that next hands out, and the errors of those it skipped as too large.
+func collect(t testing.TB, next func() (*Message, error)) (msgs []Message, skipped []error) {
+	t.Helper()
 	for i := 0; i < 1000; i++ {
-		m, err := r.Next()
+		m, err := next()
 		if err == io.EOF {
 			return msgs, skipped
 		}
@@ -27,8 +33,7 @@ func readAll(t testing.TB, file string, opt MboxOptions) (msgs []Message, skippe
 			t.Fatalf("Next: %v", err)
 		}
 		c := *m
-		c.Data = bytes.Clone(m.Data)
-		c.Flags = append([]string(nil), m.Flags...)
+		c.Data, c.Flags = bytes.Clone(m.Data), slices.Clone(m.Flags)
 		msgs = append(msgs, c)
 	}
 	t.Fatal("more than 1000 messages")
