@@ -118,11 +118,8 @@ func TestMaildirRoundTrip(t *testing.T) {
 
 func TestMaildirLargeMessageMemory(t *testing.T) {
 	dir := t.TempDir()
+	mkMaildir(t, dir)
 	f, err := os.Create(filepath.Join(dir, "cur", "1.large:2,S"))
-	if os.IsNotExist(err) {
-		os.MkdirAll(filepath.Join(dir, "cur"), 0o755)
-		f, err = os.Create(filepath.Join(dir, "cur", "1.large:2,S"))
-	}
 	if err != nil {
 		t.Fatal(err)
 	}

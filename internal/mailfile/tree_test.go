@@ -32,7 +32,7 @@ func TestFolderNameUTF7(t *testing.T) {
 	}
 }
 
-func mkMaildir(t *testing.T, dir string) {
+func mkMaildir(t testing.TB, dir string) {
 	t.Helper()
 	for _, sub := range []string{"cur", "new", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
