@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"mailserver/internal/netaddr"
 	"mailserver/internal/store"
@@ -109,4 +110,20 @@ func (a *Authenticator) dummyHash() string {
 		a.dummy, _ = DefaultHasher().Hash(GeneratePassword())
 	})
 	return a.dummy
+}
+
+// maxLoggedName is the longest login name written to the logs whole: the longest address (RFC 5321 4.5.3.1.3).
+const maxLoggedName = 254
+
+// LogName is a login name as the logs show it: a client may send a name of any length, and a failed login is logged,
+// so a longer one is cut (at a character boundary) and its length said.
+func LogName(username string) string {
+	if len(username) <= maxLoggedName {
+		return username
+	}
+	cut := maxLoggedName
+	for cut > 0 && !utf8.RuneStart(username[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", username[:cut], len(username))
 }

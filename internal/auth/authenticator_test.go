@@ -4,8 +4,10 @@ import (
 	"errors"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"mailserver/internal/store"
 )
@@ -91,5 +93,16 @@ func TestBusyLoginAnsweredInTime(t *testing.T) {
 	<-a.verifies // one check elsewhere ends
 	if acct, err := a.Authenticate(remote, "an@example.gov.vn", "Mật-khẩu-2026"); err != nil || acct.Address != "an@example.gov.vn" {
 		t.Errorf("login with a free slot: %+v, %v", acct, err)
+	}
+}
+
+func TestLogName(t *testing.T) {
+	if got := LogName("an.nv@vinhyen.gov.vn"); got != "an.nv@vinhyen.gov.vn" {
+		t.Errorf("a short name changed: %q", got)
+	}
+	long := strings.Repeat("ệ", 2000) // 3 bytes each: the cut falls inside a character
+	got := LogName(long)
+	if len(got) > maxLoggedName+len("… (6000 bytes)") || !strings.HasSuffix(got, "… (6000 bytes)") || !utf8.ValidString(got) {
+		t.Errorf("LogName of 6000 bytes = %d bytes %q…", len(got), got[:min(len(got), 40)])
 	}
 }

@@ -205,15 +205,15 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (store.Ac
 		return acct, true
 	case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrAccountDisabled):
 		// The same reply for both, as in SMTP and IMAP: no hint which accounts exist or are disabled.
-		h.log.Info("login failed", "user", user, "remote", r.RemoteAddr, "err", err)
+		h.log.Info("login failed", "user", auth.LogName(user), "remote", r.RemoteAddr, "err", err)
 		w.Header().Set("WWW-Authenticate", realm)
 		http.Error(w, "invalid user name or password", http.StatusUnauthorized)
 	case errors.Is(err, auth.ErrBusy):
-		h.log.Warn("login not checked: every password check slot busy", "user", user, "remote", r.RemoteAddr)
+		h.log.Warn("login not checked: every password check slot busy", "user", auth.LogName(user), "remote", r.RemoteAddr)
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, "busy checking other logins, try again in a few seconds", http.StatusServiceUnavailable)
 	case errors.Is(err, auth.ErrTooManyAttempts):
-		h.log.Warn("login throttled", "user", user, "remote", r.RemoteAddr)
+		h.log.Warn("login throttled", "user", auth.LogName(user), "remote", r.RemoteAddr)
 		http.Error(w, "too many failed login attempts, try again later", http.StatusTooManyRequests)
 	default:
 		h.internalError(w, r, err)

@@ -26,16 +26,16 @@ func (s *session) Login(username, password string) error {
 	switch {
 	case err == nil:
 	case errors.Is(err, auth.ErrInvalidCredentials):
-		s.log.Info("imap login failed", "user", username)
+		s.log.Info("imap login failed", "user", auth.LogName(username))
 		return errAuthFailed
 	case errors.Is(err, auth.ErrTooManyAttempts):
-		s.log.Warn("imap login throttled", "user", username, "err", err)
+		s.log.Warn("imap login throttled", "user", auth.LogName(username), "err", err)
 		return throttled(err)
 	case errors.Is(err, auth.ErrAccountDisabled):
-		s.log.Info("imap login to a disabled account", "user", username)
+		s.log.Info("imap login to a disabled account", "user", auth.LogName(username))
 		return errDisabled
 	case errors.Is(err, auth.ErrBusy):
-		s.log.Warn("imap login not checked: every password check slot busy", "user", username)
+		s.log.Warn("imap login not checked: every password check slot busy", "user", auth.LogName(username))
 		return errLoginBusy
 	default:
 		return s.internalError("login", err)

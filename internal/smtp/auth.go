@@ -56,7 +56,7 @@ func (s *session) login(username, password string) error {
 	}
 	acct, err := s.srv.opts.Auth.Authenticate(s.conn.RemoteAddr(), username, password)
 	if err != nil {
-		s.log.Info("authentication failed", "user", username, "err", err)
+		s.log.Info("authentication failed", "user", auth.LogName(username), "err", err)
 		return s.fail(err)
 	}
 	s.mu.Lock()
