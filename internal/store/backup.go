@@ -15,8 +15,8 @@ var keyLastBackup = []byte("last_backup")
 
 // BackupInfo describes one snapshot of the store: its size in bytes and the messages its mailboxes hold.
 type BackupInfo struct {
-	Size     int64
-	Messages int64
+	Size     int64 `json:"size"`
+	Messages int64 `json:"messages"`
 }
 
 // Snapshot is a consistent view of the whole store, held open by a read transaction until Close. Writers go on
