@@ -74,30 +74,11 @@ func callRemote[A, R any](c *Client, op *Op[A, R], args A) (R, error) {
 // call sends one request on a fresh connection and decodes the result into result (if not nil). A failed
 // operation comes back as the server's error, kind included (admin.ErrorFromCode).
 func (c *Client) call(op string, args, result any, timeout time.Duration) error {
-	req := request{Op: op, As: c.as}
-	if args != nil {
-		b, err := json.Marshal(args)
-		if err != nil {
-			return fmt.Errorf("encode %s request: %w", op, err)
-		}
-		req.Args = b
-	}
-	line, err := json.Marshal(req)
+	conn, err := c.send(op, args, timeout)
 	if err != nil {
-		return fmt.Errorf("encode %s request: %w", op, err)
-	}
-	if len(line) >= MaxRequest {
-		return fmt.Errorf("%s request is larger than %d bytes", op, MaxRequest)
-	}
-	conn, err := net.DialTimeout("unix", c.path, dialTimeout)
-	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrNoAnswer, c.path, unwrapOp(err))
+		return err
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(timeout))
-	if _, err := conn.Write(append(line, '\n')); err != nil {
-		return fmt.Errorf("control socket %s: send %s: %w", c.path, op, unwrapOp(err))
-	}
 	resp, err := readResponse(conn)
 	if err != nil {
 		if op == ping.Name() {
@@ -117,6 +98,35 @@ func (c *Client) call(op string, args, result any, timeout time.Duration) error 
 		}
 	}
 	return nil
+}
+
+// send opens a fresh connection, whose deadline is timeout away, and sends the request for op with args.
+func (c *Client) send(op string, args any, timeout time.Duration) (net.Conn, error) {
+	req := request{Op: op, As: c.as}
+	if args != nil {
+		b, err := json.Marshal(args)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s request: %w", op, err)
+		}
+		req.Args = b
+	}
+	line, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s request: %w", op, err)
+	}
+	if len(line) >= MaxRequest {
+		return nil, fmt.Errorf("%s request is larger than %d bytes", op, MaxRequest)
+	}
+	conn, err := net.DialTimeout("unix", c.path, dialTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrNoAnswer, c.path, unwrapOp(err))
+	}
+	conn.SetDeadline(time.Now().Add(timeout))
+	if _, err := conn.Write(append(line, '\n')); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("control socket %s: send %s: %w", c.path, op, unwrapOp(err))
+	}
+	return conn, nil
 }
 
 func readResponse(conn net.Conn) (response, error) {

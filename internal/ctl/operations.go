@@ -1,6 +1,9 @@
 package ctl
 
-import "mailserver/internal/admin"
+import (
+	"mailserver/internal/admin"
+	"mailserver/internal/store"
+)
 
 // The operations: the only place each is written. Adding one here makes the server answer it and lets the CLI
 // Call it; the admin.Service method it runs holds the rules. Names follow the CLI's commands.
@@ -110,6 +113,19 @@ var (
 	QueueBounce = define("queue.bounce", func(s *admin.Service, a QueueArgs) (None, error) {
 		return none(s.BounceQueue(a.ID))
 	})
+
+	// Backup streams a consistent snapshot of the whole store (see stream.go for the wire format).
+	Backup = defineStream("backup", func(s *admin.Service, _ None) (Stream[store.BackupInfo], error) {
+		sn, err := s.BeginBackup()
+		if err != nil {
+			return Stream[store.BackupInfo]{}, err
+		}
+		return Stream[store.BackupInfo]{Header: sn.Info(), Len: sn.Info().Size, WriteTo: sn.WriteTo, Close: sn.Close}, nil
+	})
+	BackupRecord = define("backup.record", func(s *admin.Service, n admin.BackupNote) (None, error) {
+		return none(s.RecordBackup(n))
+	})
+	BackupLast = define("backup.last", noArgs((*admin.Service).LastBackup))
 
 	// Check reads the whole store.
 	Check = define("check", noArgs((*admin.Service).Check)).within(longCallTimeout)

@@ -1,11 +1,13 @@
 package ctl
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
 	"log/slog"
 	"maps"
 	"path/filepath"
@@ -74,7 +76,7 @@ func definedInTable(t *testing.T) []string {
 	var names []string
 	ast.Inspect(f, func(n ast.Node) bool {
 		call, ok := n.(*ast.CallExpr)
-		if !ok || !calls(call, "define") {
+		if !ok || !calls(call, "define") && !calls(call, "defineStream") {
 			return true
 		}
 		lit, ok := call.Args[0].(*ast.BasicLit)
@@ -156,6 +158,33 @@ func (o *Op[A, R]) echo(t *testing.T, filled bool) (operation, func(*Client)) {
 			t.Errorf("%s: %v", o.name, err)
 		} else if !reflect.DeepEqual(got, result) {
 			t.Errorf("%s: the client received result\n%#v\nthe server sent\n%#v", o.name, got, result)
+		}
+	}
+	return &stub, call
+}
+
+// echo is Op's echo for a stream operation: the stand-in streams a sample header and body, which must arrive whole.
+func (o *StreamOp[A, H]) echo(t *testing.T, filled bool) (operation, func(*Client)) {
+	args, header := sample[A](t, filled), sample[H](t, filled)
+	body := bytes.Repeat([]byte("bản sao\n"), 10000)
+	stub := *o
+	stub.open = func(_ *admin.Service, got A) (Stream[H], error) {
+		if !reflect.DeepEqual(got, args) {
+			t.Errorf("%s: the server received args\n%#v\nthe client sent\n%#v", o.name, got, args)
+		}
+		write := func(w io.Writer) (int64, error) { n, err := w.Write(body); return int64(n), err }
+		return Stream[H]{Header: header, Len: int64(len(body)), WriteTo: write, Close: func() error { return nil }}, nil
+	}
+	call := func(c *Client) {
+		var got bytes.Buffer
+		err := CallStream(c, o, args, func(h H, n int64) (io.Writer, error) {
+			if !reflect.DeepEqual(h, header) || n != int64(len(body)) {
+				t.Errorf("%s: the client received header %#v (%d bytes), the server sent %#v (%d)", o.name, h, n, header, len(body))
+			}
+			return &got, nil
+		})
+		if err != nil || !bytes.Equal(got.Bytes(), body) {
+			t.Errorf("%s: %v; %d bytes of %d arrived", o.name, err, got.Len(), len(body))
 		}
 	}
 	return &stub, call

@@ -89,6 +89,10 @@ func (s *server) serveConn(ctx context.Context, conn net.Conn) {
 			writeResponse(conn, response{Error: fmt.Sprintf("request larger than %d bytes", MaxRequest)})
 			return
 		}
+		if req, op, ok := s.streamRequest(line); ok {
+			s.serveStream(ctx, conn, op, req)
+			return // a stream ends its connection: the client reads to the trailer and closes
+		}
 		if len(bytes.TrimSpace(line)) > 0 { // a last line without a newline is answered too
 			if writeResponse(conn, s.handle(line)) != nil {
 				return

@@ -26,19 +26,8 @@ func Compact(path string) (CompactResult, error) {
 	}
 	defer src.Close()
 	tmp := path + ".compact"
-	os.Remove(tmp) // left over from an interrupted run
-	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{FreelistType: bolt.FreelistMapType})
-	if err != nil {
-		return CompactResult{}, fmt.Errorf("compact: create %s: %w", tmp, err)
-	}
-	if err := bolt.Compact(dst, src, 64<<20); err != nil {
-		dst.Close()
-		os.Remove(tmp)
+	if err := compactInto(tmp, src); err != nil {
 		return CompactResult{}, fmt.Errorf("compact %s: %w", path, err)
-	}
-	if err := dst.Close(); err != nil {
-		os.Remove(tmp)
-		return CompactResult{}, fmt.Errorf("compact: close %s: %w", tmp, err)
 	}
 	if err := verifyCompacted(tmp); err != nil {
 		os.Remove(tmp)
@@ -51,6 +40,45 @@ func Compact(path string) (CompactResult, error) {
 		return CompactResult{}, fmt.Errorf("compact: replace %s: %w", path, err)
 	}
 	return CompactResult{Before: before, After: after}, nil
+}
+
+// CompactCopy writes a compacted copy of the store file at src (which must not be in use) to a new file at dst,
+// and verifies the copy as VerifyBackup does. A failure removes dst.
+func CompactCopy(src, dst string) (BackupInfo, error) {
+	db, err := bolt.Open(src, 0o400, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return BackupInfo{}, fmt.Errorf("compact %s: %w", src, err)
+	}
+	defer db.Close()
+	if err := compactInto(dst, db); err != nil {
+		return BackupInfo{}, fmt.Errorf("compact %s: %w", src, err)
+	}
+	info, err := VerifyBackup(dst)
+	if err != nil {
+		os.Remove(dst)
+		return BackupInfo{}, fmt.Errorf("compacted copy: %w", err)
+	}
+	return info, nil
+}
+
+// compactInto writes src without its free pages to a new file at path, committed and synced. A failure removes
+// the file.
+func compactInto(path string, src *bolt.DB) error {
+	os.Remove(path) // left over from an interrupted run
+	dst, err := bolt.Open(path, 0o600, &bolt.Options{FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := bolt.Compact(dst, src, 64<<20); err != nil {
+		dst.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := dst.Close(); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	return nil
 }
 
 // verifyCompacted opens the new file as a store and runs the integrity check before it replaces the original.

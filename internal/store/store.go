@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -98,9 +99,10 @@ func Open(path string, opts Options) (*Store, error) {
 		timeout = time.Second
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      timeout,
-		FreelistType: bolt.FreelistMapType,
-		NoSync:       opts.NoSync,
+		Timeout:         timeout,
+		FreelistType:    bolt.FreelistMapType,
+		NoSync:          opts.NoSync,
+		InitialMmapSize: initialMmapSize(path),
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: the file is locked by another process (is the server running?)", path)
@@ -119,6 +121,19 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// mmapHeadroom is how far the file may grow before bbolt must map it anew. A remap waits until every read
+// transaction has ended, so while a backup (one long read transaction) runs, a delivery that needs a remap would
+// wait for the whole backup: the headroom lets the store grow by that much first. It costs address space only.
+const mmapHeadroom = 1 << 30
+
+// initialMmapSize maps the file with mmapHeadroom to spare, on 64-bit systems where address space is plentiful.
+func initialMmapSize(path string) int {
+	if strconv.IntSize < 64 {
+		return 0
+	}
+	return int(fileSize(path)) + mmapHeadroom
 }
 
 // Close closes the file. In-flight transactions finish first.
