@@ -127,6 +127,18 @@ var (
 	})
 	BackupLast = define("backup.last", noArgs((*admin.Service).LastBackup))
 
+	// The export of an account (mailserver export): its folders (recorded in the audit trail), a folder's
+	// messages, and their bytes in batches of at most admin.ExportBatchBytes.
+	ExportFolders = define("export.folders", func(s *admin.Service, a ExportArgs) ([]admin.ExportFolder, error) {
+		return s.ExportFolders(a.Address, a.Format, a.Dir)
+	})
+	ExportMessages = define("export.messages", func(s *admin.Service, a ExportArgs) ([]admin.ExportMessage, error) {
+		return s.ExportMessages(a.Address, a.Folder)
+	}).within(longCallTimeout)
+	ExportRead = define("export.read", func(s *admin.Service, a ExportArgs) ([]admin.ExportPiece, error) {
+		return s.ExportRead(a.Address, a.Folder, a.UIDs, a.Offset)
+	}).within(longCallTimeout)
+
 	// Check reads the whole store.
 	Check = define("check", noArgs((*admin.Service).Check)).within(longCallTimeout)
 )

@@ -133,3 +133,14 @@ type PasswordArgs struct {
 	Address  string `json:"address"`
 	Password string `json:"password"`
 }
+
+// ExportArgs name an account to export and, for the operations on one folder, the folder; export.read hands out
+// the messages UIDs from Offset into the first one on. Format and Dir only go into the audit record.
+type ExportArgs struct {
+	Address string   `json:"address"`
+	Format  string   `json:"format,omitempty"`
+	Dir     string   `json:"dir,omitempty"`
+	Folder  string   `json:"folder,omitempty"`
+	UIDs    []uint32 `json:"uids,omitempty"`
+	Offset  int64    `json:"offset,omitempty"`
+}
