@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -156,7 +157,7 @@ func exportFolder(api ctl.Backend, addr, folder string, sink folderSink, t *expo
 
 // writeExported writes one message; in a Maildir that has all 26 keyword letters taken, without its keywords.
 func writeExported(sink folderSink, m admin.ExportMessage, data []byte, t *exportTotals) error {
-	msg := &mailfile.Message{Data: data, Flags: m.Flags, Date: m.Date, Source: fmt.Sprintf("uid %d", m.UID)}
+	msg := &mailfile.Message{Data: data, Flags: m.Flags, Date: m.Date, Sender: returnPath(data), Source: fmt.Sprintf("uid %d", m.UID)}
 	err := sink.write(msg)
 	if errors.Is(err, mailfile.ErrTooManyKeywords) {
 		msg.Flags = systemFlagsOnly(m.Flags)
@@ -169,6 +170,17 @@ func writeExported(sink folderSink, m admin.ExportMessage, data []byte, t *expor
 	t.messages++
 	t.bytes += int64(len(data))
 	return nil
+}
+
+// returnPath is the envelope sender that delivery put first in the trace lines ("Return-Path: <a@b>"), for the
+// mbox From line; "" (written as MAILER-DAEMON) when the message does not start with one.
+func returnPath(data []byte) string {
+	const field = "return-path:"
+	line, _, _ := bytes.Cut(data, []byte("\r\n"))
+	if len(line) < len(field) || !strings.EqualFold(string(line[:len(field)]), field) {
+		return ""
+	}
+	return strings.Trim(strings.TrimSpace(string(line[len(field):])), "<>")
 }
 
 func systemFlagsOnly(flags []string) []string {

@@ -117,6 +117,13 @@ func readMboxExport(t *testing.T, dir string) []exported {
 			if err != nil {
 				return err
 			}
+			wantSender := "MAILER-DAEMON"
+			if bytes.HasPrefix(m.Data, []byte("Return-Path: <x@vinhyen.gov.vn>\r\n")) {
+				wantSender = "x@vinhyen.gov.vn"
+			}
+			if m.Sender != wantSender {
+				t.Errorf("%s: From line sender %q, want %q", rel, m.Sender, wantSender)
+			}
 			got = append(got, exported{folder, bytes.Clone(m.Data), slices.Clone(m.Flags), m.Date})
 		}
 	})
