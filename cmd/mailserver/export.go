@@ -141,6 +141,9 @@ func exportFolder(api ctl.Backend, addr, folder string, sink folderSink, t *expo
 			if i == len(msgs) || p.Offset != int64(len(buf)) {
 				return fmt.Errorf("uid %d: the server sent bytes from %d, expected %d", p.UID, p.Offset, len(buf))
 			}
+			if p.Offset == 0 && int64(cap(buf)) < p.Size {
+				buf = make([]byte, 0, p.Size) // a message in pieces: grown once, not by doubling
+			}
 			buf = append(buf, p.Data...)
 			if int64(len(buf)) < p.Size {
 				offset = int64(len(buf))
