@@ -126,7 +126,7 @@ func exportFolder(api ctl.Backend, addr, folder string, sink folderSink, t *expo
 		for k, m := range window {
 			uids[k] = m.UID
 		}
-		pieces, err := ctl.Call(api, ctl.ExportRead, ctl.ExportArgs{Address: addr, Folder: folder, UIDs: uids, Offset: offset})
+		pieces, err := ctl.ReadExport(api, ctl.ExportArgs{Address: addr, Folder: folder, UIDs: uids, Offset: offset})
 		if err != nil {
 			return err
 		}

@@ -30,10 +30,10 @@ type ExportMessage struct {
 
 // ExportPiece is bytes [Offset, Offset+len(Data)) of the message UID, whose whole size is Size.
 type ExportPiece struct {
-	UID    uint32 `json:"uid"`
-	Offset int64  `json:"offset"`
-	Size   int64  `json:"size"`
-	Data   []byte `json:"data"`
+	UID    uint32
+	Offset int64
+	Size   int64
+	Data   []byte
 }
 
 // ExportFolders lists the folders of a user's or shared mailbox's account for an export, and records in the audit

@@ -144,3 +144,12 @@ type ExportArgs struct {
 	UIDs    []uint32 `json:"uids,omitempty"`
 	Offset  int64    `json:"offset,omitempty"`
 }
+
+// ExportPieceHeader describes one piece of export.read's body: Length bytes from Offset of message UID, whose whole
+// size is Size.
+type ExportPieceHeader struct {
+	UID    uint32 `json:"uid"`
+	Offset int64  `json:"offset"`
+	Length int64  `json:"length"`
+	Size   int64  `json:"size"`
+}
