@@ -10,7 +10,7 @@ import (
 )
 
 // ExportBatchBytes bounds the message bytes one ExportRead hands out, so that memory stays bounded on both sides
-// of the control socket whatever the mailbox holds (its JSON, base64, stays well under ctl.MaxResponse).
+// of the control socket whatever the mailbox holds.
 const ExportBatchBytes = 8 << 20
 
 // ExportFolder is one folder of an account being exported.
