@@ -156,8 +156,7 @@ func readMaildirExport(t *testing.T, dir string) []exported {
 			if err != nil {
 				t.Fatal(err)
 			}
-			name := strings.NewReplacer("%2E", ".", "%25", "%").Replace(f.Name)
-			got = append(got, exported{name, bytes.Clone(m.Data), slices.Clone(m.Flags), m.Date})
+			got = append(got, exported{f.Name, bytes.Clone(m.Data), slices.Clone(m.Flags), m.Date})
 		}
 	}
 	return got

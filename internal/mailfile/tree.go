@@ -51,18 +51,26 @@ func isMaildir(dir string) bool {
 	return err == nil && info.IsDir()
 }
 
+// maildirUnescapes undoes the escapes of a Maildir++ name: '.' separates levels, so a '.' inside a name is written
+// %2E and '%' itself %25 (Dovecot's convention when an escape character is set, and what export writes).
+var maildirUnescapes = strings.NewReplacer("%2E", ".", "%2e", ".", "%25", "%")
+
 // maildirFolderName maps a Maildir's path under the tree's root to our folder path.
 func maildirFolderName(rel string) string {
 	if rel == "." {
 		return "INBOX"
 	}
 	parts := strings.Split(filepath.ToSlash(rel), "/")
-	if len(parts) == 1 && strings.HasPrefix(parts[0], ".") {
-		parts = strings.Split(parts[0][1:], ".") // Maildir++
+	plusPlus := len(parts) == 1 && strings.HasPrefix(parts[0], ".")
+	if plusPlus {
+		parts = strings.Split(parts[0][1:], ".")
 	}
 	for i, p := range parts {
 		if decoded, err := DecodeFolderName(p); err == nil {
 			parts[i] = decoded
+		}
+		if plusPlus {
+			parts[i] = maildirUnescapes.Replace(parts[i])
 		}
 	}
 	if strings.EqualFold(parts[0], "INBOX") {

@@ -44,7 +44,7 @@ func mkMaildir(t testing.TB, dir string) {
 // TestMaildirFolders maps a Maildir++ tree with Dovecot's UTF-7 names and a plain nested one with UTF-8 names.
 func TestMaildirFolders(t *testing.T) {
 	root := t.TempDir()
-	for _, dir := range []string{".", ".Sent", ".Inbox.Reports", ".L&AbA-u tr&Hu8-.2025", "Lưu trữ/2025", "Sent", "notmail/x"} {
+	for _, dir := range []string{".", ".Sent", ".Inbox.Reports", ".L&AbA-u tr&Hu8-.2025", ".V%2En b%25n", "Lưu trữ/2025", "Sent", "notmail/x"} {
 		if dir != "notmail/x" {
 			mkMaildir(t, filepath.Join(root, dir))
 		}
@@ -60,7 +60,7 @@ func TestMaildirFolders(t *testing.T) {
 		got[rel] = f.Name
 	}
 	want := map[string]string{
-		".": "INBOX", ".Sent": "Sent", ".Inbox.Reports": "INBOX/Reports", ".L&AbA-u tr&Hu8-.2025": "Lưu trữ/2025",
+		".": "INBOX", ".Sent": "Sent", ".Inbox.Reports": "INBOX/Reports", ".L&AbA-u tr&Hu8-.2025": "Lưu trữ/2025", ".V%2En b%25n": "V.n b%n",
 		"Lưu trữ/2025": "Lưu trữ/2025", "Sent": "Sent",
 	}
 	if !reflect.DeepEqual(got, want) {
