@@ -127,6 +127,9 @@ var (
 	})
 	BackupLast = define("backup.last", noArgs((*admin.Service).LastBackup))
 
+	// ImportBatch stores one bounded batch of messages read by the importer (admin.ImportBatch).
+	ImportBatch = define("import.batch", (*admin.Service).Import).within(longCallTimeout)
+
 	// Check reads the whole store.
 	Check = define("check", noArgs((*admin.Service).Check)).within(longCallTimeout)
 )
