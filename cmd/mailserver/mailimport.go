@@ -74,9 +74,6 @@ duplicates and failed.`,
 				return err
 			}
 			return a.withAdmin(func(api ctl.Backend) error {
-				if _, remote := api.(*ctl.Client); remote {
-					return errors.New("import needs the server stopped for now: stop it, run the import, start it again")
-				}
 				imp := newImporter(api, f, cmd.ErrOrStderr())
 				if err := imp.run(src); err != nil {
 					return err

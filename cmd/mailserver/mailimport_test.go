@@ -94,6 +94,17 @@ func importAll(e *env, dir string) string {
 	return out.String()
 }
 
+// importTwice imports every fixture, then again, which must import nothing.
+func importTwice(t *testing.T, e *env, dir string) {
+	t.Helper()
+	if first := importAll(e, dir); strings.Count(first, ", 0 failed") != 4 || strings.Contains(first, "imported 0 messages") {
+		t.Errorf("first import:\n%s", first)
+	}
+	if second := importAll(e, dir); strings.Count(second, "imported 0 messages into") != 4 {
+		t.Errorf("a second import imported again:\n%s", second)
+	}
+}
+
 // checkImported reads every folder over IMAP and compares bytes (BODY[]), flags and INTERNALDATE.
 func checkImported(t *testing.T, imaps string, want map[string][]importedMessage) {
 	t.Helper()
@@ -139,14 +150,7 @@ func TestImportWithServerStopped(t *testing.T) {
 	e.ok(goodPassword+"\n", "user", "add", userAn)
 	dir := t.TempDir()
 	want := mailFixtures(t, dir)
-	first := importAll(e, dir)
-	if strings.Count(first, ", 0 failed") != 4 || strings.Contains(first, "imported 0 messages") {
-		t.Errorf("first import:\n%s", first)
-	}
-	second := importAll(e, dir)
-	if strings.Count(second, "imported 0 messages into") != 4 {
-		t.Errorf("a second import imported again:\n%s", second)
-	}
+	importTwice(t, e, dir)
 	imaps := testnet.FreeAddr(t)
 	serveOn(t, e, testnet.FreeAddr(t), imaps)
 	checkImported(t, imaps, want)
@@ -184,4 +188,18 @@ func TestImportReportsOversizedMessages(t *testing.T) {
 	if lines := strings.Split(strings.TrimSpace(string(listed)), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "larger than the maximum size") {
 		t.Errorf("report %q", listed)
 	}
+}
+
+// With the server running the import goes through its control socket (the server holds the store's lock), and an
+// IMAP client sees the same messages as after an import with the server stopped.
+func TestImportWithServerRunning(t *testing.T) {
+	e := newEnv(t)
+	e.ok("", "domain", "add", domain)
+	e.ok(goodPassword+"\n", "user", "add", userAn)
+	dir := t.TempDir()
+	want := mailFixtures(t, dir)
+	imaps := testnet.FreeAddr(t)
+	serveOn(t, e, testnet.FreeAddr(t), imaps)
+	importTwice(t, e, dir)
+	checkImported(t, imaps, want)
 }
