@@ -35,14 +35,17 @@ func newImportCmd(a *app) *cobra.Command {
 		Use:   "import mbox|maildir|eml PATH --into ADDRESS [--folder NAME]",
 		Short: "Import mail from an mbox file, a Maildir tree or a tree of .eml files into a mailbox",
 		Long: `Import a user's old mail into an account (a user or a shared mailbox):
-  mbox FILE     one mbox file (mutt, Dovecot, Thunderbird's local folders), into the folder named like the file
-                ("Sent" becomes Sent, "Inbox" INBOX, anything else a folder of that name), or --folder
+  mbox FILE     one mbox file (mutt, Dovecot, Thunderbird), into the folder named like the file ("Sent" becomes
+                Sent, "Inbox" INBOX, anything else a folder of that name), or --folder
+  mbox DIR      a tree of mbox files (Thunderbird's "Local Folders"): each file into the folder its path names,
+                "Inbox.sbd/Công văn" into "INBOX/Công văn"
   maildir DIR   a Maildir tree (Dovecot, Courier): its root into INBOX, its sub-folders into folders of their own
   eml DIR       a tree of .eml files (Zimbra's and Outlook's exports): each directory becomes a folder, the root's
                 files go into INBOX
 Folders are created as needed, nested with '/'. Other systems' special folders are mapped onto ours ("Sent Items",
 "Đã gửi" and "[Gmail]/Sent Mail" become Sent; Trash, Drafts, Junk and Archive likewise). With --folder a tree is
-put under that folder instead (its root's messages into the folder itself).
+put under that folder instead: what would go into INBOX goes into the folder itself, INBOX's sub-folders become
+its sub-folders, and the others go beneath it.
 
 Every message is stored as it is, byte for byte with CRLF line endings, malformed or not, with its flags and
 keywords (mbox Status/X-Keywords and Thunderbird headers, Maildir flag letters and dovecot-keywords) and its
@@ -120,18 +123,24 @@ func skippable(err error) error {
 	return err
 }
 
-// placeFolder maps a source folder onto ours, under --folder when it is given.
+// placeFolder maps a source folder ("" for a tree's root, which is INBOX) onto ours. Under --folder, INBOX
+// becomes that folder and INBOX's sub-folders its sub-folders; the others go beneath it.
 func placeFolder(source, under string) string {
+	name := "INBOX"
+	if source != "" {
+		name = mailfile.MapFolder(source)
+	}
 	if under == "" {
-		if source == "" {
-			return "INBOX"
-		}
-		return mailfile.MapFolder(source)
+		return name
 	}
-	if source == "" || source == "INBOX" {
-		return under
+	first, rest, nested := strings.Cut(name, "/")
+	switch {
+	case !strings.EqualFold(first, "INBOX"):
+		return under + "/" + name
+	case nested:
+		return under + "/" + rest
 	}
-	return under + "/" + mailfile.MapFolder(source)
+	return under
 }
 
 type mboxSource struct {
@@ -140,17 +149,106 @@ type mboxSource struct {
 	folder string
 }
 
-func openMbox(path, folder string, maxSize int) (*mboxSource, error) {
+// openMbox opens an mbox file, or a tree of them (Thunderbird's local folders) when path is a directory.
+func openMbox(path, folder string, maxSize int) (mailSource, error) {
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		return openMboxTree(path, folder, maxSize)
+	}
+	if folder == "" {
+		folder = mailfile.MapFolder(mboxFolderName(filepath.Base(path)))
+	}
+	return openMboxFile(path, folder, maxSize)
+}
+
+func openMboxFile(path, folder string, maxSize int) (*mboxSource, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	if folder == "" {
-		name := filepath.Base(path)
-		folder = mailfile.MapFolder(strings.TrimSuffix(strings.TrimSuffix(name, ".mbox"), ".mbx"))
-	}
 	r := mailfile.NewMboxReader(f, mailfile.MboxOptions{MaxSize: maxSize, Name: path})
 	return &mboxSource{file: f, r: r, folder: folder}, nil
+}
+
+// mboxFolderName is the folder an mbox file or a directory of a tree stands for: Thunderbird keeps the
+// sub-folders of "Inbox" in "Inbox.sbd", and other programs name files "Sent.mbox".
+func mboxFolderName(name string) string {
+	for _, ext := range []string{".sbd", ".mbox", ".mbx"} {
+		name = strings.TrimSuffix(name, ext)
+	}
+	return name
+}
+
+// mboxTree reads the mbox files of a directory tree one after the other, each into the folder its path names.
+type mboxTree struct {
+	root  string
+	files []string // relative to root
+	cur   *mboxSource
+	under string
+	max   int
+}
+
+// openMboxTree lists the tree's mbox files: those that start with a From line. Thunderbird's index files (.msf)
+// and settings, which do not, are left out.
+func openMboxTree(root, under string, maxSize int) (*mboxTree, error) {
+	t := &mboxTree{root: root, under: under, max: maxSize}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() || !startsWithFromLine(path) {
+			return err
+		}
+		rel, err := filepath.Rel(root, path)
+		t.files = append(t.files, rel)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mbox tree %s: %w", root, err)
+	}
+	return t, nil
+}
+
+func startsWithFromLine(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 5)
+	_, err = io.ReadFull(f, head)
+	return err == nil && string(head) == "From "
+}
+
+func (t *mboxTree) next() (*mailfile.Message, string, error) {
+	for {
+		if t.cur == nil {
+			if len(t.files) == 0 {
+				return nil, "", io.EOF
+			}
+			rel := t.files[0]
+			t.files = t.files[1:]
+			parts := strings.Split(filepath.ToSlash(rel), "/")
+			for i, p := range parts {
+				parts[i] = mboxFolderName(p)
+			}
+			src, err := openMboxFile(filepath.Join(t.root, rel), placeFolder(strings.Join(parts, "/"), t.under), t.max)
+			if err != nil {
+				return nil, "", err
+			}
+			t.cur = src
+		}
+		m, folder, err := t.cur.next()
+		if err == io.EOF {
+			t.cur.close()
+			t.cur = nil
+			continue
+		}
+		return m, folder, err
+	}
+}
+
+func (t *mboxTree) close() error {
+	if t.cur != nil {
+		return t.cur.close()
+	}
+	return nil
 }
 
 func (s *mboxSource) next() (*mailfile.Message, string, error) {

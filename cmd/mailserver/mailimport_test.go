@@ -11,6 +11,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"mailserver/internal/store"
 	"mailserver/internal/testnet"
 )
 
@@ -202,4 +203,48 @@ func TestImportWithServerRunning(t *testing.T) {
 	serveOn(t, e, testnet.FreeAddr(t), imaps)
 	importTwice(t, e, dir)
 	checkImported(t, imaps, want)
+}
+
+// A directory of mbox files is Thunderbird's local folders: each file is a folder, "X.sbd" holds X's sub-folders,
+// and the index and settings files are not mail.
+func TestImportMboxTree(t *testing.T) {
+	e := newEnv(t)
+	e.ok("", "domain", "add", domain)
+	e.ok(goodPassword+"\n", "user", "add", userAn)
+	root := filepath.Join(t.TempDir(), "Local Folders")
+	files := map[string]string{
+		"Inbox":                  "From - Mon Jan  1 00:00:00 2024\nSubject: 1\n\nx\n\nFrom - Mon Jan  1 00:00:01 2024\nSubject: 2\n\ny\n",
+		"Inbox.msf":              "// <!-- <mdb:mork:z v=\"1.4\"/> -->\n",
+		"Inbox.sbd/Công văn":     "From - Mon Jan  1 00:00:00 2024\nSubject: 3\n\nz\n",
+		"Sent":                   "From - Mon Jan  1 00:00:00 2024\nSubject: 4\n\nw\n",
+		"msgFilterRules.dat":     "version=\"9\"\n",
+		"Inbox.sbd/Công văn.msf": "",
+	}
+	for name, data := range files {
+		path := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := e.ok("", "import", "mbox", root, "--into", userAn, "--folder", "Thunderbird")
+	if !strings.Contains(out, "imported 4 messages") || !strings.Contains(out, ", 0 failed") {
+		t.Errorf("summary:\n%s", out)
+	}
+	st, err := store.Open(e.cfg.DBPath(), store.Options{LockTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	a, err := st.Account(userAn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for folder, n := range map[string]uint32{"Thunderbird": 2, "Thunderbird/Công văn": 1, "Thunderbird/Sent": 1} {
+		if mb, err := st.Mailbox(a.ID, folder); err != nil || mb.Messages != n {
+			t.Errorf("%s: %+v, %v; want %d messages", folder, mb, err, n)
+		}
+	}
 }
