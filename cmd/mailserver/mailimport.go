@@ -114,7 +114,7 @@ func openMailSource(kind, path, folder string, maxSize int) (mailSource, error) 
 	return nil, fmt.Errorf("unknown format %q: mbox, maildir or eml", kind)
 }
 
-// skippable turns an error of one message into errSkipped: too large, or a file that could not be read.
+// skippable turns an error of one message file into errSkipped: too large, or a file that could not be read.
 func skippable(err error) error {
 	var pathErr *fs.PathError
 	if errors.Is(err, mailfile.ErrTooLarge) || errors.As(err, &pathErr) {
@@ -253,8 +253,12 @@ func (t *mboxTree) close() error {
 
 func (s *mboxSource) next() (*mailfile.Message, string, error) {
 	m, err := s.r.Next()
+	// Only a message too large is skipped: a read error of the file would come back at every call.
+	if errors.Is(err, mailfile.ErrTooLarge) {
+		return nil, s.folder, fmt.Errorf("%w: %w", errSkipped, err)
+	}
 	if err != nil {
-		return nil, s.folder, skippable(err)
+		return nil, s.folder, err
 	}
 	return m, s.folder, nil
 }
