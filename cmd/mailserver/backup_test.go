@@ -231,16 +231,24 @@ func TestRestore(t *testing.T) {
 	}
 }
 
-func selectINBOX(t *testing.T, imaps string) *imap.SelectData {
+// loginIMAPS logs userAn in over IMAPS (the test server's certificate is self-signed); the caller closes c.
+func loginIMAPS(t *testing.T, imaps string) *imapclient.Client {
 	t.Helper()
 	c, err := imapclient.DialTLS(imaps, &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
 	if err := c.Login(userAn, goodPassword).Wait(); err != nil {
+		c.Close()
 		t.Fatal(err)
 	}
+	return c
+}
+
+func selectINBOX(t *testing.T, imaps string) *imap.SelectData {
+	t.Helper()
+	c := loginIMAPS(t, imaps)
+	defer c.Close()
 	sel, err := c.Select("INBOX", nil).Wait()
 	if err != nil {
 		t.Fatal(err)

@@ -53,7 +53,7 @@ Without --config, the built-in development settings are used (data in ./data, lo
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return err })
 	root.AddCommand(newServeCmd(a), newDomainCmd(a), newUnitCmd(a), newUserCmd(a), newAliasCmd(a), newGroupCmd(a),
 		newShareCmd(a), newQuotaCmd(a), newQueueCmd(a), newAuditCmd(a), newCheckCmd(a), newCompactCmd(a),
-		newBackupCmd(a), newRestoreCmd(a), newExportCmd(a))
+		newBackupCmd(a), newRestoreCmd(a), newExportCmd(a), newImportCmd(a))
 	return root
 }
 

@@ -67,14 +67,19 @@ func callRemote[A, R any](c *Client, op *Op[A, R], args A) (R, error) {
 	if isNone(result) {
 		received = nil
 	}
-	err := c.call(op.name, sent, received, op.timeout)
+	err := c.callWith(op.name, sent, received, op.timeout, op.maxArgs)
 	return result, err
 }
 
 // call sends one request on a fresh connection and decodes the result into result (if not nil). A failed
 // operation comes back as the server's error, kind included (admin.ErrorFromCode).
 func (c *Client) call(op string, args, result any, timeout time.Duration) error {
-	conn, err := c.send(op, args, timeout)
+	return c.callWith(op, args, result, timeout, 0)
+}
+
+// callWith is call for an operation whose arguments may follow the request line, up to maxArgs bytes.
+func (c *Client) callWith(op string, args, result any, timeout time.Duration, maxArgs int64) error {
+	conn, err := c.sendWith(op, args, timeout, maxArgs)
 	if err != nil {
 		return err
 	}
@@ -102,6 +107,12 @@ func (c *Client) call(op string, args, result any, timeout time.Duration) error 
 
 // send opens a fresh connection, whose deadline is timeout away, and sends the request for op with args.
 func (c *Client) send(op string, args any, timeout time.Duration) (net.Conn, error) {
+	return c.sendWith(op, args, timeout, 0)
+}
+
+// sendWith is send for an operation whose arguments may follow the line, up to maxArgs bytes, when they do not
+// fit in it.
+func (c *Client) sendWith(op string, args any, timeout time.Duration, maxArgs int64) (net.Conn, error) {
 	req := request{Op: op, As: c.as}
 	if args != nil {
 		b, err := json.Marshal(args)
@@ -114,6 +125,13 @@ func (c *Client) send(op string, args any, timeout time.Duration) (net.Conn, err
 	if err != nil {
 		return nil, fmt.Errorf("encode %s request: %w", op, err)
 	}
+	var after []byte // the arguments, when they follow the line
+	if len(line) >= MaxRequest && maxArgs > 0 && int64(len(req.Args)) <= maxArgs {
+		after, req.Args, req.ArgsLen = req.Args, nil, int64(len(req.Args))
+		if line, err = json.Marshal(req); err != nil {
+			return nil, fmt.Errorf("encode %s request: %w", op, err)
+		}
+	}
 	if len(line) >= MaxRequest {
 		return nil, fmt.Errorf("%s request is larger than %d bytes", op, MaxRequest)
 	}
@@ -122,7 +140,7 @@ func (c *Client) send(op string, args any, timeout time.Duration) (net.Conn, err
 		return nil, fmt.Errorf("%w: %s: %w", ErrNoAnswer, c.path, unwrapOp(err))
 	}
 	conn.SetDeadline(time.Now().Add(timeout))
-	if _, err := conn.Write(append(line, '\n')); err != nil {
+	if _, err := (&net.Buffers{append(line, '\n'), after}).WriteTo(conn); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("control socket %s: send %s: %w", c.path, op, unwrapOp(err))
 	}

@@ -20,6 +20,7 @@ type Op[A, R any] struct {
 	name    string
 	run     func(*admin.Service, A) (R, error)
 	timeout time.Duration // the client's deadline for the answer
+	maxArgs int64         // arguments larger than a request line may follow it, up to this many bytes; 0: never
 }
 
 // Name is the operation's name on the wire and in the server's log, e.g. "user.add".
@@ -51,6 +52,15 @@ func (o *Op[A, R]) within(d time.Duration) *Op[A, R] {
 	o.timeout = d
 	return o
 }
+
+// largeArgs lets the arguments follow the request line, up to limit bytes, for operations that carry data.
+func (o *Op[A, R]) largeArgs(limit int64) *Op[A, R] {
+	o.maxArgs = limit
+	return o
+}
+
+// argsLimit is how large arguments sent after the request line may be; 0 means they must fit in the line.
+func (o *Op[A, R]) argsLimit() int64 { return o.maxArgs }
 
 // noArgs adapts a Service method that takes no arguments.
 func noArgs[R any](run func(*admin.Service) (R, error)) func(*admin.Service, None) (R, error) {

@@ -5,6 +5,10 @@ import (
 	"mailserver/internal/store"
 )
 
+// importArgsLimit bounds an import batch's JSON: base64 makes the bytes 4/3 as large, and a batch holds up to
+// store.ImportBatchBytes, or one message alone of up to the largest size a server may be configured to take (1 GiB).
+const importArgsLimit = (1<<30)*4/3 + 1<<20
+
 // The operations: the only place each is written. Adding one here makes the server answer it and lets the CLI
 // Call it; the admin.Service method it runs holds the rules. Names follow the CLI's commands.
 var (
@@ -141,6 +145,8 @@ var (
 		pieces, err := s.ExportRead(a.Address, a.Folder, a.UIDs, a.Offset)
 		return piecesStream(pieces), err
 	})
+	// ImportBatch stores one bounded batch of messages read by the importer (admin.ImportBatch).
+	ImportBatch = define("import.batch", (*admin.Service).Import).within(longCallTimeout).largeArgs(importArgsLimit)
 
 	// Check reads the whole store.
 	Check = define("check", noArgs((*admin.Service).Check)).within(longCallTimeout)

@@ -24,7 +24,14 @@
 // the request makes (admin.Service.As).
 //
 // "error" is the one-line message for the administrator; "code" is its kind (admin.Code), empty for unexpected
-// failures. A request line is at most MaxRequest bytes. The socket file has mode 0600: whoever can connect is the
+// failures. A request line is at most MaxRequest bytes. An operation whose arguments may be larger (an import
+// batch) sends them after the line instead, as "args_len" bytes of JSON, and that connection ends with its
+// response:
+//
+//	{"op":"import.batch","args_len":1048576}
+//	{"address":"an.nv@vinhyen.gov.vn","messages":[...]}   (exactly args_len bytes, then the response)
+//
+// The server reads one such request at a time, up to the operation's own limit. The socket file has mode 0600: whoever can connect is the
 // administrator, so passwords travel in requests (never in a process's arguments) and error texts are not filtered.
 package ctl
 
@@ -43,6 +50,8 @@ type request struct {
 	Op   string          `json:"op"`
 	As   string          `json:"as,omitempty"` // the OS user running the CLI
 	Args json.RawMessage `json:"args,omitempty"`
+	// ArgsLen, when not zero, says the arguments follow the line as that many bytes instead of travelling in it.
+	ArgsLen int64 `json:"args_len,omitempty"`
 }
 
 type response struct {

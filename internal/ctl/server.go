@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -20,6 +21,8 @@ const (
 	maxConns     = 16               // connections served at once; more wait in the listen backlog
 	idleTimeout  = 30 * time.Second // between requests on one connection
 	writeTimeout = 10 * time.Second
+	// largeArgsTimeout bounds the reading of arguments that follow their request line.
+	largeArgsTimeout = 10 * time.Minute
 )
 
 // Serve answers requests on ln with svc until ctx is cancelled, then closes ln, lets each connection finish the
@@ -29,14 +32,16 @@ func Serve(ctx context.Context, ln net.Listener, svc *admin.Service, logger *slo
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return (&server{svc: svc, ops: operations, logger: logger}).serve(ctx, ln)
+	return (&server{svc: svc, ops: operations, logger: logger, largeArgs: make(chan struct{}, 1)}).serve(ctx, ln)
 }
 
 // server answers requests with the operations in ops, run on svc.
 type server struct {
-	svc    *admin.Service       // immutable
-	ops    map[string]operation // immutable: operations, or stand-ins in tests of the wire format
-	logger *slog.Logger
+	svc *admin.Service       // immutable
+	ops map[string]operation // immutable: operations, or stand-ins in tests of the wire format
+	// largeArgs holds a place while arguments that follow their line are read and run: one at a time.
+	largeArgs chan struct{}
+	logger    *slog.Logger
 }
 
 func (s *server) serve(ctx context.Context, ln net.Listener) error {
@@ -93,6 +98,10 @@ func (s *server) serveConn(ctx context.Context, conn net.Conn) {
 			s.serveStream(ctx, conn, op, req)
 			return // a stream ends its connection: the client reads to the trailer and closes
 		}
+		if req, ok := argsAfterLine(line); ok {
+			writeResponse(conn, s.handleLargeArgs(conn, r, req))
+			return // the framing is simplest with one such request per connection
+		}
 		if len(bytes.TrimSpace(line)) > 0 { // a last line without a newline is answered too
 			if writeResponse(conn, s.handle(line)) != nil {
 				return
@@ -124,6 +133,11 @@ func (s *server) handle(line []byte) response {
 	if !ok {
 		return response{Error: fmt.Sprintf(unknownOpFormat, req.Op)}
 	}
+	return s.respond(op, req)
+}
+
+// respond runs a decoded request and builds the response.
+func (s *server) respond(op operation, req request) response {
 	start := time.Now()
 	result, err := s.run(op, req)
 	if req.Op != ping.Name() {
@@ -140,6 +154,37 @@ func (s *server) handle(line []byte) response {
 		return response{Error: "encode result: " + err.Error()}
 	}
 	return response{OK: true, Result: b}
+}
+
+// argsAfterLine tells whether line is a request whose arguments follow it (ArgsLen).
+func argsAfterLine(line []byte) (request, bool) {
+	var req request
+	if json.Unmarshal(line, &req) != nil {
+		return req, false
+	}
+	return req, req.ArgsLen != 0
+}
+
+// handleLargeArgs reads the arguments that follow req's line, up to the operation's limit, and runs it. One such
+// request is read at a time, so the memory they take is bounded by the largest limit.
+func (s *server) handleLargeArgs(conn net.Conn, r *bufio.Reader, req request) response {
+	op, ok := s.ops[req.Op]
+	if !ok {
+		return response{Error: fmt.Sprintf(unknownOpFormat, req.Op)}
+	}
+	large, ok := op.(interface{ argsLimit() int64 })
+	if !ok || req.ArgsLen < 0 || req.ArgsLen > large.argsLimit() {
+		return response{Error: fmt.Sprintf("%s: arguments of %d bytes are more than it takes", req.Op, req.ArgsLen)}
+	}
+	s.largeArgs <- struct{}{}
+	defer func() { <-s.largeArgs }()
+	conn.SetReadDeadline(time.Now().Add(largeArgsTimeout))
+	args := make([]byte, req.ArgsLen)
+	if _, err := io.ReadFull(r, args); err != nil {
+		return response{Error: fmt.Sprintf("%s: read its arguments: %v", req.Op, err)}
+	}
+	req.Args = args
+	return s.respond(op, req)
 }
 
 // run runs op with the request's arguments, naming the OS user in the audit records of the changes it makes.

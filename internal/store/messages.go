@@ -355,6 +355,9 @@ func deleteMailboxTx(tx *bolt.Tx, ch *changes, a *Account, m Mailbox) error {
 	if err := tx.Bucket(bucketMboxIDs).Delete(u64key(m.ID)); err != nil {
 		return err
 	}
+	if err := deleteImportKeys(tx, m.ID); err != nil {
+		return err
+	}
 	if err := tx.Bucket(bucketMailboxes).Delete(mailboxKey(m.AccountID, m.Name)); err != nil {
 		return err
 	}

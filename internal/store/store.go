@@ -36,6 +36,7 @@ var (
 	bucketGrants        = []byte("grants")        // shared account id + grantee account id → rights
 	bucketGrantsBy      = []byte("grants_by")     // grantee account id + shared account id → rights
 	bucketAudit         = []byte("audit")         // time (ns, big-endian) + sequence → audit record
+	bucketImportKeys    = []byte("import_keys")   // mailbox id + hash of an import key → uid (import.go)
 
 	keySchema         = []byte("schema")
 	keyLastUIDValidty = []byte("last_uidvalidity")
@@ -44,7 +45,7 @@ var (
 var allBuckets = [][]byte{bucketMeta, bucketDomains, bucketAccounts, bucketAcctIDs, bucketMailboxes, bucketMboxIDs,
 	bucketMessages, bucketBodies, bucketTexts, bucketChunks, bucketSubscriptions, bucketFreed,
 	bucketUnits, bucketUnitMembers, bucketAliases, bucketGroups, bucketGrants, bucketGrantsBy, bucketAudit,
-	bucketAliasTargets, bucketGroupSenders, bucketQueue, bucketQueueDue, bucketDKIM}
+	bucketAliasTargets, bucketGroupSenders, bucketQueue, bucketQueueDue, bucketDKIM, bucketImportKeys}
 
 // Options tune Open. The zero value is the production setting.
 type Options struct {

@@ -1,0 +1,125 @@
+package admin
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"strconv"
+	"time"
+
+	"mailserver/internal/message"
+	"mailserver/internal/store"
+)
+
+// ImportBatch is a bounded batch of messages read from mailbox files, for one account. The importer reads the
+// files and sends the bytes, so the server never opens the administrator's files.
+type ImportBatch struct {
+	Address      string          `json:"address"`
+	EnforceQuota bool            `json:"enforce_quota,omitempty"`
+	Messages     []ImportMessage `json:"messages"`
+}
+
+// ImportMessage is one message of a batch.
+type ImportMessage struct {
+	Folder string    `json:"folder"` // our folder path, '/'-separated
+	Data   []byte    `json:"data"`   // the message, CRLF line endings, stored as it is
+	Flags  []string  `json:"flags,omitempty"`
+	Date   time.Time `json:"date"` // INTERNALDATE; zero: the time of the import
+}
+
+// ImportStatus is what became of one message, in the batch's order.
+type ImportStatus struct {
+	Outcome string `json:"outcome"` // ImportedStatus, DuplicateStatus or FailedStatus
+	Reason  string `json:"reason,omitempty"`
+}
+
+// The outcomes of ImportStatus.
+const (
+	ImportedStatus  = "imported"
+	DuplicateStatus = "duplicate"
+	FailedStatus    = "failed"
+)
+
+// dedupPrefix is how much of a message without a Message-ID its duplicate key hashes.
+const dedupPrefix = 1024
+
+// Import stores a batch in the account's folders in one transaction: each message is parsed once, as a delivered
+// or appended one is (envelope, structure, search text), and stored as it is, malformed or not. A message already
+// imported into the same folder is skipped (see importKey); one that cannot be stored is reported failed with its
+// reason and the rest of the batch is stored.
+func (s *Service) Import(b ImportBatch) ([]ImportStatus, error) {
+	addr, _, err := cleanAddress(b.Address)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkImportBounds(b.Messages); err != nil {
+		return nil, err
+	}
+	a, err := s.account(addr)
+	if err != nil {
+		return nil, err
+	}
+	msgs := make([]store.ImportMessage, len(b.Messages))
+	for i, m := range b.Messages {
+		msgs[i] = importMessage(m)
+	}
+	detail := fmt.Sprintf("%d messages", len(msgs))
+	results, err := s.audited("import", addr, detail).ImportBatch(a.ID, msgs, b.EnforceQuota)
+	if err != nil {
+		return nil, userErr(addr, err)
+	}
+	return importStatuses(results), nil
+}
+
+// checkImportBounds refuses a batch over the store's bounds, which keep the memory of one transaction bounded.
+func checkImportBounds(msgs []ImportMessage) error {
+	if len(msgs) > store.ImportBatchMessages {
+		return failf(ErrInvalid, "an import batch holds at most %d messages, not %d", store.ImportBatchMessages, len(msgs))
+	}
+	var size int64
+	for _, m := range msgs {
+		size += int64(len(m.Data))
+	}
+	// A single message may be larger than the byte bound: it then travels alone.
+	if size > store.ImportBatchBytes && len(msgs) > 1 {
+		return failf(ErrInvalid, "an import batch holds at most %d bytes unless it is one message, not %d",
+			store.ImportBatchBytes, size)
+	}
+	return nil
+}
+
+func importMessage(m ImportMessage) store.ImportMessage {
+	p := message.Parse(m.Data)
+	return store.ImportMessage{
+		Folder:  m.Folder,
+		Message: store.NewMessage{Body: m.Data, Meta: p.Meta(), Text: p.SearchText(), InternalDate: m.Date},
+		Flags:   m.Flags,
+		Key:     importKey(p.Envelope.MessageID, m),
+	}
+}
+
+// importKey identifies a message for a re-run of an import: its Message-ID when it has one, otherwise its size,
+// INTERNALDATE and a hash of its first KiB, which tell apart the messages of one mailbox file in practice.
+func importKey(messageID string, m ImportMessage) []byte {
+	if messageID != "" {
+		return []byte("id:" + messageID)
+	}
+	sum := sha256.Sum256(m.Data[:min(len(m.Data), dedupPrefix)])
+	key := fmt.Appendf(nil, "size:%d date:", len(m.Data))
+	key = strconv.AppendInt(key, m.Date.Unix(), 10)
+	return append(append(key, " head:"...), sum[:]...)
+}
+
+func importStatuses(results []store.ImportResult) []ImportStatus {
+	out := make([]ImportStatus, len(results))
+	for i, r := range results {
+		switch r.Outcome {
+		case store.Imported:
+			out[i] = ImportStatus{Outcome: ImportedStatus}
+		case store.Duplicate:
+			out[i] = ImportStatus{Outcome: DuplicateStatus}
+		default:
+			out[i] = ImportStatus{Outcome: FailedStatus, Reason: r.Reason}
+		}
+	}
+	return out
+}

@@ -1,0 +1,190 @@
+package store
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Import batches are bounded so that one transaction holds a bounded amount of memory and a crash loses at most
+// one uncommitted batch: the importer sends at most this many messages or bytes at once.
+const (
+	ImportBatchMessages = 500
+	ImportBatchBytes    = 32 << 20
+)
+
+// ImportMessage is one message brought in from a mailbox file, with what its source said about it.
+type ImportMessage struct {
+	Folder  string // the account's folder, '/'-separated; created with its parents when missing
+	Message NewMessage
+	Flags   []string
+	// Key names the message for a re-run of the same import (see ImportBatch); empty: never taken as a duplicate.
+	Key []byte
+}
+
+// ImportOutcome says what became of one imported message.
+type ImportOutcome uint8
+
+const (
+	Imported  ImportOutcome = iota
+	Duplicate               // a message with the same key is already in the folder
+	Failed                  // not stored; Reason says why
+)
+
+// ImportResult is the outcome of one message of a batch, in the batch's order.
+type ImportResult struct {
+	Outcome ImportOutcome
+	Reason  string // for Failed
+}
+
+// ImportBatch stores msgs in the account's folders in one transaction. A message that cannot be stored (a folder
+// name that is not valid, the quota when enforceQuota is set) is Failed with its reason and the others are stored;
+// an error fails the whole batch, of which nothing is stored.
+//
+// Duplicates: a message whose Key an earlier import already stored in the same folder, where it still is, is
+// skipped, and so is a second message with the same Key in the same batch. The keys are kept in an index per
+// folder, written by imports only: mail delivered or appended otherwise is not matched.
+func (s *Store) ImportBatch(accountID uint64, msgs []ImportMessage, enforceQuota bool) ([]ImportResult, error) {
+	var results []ImportResult
+	err := s.update(func(tx *bolt.Tx, ch *changes) error {
+		a, err := getAccountByID(tx, accountID)
+		if err != nil {
+			return err
+		}
+		imp := importTx{s: s, tx: tx, account: &a, enforceQuota: enforceQuota, boxes: map[string]*importBox{}}
+		results = make([]ImportResult, len(msgs))
+		for i := range msgs {
+			if results[i], err = imp.add(&msgs[i]); err != nil {
+				return err
+			}
+		}
+		return imp.finish(ch)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// importTx is one batch being stored.
+type importTx struct {
+	s            *Store
+	tx           *bolt.Tx
+	account      *Account
+	enforceQuota bool
+	boxes        map[string]*importBox // by normalized name
+	order        []*importBox
+}
+
+type importBox struct {
+	mb       Mailbox
+	keywords int // len(mb.Keywords) before the batch
+	appended []uint32
+}
+
+// add stores one message, or says why it was not.
+func (t *importTx) add(m *ImportMessage) (ImportResult, error) {
+	box, err := t.box(m.Folder)
+	if errors.Is(err, ErrInvalidName) || errors.Is(err, ErrMailboxExists) {
+		return ImportResult{Outcome: Failed, Reason: err.Error()}, nil
+	}
+	if err != nil {
+		return ImportResult{}, err
+	}
+	keys := t.tx.Bucket(bucketImportKeys)
+	var key []byte
+	if len(m.Key) > 0 {
+		key = importKey(box.mb.ID, m.Key)
+		if uid := keys.Get(key); uid != nil && t.stillThere(box.mb.ID, uid) {
+			return ImportResult{Outcome: Duplicate}, nil
+		}
+	}
+	msg := m.Message
+	if msg.InternalDate.IsZero() {
+		msg.InternalDate = t.s.now()
+	}
+	size := int64(len(msg.Body))
+	if t.enforceQuota && t.account.Quota > 0 && t.account.Used+size > t.account.Quota {
+		return ImportResult{Outcome: Failed, Reason: fmt.Sprintf("%s is over its quota", t.account.Address)}, nil
+	}
+	body, err := addBodyRef(t.tx, &msg)
+	if err != nil {
+		return ImportResult{}, fmt.Errorf("store body: %w", err)
+	}
+	uid, err := addEntry(t.tx, &box.mb, &entry{flags: parseFlags(m.Flags), date: msg.InternalDate, bodySize: size, body: body})
+	if err != nil {
+		return ImportResult{}, err
+	}
+	t.account.Used += size
+	box.appended = append(box.appended, uid)
+	if key != nil {
+		if err := keys.Put(key, u32key(uid)); err != nil {
+			return ImportResult{}, err
+		}
+	}
+	return ImportResult{Outcome: Imported}, nil
+}
+
+// box finds or creates the folder named name (and its parents) for this batch.
+func (t *importTx) box(name string) (*importBox, error) {
+	name, err := NormalizeMailboxName(name)
+	if err != nil {
+		return nil, err
+	}
+	if b, ok := t.boxes[name]; ok {
+		return b, nil
+	}
+	mb, err := getMailbox(t.tx, t.account.ID, name)
+	if errors.Is(err, ErrMailboxNotFound) || err == nil && mb.NoSelect {
+		if err = t.s.createParents(t.tx, t.account.ID, name); err == nil {
+			mb, err = t.s.createMailboxTx(t.tx, t.account.ID, name, "")
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("folder %q: %w", name, err)
+	}
+	b := &importBox{mb: mb, keywords: len(mb.Keywords)}
+	t.boxes[name] = b
+	t.order = append(t.order, b)
+	return b, nil
+}
+
+// stillThere tells whether the message an index entry points to has not been expunged since.
+func (t *importTx) stillThere(mailboxID uint64, uid []byte) bool {
+	b, err := messagesBucket(t.tx, mailboxID)
+	return err == nil && b.Get(uid) != nil
+}
+
+// finish saves the folders and the account and announces the new messages.
+func (t *importTx) finish(ch *changes) error {
+	for _, b := range t.order {
+		if err := putMailbox(t.tx, b.mb); err != nil {
+			return err
+		}
+		if len(b.appended) > 0 {
+			ch.add(Change{MailboxID: b.mb.ID, Appended: b.appended, Keywords: b.mb.newKeywords(b.keywords)})
+		}
+	}
+	return putAccount(t.tx, *t.account)
+}
+
+// importKey is the index key of an import key in a folder: the folder's id and a hash, so keys are short.
+func importKey(mailboxID uint64, key []byte) []byte {
+	sum := sha256.Sum256(key)
+	return append(u64key(mailboxID), sum[:16]...)
+}
+
+// deleteImportKeys removes a deleted folder's import index.
+func deleteImportKeys(tx *bolt.Tx, mailboxID uint64) error {
+	prefix := u64key(mailboxID)
+	c := tx.Bucket(bucketImportKeys).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,140 @@
+package store
+
+import (
+	"fmt"
+	bolt "go.etcd.io/bbolt"
+	"testing"
+	"time"
+)
+
+func importMessage(folder string, n int, flags ...string) ImportMessage {
+	msg := testMessage(n)
+	msg.InternalDate = time.Date(2019, 3, 4, 5, 6, 7, 0, time.FixedZone("", 7*3600))
+	return ImportMessage{Folder: folder, Message: msg, Flags: flags, Key: fmt.Appendf(nil, "<%d@example.gov.vn>", n)}
+}
+
+func outcomes(rs []ImportResult) []ImportOutcome {
+	out := make([]ImportOutcome, len(rs))
+	for i, r := range rs {
+		out[i] = r.Outcome
+	}
+	return out
+}
+
+func TestImportBatchCreatesFoldersKeepsFlagsAndDate(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an.nv@example.gov.vn")
+	batch := []ImportMessage{
+		importMessage("Lưu trữ/2019/Công văn", 1, `\Seen`, "$Label1"),
+		importMessage("INBOX", 2),
+		importMessage("Lưu trữ/2019/Công văn", 3, `\Flagged`),
+	}
+	rs, err := s.ImportBatch(a.ID, batch, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outcomes(rs); fmt.Sprint(got) != fmt.Sprint([]ImportOutcome{Imported, Imported, Imported}) {
+		t.Fatalf("outcomes %v", got)
+	}
+	parent := mustMailbox(t, s, a, "Lưu trữ/2019")
+	if parent.NoSelect || parent.Messages != 0 {
+		t.Errorf("parent folder %+v", parent)
+	}
+	mb := mustMailbox(t, s, a, "Lưu trữ/2019/Công văn")
+	if mb.Messages != 2 || mb.Unseen != 1 {
+		t.Errorf("folder counters %+v", mb)
+	}
+	msgs, err := s.Messages(mb.ID, []uint32{1, 2}, FetchOptions{})
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("messages %v %v", msgs, err)
+	}
+	if fmt.Sprint(msgs[0].Flags) != `[\Seen $Label1]` || fmt.Sprint(msgs[1].Flags) != `[\Flagged]` {
+		t.Errorf("flags %v %v", msgs[0].Flags, msgs[1].Flags)
+	}
+	if !msgs[0].InternalDate.Equal(batch[0].Message.InternalDate) {
+		t.Errorf("internal date %v, want %v", msgs[0].InternalDate, batch[0].Message.InternalDate)
+	}
+	acct, _ := s.AccountByID(a.ID)
+	want := int64(len(batch[0].Message.Body) + len(batch[1].Message.Body) + len(batch[2].Message.Body))
+	if acct.Used != want {
+		t.Errorf("used %d, want %d", acct.Used, want)
+	}
+}
+
+func TestImportBatchSkipsDuplicates(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an.nv@example.gov.vn")
+	batch := []ImportMessage{importMessage("Archive", 1), importMessage("Archive", 2), importMessage("Archive", 1)}
+	rs, err := s.ImportBatch(a.ID, batch, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(outcomes(rs)); got != fmt.Sprint([]ImportOutcome{Imported, Imported, Duplicate}) {
+		t.Fatalf("first run %v", got)
+	}
+	again := []ImportMessage{importMessage("Archive", 1), importMessage("Archive", 2), importMessage("Other", 1)}
+	rs, err = s.ImportBatch(a.ID, again, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(outcomes(rs)); got != fmt.Sprint([]ImportOutcome{Duplicate, Duplicate, Imported}) {
+		t.Fatalf("second run %v", got)
+	}
+	// An expunged message is no longer there: importing it again brings it back.
+	mb := mustMailbox(t, s, a, "Archive")
+	if _, err := s.SetFlags(mb.ID, []uint32{1}, FlagsAdd, []string{`\Deleted`}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Expunge(mb.ID, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	rs, err = s.ImportBatch(a.ID, again[:1], false)
+	if err != nil || rs[0].Outcome != Imported {
+		t.Fatalf("after expunge %v %v", rs, err)
+	}
+}
+
+func TestImportBatchFailsOneMessageNotTheBatch(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an.nv@example.gov.vn")
+	size := int64(len(importMessage("INBOX", 1).Message.Body))
+	if _, err := s.UpdateAccount(a.Address, func(acct *Account) error { acct.Quota = size + size/2; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	batch := []ImportMessage{importMessage("INBOX", 1), importMessage("bad//name", 2), importMessage("INBOX", 3)}
+	rs, err := s.ImportBatch(a.ID, batch, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(outcomes(rs)); got != fmt.Sprint([]ImportOutcome{Imported, Failed, Failed}) {
+		t.Fatalf("outcomes %v", rs)
+	}
+	if rs[1].Reason == "" || rs[2].Reason == "" {
+		t.Errorf("failures without a reason: %+v", rs)
+	}
+	// Without enforcement the quota is not counted against an import.
+	rs, err = s.ImportBatch(a.ID, batch[2:], false)
+	if err != nil || rs[0].Outcome != Imported {
+		t.Fatalf("without enforcement %v %v", rs, err)
+	}
+}
+
+func TestDeleteMailboxDropsItsImportKeys(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an.nv@example.gov.vn")
+	if _, err := s.ImportBatch(a.ID, []ImportMessage{importMessage("Archive", 1), importMessage("Archive", 2)}, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMailbox(a.ID, "Archive"); err != nil {
+		t.Fatal(err)
+	}
+	err := s.view(func(tx *bolt.Tx) error {
+		if n := tx.Bucket(bucketImportKeys).Stats().KeyN; n != 0 {
+			t.Errorf("%d import keys left after the folder was deleted", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
