@@ -31,8 +31,8 @@ var specialUseFolders = map[string]string{
 var parentsToDrop = []string{"INBOX/", "[Gmail]/", "[Google Mail]/"}
 
 // MapFolder maps a folder path from another system onto ours: a special-use folder ("Sent Items", "Đã gửi",
-// "INBOX/Sent", "[Gmail]/Spam") becomes Sent, Trash, Drafts, Junk, Archive or INBOX; any other path is kept,
-// so "Sent Items/2024" stays a folder of its own.
+// "INBOX/Sent", "[Gmail]/Spam") becomes Sent, Trash, Drafts, Junk, Archive or INBOX, and its sub-folders move with
+// it ("Lưu trữ/2025" becomes Archive/2025), so that a tree is never split between two names; any other path is kept.
 func MapFolder(path string) string {
 	name := path
 	for _, parent := range parentsToDrop {
@@ -41,13 +41,16 @@ func MapFolder(path string) string {
 			break
 		}
 	}
-	if strings.Contains(name, "/") {
+	top, rest, nested := strings.Cut(name, "/")
+	ours, ok := specialFolders[message.Fold(top)]
+	switch {
+	case !ok:
 		return path
-	}
-	if ours, ok := specialFolders[message.Fold(name)]; ok {
+	case nested:
+		return ours + "/" + rest
+	default:
 		return ours
 	}
-	return path
 }
 
 // SpecialUseFolder returns our folder for an RFC 6154 attribute (`\Sent`), and false for any other.

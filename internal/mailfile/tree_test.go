@@ -107,8 +107,9 @@ func TestMapFolder(t *testing.T) {
 		{"Junk E-mail", "Junk"}, {"Spam", "Junk"}, {"[Gmail]/Spam", "Junk"}, {"Thư rác", "Junk"},
 		{"Archive", "Archive"}, {"Lưu trữ", "Archive"},
 		{"inbox", "INBOX"}, {"Hộp thư đến", "INBOX"},
-		{"Sent Items/2024", "Sent Items/2024"}, {"Báo cáo", "Báo cáo"}, {"INBOX/Reports", "INBOX/Reports"},
-		{"Lưu trữ/2025", "Lưu trữ/2025"}, {"", ""},
+		{"Sent Items/2024", "Sent/2024"}, {"Báo cáo", "Báo cáo"}, {"INBOX/Reports", "INBOX/Reports"},
+		{"Lưu trữ/2025", "Archive/2025"}, {"INBOX/Sent/2024", "Sent/2024"}, {"[Gmail]/Sent Mail/x/y", "Sent/x/y"},
+		{"Báo cáo/Sent", "Báo cáo/Sent"}, {"", ""},
 	}
 	for _, tc := range tests {
 		if got := MapFolder(tc.from); got != tc.want {
