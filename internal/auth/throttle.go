@@ -56,12 +56,15 @@ func RetryAdvice(err error) string {
 // phone retrying an old password every few minutes never builds up, while
 // a guessing run does.
 type Limits struct {
-	Free      int           // failures that cost nothing
-	BaseDelay time.Duration // spacing after Free failures, doubling with each more
-	MaxDelay  time.Duration
-	Leak      time.Duration // one failure is forgotten per Leak
-	LockAt    int           // failures that lock the key out
-	LockFor   time.Duration
+	Free int // failures that cost nothing
+	// Concurrent logins in progress cost nothing either; more at once count as failures until they end, so that
+	// parallel guesses are spaced like sequential ones.
+	Concurrent int
+	BaseDelay  time.Duration // spacing after Free failures, doubling with each more
+	MaxDelay   time.Duration
+	Leak       time.Duration // one failure is forgotten per Leak
+	LockAt     int           // failures that lock the key out
+	LockFor    time.Duration
 }
 
 // Policy is how a Throttle treats failed logins.
@@ -88,12 +91,13 @@ const MaxLoginWait = 10 * time.Second
 // A single account: five failures in a row start spacing its attempts by 1 s, 2 s, ... up to 30 s, and twenty
 // lock it for 15 minutes. With one failure drained every 3 minutes, a patient guesser gets about 20 tries an hour
 // per account. An IP address is often a whole office behind one NAT address, so it gets more room than one
-// account: ten free failures, and a lockout only after a hundred.
+// account: ten free failures, fifty logins at once (the whole office at eight in the morning), and a lockout only
+// after a hundred.
 func DefaultPolicy() Policy {
 	return Policy{
 		Account: Limits{Free: 5, BaseDelay: time.Second, MaxDelay: 30 * time.Second,
 			Leak: 3 * time.Minute, LockAt: 20, LockFor: 15 * time.Minute},
-		Address: Limits{Free: 10, BaseDelay: time.Second, MaxDelay: 30 * time.Second,
+		Address: Limits{Free: 10, Concurrent: 50, BaseDelay: time.Second, MaxDelay: 30 * time.Second,
 			Leak: time.Minute, LockAt: 100, LockFor: 15 * time.Minute},
 		MaxWait: MaxLoginWait,
 	}
@@ -253,7 +257,7 @@ func startOf(now time.Time, turns []time.Time) time.Time {
 // pending counts the failures not yet drained (a partly drained one still counts, so that waiting a second does
 // not shorten the next delay) and the attempts in progress, each taken for a failure until it ends.
 func (f *failures) pending(now time.Time) int {
-	return int(math.Ceil(f.drained(now))) + f.inProgress
+	return int(math.Ceil(f.drained(now))) + max(0, f.inProgress-f.lim.Concurrent)
 }
 
 // lockLeft is how long the key stays locked out: the rest of its lockout, or MaxDelay when the attempts in

@@ -350,8 +350,8 @@ func TestThrottleAttemptsInProgressCount(t *testing.T) {
 		a.Release()
 	}
 	mustWait(t, th, "198.51.100.1", "an@example.vn", 0)
-	// The same holds for one address trying many accounts.
-	for i := range 100 {
+	// The same holds for one address trying many accounts, past the logins an office makes at once.
+	for i := range p.Address.LockAt + p.Address.Concurrent {
 		if _, err := th.Begin("203.0.113.9", fmt.Sprintf("u%d@example.vn", i)); err != nil {
 			t.Fatalf("attempt %d from one address refused: %v", i+1, err)
 		}
@@ -435,4 +435,23 @@ func TestThrottledErrorAdvice(t *testing.T) {
 	if got := RetryAdvice(ErrTooManyAttempts); got != "try again later" {
 		t.Errorf("bare ErrTooManyAttempts: %q", got)
 	}
+}
+
+// An office behind one address logs in all at once in the morning: that many correct logins in progress are not
+// taken for guesses, so none of them waits or is refused.
+func TestThrottleOfficeLoginsAtOnce(t *testing.T) {
+	p := DefaultPolicy()
+	th := NewThrottleWithPolicy(newFakeClock().Now, p)
+	var attempts []*Attempt
+	for i := range p.Address.Concurrent {
+		a, err := th.Begin("203.0.113.9", fmt.Sprintf("u%d@example.vn", i))
+		if err != nil || a.Wait() != 0 {
+			t.Fatalf("login %d of the office: wait %v, %v", i+1, a.Wait(), err)
+		}
+		attempts = append(attempts, a)
+	}
+	for _, a := range attempts {
+		a.Succeeded()
+	}
+	mustWait(t, th, "203.0.113.9", "late@example.vn", 0)
 }

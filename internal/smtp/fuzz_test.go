@@ -38,10 +38,8 @@ const fuzzEpilogue = "\r\n.\r\nRSET\r\nNOOP\r\nQUIT\r\n"
 func FuzzSMTPSession(f *testing.F) {
 	fz := newFuzzServer(f)
 	f.Fuzz(func(t *testing.T, submission bool, input []byte) {
-		if len(input) > fuzzMaxInput {
-			t.Skip("input too large")
-		}
-		fz.run(t, submission, input)
+		// A longer input only costs time: its first fuzzMaxInput bytes exercise the same paths.
+		fz.run(t, submission, input[:min(len(input), fuzzMaxInput)])
 	})
 }
 
