@@ -1063,6 +1063,8 @@ func (c *Conn) handleBdat(arg string) {
 		c.dataResult = result
 		status := c.bdatStatus
 		recipients := c.recipients
+		// The session too: the connection may close (and drop its session) before the goroutine runs.
+		session := c.Session()
 
 		go func() {
 			defer func() {
@@ -1076,11 +1078,11 @@ func (c *Conn) handleBdat(arg string) {
 
 			var err error
 			if !c.server.LMTP {
-				err = c.Session().Data(r)
+				err = session.Data(r)
 			} else {
-				lmtpSession, ok := c.Session().(LMTPSession)
+				lmtpSession, ok := session.(LMTPSession)
 				if !ok {
-					err = c.Session().Data(r)
+					err = session.Data(r)
 					for _, rcpt := range recipients {
 						status.SetStatus(rcpt, err)
 					}
