@@ -16,6 +16,16 @@ type ImportBatch struct {
 	Address      string          `json:"address"`
 	EnforceQuota bool            `json:"enforce_quota,omitempty"`
 	Messages     []ImportMessage `json:"messages"`
+	// Source and Marks record how far an import from a server has read (store.SourceMark), committed with the
+	// batch so that a re-run starts after it.
+	Source string             `json:"source,omitempty"`
+	Marks  []store.SourceMark `json:"marks,omitempty"`
+}
+
+// ImportMarksRequest asks how far the imports of one account from one source got.
+type ImportMarksRequest struct {
+	Address string `json:"address"`
+	Source  string `json:"source"`
 }
 
 // ImportMessage is one message of a batch.
@@ -63,11 +73,32 @@ func (s *Service) Import(b ImportBatch) ([]ImportStatus, error) {
 		msgs[i] = importMessage(m)
 	}
 	detail := fmt.Sprintf("%d messages", len(msgs))
-	results, err := s.audited("import", addr, detail).ImportBatch(a.ID, msgs, b.EnforceQuota)
+	if b.Source != "" {
+		detail += " from " + b.Source
+	}
+	opts := store.ImportOptions{EnforceQuota: b.EnforceQuota, Source: b.Source, Marks: b.Marks}
+	results, err := s.audited("import", addr, detail).ImportBatch(a.ID, msgs, opts)
 	if err != nil {
 		return nil, userErr(addr, err)
 	}
 	return importStatuses(results), nil
+}
+
+// ImportMarks returns how far the account's imports from a source have read, one mark per source folder.
+func (s *Service) ImportMarks(r ImportMarksRequest) ([]store.SourceMark, error) {
+	addr, _, err := cleanAddress(r.Address)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.account(addr)
+	if err != nil {
+		return nil, err
+	}
+	marks, err := s.st.SourceMarks(a.ID, r.Source)
+	if err != nil {
+		return nil, userErr(addr, err)
+	}
+	return marks, nil
 }
 
 // checkImportBounds refuses a batch over the store's bounds, which keep the memory of one transaction bounded.
@@ -97,15 +128,17 @@ func importMessage(m ImportMessage) store.ImportMessage {
 	}
 }
 
-// importKey identifies a message for a re-run of an import: its Message-ID when it has one, otherwise its size,
-// INTERNALDATE and a hash of its first KiB, which tell apart the messages of one mailbox file in practice.
+// importKey identifies a message for a re-run of an import, whatever the source numbered it: its Message-ID, size
+// and INTERNALDATE; without a Message-ID, its size, INTERNALDATE and a hash of its first KiB, which tell apart the
+// messages of one mailbox file in practice. The size and date keep two different messages that share a Message-ID
+// (a list's copy and the author's) from being taken for one.
 func importKey(messageID string, m ImportMessage) []byte {
-	if messageID != "" {
-		return []byte("id:" + messageID)
-	}
-	sum := sha256.Sum256(m.Data[:min(len(m.Data), dedupPrefix)])
 	key := fmt.Appendf(nil, "size:%d date:", len(m.Data))
 	key = strconv.AppendInt(key, m.Date.Unix(), 10)
+	if messageID != "" {
+		return append(append(key, " id:"...), messageID...)
+	}
+	sum := sha256.Sum256(m.Data[:min(len(m.Data), dedupPrefix)])
 	return append(append(key, " head:"...), sum[:]...)
 }
 

@@ -147,6 +147,8 @@ var (
 	})
 	// ImportBatch stores one bounded batch of messages read by the importer (admin.ImportBatch).
 	ImportBatch = define("import.batch", (*admin.Service).Import).within(longCallTimeout).largeArgs(importArgsLimit)
+	// ImportMarks says how far earlier imports from a server got, for a re-run to go on from there.
+	ImportMarks = define("import.marks", (*admin.Service).ImportMarks)
 
 	// Check reads the whole store.
 	Check = define("check", noArgs((*admin.Service).Check)).within(longCallTimeout)

@@ -1,11 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -128,7 +130,7 @@ func VerifyBackup(path string) (info BackupInfo, err error) {
 // checkBuckets makes sure the file is a mail store at all: Check reads every bucket.
 func checkBuckets(tx *bolt.Tx) error {
 	for _, name := range allBuckets {
-		if tx.Bucket(name) == nil {
+		if tx.Bucket(name) == nil && !slices.ContainsFunc(laterBuckets, func(b []byte) bool { return bytes.Equal(b, name) }) {
 			return fmt.Errorf("not a mail store: bucket %s missing", name)
 		}
 	}

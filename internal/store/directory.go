@@ -271,6 +271,9 @@ func (s *Store) RemoveAccount(address string) error {
 		if err := forgetSender(tx, a.Address); err != nil {
 			return err
 		}
+		if err := deleteSourceMarks(tx, a.ID); err != nil {
+			return err
+		}
 		ch.add(Change{AccountID: a.ID, AccountRevoked: true})
 		if err := tx.Bucket(bucketAcctIDs).Delete(u64key(a.ID)); err != nil {
 			return err

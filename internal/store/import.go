@@ -34,6 +34,16 @@ const (
 	Failed                  // not stored; Reason says why
 )
 
+// ImportOptions tune ImportBatch.
+type ImportOptions struct {
+	// EnforceQuota refuses the messages that would take the account over its quota.
+	EnforceQuota bool
+	// Source names where the messages come from ("imap://login@host:port"), and Marks say how far each of its
+	// folders has been read once this batch is stored.
+	Source string
+	Marks  []SourceMark
+}
+
 // ImportResult is the outcome of one message of a batch, in the batch's order.
 type ImportResult struct {
 	Outcome ImportOutcome
@@ -47,19 +57,25 @@ type ImportResult struct {
 // Duplicates: a message whose Key an earlier import already stored in the same folder, where it still is, is
 // skipped, and so is a second message with the same Key in the same batch. The keys are kept in an index per
 // folder, written by imports only: mail delivered or appended otherwise is not matched.
-func (s *Store) ImportBatch(accountID uint64, msgs []ImportMessage, enforceQuota bool) ([]ImportResult, error) {
+//
+// The source's marks are saved in the same transaction (see SourceMark): an import that resumes after a crash or
+// a stop reads them back and starts after the last batch that committed.
+func (s *Store) ImportBatch(accountID uint64, msgs []ImportMessage, opts ImportOptions) ([]ImportResult, error) {
 	var results []ImportResult
 	err := s.update(func(tx *bolt.Tx, ch *changes) error {
 		a, err := getAccountByID(tx, accountID)
 		if err != nil {
 			return err
 		}
-		imp := importTx{s: s, tx: tx, account: &a, enforceQuota: enforceQuota, boxes: map[string]*importBox{}}
+		imp := importTx{s: s, tx: tx, account: &a, enforceQuota: opts.EnforceQuota, boxes: map[string]*importBox{}}
 		results = make([]ImportResult, len(msgs))
 		for i := range msgs {
 			if results[i], err = imp.add(&msgs[i]); err != nil {
 				return err
 			}
+		}
+		if err := putSourceMarks(tx, accountID, opts.Source, opts.Marks); err != nil {
+			return err
 		}
 		return imp.finish(ch)
 	})

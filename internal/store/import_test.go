@@ -29,7 +29,7 @@ func TestImportBatchCreatesFoldersKeepsFlagsAndDate(t *testing.T) {
 		importMessage("INBOX", 2),
 		importMessage("Lưu trữ/2019/Công văn", 3, `\Flagged`),
 	}
-	rs, err := s.ImportBatch(a.ID, batch, false)
+	rs, err := s.ImportBatch(a.ID, batch, ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestImportBatchSkipsDuplicates(t *testing.T) {
 	s := newTestStore(t)
 	a := mustAccount(t, s, "an.nv@example.gov.vn")
 	batch := []ImportMessage{importMessage("Archive", 1), importMessage("Archive", 2), importMessage("Archive", 1)}
-	rs, err := s.ImportBatch(a.ID, batch, false)
+	rs, err := s.ImportBatch(a.ID, batch, ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestImportBatchSkipsDuplicates(t *testing.T) {
 		t.Fatalf("first run %v", got)
 	}
 	again := []ImportMessage{importMessage("Archive", 1), importMessage("Archive", 2), importMessage("Other", 1)}
-	rs, err = s.ImportBatch(a.ID, again, false)
+	rs, err = s.ImportBatch(a.ID, again, ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestImportBatchSkipsDuplicates(t *testing.T) {
 	if _, err := s.Expunge(mb.ID, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	rs, err = s.ImportBatch(a.ID, again[:1], false)
+	rs, err = s.ImportBatch(a.ID, again[:1], ImportOptions{})
 	if err != nil || rs[0].Outcome != Imported {
 		t.Fatalf("after expunge %v %v", rs, err)
 	}
@@ -102,7 +102,7 @@ func TestImportBatchFailsOneMessageNotTheBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	batch := []ImportMessage{importMessage("INBOX", 1), importMessage("bad//name", 2), importMessage("INBOX", 3)}
-	rs, err := s.ImportBatch(a.ID, batch, true)
+	rs, err := s.ImportBatch(a.ID, batch, ImportOptions{EnforceQuota: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestImportBatchFailsOneMessageNotTheBatch(t *testing.T) {
 		t.Errorf("failures without a reason: %+v", rs)
 	}
 	// Without enforcement the quota is not counted against an import.
-	rs, err = s.ImportBatch(a.ID, batch[2:], false)
+	rs, err = s.ImportBatch(a.ID, batch[2:], ImportOptions{})
 	if err != nil || rs[0].Outcome != Imported {
 		t.Fatalf("without enforcement %v %v", rs, err)
 	}
@@ -122,7 +122,7 @@ func TestImportBatchFailsOneMessageNotTheBatch(t *testing.T) {
 func TestDeleteMailboxDropsItsImportKeys(t *testing.T) {
 	s := newTestStore(t)
 	a := mustAccount(t, s, "an.nv@example.gov.vn")
-	if _, err := s.ImportBatch(a.ID, []ImportMessage{importMessage("Archive", 1), importMessage("Archive", 2)}, false); err != nil {
+	if _, err := s.ImportBatch(a.ID, []ImportMessage{importMessage("Archive", 1), importMessage("Archive", 2)}, ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteMailbox(a.ID, "Archive"); err != nil {
@@ -136,5 +136,45 @@ func TestDeleteMailboxDropsItsImportKeys(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestImportMarksCommitWithTheirBatch(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an.nv@example.gov.vn")
+	const src = "imap://an@old.example.gov.vn:993"
+	opts := ImportOptions{Source: src, Marks: []SourceMark{{Folder: "INBOX", UIDValidity: 7, LastUID: 2}}}
+	if _, err := s.ImportBatch(a.ID, []ImportMessage{importMessage("INBOX", 1), importMessage("INBOX", 2)}, opts); err != nil {
+		t.Fatal(err)
+	}
+	// A batch that fails stores neither its messages nor its marks.
+	bad := ImportOptions{Source: "bad\x00source", Marks: []SourceMark{{Folder: "INBOX", UIDValidity: 7, LastUID: 3}}}
+	if _, err := s.ImportBatch(a.ID, []ImportMessage{importMessage("INBOX", 3)}, bad); err == nil {
+		t.Fatal("a source name with NUL was accepted")
+	}
+	// A batch of no messages still moves the marks on (the last messages of a folder were all too large).
+	more := ImportOptions{Source: src, Marks: []SourceMark{{Folder: "Sent Items", UIDValidity: 9, LastUID: 40}}}
+	if _, err := s.ImportBatch(a.ID, nil, more); err != nil {
+		t.Fatal(err)
+	}
+	marks, err := s.SourceMarks(a.ID, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []SourceMark{{"INBOX", 7, 2}, {"Sent Items", 9, 40}}
+	if fmt.Sprint(marks) != fmt.Sprint(want) {
+		t.Fatalf("marks %v, want %v", marks, want)
+	}
+	if mb := mustMailbox(t, s, a, "INBOX"); mb.Messages != 2 {
+		t.Errorf("INBOX holds %d messages, want 2", mb.Messages)
+	}
+	if other, _ := s.SourceMarks(a.ID, src+"x"); len(other) != 0 {
+		t.Errorf("another source sees marks %v", other)
+	}
+	if err := s.RemoveAccount(a.Address); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := s.SourceMarks(a.ID, src); len(left) != 0 {
+		t.Errorf("marks outlive their account: %v", left)
 	}
 }

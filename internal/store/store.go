@@ -37,6 +37,7 @@ var (
 	bucketGrantsBy      = []byte("grants_by")     // grantee account id + shared account id → rights
 	bucketAudit         = []byte("audit")         // time (ns, big-endian) + sequence → audit record
 	bucketImportKeys    = []byte("import_keys")   // mailbox id + hash of an import key → uid (import.go)
+	bucketImportSources = []byte("import_sources") // account id + source NUL folder → mark (importsource.go)
 
 	keySchema         = []byte("schema")
 	keyLastUIDValidty = []byte("last_uidvalidity")
@@ -45,7 +46,11 @@ var (
 var allBuckets = [][]byte{bucketMeta, bucketDomains, bucketAccounts, bucketAcctIDs, bucketMailboxes, bucketMboxIDs,
 	bucketMessages, bucketBodies, bucketTexts, bucketChunks, bucketSubscriptions, bucketFreed,
 	bucketUnits, bucketUnitMembers, bucketAliases, bucketGroups, bucketGrants, bucketGrantsBy, bucketAudit,
-	bucketAliasTargets, bucketGroupSenders, bucketQueue, bucketQueueDue, bucketDKIM, bucketImportKeys}
+	bucketAliasTargets, bucketGroupSenders, bucketQueue, bucketQueueDue, bucketDKIM, bucketImportKeys,
+	bucketImportSources}
+
+// laterBuckets came after the first release: a backup made before them lacks them, and opening it creates them.
+var laterBuckets = [][]byte{bucketImportSources}
 
 // Options tune Open. The zero value is the production setting.
 type Options struct {
