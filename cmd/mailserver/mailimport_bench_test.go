@@ -38,7 +38,7 @@ func BenchmarkImportMbox(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		imp := newImporter(ctl.Direct{Service: svc}, mailImportFlags{into: userAn}, io.Discard)
+		imp := newImporter(ctl.Direct{Service: svc}, mailImportFlags{into: userAn}, newImportProgress(io.Discard))
 		b.StartTimer()
 		if err := imp.run(src); err != nil {
 			b.Fatal(err)

@@ -17,7 +17,7 @@ const maxPasswordLine = 4096
 // readPassword returns a new password for address: the first line of in (trailing newline removed) when in is not
 // a terminal, or typed twice without echo at prompts written to prompt when it is.
 func readPassword(in io.Reader, prompt io.Writer, address string) (string, error) {
-	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := in.(*os.File); ok && isTerminal(f) {
 		return promptPassword(int(f.Fd()), prompt, address)
 	}
 	return firstLine(in)
@@ -38,16 +38,22 @@ func firstLine(in io.Reader) (string, error) {
 	return pw, nil
 }
 
-func promptPassword(fd int, prompt io.Writer, address string) (string, error) {
-	ask := func(label string) (string, error) {
-		fmt.Fprint(prompt, label)
-		b, err := term.ReadPassword(fd)
-		fmt.Fprintln(prompt)
-		if err != nil {
-			return "", fmt.Errorf("read password: %w", err)
-		}
-		return string(b), nil
+// isTerminal tells whether f is a terminal, where passwords are asked for.
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+// askPassword asks for a password once, without echo.
+func askPassword(fd int, prompt io.Writer, label string) (string, error) {
+	fmt.Fprint(prompt, label)
+	b, err := term.ReadPassword(fd)
+	fmt.Fprintln(prompt)
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
 	}
+	return string(b), nil
+}
+
+func promptPassword(fd int, prompt io.Writer, address string) (string, error) {
+	ask := func(label string) (string, error) { return askPassword(fd, prompt, label) }
 	pw, err := ask(fmt.Sprintf("New password for %s: ", address))
 	if err != nil {
 		return "", err

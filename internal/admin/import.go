@@ -20,6 +20,8 @@ type ImportBatch struct {
 	// batch so that a re-run starts after it.
 	Source string             `json:"source,omitempty"`
 	Marks  []store.SourceMark `json:"marks,omitempty"`
+	// Folders are created even when no message goes into them.
+	Folders []string `json:"folders,omitempty"`
 }
 
 // ImportMarksRequest asks how far the imports of one account from one source got.
@@ -76,7 +78,7 @@ func (s *Service) Import(b ImportBatch) ([]ImportStatus, error) {
 	if b.Source != "" {
 		detail += " from " + b.Source
 	}
-	opts := store.ImportOptions{EnforceQuota: b.EnforceQuota, Source: b.Source, Marks: b.Marks}
+	opts := store.ImportOptions{EnforceQuota: b.EnforceQuota, Source: b.Source, Marks: b.Marks, Folders: b.Folders}
 	results, err := s.audited("import", addr, detail).ImportBatch(a.ID, msgs, opts)
 	if err != nil {
 		return nil, userErr(addr, err)

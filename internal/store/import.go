@@ -42,6 +42,8 @@ type ImportOptions struct {
 	// folders has been read once this batch is stored.
 	Source string
 	Marks  []SourceMark
+	// Folders are created when missing even though no message goes into them (an empty folder of the source).
+	Folders []string
 }
 
 // ImportResult is the outcome of one message of a batch, in the batch's order.
@@ -71,6 +73,11 @@ func (s *Store) ImportBatch(accountID uint64, msgs []ImportMessage, opts ImportO
 		results = make([]ImportResult, len(msgs))
 		for i := range msgs {
 			if results[i], err = imp.add(&msgs[i]); err != nil {
+				return err
+			}
+		}
+		for _, name := range opts.Folders {
+			if _, err := imp.box(name); err != nil && !errors.Is(err, ErrInvalidName) && !errors.Is(err, ErrMailboxExists) {
 				return err
 			}
 		}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"crypto/tls"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"mailserver/internal/testnet"
+)
+
+// oldMessage is one message put on the old server: where, what, and what it must look like here.
+type oldMessage struct {
+	folder string // the old server's name
+	body   string
+	flags  []imap.Flag
+	date   time.Time
+}
+
+func (m oldMessage) imported(ourFlags ...string) importedMessage {
+	return importedMessage{body: m.body, flags: ourFlags, date: m.date}
+}
+
+// appendOld puts messages on an IMAP server, creating their folders.
+func appendOld(t *testing.T, c *imapclient.Client, msgs ...oldMessage) {
+	t.Helper()
+	for _, m := range msgs {
+		if m.folder != "INBOX" {
+			// CREATE of an existing folder fails harmlessly.
+			c.Create(m.folder, nil).Wait()
+		}
+		cmd := c.Append(m.folder, int64(len(m.body)), &imap.AppendOptions{Flags: m.flags, Time: m.date})
+		if _, err := cmd.Write([]byte(m.body)); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cmd.Wait(); err != nil {
+			t.Fatalf("APPEND to %q: %v", m.folder, err)
+		}
+	}
+}
+
+// importedCount reads "imported N messages into" from an import's summary.
+func importedSummary(t *testing.T, out string) string {
+	t.Helper()
+	m := regexp.MustCompile(`imported \d+ messages into \S+, skipped \d+ already there, \d+ failed`).FindString(out)
+	if m == "" {
+		t.Fatalf("no summary in:\n%s", out)
+	}
+	return m
+}
+
+func TestImportFromDovecot(t *testing.T) {
+	d := startDovecot(t)
+	day := func(n int) time.Time { return time.Date(2023, 3, n, 8, 15, 0, 0, time.FixedZone("", 7*3600)) }
+	crlf := func(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
+	var (
+		report = oldMessage{"INBOX", crlf("Message-ID: <m1@old.vinhyen.gov.vn>\nSubject: =?UTF-8?B?QsOhbyBjw6Fv?=\n\n" +
+			"From the chairman: a line that starts like an mbox separator.\n"), []imap.Flag{imap.FlagSeen, "$Label1"}, day(1)}
+		noID       = oldMessage{"INBOX", crlf("Subject: no Message-ID\n\nx\n"), nil, day(2)}
+		incoming   = oldMessage{"Công văn đến", crlf("Message-ID: <m3@old>\nSubject: Công văn\n\nnội dung\n"), []imap.Flag{imap.FlagAnswered, imap.FlagFlagged, "CongViec"}, day(3)}
+		yearOne    = oldMessage{"Công văn đến.2024", crlf("Message-ID: <m4@old>\nSubject: 2024/1\n\na\n"), nil, day(4)}
+		yearTwo    = oldMessage{"Công văn đến.2024", crlf("Message-ID: <m5@old>\nSubject: 2024/2\n\nb\n"), []imap.Flag{imap.FlagSeen}, day(5)}
+		sent       = oldMessage{"Thư đã gửi", crlf("Message-ID: <m6@old>\nSubject: đã gửi\n\nc\n"), []imap.Flag{imap.FlagSeen}, day(6)}
+		sentOld    = oldMessage{"Thư đã gửi.2019", crlf("Message-ID: <m7@old>\nSubject: 2019\n\nd\n"), []imap.Flag{imap.FlagSeen}, day(7)}
+		deleted    = oldMessage{"Deleted Items", crlf("Message-ID: <m8@old>\nSubject: xoá\n\ne\n"), []imap.Flag{imap.FlagSeen, imap.FlagDeleted}, day(8)}
+		arrivedNew = oldMessage{"INBOX", crlf("Message-ID: <m9@old>\nSubject: after the first copy\n\nf\n"), nil, day(9)}
+	)
+	c := d.login(t)
+	appendOld(t, c, report, noID, incoming, yearOne, yearTwo, sent, sentOld, deleted)
+	if err := c.Create("Rỗng", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+
+	e := newEnv(t)
+	e.ok("", "domain", "add", domain)
+	e.ok(goodPassword+"\n", "user", "add", userAn)
+	imp := func(extra ...string) result {
+		return e.run(dovecotPassword+"\n", append([]string{"import", "imap", "--host", d.addr, "--security", "tls", "--user", dovecotUser,
+			"--into", userAn}, extra...)...)
+	}
+
+	// The old server's certificate is verified: a self-signed one is refused until its CA is given.
+	if r := imp(); r.code == 0 || !strings.Contains(r.stderr, "not trusted") || !strings.Contains(r.stderr, "--ca-file") {
+		t.Fatalf("an untrusted certificate: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r := imp("--ca-file", d.caFile)
+	if r.code != 0 {
+		t.Fatalf("first copy: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got := importedSummary(t, r.stdout); got != "imported 8 messages into "+userAn+", skipped 0 already there, 0 failed" {
+		t.Errorf("first copy: %s\n%s", got, r.stdout)
+	}
+	for _, folder := range []string{"Công văn đến/2024", "Sent/2019", "Trash", "Rỗng"} {
+		if !strings.Contains(r.stdout, folder+" ") {
+			t.Errorf("the summary lacks folder %q:\n%s", folder, r.stdout)
+		}
+	}
+
+	// A second run finds nothing new (and skips the verification when told to).
+	r = imp("--insecure-skip-verify")
+	if got := importedSummary(t, r.stdout); r.code != 0 || got != "imported 0 messages into "+userAn+", skipped 0 already there, 0 failed" {
+		t.Errorf("second copy: exit %d, %s\n%s", r.code, got, r.stderr)
+	}
+
+	// A new message arrives, and a folder is renumbered (deleted and made again: a new UIDVALIDITY): the third run
+	// copies the new message and recognises the renumbered folder's messages.
+	if err := c.Delete("Công văn đến.2024").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	appendOld(t, c, yearOne, yearTwo, arrivedNew)
+	c.Close()
+	r = imp("--ca-file", d.caFile)
+	if got := importedSummary(t, r.stdout); r.code != 0 || got != "imported 1 messages into "+userAn+", skipped 2 already there, 0 failed" {
+		t.Errorf("third copy: exit %d, %s\n%s%s", r.code, got, r.stdout, r.stderr)
+	}
+
+	// Many accounts from a CSV file, the old server's master user logging in for each.
+	e.ok(goodPassword+"\n", "user", "add", "binh.tt@"+domain)
+	csvPath := filepath.Join(t.TempDir(), "accounts.csv")
+	if err := os.WriteFile(csvPath, []byte("address,login,password\nbinh.tt@"+domain+","+dovecotUser+",\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = e.run(dovecotAdminSecret+"\n", "import", "imap", "--host", d.addr, "--security", "tls", "--ca-file", d.caFile,
+		"--admin", dovecotAdmin, "--accounts", csvPath, "--report", filepath.Join(t.TempDir(), "report.txt"))
+	if r.code != 0 || !regexp.MustCompile(`binh\.tt@vinhyen\.gov\.vn\s+9\s+0\s+0\s+ok`).MatchString(r.stdout) {
+		t.Errorf("copy of many accounts: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	imaps := testnet.FreeAddr(t)
+	serveOn(t, e, testnet.FreeAddr(t), imaps)
+	checkImported(t, imaps, map[string][]importedMessage{
+		"INBOX":             {report.imported(`\Seen`, "$Label1"), noID.imported(), arrivedNew.imported()},
+		"Công văn đến":      {incoming.imported(`\Answered`, `\Flagged`, "CongViec")},
+		"Công văn đến/2024": {yearOne.imported(), yearTwo.imported(`\Seen`)},
+		"Sent":              {sent.imported(`\Seen`)},
+		"Sent/2019":         {sentOld.imported(`\Seen`)},
+		"Trash":             {deleted.imported(`\Seen`, `\Deleted`)},
+		"Rỗng":              nil,
+	})
+}
+
+// TestImportFromThisServer copies an account of a running mailserver into another account of the same server,
+// over IMAP while it serves: the migration between two installations of this server.
+func TestImportFromThisServer(t *testing.T) {
+	e := newEnv(t)
+	imaps := testnet.FreeAddr(t)
+	serveOn(t, e, testnet.FreeAddr(t), imaps)
+	const binh = "binh.tt@" + domain
+	e.ok("", "domain", "add", domain)
+	e.ok(goodPassword+"\n", "user", "add", userAn)
+	e.ok(goodPassword+"\n", "user", "add", binh)
+
+	c, err := imapclient.DialTLS(imaps, &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(binh, goodPassword).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2024, 11, 20, 14, 0, 0, 0, time.UTC)
+	msgs := []oldMessage{
+		{"INBOX", "Message-ID: <a@vinhyen.gov.vn>\r\nSubject: =?UTF-8?Q?B=C3=A1o_c=C3=A1o?=\r\n\r\nx\r\n", []imap.Flag{imap.FlagSeen, "$Forwarded"}, day},
+		{"Công văn đến/2024", "Subject: nested\r\n\r\ny\r\n", []imap.Flag{imap.FlagFlagged}, day.Add(time.Hour)},
+		{"Sent", "Message-ID: <b@vinhyen.gov.vn>\r\nSubject: sent\r\n\r\nz\r\n", []imap.Flag{imap.FlagSeen}, day.Add(2 * time.Hour)},
+	}
+	appendOld(t, c, msgs...)
+
+	args := []string{"import", "imap", "--host", imaps, "--security", "tls", "--insecure-skip-verify", "--user", binh, "--into", userAn}
+	if got := importedSummary(t, e.ok(goodPassword+"\n", args...)); got != "imported 3 messages into "+userAn+", skipped 0 already there, 0 failed" {
+		t.Errorf("copy: %s", got)
+	}
+	// Mail that arrives at the source afterwards is what the next run copies.
+	late := oldMessage{"INBOX", "Subject: late\r\n\r\nw\r\n", nil, day.Add(3 * time.Hour)}
+	appendOld(t, c, late)
+	if got := importedSummary(t, e.ok(goodPassword+"\n", args...)); got != "imported 1 messages into "+userAn+", skipped 0 already there, 0 failed" {
+		t.Errorf("second copy: %s", got)
+	}
+	checkImported(t, imaps, map[string][]importedMessage{
+		"INBOX":             {msgs[0].imported(`\Seen`, "$Forwarded"), late.imported()},
+		"Công văn đến/2024": {msgs[1].imported(`\Flagged`)},
+		"Sent":              {msgs[2].imported(`\Seen`)},
+	})
+}
