@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -345,6 +346,9 @@ func (m *migration) copyFolders(c *imapclient.Client, imp *importer) error {
 		if err := scan(c, f, marks); err != nil {
 			return err
 		}
+		if err := m.syncFlags(imp, f); err != nil {
+			return err
+		}
 		var bytes int64
 		for _, msg := range f.todo {
 			bytes += msg.size
@@ -361,6 +365,21 @@ func (m *migration) copyFolders(c *imapclient.Client, imp *importer) error {
 		}
 		if err := m.store(imp, chunk); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// syncFlags brings the flag changes made on the old server since the last run to the messages copied then.
+func (m *migration) syncFlags(imp *importer, f *sourceFolder) error {
+	for part := range slices.Chunk(f.copied, 5000) {
+		n, err := ctl.Call(m.api, ctl.ImportFlags, admin.ImportFlagsRequest{Address: imp.flags.into,
+			Source: imp.source, Folder: f.name, UIDValidity: f.uidValidity, Messages: part})
+		if err != nil {
+			return fmt.Errorf("bring the flags of %q up to date: %w", f.name, err)
+		}
+		if n > 0 {
+			imp.folder(f.ours).flagsUpdated += n
 		}
 	}
 	return nil
@@ -405,7 +424,7 @@ func (m *migration) fetchAll(c *imapclient.Client, folders []*sourceFolder, out 
 // store adds a fetched batch to the importer and commits it with the folder's mark.
 func (m *migration) store(imp *importer, chunk fetchedChunk) error {
 	for i := range chunk.messages {
-		if err := imp.add(&chunk.messages[i], chunk.folder.ours); err != nil {
+		if err := imp.addFrom(&chunk.messages[i], chunk.folder.ours, chunk.from[i]); err != nil {
 			return err
 		}
 	}

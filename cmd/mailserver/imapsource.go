@@ -145,6 +145,7 @@ type sourceFolder struct {
 	uidValidity uint32
 	lastUID     imap.UID // copied up to here before (0: nothing, or the folder was renumbered)
 	todo        []sourceMessage
+	copied      []store.SourceFlags // the flags there now of the messages copied before
 }
 
 type sourceMessage struct {
@@ -274,23 +275,23 @@ func excluded(name string, delim rune, exclude []string) bool {
 }
 
 // scan selects a folder read-only and lists the messages to copy: those after the mark of an earlier run when
-// the folder's UIDVALIDITY is still the same, all of them otherwise (RFC 9051 2.3.1.1: new UIDVALIDITY, new UIDs).
+// the folder's UIDVALIDITY is still the same, all of them otherwise (RFC 9051 2.3.1.1: new UIDVALIDITY, new UIDs);
+// and the flags of those copied before, to bring their changes over.
 func scan(c *imapclient.Client, f *sourceFolder, marks map[string]store.SourceMark) error {
 	sel, err := c.Select(f.name, &imap.SelectOptions{ReadOnly: true}).Wait()
 	if err != nil {
 		return fmt.Errorf("EXAMINE %q: %w", f.name, err)
 	}
-	f.uidValidity, f.lastUID, f.todo = sel.UIDValidity, 0, nil
+	f.uidValidity, f.lastUID, f.todo, f.copied = sel.UIDValidity, 0, nil, nil
 	if m, ok := marks[f.name]; ok && m.UIDValidity == sel.UIDValidity {
 		f.lastUID = imap.UID(m.LastUID)
 	}
-	first := f.lastUID + 1
 	if sel.NumMessages == 0 {
 		return nil
 	}
 	var set imap.UIDSet
-	set.AddRange(first, 0) // first:*
-	fetch := c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true})
+	set.AddRange(1, 0) // 1:*
+	fetch := c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, RFC822Size: true})
 	for {
 		msg := fetch.Next()
 		if msg == nil {
@@ -301,9 +302,10 @@ func scan(c *imapclient.Client, f *sourceFolder, marks map[string]store.SourceMa
 			fetch.Close()
 			return fmt.Errorf("list the messages of %q: %w", f.name, err)
 		}
-		// "first:*" names the last message even when its UID is below first (RFC 9051 6.4.9).
-		if buf.UID >= first {
+		if buf.UID > f.lastUID {
 			f.todo = append(f.todo, sourceMessage{uid: buf.UID, size: buf.RFC822Size})
+		} else {
+			f.copied = append(f.copied, store.SourceFlags{UID: uint32(buf.UID), Flags: flagStrings(buf.Flags)})
 		}
 	}
 	if err := fetch.Close(); err != nil {
@@ -317,7 +319,8 @@ func scan(c *imapclient.Client, f *sourceFolder, marks map[string]store.SourceMa
 type fetchedChunk struct {
 	folder   *sourceFolder
 	messages []mailfile.Message
-	tooLarge []sourceMessage // not fetched: over the size limit
+	from     []*store.SourceRef // each message's name on the old server
+	tooLarge []sourceMessage    // not fetched: over the size limit
 	mark     store.SourceMark
 	err      error
 }
@@ -380,11 +383,24 @@ func fetchChunk(c *imapclient.Client, f *sourceFolder, part []sourceMessage, max
 		}
 		m.Source = fmt.Sprintf("%s;UID=%d", f.name, uid)
 		chunk.messages = append(chunk.messages, m)
+		chunk.from = append(chunk.from, &store.SourceRef{Folder: f.name, UIDValidity: f.uidValidity, UID: uint32(uid), Flags: m.Flags})
 	}
 	if err := fetch.Close(); err != nil {
 		chunk.err = fmt.Errorf("fetch from %q: %w", f.name, err)
 	}
 	return chunk
+}
+
+// flagStrings are a message's flags on the old server as we store them: \Recent is the server's session state
+// (RFC 3501 2.3.2), not the message's.
+func flagStrings(flags []imap.Flag) []string {
+	var out []string
+	for _, f := range flags {
+		if !strings.EqualFold(string(f), `\Recent`) {
+			out = append(out, string(f))
+		}
+	}
+	return out
 }
 
 // readFetched reads one FETCH answer; its body is read to the end even when it is too large, so that the
@@ -401,11 +417,7 @@ func readFetched(msg *imapclient.FetchMessageData, maxSize int64) (imap.UID, mai
 		case imapclient.FetchItemDataUID:
 			uid = item.UID
 		case imapclient.FetchItemDataFlags:
-			for _, f := range item.Flags {
-				if !strings.EqualFold(string(f), `\Recent`) {
-					m.Flags = append(m.Flags, string(f))
-				}
-			}
+			m.Flags = flagStrings(item.Flags)
 		case imapclient.FetchItemDataInternalDate:
 			m.Date = item.Time
 		case imapclient.FetchItemDataBodySection:

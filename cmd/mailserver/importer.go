@@ -21,6 +21,7 @@ import (
 // folderTally counts one folder's outcomes.
 type folderTally struct {
 	imported, duplicates, failed int
+	flagsUpdated                 int // copies whose flags were brought up to date with the source server
 }
 
 // importer sends the messages of a source in bounded batches and keeps the tallies and the failures.
@@ -71,13 +72,18 @@ func (imp *importer) run(src mailSource) error {
 
 // add batches a copy of m (the reader reuses its buffer), sending the batch first when m would overfill it.
 func (imp *importer) add(m *mailfile.Message, folder string) error {
+	return imp.addFrom(m, folder, nil)
+}
+
+// addFrom is add for a message of a source server, named there by from.
+func (imp *importer) addFrom(m *mailfile.Message, folder string, from *store.SourceRef) error {
 	if len(imp.batch) >= store.ImportBatchMessages || len(imp.batch) > 0 && imp.bytes+len(m.Data) > store.ImportBatchBytes {
 		if err := imp.flush(); err != nil {
 			return err
 		}
 	}
 	imp.batch = append(imp.batch, admin.ImportMessage{Folder: folder, Data: bytes.Clone(m.Data),
-		Flags: append([]string(nil), m.Flags...), Date: m.Date})
+		Flags: append([]string(nil), m.Flags...), Date: m.Date, From: from})
 	imp.origin = append(imp.origin, m.Source)
 	imp.bytes += len(m.Data)
 	return nil
@@ -162,6 +168,7 @@ func (imp *importer) total() folderTally {
 		total.imported += t.imported
 		total.duplicates += t.duplicates
 		total.failed += t.failed
+		total.flagsUpdated += t.flagsUpdated
 	}
 	return total
 }
@@ -174,8 +181,12 @@ func (imp *importer) printFolders(out io.Writer) {
 		fmt.Fprintf(out, "%-40s %9d %11d %7d\n", cleanCell(name), t.imported, t.duplicates, t.failed)
 	}
 	total := imp.total()
-	fmt.Fprintf(out, "imported %d messages into %s, skipped %d already there, %d failed\n",
+	fmt.Fprintf(out, "imported %d messages into %s, skipped %d already there, %d failed",
 		total.imported, display(imp.flags.into), total.duplicates, total.failed)
+	if total.flagsUpdated > 0 {
+		fmt.Fprintf(out, "; flags of %d brought up to date", total.flagsUpdated)
+	}
+	fmt.Fprintln(out)
 }
 
 // finish prints the summary per folder, and writes the report of the failures and says where it is.

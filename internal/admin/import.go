@@ -36,7 +36,21 @@ type ImportMessage struct {
 	Data   []byte    `json:"data"`   // the message, CRLF line endings, stored as it is
 	Flags  []string  `json:"flags,omitempty"`
 	Date   time.Time `json:"date"` // INTERNALDATE; zero: the time of the import
+	// From names it on the source server of an IMAP import (ImportBatch.Source).
+	From *store.SourceRef `json:"from,omitempty"`
 }
+
+// ImportFlagsRequest brings the flags a source server shows now for messages copied from one of its folders.
+type ImportFlagsRequest struct {
+	Address     string              `json:"address"`
+	Source      string              `json:"source"`
+	Folder      string              `json:"folder"`
+	UIDValidity uint32              `json:"uidvalidity"`
+	Messages    []store.SourceFlags `json:"messages"`
+}
+
+// importFlagsLimit bounds one request of SyncImportFlags, as ImportBatchMessages bounds a batch.
+const importFlagsLimit = 10000
 
 // ImportStatus is what became of one message, in the batch's order.
 type ImportStatus struct {
@@ -103,6 +117,27 @@ func (s *Service) ImportMarks(r ImportMarksRequest) ([]store.SourceMark, error) 
 	return marks, nil
 }
 
+// SyncImportFlags brings the flag changes made on the source server since the copy (store.SyncSourceFlags) and
+// returns how many copies changed.
+func (s *Service) SyncImportFlags(r ImportFlagsRequest) (int, error) {
+	addr, _, err := cleanAddress(r.Address)
+	if err != nil {
+		return 0, err
+	}
+	if len(r.Messages) > importFlagsLimit {
+		return 0, failf(ErrInvalid, "a flag sync holds at most %d messages, not %d", importFlagsLimit, len(r.Messages))
+	}
+	a, err := s.account(addr)
+	if err != nil {
+		return 0, err
+	}
+	n, err := s.st.SyncSourceFlags(a.ID, r.Source, r.Folder, r.UIDValidity, r.Messages)
+	if err != nil {
+		return 0, userErr(addr, err)
+	}
+	return n, nil
+}
+
 // checkImportBounds refuses a batch over the store's bounds, which keep the memory of one transaction bounded.
 func checkImportBounds(msgs []ImportMessage) error {
 	if len(msgs) > store.ImportBatchMessages {
@@ -127,6 +162,7 @@ func importMessage(m ImportMessage) store.ImportMessage {
 		Message: store.NewMessage{Body: m.Data, Meta: p.Meta(), Text: p.SearchText(), InternalDate: m.Date},
 		Flags:   m.Flags,
 		Key:     importKey(p.Envelope.MessageID, m),
+		From:    m.From,
 	}
 }
 

@@ -149,6 +149,8 @@ var (
 	ImportBatch = define("import.batch", (*admin.Service).Import).within(longCallTimeout).largeArgs(importArgsLimit)
 	// ImportMarks says how far earlier imports from a server got, for a re-run to go on from there.
 	ImportMarks = define("import.marks", (*admin.Service).ImportMarks)
+	// ImportFlags brings flag changes made on a source server to the messages copied from it.
+	ImportFlags = define("import.flags", (*admin.Service).SyncImportFlags).within(longCallTimeout)
 
 	// Check reads the whole store.
 	Check = define("check", noArgs((*admin.Service).Check)).within(longCallTimeout)

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -23,6 +24,9 @@ type ImportMessage struct {
 	Flags   []string
 	// Key names the message for a re-run of the same import (see ImportBatch); empty: never taken as a duplicate.
 	Key []byte
+	// From names the message on a source server (ImportOptions.Source); nil for a file. Its copy here is
+	// remembered, so that later changes of its flags there can be brought over (SyncSourceFlags).
+	From *SourceRef
 }
 
 // ImportOutcome says what became of one imported message.
@@ -69,7 +73,8 @@ func (s *Store) ImportBatch(accountID uint64, msgs []ImportMessage, opts ImportO
 		if err != nil {
 			return err
 		}
-		imp := importTx{s: s, tx: tx, account: &a, enforceQuota: opts.EnforceQuota, boxes: map[string]*importBox{}}
+		imp := importTx{s: s, tx: tx, account: &a, enforceQuota: opts.EnforceQuota, source: opts.Source,
+			boxes: map[string]*importBox{}}
 		results = make([]ImportResult, len(msgs))
 		for i := range msgs {
 			if results[i], err = imp.add(&msgs[i]); err != nil {
@@ -98,6 +103,7 @@ type importTx struct {
 	tx           *bolt.Tx
 	account      *Account
 	enforceQuota bool
+	source       string
 	boxes        map[string]*importBox // by normalized name
 	order        []*importBox
 }
@@ -122,7 +128,7 @@ func (t *importTx) add(m *ImportMessage) (ImportResult, error) {
 	if len(m.Key) > 0 {
 		key = importKey(box.mb.ID, m.Key)
 		if uid := keys.Get(key); uid != nil && t.stillThere(box.mb.ID, uid) {
-			return ImportResult{Outcome: Duplicate}, nil
+			return ImportResult{Outcome: Duplicate}, t.remember(m, box.mb.ID, binary.BigEndian.Uint32(uid))
 		}
 	}
 	msg := m.Message
@@ -148,7 +154,7 @@ func (t *importTx) add(m *ImportMessage) (ImportResult, error) {
 			return ImportResult{}, err
 		}
 	}
-	return ImportResult{Outcome: Imported}, nil
+	return ImportResult{Outcome: Imported}, t.remember(m, box.mb.ID, uid)
 }
 
 // box finds or creates the folder named name (and its parents) for this batch.

@@ -178,3 +178,46 @@ func TestImportMarksCommitWithTheirBatch(t *testing.T) {
 		t.Errorf("marks outlive their account: %v", left)
 	}
 }
+
+func TestSyncSourceFlagsMergesBothSides(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an.nv@example.gov.vn")
+	const src = "imap://an@old.example.gov.vn:993"
+	one, two := importMessage("INBOX", 1), importMessage("INBOX", 2, "$Label1")
+	one.From = &SourceRef{Folder: "INBOX", UIDValidity: 7, UID: 11}
+	two.From = &SourceRef{Folder: "INBOX", UIDValidity: 7, UID: 12, Flags: []string{"$Label1"}}
+	if _, err := s.ImportBatch(a.ID, []ImportMessage{one, two}, ImportOptions{Source: src}); err != nil {
+		t.Fatal(err)
+	}
+	inbox := mustMailbox(t, s, a, "INBOX")
+	// The user flags the first copy here; meanwhile it is read on the old server and the label of the second
+	// is removed there.
+	if _, err := s.SetFlags(inbox.ID, []uint32{1}, FlagsAdd, []string{`\Flagged`}, nil); err != nil {
+		t.Fatal(err)
+	}
+	there := []SourceFlags{{UID: 11, Flags: []string{`\Seen`, `\Recent`}}, {UID: 12, Flags: nil}, {UID: 13, Flags: []string{`\Seen`}}}
+	if n, err := s.SyncSourceFlags(a.ID, src, "INBOX", 7, there); err != nil || n != 2 {
+		t.Fatalf("sync changed %d (%v), want 2", n, err)
+	}
+	msgs, err := s.Messages(inbox.ID, []uint32{1, 2}, FetchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(msgs[0].Flags) != `[\Seen \Flagged]` || len(msgs[1].Flags) != 0 {
+		t.Errorf("flags after the sync %v %v", msgs[0].Flags, msgs[1].Flags)
+	}
+	if mb := mustMailbox(t, s, a, "INBOX"); mb.Unseen != 1 {
+		t.Errorf("unseen %d, want 1", mb.Unseen)
+	}
+	// Nothing changed there since: nothing changes here, even what the user changes here.
+	if _, err := s.SetFlags(inbox.ID, []uint32{1}, FlagsRemove, []string{`\Seen`}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.SyncSourceFlags(a.ID, src, "INBOX", 7, there); err != nil || n != 0 {
+		t.Errorf("a repeated sync changed %d (%v)", n, err)
+	}
+	// Under another UIDVALIDITY the UIDs name other messages.
+	if n, err := s.SyncSourceFlags(a.ID, src, "INBOX", 8, []SourceFlags{{UID: 12, Flags: []string{`\Deleted`}}}); err != nil || n != 0 {
+		t.Errorf("a sync under another UIDVALIDITY changed %d (%v)", n, err)
+	}
+}

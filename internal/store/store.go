@@ -17,27 +17,28 @@ const SchemaVersion = 1
 var (
 	bucketMeta          = []byte("meta")
 	bucketDomains       = []byte("domains")
-	bucketAccounts      = []byte("accounts")      // address → account record
-	bucketAcctIDs       = []byte("account_id")    // account id → address
-	bucketMailboxes     = []byte("mailboxes")     // account id + name → mailbox record
-	bucketMboxIDs       = []byte("mailbox_id")    // mailbox id → account id + name
-	bucketMessages      = []byte("messages")      // mailbox id → nested bucket: uid → entry
-	bucketBodies        = []byte("bodies")        // body id → body record
-	bucketTexts         = []byte("texts")         // body id → folded search text
-	bucketChunks        = []byte("chunks")        // body id + chunk no → up to ChunkSize bytes
-	bucketSubscriptions = []byte("subscriptions") // account id + mailbox name → nothing
-	bucketFreed         = []byte("freed_bodies")  // body id → size: body released, chunks not yet deleted
-	bucketUnits         = []byte("units")         // unit path → unit record
-	bucketUnitMembers   = []byte("unit_members")  // unit path NUL address → nothing: accounts by unit
-	bucketAliases       = []byte("aliases")       // alias address → alias record
-	bucketGroups        = []byte("groups")        // group address → group record
-	bucketAliasTargets  = []byte("alias_targets") // target NUL alias → nothing: aliases by direct target
-	bucketGroupSenders  = []byte("group_senders") // sender NUL group → nothing: groups by listed sender
-	bucketGrants        = []byte("grants")        // shared account id + grantee account id → rights
-	bucketGrantsBy      = []byte("grants_by")     // grantee account id + shared account id → rights
-	bucketAudit         = []byte("audit")         // time (ns, big-endian) + sequence → audit record
-	bucketImportKeys    = []byte("import_keys")   // mailbox id + hash of an import key → uid (import.go)
+	bucketAccounts      = []byte("accounts")       // address → account record
+	bucketAcctIDs       = []byte("account_id")     // account id → address
+	bucketMailboxes     = []byte("mailboxes")      // account id + name → mailbox record
+	bucketMboxIDs       = []byte("mailbox_id")     // mailbox id → account id + name
+	bucketMessages      = []byte("messages")       // mailbox id → nested bucket: uid → entry
+	bucketBodies        = []byte("bodies")         // body id → body record
+	bucketTexts         = []byte("texts")          // body id → folded search text
+	bucketChunks        = []byte("chunks")         // body id + chunk no → up to ChunkSize bytes
+	bucketSubscriptions = []byte("subscriptions")  // account id + mailbox name → nothing
+	bucketFreed         = []byte("freed_bodies")   // body id → size: body released, chunks not yet deleted
+	bucketUnits         = []byte("units")          // unit path → unit record
+	bucketUnitMembers   = []byte("unit_members")   // unit path NUL address → nothing: accounts by unit
+	bucketAliases       = []byte("aliases")        // alias address → alias record
+	bucketGroups        = []byte("groups")         // group address → group record
+	bucketAliasTargets  = []byte("alias_targets")  // target NUL alias → nothing: aliases by direct target
+	bucketGroupSenders  = []byte("group_senders")  // sender NUL group → nothing: groups by listed sender
+	bucketGrants        = []byte("grants")         // shared account id + grantee account id → rights
+	bucketGrantsBy      = []byte("grants_by")      // grantee account id + shared account id → rights
+	bucketAudit         = []byte("audit")          // time (ns, big-endian) + sequence → audit record
+	bucketImportKeys    = []byte("import_keys")    // mailbox id + hash of an import key → uid (import.go)
 	bucketImportSources = []byte("import_sources") // account id + source NUL folder → mark (importsource.go)
+	bucketImportCopies  = []byte("import_copies")  // account id + source NUL folder NUL uid → copy (importsource.go)
 
 	keySchema         = []byte("schema")
 	keyLastUIDValidty = []byte("last_uidvalidity")
@@ -47,10 +48,10 @@ var allBuckets = [][]byte{bucketMeta, bucketDomains, bucketAccounts, bucketAcctI
 	bucketMessages, bucketBodies, bucketTexts, bucketChunks, bucketSubscriptions, bucketFreed,
 	bucketUnits, bucketUnitMembers, bucketAliases, bucketGroups, bucketGrants, bucketGrantsBy, bucketAudit,
 	bucketAliasTargets, bucketGroupSenders, bucketQueue, bucketQueueDue, bucketDKIM, bucketImportKeys,
-	bucketImportSources}
+	bucketImportSources, bucketImportCopies}
 
 // laterBuckets came after the first release: a backup made before them lacks them, and opening it creates them.
-var laterBuckets = [][]byte{bucketImportSources}
+var laterBuckets = [][]byte{bucketImportSources, bucketImportCopies}
 
 // Options tune Open. The zero value is the production setting.
 type Options struct {
