@@ -24,7 +24,7 @@ import (
 
 // serveOn writes a config with an MX and an IMAPS listener, runs the server binary and waits for it to answer;
 // the returned stop ends it with SIGTERM (also at cleanup).
-func serveOn(t *testing.T, e *env, mx, imaps string) (stop func()) {
+func serveOn(t testing.TB, e *env, mx, imaps string) (stop func()) {
 	t.Helper()
 	cfg := "data_dir = \"data\"\nhostname = \"mail.vinhyen.gov.vn\"\n" +
 		"[smtp]\nmx = \"" + mx + "\"\nsubmission = \"\"\nsubmissions = \"\"\n" +

@@ -2,9 +2,11 @@ package main
 
 import (
 	"crypto/tls"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"mailserver/internal/mailfile"
 	"mailserver/internal/testnet"
 )
 
@@ -202,4 +205,45 @@ func TestImportFromThisServer(t *testing.T) {
 		"Công văn đến/2024": {msgs[1].imported(`\Flagged`)},
 		"Sent":              {msgs[2].imported(`\Seen`)},
 	})
+}
+
+// BenchmarkImportFromDovecot copies an account of 20 KiB messages from a private Dovecot (IMAPS on loopback) into
+// a running mailserver (fsync on) with the import command, and reports messages per second. The count is
+// MAILSERVER_BENCH_IMAP_MESSAGES (default 2,000), split between INBOX and two folders.
+func BenchmarkImportFromDovecot(b *testing.B) {
+	n := 2000
+	if v := os.Getenv("MAILSERVER_BENCH_IMAP_MESSAGES"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 3 || n > 1_000_000 {
+			b.Fatalf("MAILSERVER_BENCH_IMAP_MESSAGES=%q: a count from 3 to 1000000", v)
+		}
+	}
+	d := startDovecot(b)
+	filler := strings.Repeat("Báo cáo tình hình thực hiện nhiệm vụ tháng 11 của phường. ", 20<<10/60)
+	message := func(folder string) func(i int) []byte {
+		return func(i int) []byte {
+			return fmt.Appendf(nil, "Message-ID: <%s-%d@old.vinhyen.gov.vn>\r\nFrom: a@old.vinhyen.gov.vn\r\n"+
+				"Subject: Công văn số %d\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n", folder, i, i, filler)
+		}
+	}
+	for _, folder := range []string{"", "Công văn", "Lưu trữ"} {
+		d.writeMaildir(b, mailfile.EncodeFolderName(folder), n/3, message(folder))
+	}
+	total := n / 3 * 3
+	for b.Loop() {
+		b.StopTimer()
+		e := newEnv(b)
+		serveOn(b, e, testnet.FreeAddr(b), testnet.FreeAddr(b))
+		e.ok("", "domain", "add", domain)
+		e.ok(goodPassword+"\n", "user", "add", userAn)
+		b.StartTimer()
+		out := e.ok(dovecotPassword+"\n", "import", "imap", "--host", d.addr, "--security", "tls", "--ca-file", d.caFile,
+			"--user", dovecotUser, "--into", userAn)
+		b.StopTimer()
+		if want := fmt.Sprintf("imported %d messages into", total); !strings.Contains(out, want) {
+			b.Fatalf("want %q:\n%s", want, out)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(total*b.N)/b.Elapsed().Seconds(), "messages/s")
 }
