@@ -125,6 +125,9 @@ func runIMAPImport(a *app, cmd *cobra.Command, f imapImportFlags) error {
 		if f.user != "" {
 			imp, err := m.copyAccount(accounts[0])
 			m.prog.done()
+			if err != nil && imp != nil {
+				err = fmt.Errorf("%w: what was copied is kept; run the same command again to go on from there", err)
+			}
 			if imp != nil {
 				imp.printFolders(cmd.OutOrStdout())
 				if werr := writeImportReport(cmd.OutOrStdout(), f.report, imp.report); werr != nil && err == nil {

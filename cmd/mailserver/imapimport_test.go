@@ -3,11 +3,14 @@ package main
 import (
 	"crypto/tls"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -246,4 +249,79 @@ func BenchmarkImportFromDovecot(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(total*b.N)/b.Elapsed().Seconds(), "messages/s")
+}
+
+// cuttingProxy forwards TCP connections to target, and cuts each after the server has sent limit bytes (0: never);
+// the limit can change between connections.
+type cuttingProxy struct {
+	ln     net.Listener
+	target string
+	limit  atomic.Int64
+}
+
+func startCuttingProxy(t *testing.T, target string) *cuttingProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cuttingProxy{ln: ln, target: target}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.forward(client)
+		}
+	}()
+	return p
+}
+
+func (p *cuttingProxy) forward(client net.Conn) {
+	defer client.Close()
+	server, err := net.Dial("tcp", p.target)
+	if err != nil {
+		return
+	}
+	defer server.Close()
+	go io.Copy(server, client)
+	var from io.Reader = server
+	if limit := p.limit.Load(); limit > 0 {
+		from = io.LimitReader(server, limit)
+	}
+	io.Copy(client, from)
+}
+
+// TestImportFromDovecotResumesAfterACut loses the connection to the old server in the middle of a copy: the run
+// fails, what it committed stays, and the next run copies exactly the rest.
+func TestImportFromDovecotResumesAfterACut(t *testing.T) {
+	d := startDovecot(t)
+	const n = 1200 // more than two batches
+	d.writeMaildir(t, "", n, func(i int) []byte {
+		return fmt.Appendf(nil, "Message-ID: <cut-%d@old.vinhyen.gov.vn>\r\nSubject: %d\r\n\r\n%s\r\n", i, i, strings.Repeat("x", 1000))
+	})
+	proxy := startCuttingProxy(t, d.addr)
+	e := newEnv(t)
+	e.ok("", "domain", "add", domain)
+	e.ok(goodPassword+"\n", "user", "add", userAn)
+	args := []string{"import", "imap", "--host", proxy.ln.Addr().String(), "--security", "tls", "--ca-file", d.caFile,
+		"--user", dovecotUser, "--into", userAn}
+
+	// About 1,000 bytes a message: the cut comes while the second batch of 500 is being fetched.
+	proxy.limit.Store(800 << 10)
+	r := e.run(dovecotPassword+"\n", args...)
+	if r.code == 0 || !strings.Contains(r.stderr, "run the same command again") {
+		t.Fatalf("a cut connection: exit %d, stderr %q\n%s", r.code, r.stderr, r.stdout)
+	}
+	first := importedSummary(t, r.stdout)
+	if first != "imported 500 messages into "+userAn+", skipped 0 already there, 0 failed" {
+		t.Errorf("cut run: %s (%s)", first, r.stderr)
+	}
+	proxy.limit.Store(0)
+	second := importedSummary(t, e.ok(dovecotPassword+"\n", args...))
+	if second != fmt.Sprintf("imported %d messages into %s, skipped 0 already there, 0 failed", n-500, userAn) {
+		t.Errorf("resumed run: %s", second)
+	}
 }
