@@ -109,6 +109,11 @@ func Open(path string, opts Options) (*Store, error) {
 		FreelistType:    bolt.FreelistMapType,
 		NoSync:          opts.NoSync,
 		InitialMmapSize: initialMmapSize(path),
+		// Not the list of free pages at every commit: bbolt writes it whole, so the more space deleted mail left
+		// free, the more every delivery writes, and while a backup runs none of it can be reused (a 10 GB store
+		// grew by 1 GB during one backup). An open after a crash finds the free pages by reading the whole tree
+		// instead (seconds for 10 GB); Close writes the list once, so that a clean restart need not.
+		NoFreelistSync: true,
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: the file is locked by another process (is the server running?)", path)
@@ -142,8 +147,24 @@ func initialMmapSize(path string) int {
 	return int(fileSize(path)) + mmapHeadroom
 }
 
-// Close closes the file. In-flight transactions finish first.
-func (s *Store) Close() error { return s.db.Close() }
+// Close writes the list of free pages, so that the next open need not read the whole file to find them, and
+// closes the file. In-flight transactions finish first.
+func (s *Store) Close() error {
+	err := s.db.Update(func(*bolt.Tx) error {
+		s.db.NoFreelistSync = false // read by this commit only: the writer lock is held
+		return nil
+	})
+	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		err = nil // closed already
+	}
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
 
 // Path is the store's file name.
 func (s *Store) Path() string { return s.db.Path() }
