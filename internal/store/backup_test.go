@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -276,5 +277,27 @@ func TestCloseWritesFreePageList(t *testing.T) {
 	closed := lastTx(&bolt.Options{ReadOnly: true})
 	if opened := lastTx(&bolt.Options{FreelistType: bolt.FreelistMapType}); opened != closed {
 		t.Errorf("opening the closed store wrote to it first (transaction %d, then %d): the free page list was missing", closed, opened)
+	}
+}
+
+// TestMappingRoomGrowsWithTheStore: a remap of the file waits until every read transaction has ended, so a
+// delivery that needs one during a backup waits, with every other write and read, for the rest of the backup. What
+// a backup lets the store grow by grows with the store (its copy takes longer), so the room mapped ahead must too:
+// 1 GiB was not enough for a store of 10 GB, where one backup let the store grow by about that much.
+func TestMappingRoomGrowsWithTheStore(t *testing.T) {
+	if strconv.IntSize < 64 {
+		t.Skip("no room is mapped ahead where address space is scarce")
+	}
+	path := filepath.Join(t.TempDir(), "mail.db")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(10 << 30); err != nil { // sparse: no disk space used
+		t.Fatal(err)
+	}
+	f.Close()
+	if got := initialMmapSize(path); got < 20<<30 {
+		t.Errorf("a store of 10 GiB is mapped with %d bytes, want room for it to double", got)
 	}
 }

@@ -134,17 +134,22 @@ func Open(path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// mmapHeadroom is how far the file may grow before bbolt must map it anew. A remap waits until every read
-// transaction has ended, so while a backup (one long read transaction) runs, a delivery that needs a remap would
-// wait for the whole backup: the headroom lets the store grow by that much first. It costs address space only.
+// mmapHeadroom is the least room mapped ahead of the file's end. A remap waits until every read transaction has
+// ended, so while a backup (one long read transaction) runs, a delivery that needs a remap waits for the rest of
+// the backup, and every other write and read waits behind it. The room mapped ahead lets the store grow by that
+// much first; it costs address space only.
 const mmapHeadroom = 1 << 30
 
-// initialMmapSize maps the file with mmapHeadroom to spare, on 64-bit systems where address space is plentiful.
+// initialMmapSize maps the file with room for it to double (at least mmapHeadroom), on 64-bit systems where
+// address space is plentiful: what a backup lets the store grow by grows with the time it takes to copy the store.
+// Past that room, bbolt maps 1 GiB more at a time, so a store that has doubled since the server started is back
+// to stalls behind long backups until the next start.
 func initialMmapSize(path string) int {
 	if strconv.IntSize < 64 {
 		return 0
 	}
-	return int(fileSize(path)) + mmapHeadroom
+	size := int(fileSize(path))
+	return size + max(size, mmapHeadroom)
 }
 
 // Close writes the list of free pages, so that the next open need not read the whole file to find them, and
