@@ -30,7 +30,7 @@ func (e *env) deliver(address string, size int) {
 }
 
 // deliverTo stores a message of size bytes plus a short header in address's INBOX in st.
-func deliverTo(t *testing.T, st *store.Store, address string, size int) {
+func deliverTo(t testing.TB, st *store.Store, address string, size int) {
 	t.Helper()
 	a, err := st.Account(address)
 	if err != nil {

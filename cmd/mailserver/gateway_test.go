@@ -179,7 +179,7 @@ func seqRange(n uint32) []uint32 {
 }
 
 // waitForSocket waits until the CLI reaches the running server (the control socket answers).
-func waitForSocket(t *testing.T, e *env) {
+func waitForSocket(t testing.TB, e *env) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {

@@ -53,14 +53,14 @@ const (
 
 // env is a configuration file with a data folder of its own.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	config string
 	cfg    config.Config
 }
 
 // newEnv writes a config file whose data folder is fresh. The folder name is short because the control socket's
 // path is limited to about 100 bytes, which t.TempDir's names can exceed.
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "ms")
 	if err != nil {
@@ -91,7 +91,7 @@ func (e *env) run(stdin string, args ...string) result {
 	return runBinary(e.t, stdin, append([]string{"--config", e.config}, args...)...)
 }
 
-func runBinary(t *testing.T, stdin string, args ...string) result {
+func runBinary(t testing.TB, stdin string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -128,7 +128,7 @@ func (e *env) fails(code int, reason, stdin string, args ...string) {
 	checkFailure(e.t, r, code, reason, args)
 }
 
-func checkFailure(t *testing.T, r result, code int, reason string, args []string) {
+func checkFailure(t testing.TB, r result, code int, reason string, args []string) {
 	t.Helper()
 	if r.code != code {
 		t.Errorf("mailserver %s: exit %d, want %d (stderr %q)", strings.Join(args, " "), r.code, code, r.stderr)
