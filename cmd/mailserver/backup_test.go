@@ -26,6 +26,13 @@ import (
 // the returned stop ends it with SIGTERM (also at cleanup).
 func serveOn(t testing.TB, e *env, mx, imaps string) (stop func()) {
 	t.Helper()
+	_, stop = serveProcess(t, e, mx, imaps)
+	return stop
+}
+
+// serveProcess is serveOn that also returns the server's process, for a benchmark that reads its memory.
+func serveProcess(t testing.TB, e *env, mx, imaps string) (_ *os.Process, stop func()) {
+	t.Helper()
 	cfg := "data_dir = \"data\"\nhostname = \"mail.vinhyen.gov.vn\"\n" +
 		"[smtp]\nmx = \"" + mx + "\"\nsubmission = \"\"\nsubmissions = \"\"\n" +
 		"[imap]\nlisten = \"\"\nlisten_tls = \"" + imaps + "\"\n[http]\nlisten = \"\"\nlisten_tls = \"\"\n[dns]\nsystem = false\n"
@@ -53,7 +60,7 @@ func serveOn(t testing.TB, e *env, mx, imaps string) (stop func()) {
 	testnet.WaitListening(t, mx, 20*time.Second)
 	testnet.WaitListening(t, imaps, 20*time.Second)
 	waitForSocket(t, e)
-	return stop
+	return srv.Process, stop
 }
 
 // ackLog collects the messages the server acknowledged, in order.

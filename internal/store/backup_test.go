@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -196,4 +197,107 @@ func BenchmarkBackup(b *testing.B) {
 		size = info.Size
 	}
 	b.SetBytes(size)
+}
+
+// TestDeliveryWritesIgnoreFreeSpace: a delivery writes the pages it changes, however much space mail deleted
+// earlier left free. bbolt wrote its whole list of free pages at every commit, so the more free space, the more
+// every delivery wrote; and while a backup holds its snapshot, nothing written can be reused: a 10 GB store with
+// 250 MB free grew by 1 GB during one backup, and delivered six times slower than before.
+func TestDeliveryWritesIgnoreFreeSpace(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	const deliveries = 50
+	compact := writtenByDeliveries(t, s, a, deliveries)
+	freeSpace(t, s, a, 32<<20)
+	afterDeletes := writtenByDeliveries(t, s, a, deliveries)
+	if afterDeletes > compact*3/2 {
+		t.Errorf("%d deliveries wrote %d bytes, %d with 32 MiB of deleted mail", deliveries, compact, afterDeletes)
+	}
+}
+
+// writtenByDeliveries delivers n messages while a snapshot is open and returns the bytes their commits wrote.
+func writtenByDeliveries(t *testing.T, s *Store, a Account, n int) int64 {
+	t.Helper()
+	sn, err := s.BeginBackup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sn.Close()
+	before := s.db.Stats()
+	for i := range n {
+		mustDeliver(t, s, a, 1000+i)
+	}
+	after := s.db.Stats()
+	return after.TxStats.GetPageAlloc() - before.TxStats.GetPageAlloc()
+}
+
+// freeSpace stores about size bytes of mail in a's INBOX and expunges it, leaving that much free space.
+func freeSpace(t *testing.T, s *Store, a Account, size int) {
+	t.Helper()
+	inbox := mustMailbox(t, s, a, "INBOX")
+	for i := range size >> 20 {
+		big := NewMessage{Body: bytes.Repeat([]byte{byte(i)}, 1<<20)}
+		if _, err := s.Append(inbox.ID, big, []string{`\Deleted`}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Expunge(inbox.ID, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	mustDeliver(t, s, a, 0) // its transaction deletes the released chunks
+}
+
+// TestCloseWritesFreePageList: commits leave the list of free pages out (see Open), so a clean close writes it:
+// the next open reads it instead of the whole file, and a program that keeps the list in the file finds it there
+// and opens the store without writing to it first.
+func TestCloseWritesFreePageList(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.db")
+	s, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := mustAccount(t, s, "an@example.gov.vn")
+	mustDeliver(t, s, a, 1)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lastTx := func(opts *bolt.Options) int {
+		db, err := bolt.Open(path, 0o600, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		tx, err := db.Begin(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		return tx.ID()
+	}
+	closed := lastTx(&bolt.Options{ReadOnly: true})
+	if opened := lastTx(&bolt.Options{FreelistType: bolt.FreelistMapType}); opened != closed {
+		t.Errorf("opening the closed store wrote to it first (transaction %d, then %d): the free page list was missing", closed, opened)
+	}
+}
+
+// TestMappingRoomGrowsWithTheStore: a remap of the file waits until every read transaction has ended, so a
+// delivery that needs one during a backup waits, with every other write and read, for the rest of the backup. What
+// a backup lets the store grow by grows with the store (its copy takes longer), so the room mapped ahead must too:
+// 1 GiB was not enough for a store of 10 GB, where one backup let the store grow by about that much.
+func TestMappingRoomGrowsWithTheStore(t *testing.T) {
+	if strconv.IntSize < 64 {
+		t.Skip("no room is mapped ahead where address space is scarce")
+	}
+	path := filepath.Join(t.TempDir(), "mail.db")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(10 << 30); err != nil { // sparse: no disk space used
+		t.Fatal(err)
+	}
+	f.Close()
+	if got := initialMmapSize(path); got < 20<<30 {
+		t.Errorf("a store of 10 GiB is mapped with %d bytes, want room for it to double", got)
+	}
 }

@@ -17,7 +17,7 @@ type CompactResult struct{ Before, After int64 }
 // written beside the original, synced, checked, and only then renamed over it, so a failure at any point leaves
 // the original untouched.
 func Compact(path string) (CompactResult, error) {
-	src, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	src, err := openCopySource(path)
 	if errors.Is(err, bolt.ErrTimeout) {
 		return CompactResult{}, fmt.Errorf("compact %s: the file is in use: stop the server first", path)
 	}
@@ -45,7 +45,7 @@ func Compact(path string) (CompactResult, error) {
 // CompactCopy writes a compacted copy of the store file at src (which must not be in use) to a new file at dst,
 // and verifies the copy as VerifyBackup does. A failure removes dst.
 func CompactCopy(src, dst string) (BackupInfo, error) {
-	db, err := bolt.Open(src, 0o400, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	db, err := openCopySource(src)
 	if err != nil {
 		return BackupInfo{}, fmt.Errorf("compact %s: %w", src, err)
 	}
@@ -59,6 +59,21 @@ func CompactCopy(src, dst string) (BackupInfo, error) {
 		return BackupInfo{}, fmt.Errorf("compacted copy: %w", err)
 	}
 	return info, nil
+}
+
+// openCopySource opens the store file at path read-only, to be read whole, in order, by a compaction: bbolt
+// advises its mapping for random reads, so a file not in the page cache would be read one page per disk read
+// (2m49s for 10 GB instead of 53 s).
+func openCopySource(path string) (*bolt.DB, error) {
+	db, err := bolt.Open(path, 0o400, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return nil, err
+	}
+	if err := readInOrder(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
 }
 
 // compactInto writes src without its free pages to a new file at path, committed and synced. A failure removes
