@@ -151,7 +151,11 @@ type importFigures struct {
 	first, last   time.Duration
 	firstN, lastN int
 	serverHWM     int64 // bytes; 0: no server
-	commandRSS    int64 // bytes: the largest of the import commands
+	// serverAnon is the largest anonymous RSS sampled: the server's own memory, without the store file's pages
+	// that its memory map holds (which VmHWM counts).
+	serverAnon int64
+	commandRSS int64 // bytes: the largest of the import commands
+	storeSize  int64 // bytes of the store file afterwards
 }
 
 func (f importFigures) rate(n int) float64 { return float64(n) / f.elapsed.Seconds() }
@@ -164,6 +168,8 @@ func (f importFigures) report(b *testing.B, n int) {
 	}
 	if f.serverHWM > 0 {
 		b.ReportMetric(float64(f.serverHWM)/(1<<20), "server-peak-MB")
+		b.ReportMetric(float64(f.serverAnon)/(1<<20), "server-anon-peak-MB")
+		b.ReportMetric(float64(f.storeSize)/(1<<20), "store-MB")
 	}
 	b.ReportMetric(float64(f.commandRSS)/(1<<20), "import-peak-MB")
 	b.SetBytes(int64(n) * corpusMessageSize)
@@ -193,16 +199,48 @@ func runMailserverImports(b *testing.B, kind string, sources []string, total, at
 	accounts := benchAccounts(len(sources))
 	createBenchAccounts(b, cfg.DBPath(), accounts)
 	srv := startBenchServer(b, cfgPath, cfg)
+	anon := sampleAnonRSS(srv.cmd.Process.Pid)
 	start := time.Now()
 	rss := runEach(b, len(sources), atOnce, func(i int) *exec.Cmd {
 		return exec.Command(binary, "--config", cfgPath, "import", kind, sources[i], "--into", accounts[i])
 	})
 	elapsed := time.Since(start)
 	hwm := procStatusBytes(b, srv.cmd.Process.Pid, "VmHWM")
+	anonPeak := anon()
 	srv.stop(b)
 	f := batchTimes(b, cfg.DBPath(), start, total)
-	f.elapsed, f.serverHWM, f.commandRSS = elapsed, hwm, rss
+	f.elapsed, f.serverHWM, f.serverAnon, f.commandRSS = elapsed, hwm, anonPeak, rss
+	if info, err := os.Stat(cfg.DBPath()); err == nil {
+		f.storeSize = info.Size()
+	}
 	return f
+}
+
+// sampleAnonRSS reads the process's RssAnon every 100 ms until the returned function is called, which returns the
+// largest value read.
+func sampleAnonRSS(pid int) (stop func() int64) {
+	done := make(chan struct{})
+	peak := make(chan int64, 1)
+	go func() {
+		var largest int64
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if v, err := readProcStatus(pid, "RssAnon"); err == nil {
+				largest = max(largest, v)
+			}
+			select {
+			case <-done:
+				peak <- largest
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() int64 {
+		close(done)
+		return <-peak
+	}
 }
 
 func writeBenchConfig(b *testing.B, dir string) (string, config.Config) {
@@ -328,21 +366,25 @@ func runEach(b *testing.B, n, atOnce int, command func(i int) *exec.Cmd) int64 {
 
 // procStatusBytes reads a "kB" field of /proc/PID/status (VmHWM: the peak resident set size).
 func procStatusBytes(b *testing.B, pid int, field string) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	v, err := readProcStatus(pid, field)
 	if err != nil {
 		b.Fatal(err)
+	}
+	return v
+}
+
+func readProcStatus(pid int, field string) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return kb << 10
+			return kb << 10, err
 		}
 	}
-	b.Fatalf("no %s in /proc/%d/status", field, pid)
-	return 0
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
 // batchTimes reads the import batches from the audit trail (the time each was committed, from the server's
