@@ -262,22 +262,30 @@ func writeBenchConfig(b *testing.B, dir string) (string, config.Config) {
 	return path, cfg
 }
 
-// createBenchAccounts makes the domain and the accounts on the store file, with cheap password hashes.
+// createBenchAccounts makes the domain and the accounts on the store file.
 func createBenchAccounts(b *testing.B, dbPath string, accounts []string) {
-	st, err := store.Open(dbPath, store.Options{})
+	st, _ := openWithAccounts(b, dbPath, store.Options{}, accounts)
+	st.Close()
+}
+
+// openWithAccounts opens the store file and makes the domain and the accounts, with cheap password hashes.
+func openWithAccounts(tb testing.TB, dbPath string, opts store.Options, accounts []string) (*store.Store, *admin.Service) {
+	st, err := store.Open(dbPath, opts)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer st.Close()
 	svc := admin.New(st, admin.WithHasher(auth.Hasher{Time: 1, MemoryKiB: 64, Threads: 1}))
-	if err := svc.AddDomain(domain); err != nil {
-		b.Fatal(err)
-	}
+	err = svc.AddDomain(domain)
 	for _, a := range accounts {
-		if _, err := svc.AddUser(admin.AddUserRequest{Address: a, Password: goodPassword}); err != nil {
-			b.Fatal(err)
+		if err == nil {
+			_, err = svc.AddUser(admin.AddUserRequest{Address: a, Password: goodPassword})
 		}
 	}
+	if err != nil {
+		st.Close()
+		tb.Fatal(err)
+	}
+	return st, svc
 }
 
 // benchServer is the server binary running for a benchmark.

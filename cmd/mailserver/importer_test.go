@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"mailserver/internal/admin"
-	"mailserver/internal/auth"
 	"mailserver/internal/ctl"
 	"mailserver/internal/mailfile"
 	"mailserver/internal/store"
@@ -34,18 +32,8 @@ func (s *failingSource) close() error { return nil }
 // being stored is waited for and counted: the summary counts exactly what the store committed, and the partial
 // batch after it is not sent.
 func TestImporterCountsTheBatchInFlightWhenTheSourceFails(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "mail.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, svc := openWithAccounts(t, filepath.Join(t.TempDir(), "mail.db"), store.Options{NoSync: true}, []string{userAn})
 	defer st.Close()
-	svc := admin.New(st, admin.WithHasher(auth.Hasher{Time: 1, MemoryKiB: 64, Threads: 1}))
-	if err := svc.AddDomain(domain); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.AddUser(admin.AddUserRequest{Address: userAn, Password: goodPassword}); err != nil {
-		t.Fatal(err)
-	}
 	imp := newImporter(ctl.Direct{Service: svc}, mailImportFlags{into: userAn}, newImportProgress(io.Discard))
 	n := 2*store.ImportBatchMessages + 100
 	if err := imp.run(&failingSource{n: n}); !errors.Is(err, errDiskRead) {
