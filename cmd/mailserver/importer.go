@@ -24,7 +24,8 @@ type folderTally struct {
 	flagsUpdated                 int // copies whose flags were brought up to date with the source server
 }
 
-// importer sends the messages of a source in bounded batches and keeps the tallies and the failures.
+// importer sends the messages of a source in bounded batches and keeps the tallies and the failures. A full batch
+// is stored while the next one is read: at most two batches are held at once.
 type importer struct {
 	api    ctl.Backend
 	flags  mailImportFlags
@@ -41,6 +42,18 @@ type importer struct {
 	order   []string
 	report  []string // "source: reason" lines
 	prog    *importProgress
+	// inFlight brings the outcome of the batch being stored (nil: none). It is counted before the next batch is
+	// sent, so batches are stored one after another, in order.
+	inFlight chan sentBatch
+}
+
+// sentBatch is a batch sent to be stored, and what became of it.
+type sentBatch struct {
+	batch    []admin.ImportMessage
+	origin   []string
+	bytes    int
+	statuses []admin.ImportStatus
+	err      error
 }
 
 func newImporter(api ctl.Backend, f mailImportFlags, prog *importProgress) *importer {
@@ -60,11 +73,11 @@ func (imp *importer) run(src mailSource) error {
 			imp.fail(folder, strings.TrimPrefix(err.Error(), errSkipped.Error()+": "), "")
 			continue
 		}
-		if err != nil {
-			return err
+		if err == nil {
+			err = imp.add(m, folder)
 		}
-		if err := imp.add(m, folder); err != nil {
-			return err
+		if err != nil {
+			return errors.Join(err, imp.wait()) // what was sent is counted all the same
 		}
 	}
 	return imp.flush()
@@ -78,7 +91,7 @@ func (imp *importer) add(m *mailfile.Message, folder string) error {
 // addFrom is add for a message of a source server, named there by from.
 func (imp *importer) addFrom(m *mailfile.Message, folder string, from *store.SourceRef) error {
 	if len(imp.batch) >= store.ImportBatchMessages || len(imp.batch) > 0 && imp.bytes+len(m.Data) > store.ImportBatchBytes {
-		if err := imp.flush(); err != nil {
+		if err := imp.send(); err != nil {
 			return err
 		}
 	}
@@ -101,8 +114,20 @@ func (imp *importer) ensureFolder(folder string) {
 	imp.folders = append(imp.folders, folder)
 }
 
-// flush sends the batch and the marks; its messages count once the store has committed them.
+// flush sends the batch and the marks and waits until every batch sent is stored; its messages count once the
+// store has committed them.
 func (imp *importer) flush() error {
+	if err := imp.send(); err != nil {
+		return err
+	}
+	return imp.wait()
+}
+
+// send counts the batch in flight, then sends the batch and the marks to be stored while the next batch is read.
+func (imp *importer) send() error {
+	if err := imp.wait(); err != nil {
+		return err
+	}
 	if len(imp.batch) == 0 && len(imp.marks) == 0 && len(imp.folders) == 0 {
 		return nil
 	}
@@ -114,27 +139,43 @@ func (imp *importer) flush() error {
 			req.Marks = append(req.Marks, m)
 		}
 	}
-	statuses, err := ctl.Call(imp.api, ctl.ImportBatch, req)
-	if err != nil {
-		return fmt.Errorf("import into %s: %w", imp.flags.into, err)
+	sent := sentBatch{batch: imp.batch, origin: imp.origin, bytes: imp.bytes}
+	done := make(chan sentBatch, 1)
+	go func() {
+		sent.statuses, sent.err = ctl.Call(imp.api, ctl.ImportBatch, req)
+		done <- sent
+	}()
+	imp.inFlight = done
+	imp.batch, imp.origin, imp.bytes, imp.folders = nil, nil, 0, nil
+	imp.marks = map[string]store.SourceMark{}
+	return nil
+}
+
+// wait waits for the batch in flight, if any, and counts what became of its messages.
+func (imp *importer) wait() error {
+	if imp.inFlight == nil {
+		return nil
 	}
-	if len(statuses) != len(imp.batch) {
-		return fmt.Errorf("import into %s: %d outcomes for %d messages", imp.flags.into, len(statuses), len(imp.batch))
+	sent := <-imp.inFlight
+	imp.inFlight = nil
+	if sent.err != nil {
+		return fmt.Errorf("import into %s: %w", imp.flags.into, sent.err)
 	}
-	for i, st := range statuses {
-		m := imp.batch[i]
+	if len(sent.statuses) != len(sent.batch) {
+		return fmt.Errorf("import into %s: %d outcomes for %d messages", imp.flags.into, len(sent.statuses), len(sent.batch))
+	}
+	for i, st := range sent.statuses {
+		m := sent.batch[i]
 		switch st.Outcome {
 		case admin.ImportedStatus:
 			imp.folder(m.Folder).imported++
 		case admin.DuplicateStatus:
 			imp.folder(m.Folder).duplicates++
 		default:
-			imp.fail(m.Folder, st.Reason, imp.origin[i])
+			imp.fail(m.Folder, st.Reason, sent.origin[i])
 		}
 	}
-	imp.prog.add(len(imp.batch), int64(imp.bytes))
-	imp.batch, imp.origin, imp.bytes, imp.folders = imp.batch[:0], imp.origin[:0], 0, nil
-	clear(imp.marks)
+	imp.prog.add(len(sent.batch), int64(sent.bytes))
 	return nil
 }
 

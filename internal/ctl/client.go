@@ -57,7 +57,8 @@ func (c *Client) As(osUser string) *Client {
 	return &cp
 }
 
-// callRemote runs op through the socket. None travels as nothing: no "args" in the request, no "result" read.
+// callRemote runs op through the socket. None travels as nothing: no "args" in the request, no "result" read. An
+// operation with a rawCodec sends its bulk bytes raw after its arguments.
 func callRemote[A, R any](c *Client, op *Op[A, R], args A) (R, error) {
 	var result R
 	var sent, received any = args, &result
@@ -67,19 +68,27 @@ func callRemote[A, R any](c *Client, op *Op[A, R], args A) (R, error) {
 	if isNone(result) {
 		received = nil
 	}
-	err := c.callWith(op.name, sent, received, op.timeout, op.maxArgs)
+	var body [][]byte
+	if op.raw != nil {
+		sent, body = op.raw.split(args)
+		if body == nil {
+			body = [][]byte{} // still raw: the arguments follow the line
+		}
+	}
+	err := c.callWith(op.name, sent, body, received, op.timeout, op.maxArgs)
 	return result, err
 }
 
 // call sends one request on a fresh connection and decodes the result into result (if not nil). A failed
 // operation comes back as the server's error, kind included (admin.ErrorFromCode).
 func (c *Client) call(op string, args, result any, timeout time.Duration) error {
-	return c.callWith(op, args, result, timeout, 0)
+	return c.callWith(op, args, nil, result, timeout, 0)
 }
 
-// callWith is call for an operation whose arguments may follow the request line, up to maxArgs bytes.
-func (c *Client) callWith(op string, args, result any, timeout time.Duration, maxArgs int64) error {
-	conn, err := c.sendWith(op, args, timeout, maxArgs)
+// callWith is call for an operation whose arguments may follow the request line, up to maxArgs bytes with the
+// raw bytes of body after them (body not nil: they always follow it).
+func (c *Client) callWith(op string, args any, body [][]byte, result any, timeout time.Duration, maxArgs int64) error {
+	conn, err := c.sendWith(op, args, body, timeout, maxArgs)
 	if err != nil {
 		return err
 	}
@@ -107,12 +116,12 @@ func (c *Client) callWith(op string, args, result any, timeout time.Duration, ma
 
 // send opens a fresh connection, whose deadline is timeout away, and sends the request for op with args.
 func (c *Client) send(op string, args any, timeout time.Duration) (net.Conn, error) {
-	return c.sendWith(op, args, timeout, 0)
+	return c.sendWith(op, args, nil, timeout, 0)
 }
 
-// sendWith is send for an operation whose arguments may follow the line, up to maxArgs bytes, when they do not
-// fit in it.
-func (c *Client) sendWith(op string, args any, timeout time.Duration, maxArgs int64) (net.Conn, error) {
+// sendWith is send for an operation whose arguments may follow the line, up to maxArgs bytes with body, when they
+// do not fit in it or when body is not nil. body's pieces are written as they are, without a copy.
+func (c *Client) sendWith(op string, args any, body [][]byte, timeout time.Duration, maxArgs int64) (net.Conn, error) {
 	req := request{Op: op, As: c.as}
 	if args != nil {
 		b, err := json.Marshal(args)
@@ -125,9 +134,17 @@ func (c *Client) sendWith(op string, args any, timeout time.Duration, maxArgs in
 	if err != nil {
 		return nil, fmt.Errorf("encode %s request: %w", op, err)
 	}
-	var after []byte // the arguments, when they follow the line
-	if len(line) >= MaxRequest && maxArgs > 0 && int64(len(req.Args)) <= maxArgs {
-		after, req.Args, req.ArgsLen = req.Args, nil, int64(len(req.Args))
+	var after net.Buffers // the arguments and the raw bytes, when they follow the line
+	if body != nil || len(line) >= MaxRequest && maxArgs > 0 {
+		for _, b := range body {
+			req.BodyLen += int64(len(b))
+		}
+		if int64(len(req.Args))+req.BodyLen > maxArgs {
+			return nil, fmt.Errorf("%s request of %d bytes is larger than the %d it may be", op,
+				int64(len(req.Args))+req.BodyLen, maxArgs)
+		}
+		after = append(net.Buffers{req.Args}, body...)
+		req.Args, req.ArgsLen = nil, int64(len(req.Args))
 		if line, err = json.Marshal(req); err != nil {
 			return nil, fmt.Errorf("encode %s request: %w", op, err)
 		}
@@ -140,7 +157,8 @@ func (c *Client) sendWith(op string, args any, timeout time.Duration, maxArgs in
 		return nil, fmt.Errorf("%w: %s: %w", ErrNoAnswer, c.path, unwrapOp(err))
 	}
 	conn.SetDeadline(time.Now().Add(timeout))
-	if _, err := (&net.Buffers{append(line, '\n'), after}).WriteTo(conn); err != nil {
+	out := append(net.Buffers{append(line, '\n')}, after...)
+	if _, err := out.WriteTo(conn); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("control socket %s: send %s: %w", c.path, op, unwrapOp(err))
 	}

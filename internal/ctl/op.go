@@ -21,6 +21,16 @@ type Op[A, R any] struct {
 	run     func(*admin.Service, A) (R, error)
 	timeout time.Duration // the client's deadline for the answer
 	maxArgs int64         // arguments larger than a request line may follow it, up to this many bytes; 0: never
+	raw     *rawCodec[A]  // takes A's bulk bytes out of its JSON to travel raw after it; nil: A is all JSON
+}
+
+// rawCodec takes the bulk bytes of an argument (an import batch's messages) out of its JSON, so that they cross
+// the socket as they are, after the JSON, rather than in base64; the server puts them back.
+type rawCodec[A any] struct {
+	// split returns what travels as JSON and the bytes that follow it, in order.
+	split func(A) (header any, body [][]byte)
+	// join decodes the JSON (strictly, see decodeArgs) and gives the bytes back to the argument.
+	join func(header json.RawMessage, body []byte) (A, error)
 }
 
 // Name is the operation's name on the wire and in the server's log, e.g. "user.add".
@@ -29,8 +39,9 @@ func (o *Op[A, R]) Name() string { return o.name }
 // operation is an Op with its types erased, as the server finds it by name.
 type operation interface {
 	Name() string
-	// answer runs the Op on svc with the arguments a request carries; the result is nil when there is none to send.
-	answer(svc *admin.Service, args json.RawMessage) (any, error)
+	// answer runs the Op on svc with the arguments a request carries and the raw bytes after them (see rawCodec);
+	// the result is nil when there is none to send.
+	answer(svc *admin.Service, args json.RawMessage, body []byte) (any, error)
 }
 
 // operations holds every Op by name. define fills it while the package initialises, so an Op the CLI can run is
@@ -59,6 +70,12 @@ func (o *Op[A, R]) largeArgs(limit int64) *Op[A, R] {
 	return o
 }
 
+// rawBytes has A's bulk bytes travel raw after its JSON (see rawCodec); such arguments always follow the line.
+func (o *Op[A, R]) rawBytes(split func(A) (any, [][]byte), join func(json.RawMessage, []byte) (A, error)) *Op[A, R] {
+	o.raw = &rawCodec[A]{split: split, join: join}
+	return o
+}
+
 // argsLimit is how large arguments sent after the request line may be; 0 means they must fit in the line.
 func (o *Op[A, R]) argsLimit() int64 { return o.maxArgs }
 
@@ -75,8 +92,8 @@ func isNone(v any) bool {
 	return ok
 }
 
-func (o *Op[A, R]) answer(svc *admin.Service, raw json.RawMessage) (any, error) {
-	args, err := decodeArgs[A](raw)
+func (o *Op[A, R]) answer(svc *admin.Service, raw json.RawMessage, body []byte) (any, error) {
+	args, err := o.decode(raw, body)
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +102,22 @@ func (o *Op[A, R]) answer(svc *admin.Service, raw json.RawMessage) (any, error) 
 		return nil, err
 	}
 	return result, nil
+}
+
+// decode decodes a request's arguments and, for an operation that takes them, gives them the raw bytes after them.
+func (o *Op[A, R]) decode(raw json.RawMessage, body []byte) (A, error) {
+	if o.raw != nil {
+		args, err := o.raw.join(raw, body)
+		if err != nil {
+			return args, fmt.Errorf("malformed request: %w", err)
+		}
+		return args, nil
+	}
+	if len(body) > 0 {
+		var zero A
+		return zero, fmt.Errorf("malformed request: %s takes no bytes after its arguments", o.name)
+	}
+	return decodeArgs[A](raw)
 }
 
 // decodeArgs decodes strictly: an unknown field means the CLI is newer than the server, better refused than half

@@ -5,9 +5,9 @@ import (
 	"mailserver/internal/store"
 )
 
-// importArgsLimit bounds an import batch's JSON: base64 makes the bytes 4/3 as large, and a batch holds up to
-// store.ImportBatchBytes, or one message alone of up to the largest size a server may be configured to take (1 GiB).
-const importArgsLimit = (1<<30)*4/3 + 1<<20
+// importArgsLimit bounds an import batch: its messages' bytes, up to store.ImportBatchBytes or one message alone of
+// up to the largest size a server may be configured to take (1 GiB), and the JSON that describes them.
+const importArgsLimit = 1<<30 + 4<<20
 
 // The operations: the only place each is written. Adding one here makes the server answer it and lets the CLI
 // Call it; the admin.Service method it runs holds the rules. Names follow the CLI's commands.
@@ -145,8 +145,10 @@ var (
 		pieces, err := s.ExportRead(a.Address, a.Folder, a.UIDs, a.Offset)
 		return piecesStream(pieces), err
 	})
-	// ImportBatch stores one bounded batch of messages read by the importer (admin.ImportBatch).
-	ImportBatch = define("import.batch", (*admin.Service).Import).within(longCallTimeout).largeArgs(importArgsLimit)
+	// ImportBatch stores one bounded batch of messages read by the importer (admin.ImportBatch). The messages'
+	// bytes travel raw after the JSON that describes the batch (import.go).
+	ImportBatch = define("import.batch", (*admin.Service).Import).within(longCallTimeout).largeArgs(importArgsLimit).
+			rawBytes(splitImportBatch, joinImportBatch)
 	// ImportMarks says how far earlier imports from a server got, for a re-run to go on from there.
 	ImportMarks = define("import.marks", (*admin.Service).ImportMarks)
 	// ImportFlags brings flag changes made on a source server to the messages copied from it.

@@ -109,7 +109,7 @@ func serveStubs(t *testing.T, ops map[string]operation) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{svc: admin.New(nil), ops: ops, logger: slog.New(slog.DiscardHandler)}
+	s := newServer(admin.New(nil), ops, slog.New(slog.DiscardHandler))
 	StartServe(t, func(ctx context.Context) error { return s.serve(ctx, ln) })
 	return &Client{path: path}
 }

@@ -24,15 +24,18 @@
 // the request makes (admin.Service.As).
 //
 // "error" is the one-line message for the administrator; "code" is its kind (admin.Code), empty for unexpected
-// failures. A request line is at most MaxRequest bytes. An operation whose arguments may be larger (an import
-// batch) sends them after the line instead, as "args_len" bytes of JSON, and that connection ends with its
-// response:
+// failures. A request line is at most MaxRequest bytes. An operation whose arguments may be larger sends them after
+// the line instead, as "args_len" bytes of JSON, and that connection ends with its response. One that carries bulk
+// bytes (import.batch: the messages) always does, and sends those bytes raw after the arguments rather than in them,
+// "body_len" bytes that its arguments describe (see ImportBatch):
 //
-//	{"op":"import.batch","args_len":1048576}
-//	{"address":"an.nv@vinhyen.gov.vn","messages":[...]}   (exactly args_len bytes, then the response)
+//	{"op":"import.batch","args_len":2048,"body_len":10485760}
+//	{"address":"an.nv@vinhyen.gov.vn","messages":[{"folder":"INBOX",...}],"lengths":[20480,...]}
+//	<exactly body_len bytes: the messages one after another, then the response>
 //
-// The server reads one such request at a time, up to the operation's own limit. The socket file has mode 0600: whoever can connect is the
-// administrator, so passwords travel in requests (never in a process's arguments) and error texts are not filtered.
+// The server reads one such request at a time, up to the operation's own limit for both together. The socket file
+// has mode 0600: whoever can connect is the administrator, so passwords travel in requests (never in a process's
+// arguments) and error texts are not filtered.
 package ctl
 
 import "encoding/json"
@@ -52,6 +55,9 @@ type request struct {
 	Args json.RawMessage `json:"args,omitempty"`
 	// ArgsLen, when not zero, says the arguments follow the line as that many bytes instead of travelling in it.
 	ArgsLen int64 `json:"args_len,omitempty"`
+	// BodyLen, when not zero, says that many raw bytes follow the arguments (an operation with a rawCodec).
+	BodyLen int64  `json:"body_len,omitempty"`
+	body    []byte // the raw bytes, once read
 }
 
 type response struct {

@@ -32,7 +32,11 @@ func Serve(ctx context.Context, ln net.Listener, svc *admin.Service, logger *slo
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return (&server{svc: svc, ops: operations, logger: logger, largeArgs: make(chan struct{}, 1)}).serve(ctx, ln)
+	return newServer(svc, operations, logger).serve(ctx, ln)
+}
+
+func newServer(svc *admin.Service, ops map[string]operation, logger *slog.Logger) *server {
+	return &server{svc: svc, ops: ops, logger: logger, largeArgs: make(chan struct{}, 1)}
 }
 
 // server answers requests with the operations in ops, run on svc.
@@ -156,34 +160,35 @@ func (s *server) respond(op operation, req request) response {
 	return response{OK: true, Result: b}
 }
 
-// argsAfterLine tells whether line is a request whose arguments follow it (ArgsLen).
+// argsAfterLine tells whether line is a request whose arguments, or raw bytes, follow it (ArgsLen, BodyLen).
 func argsAfterLine(line []byte) (request, bool) {
 	var req request
 	if json.Unmarshal(line, &req) != nil {
 		return req, false
 	}
-	return req, req.ArgsLen != 0
+	return req, req.ArgsLen != 0 || req.BodyLen != 0
 }
 
-// handleLargeArgs reads the arguments that follow req's line, up to the operation's limit, and runs it. One such
-// request is read at a time, so the memory they take is bounded by the largest limit.
+// handleLargeArgs reads the arguments and the raw bytes that follow req's line, up to the operation's limit for
+// both, and runs it. One such request is read at a time, so the memory they take is bounded by the largest limit.
 func (s *server) handleLargeArgs(conn net.Conn, r *bufio.Reader, req request) response {
 	op, ok := s.ops[req.Op]
 	if !ok {
 		return response{Error: fmt.Sprintf(unknownOpFormat, req.Op)}
 	}
 	large, ok := op.(interface{ argsLimit() int64 })
-	if !ok || req.ArgsLen < 0 || req.ArgsLen > large.argsLimit() {
-		return response{Error: fmt.Sprintf("%s: arguments of %d bytes are more than it takes", req.Op, req.ArgsLen)}
+	if !ok || req.ArgsLen < 0 || req.BodyLen < 0 || req.ArgsLen > large.argsLimit() ||
+		req.BodyLen > large.argsLimit()-req.ArgsLen {
+		return response{Error: fmt.Sprintf("%s: arguments of %d bytes are more than it takes", req.Op, req.ArgsLen+req.BodyLen)}
 	}
 	s.largeArgs <- struct{}{}
 	defer func() { <-s.largeArgs }()
 	conn.SetReadDeadline(time.Now().Add(largeArgsTimeout))
-	args := make([]byte, req.ArgsLen)
-	if _, err := io.ReadFull(r, args); err != nil {
+	data := make([]byte, req.ArgsLen+req.BodyLen)
+	if _, err := io.ReadFull(r, data); err != nil {
 		return response{Error: fmt.Sprintf("%s: read its arguments: %v", req.Op, err)}
 	}
-	req.Args = args
+	req.Args, req.body = data[:req.ArgsLen], data[req.ArgsLen:]
 	return s.respond(op, req)
 }
 
@@ -193,7 +198,7 @@ func (s *server) run(op operation, req request) (any, error) {
 	if req.As != "" {
 		svc = svc.As(req.As)
 	}
-	return op.answer(svc, req.Args)
+	return op.answer(svc, req.Args, req.body)
 }
 
 // logOperation writes the operation's line: never its arguments, which may hold passwords.

@@ -67,7 +67,7 @@ func defineStream[A, H any](name string, open func(*admin.Service, A) (Stream[H]
 }
 
 // answer refuses a stream operation asked for as an ordinary one; the server sends streams through serveStream.
-func (o *StreamOp[A, H]) answer(*admin.Service, json.RawMessage) (any, error) {
+func (o *StreamOp[A, H]) answer(*admin.Service, json.RawMessage, []byte) (any, error) {
 	return nil, fmt.Errorf("%s is a stream operation", o.name)
 }
 

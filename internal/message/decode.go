@@ -75,6 +75,13 @@ func toUTF8(b []byte, cs string) string {
 // decodeText is toUTF8, and reports whether unlabelled text was read as
 // windows-1258.
 func decodeText(b []byte, cs string) (text string, windows1258 bool) {
+	text, windows1258 = decodeCharset(b, cs)
+	return cleanText(text), windows1258
+}
+
+// decodeCharset is decodeText without cleanText: what it returns may hold
+// invalid bytes and need NFC.
+func decodeCharset(b []byte, cs string) (text string, windows1258 bool) {
 	cs = normCharset(cs)
 	if isUnlabelled(cs) {
 		if s, ok := windows1258Text(b); ok {
@@ -88,7 +95,7 @@ func decodeText(b []byte, cs string) (text string, windows1258 bool) {
 			}
 		}
 	}
-	return cleanText(string(b)), false
+	return string(b), false
 }
 
 // cleanText makes s valid UTF-8 in NFC. windows-1258 and some mailers produce

@@ -16,6 +16,24 @@ import (
 //
 //	Fold("Báo cáo TỔNG KẾT") == "bao cao tong ket"
 func Fold(s string) string {
+	folded, _ := fold(s, false)
+	return folded
+}
+
+// foldText folds decoded text for the search index: Fold(cleanText(s)), without cleanText's passes where they
+// change nothing. Fold drops invalid bytes as cleanText's U+FFFD, and drops the marks that NFC would compose with
+// Latin letters, so text whose letters are all Latin (Vietnamese included) folds alike with or without NFC; in
+// other scripts composing can change what Fold sees (Hangul jamo become syllables), so such text is normalised.
+func foldText(s string) string {
+	if folded, ok := fold(s, true); ok {
+		return folded
+	}
+	return Fold(cleanText(s))
+}
+
+// fold is Fold; latinOnly gives up (false) at the first rune that is neither a Latin letter nor a combining mark
+// nor an invalid byte.
+func fold(s string, latinOnly bool) (string, bool) {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
@@ -39,6 +57,9 @@ func Fold(s string) string {
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
+		if latinOnly && !foldsWithoutNFC(r) {
+			return "", false
+		}
 		i += n
 		rep = foldRune(r)
 		switch rep {
@@ -54,7 +75,13 @@ func Fold(s string) string {
 		}
 		b.WriteString(rep)
 	}
-	return b.String()
+	return b.String(), true
+}
+
+// foldsWithoutNFC tells whether r folds the same whether or not its text is in NFC: a Latin letter (the ranges of
+// the tables below), a combining diacritical mark, or an invalid byte (utf8.RuneError).
+func foldsWithoutNFC(r rune) bool {
+	return r < 0x370 || r >= 0x1E00 && r < 0x1F00 || r == utf8.RuneError
 }
 
 // Tables for the Latin ranges, filled once from foldRuneSlow.

@@ -1,6 +1,8 @@
 package message
 
 import (
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"golang.org/x/text/unicode/norm"
@@ -60,6 +62,25 @@ func TestDecodeHeaderValue(t *testing.T) {
 	for _, c := range cases {
 		if got := DecodeHeaderValue(c.in); got != c.want {
 			t.Errorf("DecodeHeaderValue(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestFoldTextSkipsNFCOnlyWhereItChangesNothing checks the search index's shortcut: foldText is Fold(cleanText(s))
+// for text mixing Vietnamese in NFC and NFD, other Latin letters, lone combining marks, invalid bytes, and scripts
+// where NFC composes what Fold would not (Hangul jamo) or decomposes singletons (the Kelvin and Ohm signs).
+func TestFoldTextSkipsNFCOnlyWhereItChangesNothing(t *testing.T) {
+	pieces := []string{"Báo cáo", norm.NFD.String("TỔNG KẾT Đầu tư ưu ơi"), "e\u0302\u0301", "=\u0338", "a\u0308",
+		"\u0301", "\xff", "\xe1\xbb", " \t\r\n", "Ærø Straße", "\u1100\u1161\u11a8", "한국어", "\u212a\u2126",
+		"Ελληνικά", "中文", "x", "\u00a0", "\u200b", "ʃɐ"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		var s strings.Builder
+		for range rng.IntN(8) {
+			s.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		if got, want := foldText(s.String()), Fold(cleanText(s.String())); got != want {
+			t.Fatalf("foldText(%q) = %q, want %q", s.String(), got, want)
 		}
 	}
 }

@@ -56,7 +56,7 @@ func (p *parser) addPartText(part *Part) {
 	}
 	raw := p.raw[part.BodyStart:part.End]
 	decoded := decodeAll(part.Encoding, raw, limit)
-	s, windows1258 := decodeText(decoded, part.Params["charset"])
+	s, windows1258 := decodeCharset(decoded, part.Params["charset"])
 	if windows1258 {
 		if p.read1258 == nil {
 			p.read1258 = map[*Part]bool{}
@@ -66,7 +66,7 @@ func (p *parser) addPartText(part *Part) {
 	if isHTML {
 		s = stripHTML(s)
 	}
-	p.body.add(Fold(s))
+	p.body.add(foldText(s))
 }
 
 // stripHTML returns the text of an HTML document: tags become spaces, script
