@@ -176,8 +176,8 @@ func (f importFigures) report(b *testing.B, n int) {
 	b.SetBytes(int64(n) * corpusMessageSize)
 }
 
-// benchAccounts are the addresses of the accounts a scenario imports into.
-func benchAccounts(n int) []string {
+// importAccounts are the addresses of the accounts a scenario imports into.
+func importAccounts(n int) []string {
 	if n == 1 {
 		return []string{userAn}
 	}
@@ -197,7 +197,7 @@ func runMailserverImports(b *testing.B, kind string, sources []string, total, at
 	}
 	defer os.RemoveAll(dir)
 	cfgPath, cfg := writeBenchConfig(b, dir)
-	accounts := benchAccounts(len(sources))
+	accounts := importAccounts(len(sources))
 	createBenchAccounts(b, cfg.DBPath(), accounts)
 	srv := startBenchServer(b, cfgPath, cfg)
 	anon := sampleAnonRSS(srv.cmd.Process.Pid)
@@ -206,7 +206,7 @@ func runMailserverImports(b *testing.B, kind string, sources []string, total, at
 		return exec.Command(binary, "--config", cfgPath, "import", kind, sources[i], "--into", accounts[i])
 	})
 	elapsed := time.Since(start)
-	hwm := procStatusBytes(b, srv.cmd.Process.Pid, "VmHWM")
+	hwm := mustProcStatus(b, srv.cmd.Process.Pid, "VmHWM")
 	anonPeak := anon()
 	srv.stop(b)
 	f := batchTimes(b, cfg.DBPath(), start, total)
@@ -227,7 +227,7 @@ func sampleAnonRSS(pid int) (stop func() int64) {
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			if v, err := readProcStatus(pid, "RssAnon"); err == nil {
+			if v, err := procStatusBytes(pid, "RssAnon"); err == nil {
 				largest = max(largest, v)
 			}
 			select {
@@ -386,7 +386,7 @@ func runWatched(cmd *exec.Cmd) (int64, []byte, error) {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if v, err := readProcStatus(cmd.Process.Pid, "VmHWM"); err == nil {
+		if v, err := procStatusBytes(cmd.Process.Pid, "VmHWM"); err == nil {
 			hwm = max(hwm, v)
 		}
 		select {
@@ -400,27 +400,13 @@ func runWatched(cmd *exec.Cmd) (int64, []byte, error) {
 	}
 }
 
-// procStatusBytes reads a "kB" field of /proc/PID/status (VmHWM: the peak resident set size).
-func procStatusBytes(b *testing.B, pid int, field string) int64 {
-	v, err := readProcStatus(pid, field)
+// mustProcStatus reads a "kB" field of /proc/PID/status (VmHWM: the peak resident set size).
+func mustProcStatus(b *testing.B, pid int, field string) int64 {
+	v, err := procStatusBytes(pid, field)
 	if err != nil {
 		b.Fatal(err)
 	}
 	return v
-}
-
-func readProcStatus(pid int, field string) (int64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
 // batchTimes reads the import batches from the audit trail (the time each was committed, from the server's

@@ -62,7 +62,7 @@ func runDoveadmImports(b *testing.B, doveadm, kind string, sources []string, tot
 	openToAll(b, filepath.Dir(sources[0])) // the corpus's folder holds them all
 	stop := startPrivateDovecot(b, dir, conf)
 	defer stop()
-	accounts := benchAccounts(len(sources))
+	accounts := importAccounts(len(sources))
 	start := time.Now()
 	rss := runEach(b, len(sources), 1, func(i int) *exec.Cmd {
 		return exec.Command(doveadm, "-c", conf, "import", "-u", accounts[i], doveadmLocation(kind, sources[i], dir, i), "", "all")
