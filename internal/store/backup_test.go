@@ -285,9 +285,6 @@ func TestCloseWritesFreePageList(t *testing.T) {
 // a backup lets the store grow by grows with the store (its copy takes longer), so the room mapped ahead must too:
 // 1 GiB was not enough for a store of 10 GB, where one backup let the store grow by about that much.
 func TestMappingRoomGrowsWithTheStore(t *testing.T) {
-	if strconv.IntSize < 64 {
-		t.Skip("no room is mapped ahead where address space is scarce")
-	}
 	path := filepath.Join(t.TempDir(), "mail.db")
 	f, err := os.Create(path)
 	if err != nil {
@@ -297,7 +294,14 @@ func TestMappingRoomGrowsWithTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	if got := initialMmapSize(path); got < 20<<30 {
+	if strconv.IntSize < 64 {
+		// Where address space is scarce nothing is mapped ahead: bbolt's own growth applies.
+		if got := initialMmapSize(path); got != 0 {
+			t.Errorf("a 32-bit build maps %d bytes ahead, want none", got)
+		}
+		return
+	}
+	if got := int64(initialMmapSize(path)); got < 20<<30 {
 		t.Errorf("a store of 10 GiB is mapped with %d bytes, want room for it to double", got)
 	}
 }
