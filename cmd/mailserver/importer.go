@@ -256,10 +256,8 @@ func writeImportReport(out io.Writer, path string, lines []string) error {
 // importProgress shows messages, bytes, the rate and, once the size of the source is known, the time left, on
 // stderr, only when stderr is a terminal. Importers working in parallel share one.
 type importProgress struct {
-	term io.Writer
-	mu   sync.Mutex
-	// label says what is being imported (the account, for an import of many).
-	label            string
+	term             io.Writer
+	mu               sync.Mutex
 	start            time.Time
 	messages         int
 	bytes            int64
@@ -282,13 +280,6 @@ func (p *importProgress) expect(messages int, bytes int64) {
 	defer p.mu.Unlock()
 	p.expectedMessages += messages
 	p.expectedBytes += bytes
-}
-
-// setLabel names what is being imported now.
-func (p *importProgress) setLabel(label string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.label = label
 }
 
 func (p *importProgress) add(messages int, bytes int64) {
@@ -318,9 +309,6 @@ func (p *importProgress) show() {
 			left := time.Duration(float64(p.expectedBytes-p.bytes) / float64(p.bytes) * elapsed * float64(time.Second))
 			line += ", " + left.Round(time.Second).String() + " left"
 		}
-	}
-	if p.label != "" {
-		line = p.label + ": " + line
 	}
 	// \x1b[K clears what a longer earlier line left behind.
 	fmt.Fprintf(p.term, "\r%s\x1b[K", line)
