@@ -2,7 +2,9 @@ package store
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 
@@ -21,10 +23,20 @@ func (id BodyID) String() string { return hex.EncodeToString(id[:8]) }
 type bodyRecord struct {
 	refs uint64
 	size int64
+	// seq is the body's place in storage order: its chunks and search text are keyed by it, so that a new body
+	// is appended at the end of those buckets instead of landing among older ones (see "Layout" in doc.go).
+	// Zero only in a record written before schema 2, whose chunks and text the migration still has to move.
+	seq  uint64
 	meta []byte // the parse result from internal/message, opaque here
 }
 
-func chunkKey(id BodyID, n uint32) []byte { return append(id[:], u32key(n)...) }
+// chunkKey is the key of chunk n of the body stored under seq: in storage order, then chunk order.
+func chunkKey(seq uint64, n uint32) []byte {
+	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(make([]byte, 0, 12), seq), n)
+}
+
+// chunkCount is how many chunks hold a body of size bytes.
+func chunkCount(size int64) uint32 { return uint32((size + ChunkSize - 1) / ChunkSize) }
 
 // addBodyRef stores the body if it is new, or adds a reference to the stored copy.
 func addBodyRef(tx *bolt.Tx, msg *NewMessage) (BodyID, error) {
@@ -38,28 +50,39 @@ func addBodyRef(tx *bolt.Tx, msg *NewMessage) (BodyID, error) {
 		rec.refs++
 		return id, bodies.Put(id[:], encodeBody(rec))
 	}
-	if err := bodies.Put(id[:], encodeBody(bodyRecord{refs: 1, size: int64(len(msg.Body)), meta: msg.Meta})); err != nil {
+	// The same bytes may have been released a moment ago and still wait for the sweep (a reader had them pinned):
+	// they are stored again under a new sequence number, and the sweep takes the old copy as planned.
+	seq, err := bodies.NextSequence()
+	if err != nil {
+		return id, fmt.Errorf("body %s: number it: %w", id, err)
+	}
+	if err := bodies.Put(id[:], encodeBody(bodyRecord{refs: 1, size: int64(len(msg.Body)), seq: seq, meta: msg.Meta})); err != nil {
 		return id, err
 	}
-	// The same bytes may have been released a moment ago and still wait for the sweep (a reader had them pinned):
-	// the sweep must not take the chunks this message is about to own. They are rewritten below, same content.
-	if err := tx.Bucket(bucketFreed).Delete(id[:]); err != nil {
-		return id, fmt.Errorf("body %s: cancel its pending sweep: %w", id, err)
+	if err := putBodyData(tx, seq, msg.Body, msg.Text); err != nil {
+		return id, fmt.Errorf("body %s: %w", id, err)
 	}
-	if len(msg.Text) > 0 {
-		if err := tx.Bucket(bucketTexts).Put(id[:], msg.Text); err != nil {
-			return id, err
+	return id, nil
+}
+
+// putBodyData writes a body's chunks and search text under its sequence number.
+func putBodyData(tx *bolt.Tx, seq uint64, body, text []byte) error {
+	if len(text) > 0 {
+		texts := tx.Bucket(bucketTexts)
+		texts.FillPercent = 1.0 // appended in key order and never updated in place
+		if err := texts.Put(u64key(seq), text); err != nil {
+			return fmt.Errorf("store search text: %w", err)
 		}
 	}
 	chunks := tx.Bucket(bucketChunks)
-	chunks.FillPercent = 1.0 // appended in key order and never updated in place
-	for n, off := uint32(0), 0; off < len(msg.Body); n, off = n+1, off+ChunkSize {
-		end := min(off+ChunkSize, len(msg.Body))
-		if err := chunks.Put(chunkKey(id, n), msg.Body[off:end]); err != nil {
-			return id, fmt.Errorf("store body chunk %d: %w", n, err)
+	chunks.FillPercent = 1.0
+	for n, off := uint32(0), 0; off < len(body); n, off = n+1, off+ChunkSize {
+		end := min(off+ChunkSize, len(body))
+		if err := chunks.Put(chunkKey(seq, n), body[off:end]); err != nil {
+			return fmt.Errorf("store body chunk %d: %w", n, err)
 		}
 	}
-	return id, nil
+	return nil
 }
 
 // incBodyRef adds a reference to a stored body (COPY).
@@ -95,13 +118,36 @@ func releaseBody(tx *bolt.Tx, id BodyID) error {
 	if err := bodies.Delete(id[:]); err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucketTexts).Delete(id[:]); err != nil {
+	if err := tx.Bucket(bucketTexts).Delete(u64key(rec.seq)); err != nil {
 		return err
 	}
 	// The chunks go in a later transaction (sweepFreedBodies), once no reader has the body pinned.
+	return tx.Bucket(bucketFreed).Put(u64key(rec.seq), encodeFreed(freedBody{id: id, size: rec.size}))
+}
+
+// freedBody is a released body whose chunks wait for the sweep, in the freed bucket under its sequence number.
+type freedBody struct {
+	id   BodyID // what readers pin
+	size int64
+}
+
+func encodeFreed(f freedBody) []byte {
 	var e encoder
-	e.int(rec.size)
-	return tx.Bucket(bucketFreed).Put(id[:], e.b)
+	e.b = append(e.b, 1)
+	e.bytes(f.id[:])
+	e.int(f.size)
+	return e.b
+}
+
+func decodeFreed(v []byte) (freedBody, error) {
+	d := decoder{b: v}
+	d.version("freed body", 1)
+	var f freedBody
+	if id := d.bytes(); d.err == nil && copy(f.id[:], id) != len(f.id) {
+		d.fail()
+	}
+	f.size = d.int()
+	return f, d.err
 }
 
 // sweepFreedBodies deletes the chunks of bodies released by earlier, committed transactions, except those pinned
@@ -111,30 +157,32 @@ func releaseBody(tx *bolt.Tx, id BodyID) error {
 func (s *Store) sweepFreedBodies(tx *bolt.Tx) error {
 	freed := tx.Bucket(bucketFreed)
 	type victim struct {
-		id   BodyID
+		seq  uint64
 		size int64
 	}
 	var victims []victim
 	c := freed.Cursor()
 	s.pinMu.Lock()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		var id BodyID
-		copy(id[:], k)
-		if s.pins[id] > 0 {
+		f, err := decodeFreed(v)
+		if err != nil {
+			s.pinMu.Unlock()
+			return fmt.Errorf("freed body %x: %w", k, err)
+		}
+		if s.pins[f.id] > 0 {
 			continue
 		}
-		d := decoder{b: v}
-		victims = append(victims, victim{id, d.int()})
+		victims = append(victims, victim{binary.BigEndian.Uint64(k), f.size})
 	}
 	s.pinMu.Unlock()
 	chunks := tx.Bucket(bucketChunks)
 	for _, vc := range victims { // never delete while iterating
-		for n := uint32(0); int64(n)*ChunkSize < vc.size; n++ {
-			if err := chunks.Delete(chunkKey(vc.id, n)); err != nil {
+		for n := range chunkCount(vc.size) {
+			if err := chunks.Delete(chunkKey(vc.seq, n)); err != nil {
 				return err
 			}
 		}
-		if err := freed.Delete(vc.id[:]); err != nil {
+		if err := freed.Delete(u64key(vc.seq)); err != nil {
 			return err
 		}
 	}
@@ -175,20 +223,59 @@ func (s *Store) PinBodies(ids []BodyID) (present []bool, release func()) {
 	return present, release
 }
 
+// encodeBody writes version 2; version 1 (schema 1) had no sequence number.
 func encodeBody(r bodyRecord) []byte {
 	var e encoder
-	e.b = append(e.b, 1)
+	e.b = append(e.b, 2)
 	e.uint(r.refs)
 	e.int(r.size)
+	e.uint(r.seq)
 	e.bytes(r.meta)
 	return e.b
 }
 
 func decodeBody(v []byte) (bodyRecord, error) {
+	if len(v) > 0 && v[0] == 1 {
+		d := decoder{b: v[1:]}
+		r := bodyRecord{refs: d.uint(), size: d.int(), meta: d.bytes()}
+		return r, d.err
+	}
 	d := decoder{b: v}
-	d.version("body", 1)
-	r := bodyRecord{refs: d.uint(), size: d.int(), meta: d.bytes()}
+	d.version("body", 2)
+	r := bodyRecord{refs: d.uint(), size: d.int(), seq: d.uint(), meta: d.bytes()}
 	return r, d.err
+}
+
+// bodyRecordOf reads the record of body id.
+func bodyRecordOf(tx *bolt.Tx, id BodyID) (bodyRecord, error) {
+	v := tx.Bucket(bucketBodies).Get(id[:])
+	if v == nil {
+		return bodyRecord{}, fmt.Errorf("body %s: %w", id, ErrNotFound)
+	}
+	rec, err := decodeBody(v)
+	if err != nil {
+		return rec, fmt.Errorf("body %s: %w", id, err)
+	}
+	if rec.seq == 0 {
+		return rec, fmt.Errorf("body %s: stored in the layout before schema 2; reopen the store to migrate it", id)
+	}
+	return rec, nil
+}
+
+// locateBody finds the sequence number body id is stored under: from its record, or, for a body released while
+// a reader had it pinned, from its entry in the freed bucket (a handful of entries at most: every commit sweeps it).
+func locateBody(tx *bolt.Tx, id BodyID) (uint64, error) {
+	rec, err := bodyRecordOf(tx, id)
+	if !errors.Is(err, ErrNotFound) {
+		return rec.seq, err
+	}
+	c := tx.Bucket(bucketFreed).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if f, ferr := decodeFreed(v); ferr == nil && f.id == id {
+			return binary.BigEndian.Uint64(k), nil
+		}
+	}
+	return 0, err
 }
 
 // BodyReader reads a stored body. Each ReadAt opens its own read transaction and touches only the chunks it needs,
@@ -197,6 +284,7 @@ type BodyReader struct {
 	s    *Store
 	id   BodyID
 	size int64
+	seq  uint64 // found on the first read; a body keeps its sequence number for as long as it is pinned
 }
 
 // Body returns a reader for a stored body of the given size (Message.BodySize).
@@ -216,10 +304,17 @@ func (r *BodyReader) ReadAt(p []byte, off int64) (int, error) {
 	want := min(int64(len(p)), r.size-off)
 	n := 0
 	err := r.s.view(func(tx *bolt.Tx) error {
+		if r.seq == 0 {
+			seq, err := locateBody(tx, r.id)
+			if err != nil {
+				return err
+			}
+			r.seq = seq
+		}
 		chunks := tx.Bucket(bucketChunks)
 		for int64(n) < want {
 			pos := off + int64(n)
-			c := chunks.Get(chunkKey(r.id, uint32(pos/ChunkSize)))
+			c := chunks.Get(chunkKey(r.seq, uint32(pos/ChunkSize)))
 			within := pos % ChunkSize
 			if c == nil || within >= int64(len(c)) {
 				return fmt.Errorf("body %s: chunk %d missing", r.id, pos/ChunkSize)
@@ -235,17 +330,4 @@ func (r *BodyReader) ReadAt(p []byte, off int64) (int, error) {
 		return n, io.EOF
 	}
 	return n, nil
-}
-
-// bodySize returns the size the record of body id gives.
-func bodySize(tx *bolt.Tx, id BodyID) (int64, error) {
-	v := tx.Bucket(bucketBodies).Get(id[:])
-	if v == nil {
-		return 0, fmt.Errorf("body %s: %w", id, ErrNotFound)
-	}
-	rec, err := decodeBody(v)
-	if err != nil {
-		return 0, fmt.Errorf("body %s: %w", id, err)
-	}
-	return rec.size, nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -106,7 +107,10 @@ func checkAccounts(tx *bolt.Tx, used map[uint64]int64, report func(string, ...an
 }
 
 func checkBodies(tx *bolt.Tx, refs map[BodyID]uint64, report func(string, ...any)) {
-	chunksWanted := map[BodyID]int64{}
+	// How many chunks each stored body should have, by what its chunks are keyed by: a sequence number, or, in a
+	// file of schema 1 or one whose migration was interrupted, the body id (legacy buckets).
+	wanted, legacyWanted := map[uint64]uint32{}, map[BodyID]uint32{}
+	live := map[uint64]bool{} // bodies with a record, which alone keep a search text
 	_ = tx.Bucket(bucketBodies).ForEach(func(k, v []byte) error {
 		var id BodyID
 		copy(id[:], k)
@@ -119,45 +123,100 @@ func checkBodies(tx *bolt.Tx, refs map[BodyID]uint64, report func(string, ...any
 			report("body %s: refcount %d but %d entries point at it", id, rec.refs, refs[id])
 		}
 		delete(refs, id)
-		chunksWanted[id] = (rec.size + ChunkSize - 1) / ChunkSize
+		switch {
+		case rec.seq == 0:
+			legacyWanted[id] = chunkCount(rec.size)
+		case live[rec.seq]:
+			report("body %s: sequence number %d is another body's", id, rec.seq)
+		default:
+			live[rec.seq] = true
+			wanted[rec.seq] = chunkCount(rec.size)
+		}
 		return nil
 	})
 	for id, n := range refs {
 		report("body %s: %d entries point at a missing body", id, n)
 	}
 	// Released bodies keep their chunks until the next write transaction sweeps them.
-	_ = tx.Bucket(bucketFreed).ForEach(func(k, v []byte) error {
-		var id BodyID
-		copy(id[:], k)
-		if _, live := chunksWanted[id]; live {
-			report("body %s: released but still referenced", id)
+	if freed := tx.Bucket(bucketFreed); freed != nil {
+		_ = freed.ForEach(func(k, v []byte) error {
+			f, err := decodeFreed(v)
+			if err != nil || len(k) != 8 {
+				report("freed body %x: %v", k, err)
+				return nil
+			}
+			seq := binary.BigEndian.Uint64(k)
+			if _, dup := wanted[seq]; dup {
+				report("body %s: released, but its sequence number %d is still in use", f.id, seq)
+				return nil
+			}
+			wanted[seq] = chunkCount(f.size)
 			return nil
-		}
-		d := decoder{b: v}
-		chunksWanted[id] = (d.int() + ChunkSize - 1) / ChunkSize
-		return nil
-	})
-	chunksSeen := map[BodyID]int64{}
-	_ = tx.Bucket(bucketChunks).ForEach(func(k, _ []byte) error {
-		var id BodyID
-		copy(id[:], k)
-		if _, ok := chunksWanted[id]; !ok {
-			report("chunk %x: orphan (no body record)", k)
+		})
+	}
+	if freed := tx.Bucket(legacyFreed); freed != nil {
+		_ = freed.ForEach(func(k, v []byte) error {
+			var id BodyID
+			copy(id[:], k)
+			d := decoder{b: v}
+			legacyWanted[id] = chunkCount(d.int())
 			return nil
+		})
+	}
+	seqOf := func(k []byte) (uint64, bool) {
+		if len(k) < 8 {
+			return 0, false
 		}
-		chunksSeen[id]++
-		return nil
-	})
-	for id, want := range chunksWanted {
-		if chunksSeen[id] != want {
-			report("body %s: %d chunks, want %d", id, chunksSeen[id], want)
+		return binary.BigEndian.Uint64(k), true
+	}
+	idOf := func(k []byte) (id BodyID, ok bool) { return id, copy(id[:], k) == len(id) }
+	checkChunks(tx.Bucket(bucketChunks), 12, seqOf, wanted, report)
+	checkChunks(tx.Bucket(legacyChunks), len(BodyID{})+4, idOf, legacyWanted, report)
+	checkTexts(tx.Bucket(bucketTexts), seqOf, live, report)
+	checkTexts(tx.Bucket(legacyTexts), idOf, legacyWanted, report)
+}
+
+// checkChunks finds orphan, stray and missing chunks in a chunk bucket (nil: the file has no such bucket) whose
+// keys are a body key (read by keyOf) and a big-endian chunk number, keyLen bytes in all.
+func checkChunks[K comparable](b *bolt.Bucket, keyLen int, keyOf func([]byte) (K, bool),
+	wanted map[K]uint32, report func(string, ...any)) {
+	seen := map[K]uint32{}
+	if b != nil {
+		_ = b.ForEach(func(k, _ []byte) error {
+			body, ok := keyOf(k)
+			if !ok || len(k) != keyLen {
+				report("chunk %x: malformed key", k)
+				return nil
+			}
+			want, ok := wanted[body]
+			switch n := binary.BigEndian.Uint32(k[keyLen-4:]); {
+			case !ok:
+				report("chunk %x: orphan (no body record)", k)
+			case n >= want:
+				report("chunk %x: beyond the end of its body", k)
+			default:
+				seen[body]++
+			}
+			return nil
+		})
+	}
+	for body, want := range wanted {
+		if seen[body] != want {
+			report("body %v: %d chunks, want %d", body, seen[body], want)
 		}
 	}
-	_ = tx.Bucket(bucketTexts).ForEach(func(k, _ []byte) error {
-		var id BodyID
-		copy(id[:], k)
-		if _, ok := chunksWanted[id]; !ok {
-			report("search text %x: orphan (no body record)", k[:8])
+}
+
+// checkTexts finds search texts whose body has no record.
+func checkTexts[K comparable, V any](b *bolt.Bucket, keyOf func([]byte) (K, bool), live map[K]V, report func(string, ...any)) {
+	if b == nil {
+		return
+	}
+	_ = b.ForEach(func(k, _ []byte) error {
+		if body, ok := keyOf(k); !ok {
+			report("search text %x: malformed key", k)
+		} else if _, ok := live[body]; !ok {
+			report("search text %x: orphan (no body record)", k)
 		}
 		return nil
 	})

@@ -35,8 +35,6 @@ func TestCheckFindsViolations(t *testing.T) {
 		if err := putMailbox(tx, mb); err != nil {
 			return err
 		}
-		var id BodyID
-		id[0] = 0xAB
 		if _, err := tx.Bucket(bucketMessages).CreateBucket(u64key(999)); err != nil {
 			return err
 		}
@@ -46,7 +44,7 @@ func TestCheckFindsViolations(t *testing.T) {
 		if err := tx.Bucket(bucketGrants).Put(append(u64key(1), u64key(2)...), []byte{1}); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketChunks).Put(chunkKey(id, 0), []byte("orphan"))
+		return tx.Bucket(bucketChunks).Put(chunkKey(1<<40, 0), []byte("orphan"))
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -35,7 +35,7 @@ func (s *Store) Messages(mailboxID uint64, uids []uint32, opts FetchOptions) ([]
 		if err != nil {
 			return err
 		}
-		bodies, texts := tx.Bucket(bucketBodies), tx.Bucket(bucketTexts)
+		texts := tx.Bucket(bucketTexts)
 		for _, uid := range uids {
 			v := b.Get(u32key(uid))
 			if v == nil {
@@ -47,15 +47,17 @@ func (s *Store) Messages(mailboxID uint64, uids []uint32, opts FetchOptions) ([]
 			}
 			m := Message{UID: uid, Flags: e.flags.list(), InternalDate: e.date, Size: e.size(), ModSeq: e.modSeq,
 				Body: e.body, BodySize: e.bodySize, Trace: e.trace}
-			if opts.Meta {
-				rec, err := decodeBody(bodies.Get(e.body[:]))
+			if opts.Meta || opts.Text {
+				rec, err := bodyRecordOf(tx, e.body)
 				if err != nil {
-					return fmt.Errorf("mailbox #%d uid %d body: %w", mailboxID, uid, err)
+					return fmt.Errorf("mailbox #%d uid %d: %w", mailboxID, uid, err)
 				}
-				m.Meta = rec.meta
-			}
-			if opts.Text {
-				m.Text = append([]byte(nil), texts.Get(e.body[:])...)
+				if opts.Meta {
+					m.Meta = rec.meta
+				}
+				if opts.Text {
+					m.Text = append([]byte(nil), texts.Get(u64key(rec.seq))...)
+				}
 			}
 			out = append(out, m)
 		}

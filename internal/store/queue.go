@@ -197,18 +197,18 @@ func (s *Store) QueuedBody(id string) ([]byte, error) {
 		if err != nil {
 			return err
 		}
-		size, err := bodySize(tx, m.Body)
+		rec, err := bodyRecordOf(tx, m.Body)
 		if err != nil {
 			return fmt.Errorf("queue %s: %w", id, err)
 		}
-		if size != m.BodySize {
-			return fmt.Errorf("queue %s: records a body of %d bytes, but body %s has %d", id, m.BodySize, m.Body, size)
+		if rec.size != m.BodySize {
+			return fmt.Errorf("queue %s: records a body of %d bytes, but body %s has %d", id, m.BodySize, m.Body, rec.size)
 		}
 		out = make([]byte, 0, m.Size())
 		out = append(out, m.Trace...)
 		chunks := tx.Bucket(bucketChunks)
 		for n := uint32(0); int64(len(out)) < m.Size(); n++ {
-			c := chunks.Get(chunkKey(m.Body, n))
+			c := chunks.Get(chunkKey(rec.seq, n))
 			if c == nil {
 				return fmt.Errorf("queue %s: body %s: chunk %d missing", id, m.Body, n)
 			}
@@ -381,8 +381,10 @@ func checkQueue(tx *bolt.Tx, refs map[BodyID]uint64, report func(string, ...any)
 		if len(m.Pending()) == 0 {
 			report("queue %s: no pending recipient but still queued", m.ID)
 		}
-		if size, err := bodySize(tx, m.Body); err == nil && size != m.BodySize {
-			report("queue %s: records a body of %d bytes, but body %s has %d", m.ID, m.BodySize, m.Body, size)
+		if v := tx.Bucket(bucketBodies).Get(m.Body[:]); v != nil {
+			if rec, err := decodeBody(v); err == nil && rec.size != m.BodySize {
+				report("queue %s: records a body of %d bytes, but body %s has %d", m.ID, m.BodySize, m.Body, rec.size)
+			}
 		}
 		return nil
 	})

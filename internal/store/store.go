@@ -12,7 +12,7 @@ import (
 )
 
 // SchemaVersion is the version of the on-disk layout this code writes. Open migrates older files forward.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 var (
 	bucketMeta          = []byte("meta")
@@ -22,11 +22,11 @@ var (
 	bucketMailboxes     = []byte("mailboxes")      // account id + name → mailbox record
 	bucketMboxIDs       = []byte("mailbox_id")     // mailbox id → account id + name
 	bucketMessages      = []byte("messages")       // mailbox id → nested bucket: uid → entry
-	bucketBodies        = []byte("bodies")         // body id → body record
-	bucketTexts         = []byte("texts")          // body id → folded search text
-	bucketChunks        = []byte("chunks")         // body id + chunk no → up to ChunkSize bytes
+	bucketBodies        = []byte("bodies")         // body id → body record, with the body's sequence number
+	bucketTexts         = []byte("body_texts")     // body seq → folded search text
+	bucketChunks        = []byte("body_chunks")    // body seq + chunk no → up to ChunkSize bytes
 	bucketSubscriptions = []byte("subscriptions")  // account id + mailbox name → nothing
-	bucketFreed         = []byte("freed_bodies")   // body id → size: body released, chunks not yet deleted
+	bucketFreed         = []byte("body_freed")     // body seq → body id + size: released, chunks not yet deleted
 	bucketUnits         = []byte("units")          // unit path → unit record
 	bucketUnitMembers   = []byte("unit_members")   // unit path NUL address → nothing: accounts by unit
 	bucketAliases       = []byte("aliases")        // alias address → alias record
@@ -51,7 +51,7 @@ var allBuckets = [][]byte{bucketMeta, bucketDomains, bucketAccounts, bucketAcctI
 	bucketImportSources, bucketImportCopies}
 
 // laterBuckets came after the first release: a backup made before them lacks them, and opening it creates them.
-var laterBuckets = [][]byte{bucketImportSources, bucketImportCopies}
+var laterBuckets = [][]byte{bucketImportSources, bucketImportCopies, bucketTexts, bucketChunks, bucketFreed}
 
 // Options tune Open. The zero value is the production setting.
 type Options struct {
@@ -174,48 +174,6 @@ func (s *Store) Close() error {
 
 // Path is the store's file name.
 func (s *Store) Path() string { return s.db.Path() }
-
-// migrate creates the buckets of a new file and upgrades older schemas step by step.
-func (s *Store) migrate() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("create bucket %s: %w", name, err)
-			}
-		}
-		meta := tx.Bucket(bucketMeta)
-		version := 0
-		if v := meta.Get(keySchema); v != nil {
-			d := decoder{b: v}
-			version = int(d.uint())
-		}
-		if version > SchemaVersion {
-			return fmt.Errorf("store schema version %d is newer than this program's %d: upgrade mailserver", version, SchemaVersion)
-		}
-		for version < SchemaVersion {
-			step, ok := migrations[version]
-			if !ok {
-				return fmt.Errorf("store: no migration from schema version %d", version)
-			}
-			if err := step(tx); err != nil {
-				return fmt.Errorf("migrate store from schema version %d: %w", version, err)
-			}
-			version++
-		}
-		// Files made before the sender indexes existed have aliases and groups but empty indexes.
-		if err := rebuildSenderIndexes(tx); err != nil {
-			return fmt.Errorf("rebuild sender indexes: %w", err)
-		}
-		var e encoder
-		e.uint(uint64(version))
-		return meta.Put(keySchema, e.b)
-	})
-}
-
-// migrations[v] upgrades a file from schema v to v+1 inside the opening transaction.
-var migrations = map[int]func(tx *bolt.Tx) error{
-	0: func(tx *bolt.Tx) error { return nil }, // a new file: the buckets were just created
-}
 
 // update runs fn in one write transaction and, once it has committed, announces the changes fn recorded.
 func (s *Store) update(fn func(tx *bolt.Tx, ch *changes) error) error {
