@@ -31,6 +31,10 @@ type Config struct {
 	// once; a message that would go over gets a temporary refusal. At least smtp.max_message_size.
 	MessageMemory Size `toml:"message_memory"`
 
+	// ShutdownTimeout bounds a graceful stop (SIGTERM): SMTP transactions under way may finish within it, then
+	// whatever is still open is closed. A service manager's stop timeout must be longer.
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+
 	SMTP SMTPConfig `toml:"smtp"`
 	IMAP IMAPConfig `toml:"imap"`
 	HTTP HTTPConfig `toml:"http"`
@@ -110,11 +114,12 @@ func DefaultTOML() string { return defaultTOML }
 // loopback, data in ./data.
 func Default() Config {
 	return Config{
-		DataDir:       "./data",
-		Hostname:      "localhost",
-		LogFormat:     "text",
-		LogLevel:      "info",
-		MessageMemory: 2 * GB,
+		DataDir:         "./data",
+		Hostname:        "localhost",
+		LogFormat:       "text",
+		LogLevel:        "info",
+		MessageMemory:   2 * GB,
+		ShutdownTimeout: Duration(30 * time.Second),
 		SMTP: SMTPConfig{
 			MX:                  "127.0.0.1:2525",
 			Submission:          "127.0.0.1:2587",

@@ -64,6 +64,7 @@ hostname = "mail.example.gov.vn"
 log_format = "json"
 log_level = "debug"
 message_memory = "512MB"
+shutdown_timeout = "1m"
 [smtp]
 mx = ":25"
 submission = ":587"
@@ -117,6 +118,7 @@ display_name_spoof = "reject"
 	dir := filepath.Dir(path)
 	want := Config{
 		DataDir: filepath.Join(dir, "state"), Hostname: "mail.example.gov.vn", LogFormat: "json", LogLevel: "debug", MessageMemory: 512 * MB,
+		ShutdownTimeout: Duration(time.Minute),
 		SMTP: SMTPConfig{MX: ":25", Submission: ":587", Submissions: ":465", MaxMessageSize: 20 * MB,
 			MaxRecipients: 300, ReadTimeout: Duration(5 * time.Minute), WriteTimeout: Duration(30 * time.Second), MaxConnectionsPerIP: 20},
 		IMAP: IMAPConfig{Listen: ":143", MaxConnectionsPerIP: 300},
@@ -186,6 +188,8 @@ func TestLoadErrors(t *testing.T) {
 		{"no connections", "[imap]\nmax_connections_per_ip = 0\n", "imap.max_connections_per_ip: must be at least 1"},
 		{"zero timeout", "[smtp]\nwrite_timeout = \"0s\"\n", "smtp.write_timeout: must be at least 1s"},
 		{"negative timeout", "[smtp]\nread_timeout = \"-5m\"\n", "smtp.read_timeout: must be at least 1s"},
+		{"no shutdown time", "shutdown_timeout = \"0s\"\n", "shutdown_timeout: must be from 1s to 10m"},
+		{"long shutdown", "shutdown_timeout = \"1h\"\n", "shutdown_timeout: must be from 1s to 10m"},
 		{"log format", "log_format = \"xml\"\n", `log_format: "xml" is not text or json`},
 		{"log level", "log_level = \"loud\"\n", `log_level: "loud" is not debug, info, warn or error`},
 		{"empty hostname", "hostname = \"\"\n", "hostname: must not be empty"},

@@ -15,6 +15,8 @@ const (
 	// maxMessageSize keeps an upload within IMAP's hard-coded 5-minute
 	// literal deadline on ordinary links and bounds per-message memory.
 	maxMessageSize = GB
+	// maxShutdownTimeout keeps a stop bounded: a service manager kills what takes longer than its own limit anyway.
+	maxShutdownTimeout = 10 * time.Minute
 	// maxSocketPath is sun_path's size on BSD/macOS (108 on Linux) minus
 	// the terminating NUL, the tighter of the two.
 	maxSocketPath = 103
@@ -72,6 +74,9 @@ func (c Config) Validate() error {
 	}
 	if time.Duration(c.SMTP.WriteTimeout) < time.Second {
 		add("smtp.write_timeout", "must be at least 1s")
+	}
+	if d := time.Duration(c.ShutdownTimeout); d < time.Second || d > maxShutdownTimeout {
+		add("shutdown_timeout", "must be from 1s to %v", Duration(maxShutdownTimeout))
 	}
 	c.validateGateway(add)
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
