@@ -44,6 +44,11 @@ type Conn struct {
 	fromReceived bool
 	recipients   []string
 	didAuth      bool
+
+	// waitingIdle: the connection waits for a command outside a mail
+	// transaction, and Shutdown may wake it (interruptIdleRead). Guarded by
+	// locker.
+	waitingIdle bool
 }
 
 func newConn(c net.Conn, s *Server) *Conn {
@@ -1346,6 +1351,50 @@ func (c *Conn) writeError(code int, enhCode EnhancedCode, err error) {
 }
 
 // Reads a line of input
+// readCommand reads the next command line. While the server shuts down, a
+// connection outside a mail transaction reads no further command and gets
+// errShuttingDown instead; one already waiting for its next command is woken by
+// Shutdown through interruptIdleRead. The check and the wait's read deadline are
+// set under locker, so that Shutdown cannot slip in between.
+func (c *Conn) readCommand() (string, error) {
+	idle := !c.fromReceived
+	c.locker.Lock()
+	if idle && c.server.shuttingDown() {
+		c.locker.Unlock()
+		return "", errShuttingDown
+	}
+	if c.server.ReadTimeout != 0 {
+		if err := c.conn.SetReadDeadline(time.Now().Add(c.server.ReadTimeout)); err != nil {
+			c.locker.Unlock()
+			return "", err
+		}
+	}
+	c.waitingIdle = idle
+	c.locker.Unlock()
+
+	line, err := c.text.ReadLine()
+
+	c.locker.Lock()
+	c.waitingIdle = false
+	c.locker.Unlock()
+	var netErr net.Error
+	if err != nil && idle && c.server.shuttingDown() && errors.As(err, &netErr) && netErr.Timeout() {
+		return "", errShuttingDown
+	}
+	return line, err
+}
+
+// interruptIdleRead wakes the connection if it waits for a command outside a
+// mail transaction: its read times out at once, and readCommand reports
+// errShuttingDown.
+func (c *Conn) interruptIdleRead() {
+	c.locker.Lock()
+	defer c.locker.Unlock()
+	if c.waitingIdle {
+		c.conn.SetReadDeadline(time.Now())
+	}
+}
+
 func (c *Conn) readLine() (string, error) {
 	if c.server.ReadTimeout != 0 {
 		if err := c.conn.SetReadDeadline(time.Now().Add(c.server.ReadTimeout)); err != nil {

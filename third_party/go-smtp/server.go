@@ -14,6 +14,9 @@ import (
 
 var ErrServerClosed = errors.New("smtp: server already closed")
 
+// errShuttingDown ends a connection outside a mail transaction while the server shuts down (Shutdown).
+var errShuttingDown = errors.New("smtp: server shutting down")
+
 // Logger interface is used by Server to report unexpected internal errors.
 type Logger interface {
 	Printf(format string, v ...interface{})
@@ -88,6 +91,7 @@ type Server struct {
 	locker    sync.Mutex
 	listeners []net.Listener
 	conns     map[*Conn]struct{}
+	closed    bool // Close has run; guarded by locker
 }
 
 // New creates a new SMTP server.
@@ -176,7 +180,7 @@ func (s *Server) handleConn(c *Conn) error {
 	c.greet()
 
 	for {
-		line, err := c.readLine()
+		line, err := c.readCommand()
 		if err == nil {
 			cmd, arg, err := parseCmd(line)
 			if err != nil {
@@ -187,6 +191,11 @@ func (s *Server) handleConn(c *Conn) error {
 			c.handle(cmd, arg)
 		} else {
 			if err == io.EOF || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			if err == errShuttingDown {
+				// RFC 5321 section 3.8: a server that must shut down replies 421 and closes the channel.
+				c.writeResponse(421, EnhancedCode{4, 3, 2}, "Service shutting down, try again later")
 				return nil
 			}
 			if err == ErrTooLongLine {
@@ -256,22 +265,27 @@ func (s *Server) ListenAndServeTLS() error {
 	return s.Serve(l)
 }
 
-// Close immediately closes all active listeners and connections.
+// Close immediately closes all active listeners and connections, also those
+// a Shutdown is still waiting for.
 //
 // Close returns any error returned from closing the server's underlying
 // listener(s).
 func (s *Server) Close() error {
-	select {
-	case <-s.done:
+	s.locker.Lock()
+	defer s.locker.Unlock()
+	if s.closed {
 		return ErrServerClosed
+	}
+	s.closed = true
+	select {
+	case <-s.done: // Shutdown has begun and closed the listeners already
 	default:
 		close(s.done)
 	}
 
 	var err error
-	s.locker.Lock()
 	for _, l := range s.listeners {
-		if lerr := l.Close(); lerr != nil && err == nil {
+		if lerr := l.Close(); lerr != nil && err == nil && !errors.Is(lerr, net.ErrClosed) {
 			err = lerr
 		}
 	}
@@ -279,32 +293,37 @@ func (s *Server) Close() error {
 	for conn := range s.conns {
 		conn.Close()
 	}
-	s.locker.Unlock()
 
 	return err
 }
 
-// Shutdown gracefully shuts down the server without interrupting any
-// active connections. Shutdown works by first closing all open
-// listeners and then waiting indefinitely for connections to return to
-// idle and then shut down.
+// Shutdown gracefully shuts down the server without interrupting any mail
+// transaction: it closes all open listeners, ends every connection that is not
+// in a transaction with a 421 reply, and ends the others the same way once
+// their transaction is over (after the reply to DATA or BDAT LAST). It then
+// waits for every connection to end.
 // If the provided context expires before the shutdown is complete,
-// Shutdown returns the context's error, otherwise it returns any
-// error returned from closing the Server's underlying Listener(s).
+// Shutdown returns the context's error, and Close closes what is left.
+// Otherwise it returns any error returned from closing the Server's
+// underlying Listener(s).
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.locker.Lock()
 	select {
 	case <-s.done:
+		s.locker.Unlock()
 		return ErrServerClosed
 	default:
 		close(s.done)
 	}
 
 	var err error
-	s.locker.Lock()
 	for _, l := range s.listeners {
 		if lerr := l.Close(); lerr != nil && err == nil {
 			err = lerr
 		}
+	}
+	for conn := range s.conns {
+		conn.interruptIdleRead()
 	}
 	s.locker.Unlock()
 
@@ -319,5 +338,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return ctx.Err()
 	case <-connDone:
 		return err
+	}
+}
+
+// shuttingDown reports whether Shutdown or Close has begun.
+func (s *Server) shuttingDown() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
 	}
 }
