@@ -25,6 +25,7 @@
 package imap
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -83,9 +84,10 @@ type Server struct {
 
 	startOnce sync.Once
 	mu        sync.Mutex
-	listeners map[net.Listener]struct{} // guarded by mu
-	closed    bool                      // guarded by mu
-	started   bool                      // guarded by mu; the library servers run
+	listeners map[net.Listener]struct{}     // guarded by mu
+	conns     map[*imapserver.Conn]struct{} // every connection with a session, told BYE at shutdown; guarded by mu
+	closed    bool                          // guarded by mu
+	started   bool                          // guarded by mu; the library servers run
 }
 
 var errServerClosed = errors.New("imap: server closed")
@@ -102,6 +104,7 @@ func New(opts Options) *Server {
 		hub:         newHub(),
 		trusted:     netaddr.IsLoopback,
 		listeners:   map[net.Listener]struct{}{},
+		conns:       map[*imapserver.Conn]struct{}{},
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -225,6 +228,15 @@ func (s *Server) runLibraryServer(srv *imapserver.Server, q *connQueue) {
 
 // Close stops every listener and closes every connection.
 func (s *Server) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return s.Shutdown(ctx)
+}
+
+// Shutdown stops every listener, tells every connection that the server is going away with an untagged BYE (RFC
+// 9051 section 7.1.5; clients reconnect later instead of reporting a broken connection), waiting until ctx ends for
+// clients too slow to take it, and closes them.
+func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -244,6 +256,7 @@ func (s *Server) Close() error {
 			<-q.accepting
 		}
 	}
+	s.sayBye(ctx)
 	for _, srv := range []*imapserver.Server{s.secure, s.insecure} {
 		if srv != nil {
 			srv.Close() // closes its queue and its connections; only fails when already closed
@@ -255,6 +268,47 @@ func (s *Server) Close() error {
 		}
 	}
 	return err
+}
+
+// sayBye writes BYE to every connection at once and waits for the writes until ctx ends. The library serialises
+// responses, so a BYE never lands inside another one; it then closes the connection.
+func (s *Server) sayBye(ctx context.Context) {
+	if ctx.Err() != nil {
+		return
+	}
+	s.mu.Lock()
+	conns := make([]*imapserver.Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	var said sync.WaitGroup
+	for _, c := range conns {
+		said.Go(func() { c.Bye("Server shutting down, try again later") })
+	}
+	done := make(chan struct{})
+	go func() {
+		said.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done(): // closing the connections next ends the writes still waiting
+		s.log.Info("closing IMAP connections that did not take their BYE in time")
+	}
+}
+
+// connected and disconnected track the connections with a session, for sayBye.
+func (s *Server) connected(c *imapserver.Conn) {
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *Server) disconnected(c *imapserver.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
 }
 
 func (s *Server) track(ln net.Listener) bool {

@@ -37,6 +37,7 @@ var (
 
 func newSession(srv *Server, c *imapserver.Conn) *session {
 	remote := c.NetConn().RemoteAddr()
+	srv.connected(c)
 	return &session{srv: srv, conn: c, remote: remote, log: srv.log.With("remote", remote.String())}
 }
 
@@ -44,6 +45,7 @@ func newSession(srv *Server, c *imapserver.Conn) *session {
 func (s *session) Close() error {
 	s.unselect()
 	s.logout()
+	s.srv.disconnected(s.conn)
 	return nil
 }
 
