@@ -33,19 +33,8 @@ func serveOn(t testing.TB, e *env, mx, imaps string) (stop func()) {
 // serveProcess is serveOn that also returns the server's process, for a benchmark that reads its memory.
 func serveProcess(t testing.TB, e *env, mx, imaps string) (_ *os.Process, stop func()) {
 	t.Helper()
-	cfg := "data_dir = \"data\"\nhostname = \"mail.vinhyen.gov.vn\"\n" +
-		"[smtp]\nmx = \"" + mx + "\"\nsubmission = \"\"\nsubmissions = \"\"\n" +
-		"[imap]\nlisten = \"\"\nlisten_tls = \"" + imaps + "\"\n[http]\nlisten = \"\"\nlisten_tls = \"\"\n[dns]\nsystem = false\n"
-	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	srv := exec.Command(binary, "--config", e.config, "serve")
-	srv.Stdout, srv.Stderr = io.Discard, io.Discard
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- srv.Wait() }()
+	writeServeConfig(t, e, mx, imaps, "")
+	srv, exited := startServer(t, e, io.Discard)
 	stop = sync.OnceFunc(func() {
 		srv.Process.Signal(syscall.SIGTERM)
 		select {
@@ -61,6 +50,32 @@ func serveProcess(t testing.TB, e *env, mx, imaps string) (_ *os.Process, stop f
 	testnet.WaitListening(t, imaps, 20*time.Second)
 	waitForSocket(t, e)
 	return srv.Process, stop
+}
+
+// writeServeConfig writes e's config with an MX and an IMAPS listener and the other listeners off; extra lines go
+// at the top level.
+func writeServeConfig(t testing.TB, e *env, mx, imaps, extra string) {
+	t.Helper()
+	cfg := "data_dir = \"data\"\nhostname = \"mail.vinhyen.gov.vn\"\n" + extra +
+		"[smtp]\nmx = \"" + mx + "\"\nsubmission = \"\"\nsubmissions = \"\"\n" +
+		"[imap]\nlisten = \"\"\nlisten_tls = \"" + imaps + "\"\n[http]\nlisten = \"\"\nlisten_tls = \"\"\n[dns]\nsystem = false\n"
+	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startServer runs "mailserver serve" on e's config, its log going to out, and returns it with the channel its
+// exit arrives on.
+func startServer(t testing.TB, e *env, out io.Writer) (*exec.Cmd, <-chan error) {
+	t.Helper()
+	srv := exec.Command(binary, "--config", e.config, "serve")
+	srv.Stdout, srv.Stderr = out, out
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- srv.Wait() }()
+	return srv, exited
 }
 
 // ackLog collects the messages the server acknowledged, in order.

@@ -284,41 +284,22 @@ func (s *Server) closeListeners() {
 	}
 }
 
-// Shutdown stops accepting, lets in-flight SMTP transactions finish until ctx expires, stops the outbound queue
-// (attempts under way record what they learnt) and says QUIT on its idle connections, closes IMAP sessions and
-// finally the store (bbolt waits for open transactions).
+// Shutdown stops the server gracefully within ctx. Every listener stops accepting; SMTP connections outside a
+// transaction get 421 at once, those in one finish it first (its reply sent); IMAP connections are told BYE; the
+// outbound queue's attempts under way record what they learnt; HTTP requests under way end. Then the queue's idle
+// connections get QUIT and the store closes (bbolt waits for open transactions). Whatever ctx's end still finds open
+// is closed: a message whose transfer it cuts was not acknowledged, and its sender sends it again.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
 	s.shutdownOnce.Do(func() {
 		if s.ctlCancel != nil {
 			s.ctlCancel()
 		}
-		for _, srv := range []*gosmtp.Server{s.mx, s.submission} {
-			// Shutdown waits for every connection to end, and a client may keep an idle one open: once ctx
-			// expires, close what is left. A transaction in its commit still finishes: bbolt's Close waits for it.
-			err := srv.Shutdown(ctx)
-			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-				s.log.Info("closing SMTP connections still open at shutdown")
-				err = srv.Close()
-			}
-			if err != nil && !errors.Is(err, gosmtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
-				errs = append(errs, fmt.Errorf("smtp shutdown: %w", err))
-			}
-		}
-		if s.queueStop != nil {
-			s.queueStop() // attempts in progress record what they learnt before Run returns
-			<-s.queueDone
-		}
+		errs = s.stopServing(ctx)
 		// Only now, with every attempt over and its connection handed back: the idle ones get QUIT, so that other
 		// agencies' servers do not keep them open for the rest of their idle time.
 		s.outbound.Close()
-		if err := s.imap.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			errs = append(errs, fmt.Errorf("imap shutdown: %w", err))
-		}
 		s.imapUnsubscribe()
-		if err := s.http.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
-		}
 		s.closeListeners()
 		s.serving.Wait()
 		if err := s.store.Close(); err != nil {
@@ -328,15 +309,75 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Run starts the server, serves until ctx is cancelled, then shuts down within a few seconds.
+// stopServing stops the protocol servers and the queue at once, each within ctx, and returns what went wrong.
+func (s *Server) stopServing(ctx context.Context) []error {
+	stops := []func() error{
+		func() error { return s.stopSMTP(ctx, s.mx) },
+		func() error { return s.stopSMTP(ctx, s.submission) },
+		func() error {
+			if err := s.imap.Shutdown(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("imap shutdown: %w", err)
+			}
+			return nil
+		},
+		func() error { return s.stopHTTP(ctx) },
+		func() error {
+			if s.queueStop != nil {
+				s.queueStop() // attempts in progress record what they learnt before Run returns
+				<-s.queueDone
+			}
+			return nil
+		},
+	}
+	errs := make([]error, len(stops))
+	var wg sync.WaitGroup
+	for i, stop := range stops {
+		wg.Go(func() { errs[i] = stop() })
+	}
+	wg.Wait()
+	return errs
+}
+
+// stopSMTP lets srv's transactions under way finish within ctx (go-smtp's Shutdown, patched to end connections
+// outside a transaction at once), then closes the connections left.
+func (s *Server) stopSMTP(ctx context.Context, srv *gosmtp.Server) error {
+	err := srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		s.log.Warn("shutdown_timeout reached: closing the SMTP connections still in a transaction; their senders will send again")
+		err = srv.Close()
+	}
+	if err != nil && !errors.Is(err, gosmtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("smtp shutdown: %w", err)
+	}
+	return nil
+}
+
+// stopHTTP lets requests under way finish within ctx, then closes the connections left.
+func (s *Server) stopHTTP(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		s.log.Warn("shutdown_timeout reached: closing the HTTP connections still busy")
+		err = s.http.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	return nil
+}
+
+// Run starts the server, serves until ctx is cancelled, then shuts down within the configured shutdown_timeout.
 func (s *Server) Run(ctx context.Context) error {
 	if err := s.Start(); err != nil {
 		s.store.Close()
 		return err
 	}
 	<-ctx.Done()
-	s.log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	bound := time.Duration(s.cfg.ShutdownTimeout)
+	s.log.Info("shutting down", "shutdown_timeout", s.cfg.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
-	return s.Shutdown(shutdownCtx)
+	start := time.Now()
+	err := s.Shutdown(shutdownCtx)
+	s.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
+	return err
 }
