@@ -33,8 +33,8 @@ func (a *app) withAdmin(fn func(ctl.Backend) error) error {
 }
 
 // osUser names the person running the command, for the audit trail: the user who ran sudo when the command runs
-// under sudo (usually as the server's own user, who alone may use the control socket), otherwise the current
-// user; "" if unknown.
+// under sudo (as the server's own user, e.g. with the server stopped), otherwise the current user, who may be an
+// administrator in the service's group; "" if unknown.
 func osUser() string {
 	if u := os.Getenv("SUDO_USER"); u != "" {
 		return u

@@ -54,7 +54,7 @@ func TestServe(t *testing.T) {
 			t.Fatalf("the control socket never answered\n%s", out.String())
 		}
 	}
-	if fi, err := os.Stat(e.cfg.SocketPath()); err != nil || fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(e.cfg.SocketPath()); err != nil || fi.Mode().Perm() != 0o660 {
 		t.Errorf("control socket: %v, %v", fi, err)
 	}
 

@@ -5,7 +5,7 @@
 //
 // Every error an operation returns is one line that tells the administrator what to do; errors.Is tells its kind
 // (ErrInvalid, ErrNotFound, ErrExists, ErrInUse). Passwords are hashed here, so they travel to the server over the
-// 0600 control socket and never appear in a process's arguments.
+// control socket (mode 0660, in a folder only the service's user and group reach) and never appear in a process's arguments.
 //
 // Every change is written to the store's audit trail in the change's own transaction (store.WithAudit), so the
 // trail holds exactly the changes made: the actor is "admin:" and the OS user the CLI passes (As), the origin

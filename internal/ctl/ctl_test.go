@@ -106,8 +106,8 @@ func TestSocketMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Mode().Type() != os.ModeSocket || fi.Mode().Perm() != 0o600 {
-		t.Errorf("socket mode = %v, want a socket with 0600", fi.Mode())
+	if fi.Mode().Type() != os.ModeSocket || fi.Mode().Perm() != 0o660 {
+		t.Errorf("socket mode = %v, want a socket with 0660 (the service's group may use it)", fi.Mode())
 	}
 }
 
@@ -133,7 +133,7 @@ func TestListenReplacesStaleSocket(t *testing.T) {
 		t.Fatalf("dial the new socket: %v", err)
 	}
 	conn.Close()
-	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o660 {
 		t.Errorf("mode %v", fi.Mode())
 	}
 	ln.Close()

@@ -16,7 +16,12 @@ import (
 // umaskMu serialises Listen's umask change within this process.
 var umaskMu sync.Mutex
 
-// Listen creates the control socket at path with mode 0600. A socket left behind by a server that died is
+// SocketMode lets the server's user and the members of its group connect: administrators in the service's group
+// run the CLI against the running server without becoming its user. The data folder's mode decides whether the
+// group reaches the socket at all: 0700, as the server creates it, keeps it to the user; 0710 lets the group in.
+const SocketMode = 0o660
+
+// Listen creates the control socket at path with SocketMode. A socket left behind by a server that died is
 // replaced; a socket some live server answers on, or a path that is not a socket, is refused. Closing the
 // listener removes the socket file.
 func Listen(path string) (net.Listener, error) {
@@ -34,7 +39,7 @@ func Listen(path string) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	if err := os.Chmod(path, SocketMode); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
