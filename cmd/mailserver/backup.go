@@ -67,9 +67,13 @@ func showLastBackup(w io.Writer, api ctl.Backend) error {
 		fmt.Fprintln(w, "no backup recorded")
 		return nil
 	}
-	fmt.Fprintf(w, "last backup %s: %s, %s, %d messages\n", n.Time.Local().Format(time.RFC3339), n.File,
-		formatSize(n.Size), n.Messages)
+	fmt.Fprintf(w, "last backup %s\n", backupSummary(*n))
 	return nil
+}
+
+// backupSummary writes a backup's note: "2026-12-07T02:30:00+07:00: FILE, 1.1GB, 10234 messages".
+func backupSummary(n admin.BackupNote) string {
+	return fmt.Sprintf("%s: %s, %s, %d messages", showTime(n.Time), n.File, formatSize(n.Size), n.Messages)
 }
 
 // backup writes, verifies and records one backup to file ("-": standard output).

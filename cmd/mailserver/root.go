@@ -10,6 +10,7 @@ import (
 
 	"mailserver/internal/address"
 	"mailserver/internal/config"
+	"mailserver/internal/version"
 )
 
 // Exit codes.
@@ -17,6 +18,9 @@ const (
 	exitOK      = 0
 	exitFailure = 1 // the command ran and failed
 	exitUsage   = 2 // the command line was wrong
+	// exitNotRunning is status's exit status when no server runs: LSB's "program is not running", so that scripts
+	// and monitoring can tell it from a command that failed.
+	exitNotRunning = 3
 )
 
 // app holds what every command shares: the global flags.
@@ -47,13 +51,15 @@ Without --config, the built-in development settings are used (data in ./data, lo
   mailserver user list`,
 		SilenceErrors: true, // report prints the one-line reason
 		SilenceUsage:  true,
+		Version:       version.Read().String(), // --version
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "configuration `FILE` (TOML); default: built-in development settings")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return err })
 	root.AddCommand(newServeCmd(a), newDomainCmd(a), newUnitCmd(a), newUserCmd(a), newAliasCmd(a), newGroupCmd(a),
 		newShareCmd(a), newQuotaCmd(a), newQueueCmd(a), newAuditCmd(a), newCheckCmd(a), newCompactCmd(a),
-		newBackupCmd(a), newRestoreCmd(a), newExportCmd(a), newImportCmd(a))
+		newBackupCmd(a), newRestoreCmd(a), newExportCmd(a), newImportCmd(a), newStatusCmd(a), newVersionCmd())
 	return root
 }
 
@@ -62,6 +68,15 @@ type failure struct{ err error }
 
 func (f *failure) Error() string { return f.err.Error() }
 func (f *failure) Unwrap() error { return f.err }
+
+// exitStatus is a failure with an exit status of its own (exitNotRunning).
+type exitStatus struct {
+	err  error
+	code int
+}
+
+func (e *exitStatus) Error() string { return e.err.Error() }
+func (e *exitStatus) Unwrap() error { return e.err }
 
 // runE adapts a command's action: its errors are failures (exit 1), while cobra's own errors about flags,
 // arguments and unknown commands stay usage errors (exit 2).
@@ -82,6 +97,9 @@ func report(cmd *cobra.Command, err error, w io.Writer) int {
 	}
 	msg := oneLine(err.Error())
 	code := exitFailure
+	if s := (*exitStatus)(nil); errors.As(err, &s) {
+		code = s.code
+	}
 	if f := (*failure)(nil); !errors.As(err, &f) {
 		code = exitUsage
 		if cmd != nil {

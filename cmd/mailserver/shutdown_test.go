@@ -44,12 +44,19 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// startStoppingServer provisions an.nv, then runs the server with the given shutdown_timeout.
-func startStoppingServer(t *testing.T, shutdownTimeout string) *stoppingServer {
+// envWithAn is newEnv with the domain and an.nv's account.
+func envWithAn(t *testing.T) *env {
 	t.Helper()
 	e := newEnv(t)
 	e.ok("", "domain", "add", domain)
 	e.ok(goodPassword+"\n", "user", "add", userAn)
+	return e
+}
+
+// startStoppingServer runs the server for an.nv with the given shutdown_timeout.
+func startStoppingServer(t *testing.T, shutdownTimeout string) *stoppingServer {
+	t.Helper()
+	e := envWithAn(t)
 	s := &stoppingServer{t: t, e: e, mx: testnet.FreeAddr(t), imaps: testnet.FreeAddr(t), log: &lockedBuffer{}}
 	writeServeConfig(t, e, s.mx, s.imaps, "shutdown_timeout = \""+shutdownTimeout+"\"\n")
 	srv, exited := startServer(t, e, s.log)

@@ -80,6 +80,8 @@ type Service struct {
 	now    func() time.Time
 	// inProgress says whether the running server's queue worker is attempting a queued message (nil: none runs).
 	inProgress func(id string) bool
+	// serverInfo describes the running server for Status (nil: no server runs this Service).
+	serverInfo func() ServerInfo
 }
 
 // Option changes a Service built by New.

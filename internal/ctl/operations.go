@@ -154,6 +154,10 @@ var (
 	// ImportFlags brings flag changes made on a source server to the messages copied from it.
 	ImportFlags = define("import.flags", (*admin.Service).SyncImportFlags).within(longCallTimeout)
 
+	// Status says how the server is doing: its listeners and uptime when it runs, the directory's size, the queue,
+	// the store file and the last backup.
+	Status = define("status", noArgs((*admin.Service).Status))
+
 	// Check reads the whole store.
 	Check = define("check", noArgs((*admin.Service).Check)).within(longCallTimeout)
 )

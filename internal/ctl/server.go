@@ -144,7 +144,7 @@ func (s *server) handle(line []byte) response {
 func (s *server) respond(op operation, req request) response {
 	start := time.Now()
 	result, err := s.run(op, req)
-	if req.Op != ping.Name() {
+	if req.Op != ping.Name() && req.Op != Status.Name() { // monitoring asks these every minute or so
 		logOperation(s.logger, req, err, time.Since(start))
 	}
 	if err != nil {

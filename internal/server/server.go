@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,6 +32,7 @@ import (
 	"mailserver/internal/smtp"
 	"mailserver/internal/store"
 	"mailserver/internal/tlsutil"
+	"mailserver/internal/version"
 )
 
 // Options adjust New beyond the config file.
@@ -64,6 +66,8 @@ type Server struct {
 	ctlCancel        context.CancelFunc
 	mu               sync.Mutex
 	addrs            map[string]net.Addr
+	listening        []admin.Listener // guarded by mu: bound listeners in order, for status
+	started          time.Time        // guarded by mu: when Start began
 	serving          sync.WaitGroup
 	shutdownOnce     sync.Once
 	listenersToClose []net.Listener
@@ -86,7 +90,7 @@ func New(cfg config.Config, logger *slog.Logger, opts Options) (*Server, error) 
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: logger, opts: opts, store: st, tls: tlsConfig, addrs: map[string]net.Addr{}}
-	s.admin = admin.New(st, admin.WithAttemptsInProgress(s.attemptInProgress))
+	s.admin = admin.New(st, admin.WithAttemptsInProgress(s.attemptInProgress), admin.WithServerInfo(s.info))
 	if opts.Bootstrap {
 		if err := s.bootstrap(); err != nil {
 			st.Close()
@@ -195,6 +199,9 @@ func (s *Server) Start() error {
 		refuse     func(net.Conn)
 		serve      func(net.Listener) error
 	}
+	s.mu.Lock()
+	s.started = time.Now()
+	s.mu.Unlock()
 	smtpLimit, imapLimit := netlimit.NewLimiter(s.cfg.SMTP.MaxConnectionsPerIP), netlimit.NewLimiter(s.cfg.IMAP.MaxConnectionsPerIP)
 	// Address-book clients (phones, Thunderbird) keep few connections: the IMAP budget is ample for them.
 	httpLimit := netlimit.NewLimiter(s.cfg.IMAP.MaxConnectionsPerIP)
@@ -218,6 +225,7 @@ func (s *Server) Start() error {
 		}
 		s.mu.Lock()
 		s.addrs[p.name] = ln.Addr()
+		s.listening = append(s.listening, admin.Listener{Name: p.name, Addr: ln.Addr().String()})
 		s.mu.Unlock()
 		s.listenersToClose = append(s.listenersToClose, ln)
 		if p.limit != nil {
@@ -240,6 +248,13 @@ func (s *Server) Start() error {
 	}
 	s.startQueue()
 	return nil
+}
+
+// info is what the status operation tells about the running server.
+func (s *Server) info() admin.ServerInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return admin.ServerInfo{Version: version.Read(), Started: s.started, Listeners: slices.Clone(s.listening)}
 }
 
 // startQueue runs the outbound queue's worker; it resumes whatever the queue held at the last stop or crash.
