@@ -46,7 +46,8 @@ type Options struct {
 	Logger   *slog.Logger
 }
 
-// Handler serves every autoconfiguration form. Mount it on "/": it answers the paths above and 404 to the rest.
+// Handler serves every autoconfiguration form (mount it with Register): it answers the paths above and 404 to the
+// rest.
 type Handler struct {
 	opts Options
 	mux  *http.ServeMux
@@ -77,6 +78,15 @@ func New(opts Options) *Handler {
 	h.mux.HandleFunc("GET "+applePagePath, h.serveApplePage)
 	h.mux.HandleFunc("GET "+applePagePath+"/{file}", h.serveAppleProfile)
 	return h
+}
+
+// Register mounts the handler on mux: on "/", since Outlook's paths come in any case and no pattern matches them
+// all, and on its paths under /mail/ by name, so that they keep winning over a handler later mounted on /mail/
+// (ServeMux prefers the most specific pattern).
+func (h *Handler) Register(mux *http.ServeMux) {
+	for _, p := range []string{"/", "/mail/config-v1.1.xml", applePagePath, applePagePath + "/"} {
+		mux.Handle(p, h)
+	}
 }
 
 // ServeHTTP routes a request; the Autodiscover paths are matched without regard to case, since Outlook writes

@@ -29,9 +29,8 @@ func (s *Server) newHTTPServer(book http.Handler) *http.Server {
 	mux.Handle(carddav.WellKnownPath, guarded)
 	mux.Handle(carddav.ContextPath, guarded)
 	mux.Handle("PROPFIND /{$}", guarded) // clients given only the host name start here
-	// Outlook writes the Autodiscover paths in any case, which no pattern matches: the autoconfiguration routes them.
-	mux.Handle("/", autoconfig.New(autoconfig.Options{Directory: s.store, MailHost: s.clientMailHost,
-		Logger: s.log.With("component", "autoconfig")}))
+	autoconfig.New(autoconfig.Options{Directory: s.store, MailHost: s.clientMailHost,
+		Logger: s.log.With("component", "autoconfig")}).Register(mux)
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 }
