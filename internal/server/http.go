@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"mailserver/internal/carddav"
+	"mailserver/internal/connlog"
 	"mailserver/internal/netaddr"
 )
 
@@ -28,7 +29,8 @@ func (s *Server) newHTTPServer(book http.Handler) *http.Server {
 	mux.Handle(carddav.ContextPath, guarded)
 	mux.Handle("PROPFIND /{$}", guarded) // clients given only the host name start here
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ConnContext: connlog.ConnContext} // a connection ID on the address book's log lines
 }
 
 // requireTLS lets a request through over TLS, or over plain HTTP from loopback when plaintext logins are allowed.
