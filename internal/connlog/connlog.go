@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -27,7 +28,7 @@ import (
 // protocol passes to End).
 const (
 	ReasonTimeout      = "timeout"         // a read or write deadline passed
-	ReasonClientClosed = "client closed"   // the client ended the stream without an orderly goodbye
+	ReasonClientClosed = "client closed"   // the client ended the stream, or reset it, without an orderly goodbye
 	ReasonError        = "error"           // a read or write failed; the line carries the error
 	ReasonShutdown     = "server shutdown" // the server stopped while the connection was open
 	// ReasonServerClosed: the server shut its side early (an over-long line, say); what the client does after
@@ -186,6 +187,8 @@ func (c *Conn) failed(err error) {
 		c.ended(ReasonTimeout, nil)
 	case errors.Is(err, io.EOF):
 		c.ended(ReasonClientClosed, nil)
+	case errors.Is(err, syscall.ECONNRESET):
+		c.ended(ReasonClientClosed, err) // a client that closes with our reply unread, a scanner, sends a reset
 	default:
 		c.ended(ReasonError, err)
 	}
@@ -202,13 +205,12 @@ func (c *Conn) CloseWrite() error {
 }
 
 // Close closes the connection and, the first time, logs the disconnect line: why, after how long, the counts and
-// the bytes each way.
+// the bytes each way. The line comes first, so that it is written by the time the client sees the close.
 func (c *Conn) Close() error {
-	err := c.Conn.Close()
 	if c.tracker != nil {
 		c.closeOnce.Do(c.logEnd)
 	}
-	return err
+	return c.Conn.Close()
 }
 
 func (c *Conn) logEnd() {

@@ -1,15 +1,12 @@
 package server
 
 import (
-	"bytes"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,90 +15,15 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"mailserver/internal/config"
+	"mailserver/internal/testlog"
 )
 
-// jsonLog collects the server's JSON log lines.
-type jsonLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *jsonLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// logLine is one parsed line, with its raw text for checks that look at every byte.
-type logLine struct {
-	attrs map[string]any
-	raw   string
-}
-
-func (l logLine) str(key string) string {
-	s, _ := l.attrs[key].(string)
-	return s
-}
-
-func (l logLine) num(key string) int {
-	f, _ := l.attrs[key].(float64)
-	return int(f)
-}
-
-func (l logLine) msg() string { return l.str("msg") }
-
-// lines parses what was logged so far.
-func (l *jsonLog) lines(t *testing.T) []logLine {
-	t.Helper()
-	l.mu.Lock()
-	text := l.buf.String()
-	l.mu.Unlock()
-	var out []logLine
-	for raw := range strings.SplitSeq(strings.TrimSuffix(text, "\n"), "\n") {
-		if raw == "" {
-			continue
-		}
-		line := logLine{raw: raw}
-		if err := json.Unmarshal([]byte(raw), &line.attrs); err != nil {
-			t.Fatalf("log line is not JSON: %v\n%s", err, raw)
-		}
-		if key := repeatedKey(raw); key != "" {
-			t.Errorf("a log line has the key %q twice, which JSON readers take one of: %s", key, raw)
-		}
-		out = append(out, line)
-	}
-	return out
-}
-
-// repeatedKey returns a key that the JSON object raw has twice, or "".
-func repeatedKey(raw string) string {
-	dec := json.NewDecoder(strings.NewReader(raw))
-	dec.Token() // {
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return ""
-		}
-		key, _ := tok.(string)
-		if seen[key] {
-			return key
-		}
-		seen[key] = true
-		var skip json.RawMessage
-		if dec.Decode(&skip) != nil {
-			return ""
-		}
-	}
-	return ""
-}
-
 // waitForLine waits, within a bound, until a line satisfies match, and returns it.
-func (l *jsonLog) waitForLine(t *testing.T, what string, match func(logLine) bool) logLine {
+func waitForLine(t *testing.T, logs *testlog.Buffer, what string, match func(testlog.Line) bool) testlog.Line {
 	t.Helper()
-	var found logLine
+	var found testlog.Line
 	waitUntil(t, what, func() bool {
-		for _, line := range l.lines(t) {
+		for _, line := range logs.Lines(t) {
 			if match(line) {
 				found = line
 				return true
@@ -113,10 +35,10 @@ func (l *jsonLog) waitForLine(t *testing.T, what string, match func(logLine) boo
 }
 
 // startLoggedServer starts a server whose logger writes JSON into the returned log, as log_format = "json" does.
-func startLoggedServer(t *testing.T, cfg config.Config) (*testServer, *jsonLog) {
+func startLoggedServer(t *testing.T, cfg config.Config) (*testServer, *testlog.Buffer) {
 	t.Helper()
 	cfg.LogFormat, cfg.LogLevel = "json", "info"
-	logs := &jsonLog{}
+	logs := &testlog.Buffer{}
 	ts := provision(startServerLogging(t, cfg, slog.New(cfg.LogHandler(logs))))
 	return ts, logs
 }
@@ -206,29 +128,29 @@ func TestLogsFollowOneMessageAndOneConnection(t *testing.T) {
 	}
 
 	// The message's story: accepted, attempted, bounced, the bounce delivered to the sender.
-	accepted := logs.waitForLine(t, "the submission's delivered line", func(l logLine) bool {
-		return l.msg() == "delivered" && l.str("remote") == senderAddr
+	accepted := waitForLine(t, logs, "the submission's delivered line", func(l testlog.Line) bool {
+		return l.Msg() == "delivered" && l.Str("remote") == senderAddr
 	})
-	id := accepted.str("msgid")
+	id := accepted.Str("msgid")
 	if id == "" {
-		t.Fatalf("the delivered line names no message: %s", accepted.raw)
+		t.Fatalf("the delivered line names no message: %s", accepted.Raw)
 	}
-	bounced := logs.waitForLine(t, "the report's line", func(l logLine) bool { return l.msg() == "report sent" })
-	logs.waitForLine(t, "both disconnect lines", func(l logLine) bool {
-		return l.msg() == "disconnected" && l.str("remote") == otherAddr
+	bounced := waitForLine(t, logs, "the report's line", func(l testlog.Line) bool { return l.Msg() == "report sent" })
+	waitForLine(t, logs, "both disconnect lines", func(l testlog.Line) bool {
+		return l.Msg() == "disconnected" && l.Str("remote") == otherAddr
 	})
-	logs.waitForLine(t, "the sender's disconnect line", func(l logLine) bool {
-		return l.msg() == "disconnected" && l.str("remote") == senderAddr
+	waitForLine(t, logs, "the sender's disconnect line", func(l testlog.Line) bool {
+		return l.Msg() == "disconnected" && l.Str("remote") == senderAddr
 	})
-	lines := logs.lines(t)
+	lines := logs.Lines(t)
 
-	story := map[string]logLine{}
+	story := map[string]testlog.Line{}
 	for _, l := range lines {
-		if strings.Contains(l.raw, id) {
-			if l.str("msgid") != id {
-				t.Errorf("a line mentions the message without its ID as \"msgid\": %s", l.raw)
+		if strings.Contains(l.Raw, id) {
+			if l.Str("msgid") != id {
+				t.Errorf("a line mentions the message without its ID as \"msgid\": %s", l.Raw)
 			}
-			story[l.msg()] = l
+			story[l.Msg()] = l
 		}
 	}
 	for _, step := range []string{"delivered", "delivery attempt", "report sent"} {
@@ -236,17 +158,17 @@ func TestLogsFollowOneMessageAndOneConnection(t *testing.T) {
 			t.Errorf("no %q line with the message ID %s", step, id)
 		}
 	}
-	if a := story["delivery attempt"]; a.str("code") != "5.1.1" || a.str("status") != "failed" {
-		t.Errorf("the attempt's line does not give the remote refusal: %s", a.raw)
+	if a := story["delivery attempt"]; a.Str("code") != "5.1.1" || a.Str("status") != "failed" {
+		t.Errorf("the attempt's line does not give the remote refusal: %s", a.Raw)
 	}
-	report := bounced.str("report")
-	if bounced.str("msgid") != id || report == "" || report == id {
-		t.Errorf("the report's line names the message %q and the report %q: %s", id, report, bounced.raw)
+	report := bounced.Str("report")
+	if bounced.Str("msgid") != id || report == "" || report == id {
+		t.Errorf("the report's line names the message %q and the report %q: %s", id, report, bounced.Raw)
 	}
 	reportDelivered := false
 	for _, l := range lines {
-		if l.msg() == "delivered" && l.str("report") == report {
-			reportDelivered = l.str("msgid") == id
+		if l.Msg() == "delivered" && l.Str("report") == report {
+			reportDelivered = l.Str("msgid") == id
 		}
 	}
 	if !reportDelivered {
@@ -259,56 +181,56 @@ func TestLogsFollowOneMessageAndOneConnection(t *testing.T) {
 	if senderConn == otherConn {
 		t.Fatalf("two connections share the ID %s", senderConn)
 	}
-	if accepted.str("conn") != senderConn {
-		t.Errorf("the delivered line does not carry its session's connection ID: %s", accepted.raw)
+	if accepted.Str("conn") != senderConn {
+		t.Errorf("the delivered line does not carry its session's connection ID: %s", accepted.Raw)
 	}
 	for addr, want := range map[string]int{senderAddr: 1, otherAddr: 0} {
-		end := findLine(lines, func(l logLine) bool { return l.msg() == "disconnected" && l.str("remote") == addr })
-		if end.str("reason") != "quit" || end.num("messages") != want {
-			t.Errorf("disconnect line: %s; want reason quit and %d messages", end.raw, want)
+		end := findLine(lines, func(l testlog.Line) bool { return l.Msg() == "disconnected" && l.Str("remote") == addr })
+		if end.Str("reason") != "quit" || end.Num("messages") != want {
+			t.Errorf("disconnect line: %s; want reason quit and %d messages", end.Raw, want)
 		}
-		start := findLine(lines, func(l logLine) bool { return l.msg() == "connected" && l.str("remote") == addr })
-		if start.str("listener") != "submission" {
-			t.Errorf("connect line: %s", start.raw)
+		start := findLine(lines, func(l testlog.Line) bool { return l.Msg() == "connected" && l.Str("remote") == addr })
+		if start.Str("listener") != "submission" {
+			t.Errorf("connect line: %s", start.Raw)
 		}
 	}
 
 	// Refusals give the codes sent.
-	authFailed := findLine(lines, func(l logLine) bool {
-		return l.msg() == "authentication failed" && l.str("remote") == otherAddr
+	authFailed := findLine(lines, func(l testlog.Line) bool {
+		return l.Msg() == "authentication failed" && l.Str("remote") == otherAddr
 	})
-	if authFailed.num("code") != 535 || authFailed.str("enhanced") != "5.7.8" || authFailed.str("user") != "binh@example.gov.vn" {
-		t.Errorf("authentication failure line: %s", authFailed.raw)
+	if authFailed.Num("code") != 535 || authFailed.Str("enhanced") != "5.7.8" || authFailed.Str("user") != "binh@example.gov.vn" {
+		t.Errorf("authentication failure line: %s", authFailed.Raw)
 	}
-	refused := findLine(lines, func(l logLine) bool { return l.msg() == "recipient refused" })
-	if refused.num("code") != 550 || refused.str("enhanced") != "5.1.1" || refused.str("rcpt") != "khong-co@example.gov.vn" ||
-		refused.str("conn") != otherConn || refused.str("reason") == "" {
-		t.Errorf("recipient refusal line: %s", refused.raw)
+	refused := findLine(lines, func(l testlog.Line) bool { return l.Msg() == "recipient refused" })
+	if refused.Num("code") != 550 || refused.Str("enhanced") != "5.1.1" || refused.Str("rcpt") != "khong-co@example.gov.vn" ||
+		refused.Str("conn") != otherConn || refused.Str("reason") == "" {
+		t.Errorf("recipient refusal line: %s", refused.Raw)
 	}
 
 	for _, l := range lines {
 		for _, secret := range []string{testPassword, wrongPassword, bodyWord} {
-			if strings.Contains(l.raw, secret) {
-				t.Errorf("a log line contains %q: %s", secret, l.raw)
+			if strings.Contains(l.Raw, secret) {
+				t.Errorf("a log line contains %q: %s", secret, l.Raw)
 			}
 		}
 	}
 }
 
 // connLines checks that every line about the client at addr carries one connection ID, and returns it.
-func connLines(t *testing.T, lines []logLine, addr string) string {
+func connLines(t *testing.T, lines []testlog.Line, addr string) string {
 	t.Helper()
 	id, n := "", 0
 	for _, l := range lines {
-		if l.str("remote") != addr {
+		if l.Str("remote") != addr {
 			continue
 		}
 		n++
 		if id == "" {
-			id = l.str("conn")
+			id = l.Str("conn")
 		}
-		if got := l.str("conn"); got == "" || got != id {
-			t.Errorf("a line of the connection from %s has the connection ID %q, not %q: %s", addr, got, id, l.raw)
+		if got := l.Str("conn"); got == "" || got != id {
+			t.Errorf("a line of the connection from %s has the connection ID %q, not %q: %s", addr, got, id, l.Raw)
 		}
 	}
 	if n < 4 || id == "" {
@@ -318,13 +240,13 @@ func connLines(t *testing.T, lines []logLine, addr string) string {
 }
 
 // findLine returns the first line that satisfies match, or an empty one.
-func findLine(lines []logLine, match func(logLine) bool) logLine {
+func findLine(lines []testlog.Line, match func(testlog.Line) bool) testlog.Line {
 	for _, l := range lines {
 		if match(l) {
 			return l
 		}
 	}
-	return logLine{attrs: map[string]any{}, raw: "(none)"}
+	return testlog.Line{Attrs: map[string]any{}, Raw: "(none)"}
 }
 
 // An IMAP session's refused and accepted logins carry its connection ID, and the connection's end says why.
@@ -346,29 +268,29 @@ func TestLogsFollowAnIMAPSession(t *testing.T) {
 	if err := c.Logout().Wait(); err != nil {
 		t.Fatal(err)
 	}
-	end := logs.waitForLine(t, "the disconnect line", func(l logLine) bool {
-		return l.msg() == "disconnected" && l.str("remote") == addr
+	end := waitForLine(t, logs, "the disconnect line", func(l testlog.Line) bool {
+		return l.Msg() == "disconnected" && l.Str("remote") == addr
 	})
-	lines := logs.lines(t)
+	lines := logs.Lines(t)
 	id := connLines(t, lines, addr)
-	start := findLine(lines, func(l logLine) bool { return l.msg() == "connected" && l.str("remote") == addr })
-	failed := findLine(lines, func(l logLine) bool { return l.msg() == "imap login failed" })
-	login := findLine(lines, func(l logLine) bool { return l.msg() == "imap login" })
-	if start.str("listener") != "imaps" || start.attrs["tls"] != true {
-		t.Errorf("connect line: %s", start.raw)
+	start := findLine(lines, func(l testlog.Line) bool { return l.Msg() == "connected" && l.Str("remote") == addr })
+	failed := findLine(lines, func(l testlog.Line) bool { return l.Msg() == "imap login failed" })
+	login := findLine(lines, func(l testlog.Line) bool { return l.Msg() == "imap login" })
+	if start.Str("listener") != "imaps" || start.Attrs["tls"] != true {
+		t.Errorf("connect line: %s", start.Raw)
 	}
-	if failed.str("conn") != id || failed.str("code") != "AUTHENTICATIONFAILED" || failed.str("user") != "an@example.gov.vn" {
-		t.Errorf("failed login line: %s", failed.raw)
+	if failed.Str("conn") != id || failed.Str("code") != "AUTHENTICATIONFAILED" || failed.Str("user") != "an@example.gov.vn" {
+		t.Errorf("failed login line: %s", failed.Raw)
 	}
-	if login.str("conn") != id || login.str("account") != "an@example.gov.vn" {
-		t.Errorf("login line: %s", login.raw)
+	if login.Str("conn") != id || login.Str("account") != "an@example.gov.vn" {
+		t.Errorf("login line: %s", login.Raw)
 	}
-	if end.str("reason") != "logout" || end.str("conn") != id {
-		t.Errorf("disconnect line: %s", end.raw)
+	if end.Str("reason") != "logout" || end.Str("conn") != id {
+		t.Errorf("disconnect line: %s", end.Raw)
 	}
 	for _, l := range lines {
-		if strings.Contains(l.raw, testPassword) || strings.Contains(l.raw, "Sai-mat-khau-7731") {
-			t.Errorf("a log line contains a password: %s", l.raw)
+		if strings.Contains(l.Raw, testPassword) || strings.Contains(l.Raw, "Sai-mat-khau-7731") {
+			t.Errorf("a log line contains a password: %s", l.Raw)
 		}
 	}
 }
