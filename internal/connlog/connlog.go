@@ -46,13 +46,16 @@ type Tracker struct {
 	orderly string       // immutable: the reason for a connection the server closed without another reason
 	counted []string     // immutable: the counts every disconnect line gives, zero included
 	closing atomic.Bool  // ShuttingDown was called
+
+	mu   sync.Mutex
+	open map[*Conn]struct{} // guarded by mu: the connections accepted and not closed yet
 }
 
 // NewTracker returns a tracker logging to log. orderly is the reason given for a connection that the server closed
 // when nothing else explains it: the end of an orderly session ("quit", "logout"). counted names the counts
 // (Conn.Count) that every disconnect line gives, even when zero.
 func NewTracker(log *slog.Logger, orderly string, counted ...string) *Tracker {
-	return &Tracker{log: log, orderly: orderly, counted: counted}
+	return &Tracker{log: log, orderly: orderly, counted: counted, open: map[*Conn]struct{}{}}
 }
 
 // Listener wraps ln, a TCP listener below any TLS. name is the listener's name in the connect lines; implicitTLS
@@ -64,6 +67,21 @@ func (t *Tracker) Listener(ln net.Listener, name string, implicitTLS bool) net.L
 // ShuttingDown marks the connections that close from now on, and have no other reason to, as ended by the
 // server's shutdown. Call it before closing them.
 func (t *Tracker) ShuttingDown() { t.closing.Store(true) }
+
+// CloseAll closes every connection still open, as ended by the server's shutdown: for a protocol library that
+// cannot close them itself any more (go-smtp's Close does nothing after its Shutdown gave up waiting).
+func (t *Tracker) CloseAll() {
+	t.ShuttingDown()
+	t.mu.Lock()
+	open := make([]*Conn, 0, len(t.open))
+	for c := range t.open {
+		open = append(open, c)
+	}
+	t.mu.Unlock()
+	for _, c := range open {
+		c.Close()
+	}
+}
 
 type listener struct {
 	net.Listener
@@ -78,6 +96,9 @@ func (l *listener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	lc := newConn(c, l.tracker.log, l.tracker)
+	l.tracker.mu.Lock()
+	l.tracker.open[lc] = struct{}{}
+	l.tracker.mu.Unlock()
 	lc.log.Info("connected", "listener", l.name, "local", c.LocalAddr().String(), "tls", l.tls)
 	return lc, nil
 }
@@ -217,6 +238,9 @@ func (c *Conn) logEnd() {
 	c.mu.Lock()
 	reason, cause, counts := c.reason, c.cause, c.counts
 	c.mu.Unlock()
+	c.tracker.mu.Lock()
+	delete(c.tracker.open, c)
+	c.tracker.mu.Unlock()
 	if reason == "" {
 		reason = c.tracker.orderly
 		if c.tracker.closing.Load() {

@@ -60,6 +60,7 @@ func TestDisconnectReasons(t *testing.T) {
 			p.server.Read(make([]byte, 1))
 		}, ReasonTimeout},
 		{"shutdown", func(p pair, tracker *Tracker) { tracker.ShuttingDown() }, ReasonShutdown},
+		{"closed at shutdown", func(p pair, tracker *Tracker) { tracker.CloseAll() }, ReasonShutdown},
 		{"given by the protocol", func(p pair, _ *Tracker) { p.server.End("recipient harvesting") },
 			"recipient harvesting"},
 		{"the first reason wins", func(p pair, tracker *Tracker) {

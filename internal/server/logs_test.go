@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -291,6 +292,51 @@ func TestLogsFollowAnIMAPSession(t *testing.T) {
 	for _, l := range lines {
 		if strings.Contains(l.Raw, testPassword) || strings.Contains(l.Raw, "Sai-mat-khau-7731") {
 			t.Errorf("a log line contains a password: %s", l.Raw)
+		}
+	}
+}
+
+// The address book's log lines carry the ID of the HTTP connection their request came on: two requests on one
+// connection share it, another connection has its own.
+func TestLogsAddressBookConnections(t *testing.T) {
+	ts, logs := startLoggedServer(t, newTestConfig(t))
+	url := "https://" + ts.Addr("https") + "/carddav/"
+	refused := func(client *http.Client) {
+		t.Helper()
+		req, err := http.NewRequest("PROPFIND", url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth("an@example.gov.vn", "Sai-mat-khau-7731")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body) // so that the connection is reused
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong password: %s", resp.Status)
+		}
+	}
+	newClient := func() *http.Client {
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: ts.clientTLS(), MaxIdleConnsPerHost: 1}}
+	}
+	one := newClient()
+	refused(one)
+	refused(one)
+	refused(newClient())
+	failed := logs.Find(t, "login failed")
+	if len(failed) != 3 {
+		t.Fatalf("%d login failures logged, want 3", len(failed))
+	}
+	first, again, other := failed[0].Str("conn"), failed[1].Str("conn"), failed[2].Str("conn")
+	if first == "" || again != first || other == first {
+		t.Errorf("connection IDs %q, %q (the same connection) and %q (another)", first, again, other)
+	}
+	for _, l := range failed {
+		if l.Num("code") != http.StatusUnauthorized || l.Str("user") != "an@example.gov.vn" || l.Str("remote") == "" ||
+			strings.Contains(l.Raw, "Sai-mat-khau-7731") {
+			t.Errorf("login failure line: %s", l.Raw)
 		}
 	}
 }

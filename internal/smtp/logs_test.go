@@ -2,7 +2,9 @@ package smtp
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"regexp"
@@ -165,6 +167,27 @@ func TestDisconnectLines(t *testing.T) {
 		srv.Close()
 		if end := e.waitForLine(t, "disconnected"); end["reason"] != "server shutdown" {
 			t.Errorf("disconnect line %v, want reason server shutdown", end)
+		}
+	})
+	// The server's shutdown waits for connections to end, then closes those that did not: go-smtp's Close does
+	// nothing after its Shutdown, and the connection stayed open until its read timeout.
+	t.Run("server shutdown after waiting", func(t *testing.T) {
+		e, opts := newTestSetup(t)
+		srv := NewMX(opts)
+		e.mx = e.serve(srv, false)
+		c := e.dialMX()
+		e.waitForLine(t, "connected")
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := srv.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("shutdown with an open connection: %v", err)
+		}
+		srv.Close()
+		if end := e.waitForLine(t, "disconnected"); end["reason"] != "server shutdown" {
+			t.Errorf("disconnect line %v, want reason server shutdown", end)
+		}
+		if err := c.Noop(); err == nil {
+			t.Error("the connection is still served after Close")
 		}
 	})
 	t.Run("closed before EHLO", func(t *testing.T) {

@@ -166,10 +166,13 @@ func (s *Server) ServeTLS(ln net.Listener) error {
 // Shutdown stops accepting and waits until every connection has ended or ctx expires (go-smtp's Shutdown).
 func (s *Server) Shutdown(ctx context.Context) error { return s.smtp.Shutdown(ctx) }
 
-// Close stops accepting and closes every connection, which the log gives as ended by the server's shutdown.
+// Close stops accepting and closes every connection, which the log gives as ended by the server's shutdown; also
+// after a Shutdown that gave up waiting, when go-smtp's own Close returns at once and leaves them open.
 func (s *Server) Close() error {
 	s.conns.ShuttingDown()
-	return s.smtp.Close()
+	err := s.smtp.Close()
+	s.conns.CloseAll()
+	return err
 }
 
 type role int
