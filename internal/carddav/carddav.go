@@ -206,7 +206,8 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (store.Ac
 		return acct, true
 	case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrAccountDisabled):
 		// The same reply for both, as in SMTP and IMAP: no hint which accounts exist or are disabled.
-		h.requestLog(r).Info("login failed", "user", auth.LogName(user), "code", http.StatusUnauthorized, "reason", err.Error())
+		h.requestLog(r).Info("login failed", "user", auth.LogName(user), "code", http.StatusUnauthorized,
+			"reason", err.Error())
 		w.Header().Set("WWW-Authenticate", realm)
 		http.Error(w, "invalid user name or password", http.StatusUnauthorized)
 	case errors.Is(err, auth.ErrBusy):

@@ -108,8 +108,10 @@ func TestLogsFollowOneMessageAndOneConnection(t *testing.T) {
 	if err := sender.Auth(sasl.NewPlainClient("", "an@example.gov.vn", testPassword)); err != nil {
 		t.Fatal(err)
 	}
-	msg := "From: an@example.gov.vn\r\nTo: lan@bo-tai-chinh.gov.vn\r\nSubject: Báo cáo\r\n\r\n" + bodyWord + " quý III.\r\n"
-	if err := sender.SendMail("an@example.gov.vn", []string{"lan@bo-tai-chinh.gov.vn"}, strings.NewReader(msg)); err != nil {
+	msg := "From: an@example.gov.vn\r\nTo: lan@bo-tai-chinh.gov.vn\r\nSubject: Báo cáo\r\n\r\n" + bodyWord +
+		" quý III.\r\n"
+	to := []string{"lan@bo-tai-chinh.gov.vn"}
+	if err := sender.SendMail("an@example.gov.vn", to, strings.NewReader(msg)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -200,12 +202,13 @@ func TestLogsFollowOneMessageAndOneConnection(t *testing.T) {
 	authFailed := findLine(lines, func(l testlog.Line) bool {
 		return l.Msg() == "authentication failed" && l.Str("remote") == otherAddr
 	})
-	if authFailed.Num("code") != 535 || authFailed.Str("enhanced") != "5.7.8" || authFailed.Str("user") != "binh@example.gov.vn" {
+	if authFailed.Num("code") != 535 || authFailed.Str("enhanced") != "5.7.8" ||
+		authFailed.Str("user") != "binh@example.gov.vn" {
 		t.Errorf("authentication failure line: %s", authFailed.Raw)
 	}
 	refused := findLine(lines, func(l testlog.Line) bool { return l.Msg() == "recipient refused" })
-	if refused.Num("code") != 550 || refused.Str("enhanced") != "5.1.1" || refused.Str("rcpt") != "khong-co@example.gov.vn" ||
-		refused.Str("conn") != otherConn || refused.Str("reason") == "" {
+	if refused.Num("code") != 550 || refused.Str("enhanced") != "5.1.1" ||
+		refused.Str("rcpt") != "khong-co@example.gov.vn" || refused.Str("conn") != otherConn || refused.Str("reason") == "" {
 		t.Errorf("recipient refusal line: %s", refused.Raw)
 	}
 
@@ -280,7 +283,8 @@ func TestLogsFollowAnIMAPSession(t *testing.T) {
 	if start.Str("listener") != "imaps" || start.Attrs["tls"] != true {
 		t.Errorf("connect line: %s", start.Raw)
 	}
-	if failed.Str("conn") != id || failed.Str("code") != "AUTHENTICATIONFAILED" || failed.Str("user") != "an@example.gov.vn" {
+	if failed.Str("conn") != id || failed.Str("code") != "AUTHENTICATIONFAILED" ||
+		failed.Str("user") != "an@example.gov.vn" {
 		t.Errorf("failed login line: %s", failed.Raw)
 	}
 	if login.Str("conn") != id || login.Str("account") != "an@example.gov.vn" {

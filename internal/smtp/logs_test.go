@@ -70,7 +70,8 @@ func TestRefusalsAreLoggedWithTheirCodes(t *testing.T) {
 	c := e.dialSubmission("")
 	user := "an@" + domain
 	wantCode(t, "MAIL before AUTH", c.Mail(user, nil), 530, gosmtp.EnhancedCode{5, 7, 0})
-	wantCode(t, "wrong password", c.Auth(sasl.NewPlainClient("", user, "sai mật khẩu")), 535, gosmtp.EnhancedCode{5, 7, 8})
+	wantCode(t, "wrong password", c.Auth(sasl.NewPlainClient("", user, "sai mật khẩu")), 535,
+		gosmtp.EnhancedCode{5, 7, 8})
 	if err := c.Auth(sasl.NewPlainClient("", user, passwords[user])); err != nil {
 		t.Fatal(err)
 	}

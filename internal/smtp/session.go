@@ -99,12 +99,12 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 		if s.account == nil {
 			return refuse(s.log, senderRefused, errAuthRequired, "from", from)
 		}
+		log = s.log.With("account", s.account.Address)
 		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 		defer cancel()
 		// The account must still be enabled, and from one of its addresses, its aliases', or a group's or shared
 		// mailbox's it may send as; those are looked up once here and reused at RCPT and DATA.
 		sendAs, err := s.srv.opts.Deliverer.AuthorizeSender(ctx, *s.account, from)
-		log = s.log.With("account", s.account.Address)
 		if err != nil {
 			return refuse(log, senderRefused, err, "from", from)
 		}
@@ -234,8 +234,8 @@ func (s *session) checkInbound(tx *delivery.Transaction, env delivery.Envelope, 
 	defer cancel()
 	v := checker.Check(ctx, ip, env.HeloName, env.From, body)
 	if v.Reject {
-		return refuse(tx.Log(), "message refused by the inbound checks", reply(550, gosmtp.EnhancedCode{5, 7, 1}, v.Reason),
-			"from", env.From)
+		return refuse(tx.Log(), "message refused by the inbound checks",
+			reply(550, gosmtp.EnhancedCode{5, 7, 1}, v.Reason), "from", env.From)
 	}
 	if tx.TrustsEnvelopeSender() && !v.SenderAuthenticated {
 		return refuse(tx.Log(), "group sender not authenticated", reply(550, gosmtp.EnhancedCode{5, 7, 1},
