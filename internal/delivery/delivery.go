@@ -69,6 +69,9 @@ type Envelope struct {
 	// domains are queued.
 	Internal bool
 	Size     int64 // the size the client declared (MAIL FROM SIZE=), 0 if none; used for quota at RCPT
+	// Logger is the log of the session the message arrives in (its connection ID), which the transaction's lines
+	// join with the message ID; nil: the Deliverer's.
+	Logger *slog.Logger
 }
 
 // IsLocalDomain reports whether mail for domain is delivered here.

@@ -82,14 +82,14 @@ func TestReport(t *testing.T) {
 	d := New(st, "mail.hanoi.gov.vn", nil)
 	ctx := context.Background()
 	report := []byte("From: MAILER-DAEMON@mail.hanoi.gov.vn\r\nSubject: Undelivered\r\n\r\nx\r\n")
-	if _, err := d.Report(ctx, "an@hanoi.gov.vn", report); err != nil {
+	if _, err := d.Report(ctx, nil, "an@hanoi.gov.vn", report); err != nil {
 		t.Fatal(err)
 	}
 	msgs := inbox(t, st, "an@hanoi.gov.vn")
 	if len(msgs) != 1 || !strings.HasPrefix(fullMessage(t, st, msgs[0]), "Return-Path: <>\r\nDelivered-To: an@hanoi.gov.vn\r\nReceived: by mail.hanoi.gov.vn id ") {
 		t.Fatalf("report copy = %v", msgs)
 	}
-	res, err := d.Report(ctx, "someone@other.gov.vn", report)
+	res, err := d.Report(ctx, nil, "someone@other.gov.vn", report)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestReport(t *testing.T) {
 	if err != nil || q.From != "" {
 		t.Fatalf("queued report = %+v, %v; want one from the null sender", q, err)
 	}
-	if _, err := d.Report(ctx, "nobody@hanoi.gov.vn", report); !errors.Is(err, ErrUnknownRecipient) {
+	if _, err := d.Report(ctx, nil, "nobody@hanoi.gov.vn", report); !errors.Is(err, ErrUnknownRecipient) {
 		t.Errorf("report to an unknown local address = %v, want ErrUnknownRecipient", err)
 	}
 }

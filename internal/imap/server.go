@@ -37,6 +37,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
+	"mailserver/internal/connlog"
 	"mailserver/internal/netlimit"
 	"mailserver/internal/store"
 )
@@ -74,6 +75,7 @@ type Server struct {
 	appendLimit uint32
 	memory      *netlimit.Memory
 	hub         *hub
+	conns       *connlog.Tracker // names and logs each connection
 
 	// Two library servers that differ only in InsecureAuth: the library decides "may authenticate" per server,
 	// and we need it per peer. Each is fed by a connQueue.
@@ -106,6 +108,7 @@ func New(opts Options) *Server {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.conns = connlog.NewTracker(s.log, reasonLogout)
 	if s.appendLimit == 0 {
 		s.appendLimit = defaultAppendLimit
 	}
@@ -153,16 +156,21 @@ func capabilities() imap.CapSet {
 	return caps
 }
 
-// Serve accepts plaintext connections on ln; clients upgrade with STARTTLS.
-func (s *Server) Serve(ln net.Listener) error { return s.serve(ln) }
+// reasonLogout is why a connection ended when the server closed it and nothing else explains it: the client's
+// LOGOUT (connlog).
+const reasonLogout = "logout"
 
-// ServeTLS accepts implicit-TLS connections on ln. The *tls.Conn is handed to the library as is: it detects TLS by
-// that type, so wrapping it would hide TLS and disable authentication.
+// Serve accepts plaintext connections on ln; clients upgrade with STARTTLS.
+func (s *Server) Serve(ln net.Listener) error { return s.serve(s.conns.Listener(ln, "imap", false)) }
+
+// ServeTLS accepts implicit-TLS connections on ln, a TCP listener. The *tls.Conn is handed to the library as is:
+// it detects TLS by that type, so wrapping it would hide TLS and disable authentication; the connection log goes
+// below TLS.
 func (s *Server) ServeTLS(ln net.Listener) error {
 	if s.tlsConfig == nil {
 		return errors.New("imap: ServeTLS needs Options.TLSConfig")
 	}
-	return s.serve(tls.NewListener(ln, s.tlsConfig))
+	return s.serve(tls.NewListener(s.conns.Listener(ln, "imaps", true), s.tlsConfig))
 }
 
 func (s *Server) serve(ln net.Listener) error {
@@ -231,6 +239,7 @@ func (s *Server) Close() error {
 		return errServerClosed
 	}
 	s.closed = true
+	s.conns.ShuttingDown()
 	started := s.started
 	var err error
 	for ln := range s.listeners {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"mailserver/internal/delivery"
 	"mailserver/internal/dsn"
 	"mailserver/internal/message"
 	"mailserver/internal/outbound"
@@ -35,14 +36,14 @@ func (w *Worker) attempt(ctx context.Context, id string) {
 	}
 	now := w.opts.Now()
 	if err != nil {
-		w.log.Error("read queued message", "id", id, "err", err)
+		w.log.Error("read queued message", delivery.MessageAttr, id, "err", err)
 		w.hold(id, now)
 		return
 	}
 	if !m.BounceRequested && m.NextAttempt.After(now) {
 		return // attempted and rescheduled after the dispatcher read the due index
 	}
-	log := w.log.With("id", id, "from", m.From)
+	log := w.log.With(delivery.MessageAttr, id, "from", m.From)
 	results := map[string]outcome{}
 	switch {
 	case m.BounceRequested:
@@ -110,8 +111,9 @@ func (w *Worker) deliver(ctx context.Context, log *slog.Logger, m store.QueuedMe
 			defer mu.Unlock()
 			for addr, o := range got {
 				results[addr] = o
+				// "remote" is the client's address on the protocol servers' lines; this is the server's.
 				log.Info("delivery attempt", "rcpt", addr, "status", o.status.String(), "code", o.code,
-					"remote", o.remote, "reply", o.reply)
+					"remote_mta", o.remote, "reply", o.reply)
 			}
 		})
 	}
@@ -243,7 +245,7 @@ func (w *Worker) reschedule(id string, now time.Time) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, store.ErrQueueNotFound) {
-		w.log.Error("reschedule queued message", "id", id, "err", err)
+		w.log.Error("reschedule queued message", delivery.MessageAttr, id, "err", err)
 		w.hold(id, now)
 	}
 }

@@ -259,7 +259,7 @@ func TestBounceRequestedAndNullSender(t *testing.T) {
 
 	// A report itself is never reported on: a bounce to a remote sender that fails is dropped.
 	e.transport.replies["gone@other.gov.vn"] = outbound.Reply{Code: 550, Enhanced: "5.1.1", Text: "no such user"}
-	res, err := e.d.Report(context.Background(), "gone@other.gov.vn", []byte("From: MAILER-DAEMON@x\r\nSubject: r\r\n\r\nx\r\n"))
+	res, err := e.d.Report(context.Background(), nil, "gone@other.gov.vn", []byte("From: MAILER-DAEMON@x\r\nSubject: r\r\n\r\nx\r\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,6 +89,12 @@ func startServerWith(t *testing.T, cfg config.Config) *testServer {
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	return startServerLogging(t, cfg, logger)
+}
+
+// startServerLogging is startServerWith with the server's logger.
+func startServerLogging(t *testing.T, cfg config.Config, logger *slog.Logger) *testServer {
+	t.Helper()
 	srv, err := New(cfg, logger, Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)

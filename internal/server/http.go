@@ -8,6 +8,7 @@ import (
 	"mailserver/internal/admin"
 	"mailserver/internal/autoconfig"
 	"mailserver/internal/carddav"
+	"mailserver/internal/connlog"
 	"mailserver/internal/netaddr"
 )
 
@@ -32,7 +33,8 @@ func (s *Server) newHTTPServer(book http.Handler) *http.Server {
 	autoconfig.New(autoconfig.Options{Directory: s.store, MailHost: s.clientMailHost,
 		Logger: s.log.With("component", "autoconfig")}).Register(mux)
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ConnContext: connlog.ConnContext} // a connection ID on the address book's log lines
 }
 
 // requireTLS lets a request through over TLS, or over plain HTTP from loopback when plaintext logins are allowed.

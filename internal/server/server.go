@@ -55,7 +55,7 @@ type Server struct {
 
 	imap             *imap.Server
 	imapUnsubscribe  func() // ends the IMAP server's subscription to the store's changes
-	mx, submission   *gosmtp.Server
+	mx, submission   *smtp.Server
 	queue            *queue.Worker
 	outbound         *outbound.Client // the queue's transport; closed once the queue has stopped
 	queueStop        context.CancelFunc
@@ -190,7 +190,7 @@ func (s *Server) Addr(name string) string {
 func (s *Server) Start() error {
 	type plan struct {
 		name, addr string
-		tls        bool              // wrap in TLS here (go-smtp has no TLS-listener mode of its own)
+		tls        bool              // wrap in TLS here (SMTP and IMAP put TLS over their connection log themselves)
 		limit      *netlimit.Limiter // connections per client address, shared by a protocol's listeners; nil: none
 		refuse     func(net.Conn)
 		serve      func(net.Listener) error
@@ -201,7 +201,7 @@ func (s *Server) Start() error {
 	plans := []plan{
 		{"mx", s.cfg.SMTP.MX, false, smtpLimit, refuseSMTP, s.mx.Serve},
 		{"submission", s.cfg.SMTP.Submission, false, smtpLimit, refuseSMTP, s.submission.Serve},
-		{"submissions", s.cfg.SMTP.Submissions, true, smtpLimit, nil, s.submission.Serve},
+		{"submissions", s.cfg.SMTP.Submissions, false, smtpLimit, nil, s.submission.ServeTLS},
 		{"imap", s.cfg.IMAP.Listen, false, imapLimit, refuseIMAP, s.imap.Serve},
 		{"imaps", s.cfg.IMAP.ListenTLS, false, imapLimit, nil, s.imap.ServeTLS},
 		{"http", s.cfg.HTTP.Listen, false, httpLimit, nil, s.http.Serve},
@@ -293,7 +293,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if s.ctlCancel != nil {
 			s.ctlCancel()
 		}
-		for _, srv := range []*gosmtp.Server{s.mx, s.submission} {
+		for _, srv := range []*smtp.Server{s.mx, s.submission} {
 			// Shutdown waits for every connection to end, and a client may keep an idle one open: once ctx
 			// expires, close what is left. A transaction in its commit still finishes: bbolt's Close waits for it.
 			err := srv.Shutdown(ctx)

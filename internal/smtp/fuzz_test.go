@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	gosmtp "github.com/emersion/go-smtp"
-
 	"mailserver/internal/auth"
 	"mailserver/internal/delivery"
 )
@@ -68,7 +66,7 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 	return fz
 }
 
-func serveOn(f *testing.F, srv *gosmtp.Server, ln *pipeListener) {
+func serveOn(f *testing.F, srv *Server, ln *pipeListener) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -135,7 +135,8 @@ func TestHarvesterIsSlowedThenDisconnected(t *testing.T) {
 	}
 	logs := e.logs.String()
 	for _, want := range []string{`level=WARN msg="recipient harvesting: too many unknown recipients`,
-		"client=127.0.0.1", "unknown_in_connection=10", "refused_for=15m0s"} {
+		"client=127.0.0.1", "unknown_in_connection=10", "refused_for=15m0s", "code=421 enhanced=4.7.0",
+		`reason="recipient harvesting" duration=`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q:\n%s", want, logs)
 		}

@@ -5,7 +5,8 @@
 //
 // # Reading the source
 //
-//   - server.go: Options, the two constructors, go-smtp settings.
+//   - server.go: Options, the two constructors, go-smtp settings, and Server, which names and logs each connection
+//     (internal/connlog).
 //   - session.go: the MAIL/RCPT/DATA flow shared by both roles.
 //   - harvest.go: slowing down, then refusing, clients that probe for addresses (unknown recipients).
 //   - auth.go: AUTH PLAIN and LOGIN for submission, and when AUTH is allowed at all.
@@ -23,13 +24,17 @@
 //     net at the connection boundary; this package adds none of its own.
 //   - DATA is read by go-smtp's dot-unstuffing reader, patched in third_party/go-smtp so that it removes the stuffed
 //     dot and nothing else: checkLineEndings sees every CR and LF the client sent.
-//   - Both go-smtp and this package detect TLS by a *tls.Conn type assertion: serve implicit TLS with
-//     tls.NewListener over the TCP listener and never wrap the TLS connections themselves.
+//   - Both go-smtp and this package detect TLS by a *tls.Conn type assertion: Server.ServeTLS puts tls.NewListener
+//     over the connection log's listener, and nothing wraps the TLS connections themselves.
+//   - go-smtp has no hook at a connection's start or end, and starts sessions only at EHLO: the connection log
+//     wraps the listener instead, and the per-connection state it keeps (ID, messages, why it ended) outlives
+//     STARTTLS.
 package smtp
 
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -37,6 +42,7 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
+	"mailserver/internal/connlog"
 	"mailserver/internal/delivery"
 	"mailserver/internal/netlimit"
 	"mailserver/internal/store"
@@ -129,11 +135,45 @@ func (noMetrics) RecipientRefusedAsUnknown()     {}
 func (noMetrics) ConnectionClosedForHarvesting() {}
 
 // NewMX returns the port-25 server: mail for local domains from anyone, relaying refused, no AUTH.
-func NewMX(opts Options) *gosmtp.Server { return newServer(opts, roleMX) }
+func NewMX(opts Options) *Server { return newServer(opts, roleMX) }
 
 // NewSubmission returns the submission server (RFC 6409): AUTH required, only over TLS (or loopback with
-// AllowInsecureAuth). Serve it on a plain listener for port 587 (STARTTLS) and on tls.NewListener for port 465.
-func NewSubmission(opts Options) *gosmtp.Server { return newServer(opts, roleSubmission) }
+// AllowInsecureAuth). Serve it with Serve for port 587 (STARTTLS) and with ServeTLS for port 465.
+func NewSubmission(opts Options) *Server { return newServer(opts, roleSubmission) }
+
+// Server is one role's server: go-smtp's, with every connection given an ID and logged when it opens and closes.
+type Server struct {
+	smtp  *gosmtp.Server   // immutable
+	conns *connlog.Tracker // immutable
+	role  role             // immutable
+	tls   *tls.Config      // immutable
+}
+
+// Serve accepts plaintext connections on ln (STARTTLS is offered when Options.TLSConfig is set) until Close.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.smtp.Serve(s.conns.Listener(ln, s.role.String(), false))
+}
+
+// ServeTLS accepts implicit-TLS connections on ln, a TCP listener (submissions, RFC 8314). TLS goes on top of the
+// connection log's listener: go-smtp must see a *tls.Conn to offer AUTH.
+func (s *Server) ServeTLS(ln net.Listener) error {
+	if s.tls == nil {
+		return errors.New("smtp: ServeTLS needs Options.TLSConfig")
+	}
+	return s.smtp.Serve(tls.NewListener(s.conns.Listener(ln, s.role.String()+"s", true), s.tls))
+}
+
+// Shutdown stops accepting and waits until every connection has ended or ctx expires (go-smtp's Shutdown).
+func (s *Server) Shutdown(ctx context.Context) error { return s.smtp.Shutdown(ctx) }
+
+// Close stops accepting and closes every connection, which the log gives as ended by the server's shutdown; also
+// after a Shutdown that gave up waiting, when go-smtp's own Close returns at once and leaves them open.
+func (s *Server) Close() error {
+	s.conns.ShuttingDown()
+	err := s.smtp.Close()
+	s.conns.CloseAll()
+	return err
+}
 
 type role int
 
@@ -156,7 +196,7 @@ type server struct {
 	log  *slog.Logger
 }
 
-func newServer(opts Options, r role) *gosmtp.Server {
+func newServer(opts Options, r role) *Server {
 	opts = withDefaults(opts)
 	srv := &server{role: r, opts: opts, log: opts.Logger.With("role", r.String())}
 	s := gosmtp.NewServer(gosmtp.BackendFunc(srv.newSession))
@@ -171,8 +211,15 @@ func newServer(opts Options, r role) *gosmtp.Server {
 	// go-smtp's switch only opens the gate; authAllowed narrows it to loopback clients.
 	s.AllowInsecureAuth = r == roleSubmission && opts.AllowInsecureAuth
 	s.ErrorLog = errorLog{srv.log}
-	return s
+	return &Server{smtp: s, conns: connlog.NewTracker(srv.log, reasonQuit, countMessages), role: r, tls: opts.TLSConfig}
 }
+
+// What the disconnect line of an SMTP connection says: an orderly end is the client's QUIT, and the count is of the
+// messages accepted.
+const (
+	reasonQuit    = "quit"
+	countMessages = "messages"
+)
 
 func withDefaults(o Options) Options {
 	o.MaxMessageBytes = positiveOr(o.MaxMessageBytes, DefaultMaxMessageBytes)
