@@ -117,7 +117,7 @@ func (s *Server) build() error {
 	}
 	authn := auth.NewAuthenticator(s.store, auth.NewThrottle(time.Now))
 	memory := netlimit.NewMemory(int64(s.cfg.MessageMemory))
-	deliverer := delivery.New(s.store, s.cfg.Hostname, s.log.With("component", "delivery"))
+	deliverer := delivery.New(s.store, s.cfg.Hostname, s.log.With("component", "delivery"), nil)
 	s.outbound = &outbound.Client{Hostname: s.cfg.Hostname, IdleTimeout: outbound.DefaultIdleTimeout}
 	if s.queue, err = s.newQueueWorker(resolver, deliverer); err != nil {
 		return err

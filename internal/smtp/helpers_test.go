@@ -98,7 +98,7 @@ func newTestSetup(t testing.TB, options ...envOption) (*testEnv, Options) {
 	}
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts := Options{
-		Deliverer:       delivery.New(st, hostname, logger),
+		Deliverer:       delivery.New(st, hostname, logger, nil),
 		Auth:            testAuthenticator{throttle: auth.NewThrottle(time.Now)},
 		TLSConfig:       tlsConfig,
 		Hostname:        hostname,
