@@ -56,9 +56,8 @@ func newTestEnv(t testing.TB, options ...envOption) *testEnv {
 	t.Helper()
 	e, opts := newTestSetup(t, options...)
 	e.mx = e.serve(NewMX(opts), nil)
-	sub := NewSubmission(opts)
-	e.sub = e.serve(sub, nil)
-	e.subs = e.serve(sub, opts.TLSConfig)
+	e.sub = e.serve(NewSubmission(opts), nil)
+	e.subs = e.serve(NewSubmissions(opts), opts.TLSConfig)
 	return e
 }
 

@@ -38,6 +38,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"mailserver/internal/delivery"
+	"mailserver/internal/metrics"
 	"mailserver/internal/netlimit"
 	"mailserver/internal/store"
 )
@@ -104,8 +105,8 @@ type Options struct {
 	// nil: each server has its own, with the default limits.
 	Harvest *HarvestGuard
 
-	// Metrics counts refusals for the metrics endpoint; nil counts nothing.
-	Metrics Metrics
+	// Metrics counts replies, accepted messages and refusals for the metrics endpoint; nil counts nothing.
+	Metrics *metrics.Metrics
 
 	// AllowInsecureAuth lets submission clients on loopback addresses AUTH without TLS (development). Remote clients
 	// always need TLS first.
@@ -113,27 +114,18 @@ type Options struct {
 	Logger            *slog.Logger
 }
 
-// Metrics receives the counts the servers keep for monitoring. Calls come from many sessions at once and must not
-// block.
-type Metrics interface {
-	// RecipientRefusedAsUnknown counts a RCPT answered 550 5.1.1.
-	RecipientRefusedAsUnknown()
-	// ConnectionClosedForHarvesting counts a connection closed with 421 4.7.0 at a RCPT because its client reached
-	// the unknown-recipient limit or is cooling down after it.
-	ConnectionClosedForHarvesting()
-}
-
-type noMetrics struct{}
-
-func (noMetrics) RecipientRefusedAsUnknown()     {}
-func (noMetrics) ConnectionClosedForHarvesting() {}
-
 // NewMX returns the port-25 server: mail for local domains from anyone, relaying refused, no AUTH.
-func NewMX(opts Options) *gosmtp.Server { return newServer(opts, roleMX) }
+func NewMX(opts Options) *gosmtp.Server { return newServer(opts, roleMX, "mx") }
 
 // NewSubmission returns the submission server (RFC 6409): AUTH required, only over TLS (or loopback with
-// AllowInsecureAuth). Serve it on a plain listener for port 587 (STARTTLS) and on tls.NewListener for port 465.
-func NewSubmission(opts Options) *gosmtp.Server { return newServer(opts, roleSubmission) }
+// AllowInsecureAuth). Serve it on a plain listener for port 587 (STARTTLS).
+func NewSubmission(opts Options) *gosmtp.Server { return newServer(opts, roleSubmission, "submission") }
+
+// NewSubmissions returns the submission server for port 465 (RFC 8314): serve it on tls.NewListener. It differs
+// from NewSubmission's only in the listener name its metrics carry.
+func NewSubmissions(opts Options) *gosmtp.Server {
+	return newServer(opts, roleSubmission, "submissions")
+}
 
 type role int
 
@@ -151,15 +143,18 @@ func (r role) String() string {
 
 // server is what every session of one gosmtp.Server shares. Immutable after newServer.
 type server struct {
-	role role
-	opts Options // defaults filled in
-	log  *slog.Logger
+	role     role
+	listener string  // names the listener in metrics: mx, submission or submissions
+	opts     Options // defaults filled in
+	log      *slog.Logger
 }
 
-func newServer(opts Options, r role) *gosmtp.Server {
+func newServer(opts Options, r role, listener string) *gosmtp.Server {
 	opts = withDefaults(opts)
-	srv := &server{role: r, opts: opts, log: opts.Logger.With("role", r.String())}
+	srv := &server{role: r, listener: listener, opts: opts, log: opts.Logger.With("role", r.String())}
 	s := gosmtp.NewServer(gosmtp.BackendFunc(srv.newSession))
+	// Every reply leaves through go-smtp, whether a session or go-smtp itself chose it (third_party/go-smtp).
+	s.OnReply = func(code int) { opts.Metrics.SMTPReply(listener, code) }
 	s.Domain = opts.Hostname
 	s.TLSConfig = opts.TLSConfig
 	s.MaxMessageBytes = opts.MaxMessageBytes
@@ -188,9 +183,6 @@ func withDefaults(o Options) Options {
 	}
 	if o.Harvest == nil {
 		o.Harvest = NewHarvestGuard(HarvestLimits{})
-	}
-	if o.Metrics == nil {
-		o.Metrics = noMetrics{}
 	}
 	return o
 }

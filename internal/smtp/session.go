@@ -166,6 +166,7 @@ func (s *session) Data(r io.Reader) error {
 		return s.fail(err)
 	}
 	defer release() // once the message is stored or refused
+	dataEnd := time.Now()
 	if err := checkLineEndings(body); err != nil {
 		return s.fail(err)
 	}
@@ -191,6 +192,7 @@ func (s *session) Data(r io.Reader) error {
 		s.log.Info("message refused", "id", tx.ID(), "err", err)
 		return s.fail(err)
 	}
+	s.srv.opts.Metrics.SMTPMessageAccepted(s.srv.listener, len(body), time.Since(dataEnd))
 	s.forgiveUnknown()
 	return nil
 }
