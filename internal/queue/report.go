@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"mailserver/internal/dsn"
+	"mailserver/internal/metrics"
 	"mailserver/internal/store"
 )
 
@@ -39,6 +40,11 @@ func (w *Worker) report(log *slog.Logger, m store.QueuedMessage, recipients []ds
 		return
 	}
 	log.Info("report sent", "to", m.From, "action", recipients[0].Action, "recipients", len(recipients), "report", res.ID)
+	kind := metrics.DSNDelay
+	if recipients[0].Action == dsn.Failed {
+		kind = metrics.DSNFailure
+	}
+	w.opts.Metrics.DSNSent(kind)
 }
 
 // headerOf returns the header block at the start of msg, blank line included, or nil if there is none.
