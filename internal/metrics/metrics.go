@@ -95,20 +95,19 @@ type Metrics struct {
 
 	connections *prometheus.CounterVec
 
-	smtpReplies        *prometheus.CounterVec
-	smtpAccepted       *prometheus.CounterVec
-	smtpAcceptedBytes  *prometheus.CounterVec
-	smtpDelivery       *prometheus.HistogramVec
-	smtpUnknown        prometheus.Counter
-	smtpHarvestClosed  prometheus.Counter
-	localCopies        prometheus.Counter
-	outboundAttempts   *prometheus.CounterVec
-	dsnSent            *prometheus.CounterVec
-	imapSessions       prometheus.Gauge
-	imapIdleSessions   prometheus.Gauge
-	imapCommands       *prometheus.HistogramVec
-	logins             *prometheus.CounterVec
-	storeRefreshPeriod time.Duration
+	smtpReplies       *prometheus.CounterVec
+	smtpAccepted      *prometheus.CounterVec
+	smtpAcceptedBytes *prometheus.CounterVec
+	smtpDelivery      *prometheus.HistogramVec
+	smtpUnknown       prometheus.Counter
+	smtpHarvestClosed prometheus.Counter
+	localCopies       prometheus.Counter
+	outboundAttempts  *prometheus.CounterVec
+	dsnSent           *prometheus.CounterVec
+	imapSessions      prometheus.Gauge
+	imapIdleSessions  prometheus.Gauge
+	imapCommands      *prometheus.HistogramVec
+	logins            *prometheus.CounterVec
 }
 
 // New returns a Metrics with every collector registered on a registry of its own. logger receives the errors of
@@ -117,7 +116,7 @@ func New(logger *slog.Logger) *Metrics {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	m := &Metrics{registry: prometheus.NewRegistry(), log: logger, now: time.Now, storeRefreshPeriod: storeRefreshPeriod}
+	m := &Metrics{registry: prometheus.NewRegistry(), log: logger, now: time.Now}
 	m.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)

@@ -48,7 +48,7 @@ func (m *Metrics) WatchStore(st Store) error {
 			gaugeDesc("mailserver_store_body_references", "Mailbox entries and queued messages pointing at the stored bodies."),
 			gaugeDesc("mailserver_store_last_backup_timestamp_seconds", "When the last successful backup was made (Unix time); 0 if none was."),
 		},
-		read: cached(m.now, m.storeRefreshPeriod, func() ([]float64, error) { return readStore(st) }),
+		read: cached(m.now, storeRefreshPeriod, func() ([]float64, error) { return readStore(st) }),
 	}
 	for _, c := range []prometheus.Collector{queue, stored} {
 		if err := m.registry.Register(c); err != nil {

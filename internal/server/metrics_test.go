@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -87,6 +88,24 @@ func TestMetricsNeedTheBearerToken(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("Authorization %q: %s, want %d", authorization, resp.Status, want)
 		}
+	}
+}
+
+// A token file that is empty (or missing) stops the start instead of serving the metrics to anyone.
+func TestMetricsTokenFileMustHoldAToken(t *testing.T) {
+	cfg := newTestConfig(t)
+	cfg.Metrics.BearerTokenFile = filepath.Join(cfg.DataDir, "metrics.token")
+	if err := os.WriteFile(cfg.Metrics.BearerTokenFile, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(cfg, slog.New(slog.DiscardHandler), Options{NoSync: true}); err == nil ||
+		!strings.Contains(err.Error(), "metrics.bearer_token_file") {
+		t.Errorf("empty token file: %v, want an error naming metrics.bearer_token_file", err)
+	}
+	os.Remove(cfg.Metrics.BearerTokenFile)
+	if _, err := New(cfg, slog.New(slog.DiscardHandler), Options{NoSync: true}); err == nil ||
+		!strings.Contains(err.Error(), "metrics.bearer_token_file") {
+		t.Errorf("missing token file: %v, want an error naming metrics.bearer_token_file", err)
 	}
 }
 
