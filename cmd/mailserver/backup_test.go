@@ -35,7 +35,7 @@ func serveProcess(t testing.TB, e *env, mx, imaps string) (_ *os.Process, stop f
 	t.Helper()
 	cfg := "data_dir = \"data\"\nhostname = \"mail.vinhyen.gov.vn\"\n" +
 		"[smtp]\nmx = \"" + mx + "\"\nsubmission = \"\"\nsubmissions = \"\"\n" +
-		"[imap]\nlisten = \"\"\nlisten_tls = \"" + imaps + "\"\n[http]\nlisten = \"\"\nlisten_tls = \"\"\n[dns]\nsystem = false\n"
+		"[imap]\nlisten = \"\"\nlisten_tls = \"" + imaps + "\"\n[http]\nlisten = \"\"\nlisten_tls = \"\"\n[metrics]\nlisten = \"\"\n[dns]\nsystem = false\n"
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -224,6 +224,7 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("deliver message %s: %w", t.id, err)
 	}
+	t.d.metrics.LocalCopiesStored(len(placed))
 	res := t.result(placed)
 	t.log.Info("delivered", "from", t.env.From, "recipients", len(res.Recipients),
 		"copies", len(d.Copies), "queued", len(t.remote), "size", len(body))

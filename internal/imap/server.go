@@ -38,6 +38,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 
 	"mailserver/internal/connlog"
+	"mailserver/internal/metrics"
 	"mailserver/internal/netlimit"
 	"mailserver/internal/store"
 )
@@ -62,8 +63,9 @@ type Options struct {
 	AppendLimit       uint32 // bytes; 0 means 50 MiB
 	// Memory bounds the messages held in memory while they are received, shared with SMTP; nil: no bound beyond
 	// AppendLimit per message.
-	Memory *netlimit.Memory
-	Logger *slog.Logger
+	Memory  *netlimit.Memory
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics // counts sessions and commands; nil counts nothing
 }
 
 // Server is the IMAP server. It is safe for concurrent use.
@@ -74,6 +76,7 @@ type Server struct {
 	tlsConfig   *tls.Config
 	appendLimit uint32
 	memory      *netlimit.Memory
+	metrics     *metrics.Metrics
 	hub         *hub
 	conns       *connlog.Tracker // names and logs each connection
 
@@ -101,6 +104,7 @@ func New(opts Options) *Server {
 		tlsConfig:   opts.TLSConfig,
 		appendLimit: opts.AppendLimit,
 		memory:      opts.Memory,
+		metrics:     opts.Metrics,
 		hub:         newHub(),
 		trusted:     netaddr.IsLoopback,
 		listeners:   map[net.Listener]struct{}{},
@@ -128,7 +132,7 @@ func (s *Server) OnChange(c store.Change) { s.hub.onChange(c) }
 func (s *Server) newLibraryServer(insecureAuth bool) (*imapserver.Server, *connQueue) {
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return newSession(s, c), nil, nil
+			return newCountedSession(newSession(s, c)), nil, nil
 		},
 		Caps:         capabilities(),
 		Logger:       libraryLogger{s.log},

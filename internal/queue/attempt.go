@@ -12,6 +12,7 @@ import (
 	"mailserver/internal/delivery"
 	"mailserver/internal/dsn"
 	"mailserver/internal/message"
+	"mailserver/internal/metrics"
 	"mailserver/internal/outbound"
 	"mailserver/internal/store"
 )
@@ -26,6 +27,7 @@ type outcome struct {
 	code   string // enhanced status code
 	reply  string
 	remote string
+	via    string // how the destination was found (outbound.Target.Via), for the metrics
 }
 
 // attempt makes one attempt at the pending recipients of one message and records the results.
@@ -67,10 +69,14 @@ func (w *Worker) attempt(ctx context.Context, id string) {
 		}
 		signed := append(w.sign(log, body), body...)
 		w.deliver(ctx, log, m, signed, results)
-		if ctx.Err() != nil {
+		cutShort := ctx.Err() != nil
+		if cutShort {
 			// Shut down mid-attempt: what was settled is kept; the rest was not really tried, so it is not an
 			// attempt and stays due for the next start, its last remote reply untouched.
 			keepSettled(results)
+		}
+		w.countAttempts(results)
+		if cutShort {
 			if len(results) > 0 {
 				w.record(log, m, results, w.opts.Now(), false)
 			}
@@ -87,6 +93,20 @@ func keepSettled(results map[string]outcome) {
 		if o.status == store.RecipientPending {
 			delete(results, addr)
 		}
+	}
+}
+
+// countAttempts counts what an attempt gave each recipient it tried.
+func (w *Worker) countAttempts(results map[string]outcome) {
+	for _, o := range results {
+		result := metrics.AttemptDeferred
+		switch o.status {
+		case store.RecipientDelivered:
+			result = metrics.AttemptDelivered
+		case store.RecipientFailed:
+			result = metrics.AttemptFailed
+		}
+		w.opts.Metrics.OutboundAttempt(result, o.via)
 	}
 }
 
@@ -135,7 +155,7 @@ func (w *Worker) deliverDomain(ctx context.Context, from, domain string, rcpts [
 		o := outcome{status: store.RecipientPending, code: "4.4.3", reply: err.Error()}
 		var re *outbound.Error
 		if errors.As(err, &re) {
-			o.code, o.reply = re.Status, re.Text
+			o.code, o.reply, o.via = re.Status, re.Text, re.Via
 			if re.Permanent {
 				o.status = store.RecipientFailed
 			}
@@ -145,8 +165,13 @@ func (w *Worker) deliverDomain(ctx context.Context, from, domain string, rcpts [
 		}
 		return out
 	}
+	var via string // the targets of one domain are all found the same way
+	if len(targets) > 0 {
+		via = targets[0].Via
+	}
 	for _, res := range w.opts.Transport.Deliver(ctx, targets, outbound.Envelope{From: from, Recipients: rcpts}, msg) {
-		o := outcome{status: store.RecipientPending, code: res.Reply.Enhanced, reply: res.Reply.String(), remote: res.Reply.Host}
+		o := outcome{status: store.RecipientPending, code: res.Reply.Enhanced, reply: res.Reply.String(), remote: res.Reply.Host,
+			via: via}
 		switch {
 		case res.Delivered:
 			o.status = store.RecipientDelivered

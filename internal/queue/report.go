@@ -7,6 +7,7 @@ import (
 
 	"mailserver/internal/delivery"
 	"mailserver/internal/dsn"
+	"mailserver/internal/metrics"
 	"mailserver/internal/store"
 )
 
@@ -42,6 +43,11 @@ func (w *Worker) report(log *slog.Logger, m store.QueuedMessage, recipients []ds
 	}
 	log.Info("report sent", "to", m.From, "action", recipients[0].Action, "recipients", len(recipients),
 		delivery.ReportAttr, res.ID)
+	kind := metrics.DSNDelay
+	if recipients[0].Action == dsn.Failed {
+		kind = metrics.DSNFailure
+	}
+	w.opts.Metrics.DSNSent(kind)
 }
 
 // headerOf returns the header block at the start of msg, blank line included, or nil if there is none.

@@ -82,7 +82,7 @@ func newEnv(t *testing.T, router Router) *testEnv {
 	if _, err := st.AddAccount(store.Account{Address: "an@" + localDomain}); err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{st: st, d: delivery.New(st, "mail."+localDomain, nil), transport: &fakeTransport{replies: map[string]outbound.Reply{}},
+	e := &testEnv{st: st, d: delivery.New(st, "mail."+localDomain, nil, nil), transport: &fakeTransport{replies: map[string]outbound.Reply{}},
 		// A little ahead of the store's clock, which stamps queued messages: they are due at once.
 		clock: time.Now().Add(time.Second)}
 	e.worker = New(Options{Store: st, Deliverer: e.d, Router: router, Transport: e.transport, Hostname: "mail." + localDomain,

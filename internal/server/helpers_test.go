@@ -55,6 +55,7 @@ func newTestConfig(t testing.TB) config.Config {
 	cfg.Hostname = "mail.example.gov.vn"
 	cfg.SMTP.MX, cfg.SMTP.Submission, cfg.SMTP.Submissions = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.IMAP.Listen, cfg.IMAP.ListenTLS, cfg.HTTP.Listen, cfg.HTTP.ListenTLS = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Metrics.Listen = "127.0.0.1:0"
 	// Tests never ask the network's DNS: names not in a records file do not exist.
 	cfg.DNS.System = false
 	// Production rules: authentication only over TLS, even on loopback.

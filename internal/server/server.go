@@ -25,6 +25,7 @@ import (
 	"mailserver/internal/ctl"
 	"mailserver/internal/delivery"
 	"mailserver/internal/imap"
+	"mailserver/internal/metrics"
 	"mailserver/internal/netlimit"
 	"mailserver/internal/outbound"
 	"mailserver/internal/queue"
@@ -56,6 +57,7 @@ type Server struct {
 	imap             *imap.Server
 	imapUnsubscribe  func() // ends the IMAP server's subscription to the store's changes
 	mx, submission   *smtp.Server
+	submissions      *smtp.Server // the submission role on implicit TLS, a server of its own for its metrics
 	queue            *queue.Worker
 	outbound         *outbound.Client // the queue's transport; closed once the queue has stopped
 	queueStop        context.CancelFunc
@@ -67,12 +69,18 @@ type Server struct {
 	serving          sync.WaitGroup
 	shutdownOnce     sync.Once
 	listenersToClose []net.Listener
+
+	metrics     *metrics.Metrics // every component counts into it
+	metricsHTTP *http.Server     // serves it on the [metrics] listener
 }
 
 // New opens the data folder and the store and builds every component; nothing listens yet.
 func New(cfg config.Config, logger *slog.Logger, opts Options) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	for _, w := range cfg.Warnings() {
+		logger.Warn("config: " + w)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder %s: %w", cfg.DataDir, err)
@@ -115,16 +123,19 @@ func (s *Server) build() error {
 	if err != nil {
 		return err
 	}
+	if err := s.newMetrics(); err != nil {
+		return err
+	}
 	authn := auth.NewAuthenticator(s.store, auth.NewThrottle(time.Now))
 	memory := netlimit.NewMemory(int64(s.cfg.MessageMemory))
-	deliverer := delivery.New(s.store, s.cfg.Hostname, s.log.With("component", "delivery"))
+	deliverer := delivery.New(s.store, s.cfg.Hostname, s.log.With("component", "delivery"), s.metrics)
 	s.outbound = &outbound.Client{Hostname: s.cfg.Hostname, IdleTimeout: outbound.DefaultIdleTimeout}
 	if s.queue, err = s.newQueueWorker(resolver, deliverer); err != nil {
 		return err
 	}
 	smtpOpts := smtp.Options{
 		Deliverer:         deliverer,
-		Auth:              authn,
+		Auth:              authn.ForProtocol(s.metrics, metrics.ProtocolSMTP),
 		TLSConfig:         s.tls,
 		Hostname:          s.cfg.Hostname,
 		MaxMessageBytes:   int64(s.cfg.SMTP.MaxMessageSize),
@@ -135,20 +146,24 @@ func (s *Server) build() error {
 		Inbound:           newInboundChecker(s.cfg, resolver, s.store),
 		Memory:            memory,
 		Logger:            s.log.With("component", "smtp"),
+		Metrics:           s.metrics,
 	}
 	s.mx = smtp.NewMX(smtpOpts)
 	s.submission = smtp.NewSubmission(smtpOpts)
+	s.submissions = smtp.NewSubmissions(smtpOpts)
 	s.imap = imap.New(imap.Options{
 		Store:             s.store,
-		Auth:              authn,
+		Auth:              authn.ForProtocol(s.metrics, metrics.ProtocolIMAP),
 		TLSConfig:         s.tls,
 		AllowInsecureAuth: s.cfg.IMAP.AllowInsecureAuth,
 		AppendLimit:       appendLimit(s.cfg.SMTP.MaxMessageSize),
 		Memory:            memory,
 		Logger:            s.log.With("component", "imap"),
+		Metrics:           s.metrics,
 	})
 	s.subscribeToChanges()
-	s.http = s.newHTTPServer(carddav.NewHandler(s.store, authn, s.log.With("component", "carddav")))
+	s.http = s.newHTTPServer(carddav.NewHandler(s.store, authn.ForProtocol(s.metrics, metrics.ProtocolCardDAV),
+		s.log.With("component", "carddav")))
 	return nil
 }
 
@@ -175,7 +190,7 @@ func (s *Server) Admin() *admin.Service { return s.admin }
 func (s *Server) Store() *store.Store { return s.store }
 
 // Addr returns the bound address of a listener: "mx", "submission", "submissions", "imap", "imaps", "http",
-// "https".
+// "https", "metrics".
 func (s *Server) Addr(name string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -201,11 +216,12 @@ func (s *Server) Start() error {
 	plans := []plan{
 		{"mx", s.cfg.SMTP.MX, false, smtpLimit, refuseSMTP, s.mx.Serve},
 		{"submission", s.cfg.SMTP.Submission, false, smtpLimit, refuseSMTP, s.submission.Serve},
-		{"submissions", s.cfg.SMTP.Submissions, false, smtpLimit, nil, s.submission.ServeTLS},
+		{"submissions", s.cfg.SMTP.Submissions, false, smtpLimit, nil, s.submissions.ServeTLS},
 		{"imap", s.cfg.IMAP.Listen, false, imapLimit, refuseIMAP, s.imap.Serve},
 		{"imaps", s.cfg.IMAP.ListenTLS, false, imapLimit, nil, s.imap.ServeTLS},
 		{"http", s.cfg.HTTP.Listen, false, httpLimit, nil, s.http.Serve},
 		{"https", s.cfg.HTTP.ListenTLS, true, httpLimit, nil, s.http.Serve},
+		{"metrics", s.cfg.Metrics.Listen, false, nil, nil, s.metricsHTTP.Serve},
 	}
 	for _, p := range plans {
 		if p.addr == "" {
@@ -223,6 +239,7 @@ func (s *Server) Start() error {
 		if p.limit != nil {
 			ln = p.limit.Listener(ln, p.refuse)
 		}
+		ln = s.metrics.CountConnections(ln, p.name)
 		if p.tls {
 			ln = tls.NewListener(ln, s.tls)
 		}
@@ -293,7 +310,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if s.ctlCancel != nil {
 			s.ctlCancel()
 		}
-		for _, srv := range []*smtp.Server{s.mx, s.submission} {
+		for _, srv := range []*smtp.Server{s.mx, s.submission, s.submissions} {
 			// Shutdown waits for every connection to end, and a client may keep an idle one open: once ctx
 			// expires, close what is left. A transaction in its commit still finishes: bbolt's Close waits for it.
 			err := srv.Shutdown(ctx)
@@ -318,6 +335,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.imapUnsubscribe()
 		if err := s.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		if err := s.metricsHTTP.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("metrics shutdown: %w", err))
 		}
 		s.closeListeners()
 		s.serving.Wait()

@@ -53,7 +53,7 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 	e, opts := newTestSetup(f)
 	logger := slog.New(panics)
 	opts.Logger = logger
-	opts.Deliverer = delivery.New(e.st, hostname, logger)
+	opts.Deliverer = delivery.New(e.st, hostname, logger, nil)
 	opts.AllowInsecureAuth = true // the pipes are "loopback": AUTH without TLS, so that inputs reach it
 	// Failed logins and unknown recipients are counted, but the clocks jump a day at every look, so that no input
 	// inherits a delay or a lockout from the ones before.

@@ -56,9 +56,8 @@ func newTestEnv(t testing.TB, options ...envOption) *testEnv {
 	t.Helper()
 	e, opts := newTestSetup(t, options...)
 	e.mx = e.serve(NewMX(opts), false)
-	sub := NewSubmission(opts)
-	e.sub = e.serve(sub, false)
-	e.subs = e.serve(sub, true)
+	e.sub = e.serve(NewSubmission(opts), false)
+	e.subs = e.serve(NewSubmissions(opts), true)
 	return e
 }
 
@@ -98,7 +97,7 @@ func newTestSetup(t testing.TB, options ...envOption) (*testEnv, Options) {
 	}
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts := Options{
-		Deliverer:       delivery.New(st, hostname, logger),
+		Deliverer:       delivery.New(st, hostname, logger, nil),
 		Auth:            testAuthenticator{throttle: auth.NewThrottle(time.Now)},
 		TLSConfig:       tlsConfig,
 		Hostname:        hostname,

@@ -44,6 +44,7 @@ import (
 
 	"mailserver/internal/connlog"
 	"mailserver/internal/delivery"
+	"mailserver/internal/metrics"
 	"mailserver/internal/netlimit"
 	"mailserver/internal/store"
 )
@@ -110,8 +111,8 @@ type Options struct {
 	// nil: each server has its own, with the default limits.
 	Harvest *HarvestGuard
 
-	// Metrics counts refusals for the metrics endpoint; nil counts nothing.
-	Metrics Metrics
+	// Metrics counts replies, accepted messages and refusals for the metrics endpoint; nil counts nothing.
+	Metrics *metrics.Metrics
 
 	// AllowInsecureAuth lets submission clients on loopback addresses AUTH without TLS (development). Remote clients
 	// always need TLS first.
@@ -119,39 +120,28 @@ type Options struct {
 	Logger            *slog.Logger
 }
 
-// Metrics receives the counts the servers keep for monitoring. Calls come from many sessions at once and must not
-// block.
-type Metrics interface {
-	// RecipientRefusedAsUnknown counts a RCPT answered 550 5.1.1.
-	RecipientRefusedAsUnknown()
-	// ConnectionClosedForHarvesting counts a connection closed with 421 4.7.0 at a RCPT because its client reached
-	// the unknown-recipient limit or is cooling down after it.
-	ConnectionClosedForHarvesting()
-}
-
-type noMetrics struct{}
-
-func (noMetrics) RecipientRefusedAsUnknown()     {}
-func (noMetrics) ConnectionClosedForHarvesting() {}
-
 // NewMX returns the port-25 server: mail for local domains from anyone, relaying refused, no AUTH.
-func NewMX(opts Options) *Server { return newServer(opts, roleMX) }
+func NewMX(opts Options) *Server { return newServer(opts, roleMX, "mx") }
 
-// NewSubmission returns the submission server (RFC 6409): AUTH required, only over TLS (or loopback with
-// AllowInsecureAuth). Serve it with Serve for port 587 (STARTTLS) and with ServeTLS for port 465.
-func NewSubmission(opts Options) *Server { return newServer(opts, roleSubmission) }
+// NewSubmission returns the submission server (RFC 6409) for port 587: AUTH required, only over TLS (STARTTLS), or
+// loopback with AllowInsecureAuth. Serve it with Serve.
+func NewSubmission(opts Options) *Server { return newServer(opts, roleSubmission, "submission") }
 
-// Server is one role's server: go-smtp's, with every connection given an ID and logged when it opens and closes.
+// NewSubmissions returns the submission server for port 465 (implicit TLS, RFC 8314): serve it with ServeTLS. It
+// differs from NewSubmission's only in the listener name its metrics and connection log carry.
+func NewSubmissions(opts Options) *Server { return newServer(opts, roleSubmission, "submissions") }
+
+// Server is one listener's server: go-smtp's, with every connection given an ID and logged when it opens and closes.
 type Server struct {
-	smtp  *gosmtp.Server   // immutable
-	conns *connlog.Tracker // immutable
-	role  role             // immutable
-	tls   *tls.Config      // immutable
+	smtp     *gosmtp.Server   // immutable
+	conns    *connlog.Tracker // immutable
+	listener string           // immutable
+	tls      *tls.Config      // immutable
 }
 
 // Serve accepts plaintext connections on ln (STARTTLS is offered when Options.TLSConfig is set) until Close.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.smtp.Serve(s.conns.Listener(ln, s.role.String(), false))
+	return s.smtp.Serve(s.conns.Listener(ln, s.listener, false))
 }
 
 // ServeTLS accepts implicit-TLS connections on ln, a TCP listener (submissions, RFC 8314). TLS goes on top of the
@@ -160,7 +150,7 @@ func (s *Server) ServeTLS(ln net.Listener) error {
 	if s.tls == nil {
 		return errors.New("smtp: ServeTLS needs Options.TLSConfig")
 	}
-	return s.smtp.Serve(tls.NewListener(s.conns.Listener(ln, s.role.String()+"s", true), s.tls))
+	return s.smtp.Serve(tls.NewListener(s.conns.Listener(ln, s.listener, true), s.tls))
 }
 
 // Shutdown stops accepting and waits until every connection has ended or ctx expires (go-smtp's Shutdown).
@@ -191,15 +181,18 @@ func (r role) String() string {
 
 // server is what every session of one gosmtp.Server shares. Immutable after newServer.
 type server struct {
-	role role
-	opts Options // defaults filled in
-	log  *slog.Logger
+	role     role
+	listener string  // names the listener in metrics: mx, submission or submissions
+	opts     Options // defaults filled in
+	log      *slog.Logger
 }
 
-func newServer(opts Options, r role) *Server {
+func newServer(opts Options, r role, listener string) *Server {
 	opts = withDefaults(opts)
-	srv := &server{role: r, opts: opts, log: opts.Logger.With("role", r.String())}
+	srv := &server{role: r, listener: listener, opts: opts, log: opts.Logger.With("role", r.String())}
 	s := gosmtp.NewServer(gosmtp.BackendFunc(srv.newSession))
+	// Every reply leaves through go-smtp, whether a session or go-smtp itself chose it (third_party/go-smtp).
+	s.OnReply = func(code int) { opts.Metrics.SMTPReply(listener, code) }
 	s.Domain = opts.Hostname
 	s.TLSConfig = opts.TLSConfig
 	s.MaxMessageBytes = opts.MaxMessageBytes
@@ -211,7 +204,8 @@ func newServer(opts Options, r role) *Server {
 	// go-smtp's switch only opens the gate; authAllowed narrows it to loopback clients.
 	s.AllowInsecureAuth = r == roleSubmission && opts.AllowInsecureAuth
 	s.ErrorLog = errorLog{srv.log}
-	return &Server{smtp: s, conns: connlog.NewTracker(srv.log, reasonQuit, countMessages), role: r, tls: opts.TLSConfig}
+	return &Server{smtp: s, conns: connlog.NewTracker(srv.log, reasonQuit, countMessages), listener: listener,
+		tls: opts.TLSConfig}
 }
 
 // What the disconnect line of an SMTP connection says: an orderly end is the client's QUIT, and the count is of the
@@ -235,9 +229,6 @@ func withDefaults(o Options) Options {
 	}
 	if o.Harvest == nil {
 		o.Harvest = NewHarvestGuard(HarvestLimits{})
-	}
-	if o.Metrics == nil {
-		o.Metrics = noMetrics{}
 	}
 	return o
 }

@@ -178,6 +178,7 @@ func (s *session) Data(r io.Reader) error {
 		return refuse(s.txLog(), messageRefused, err)
 	}
 	defer release() // once the message is stored or refused
+	dataEnd := time.Now()
 	if err := checkLineEndings(body); err != nil {
 		return refuse(s.txLog(), messageRefused, err)
 	}
@@ -203,6 +204,7 @@ func (s *session) Data(r io.Reader) error {
 		return refuse(tx.Log(), messageRefused, err)
 	}
 	s.connLog.Count(countMessages)
+	s.srv.opts.Metrics.SMTPMessageAccepted(s.srv.listener, len(body), time.Since(dataEnd))
 	s.forgiveUnknown()
 	return nil
 }

@@ -82,6 +82,12 @@ type Server struct {
 	// The server backend.
 	Backend Backend
 
+	// OnReply, if set, is called with the code of every reply the server
+	// writes, whether the backend or the server itself chose it: for
+	// monitoring. It is called from the connections' goroutines and must not
+	// block.
+	OnReply func(code int)
+
 	wg   sync.WaitGroup
 	done chan struct{}
 
