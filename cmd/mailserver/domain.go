@@ -4,15 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/netip"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"mailserver/internal/admin"
-	"mailserver/internal/config"
 	"mailserver/internal/ctl"
 	"mailserver/internal/dns"
 )
@@ -99,7 +94,7 @@ it is as the [dns] records file of another server on a closed network.`,
 				if err != nil {
 					return err
 				}
-				fmt.Fprint(cmd.OutOrStdout(), admin.FormatDomainRecords(keysDomain(args[0], keys), mailHost(cfg), keys))
+				fmt.Fprint(cmd.OutOrStdout(), admin.FormatDomainRecords(keysDomain(args[0], keys), admin.MailHostFor(cfg), keys))
 				return nil
 			})
 		}),
@@ -176,43 +171,4 @@ func keysDomain(arg string, keys []admin.DKIMKey) string {
 		return keys[0].Domain
 	}
 	return displayDomain(arg)
-}
-
-// mailHost is how clients and servers reach this server, from the configuration: its host name, the ports of its
-// client listeners that others can reach, and the smarthost that outbound mail leaves through.
-func mailHost(cfg config.Config) admin.MailHost {
-	return admin.MailHost{Hostname: cfg.Hostname, Submission: publicPort(cfg.SMTP.Submission),
-		Submissions: publicPort(cfg.SMTP.Submissions), IMAP: publicPort(cfg.IMAP.Listen),
-		IMAPS: publicPort(cfg.IMAP.ListenTLS), HTTPS: publicPort(cfg.HTTP.ListenTLS),
-		Smarthost: hostOf(cfg.Smarthost.Host)}
-}
-
-// publicPort is the port of a listen address others can connect to, or 0 for none: no listener, or one on
-// loopback only, which only this machine reaches (the embedded defaults are such).
-func publicPort(addr string) int {
-	host, p, err := net.SplitHostPort(addr)
-	if err != nil || isLoopback(host) {
-		return 0
-	}
-	n, _ := strconv.Atoi(p)
-	return n
-}
-
-// isLoopback says whether a listen host is this machine only: localhost, 127.0.0.0/8 or ::1. An empty host, or
-// 0.0.0.0 and ::, listens on every address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Unmap().IsLoopback()
-}
-
-// hostOf is the host part of a host:port address, or "" when there is none.
-func hostOf(addr string) string {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "" // config validation refuses such an address
-	}
-	return host
 }

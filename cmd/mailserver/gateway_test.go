@@ -55,6 +55,8 @@ listen_tls = %q
 [http]
 listen = ""
 listen_tls = ""
+[metrics]
+listen = ""
 [[route]]
 domain = %q
 host = %q

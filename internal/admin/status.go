@@ -68,9 +68,11 @@ func (s *Service) Status() (Status, error) {
 			st.Shared++
 		}
 	}
-	if st.Queue, err = s.queueSummary(); err != nil {
+	queue, err := s.st.QueueSummary()
+	if err != nil {
 		return st, err
 	}
+	st.Queue = QueueSummary{Messages: queue.Messages, Oldest: queue.Oldest}
 	st.StoreFile = s.st.Path()
 	fi, err := os.Stat(st.StoreFile)
 	if err != nil {
@@ -79,18 +81,4 @@ func (s *Service) Status() (Status, error) {
 	st.StoreSize = fi.Size()
 	st.LastBackup, err = s.LastBackup()
 	return st, err
-}
-
-func (s *Service) queueSummary() (QueueSummary, error) {
-	queued, err := s.st.QueuedMessages()
-	if err != nil {
-		return QueueSummary{}, err
-	}
-	q := QueueSummary{Messages: len(queued)}
-	for _, m := range queued {
-		if q.Oldest.IsZero() || m.Created.Before(q.Oldest) {
-			q.Oldest = m.Created
-		}
-	}
-	return q, nil
 }

@@ -60,21 +60,7 @@ func TestAuthenticator(t *testing.T) {
 // ErrBusy after verifyWait instead of waiting past the protocols' reply deadlines, and it is not counted as a
 // failure: the same login succeeds once a slot is free.
 func TestBusyLoginAnsweredInTime(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "mail.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	hash, err := Hasher{Time: 1, MemoryKiB: 1024, Threads: 1}.Hash("Mật-khẩu-2026")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.AddDomain("example.gov.vn"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.AddAccount(store.Account{Address: "an@example.gov.vn", PasswordHash: hash}); err != nil {
-		t.Fatal(err)
-	}
+	st := storeWithAn(t)
 	throttle := NewThrottle(time.Now)
 	a := NewAuthenticator(st, throttle)
 	a.verifyWait = 10 * time.Millisecond
@@ -105,4 +91,25 @@ func TestLogName(t *testing.T) {
 	if len(got) > maxLoggedName+len("… (6000 bytes)") || !strings.HasSuffix(got, "… (6000 bytes)") || !utf8.ValidString(got) {
 		t.Errorf("LogName of 6000 bytes = %d bytes %q…", len(got), got[:min(len(got), 40)])
 	}
+}
+
+// storeWithAn is a store holding the account an@example.gov.vn with the password "Mật-khẩu-2026" (hashed cheaply).
+func storeWithAn(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "mail.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	hash, err := Hasher{Time: 1, MemoryKiB: 1024, Threads: 1}.Hash("Mật-khẩu-2026")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddDomain("example.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AddAccount(store.Account{Address: "an@example.gov.vn", PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -20,6 +20,7 @@ var ErrTooManyAttempts = errors.New("too many failed login attempts, try again l
 // Policy.MaxWait away.
 type ThrottledError struct {
 	RetryAfter time.Duration // from now until an attempt would be checked
+	Locked     bool          // the client address or the account is locked out, rather than its turn far away
 }
 
 func (e *ThrottledError) Error() string {
@@ -235,7 +236,7 @@ func (t *Throttle) turnsLocked(now time.Time, ks []throttleKey) ([]time.Time, er
 		}
 	}
 	if locked > 0 {
-		return nil, &ThrottledError{RetryAfter: locked}
+		return nil, &ThrottledError{RetryAfter: locked, Locked: true}
 	}
 	if wait := startOf(now, turns).Sub(now); wait > t.policy.MaxWait {
 		return nil, &ThrottledError{RetryAfter: wait}

@@ -53,6 +53,7 @@ import (
 	gocarddav "github.com/emersion/go-webdav/carddav"
 
 	"mailserver/internal/auth"
+	"mailserver/internal/connlog"
 	"mailserver/internal/store"
 )
 
@@ -139,7 +140,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := &request{account: acct, version: version3, snapshot: sync.OnceValues(func() (*snapshot, error) {
 		snap, err := loadSnapshot(h.dir)
 		if err != nil {
-			ref := logInternal(h.log, err, "method", r.Method, "path", r.URL.Path)
+			ref := logInternal(h.requestLog(r), err, "method", r.Method, "path", r.URL.Path)
 			return nil, webdav.NewHTTPError(http.StatusInternalServerError, errors.New("internal server error (ref "+ref+")"))
 		}
 		return snap, nil
@@ -205,20 +206,27 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (store.Ac
 		return acct, true
 	case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrAccountDisabled):
 		// The same reply for both, as in SMTP and IMAP: no hint which accounts exist or are disabled.
-		h.log.Info("login failed", "user", auth.LogName(user), "remote", r.RemoteAddr, "err", err)
+		h.requestLog(r).Info("login failed", "user", auth.LogName(user), "code", http.StatusUnauthorized,
+			"reason", err.Error())
 		w.Header().Set("WWW-Authenticate", realm)
 		http.Error(w, "invalid user name or password", http.StatusUnauthorized)
 	case errors.Is(err, auth.ErrBusy):
-		h.log.Warn("login not checked: every password check slot busy", "user", auth.LogName(user), "remote", r.RemoteAddr)
+		h.requestLog(r).Warn("login not checked: every password check slot busy", "user", auth.LogName(user),
+			"code", http.StatusServiceUnavailable)
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, "busy checking other logins, try again in a few seconds", http.StatusServiceUnavailable)
 	case errors.Is(err, auth.ErrTooManyAttempts):
-		h.log.Warn("login throttled", "user", auth.LogName(user), "remote", r.RemoteAddr)
+		h.requestLog(r).Warn("login throttled", "user", auth.LogName(user), "code", http.StatusTooManyRequests)
 		http.Error(w, "too many failed login attempts, try again later", http.StatusTooManyRequests)
 	default:
 		h.internalError(w, r, err)
 	}
 	return store.Account{}, false
+}
+
+// requestLog is the log for a request's lines: its connection's ID (connlog.ConnContext) and the client's address.
+func (h *handler) requestLog(r *http.Request) *slog.Logger {
+	return connlog.Logger(r.Context(), h.log).With("remote", r.RemoteAddr)
 }
 
 func remoteAddr(r *http.Request) net.Addr {
@@ -231,7 +239,7 @@ func remoteAddr(r *http.Request) net.Addr {
 
 // internalError logs err under a fresh reference and replies 500 with only that reference.
 func (h *handler) internalError(w http.ResponseWriter, r *http.Request, err error) {
-	ref := logInternal(h.log, err, "method", r.Method, "path", r.URL.Path)
+	ref := logInternal(h.requestLog(r), err, "method", r.Method, "path", r.URL.Path)
 	http.Error(w, "internal server error (ref "+ref+")", http.StatusInternalServerError)
 }
 

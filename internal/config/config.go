@@ -35,10 +35,11 @@ type Config struct {
 	// whatever is still open is closed. A service manager's stop timeout must be longer.
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
 
-	SMTP SMTPConfig `toml:"smtp"`
-	IMAP IMAPConfig `toml:"imap"`
-	HTTP HTTPConfig `toml:"http"`
-	TLS  TLSConfig  `toml:"tls"`
+	SMTP    SMTPConfig    `toml:"smtp"`
+	IMAP    IMAPConfig    `toml:"imap"`
+	HTTP    HTTPConfig    `toml:"http"`
+	TLS     TLSConfig     `toml:"tls"`
+	Metrics MetricsConfig `toml:"metrics"`
 
 	// The gateway to other servers (gateway.go).
 	Routes    []RouteConfig   `toml:"route"`
@@ -95,6 +96,14 @@ type HTTPConfig struct {
 	AllowInsecureAuth bool `toml:"allow_insecure_auth"`
 }
 
+// MetricsConfig is the [metrics] table: Prometheus metrics at /metrics, on a listener of their own.
+type MetricsConfig struct {
+	Listen string `toml:"listen"` // plain HTTP; empty disables it
+	// BearerTokenFile holds the token scrapers must send ("Authorization: Bearer <token>"); empty: none needed,
+	// which suits only a loopback listen address.
+	BearerTokenFile string `toml:"bearer_token_file"`
+}
+
 // TLSConfig is the [tls] table. With both empty, a self-signed pair is
 // generated in <data_dir>/tls; relative paths are relative to the config
 // file's folder.
@@ -138,6 +147,7 @@ func Default() Config {
 			MaxConnectionsPerIP: 500,
 		},
 		HTTP:    HTTPConfig{Listen: "127.0.0.1:8080", ListenTLS: "127.0.0.1:8443", AllowInsecureAuth: true},
+		Metrics: MetricsConfig{Listen: "127.0.0.1:9725"},
 		Queue:   defaultQueue(),
 		DNS:     DNSConfig{System: true},
 		Inbound: InboundConfig{Verify: true, DMARCReject: "reject", DisplayNameSpoof: "junk"},
@@ -173,6 +183,7 @@ func Load(path string) (Config, error) {
 	c.TLS.Key = resolve(dir, c.TLS.Key)
 	c.DNS.Records = resolve(dir, c.DNS.Records)
 	c.Smarthost.PasswordFile = resolve(dir, c.Smarthost.PasswordFile)
+	c.Metrics.BearerTokenFile = resolve(dir, c.Metrics.BearerTokenFile)
 	if err := c.Validate(); err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}

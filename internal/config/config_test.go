@@ -82,6 +82,9 @@ allow_insecure_auth = false
 max_connections_per_ip = 300
 [http]
 listen = "127.0.0.1:9090"
+[metrics]
+listen = ":9725"
+bearer_token_file = "metrics.token"
 [tls]
 cert = "/etc/ssl/mail.pem"
 key = "private/mail.key"
@@ -121,9 +124,10 @@ display_name_spoof = "reject"
 		ShutdownTimeout: Duration(time.Minute),
 		SMTP: SMTPConfig{MX: ":25", Submission: ":587", Submissions: ":465", MaxMessageSize: 20 * MB,
 			MaxRecipients: 300, ReadTimeout: Duration(5 * time.Minute), WriteTimeout: Duration(30 * time.Second), MaxConnectionsPerIP: 20},
-		IMAP: IMAPConfig{Listen: ":143", MaxConnectionsPerIP: 300},
-		HTTP: HTTPConfig{Listen: "127.0.0.1:9090", ListenTLS: "127.0.0.1:8443"},
-		TLS:  TLSConfig{Cert: "/etc/ssl/mail.pem", Key: filepath.Join(dir, "private/mail.key")},
+		IMAP:    IMAPConfig{Listen: ":143", MaxConnectionsPerIP: 300},
+		HTTP:    HTTPConfig{Listen: "127.0.0.1:9090", ListenTLS: "127.0.0.1:8443"},
+		TLS:     TLSConfig{Cert: "/etc/ssl/mail.pem", Key: filepath.Join(dir, "private/mail.key")},
+		Metrics: MetricsConfig{Listen: ":9725", BearerTokenFile: filepath.Join(dir, "metrics.token")},
 		Routes: []RouteConfig{{Domain: "quangninh.gov.vn", Host: "10.0.0.5:25", TLS: "required"},
 			{Domain: "*.gov.vn", Host: "relay.gov.vn:25"}},
 		Smarthost: SmarthostConfig{Host: "smtp.example.vn:587", Username: "hanoi", PasswordFile: filepath.Join(dir, "relay.pass")},
@@ -182,6 +186,8 @@ func TestLoadErrors(t *testing.T) {
 		{"bad port", "[smtp]\nmx = \"127.0.0.1:99999\"\n", `smtp.mx: "127.0.0.1:99999": port must be a number from 0 to 65535`},
 		{"same address", "[http]\nlisten = \"127.0.0.1:2525\"\n", `http.listen: "127.0.0.1:2525" collides with smtp.mx`},
 		{"wildcard collision", "[imap]\nlisten_tls = \":2465\"\n", `imap.listen_tls: ":2465" collides with smtp.submissions`},
+		{"metrics collision", "[metrics]\nlisten = \"127.0.0.1:8080\"\n", `metrics.listen: "127.0.0.1:8080" collides with http.listen`},
+		{"bad metrics listen", "[metrics]\nlisten = \"9725\"\n", `metrics.listen: "9725" is not host:port`},
 		{"cert without key", "[tls]\ncert = \"a.pem\"\n", "tls: set both cert and key"},
 		{"key without cert", "[tls]\nkey = \"a.key\"\n", "tls: set both cert and key"},
 		{"no recipients", "[smtp]\nmax_recipients = 0\n", "smtp.max_recipients: must be at least 1"},
@@ -275,5 +281,32 @@ func TestUnknownKeysListedOnce(t *testing.T) {
 	want := "config " + path + `: unknown key "pop3", "smtp.max_size"`
 	if err == nil || err.Error() != want {
 		t.Errorf("Load error = %v, want %q", err, want)
+	}
+}
+
+// Metrics served beyond loopback without a token are allowed, but said at start.
+func TestMetricsWarnings(t *testing.T) {
+	for _, c := range []struct {
+		listen, token string
+		warn          bool
+	}{
+		{"127.0.0.1:9725", "", false},
+		{"[::1]:9725", "", false},
+		{"localhost:9725", "", false},
+		{"", "", false},
+		{":9725", "", true},
+		{"0.0.0.0:9725", "", true},
+		{"10.1.2.3:9725", "", true},
+		{"10.1.2.3:9725", "/etc/mailserver/metrics.token", false},
+	} {
+		cfg := Default()
+		cfg.Metrics = MetricsConfig{Listen: c.listen, BearerTokenFile: c.token}
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%+v: %v; want it allowed", cfg.Metrics, err)
+		}
+		w := cfg.Warnings()
+		if got := len(w) == 1 && strings.HasPrefix(w[0], "metrics.listen: "); got != c.warn || !c.warn && len(w) > 0 {
+			t.Errorf("%+v: warnings %q, want a warning: %v", cfg.Metrics, w, c.warn)
+		}
 	}
 }

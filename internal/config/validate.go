@@ -99,6 +99,7 @@ func (c Config) validateListeners(add func(key, format string, args ...any)) {
 		{"imap.listen_tls", c.IMAP.ListenTLS},
 		{"http.listen", c.HTTP.Listen},
 		{"http.listen_tls", c.HTTP.ListenTLS},
+		{"metrics.listen", c.Metrics.Listen},
 	}
 	type bound struct{ key, host, port string }
 	var bounds []bound
@@ -124,6 +125,30 @@ func (c Config) validateListeners(add func(key, format string, args ...any)) {
 		}
 		bounds = append(bounds, bound{l.key, host, port})
 	}
+}
+
+// Warnings lists what is allowed but probably unintended, one line each starting with the TOML key it concerns, for
+// the server to log at start.
+func (c Config) Warnings() []string {
+	var warnings []string
+	if c.Metrics.Listen != "" && c.Metrics.BearerTokenFile == "" && !loopbackListen(c.Metrics.Listen) {
+		warnings = append(warnings, fmt.Sprintf("metrics.listen: %q is not a loopback address and no "+
+			"metrics.bearer_token_file is set: anyone who can reach it reads the server's metrics", c.Metrics.Listen))
+	}
+	return warnings
+}
+
+// loopbackListen reports whether a listen address binds only the loopback interface.
+func loopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // wildcard reports whether a listen host means every interface.

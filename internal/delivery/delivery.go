@@ -17,6 +17,7 @@ import (
 	"net"
 	"time"
 
+	"mailserver/internal/metrics"
 	"mailserver/internal/store"
 )
 
@@ -38,12 +39,16 @@ type Deliverer struct {
 	store    backend          // immutable
 	hostname string           // immutable: the "by" name of Received headers
 	log      *slog.Logger     // immutable
+	metrics  *metrics.Metrics // immutable; nil counts nothing
 	now      func() time.Time // immutable
 }
 
-// New returns a Deliverer storing into st. hostname names this server in Received headers.
-func New(st *store.Store, hostname string, logger *slog.Logger) *Deliverer {
-	return newDeliverer(st, hostname, logger)
+// New returns a Deliverer storing into st. hostname names this server in Received headers; m counts the local
+// copies stored (nil: nothing is counted).
+func New(st *store.Store, hostname string, logger *slog.Logger, m *metrics.Metrics) *Deliverer {
+	d := newDeliverer(st, hostname, logger)
+	d.metrics = m
+	return d
 }
 
 func newDeliverer(st backend, hostname string, logger *slog.Logger) *Deliverer {
@@ -69,6 +74,9 @@ type Envelope struct {
 	// domains are queued.
 	Internal bool
 	Size     int64 // the size the client declared (MAIL FROM SIZE=), 0 if none; used for quota at RCPT
+	// Logger is the log of the session the message arrives in (its connection ID), which the transaction's lines
+	// join with the message ID; nil: the Deliverer's.
+	Logger *slog.Logger
 }
 
 // IsLocalDomain reports whether mail for domain is delivered here.

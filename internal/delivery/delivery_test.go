@@ -81,7 +81,7 @@ const testBody = "From: sender@other.example\r\nTo: an@hanoi.gov.vn\r\nSubject: 
 
 func TestCommitTwoRecipientsOneBody(t *testing.T) {
 	st := newTestStore(t)
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	ctx := context.Background()
 	tx := d.Begin(ctx, mxEnvelope())
 	for _, r := range []string{"an@hanoi.gov.vn", "Binh@Hanoi.gov.vn"} {
@@ -117,7 +117,7 @@ func TestCommitTwoRecipientsOneBody(t *testing.T) {
 
 func TestTraceFormat(t *testing.T) {
 	st := newTestStore(t)
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	d.now = func() time.Time { return time.Date(2025, 3, 4, 5, 6, 7, 0, time.FixedZone("ICT", 7*3600)) }
 	env := Envelope{From: "an@hanoi.gov.vn", RemoteAddr: &net.TCPAddr{IP: net.ParseIP("2001:db8::1")},
 		HeloName: "laptop (evil)\r", Authenticated: "an@hanoi.gov.vn", TLS: true, Submission: true}
@@ -147,7 +147,7 @@ func TestAddRecipientErrors(t *testing.T) {
 	if _, err := st.UpdateAccount("chi@"+domain, func(a *store.Account) error { a.Quota = 1000; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	ctx := context.Background()
 	sub := Envelope{From: "an@hanoi.gov.vn", Authenticated: "an@hanoi.gov.vn", Submission: true}
 	big := mxEnvelope()
@@ -187,7 +187,7 @@ func TestAddRecipientErrors(t *testing.T) {
 
 func TestOverQuotaWhenFull(t *testing.T) {
 	st := newTestStore(t)
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	ctx := context.Background()
 	deliver(t, d, "chi@"+domain)
 	used := inboxUsed(t, st, "chi@"+domain)
@@ -228,7 +228,7 @@ func deliver(t *testing.T, d *Deliverer, rcpts ...string) Result {
 // refusing it now could only fail the message for every recipient, at every retry.
 func TestQuotaExceededAfterRcptStillDelivers(t *testing.T) {
 	st := newTestStore(t)
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	ctx := context.Background()
 	tx := d.Begin(ctx, mxEnvelope())
 	for _, r := range []string{"an@" + domain, "chi@" + domain} {
@@ -259,7 +259,7 @@ func TestQuotaExceededAfterRcptStillDelivers(t *testing.T) {
 
 func TestRecipientRemovedBeforeCommit(t *testing.T) {
 	st := newTestStore(t)
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	ctx := context.Background()
 	tx := d.Begin(ctx, mxEnvelope())
 	for _, r := range []string{"an@" + domain, "chi@" + domain} {
@@ -280,7 +280,7 @@ func TestRecipientRemovedBeforeCommit(t *testing.T) {
 
 func TestDuplicateRecipientsOneCopy(t *testing.T) {
 	st := newTestStore(t)
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	res := deliver(t, d, "an@"+domain, "AN@hanoi.gov.vn", "an@HANOI.GOV.VN")
 	if len(res.Recipients) != 3 || res.Recipients[0].UID != 1 || res.Recipients[2].UID != 1 {
 		t.Fatalf("result %+v", res)
@@ -300,7 +300,7 @@ func TestDisabledAccountReceives(t *testing.T) {
 	if _, err := st.UpdateAccount("binh@"+domain, func(a *store.Account) error { a.Disabled = true; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	deliver(t, New(st, "mail.hanoi.gov.vn", nil), "binh@"+domain)
+	deliver(t, New(st, "mail.hanoi.gov.vn", nil, nil), "binh@"+domain)
 	if n := len(inbox(t, st, "binh@"+domain)); n != 1 {
 		t.Errorf("disabled account has %d messages, want 1", n)
 	}
@@ -308,7 +308,7 @@ func TestDisabledAccountReceives(t *testing.T) {
 
 func TestSubmissionFromHeader(t *testing.T) {
 	st := newTestStore(t)
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	ctx := context.Background()
 	env := Envelope{From: "an@hanoi.gov.vn", Authenticated: "an@hanoi.gov.vn", Submission: true}
 	tests := []struct {
@@ -337,7 +337,7 @@ func TestSubmissionFromHeader(t *testing.T) {
 
 func TestAuthorizeSender(t *testing.T) {
 	st := newTestStore(t)
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	ctx := context.Background()
 	an, err := st.Account("an@" + domain)
 	if err != nil {
@@ -363,7 +363,7 @@ func TestAuthorizeSender(t *testing.T) {
 
 func TestTransactionLifecycle(t *testing.T) {
 	st := newTestStore(t)
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	ctx := context.Background()
 	tx := d.Begin(ctx, mxEnvelope())
 	if _, err := tx.Commit(ctx, []byte(testBody)); !errors.Is(err, ErrNoRecipients) {

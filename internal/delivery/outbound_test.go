@@ -14,7 +14,7 @@ import (
 // recipients in one transaction, with the body stored once.
 func TestCommitQueuesRemoteRecipients(t *testing.T) {
 	st := newTestStore(t)
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	ctx := context.Background()
 	tx := d.Begin(ctx, Envelope{From: "an@hanoi.gov.vn", Authenticated: "an@hanoi.gov.vn", Submission: true})
 	for _, rcpt := range []string{"binh@hanoi.gov.vn", "Lan@Other.gov.vn", "minh@other.gov.vn", "Lan@OTHER.gov.vn", "hoa@bộ-nội-vụ.vn"} {
@@ -61,7 +61,7 @@ func TestCommitQueuesRemoteRecipients(t *testing.T) {
 
 func TestMXRefusesMailLoop(t *testing.T) {
 	st := newTestStore(t)
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	ctx := context.Background()
 	tx := d.Begin(ctx, mxEnvelope())
 	if err := tx.AddRecipient(ctx, "an@hanoi.gov.vn"); err != nil {
@@ -79,17 +79,17 @@ func TestMXRefusesMailLoop(t *testing.T) {
 // Reports this server writes go to local senders at once and to remote ones through the queue, from the null sender.
 func TestReport(t *testing.T) {
 	st := newTestStore(t)
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	ctx := context.Background()
 	report := []byte("From: MAILER-DAEMON@mail.hanoi.gov.vn\r\nSubject: Undelivered\r\n\r\nx\r\n")
-	if _, err := d.Report(ctx, "an@hanoi.gov.vn", report); err != nil {
+	if _, err := d.Report(ctx, nil, "an@hanoi.gov.vn", report); err != nil {
 		t.Fatal(err)
 	}
 	msgs := inbox(t, st, "an@hanoi.gov.vn")
 	if len(msgs) != 1 || !strings.HasPrefix(fullMessage(t, st, msgs[0]), "Return-Path: <>\r\nDelivered-To: an@hanoi.gov.vn\r\nReceived: by mail.hanoi.gov.vn id ") {
 		t.Fatalf("report copy = %v", msgs)
 	}
-	res, err := d.Report(ctx, "someone@other.gov.vn", report)
+	res, err := d.Report(ctx, nil, "someone@other.gov.vn", report)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestReport(t *testing.T) {
 	if err != nil || q.From != "" {
 		t.Fatalf("queued report = %+v, %v; want one from the null sender", q, err)
 	}
-	if _, err := d.Report(ctx, "nobody@hanoi.gov.vn", report); !errors.Is(err, ErrUnknownRecipient) {
+	if _, err := d.Report(ctx, nil, "nobody@hanoi.gov.vn", report); !errors.Is(err, ErrUnknownRecipient) {
 		t.Errorf("report to an unknown local address = %v, want ErrUnknownRecipient", err)
 	}
 }
@@ -105,7 +105,7 @@ func TestReport(t *testing.T) {
 // The inbound checks' verdict travels with every local copy; a quarantined message lands in Junk.
 func TestVerdict(t *testing.T) {
 	st := newTestStore(t)
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	ctx := context.Background()
 	tx := d.Begin(ctx, mxEnvelope())
 	if err := tx.AddRecipient(ctx, "an@hanoi.gov.vn"); err != nil {

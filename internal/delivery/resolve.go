@@ -288,5 +288,5 @@ func (x *expansion) account(a store.Account) {
 }
 
 func (x *expansion) skip(member, reason string) {
-	x.t.d.log.Info("group member skipped", "id", x.t.id, "group", x.group, "member", member, "reason", reason)
+	x.t.log.Info("group member skipped", "group", x.group, "member", member, "reason", reason)
 }

@@ -107,7 +107,7 @@ func TestGroupReachedManyWaysOneCopyEach(t *testing.T) {
 	}
 	addGroup(t, st, "inner@"+domain, store.PostAnyone, []string{"an@" + domain, "binh@" + domain})
 	addGroup(t, st, "all@"+domain, store.PostAnyone, []string{"an@" + domain, "inner@" + domain, "unit:hanoi/ubnd"})
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	res := deliver(t, d, "all@"+domain, "an@"+domain)
 	wantCounts(t, st, map[string]int{"an@" + domain: 1, "binh@" + domain: 1, "chi@" + domain: 1})
 	// One body, referenced by the three copies: stored once, not once per person.
@@ -131,7 +131,7 @@ func TestUnitMemberIncludesLaterStaff(t *testing.T) {
 	}
 	addGroup(t, st, "ba-dinh@"+domain, store.PostAnyone, []string{"unit:hanoi"})
 	addAccount(t, st, store.Account{Address: "dung@" + domain, Unit: "hanoi/phuong-ba-dinh"})
-	deliver(t, New(st, "mail.hanoi.gov.vn", nil), "ba-dinh@"+domain)
+	deliver(t, New(st, "mail.hanoi.gov.vn", nil, nil), "ba-dinh@"+domain)
 	wantCounts(t, st, map[string]int{"dung@" + domain: 1, "an@" + domain: 0})
 }
 
@@ -142,7 +142,7 @@ func TestGroupLoops(t *testing.T) {
 	addGroup(t, st, "a@"+domain, store.PostAnyone, []string{"binh@" + domain})
 	addGroup(t, st, "b@"+domain, store.PostAnyone, []string{"a@" + domain, "chi@" + domain, "an@" + domain})
 	setMembers(t, st, "a@"+domain, "b@"+domain, "binh@"+domain)
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	deliver(t, d, "self@"+domain)
 	wantCounts(t, st, map[string]int{"an@" + domain: 1, "binh@" + domain: 0})
 	deliver(t, d, "a@"+domain)
@@ -164,7 +164,7 @@ func TestAliases(t *testing.T) {
 		t.Fatal(err)
 	}
 	addAlias(t, st, "l2@"+domain, "l1@"+domain)
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	deliver(t, d, "Chanh-Van-Phong@hanoi.gov.vn")
 	wantCounts(t, st, map[string]int{"an@" + domain: 1})
 	deliver(t, d, "ld@"+domain, "an.nguyen@"+domain)
@@ -200,7 +200,7 @@ func TestPostingPolicies(t *testing.T) {
 		"binh.tran@"+domain, "partner@other.example", "van-thu@"+domain, "spoofed@"+domain)
 	addGroup(t, st, "anyone@"+domain, store.PostAnyone, []string{"an@" + domain})
 	mxFrom := func(from string) Envelope { e := mxEnvelope(); e.From = from; return e }
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	tests := []struct {
 		env   Envelope
 		group string
@@ -260,10 +260,10 @@ func TestMembersPolicyThroughNestingAndUnits(t *testing.T) {
 		t.Fatal(err)
 	}
 	addAccount(t, st, store.Account{Address: "dung@" + domain, Unit: "hanoi", Quota: 1})
-	deliver(t, New(st, "mail.hanoi.gov.vn", nil), "dung@"+domain) // now over quota
+	deliver(t, New(st, "mail.hanoi.gov.vn", nil, nil), "dung@"+domain) // now over quota
 	addGroup(t, st, "inner@"+domain, store.PostAnyone, []string{"unit:hanoi"})
 	addGroup(t, st, "outer@"+domain, store.PostMembers, []string{"inner@" + domain, "an@" + domain})
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	if err := rcptErr(d, subEnvelope("dung"), "outer@"+domain); err != nil {
 		t.Errorf("member through a nested unit (over quota): %v", err)
 	}
@@ -284,7 +284,7 @@ func TestNestedGroupPolicyApplies(t *testing.T) {
 	st := newTestStore(t)
 	addGroup(t, st, "leaders@"+domain, store.PostMembers, []string{"an@" + domain})
 	addGroup(t, st, "open@"+domain, store.PostAnyone, []string{"leaders@" + domain, "binh@" + domain})
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	deliver(t, d, "open@"+domain) // from the MX: not a member of leaders@
 	wantCounts(t, st, map[string]int{"an@" + domain: 0, "binh@" + domain: 1})
 	tx := d.Begin(context.Background(), subEnvelope("an"))
@@ -304,7 +304,7 @@ func TestRejectMailAndDisabledMembers(t *testing.T) {
 	addAlias(t, st, "b@"+domain, "binh@"+domain)
 	addGroup(t, st, "g@"+domain, store.PostAnyone, []string{"an@" + domain, "binh@" + domain, "chi@" + domain})
 	addGroup(t, st, "gone@"+domain, store.PostAnyone, []string{"binh@" + domain})
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	for _, r := range []string{"binh@" + domain, "b@" + domain} {
 		if err := rcptErr(d, mxEnvelope(), r); !errors.Is(err, ErrMailboxDisabled) {
 			t.Errorf("%s: %v, want ErrMailboxDisabled", r, err)
@@ -323,7 +323,7 @@ func TestGroupMemberOverQuota(t *testing.T) {
 	addGroup(t, st, "just-chi@"+domain, store.PostAnyone, []string{"chi@" + domain})
 	addGroup(t, st, "empty@"+domain, store.PostAnyone, nil)
 	update(t, st, "chi@"+domain, func(a *store.Account) { a.Quota = 1 })
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	deliver(t, d, "chi@"+domain) // accepted while chi had room; now full
 	// A full member still gets a group's message (soft quota, as at commit): silently dropping it would lose mail
 	// the sender was told was delivered. Named directly, chi is refused at RCPT.
@@ -352,7 +352,7 @@ func TestRemovedMembersAndUnitsSkipped(t *testing.T) {
 	if err := st.RemoveUnit("hanoi/old"); err != nil {
 		t.Fatal(err)
 	}
-	deliver(t, New(st, "mail.hanoi.gov.vn", nil), "g@"+domain)
+	deliver(t, New(st, "mail.hanoi.gov.vn", nil, nil), "g@"+domain)
 	wantCounts(t, st, map[string]int{"an@" + domain: 1})
 }
 
@@ -374,7 +374,7 @@ func TestSendableAddresses(t *testing.T) {
 	if err := st.SetGrant("ke-toan@"+domain, "an@"+domain, store.RightRead|store.RightWrite); err != nil {
 		t.Fatal(err)
 	}
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	an, _ := st.Account("an@" + domain)
 	got, err := d.SendableAddresses(an)
 	if err != nil {
@@ -397,7 +397,7 @@ func TestSendAsAudited(t *testing.T) {
 	st := newTestStore(t)
 	addAlias(t, st, "an.nguyen@"+domain, "an@"+domain)
 	addAlias(t, st, "binh.tran@"+domain, "binh@"+domain)
-	d := New(st, "mail.hanoi.gov.vn", nil)
+	d := New(st, "mail.hanoi.gov.vn", nil, nil)
 	ctx := context.Background()
 	submit := func(env Envelope, from string) error {
 		tx := d.Begin(ctx, env)

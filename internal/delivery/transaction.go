@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -17,9 +18,10 @@ import (
 // Transaction is one message on its way in: envelope, recipients, then Commit or Abort. It is not safe for
 // concurrent use; the protocol session that owns it serialises calls.
 type Transaction struct {
-	d     *Deliverer // immutable
-	env   Envelope   // immutable
-	id    string     // immutable: names the transaction in logs and Received headers
+	d     *Deliverer   // immutable
+	env   Envelope     // immutable
+	id    string       // immutable: names the transaction in logs and Received headers
+	log   *slog.Logger // immutable: the session's log with the message ID
 	rcpts []recipient
 	// remote lists the accepted recipients in other domains, each once, for the outbound queue.
 	remote []string
@@ -43,11 +45,36 @@ type recipient struct {
 // Begin starts a transaction. It never fails: the envelope sender was checked by the caller (AuthorizeSender for
 // submissions, which also fills env.SendAs), and recipients are checked one by one.
 func (d *Deliverer) Begin(_ context.Context, env Envelope) *Transaction {
-	return &Transaction{d: d, env: env, id: strings.ToUpper(rand.Text()[:12])}
+	id := strings.ToUpper(rand.Text()[:12])
+	log := env.Logger
+	if log == nil {
+		log = d.log
+	}
+	return &Transaction{d: d, env: env, id: id, log: log.With(idAttr(env), id)}
 }
 
-// ID names the transaction in logs and in the Received headers of its copies.
+// The log attribute of a transaction's ID: one name from SMTP accept through every queue attempt to the delivery
+// report, so that grepping it tells the message's whole story ("msg" is slog's key for the line's text). A
+// report's own ID is "report": its lines belong to the story of the message it reports on, whose ID its log
+// already carries (Report).
+const (
+	MessageAttr = "msgid"
+	ReportAttr  = "report"
+)
+
+func idAttr(env Envelope) string {
+	if env.Internal {
+		return ReportAttr
+	}
+	return MessageAttr
+}
+
+// ID names the transaction in logs and in the Received headers of its copies; it is the queue ID of its remote
+// recipients.
 func (t *Transaction) ID() string { return t.id }
+
+// Log is the log for the transaction's lines: the session's, with the transaction's ID.
+func (t *Transaction) Log() *slog.Logger { return t.log }
 
 // AddRecipient resolves rcpt now (see resolve), so that the client learns at once whether it will be delivered.
 // A recipient in another domain is accepted for the outbound queue on a submission or a report this server writes
@@ -197,8 +224,9 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("deliver message %s: %w", t.id, err)
 	}
+	t.d.metrics.LocalCopiesStored(len(placed))
 	res := t.result(placed)
-	t.d.log.Info("delivered", "id", t.id, "from", t.env.From, "recipients", len(res.Recipients),
+	t.log.Info("delivered", "from", t.env.From, "recipients", len(res.Recipients),
 		"copies", len(d.Copies), "queued", len(t.remote), "size", len(body))
 	return res, nil
 }

@@ -1,7 +1,9 @@
 package imap
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -26,17 +28,14 @@ func (s *session) Login(username, password string) error {
 	switch {
 	case err == nil:
 	case errors.Is(err, auth.ErrInvalidCredentials):
-		s.log.Info("imap login failed", "user", auth.LogName(username))
-		return errAuthFailed
+		return s.refuseLogin(slog.LevelInfo, "imap login failed", username, errAuthFailed, err)
 	case errors.Is(err, auth.ErrTooManyAttempts):
-		s.log.Warn("imap login throttled", "user", auth.LogName(username), "err", err)
-		return throttled(err)
+		return s.refuseLogin(slog.LevelWarn, "imap login throttled", username, throttled(err), err)
 	case errors.Is(err, auth.ErrAccountDisabled):
-		s.log.Info("imap login to a disabled account", "user", auth.LogName(username))
-		return errDisabled
+		return s.refuseLogin(slog.LevelInfo, "imap login to a disabled account", username, errDisabled, err)
 	case errors.Is(err, auth.ErrBusy):
-		s.log.Warn("imap login not checked: every password check slot busy", "user", auth.LogName(username))
-		return errLoginBusy
+		return s.refuseLogin(slog.LevelWarn, "imap login not checked: every password check slot busy", username,
+			errLoginBusy, err)
 	default:
 		return s.internalError("login", err)
 	}
@@ -47,9 +46,17 @@ func (s *session) Login(username, password string) error {
 	return nil
 }
 
+// refuseLogin logs a refused login with the reply's response code (RFC 5530) and the reason, and returns the
+// reply. The user name goes through auth.LogName; the password never reaches a log.
+func (s *session) refuseLogin(level slog.Level, msg, username string, reply *imap.Error, reason error) error {
+	s.log.Log(context.Background(), level, msg, "user", auth.LogName(username), "code", string(reply.Code),
+		"reason", reason.Error())
+	return reply
+}
+
 // throttled is the refusal of a login the throttle did not let through: a temporary failure (RFC 5530 UNAVAILABLE)
 // that says when to try again, so that the client neither takes the password for wrong nor waits past its deadline.
-func throttled(err error) error {
+func throttled(err error) *imap.Error {
 	return no(imap.ResponseCodeUnavailable, "Too many failed logins; "+auth.RetryAdvice(err))
 }
 
@@ -57,6 +64,6 @@ func throttled(err error) error {
 func (s *session) Unauthenticate() error {
 	s.unselect()
 	s.logout()
-	s.log = s.srv.log.With("remote", s.remote.String())
+	s.log = s.connLog.Logger()
 	return nil
 }

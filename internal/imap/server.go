@@ -38,6 +38,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
+	"mailserver/internal/connlog"
+	"mailserver/internal/metrics"
 	"mailserver/internal/netlimit"
 	"mailserver/internal/store"
 )
@@ -62,8 +64,9 @@ type Options struct {
 	AppendLimit       uint32 // bytes; 0 means 50 MiB
 	// Memory bounds the messages held in memory while they are received, shared with SMTP; nil: no bound beyond
 	// AppendLimit per message.
-	Memory *netlimit.Memory
-	Logger *slog.Logger
+	Memory  *netlimit.Memory
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics // counts sessions and commands; nil counts nothing
 }
 
 // Server is the IMAP server. It is safe for concurrent use.
@@ -74,7 +77,9 @@ type Server struct {
 	tlsConfig   *tls.Config
 	appendLimit uint32
 	memory      *netlimit.Memory
+	metrics     *metrics.Metrics
 	hub         *hub
+	conns       *connlog.Tracker // names and logs each connection
 
 	// Two library servers that differ only in InsecureAuth: the library decides "may authenticate" per server,
 	// and we need it per peer. Each is fed by a connQueue.
@@ -85,7 +90,7 @@ type Server struct {
 	startOnce sync.Once
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}     // guarded by mu
-	conns     map[*imapserver.Conn]struct{} // every connection with a session, told BYE at shutdown; guarded by mu
+	sessions  map[*imapserver.Conn]struct{} // every connection with a session, told BYE at shutdown; guarded by mu
 	closed    bool                          // guarded by mu
 	started   bool                          // guarded by mu; the library servers run
 }
@@ -101,14 +106,16 @@ func New(opts Options) *Server {
 		tlsConfig:   opts.TLSConfig,
 		appendLimit: opts.AppendLimit,
 		memory:      opts.Memory,
+		metrics:     opts.Metrics,
 		hub:         newHub(),
 		trusted:     netaddr.IsLoopback,
 		listeners:   map[net.Listener]struct{}{},
-		conns:       map[*imapserver.Conn]struct{}{},
+		sessions:    map[*imapserver.Conn]struct{}{},
 	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.conns = connlog.NewTracker(s.log, reasonLogout)
 	if s.appendLimit == 0 {
 		s.appendLimit = defaultAppendLimit
 	}
@@ -128,7 +135,7 @@ func (s *Server) OnChange(c store.Change) { s.hub.onChange(c) }
 func (s *Server) newLibraryServer(insecureAuth bool) (*imapserver.Server, *connQueue) {
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return newSession(s, c), nil, nil
+			return newCountedSession(newSession(s, c)), nil, nil
 		},
 		Caps:         capabilities(),
 		Logger:       libraryLogger{s.log},
@@ -156,16 +163,21 @@ func capabilities() imap.CapSet {
 	return caps
 }
 
-// Serve accepts plaintext connections on ln; clients upgrade with STARTTLS.
-func (s *Server) Serve(ln net.Listener) error { return s.serve(ln) }
+// reasonLogout is why a connection ended when the server closed it and nothing else explains it: the client's
+// LOGOUT (connlog).
+const reasonLogout = "logout"
 
-// ServeTLS accepts implicit-TLS connections on ln. The *tls.Conn is handed to the library as is: it detects TLS by
-// that type, so wrapping it would hide TLS and disable authentication.
+// Serve accepts plaintext connections on ln; clients upgrade with STARTTLS.
+func (s *Server) Serve(ln net.Listener) error { return s.serve(s.conns.Listener(ln, "imap", false)) }
+
+// ServeTLS accepts implicit-TLS connections on ln, a TCP listener. The *tls.Conn is handed to the library as is:
+// it detects TLS by that type, so wrapping it would hide TLS and disable authentication; the connection log goes
+// below TLS.
 func (s *Server) ServeTLS(ln net.Listener) error {
 	if s.tlsConfig == nil {
 		return errors.New("imap: ServeTLS needs Options.TLSConfig")
 	}
-	return s.serve(tls.NewListener(ln, s.tlsConfig))
+	return s.serve(tls.NewListener(s.conns.Listener(ln, "imaps", true), s.tlsConfig))
 }
 
 func (s *Server) serve(ln net.Listener) error {
@@ -243,6 +255,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return errServerClosed
 	}
 	s.closed = true
+	s.conns.ShuttingDown()
 	started := s.started
 	var err error
 	for ln := range s.listeners {
@@ -277,8 +290,8 @@ func (s *Server) sayBye(ctx context.Context) {
 		return
 	}
 	s.mu.Lock()
-	conns := make([]*imapserver.Conn, 0, len(s.conns))
-	for c := range s.conns {
+	conns := make([]*imapserver.Conn, 0, len(s.sessions))
+	for c := range s.sessions {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
@@ -301,13 +314,13 @@ func (s *Server) sayBye(ctx context.Context) {
 // connected and disconnected track the connections with a session, for sayBye.
 func (s *Server) connected(c *imapserver.Conn) {
 	s.mu.Lock()
-	s.conns[c] = struct{}{}
+	s.sessions[c] = struct{}{}
 	s.mu.Unlock()
 }
 
 func (s *Server) disconnected(c *imapserver.Conn) {
 	s.mu.Lock()
-	delete(s.conns, c)
+	delete(s.sessions, c)
 	s.mu.Unlock()
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapserver"
 
+	"mailserver/internal/connlog"
 	"mailserver/internal/store"
 )
 
@@ -16,7 +17,10 @@ type session struct {
 	srv    *Server
 	conn   *imapserver.Conn
 	remote net.Addr // immutable
-	log    *slog.Logger
+	// connLog is the connection under conn, with its ID; it is told why the connection ends when the server ends
+	// it. Immutable.
+	connLog *connlog.Conn
+	log     *slog.Logger // connLog's logger, with the account once logged in
 
 	account *store.Account // nil before login
 
@@ -36,9 +40,15 @@ var (
 )
 
 func newSession(srv *Server, c *imapserver.Conn) *session {
-	remote := c.NetConn().RemoteAddr()
+	connLog := connlog.Of(c.NetConn(), srv.log)
 	srv.connected(c)
-	return &session{srv: srv, conn: c, remote: remote, log: srv.log.With("remote", remote.String())}
+	return &session{srv: srv, conn: c, remote: c.NetConn().RemoteAddr(), connLog: connLog, log: connLog.Logger()}
+}
+
+// ending logs why the server ends the session, for the disconnect line too; the caller then closes the connection.
+func (s *session) ending(reason string) {
+	s.log.Info(reason + ": closing the session")
+	s.connLog.End(reason)
 }
 
 // Close implements imapserver.Session; the connection is gone.

@@ -65,7 +65,7 @@ func (h *hub) revokeShared(accountID, sharedID uint64) {
 			sel := s.sel
 			s.selMu.Unlock()
 			if sel != nil && sel.mailbox.AccountID == sharedID {
-				s.log.Info("grant on the selected shared mailbox revoked: closing the session")
+				s.ending("grant on the selected shared mailbox revoked")
 				s.conn.NetConn().Close()
 			}
 		}
@@ -78,7 +78,7 @@ func (h *hub) revoke(accountID uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.sessions[accountID] {
-		s.log.Info("account disabled or removed: closing the session")
+		s.ending("account disabled or removed")
 		go s.conn.NetConn().Close()
 	}
 }

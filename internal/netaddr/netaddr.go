@@ -5,6 +5,7 @@ package netaddr
 import (
 	"net"
 	"net/netip"
+	"strings"
 )
 
 // IsLoopback reports whether addr is a TCP address on the loopback network (127.0.0.0/8, ::1).
@@ -51,4 +52,14 @@ func Host(addr net.Addr) string {
 		return addr.String()
 	}
 	return host
+}
+
+// IsLoopbackHost says whether the host part of a listen address is this machine only: localhost, 127.0.0.0/8 or
+// ::1. An empty host, or 0.0.0.0 and ::, listens on every address.
+func IsLoopbackHost(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }

@@ -6,6 +6,9 @@ type Error struct {
 	Status    string // RFC 3463 enhanced status code, such as "5.1.2" or "4.4.3"
 	Text      string
 	Err       error // the lookup error behind it, if any
+	// Via is how the destination was being found, as Target.Via: "route" or "smarthost" when their host failed to
+	// resolve, "" otherwise (the domain's own MX hosts).
+	Via string
 }
 
 func (e *Error) Error() string { return e.Status + " " + e.Text }

@@ -105,9 +105,14 @@ func (r *Router) route(domain string) (Route, bool) {
 // hostTargets resolves the host:port of a route or the smarthost into targets like proto. A name that does not
 // resolve is a configuration fault here, not the recipient's: the mail waits for it to be fixed.
 func (r *Router) hostTargets(ctx context.Context, proto Target, hostport string) ([]Target, error) {
+	fail := func(status, text string, err error) error {
+		e := temporary(status, text, err)
+		e.Via = proto.Via
+		return e
+	}
 	host, port, err := net.SplitHostPort(hostport)
 	if err != nil || host == "" || port == "" {
-		return nil, temporary("4.3.5", fmt.Sprintf("%s host %q is not host:port", proto.Via, hostport), err)
+		return nil, fail("4.3.5", fmt.Sprintf("%s host %q is not host:port", proto.Via, hostport), err)
 	}
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	if ip := net.ParseIP(host); ip != nil {
@@ -117,9 +122,9 @@ func (r *Router) hostTargets(ctx context.Context, proto Target, hostport string)
 	targets, err := r.addrTargets(ctx, nil, proto, host, port)
 	switch {
 	case dns.IsNotFound(err):
-		return nil, temporary("4.4.4", fmt.Sprintf("%s host %s does not exist", proto.Via, host), err)
+		return nil, fail("4.4.4", fmt.Sprintf("%s host %s does not exist", proto.Via, host), err)
 	case err != nil:
-		return nil, temporary("4.4.3", fmt.Sprintf("looking up %s host %s: %v", proto.Via, host, err), err)
+		return nil, fail("4.4.3", fmt.Sprintf("looking up %s host %s: %v", proto.Via, host, err), err)
 	}
 	return targets, nil
 }

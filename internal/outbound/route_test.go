@@ -252,6 +252,15 @@ func TestTargetsRoutes(t *testing.T) {
 		"gov.vn": "4.4.4"} {
 		_, err := r.Targets(routeCtx(t), domain)
 		checkError(t, err, status, false)
+		// The failure names the way the destination was being found, for the metrics.
+		want := "route"
+		if domain == "gov.vn" {
+			want = "smarthost"
+		}
+		var e *Error
+		if errors.As(err, &e) && e.Via != want {
+			t.Errorf("%s: failure via %q, want %q", domain, e.Via, want)
+		}
 	}
 }
 

@@ -9,8 +9,10 @@ import (
 	"sync"
 	"time"
 
+	"mailserver/internal/delivery"
 	"mailserver/internal/dsn"
 	"mailserver/internal/message"
+	"mailserver/internal/metrics"
 	"mailserver/internal/outbound"
 	"mailserver/internal/store"
 )
@@ -25,6 +27,7 @@ type outcome struct {
 	code   string // enhanced status code
 	reply  string
 	remote string
+	via    string // how the destination was found (outbound.Target.Via), for the metrics
 }
 
 // attempt makes one attempt at the pending recipients of one message and records the results.
@@ -35,14 +38,14 @@ func (w *Worker) attempt(ctx context.Context, id string) {
 	}
 	now := w.opts.Now()
 	if err != nil {
-		w.log.Error("read queued message", "id", id, "err", err)
+		w.log.Error("read queued message", delivery.MessageAttr, id, "err", err)
 		w.hold(id, now)
 		return
 	}
 	if !m.BounceRequested && m.NextAttempt.After(now) {
 		return // attempted and rescheduled after the dispatcher read the due index
 	}
-	log := w.log.With("id", id, "from", m.From)
+	log := w.log.With(delivery.MessageAttr, id, "from", m.From)
 	results := map[string]outcome{}
 	switch {
 	case m.BounceRequested:
@@ -66,10 +69,14 @@ func (w *Worker) attempt(ctx context.Context, id string) {
 		}
 		signed := append(w.sign(log, body), body...)
 		w.deliver(ctx, log, m, signed, results)
-		if ctx.Err() != nil {
+		cutShort := ctx.Err() != nil
+		if cutShort {
 			// Shut down mid-attempt: what was settled is kept; the rest was not really tried, so it is not an
 			// attempt and stays due for the next start, its last remote reply untouched.
 			keepSettled(results)
+		}
+		w.countAttempts(results)
+		if cutShort {
 			if len(results) > 0 {
 				w.record(log, m, results, w.opts.Now(), false)
 			}
@@ -86,6 +93,20 @@ func keepSettled(results map[string]outcome) {
 		if o.status == store.RecipientPending {
 			delete(results, addr)
 		}
+	}
+}
+
+// countAttempts counts what an attempt gave each recipient it tried.
+func (w *Worker) countAttempts(results map[string]outcome) {
+	for _, o := range results {
+		result := metrics.AttemptDeferred
+		switch o.status {
+		case store.RecipientDelivered:
+			result = metrics.AttemptDelivered
+		case store.RecipientFailed:
+			result = metrics.AttemptFailed
+		}
+		w.opts.Metrics.OutboundAttempt(result, o.via)
 	}
 }
 
@@ -110,8 +131,9 @@ func (w *Worker) deliver(ctx context.Context, log *slog.Logger, m store.QueuedMe
 			defer mu.Unlock()
 			for addr, o := range got {
 				results[addr] = o
+				// "remote" is the client's address on the protocol servers' lines; this is the server's.
 				log.Info("delivery attempt", "rcpt", addr, "status", o.status.String(), "code", o.code,
-					"remote", o.remote, "reply", o.reply)
+					"remote_mta", o.remote, "reply", o.reply)
 			}
 		})
 	}
@@ -133,7 +155,7 @@ func (w *Worker) deliverDomain(ctx context.Context, from, domain string, rcpts [
 		o := outcome{status: store.RecipientPending, code: "4.4.3", reply: err.Error()}
 		var re *outbound.Error
 		if errors.As(err, &re) {
-			o.code, o.reply = re.Status, re.Text
+			o.code, o.reply, o.via = re.Status, re.Text, re.Via
 			if re.Permanent {
 				o.status = store.RecipientFailed
 			}
@@ -143,8 +165,13 @@ func (w *Worker) deliverDomain(ctx context.Context, from, domain string, rcpts [
 		}
 		return out
 	}
+	var via string // the targets of one domain are all found the same way
+	if len(targets) > 0 {
+		via = targets[0].Via
+	}
 	for _, res := range w.opts.Transport.Deliver(ctx, targets, outbound.Envelope{From: from, Recipients: rcpts}, msg) {
-		o := outcome{status: store.RecipientPending, code: res.Reply.Enhanced, reply: res.Reply.String(), remote: res.Reply.Host}
+		o := outcome{status: store.RecipientPending, code: res.Reply.Enhanced, reply: res.Reply.String(), remote: res.Reply.Host,
+			via: via}
 		switch {
 		case res.Delivered:
 			o.status = store.RecipientDelivered
@@ -243,7 +270,7 @@ func (w *Worker) reschedule(id string, now time.Time) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, store.ErrQueueNotFound) {
-		w.log.Error("reschedule queued message", "id", id, "err", err)
+		w.log.Error("reschedule queued message", delivery.MessageAttr, id, "err", err)
 		w.hold(id, now)
 	}
 }

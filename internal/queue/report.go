@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"time"
 
+	"mailserver/internal/delivery"
 	"mailserver/internal/dsn"
+	"mailserver/internal/metrics"
 	"mailserver/internal/store"
 )
 
@@ -33,12 +35,19 @@ func (w *Worker) report(log *slog.Logger, m store.QueuedMessage, recipients []ds
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), reportTimeout)
 	defer cancel()
-	res, err := w.opts.Deliverer.Report(ctx, m.From, msg)
+	// The report's lines join the message's story under its ID; the report has its own sender and ID.
+	res, err := w.opts.Deliverer.Report(ctx, w.log.With(delivery.MessageAttr, m.ID), m.From, msg)
 	if err != nil {
 		log.Error("deliver report to sender", "to", m.From, "action", recipients[0].Action, "err", err)
 		return
 	}
-	log.Info("report sent", "to", m.From, "action", recipients[0].Action, "recipients", len(recipients), "report", res.ID)
+	log.Info("report sent", "to", m.From, "action", recipients[0].Action, "recipients", len(recipients),
+		delivery.ReportAttr, res.ID)
+	kind := metrics.DSNDelay
+	if recipients[0].Action == dsn.Failed {
+		kind = metrics.DSNFailure
+	}
+	w.opts.Metrics.DSNSent(kind)
 }
 
 // headerOf returns the header block at the start of msg, blank line included, or nil if there is none.

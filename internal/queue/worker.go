@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"mailserver/internal/delivery"
+	"mailserver/internal/metrics"
 	"mailserver/internal/outbound"
 	"mailserver/internal/store"
 )
@@ -54,8 +55,9 @@ type Options struct {
 	Concurrency    int
 	PerDestination int
 
-	Logger *slog.Logger
-	Now    func() time.Time // tests
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics // counts attempts and reports; nil counts nothing
+	Now     func() time.Time // tests
 }
 
 // DefaultRetry is the retry schedule when Options.Retry is empty.

@@ -82,7 +82,7 @@ func newEnv(t *testing.T, router Router) *testEnv {
 	if _, err := st.AddAccount(store.Account{Address: "an@" + localDomain}); err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{st: st, d: delivery.New(st, "mail."+localDomain, nil), transport: &fakeTransport{replies: map[string]outbound.Reply{}},
+	e := &testEnv{st: st, d: delivery.New(st, "mail."+localDomain, nil, nil), transport: &fakeTransport{replies: map[string]outbound.Reply{}},
 		// A little ahead of the store's clock, which stamps queued messages: they are due at once.
 		clock: time.Now().Add(time.Second)}
 	e.worker = New(Options{Store: st, Deliverer: e.d, Router: router, Transport: e.transport, Hostname: "mail." + localDomain,
@@ -259,7 +259,7 @@ func TestBounceRequestedAndNullSender(t *testing.T) {
 
 	// A report itself is never reported on: a bounce to a remote sender that fails is dropped.
 	e.transport.replies["gone@other.gov.vn"] = outbound.Reply{Code: 550, Enhanced: "5.1.1", Text: "no such user"}
-	res, err := e.d.Report(context.Background(), "gone@other.gov.vn", []byte("From: MAILER-DAEMON@x\r\nSubject: r\r\n\r\nx\r\n"))
+	res, err := e.d.Report(context.Background(), nil, "gone@other.gov.vn", []byte("From: MAILER-DAEMON@x\r\nSubject: r\r\n\r\nx\r\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

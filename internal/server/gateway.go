@@ -81,6 +81,7 @@ func (s *Server) newQueueWorker(resolver dns.Resolver, deliverer *delivery.Deliv
 		Concurrency:    s.cfg.Queue.Concurrency,
 		PerDestination: s.cfg.Queue.PerDestination,
 		Logger:         s.log.With("component", "queue"),
+		Metrics:        s.metrics,
 	}), nil
 }
 

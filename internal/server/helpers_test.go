@@ -55,6 +55,7 @@ func newTestConfig(t testing.TB) config.Config {
 	cfg.Hostname = "mail.example.gov.vn"
 	cfg.SMTP.MX, cfg.SMTP.Submission, cfg.SMTP.Submissions = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.IMAP.Listen, cfg.IMAP.ListenTLS, cfg.HTTP.Listen, cfg.HTTP.ListenTLS = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Metrics.Listen = "127.0.0.1:0"
 	// Tests never ask the network's DNS: names not in a records file do not exist.
 	cfg.DNS.System = false
 	// Production rules: authentication only over TLS, even on loopback.
@@ -89,6 +90,12 @@ func startServerWith(t *testing.T, cfg config.Config) *testServer {
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	return startServerLogging(t, cfg, logger)
+}
+
+// startServerLogging is startServerWith with the server's logger.
+func startServerLogging(t *testing.T, cfg config.Config, logger *slog.Logger) *testServer {
+	t.Helper()
 	srv, err := New(cfg, logger, Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)

@@ -5,14 +5,17 @@ import (
 	"net/http"
 	"time"
 
+	"mailserver/internal/admin"
+	"mailserver/internal/autoconfig"
 	"mailserver/internal/carddav"
+	"mailserver/internal/connlog"
 	"mailserver/internal/netaddr"
 )
 
-// newHTTPServer builds the HTTP endpoint: /healthz answers when the store can be read, and the CardDAV address
-// book serves the organisation's directory. The same handler runs on the plain and the TLS listener; on the plain
-// one the address book (which takes passwords) answers only loopback clients, and only when the configuration
-// allows plaintext logins (the dev default).
+// newHTTPServer builds the HTTP endpoint: /healthz answers when the store can be read, the CardDAV address book
+// serves the organisation's directory, and every other path goes to the client autoconfiguration. The same handler
+// runs on the plain and the TLS listener; on the plain one the address book (which takes passwords) answers only
+// loopback clients, and only when the configuration allows plaintext logins (the dev default).
 func (s *Server) newHTTPServer(book http.Handler) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -27,8 +30,11 @@ func (s *Server) newHTTPServer(book http.Handler) *http.Server {
 	mux.Handle(carddav.WellKnownPath, guarded)
 	mux.Handle(carddav.ContextPath, guarded)
 	mux.Handle("PROPFIND /{$}", guarded) // clients given only the host name start here
+	autoconfig.New(autoconfig.Options{Directory: s.store, MailHost: s.clientMailHost,
+		Logger: s.log.With("component", "autoconfig")}).Register(mux)
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ConnContext: connlog.ConnContext} // a connection ID on the address book's log lines
 }
 
 // requireTLS lets a request through over TLS, or over plain HTTP from loopback when plaintext logins are allowed.
@@ -45,4 +51,13 @@ func (s *Server) requireTLS(next http.Handler) http.Handler {
 func isLoopbackRequest(r *http.Request) bool {
 	addr, err := net.ResolveTCPAddr("tcp", r.RemoteAddr)
 	return err == nil && netaddr.IsLoopback(addr)
+}
+
+// clientMailHost is the server as the client of r reaches it, from the listeners as bound (a configured port 0 has
+// become a real one): the public listeners, as 'mailserver domain dns' publishes them, and for a client on this
+// machine the loopback-only ones too.
+func (s *Server) clientMailHost(r *http.Request) admin.MailHost {
+	bound := admin.ClientListeners{Submission: s.Addr("submission"), Submissions: s.Addr("submissions"),
+		IMAP: s.Addr("imap"), IMAPS: s.Addr("imaps"), HTTPS: s.Addr("https")}
+	return admin.MailHostOn(s.cfg, bound, isLoopbackRequest(r))
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,8 +14,8 @@ import (
 	"mailserver/internal/config"
 )
 
-// agencyPeer is another agency's MX on loopback, without TLS: it takes any mail and notes, for the connections
-// the queue opens to it, the QUIT commands it read and the connections that ended.
+// agencyPeer is another agency's MX on loopback, without TLS: it takes mail for anyone but khongco@ ("nobody"),
+// and notes, for the connections the queue opens to it, the QUIT commands it read and the connections that ended.
 type agencyPeer struct {
 	addr string
 
@@ -95,7 +96,6 @@ func (c *peerConn) Close() error {
 type peerSession struct{ p *agencyPeer }
 
 func (s *peerSession) Mail(string, *gosmtp.MailOptions) error { return nil }
-func (s *peerSession) Rcpt(string, *gosmtp.RcptOptions) error { return nil }
 func (s *peerSession) Reset()                                 {}
 func (s *peerSession) Logout() error                          { return nil }
 func (s *peerSession) Data(r io.Reader) error {
@@ -105,6 +105,13 @@ func (s *peerSession) Data(r io.Reader) error {
 	s.p.mu.Lock()
 	s.p.messages++
 	s.p.mu.Unlock()
+	return nil
+}
+
+func (s *peerSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+	if strings.HasPrefix(to, "khongco@") {
+		return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	}
 	return nil
 }
 

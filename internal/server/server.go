@@ -26,6 +26,7 @@ import (
 	"mailserver/internal/ctl"
 	"mailserver/internal/delivery"
 	"mailserver/internal/imap"
+	"mailserver/internal/metrics"
 	"mailserver/internal/netlimit"
 	"mailserver/internal/outbound"
 	"mailserver/internal/queue"
@@ -57,7 +58,8 @@ type Server struct {
 
 	imap             *imap.Server
 	imapUnsubscribe  func() // ends the IMAP server's subscription to the store's changes
-	mx, submission   *gosmtp.Server
+	mx, submission   *smtp.Server
+	submissions      *smtp.Server // the submission role on implicit TLS, a server of its own for its metrics
 	queue            *queue.Worker
 	outbound         *outbound.Client // the queue's transport; closed once the queue has stopped
 	queueStop        context.CancelFunc
@@ -71,12 +73,18 @@ type Server struct {
 	serving          sync.WaitGroup
 	shutdownOnce     sync.Once
 	listenersToClose []net.Listener
+
+	metrics     *metrics.Metrics // every component counts into it
+	metricsHTTP *http.Server     // serves it on the [metrics] listener
 }
 
 // New opens the data folder and the store and builds every component; nothing listens yet.
 func New(cfg config.Config, logger *slog.Logger, opts Options) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	for _, w := range cfg.Warnings() {
+		logger.Warn("config: " + w)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder %s: %w", cfg.DataDir, err)
@@ -119,16 +127,19 @@ func (s *Server) build() error {
 	if err != nil {
 		return err
 	}
+	if err := s.newMetrics(); err != nil {
+		return err
+	}
 	authn := auth.NewAuthenticator(s.store, auth.NewThrottle(time.Now))
 	memory := netlimit.NewMemory(int64(s.cfg.MessageMemory))
-	deliverer := delivery.New(s.store, s.cfg.Hostname, s.log.With("component", "delivery"))
+	deliverer := delivery.New(s.store, s.cfg.Hostname, s.log.With("component", "delivery"), s.metrics)
 	s.outbound = &outbound.Client{Hostname: s.cfg.Hostname, IdleTimeout: outbound.DefaultIdleTimeout}
 	if s.queue, err = s.newQueueWorker(resolver, deliverer); err != nil {
 		return err
 	}
 	smtpOpts := smtp.Options{
 		Deliverer:         deliverer,
-		Auth:              authn,
+		Auth:              authn.ForProtocol(s.metrics, metrics.ProtocolSMTP),
 		TLSConfig:         s.tls,
 		Hostname:          s.cfg.Hostname,
 		MaxMessageBytes:   int64(s.cfg.SMTP.MaxMessageSize),
@@ -139,20 +150,24 @@ func (s *Server) build() error {
 		Inbound:           newInboundChecker(s.cfg, resolver, s.store),
 		Memory:            memory,
 		Logger:            s.log.With("component", "smtp"),
+		Metrics:           s.metrics,
 	}
 	s.mx = smtp.NewMX(smtpOpts)
 	s.submission = smtp.NewSubmission(smtpOpts)
+	s.submissions = smtp.NewSubmissions(smtpOpts)
 	s.imap = imap.New(imap.Options{
 		Store:             s.store,
-		Auth:              authn,
+		Auth:              authn.ForProtocol(s.metrics, metrics.ProtocolIMAP),
 		TLSConfig:         s.tls,
 		AllowInsecureAuth: s.cfg.IMAP.AllowInsecureAuth,
 		AppendLimit:       appendLimit(s.cfg.SMTP.MaxMessageSize),
 		Memory:            memory,
 		Logger:            s.log.With("component", "imap"),
+		Metrics:           s.metrics,
 	})
 	s.subscribeToChanges()
-	s.http = s.newHTTPServer(carddav.NewHandler(s.store, authn, s.log.With("component", "carddav")))
+	s.http = s.newHTTPServer(carddav.NewHandler(s.store, authn.ForProtocol(s.metrics, metrics.ProtocolCardDAV),
+		s.log.With("component", "carddav")))
 	return nil
 }
 
@@ -179,7 +194,7 @@ func (s *Server) Admin() *admin.Service { return s.admin }
 func (s *Server) Store() *store.Store { return s.store }
 
 // Addr returns the bound address of a listener: "mx", "submission", "submissions", "imap", "imaps", "http",
-// "https".
+// "https", "metrics".
 func (s *Server) Addr(name string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -194,7 +209,7 @@ func (s *Server) Addr(name string) string {
 func (s *Server) Start() error {
 	type plan struct {
 		name, addr string
-		tls        bool              // wrap in TLS here (go-smtp has no TLS-listener mode of its own)
+		tls        bool              // wrap in TLS here (SMTP and IMAP put TLS over their connection log themselves)
 		limit      *netlimit.Limiter // connections per client address, shared by a protocol's listeners; nil: none
 		refuse     func(net.Conn)
 		serve      func(net.Listener) error
@@ -208,11 +223,12 @@ func (s *Server) Start() error {
 	plans := []plan{
 		{"mx", s.cfg.SMTP.MX, false, smtpLimit, refuseSMTP, s.mx.Serve},
 		{"submission", s.cfg.SMTP.Submission, false, smtpLimit, refuseSMTP, s.submission.Serve},
-		{"submissions", s.cfg.SMTP.Submissions, true, smtpLimit, nil, s.submission.Serve},
+		{"submissions", s.cfg.SMTP.Submissions, false, smtpLimit, nil, s.submissions.ServeTLS},
 		{"imap", s.cfg.IMAP.Listen, false, imapLimit, refuseIMAP, s.imap.Serve},
 		{"imaps", s.cfg.IMAP.ListenTLS, false, imapLimit, nil, s.imap.ServeTLS},
 		{"http", s.cfg.HTTP.Listen, false, httpLimit, nil, s.http.Serve},
 		{"https", s.cfg.HTTP.ListenTLS, true, httpLimit, nil, s.http.Serve},
+		{"metrics", s.cfg.Metrics.Listen, false, nil, nil, s.metricsHTTP.Serve},
 	}
 	for _, p := range plans {
 		if p.addr == "" {
@@ -231,6 +247,7 @@ func (s *Server) Start() error {
 		if p.limit != nil {
 			ln = p.limit.Listener(ln, p.refuse)
 		}
+		ln = s.metrics.CountConnections(ln, p.name)
 		if p.tls {
 			ln = tls.NewListener(ln, s.tls)
 		}
@@ -329,13 +346,15 @@ func (s *Server) stopServing(ctx context.Context) []error {
 	stops := []func() error{
 		func() error { return s.stopSMTP(ctx, s.mx) },
 		func() error { return s.stopSMTP(ctx, s.submission) },
+		func() error { return s.stopSMTP(ctx, s.submissions) },
 		func() error {
 			if err := s.imap.Shutdown(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
 				return fmt.Errorf("imap shutdown: %w", err)
 			}
 			return nil
 		},
-		func() error { return s.stopHTTP(ctx) },
+		func() error { return s.stopHTTP(ctx, "http", s.http) },
+		func() error { return s.stopHTTP(ctx, "metrics", s.metricsHTTP) },
 		func() error {
 			if s.queueStop != nil {
 				s.queueStop() // attempts in progress record what they learnt before Run returns
@@ -355,7 +374,7 @@ func (s *Server) stopServing(ctx context.Context) []error {
 
 // stopSMTP lets srv's transactions under way finish within ctx (go-smtp's Shutdown, patched to end connections
 // outside a transaction at once), then closes the connections left.
-func (s *Server) stopSMTP(ctx context.Context, srv *gosmtp.Server) error {
+func (s *Server) stopSMTP(ctx context.Context, srv *smtp.Server) error {
 	err := srv.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		s.log.Warn("shutdown_timeout reached: closing the SMTP connections still in a transaction; their senders will send again")
@@ -367,15 +386,15 @@ func (s *Server) stopSMTP(ctx context.Context, srv *gosmtp.Server) error {
 	return nil
 }
 
-// stopHTTP lets requests under way finish within ctx, then closes the connections left.
-func (s *Server) stopHTTP(ctx context.Context) error {
-	err := s.http.Shutdown(ctx)
+// stopHTTP lets srv's requests under way finish within ctx, then closes the connections left.
+func (s *Server) stopHTTP(ctx context.Context, name string, srv *http.Server) error {
+	err := srv.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		s.log.Warn("shutdown_timeout reached: closing the HTTP connections still busy")
-		err = s.http.Close()
+		s.log.Warn("shutdown_timeout reached: closing the HTTP connections still busy", "server", name)
+		err = srv.Close()
 	}
 	if err != nil {
-		return fmt.Errorf("http shutdown: %w", err)
+		return fmt.Errorf("%s shutdown: %w", name, err)
 	}
 	return nil
 }

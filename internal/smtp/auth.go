@@ -3,12 +3,12 @@ package smtp
 import (
 	"errors"
 	"fmt"
-	"mailserver/internal/netaddr"
 
 	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
 
 	"mailserver/internal/auth"
+	"mailserver/internal/netaddr"
 )
 
 // submissionSession is a session that offers AUTH (RFC 4954): PLAIN, and LOGIN for Outlook.
@@ -27,21 +27,24 @@ func (s *submissionSession) AuthMechanisms() []string {
 // Auth starts an exchange. go-smtp refuses a second AUTH after a success.
 func (s *submissionSession) Auth(mech string) (sasl.Server, error) {
 	if !s.authAllowed() {
-		return nil, s.fail(errTLSRequired)
+		return nil, refuse(s.log, authRefused, errTLSRequired, "mechanism", mech)
 	}
 	switch mech {
 	case sasl.Plain:
 		return saslGuard{s.session, sasl.NewPlainServer(func(identity, username, password string) error {
 			if identity != "" && identity != username {
-				return gosmtp.ErrAuthFailed // no acting on behalf of another user
+				return refuse(s.log, authFailed, errOtherIdentity, "user", auth.LogName(username))
 			}
 			return s.login(username, password)
 		})}, nil
 	case sasl.Login:
 		return saslGuard{s.session, auth.NewLoginServer(s.login)}, nil
 	}
-	return nil, gosmtp.ErrAuthUnknownMechanism
+	return nil, refuse(s.log, authRefused, gosmtp.ErrAuthUnknownMechanism, "mechanism", auth.LogName(mech))
 }
+
+// authRefused: an AUTH command refused before any credentials were checked.
+const authRefused = "authentication refused"
 
 // authAllowed: over TLS, or from loopback when AllowInsecureAuth is set (RFC 4954 section 4 forbids plaintext
 // passwords on unencrypted connections unless the link is otherwise protected).
@@ -52,12 +55,11 @@ func (s *session) authAllowed() bool {
 // login checks the password and remembers the account for the rest of the session.
 func (s *session) login(username, password string) error {
 	if s.srv.opts.Auth == nil {
-		return s.fail(errors.New("submission server has no Authenticator"))
+		return refuse(s.log, authFailed, errors.New("submission server has no Authenticator"))
 	}
 	acct, err := s.srv.opts.Auth.Authenticate(s.conn.RemoteAddr(), username, password)
 	if err != nil {
-		s.log.Info("authentication failed", "user", auth.LogName(username), "err", err)
-		return s.fail(err)
+		return refuse(s.log, authFailed, err, "user", auth.LogName(username))
 	}
 	s.mu.Lock()
 	s.account = &acct
@@ -66,8 +68,8 @@ func (s *session) login(username, password string) error {
 	return nil
 }
 
-// saslGuard passes a mechanism's errors through toSMTPError: go-smtp would send a plain error's text (such as
-// go-sasl's "sasl: invalid response") to the client.
+// saslGuard passes a mechanism's own errors through refuse: go-smtp would send a plain error's text (such as
+// go-sasl's "sasl: invalid response") to the client. Replies come from login, which logged them already.
 type saslGuard struct {
 	s    *session
 	mech sasl.Server
@@ -75,12 +77,9 @@ type saslGuard struct {
 
 func (g saslGuard) Next(response []byte) (challenge []byte, done bool, err error) {
 	challenge, done, err = g.mech.Next(response)
-	if err != nil {
-		var se *gosmtp.SMTPError
-		if !errors.As(err, &se) {
-			err = fmt.Errorf("%w: %v", errBadSASL, err)
-		}
-		err = g.s.fail(err)
+	var se *gosmtp.SMTPError
+	if err != nil && !errors.As(err, &se) {
+		err = refuse(g.s.log, authRefused, fmt.Errorf("%w: %v", errBadSASL, err))
 	}
 	return challenge, done, err
 }

@@ -24,6 +24,7 @@ var (
 	errLineTooLong     = errors.New("line too long")
 	errTransferAborted = errors.New("message transfer aborted")
 	errBadSASL         = errors.New("malformed SASL response")
+	errOtherIdentity   = errors.New("authorisation identity is not the user name")
 )
 
 func reply(code int, enhanced gosmtp.EnhancedCode, text string) *gosmtp.SMTPError {
@@ -73,6 +74,7 @@ var replies = []struct {
 	{errTransferAborted, reply(451, gosmtp.EnhancedCode{4, 4, 2}, "Message transfer aborted")},
 	{errBadSASL, reply(501, gosmtp.EnhancedCode{5, 5, 2}, "Malformed authentication response")},
 	{auth.ErrInvalidCredentials, gosmtp.ErrAuthFailed},
+	{errOtherIdentity, gosmtp.ErrAuthFailed},        // no acting on behalf of another user
 	{auth.ErrAccountDisabled, gosmtp.ErrAuthFailed}, // the same reply: no hint which accounts exist or are disabled
 	// RFC 4954 section 6: 454 4.7.0 is a temporary authentication failure.
 	{auth.ErrBusy, reply(454, gosmtp.EnhancedCode{4, 7, 0},
@@ -125,4 +127,43 @@ func toSMTPError(log *slog.Logger, err error) *gosmtp.SMTPError {
 	ref := rand.Text()[:10]
 	log.Error("internal error", "ref", ref, "err", err)
 	return reply(451, gosmtp.EnhancedCode{4, 3, 0}, "Internal error, please try again later (ref "+ref+")")
+}
+
+// What the refusal lines say was refused, where several places refuse the same thing.
+const (
+	senderRefused  = "sender refused"
+	messageRefused = "message refused"
+	authFailed     = "authentication failed"
+)
+
+// refuse turns err into the reply the client gets (toSMTPError) and logs the refusal once, at the place that
+// knows what was refused: what, the caller's attributes (an address, the user name through auth.LogName), the
+// reply's codes and the reason, the error's text. No error here carries a password or message content.
+func refuse(log *slog.Logger, what string, err error, attrs ...any) *gosmtp.SMTPError {
+	r := toSMTPError(log, err)
+	log.Info(what, append(attrs, replyAttrs(r, err.Error())...)...)
+	return r
+}
+
+// replyAttrs are the log attributes of a refusal: the reply's code and enhanced code as sent, and why.
+func replyAttrs(r *gosmtp.SMTPError, reason string) []any {
+	return []any{"code", r.Code, "enhanced", enhancedCode(r), "reason", reason}
+}
+
+// enhancedCode is the enhanced status code go-smtp sends with r (RFC 3463): its own, X.0.0 by the reply's class
+// when it has none, or "" when it sends none.
+func enhancedCode(r *gosmtp.SMTPError) string {
+	e := r.EnhancedCode
+	if e == gosmtp.EnhancedCodeNotSet {
+		switch class := r.Code / 100; class {
+		case 2, 4, 5:
+			e = gosmtp.EnhancedCode{class, 0, 0}
+		default:
+			return ""
+		}
+	}
+	if e == gosmtp.NoEnhancedCode {
+		return ""
+	}
+	return fmt.Sprintf("%d.%d.%d", e[0], e[1], e[2])
 }

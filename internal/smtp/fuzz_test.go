@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	gosmtp "github.com/emersion/go-smtp"
-
 	"mailserver/internal/auth"
 	"mailserver/internal/delivery"
 )
@@ -55,7 +53,7 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 	e, opts := newTestSetup(f)
 	logger := slog.New(panics)
 	opts.Logger = logger
-	opts.Deliverer = delivery.New(e.st, hostname, logger)
+	opts.Deliverer = delivery.New(e.st, hostname, logger, nil)
 	opts.AllowInsecureAuth = true // the pipes are "loopback": AUTH without TLS, so that inputs reach it
 	// Failed logins and unknown recipients are counted, but the clocks jump a day at every look, so that no input
 	// inherits a delay or a lockout from the ones before.
@@ -68,7 +66,7 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 	return fz
 }
 
-func serveOn(f *testing.F, srv *gosmtp.Server, ln *pipeListener) {
+func serveOn(f *testing.F, srv *Server, ln *pipeListener) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

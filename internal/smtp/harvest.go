@@ -173,15 +173,17 @@ func (s *session) forgiveUnknown() {
 // hangUpForHarvesting refuses a RCPT from a client at the limit, or cooling down after it, and ends the connection.
 func (s *session) hangUpForHarvesting(st harvestState) error {
 	host := netaddr.Host(s.conn.RemoteAddr())
+	reply := replyAttrs(errHarvesting, "too many unknown recipients")
 	if st.cooling > 0 {
-		s.log.Info("recipient harvesting: client address still refused, closing the connection", "client", host,
-			"refused_for", st.cooling.Round(time.Second))
+		s.log.Info("recipient harvesting: client address still refused, closing the connection", append(reply,
+			"client", host, "refused_for", st.cooling.Round(time.Second))...)
 	} else {
-		s.log.Warn("recipient harvesting: too many unknown recipients, closing the connection", "client", host,
-			"unknown_in_connection", st.inConnection, "unknown_from_address", st.fromAddress,
-			"refused_for", s.srv.opts.Harvest.limits.CoolFor)
+		s.log.Warn("recipient harvesting: too many unknown recipients, closing the connection", append(reply,
+			"client", host, "unknown_in_connection", st.inConnection, "unknown_from_address", st.fromAddress,
+			"refused_for", s.srv.opts.Harvest.limits.CoolFor)...)
 	}
 	s.srv.opts.Metrics.ConnectionClosedForHarvesting()
+	s.connLog.End("recipient harvesting")
 	return s.hangUp(errHarvesting)
 }
 
@@ -192,7 +194,7 @@ func (s *session) hangUpForHarvesting(st harvestState) error {
 // fails, and a command it had already buffered still finds the session there (and is refused the same way).
 func (s *session) hangUp(r *gosmtp.SMTPError) error {
 	s.conn.SetWriteDeadline(time.Now().Add(s.srv.opts.WriteTimeout))
-	line := fmt.Sprintf("%d %d.%d.%d %s\r\n", r.Code, r.EnhancedCode[0], r.EnhancedCode[1], r.EnhancedCode[2], r.Message)
+	line := fmt.Sprintf("%d %s %s\r\n", r.Code, enhancedCode(r), r.Message)
 	if _, err := io.WriteString(s.conn, line); err != nil {
 		s.log.Info("closing reply not sent", "err", err)
 	}

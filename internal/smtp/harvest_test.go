@@ -11,26 +11,29 @@ import (
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
+
+	"mailserver/internal/metrics"
+	"mailserver/internal/metrics/metricstest"
 )
 
-// harvestWatch stands in for the harvest guard's clock and pauses and for the metrics: pauses are recorded rather
-// than waited (or held until released, when hold is set), and time moves only when the test says.
+// harvestWatch stands in for the harvest guard's clock and pauses, and reads the metrics: pauses are recorded
+// rather than waited (or held until released, when hold is set), and time moves only when the test says.
 type harvestWatch struct {
 	mu       sync.Mutex
 	now      time.Time
 	delays   []time.Duration
-	unknown  int // RecipientRefusedAsUnknown calls
-	closed   int // ConnectionClosedForHarvesting calls
+	t        testing.TB
+	metrics  *metrics.Metrics // the server's
 	hold     chan struct{}
 	paused   chan struct{} // told when a held pause begins
 	released chan struct{}
 }
 
 func newHarvestEnv(t *testing.T) (*testEnv, *harvestWatch) {
-	w := &harvestWatch{now: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
+	w := &harvestWatch{now: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), t: t, metrics: metrics.New(nil)}
 	e := newTestEnv(t, func(o *Options) {
 		o.Harvest = newHarvestGuard(HarvestLimits{}, w.clock, w.pause)
-		o.Metrics = w
+		o.Metrics = w.metrics
 	})
 	return e, w
 }
@@ -67,16 +70,14 @@ func (w *harvestWatch) delaysSoFar() []time.Duration {
 	return slices.Clone(w.delays)
 }
 
-func (w *harvestWatch) RecipientRefusedAsUnknown() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.unknown++
+// unknown is how many RCPTs the server counted as refused for an unknown recipient.
+func (w *harvestWatch) unknown() int {
+	return int(metricstest.Gather(w.t, w.metrics).Value("mailserver_smtp_unknown_recipients_total"))
 }
 
-func (w *harvestWatch) ConnectionClosedForHarvesting() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.closed++
+// closed is how many connections the server counted as closed for harvesting.
+func (w *harvestWatch) closed() int {
+	return int(metricstest.Gather(w.t, w.metrics).Value("mailserver_smtp_harvest_disconnects_total"))
 }
 
 // startTransaction opens a connection to the MX listener and sends EHLO and MAIL.
@@ -130,12 +131,13 @@ func TestHarvesterIsSlowedThenDisconnected(t *testing.T) {
 	c.rcpt("an@"+domain, "421 4.7.0") // no hint whether this one exists
 	c.closedByServer()
 
-	if w.unknown != DefaultHarvestLimit || w.closed != 1 {
-		t.Errorf("metrics: %d refused as unknown, %d closed; want %d and 1", w.unknown, w.closed, DefaultHarvestLimit)
+	if w.unknown() != DefaultHarvestLimit || w.closed() != 1 {
+		t.Errorf("metrics: %d refused as unknown, %d closed; want %d and 1", w.unknown(), w.closed(), DefaultHarvestLimit)
 	}
 	logs := e.logs.String()
 	for _, want := range []string{`level=WARN msg="recipient harvesting: too many unknown recipients`,
-		"client=127.0.0.1", "unknown_in_connection=10", "refused_for=15m0s"} {
+		"client=127.0.0.1", "unknown_in_connection=10", "refused_for=15m0s", "code=421 enhanced=4.7.0",
+		`reason="recipient harvesting" duration=`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q:\n%s", want, logs)
 		}
@@ -172,8 +174,8 @@ func TestHarvesterReconnectingIsStillLimited(t *testing.T) {
 	c = startTransaction(t, e)
 	c.rcpt("an@"+domain, "421 4.7.0")
 	c.closedByServer()
-	if w.closed != 2 || !strings.Contains(e.logs.String(), "client address still refused") {
-		t.Errorf("%d connections closed, want 2; logs:\n%s", w.closed, e.logs.String())
+	if w.closed() != 2 || !strings.Contains(e.logs.String(), "client address still refused") {
+		t.Errorf("%d connections closed, want 2; logs:\n%s", w.closed(), e.logs.String())
 	}
 
 	w.advance(DefaultHarvestCoolFor) // cooled down, and the count has drained meanwhile
@@ -222,11 +224,11 @@ func TestSubmissionUnknownRecipientsAreNotLimited(t *testing.T) {
 	if err := c.Rcpt("binh@"+domain, nil); err != nil {
 		t.Fatalf("known colleague after the typos: %v", err)
 	}
-	if d := w.delaysSoFar(); len(d) != 0 || w.closed != 0 {
-		t.Errorf("submission limited: delays %v, %d closed", d, w.closed)
+	if d := w.delaysSoFar(); len(d) != 0 || w.closed() != 0 {
+		t.Errorf("submission limited: delays %v, %d closed", d, w.closed())
 	}
-	if w.unknown != 2*DefaultHarvestLimit {
-		t.Errorf("%d counted as unknown, want %d", w.unknown, 2*DefaultHarvestLimit)
+	if w.unknown() != 2*DefaultHarvestLimit {
+		t.Errorf("%d counted as unknown, want %d", w.unknown(), 2*DefaultHarvestLimit)
 	}
 }
 

@@ -55,10 +55,9 @@ type envOption func(*Options)
 func newTestEnv(t testing.TB, options ...envOption) *testEnv {
 	t.Helper()
 	e, opts := newTestSetup(t, options...)
-	e.mx = e.serve(NewMX(opts), nil)
-	sub := NewSubmission(opts)
-	e.sub = e.serve(sub, nil)
-	e.subs = e.serve(sub, opts.TLSConfig)
+	e.mx = e.serve(NewMX(opts), false)
+	e.sub = e.serve(NewSubmission(opts), false)
+	e.subs = e.serve(NewSubmissions(opts), true)
 	return e
 }
 
@@ -98,7 +97,7 @@ func newTestSetup(t testing.TB, options ...envOption) (*testEnv, Options) {
 	}
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts := Options{
-		Deliverer:       delivery.New(st, hostname, logger),
+		Deliverer:       delivery.New(st, hostname, logger, nil),
 		Auth:            testAuthenticator{throttle: auth.NewThrottle(time.Now)},
 		TLSConfig:       tlsConfig,
 		Hostname:        hostname,
@@ -118,20 +117,21 @@ func newTestSetup(t testing.TB, options ...envOption) (*testEnv, Options) {
 	return e, opts
 }
 
-// serve starts srv on a new loopback listener (implicit TLS when tlsConfig is set) and returns its address.
-func (e *testEnv) serve(srv *gosmtp.Server, tlsConfig *tls.Config) string {
+// serve starts srv on a new loopback listener (with implicit TLS if asked) and returns its address.
+func (e *testEnv) serve(srv *Server, implicitTLS bool) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	if tlsConfig != nil {
-		ln = tls.NewListener(ln, tlsConfig)
+	serve := srv.Serve
+	if implicitTLS {
+		serve = srv.ServeTLS
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		srv.Serve(ln)
+		serve(ln)
 	}()
 	e.t.Cleanup(func() {
 		ln.Close()

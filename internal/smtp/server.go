@@ -5,7 +5,8 @@
 //
 // # Reading the source
 //
-//   - server.go: Options, the two constructors, go-smtp settings.
+//   - server.go: Options, the two constructors, go-smtp settings, and Server, which names and logs each connection
+//     (internal/connlog).
 //   - session.go: the MAIL/RCPT/DATA flow shared by both roles.
 //   - harvest.go: slowing down, then refusing, clients that probe for addresses (unknown recipients).
 //   - auth.go: AUTH PLAIN and LOGIN for submission, and when AUTH is allowed at all.
@@ -23,13 +24,17 @@
 //     net at the connection boundary; this package adds none of its own.
 //   - DATA is read by go-smtp's dot-unstuffing reader, patched in third_party/go-smtp so that it removes the stuffed
 //     dot and nothing else: checkLineEndings sees every CR and LF the client sent.
-//   - Both go-smtp and this package detect TLS by a *tls.Conn type assertion: serve implicit TLS with
-//     tls.NewListener over the TCP listener and never wrap the TLS connections themselves.
+//   - Both go-smtp and this package detect TLS by a *tls.Conn type assertion: Server.ServeTLS puts tls.NewListener
+//     over the connection log's listener, and nothing wraps the TLS connections themselves.
+//   - go-smtp has no hook at a connection's start or end, and starts sessions only at EHLO: the connection log
+//     wraps the listener instead, and the per-connection state it keeps (ID, messages, why it ended) outlives
+//     STARTTLS.
 package smtp
 
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -37,7 +42,9 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
+	"mailserver/internal/connlog"
 	"mailserver/internal/delivery"
+	"mailserver/internal/metrics"
 	"mailserver/internal/netlimit"
 	"mailserver/internal/store"
 )
@@ -104,8 +111,8 @@ type Options struct {
 	// nil: each server has its own, with the default limits.
 	Harvest *HarvestGuard
 
-	// Metrics counts refusals for the metrics endpoint; nil counts nothing.
-	Metrics Metrics
+	// Metrics counts replies, accepted messages and refusals for the metrics endpoint; nil counts nothing.
+	Metrics *metrics.Metrics
 
 	// AllowInsecureAuth lets submission clients on loopback addresses AUTH without TLS (development). Remote clients
 	// always need TLS first.
@@ -113,27 +120,55 @@ type Options struct {
 	Logger            *slog.Logger
 }
 
-// Metrics receives the counts the servers keep for monitoring. Calls come from many sessions at once and must not
-// block.
-type Metrics interface {
-	// RecipientRefusedAsUnknown counts a RCPT answered 550 5.1.1.
-	RecipientRefusedAsUnknown()
-	// ConnectionClosedForHarvesting counts a connection closed with 421 4.7.0 at a RCPT because its client reached
-	// the unknown-recipient limit or is cooling down after it.
-	ConnectionClosedForHarvesting()
+// NewMX returns the port-25 server: mail for local domains from anyone, relaying refused, no AUTH.
+func NewMX(opts Options) *Server { return newServer(opts, roleMX, "mx") }
+
+// NewSubmission returns the submission server (RFC 6409) for port 587: AUTH required, only over TLS (STARTTLS), or
+// loopback with AllowInsecureAuth. Serve it with Serve.
+func NewSubmission(opts Options) *Server { return newServer(opts, roleSubmission, "submission") }
+
+// NewSubmissions returns the submission server for port 465 (implicit TLS, RFC 8314): serve it with ServeTLS. It
+// differs from NewSubmission's only in the listener name its metrics and connection log carry.
+func NewSubmissions(opts Options) *Server { return newServer(opts, roleSubmission, "submissions") }
+
+// Server is one listener's server: go-smtp's, with every connection given an ID and logged when it opens and closes.
+type Server struct {
+	smtp     *gosmtp.Server   // immutable
+	conns    *connlog.Tracker // immutable
+	listener string           // immutable
+	tls      *tls.Config      // immutable
 }
 
-type noMetrics struct{}
+// Serve accepts plaintext connections on ln (STARTTLS is offered when Options.TLSConfig is set) until Close.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.smtp.Serve(s.conns.Listener(ln, s.listener, false))
+}
 
-func (noMetrics) RecipientRefusedAsUnknown()     {}
-func (noMetrics) ConnectionClosedForHarvesting() {}
+// ServeTLS accepts implicit-TLS connections on ln, a TCP listener (submissions, RFC 8314). TLS goes on top of the
+// connection log's listener: go-smtp must see a *tls.Conn to offer AUTH.
+func (s *Server) ServeTLS(ln net.Listener) error {
+	if s.tls == nil {
+		return errors.New("smtp: ServeTLS needs Options.TLSConfig")
+	}
+	return s.smtp.Serve(tls.NewListener(s.conns.Listener(ln, s.listener, true), s.tls))
+}
 
-// NewMX returns the port-25 server: mail for local domains from anyone, relaying refused, no AUTH.
-func NewMX(opts Options) *gosmtp.Server { return newServer(opts, roleMX) }
+// Shutdown stops accepting, ends the connections outside a mail transaction with 421 and the others once their
+// transaction is over (go-smtp's Shutdown, patched in third_party/go-smtp), the log giving each as ended by the
+// server's shutdown, and waits until every connection has ended or ctx expires.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.conns.ShuttingDown()
+	return s.smtp.Shutdown(ctx)
+}
 
-// NewSubmission returns the submission server (RFC 6409): AUTH required, only over TLS (or loopback with
-// AllowInsecureAuth). Serve it on a plain listener for port 587 (STARTTLS) and on tls.NewListener for port 465.
-func NewSubmission(opts Options) *gosmtp.Server { return newServer(opts, roleSubmission) }
+// Close stops accepting and closes every connection, which the log gives as ended by the server's shutdown; also
+// after a Shutdown that gave up waiting.
+func (s *Server) Close() error {
+	s.conns.ShuttingDown()
+	err := s.smtp.Close()
+	s.conns.CloseAll()
+	return err
+}
 
 type role int
 
@@ -151,15 +186,18 @@ func (r role) String() string {
 
 // server is what every session of one gosmtp.Server shares. Immutable after newServer.
 type server struct {
-	role role
-	opts Options // defaults filled in
-	log  *slog.Logger
+	role     role
+	listener string  // names the listener in metrics: mx, submission or submissions
+	opts     Options // defaults filled in
+	log      *slog.Logger
 }
 
-func newServer(opts Options, r role) *gosmtp.Server {
+func newServer(opts Options, r role, listener string) *Server {
 	opts = withDefaults(opts)
-	srv := &server{role: r, opts: opts, log: opts.Logger.With("role", r.String())}
+	srv := &server{role: r, listener: listener, opts: opts, log: opts.Logger.With("role", r.String())}
 	s := gosmtp.NewServer(gosmtp.BackendFunc(srv.newSession))
+	// Every reply leaves through go-smtp, whether a session or go-smtp itself chose it (third_party/go-smtp).
+	s.OnReply = func(code int) { opts.Metrics.SMTPReply(listener, code) }
 	s.Domain = opts.Hostname
 	s.TLSConfig = opts.TLSConfig
 	s.MaxMessageBytes = opts.MaxMessageBytes
@@ -171,8 +209,16 @@ func newServer(opts Options, r role) *gosmtp.Server {
 	// go-smtp's switch only opens the gate; authAllowed narrows it to loopback clients.
 	s.AllowInsecureAuth = r == roleSubmission && opts.AllowInsecureAuth
 	s.ErrorLog = errorLog{srv.log}
-	return s
+	return &Server{smtp: s, conns: connlog.NewTracker(srv.log, reasonQuit, countMessages), listener: listener,
+		tls: opts.TLSConfig}
 }
+
+// What the disconnect line of an SMTP connection says: an orderly end is the client's QUIT, and the count is of the
+// messages accepted.
+const (
+	reasonQuit    = "quit"
+	countMessages = "messages"
+)
 
 func withDefaults(o Options) Options {
 	o.MaxMessageBytes = positiveOr(o.MaxMessageBytes, DefaultMaxMessageBytes)
@@ -188,9 +234,6 @@ func withDefaults(o Options) Options {
 	}
 	if o.Harvest == nil {
 		o.Harvest = NewHarvestGuard(HarvestLimits{})
-	}
-	if o.Metrics == nil {
-		o.Metrics = noMetrics{}
 	}
 	return o
 }

@@ -12,6 +12,7 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
+	"mailserver/internal/connlog"
 	"mailserver/internal/delivery"
 	"mailserver/internal/message"
 	"mailserver/internal/store"
@@ -38,7 +39,10 @@ type session struct {
 	gconn *gosmtp.Conn // immutable; read only from the connection's goroutine (HELO name)
 	conn  net.Conn     // immutable: the connection as it was when the session began
 	tls   bool         // immutable: conn is TLS
-	log   *slog.Logger // immutable
+	log   *slog.Logger // immutable: the connection's logger (its ID and the client's address) with TLS
+	// connLog is the connection under conn, which outlives the session (STARTTLS): it counts the messages
+	// accepted and is told why the connection ends when the session ends it.
+	connLog *connlog.Conn
 
 	client    netip.Prefix  // immutable: the block the client's unknown recipients count against (harvest.go)
 	done      chan struct{} // closed by Logout: a delayed reply need not wait any longer
@@ -59,8 +63,9 @@ var _ gosmtp.Session = (*session)(nil)
 func (srv *server) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 	conn := c.Conn()
 	_, isTLS := c.TLSConnectionState()
-	s := &session{srv: srv, gconn: c, conn: conn, tls: isTLS,
-		log:    srv.log.With("remote", conn.RemoteAddr().String(), "tls", isTLS),
+	connLog := connlog.Of(conn, srv.log)
+	s := &session{srv: srv, gconn: c, conn: conn, tls: isTLS, connLog: connLog,
+		log:    connLog.Logger().With("tls", isTLS),
 		client: harvestClient(conn.RemoteAddr()), done: make(chan struct{})}
 	if srv.role == roleSubmission {
 		return &submissionSession{s}, nil
@@ -68,20 +73,18 @@ func (srv *server) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 	return s, nil
 }
 
-// fail turns err into the reply the client gets.
-func (s *session) fail(err error) error { return toSMTPError(s.log, err) }
-
 // Mail begins a transaction. On submission the client must have authenticated and the envelope sender must be an
 // address the account may send as (delivery.Deliverer.AuthorizeSender).
 func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tx != nil {
-		return s.fail(errNestedMail) // RFC 5321 section 4.1.4: MAIL only outside a transaction
+		return refuse(s.log, senderRefused, errNestedMail) // RFC 5321 section 4.1.4: MAIL only outside a transaction
 	}
 	if len(from) > maxPathLength-2 {
-		return s.fail(errBadSender)
+		return refuse(s.log, senderRefused, errBadSender, "from_bytes", len(from))
 	}
+	log := s.log
 	env := delivery.Envelope{
 		From:       from,
 		RemoteAddr: s.conn.RemoteAddr(),
@@ -94,19 +97,20 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 	}
 	if s.srv.role == roleSubmission {
 		if s.account == nil {
-			return s.fail(errAuthRequired)
+			return refuse(s.log, senderRefused, errAuthRequired, "from", from)
 		}
+		log = s.log.With("account", s.account.Address)
 		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 		defer cancel()
 		// The account must still be enabled, and from one of its addresses, its aliases', or a group's or shared
 		// mailbox's it may send as; those are looked up once here and reused at RCPT and DATA.
 		sendAs, err := s.srv.opts.Deliverer.AuthorizeSender(ctx, *s.account, from)
 		if err != nil {
-			s.log.Info("sender refused", "account", s.account.Address, "from", from, "err", err)
-			return s.fail(err)
+			return refuse(log, senderRefused, err, "from", from)
 		}
 		env.Authenticated, env.SendAs = s.account.Address, sendAs
 	}
+	env.Logger = log // delivery logs the message's lines as part of this session
 	s.tx = s.srv.opts.Deliverer.Begin(context.Background(), env)
 	s.env = env
 	return nil
@@ -118,37 +122,45 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	counted, unknown := s.harvestCount()
 	if counted {
-		if st, refuse := s.srv.opts.Harvest.check(s.client, unknown); refuse {
+		if st, atLimit := s.srv.opts.Harvest.check(s.client, unknown); atLimit {
 			return s.hangUpForHarvesting(st)
 		}
 	}
-	err := s.addRecipient(to)
+	log, err := s.addRecipient(to)
 	if err == nil {
 		return nil
 	}
+	r := refuse(log, "recipient refused", err, "rcpt", to)
 	if errors.Is(err, delivery.ErrUnknownRecipient) {
 		s.srv.opts.Metrics.RecipientRefusedAsUnknown()
 		if counted {
 			s.delayUnknown()
 		}
 	}
-	return s.fail(err)
+	return r
 }
 
-// addRecipient adds to to the open transaction.
-func (s *session) addRecipient(to string) error {
+// addRecipient adds to to the open transaction. It returns the log for the recipient's lines: the transaction's,
+// or the session's when there is none.
+func (s *session) addRecipient(to string) (*slog.Logger, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tx == nil {
-		return errNoTransaction
+		return s.log, errNoTransaction
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	if err := s.tx.AddRecipient(ctx, to); err != nil {
-		s.log.Info("recipient refused", "id", s.tx.ID(), "rcpt", to, "err", err)
-		return err
+	return s.tx.Log(), s.tx.AddRecipient(ctx, to)
+}
+
+// txLog is the open transaction's log (the session's, with the message ID), or the session's when there is none.
+func (s *session) txLog() *slog.Logger {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tx == nil {
+		return s.log
 	}
-	return nil
+	return s.tx.Log()
 }
 
 // harvestCount tells whether the session's unknown recipients count towards the harvesting limits (it is not
@@ -163,18 +175,19 @@ func (s *session) harvestCount() (counted bool, unknown int) {
 func (s *session) Data(r io.Reader) error {
 	body, release, err := s.readBody(r)
 	if err != nil {
-		return s.fail(err)
+		return refuse(s.txLog(), messageRefused, err)
 	}
 	defer release() // once the message is stored or refused
+	dataEnd := time.Now()
 	if err := checkLineEndings(body); err != nil {
-		return s.fail(err)
+		return refuse(s.txLog(), messageRefused, err)
 	}
 	if s.srv.role == roleSubmission {
 		body = completeHeader(body, s.srv.opts.Hostname, time.Now())
 	}
 	tx, env := s.takeTransaction()
 	if tx == nil {
-		return s.fail(errNoTransaction) // reset or logged out meanwhile (BDAT)
+		return refuse(s.log, messageRefused, errNoTransaction) // reset or logged out meanwhile (BDAT)
 	}
 	if err := s.checkInbound(tx, env, body); err != nil {
 		tx.Abort()
@@ -188,9 +201,10 @@ func (s *session) Data(r io.Reader) error {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	if _, err := tx.Commit(ctx, body); err != nil {
-		s.log.Info("message refused", "id", tx.ID(), "err", err)
-		return s.fail(err)
+		return refuse(tx.Log(), messageRefused, err)
 	}
+	s.connLog.Count(countMessages)
+	s.srv.opts.Metrics.SMTPMessageAccepted(s.srv.listener, len(body), time.Since(dataEnd))
 	s.forgiveUnknown()
 	return nil
 }
@@ -222,16 +236,16 @@ func (s *session) checkInbound(tx *delivery.Transaction, env delivery.Envelope, 
 	defer cancel()
 	v := checker.Check(ctx, ip, env.HeloName, env.From, body)
 	if v.Reject {
-		s.log.Info("message refused by the inbound checks", "id", tx.ID(), "from", env.From, "reason", v.Reason)
-		return reply(550, gosmtp.EnhancedCode{5, 7, 1}, v.Reason)
+		return refuse(tx.Log(), "message refused by the inbound checks",
+			reply(550, gosmtp.EnhancedCode{5, 7, 1}, v.Reason), "from", env.From)
 	}
 	if tx.TrustsEnvelopeSender() && !v.SenderAuthenticated {
-		s.log.Info("group sender not authenticated", "id", tx.ID(), "from", env.From)
-		return reply(550, gosmtp.EnhancedCode{5, 7, 1}, "this group accepts mail only from its listed senders, and "+
-			"neither SPF nor DKIM confirms the sender address")
+		return refuse(tx.Log(), "group sender not authenticated", reply(550, gosmtp.EnhancedCode{5, 7, 1},
+			"this group accepts mail only from its listed senders, and neither SPF nor DKIM confirms the sender address"),
+			"from", env.From)
 	}
 	if v.Quarantine {
-		s.log.Info("message quarantined", "id", tx.ID(), "from", env.From, "reason", v.Reason)
+		tx.Log().Info("message quarantined", "from", env.From, "reason", v.Reason)
 	}
 	tx.SetVerdict(v.AuthResults, v.Quarantine)
 	return nil

@@ -16,11 +16,11 @@ import (
 const shutdownReply = "421 4.3.2 Service shutting down, try again later"
 
 // newShutdownEnv serves one MX server and returns it with its address, for tests that stop it.
-func newShutdownEnv(t *testing.T) (*testEnv, *gosmtp.Server, string) {
+func newShutdownEnv(t *testing.T) (*testEnv, *Server, string) {
 	t.Helper()
 	e, opts := newTestSetup(t)
 	srv := NewMX(opts)
-	return e, srv, e.serve(srv, nil)
+	return e, srv, e.serve(srv, false)
 }
 
 // halfSent starts a message to an@ on a new connection to addr and sends part of it.
@@ -47,7 +47,7 @@ func (c *rawClient) startData() {
 }
 
 // shutdownInBackground starts srv.Shutdown with a bound and returns where its result arrives.
-func shutdownInBackground(srv *gosmtp.Server, bound time.Duration) <-chan error {
+func shutdownInBackground(srv *Server, bound time.Duration) <-chan error {
 	done := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), bound)
@@ -134,5 +134,27 @@ func TestCloseAfterShutdownEndsTheConnectionsLeft(t *testing.T) {
 	}
 	if inbox := e.inbox("an@" + domain); len(inbox) != 0 {
 		t.Fatalf("INBOX after a cut transfer: %q", inbox)
+	}
+}
+
+// A connection that has begun a transaction and sends nothing more (a connection pool parks one after all its
+// recipients were refused, and says RSET only when it reuses it) gets the 421 once it has been silent for the
+// shutdown's command timeout: it does not hold the shutdown for its whole bound.
+func TestShutdownEndsAParkedTransaction(t *testing.T) {
+	_, srv, addr := newShutdownEnv(t)
+	srv.smtp.ShutdownCommandTimeout = 200 * time.Millisecond
+	c := dialRaw(t, addr)
+	for _, cmd := range []string{"EHLO mx.other.example\r\n", "MAIL FROM:<x@other.example>\r\n"} {
+		if r := c.cmd(cmd); !strings.HasPrefix(r, "250") {
+			t.Fatalf("%q: %q", cmd, r)
+		}
+	}
+	if r := c.cmd("RCPT TO:<khongco@" + domain + ">\r\n"); !strings.HasPrefix(r, "550") {
+		t.Fatalf("RCPT of an unknown user: %q", r)
+	}
+	done := shutdownInBackground(srv, time.Minute)
+	c.wantClosedAfter(shutdownReply)
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
 	}
 }

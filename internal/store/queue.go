@@ -157,6 +157,31 @@ func (s *Store) QueuedMessages() ([]QueuedMessage, error) {
 	return out, err
 }
 
+// QueueSummary is what monitoring shows of the outbound queue.
+type QueueSummary struct {
+	Messages int       // queued messages
+	Oldest   time.Time // when the oldest of them was queued; zero when the queue is empty
+}
+
+// QueueSummary counts the queued messages and finds when the oldest was queued, in one read that loads no body.
+func (s *Store) QueueSummary() (QueueSummary, error) {
+	var sum QueueSummary
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketQueue).ForEach(func(k, v []byte) error {
+			m, err := decodeQueued(string(k), v)
+			if err != nil {
+				return fmt.Errorf("queue %s: %w", k, err)
+			}
+			sum.Messages++
+			if sum.Oldest.IsZero() || m.Created.Before(sum.Oldest) {
+				sum.Oldest = m.Created
+			}
+			return nil
+		})
+	})
+	return sum, err
+}
+
 // QueuedMessage returns one queued message.
 func (s *Store) QueuedMessage(id string) (QueuedMessage, error) {
 	var m *QueuedMessage

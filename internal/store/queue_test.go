@@ -183,3 +183,19 @@ func TestDKIMKeys(t *testing.T) {
 		t.Errorf("keys outlived their domain: %v", keys)
 	}
 }
+
+func TestQueueSummary(t *testing.T) {
+	s := newTestStore(t)
+	if sum, err := s.QueueSummary(); err != nil || sum != (QueueSummary{}) {
+		t.Fatalf("empty queue: %+v, %v", sum, err)
+	}
+	clock := time.Unix(1800000000, 0)
+	s.now = func() time.Time { return clock }
+	queueMessage(t, s, "Q1", testMessage(1), "x@other.gov.vn")
+	clock = clock.Add(time.Hour)
+	queueMessage(t, s, "Q0", testMessage(2), "y@other.gov.vn", "z@other.gov.vn")
+	sum, err := s.QueueSummary()
+	if err != nil || sum.Messages != 2 || !sum.Oldest.Equal(time.Unix(1800000000, 0)) {
+		t.Errorf("QueueSummary = %+v, %v; want 2 messages, the oldest queued at %v", sum, err, time.Unix(1800000000, 0))
+	}
+}

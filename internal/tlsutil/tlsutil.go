@@ -55,6 +55,29 @@ func LoadOrCreate(certPath, keyPath, dataDir string, hostnames []string) (*tls.C
 	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, nil
 }
 
+// Leaf returns the certificate that cfg (made by LoadOrCreate) serves now: a renewal on disk shows once the
+// configuration has picked it up.
+func Leaf(cfg *tls.Config) (*x509.Certificate, error) {
+	var cert *tls.Certificate
+	switch {
+	case cfg.GetCertificate != nil:
+		c, err := cfg.GetCertificate(&tls.ClientHelloInfo{})
+		if err != nil {
+			return nil, err
+		}
+		cert = c
+	case len(cfg.Certificates) > 0:
+		cert = &cfg.Certificates[0]
+	}
+	if cert == nil || len(cert.Certificate) == 0 {
+		return nil, errors.New("tls: no certificate configured")
+	}
+	if cert.Leaf != nil {
+		return cert.Leaf, nil
+	}
+	return x509.ParseCertificate(cert.Certificate[0])
+}
+
 // selfSigned loads the self-signed pair in dir, or creates it.
 func selfSigned(dir string, hostnames []string, now time.Time) (tls.Certificate, error) {
 	certPath, keyPath := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")

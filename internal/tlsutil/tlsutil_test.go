@@ -14,14 +14,11 @@ import (
 
 func serverCert(t *testing.T, cfg *tls.Config) *x509.Certificate {
 	t.Helper()
-	if len(cfg.Certificates) > 0 {
-		return cfg.Certificates[0].Leaf
-	}
-	c, err := cfg.GetCertificate(&tls.ClientHelloInfo{})
+	leaf, err := Leaf(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c.Leaf
+	return leaf
 }
 
 func TestSelfSignedCreateThenReuse(t *testing.T) {
@@ -223,5 +220,20 @@ func TestHandshake(t *testing.T) {
 	if conn, err := tls.Dial("tcp", ln.Addr().String(), old); err == nil {
 		conn.Close()
 		t.Error("TLS 1.1 handshake succeeded")
+	}
+}
+
+func TestLeafWithoutCertificate(t *testing.T) {
+	if _, err := Leaf(&tls.Config{}); err == nil {
+		t.Error("Leaf of a configuration without a certificate: no error")
+	}
+	cert, err := selfSigned(t.TempDir(), nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert.Leaf = nil // as x509keypairleaf=0 leaves it
+	leaf, err := Leaf(&tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil || leaf.VerifyHostname("localhost") != nil {
+		t.Errorf("Leaf parsed %v, %v", leaf, err)
 	}
 }

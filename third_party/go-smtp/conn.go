@@ -45,10 +45,11 @@ type Conn struct {
 	recipients   []string
 	didAuth      bool
 
-	// waitingIdle: the connection waits for a command outside a mail
-	// transaction, and Shutdown may wake it (interruptIdleRead). Guarded by
-	// locker.
-	waitingIdle bool
+	// waiting: the connection waits for its next command, inside a mail
+	// transaction unless waitingIdle, until readDeadline; Shutdown may cut the
+	// wait short (interruptRead). Guarded by locker.
+	waiting, waitingIdle bool
+	readDeadline         time.Time
 }
 
 func newConn(c net.Conn, s *Server) *Conn {
@@ -1311,6 +1312,9 @@ func (c *Conn) greet() {
 }
 
 func (c *Conn) writeResponse(code int, enhCode EnhancedCode, text ...string) {
+	if c.server.OnReply != nil {
+		c.server.OnReply(code)
+	}
 	// TODO: error handling
 	if c.server.WriteTimeout != 0 {
 		c.conn.SetWriteDeadline(time.Now().Add(c.server.WriteTimeout))
@@ -1353,46 +1357,71 @@ func (c *Conn) writeError(code int, enhCode EnhancedCode, err error) {
 // Reads a line of input
 // readCommand reads the next command line. While the server shuts down, a
 // connection outside a mail transaction reads no further command and gets
-// errShuttingDown instead; one already waiting for its next command is woken by
-// Shutdown through interruptIdleRead. The check and the wait's read deadline are
-// set under locker, so that Shutdown cannot slip in between.
+// errShuttingDown instead, and one inside a transaction gets it when its next
+// command does not come within the server's shutdown command timeout;
+// Shutdown cuts short the waits already under way (interruptRead). The check
+// and the wait's read deadline are set under locker, so that Shutdown cannot
+// slip in between.
 func (c *Conn) readCommand() (string, error) {
 	idle := !c.fromReceived
 	c.locker.Lock()
-	if idle && c.server.shuttingDown() {
+	shuttingDown := c.server.shuttingDown()
+	if idle && shuttingDown {
 		c.locker.Unlock()
 		return "", errShuttingDown
 	}
+	c.readDeadline = time.Time{}
 	if c.server.ReadTimeout != 0 {
-		if err := c.conn.SetReadDeadline(time.Now().Add(c.server.ReadTimeout)); err != nil {
-			c.locker.Unlock()
-			return "", err
-		}
+		c.readDeadline = time.Now().Add(c.server.ReadTimeout)
 	}
-	c.waitingIdle = idle
+	if shuttingDown {
+		c.readDeadline = c.shutdownDeadline()
+	}
+	if err := c.conn.SetReadDeadline(c.readDeadline); err != nil {
+		c.locker.Unlock()
+		return "", err
+	}
+	c.waiting, c.waitingIdle = true, idle
 	c.locker.Unlock()
 
 	line, err := c.text.ReadLine()
 
 	c.locker.Lock()
-	c.waitingIdle = false
+	c.waiting = false
 	c.locker.Unlock()
 	var netErr net.Error
-	if err != nil && idle && c.server.shuttingDown() && errors.As(err, &netErr) && netErr.Timeout() {
+	if err != nil && c.server.shuttingDown() && errors.As(err, &netErr) && netErr.Timeout() {
 		return "", errShuttingDown
 	}
 	return line, err
 }
 
-// interruptIdleRead wakes the connection if it waits for a command outside a
-// mail transaction: its read times out at once, and readCommand reports
-// errShuttingDown.
-func (c *Conn) interruptIdleRead() {
+// interruptRead cuts short the wait of a connection for its next command,
+// once Shutdown has begun: outside a mail transaction its read times out at
+// once, inside one within the shutdown command timeout. readCommand then
+// reports errShuttingDown.
+func (c *Conn) interruptRead() {
 	c.locker.Lock()
 	defer c.locker.Unlock()
-	if c.waitingIdle {
+	switch {
+	case !c.waiting:
+	case c.waitingIdle:
 		c.conn.SetReadDeadline(time.Now())
+	default:
+		c.readDeadline = c.shutdownDeadline()
+		c.conn.SetReadDeadline(c.readDeadline)
 	}
+}
+
+// shutdownDeadline is the read deadline of a connection in a transaction
+// while the server shuts down: the shutdown command timeout from now, unless
+// its deadline is sooner. Called with locker held.
+func (c *Conn) shutdownDeadline() time.Time {
+	d := time.Now().Add(c.server.shutdownCommandTimeout())
+	if !c.readDeadline.IsZero() && c.readDeadline.Before(d) {
+		return c.readDeadline
+	}
+	return d
 }
 
 func (c *Conn) readLine() (string, error) {

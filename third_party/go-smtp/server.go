@@ -44,6 +44,13 @@ type Server struct {
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
 
+	// ShutdownCommandTimeout bounds, once Shutdown has begun, the wait for the
+	// next command of a connection inside a mail transaction: a client in the
+	// middle of one sends it at once, while one that parked its connection
+	// after MAIL (a connection pool whose recipients were all refused, say)
+	// does not hold the shutdown. Zero means 5 seconds.
+	ShutdownCommandTimeout time.Duration
+
 	// Advertise SMTPUTF8 (RFC 6531) capability.
 	// Should be used only if backend supports it.
 	EnableSMTPUTF8 bool
@@ -84,6 +91,12 @@ type Server struct {
 
 	// The server backend.
 	Backend Backend
+
+	// OnReply, if set, is called with the code of every reply the server
+	// writes, whether the backend or the server itself chose it: for
+	// monitoring. It is called from the connections' goroutines and must not
+	// block.
+	OnReply func(code int)
 
 	wg   sync.WaitGroup
 	done chan struct{}
@@ -298,10 +311,11 @@ func (s *Server) Close() error {
 }
 
 // Shutdown gracefully shuts down the server without interrupting any mail
-// transaction: it closes all open listeners, ends every connection that is not
-// in a transaction with a 421 reply, and ends the others the same way once
-// their transaction is over (after the reply to DATA or BDAT LAST). It then
-// waits for every connection to end.
+// transaction under way: it closes all open listeners, ends every connection
+// that is not in a transaction with a 421 reply, and ends the others the same
+// way once their transaction is over (after the reply to DATA or BDAT LAST), or
+// once they have sent no command for ShutdownCommandTimeout. It then waits for
+// every connection to end.
 // If the provided context expires before the shutdown is complete,
 // Shutdown returns the context's error, and Close closes what is left.
 // Otherwise it returns any error returned from closing the Server's
@@ -323,7 +337,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	for conn := range s.conns {
-		conn.interruptIdleRead()
+		conn.interruptRead()
 	}
 	s.locker.Unlock()
 
@@ -339,6 +353,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-connDone:
 		return err
 	}
+}
+
+// shutdownCommandTimeout is ShutdownCommandTimeout or its default.
+func (s *Server) shutdownCommandTimeout() time.Duration {
+	if s.ShutdownCommandTimeout > 0 {
+		return s.ShutdownCommandTimeout
+	}
+	return 5 * time.Second
 }
 
 // shuttingDown reports whether Shutdown or Close has begun.
