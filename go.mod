@@ -35,8 +35,7 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-// go-smtp v0.26.0 with two fixes it lacks: a BDAT transaction ended by RSET could deliver its result to the next
-// transaction's BDAT (a data race, and a 451 for a message that was stored); DATA dropped ".<CR>" at the start of a
-// line instead of the dot alone, changing the message unseen; and a hook on every reply, so that metrics count the
-// replies go-smtp writes itself. See third_party/go-smtp/PATCHES.md.
+// go-smtp v0.26.0 with the fixes it lacks (BDAT abandoned by RSET, a ".<CR>" that vanished from DATA, the reply to
+// a too-long line lost to a reset, a shutdown held by idle connections) and a hook on every reply for the metrics.
+// See third_party/go-smtp/PATCHES.md.
 replace github.com/emersion/go-smtp => ./third_party/go-smtp
