@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"time"
@@ -134,6 +135,9 @@ func (s *Store) moveLegacyBodies() error {
 			lastReport = time.Now()
 		}
 	}
+	if err := s.rekeyLegacyImportKeys(); err != nil {
+		return fmt.Errorf("import index: %w", err)
+	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{legacyChunks, legacyTexts, legacyFreed} {
 			if tx.Bucket(name) == nil {
@@ -226,4 +230,60 @@ func (s *Store) moveLegacyBatch(after []byte, limit int) (moved int, last []byte
 		return nil
 	})
 	return moved, last, err
+}
+
+// rekeyLegacyImportKeys gives the import index keys of schema 1 (folder id + hash) the date of the message each
+// points at (importKey), in bounded transactions; a key whose message is gone is dropped, as it matched nothing
+// any more. The message's date is the one its import gave, unless the source gave none: such a message is not
+// recognised by a later re-run of its import.
+func (s *Store) rekeyLegacyImportKeys() error {
+	var after []byte
+	for {
+		var last []byte
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			keys := tx.Bucket(bucketImportKeys)
+			type legacyKey struct{ key, uid []byte }
+			var batch []legacyKey
+			c := keys.Cursor()
+			k, v := c.First()
+			if after != nil {
+				if k, v = c.Seek(after); bytes.Equal(k, after) {
+					k, v = c.Next()
+				}
+			}
+			for ; k != nil && len(batch) < migrateBatchBodies; k, v = c.Next() {
+				last = bytes.Clone(k)
+				if len(k) == importKeyLen-8 {
+					batch = append(batch, legacyKey{last, bytes.Clone(v)})
+				}
+			}
+			for _, lk := range batch { // never change a bucket while a cursor walks it
+				if err := keys.Delete(lk.key); err != nil {
+					return err
+				}
+				mailboxID := binary.BigEndian.Uint64(lk.key[:8])
+				msgs, err := messagesBucket(tx, mailboxID)
+				if err != nil {
+					continue // the folder is gone
+				}
+				raw := msgs.Get(lk.uid)
+				if raw == nil {
+					continue // the message is gone
+				}
+				e, err := decodeEntry(raw)
+				if err != nil {
+					return fmt.Errorf("mailbox #%d uid %x: %w", mailboxID, lk.uid, err)
+				}
+				key := binary.BigEndian.AppendUint64(bytes.Clone(lk.key[:8]), uint64(e.date.Unix()))
+				if err := keys.Put(append(key, lk.key[8:]...), lk.uid); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil || last == nil {
+			return err
+		}
+		after = last
+	}
 }

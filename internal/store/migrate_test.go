@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -34,6 +36,37 @@ func schema1Body(n, size int) []byte {
 	return b.Bytes()[:size]
 }
 
+// addSchema1ImportKeys writes two entries of an import index as schema 1 made them (folder id + 16 bytes of the
+// key's SHA-256 → uid) into the fixture: one for an's uid 2, imported with key "key-2", and one for the expunged
+// uid 4. It returns an's INBOX id.
+func addSchema1ImportKeys(t *testing.T, path string) uint64 {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	raw := &Store{core: &core{db: db, now: time.Now, pins: map[BodyID]int{}}}
+	an, err := raw.Account("an@example.gov.vn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox := mustMailbox(t, raw, an, "INBOX")
+	err = db.Update(func(tx *bolt.Tx) error {
+		for key, uid := range map[string]uint32{"key-2": 2, "key-4": 4} {
+			sum := sha256.Sum256([]byte(key))
+			if err := tx.Bucket(bucketImportKeys).Put(append(u64key(inbox.ID), sum[:16]...), u32key(uid)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inbox.ID
+}
+
 func copyFixture(t *testing.T, name string) string {
 	t.Helper()
 	fixture, err := os.ReadFile(name)
@@ -49,6 +82,7 @@ func copyFixture(t *testing.T, name string) string {
 
 func TestSchema1BodiesMoveToSequenceKeys(t *testing.T) {
 	path := copyFixture(t, schema1Fixture)
+	inboxID := addSchema1ImportKeys(t, path)
 	if info, err := VerifyBackup(path); err != nil || info.Messages != 5 {
 		t.Fatalf("a backup made by schema 1 must still verify: %+v, %v", info, err)
 	}
@@ -82,6 +116,20 @@ func TestSchema1BodiesMoveToSequenceKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The import index found its message's date: a re-run of that import recognises the message.
+	again := []ImportMessage{{Folder: "INBOX", Key: []byte("key-2"),
+		Message: NewMessage{Body: schema1Body(2, 150<<10), InternalDate: time.Unix(1700000002, 0)}}}
+	if res, err := s.ImportBatch(an.ID, again, ImportOptions{}); err != nil || res[0].Outcome != Duplicate {
+		t.Errorf("re-run of an import made before the migration: %+v, %v; want a duplicate", res, err)
+	}
+	_ = s.view(func(tx *bolt.Tx) error {
+		var keys [][]byte
+		_ = tx.Bucket(bucketImportKeys).ForEach(func(k, _ []byte) error { keys = append(keys, bytes.Clone(k)); return nil })
+		if len(keys) != 1 || len(keys[0]) != importKeyLen || binary.BigEndian.Uint64(keys[0]) != inboxID {
+			t.Errorf("import index after the migration: %x; want one key of the message still there", keys)
+		}
+		return nil
+	})
 	placed, err := s.Deliver(NewMessage{Body: schema1Body(4, 70<<10), Text: []byte("lai")}, []Copy{{AccountID: an.ID}})
 	if err != nil {
 		t.Fatal(err)
