@@ -39,3 +39,7 @@ require (
 // a too-long line lost to a reset, a shutdown held by idle connections) and a hook on every reply for the metrics.
 // See third_party/go-smtp/PATCHES.md.
 replace github.com/emersion/go-smtp => ./third_party/go-smtp
+
+// go-imap v2.0.0-beta.8, owned here so that its protocol defects can be fixed and extensions added; every change
+// is listed in third_party/go-imap/PATCHES.md.
+replace github.com/emersion/go-imap/v2 => ./third_party/go-imap
