@@ -205,3 +205,21 @@ func TestUIDSearchESearchAndSearchRes(t *testing.T) {
 		t.Errorf("UID SEARCH $: %q", lines)
 	}
 }
+
+// SMALLER followed by a key that says nothing of size (a date, LARGER) was forgotten when the server merged the
+// keys, so "SMALLER n SINCE d" returned every message (third_party/go-imap PATCHES.md). The go-imap client sends
+// the keys in another order, hence the raw command.
+func TestDialogSearchSmallerThenOtherKeys(t *testing.T) {
+	ts := newTestServer(t)
+	searchFixture(t, ts)
+	big := len(reportMessage())
+	rc := dialRaw(t, ts.addr)
+	rc.ok("LOGIN %s %q", testUser, testPassword)
+	rc.ok("SELECT INBOX")
+	for _, keys := range []string{"SMALLER %d SINCE 1-Jan-2000", "SMALLER %d LARGER 10", "SMALLER %d SENTBEFORE 1-Jan-2100"} {
+		lines := rc.ok("SEARCH "+keys, big)
+		if !slices.Contains(lines, "* SEARCH 2 3") {
+			t.Errorf("SEARCH %s: %q; want messages 2 and 3", fmt.Sprintf(keys, big), lines)
+		}
+	}
+}

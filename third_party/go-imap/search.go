@@ -81,7 +81,8 @@ func (criteria *SearchCriteria) And(other *SearchCriteria) {
 	if criteria.Larger == 0 || other.Larger > criteria.Larger {
 		criteria.Larger = other.Larger
 	}
-	if criteria.Smaller == 0 || other.Smaller < criteria.Smaller {
+	// Zero is "no SMALLER": it must not replace a bound already set (a later date key dropped SMALLER).
+	if other.Smaller != 0 && (criteria.Smaller == 0 || other.Smaller < criteria.Smaller) {
 		criteria.Smaller = other.Smaller
 	}
 
