@@ -171,7 +171,8 @@ func TestDisconnectLines(t *testing.T) {
 		}
 	})
 	// The server's shutdown waits for connections to end, then closes those that did not: go-smtp's Close does
-	// nothing after its Shutdown, and the connection stayed open until its read timeout.
+	// nothing after its Shutdown, and the connection stayed open until its read timeout. An idle connection is
+	// ended by Shutdown itself (421), so Shutdown may see it gone before it sees ctx done: both are right.
 	t.Run("server shutdown after waiting", func(t *testing.T) {
 		e, opts := newTestSetup(t)
 		srv := NewMX(opts)
@@ -180,7 +181,7 @@ func TestDisconnectLines(t *testing.T) {
 		e.waitForLine(t, "connected")
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		if err := srv.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			t.Fatalf("shutdown with an open connection: %v", err)
 		}
 		srv.Close()
