@@ -6,12 +6,12 @@ import (
 	"net"
 	"net/textproto"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"mailserver/internal/store"
+	"mailserver/internal/testlog"
 	"mailserver/internal/testnet"
 )
 
@@ -23,25 +23,7 @@ type stoppingServer struct {
 	pid       int
 	done      chan struct{} // closed when the server has exited, with exitErr set
 	exitErr   error
-	log       *lockedBuffer
-}
-
-// lockedBuffer collects the server's log while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	log       *testlog.Buffer
 }
 
 // envWithAn is newEnv with the domain and an.nv's account.
@@ -57,7 +39,7 @@ func envWithAn(t *testing.T) *env {
 func startStoppingServer(t *testing.T, shutdownTimeout string) *stoppingServer {
 	t.Helper()
 	e := envWithAn(t)
-	s := &stoppingServer{t: t, e: e, mx: testnet.FreeAddr(t), imaps: testnet.FreeAddr(t), log: &lockedBuffer{}}
+	s := &stoppingServer{t: t, e: e, mx: testnet.FreeAddr(t), imaps: testnet.FreeAddr(t), log: &testlog.Buffer{}}
 	writeServeConfig(t, e, s.mx, s.imaps, "shutdown_timeout = \""+shutdownTimeout+"\"\n")
 	srv, exited := startServer(t, e, s.log)
 	s.pid, s.done = srv.Process.Pid, make(chan struct{})

@@ -18,6 +18,7 @@ import (
 	"mailserver/internal/auth"
 	"mailserver/internal/ctl"
 	"mailserver/internal/store"
+	"mailserver/internal/testlog"
 )
 
 const goodPassword = "Mat-khau-2024"
@@ -26,7 +27,7 @@ const goodPassword = "Mat-khau-2024"
 type testServer struct {
 	path  string
 	store *store.Store
-	logs  *syncBuffer
+	logs  *testlog.Buffer
 }
 
 // newTestServer starts Serve and stops it (checking that it returns nil) at cleanup.
@@ -38,7 +39,7 @@ func newTestServer(t *testing.T) *testServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() }) // after Serve has returned: cleanups run last first
-	ts := &testServer{path: filepath.Join(dir, "ctl.sock"), store: st, logs: &syncBuffer{}}
+	ts := &testServer{path: filepath.Join(dir, "ctl.sock"), store: st, logs: &testlog.Buffer{}}
 	ln, err := ctl.Listen(ts.path)
 	if err != nil {
 		t.Fatal(err)
@@ -81,23 +82,6 @@ func rawCall(t *testing.T, path string, lines ...string) []string {
 		out = append(out, strings.TrimSuffix(resp, "\n"))
 	}
 	return out
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestSocketMode(t *testing.T) {

@@ -2,7 +2,6 @@ package smtp
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"mailserver/internal/auth"
 	"mailserver/internal/delivery"
 	"mailserver/internal/store"
+	"mailserver/internal/testlog"
 	"mailserver/internal/tlsutil"
 )
 
@@ -47,7 +46,7 @@ type testEnv struct {
 	sub       string // submission (STARTTLS)
 	subs      string // submissions (implicit TLS)
 	clientTLS *tls.Config
-	logs      *syncBuffer
+	logs      *testlog.Buffer
 }
 
 type envOption func(*Options)
@@ -65,7 +64,7 @@ func newTestEnv(t testing.TB, options ...envOption) *testEnv {
 func newTestSetup(t testing.TB, options ...envOption) (*testEnv, Options) {
 	t.Helper()
 	dir := t.TempDir()
-	e := &testEnv{t: t, path: filepath.Join(dir, "mail.db"), logs: &syncBuffer{},
+	e := &testEnv{t: t, path: filepath.Join(dir, "mail.db"), logs: &testlog.Buffer{},
 		clientTLS: &tls.Config{InsecureSkipVerify: true, ServerName: hostname}}
 	st, err := store.Open(e.path, store.Options{NoSync: true})
 	if err != nil {
@@ -266,23 +265,6 @@ func splitTrace(t *testing.T, full string) (trace, rest string) {
 	}
 	end := i + j + k + 2
 	return full[:end], full[end:]
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // rawClient speaks SMTP by hand, for exchanges the go-smtp client does not make (a transfer left half-way, BDAT

@@ -15,10 +15,11 @@ import (
 	"mailserver/internal/auth"
 	"mailserver/internal/delivery"
 	"mailserver/internal/store"
+	"mailserver/internal/testlog"
 )
 
 func TestToSMTPError(t *testing.T) {
-	var logs syncBuffer
+	var logs testlog.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	tests := []struct {
 		err  error

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// Buffer is the writer to give the JSON handler; it is safe for concurrent use.
+// Buffer is the writer to give a log handler (JSON for Lines); it is safe for concurrent use.
 type Buffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
@@ -20,6 +20,13 @@ func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
+}
+
+// String is everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // Line is one logged line: its attributes, and its text for checks that look at every byte.
@@ -47,9 +54,7 @@ func (l Line) Num(key string) int {
 // twice, which JSON readers would take only one of.
 func (b *Buffer) Lines(t testing.TB) []Line {
 	t.Helper()
-	b.mu.Lock()
-	text := b.buf.String()
-	b.mu.Unlock()
+	text := b.String()
 	var out []Line
 	for raw := range strings.SplitSeq(strings.TrimSuffix(text, "\n"), "\n") {
 		if raw == "" {
