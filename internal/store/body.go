@@ -234,25 +234,33 @@ func encodeBody(r bodyRecord) []byte {
 	return e.b
 }
 
-func decodeBody(v []byte) (bodyRecord, error) {
-	if len(v) > 0 && v[0] == 1 {
-		d := decoder{b: v[1:]}
-		r := bodyRecord{refs: d.uint(), size: d.int(), meta: d.bytes()}
-		return r, d.err
-	}
+func decodeBody(v []byte) (bodyRecord, error) { return decodeBodyRecord(v, true) }
+
+// decodeBodyRecord decodes a body record, with its parse result only when withMeta says so: finding a body's
+// chunks or search text, as SEARCH does for every message, needs no copy of it.
+func decodeBodyRecord(v []byte, withMeta bool) (bodyRecord, error) {
+	var r bodyRecord
 	d := decoder{b: v}
-	d.version("body", 2)
-	r := bodyRecord{refs: d.uint(), size: d.int(), seq: d.uint(), meta: d.bytes()}
+	if len(v) > 0 && v[0] == 1 {
+		d.b = v[1:]
+		r.refs, r.size = d.uint(), d.int()
+	} else {
+		d.version("body", 2)
+		r.refs, r.size, r.seq = d.uint(), d.int(), d.uint()
+	}
+	if withMeta {
+		r.meta = d.bytes()
+	}
 	return r, d.err
 }
 
-// bodyRecordOf reads the record of body id.
-func bodyRecordOf(tx *bolt.Tx, id BodyID) (bodyRecord, error) {
+// bodyRecordOf reads the record of body id, its parse result only when withMeta says so.
+func bodyRecordOf(tx *bolt.Tx, id BodyID, withMeta bool) (bodyRecord, error) {
 	v := tx.Bucket(bucketBodies).Get(id[:])
 	if v == nil {
 		return bodyRecord{}, fmt.Errorf("body %s: %w", id, ErrNotFound)
 	}
-	rec, err := decodeBody(v)
+	rec, err := decodeBodyRecord(v, withMeta)
 	if err != nil {
 		return rec, fmt.Errorf("body %s: %w", id, err)
 	}
@@ -265,7 +273,7 @@ func bodyRecordOf(tx *bolt.Tx, id BodyID) (bodyRecord, error) {
 // locateBody finds the sequence number body id is stored under: from its record, or, for a body released while
 // a reader had it pinned, from its entry in the freed bucket (a handful of entries at most: every commit sweeps it).
 func locateBody(tx *bolt.Tx, id BodyID) (uint64, error) {
-	rec, err := bodyRecordOf(tx, id)
+	rec, err := bodyRecordOf(tx, id, false)
 	if !errors.Is(err, ErrNotFound) {
 		return rec.seq, err
 	}

@@ -48,7 +48,7 @@ func (s *Store) Messages(mailboxID uint64, uids []uint32, opts FetchOptions) ([]
 			m := Message{UID: uid, Flags: e.flags.list(), InternalDate: e.date, Size: e.size(), ModSeq: e.modSeq,
 				Body: e.body, BodySize: e.bodySize, Trace: e.trace}
 			if opts.Meta || opts.Text {
-				rec, err := bodyRecordOf(tx, e.body)
+				rec, err := bodyRecordOf(tx, e.body, opts.Meta)
 				if err != nil {
 					return fmt.Errorf("mailbox #%d uid %d: %w", mailboxID, uid, err)
 				}

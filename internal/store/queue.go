@@ -222,7 +222,7 @@ func (s *Store) QueuedBody(id string) ([]byte, error) {
 		if err != nil {
 			return err
 		}
-		rec, err := bodyRecordOf(tx, m.Body)
+		rec, err := bodyRecordOf(tx, m.Body, false)
 		if err != nil {
 			return fmt.Errorf("queue %s: %w", id, err)
 		}
