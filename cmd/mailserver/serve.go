@@ -18,9 +18,8 @@ func newServeCmd(a *app) *cobra.Command {
 		Long: `Run the mail server: SMTP (inbound and submission), IMAP, HTTP and HTTPS (/healthz, the settings mail
 clients configure themselves from, and the CardDAV address book of the whole organisation), Prometheus metrics
 on their own listener ([metrics], 127.0.0.1:9725 by default) and the control socket used by the other
-commands. SIGINT or SIGTERM
-stops it gracefully: SMTP transactions under way finish, other SMTP connections get 421, IMAP clients BYE, all
-within shutdown_timeout (default 30s), after which what is still open is closed.
+commands. SIGINT or SIGTERM stops it gracefully: SMTP transactions under way finish, other SMTP connections get
+421, IMAP clients BYE, all within shutdown_timeout (default 30s), after which what is still open is closed.
 
 Without --config the built-in development settings are used: every listener on 127.0.0.1, data in ./data, and
 on the very first start a demo account whose password is printed once.`,
