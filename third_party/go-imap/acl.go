@@ -102,3 +102,19 @@ func (rs1 RightSet) Equal(rs2 RightSet) bool {
 
 	return true
 }
+
+// ACLEntry is one identifier's rights on a mailbox, as listed by GETACL.
+type ACLEntry struct {
+	Identifier RightsIdentifier
+	Rights     RightSet
+}
+
+// ListRightsData is the data of a LISTRIGHTS response: the rights an
+// identifier always has on a mailbox, and the rights that may be granted to
+// it, each group only as a whole.
+//
+// See RFC 4314 section 3.7.
+type ListRightsData struct {
+	Required RightSet
+	Optional []RightSet
+}

@@ -1,7 +1,6 @@
 package imapserver
 
 import (
-	"fmt"
 	"io"
 	"strings"
 
@@ -14,49 +13,18 @@ import (
 const defaultAppendLimit = 100 * 1024 * 1024 // 100MiB
 
 func (c *Conn) handleAppend(tag string, dec *imapwire.Decoder) error {
-	var (
-		mailbox string
-		options imap.AppendOptions
-	)
+	if session, ok := c.session.(SessionMultiAppend); ok {
+		return c.handleMultiAppend(tag, dec, session)
+	}
+
+	var mailbox string
 	if !dec.ExpectSP() || !dec.ExpectMailbox(&mailbox) || !dec.ExpectSP() {
 		return dec.Err()
 	}
 
-	hasFlagList, err := dec.List(func() error {
-		flag, err := internal.ExpectFlag(dec)
-		if err != nil {
-			return err
-		}
-		options.Flags = append(options.Flags, flag)
-		return nil
-	})
+	options, dataExt, err := readAppendMessageHead(dec)
 	if err != nil {
 		return err
-	}
-	if hasFlagList && !dec.ExpectSP() {
-		return dec.Err()
-	}
-
-	t, err := internal.DecodeDateTime(dec)
-	if err != nil {
-		return err
-	}
-	if !t.IsZero() && !dec.ExpectSP() {
-		return dec.Err()
-	}
-	options.Time = t
-
-	var dataExt string
-	if !dec.Special('~') && dec.Atom(&dataExt) { // ignore literal8 prefix if any for BINARY
-		switch strings.ToUpper(dataExt) {
-		case "UTF8":
-			// '~' is the literal8 prefix
-			if !dec.ExpectSP() || !dec.ExpectSpecial('(') || !dec.ExpectSpecial('~') {
-				return dec.Err()
-			}
-		default:
-			return newClientBugError("Unknown APPEND data extension")
-		}
 	}
 
 	lit, nonSync, err := dec.ExpectLiteralReader()
@@ -64,17 +32,9 @@ func (c *Conn) handleAppend(tag string, dec *imapwire.Decoder) error {
 		return err
 	}
 
-	appendLimit := int64(defaultAppendLimit)
-	if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
-		appendLimit = int64(appendLimitSession.AppendLimit())
-	}
-
+	appendLimit := c.appendLimit()
 	if lit.Size() > appendLimit {
-		return &imap.Error{
-			Type: imap.StatusResponseTypeNo,
-			Code: imap.ResponseCodeTooBig,
-			Text: fmt.Sprintf("Literals are limited to %v bytes for this command", appendLimit),
-		}
+		return appendTooBigError(appendLimit)
 	}
 	if err := c.acceptLiteral(lit.Size(), nonSync); err != nil {
 		return err
@@ -89,7 +49,7 @@ func (c *Conn) handleAppend(tag string, dec *imapwire.Decoder) error {
 		return err
 	}
 
-	data, appendErr := c.session.Append(mailbox, lit, &options)
+	data, appendErr := c.session.Append(mailbox, lit, options)
 	if _, discardErr := io.Copy(io.Discard, lit); discardErr != nil {
 		return err
 	}
@@ -115,9 +75,66 @@ func (c *Conn) writeAppendOK(tag string, data *imap.AppendData) error {
 	enc.Atom(tag).SP().Atom("OK").SP()
 	if data != nil {
 		enc.Special('[')
-		enc.Atom("APPENDUID").SP().Number(data.UIDValidity).SP().UID(data.UID)
+		enc.Atom("APPENDUID").SP().Number(data.UIDValidity).SP()
+		if len(data.UIDs) > 0 {
+			enc.NumSet(data.UIDs)
+		} else {
+			enc.UID(data.UID)
+		}
 		enc.Special(']').SP()
 	}
 	enc.Text("APPEND completed")
 	return enc.CRLF()
+}
+
+// appendLimit is the largest message an APPEND may carry.
+func (c *Conn) appendLimit() int64 {
+	if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
+		return int64(appendLimitSession.AppendLimit())
+	}
+	return defaultAppendLimit
+}
+
+// readAppendMessageHead reads what precedes a message's literal in APPEND: the
+// optional flag list and date-time, and the UTF8 data extension, whose name
+// it returns ("" without one).
+func readAppendMessageHead(dec *imapwire.Decoder) (*imap.AppendOptions, string, error) {
+	var options imap.AppendOptions
+	hasFlagList, err := dec.List(func() error {
+		flag, err := internal.ExpectFlag(dec)
+		if err != nil {
+			return err
+		}
+		options.Flags = append(options.Flags, flag)
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if hasFlagList && !dec.ExpectSP() {
+		return nil, "", dec.Err()
+	}
+
+	t, err := internal.DecodeDateTime(dec)
+	if err != nil {
+		return nil, "", err
+	}
+	if !t.IsZero() && !dec.ExpectSP() {
+		return nil, "", dec.Err()
+	}
+	options.Time = t
+
+	var dataExt string
+	if !dec.Special('~') && dec.Atom(&dataExt) { // ignore literal8 prefix if any for BINARY
+		switch strings.ToUpper(dataExt) {
+		case "UTF8":
+			// '~' is the literal8 prefix
+			if !dec.ExpectSP() || !dec.ExpectSpecial('(') || !dec.ExpectSpecial('~') {
+				return nil, "", dec.Err()
+			}
+		default:
+			return nil, "", newClientBugError("Unknown APPEND data extension")
+		}
+	}
+	return &options, dataExt, nil
 }

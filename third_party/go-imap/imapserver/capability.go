@@ -94,6 +94,20 @@ func (c *Conn) availableCaps() []imap.Cap {
 			imap.CapLiteralPlus,
 			imap.CapUnauthenticate,
 		})
+		if _, ok := c.session.(SessionMultiAppend); ok {
+			caps = append(caps, imap.CapMultiAppend)
+		}
+		if quotaSession, ok := c.session.(SessionQuota); ok {
+			caps = append(caps, imap.CapQuota)
+			for _, res := range quotaSession.QuotaResources() {
+				caps = append(caps, imap.Cap("QUOTA=RES-"+string(res)))
+			}
+			addAvailableCaps(&caps, available, []imap.Cap{imap.CapQuotaSet})
+		}
+		if _, ok := c.session.(SessionACL); ok {
+			// RFC 4314 section 2.1: the rights beyond RFC 2086's
+			caps = append(caps, imap.CapACL, imap.Cap("RIGHTS=texk"))
+		}
 
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
 			limit := appendLimitSession.AppendLimit()

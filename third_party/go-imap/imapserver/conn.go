@@ -252,6 +252,22 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleList(dec)
 	case "LSUB":
 		err = c.handleLSub(dec)
+	case "GETQUOTA":
+		err = c.handleGetQuota(dec)
+	case "GETQUOTAROOT":
+		err = c.handleGetQuotaRoot(dec)
+	case "SETQUOTA":
+		err = c.handleSetQuota(dec)
+	case "MYRIGHTS":
+		err = c.handleMyRights(dec)
+	case "GETACL":
+		err = c.handleGetACL(dec)
+	case "LISTRIGHTS":
+		err = c.handleListRights(dec)
+	case "SETACL":
+		err = c.handleSetACL(dec)
+	case "DELETEACL":
+		err = c.handleDeleteACL(dec)
 	case "NAMESPACE":
 		err = c.handleNamespace(dec)
 	case "IDLE":

@@ -124,3 +124,57 @@ type SessionAppendLimit interface {
 	// this server in an APPEND command.
 	AppendLimit() uint32
 }
+
+// SessionQuota is an IMAP session which supports QUOTA (RFC 9208).
+type SessionQuota interface {
+	Session
+
+	// QuotaResources returns the resource types the session has limits on,
+	// advertised as QUOTA=RES-<type>.
+	QuotaResources() []imap.QuotaResourceType
+
+	// Authenticated state
+	GetQuota(root string) (*imap.QuotaData, error)
+	// GetQuotaRoot returns the quota roots of a mailbox, each with its
+	// resources; none when no limit applies to the mailbox.
+	GetQuotaRoot(mailbox string) ([]imap.QuotaData, error)
+	// SetQuota changes the limits of a quota root. QUOTASET is advertised
+	// only when the server's capabilities include it; without it the session
+	// answers SETQUOTA with an error.
+	SetQuota(root string, limits map[imap.QuotaResourceType]int64) error
+}
+
+// SessionACL is an IMAP session which supports ACL (RFC 4314).
+type SessionACL interface {
+	Session
+
+	// Authenticated state
+	MyRights(mailbox string) (imap.RightSet, error)
+	GetACL(mailbox string) ([]imap.ACLEntry, error)
+	ListRights(mailbox string, identifier imap.RightsIdentifier) (*imap.ListRightsData, error)
+	SetACL(mailbox string, identifier imap.RightsIdentifier, mod imap.RightModification, rights imap.RightSet) error
+	DeleteACL(mailbox string, identifier imap.RightsIdentifier) error
+}
+
+// SessionMultiAppend is an IMAP session which supports MULTIAPPEND (RFC 3502).
+// Every APPEND, of one message or several, goes through an Appender instead of
+// Session.Append, so that the messages of one command are stored together or
+// not at all.
+type SessionMultiAppend interface {
+	Session
+
+	// Authenticated state
+	BeginAppend(mailbox string) (Appender, error)
+}
+
+// Appender receives the messages of one APPEND command.
+type Appender interface {
+	// Add reads one message. The library discards what Add leaves unread.
+	// After an error nothing of the command is stored.
+	Add(r imap.LiteralReader, options *imap.AppendOptions) error
+	// Commit stores every message added, all of them or none.
+	Commit() (*imap.AppendData, error)
+	// Close drops whatever was added and not committed. It is called once,
+	// after Commit or instead of it.
+	Close() error
+}
