@@ -5,40 +5,108 @@ import (
 	"fmt"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
 
 	"mailserver/internal/message"
 	"mailserver/internal/netlimit"
 	"mailserver/internal/store"
 )
 
-// Append implements imapserver.Session (RFC 3501 6.3.11, UIDPLUS APPENDUID RFC 4315, APPENDLIMIT RFC 7889). The
-// message is parsed once here; FETCH and SEARCH later use what was stored. OK is sent only after the commit. An
-// APPEND to a shared mailbox needs the write right and counts against that mailbox's quota, not the session's.
+// maxAppendMessages bounds the messages of one APPEND command (MULTIAPPEND): each is held in memory until the
+// command ends, and its entry and change are built in one store transaction.
+const maxAppendMessages = 1000
+
+// Append implements imapserver.Session. The library sends every APPEND through BeginAppend (SessionMultiAppend);
+// this is the same for one message.
 func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
-	limit := int64(s.srv.appendLimit)
-	if r.Size() > limit {
-		return nil, errTooBig // the library checks this before reading; kept for safety
+	a, err := s.BeginAppend(mailbox)
+	if err != nil {
+		return nil, err
 	}
+	defer a.Close()
+	if err := a.Add(r, options); err != nil {
+		return nil, err
+	}
+	return a.Commit()
+}
+
+// BeginAppend implements imapserver.SessionMultiAppend: APPEND of one message or several (RFC 3501 6.3.11,
+// MULTIAPPEND RFC 3502, UIDPLUS APPENDUID RFC 4315, APPENDLIMIT RFC 7889). The messages are parsed once as they
+// arrive and stored together in one transaction when the command ends, so a command that fails in the middle (a
+// refused message, the quota, a disconnect) stores nothing. An APPEND to a shared mailbox needs the write right and
+// counts against that mailbox's quota, not the session's.
+func (s *session) BeginAppend(mailbox string) (imapserver.Appender, error) {
 	_, mb, err := s.lookupTarget("append", mailbox)
 	if err != nil {
 		return nil, err
 	}
-	raw, release, err := s.srv.memory.ReadAll(r, limit)
-	defer release()
+	return &appender{s: s, mailboxID: mb.ID}, nil
+}
+
+// appender holds the messages of one APPEND command until Commit. The whole command is bounded by the append
+// limit, as one message is: every message stays in memory until the command ends.
+type appender struct {
+	s         *session
+	mailboxID uint64
+	msgs      []store.AppendMessage
+	size      int64    // bytes of msgs
+	releases  []func() // give back the memory budget msgs hold
+}
+
+// Add implements imapserver.Appender: it reads and parses one message.
+func (a *appender) Add(r imap.LiteralReader, options *imap.AppendOptions) error {
+	limit := int64(a.s.srv.appendLimit)
+	if r.Size() > limit {
+		return errTooBig // the library checks this before reading; kept for safety
+	}
+	if len(a.msgs) == maxAppendMessages {
+		return errTooManyAppended
+	}
+	if r.Size() > limit-a.size {
+		return errAppendTooLarge
+	}
+	raw, release, err := a.s.srv.memory.ReadAll(r, limit-a.size)
+	a.releases = append(a.releases, release)
 	if errors.Is(err, netlimit.ErrMemoryBusy) {
-		return nil, errMemoryBusy // the library reads and drops the rest of the literal
+		return errMemoryBusy // the library reads and drops the rest of the literal
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read APPEND literal: %w", err) // the connection is broken; the library logs it
+		return fmt.Errorf("read APPEND literal: %w", err) // the connection is broken; the library logs it
 	}
-	if int64(len(raw)) > limit {
-		return nil, errTooBig
+	if int64(len(raw)) > limit-a.size {
+		return errAppendTooLarge
 	}
 	p := message.Parse(raw)
-	msg := store.NewMessage{Body: raw, Meta: p.Meta(), Text: p.SearchText(), InternalDate: options.Time}
-	placed, err := s.srv.store.Append(mb.ID, msg, flagStrings(options.Flags), s.origin())
+	a.msgs = append(a.msgs, store.AppendMessage{
+		NewMessage: store.NewMessage{Body: raw, Meta: p.Meta(), Text: p.SearchText(), InternalDate: options.Time},
+		Flags:      flagStrings(options.Flags),
+	})
+	a.size += int64(len(raw))
+	return nil
+}
+
+// Commit implements imapserver.Appender: one store transaction for every message, the quota checked for their
+// total. OK is sent only after the commit, and the memory is given back before it.
+func (a *appender) Commit() (*imap.AppendData, error) {
+	defer a.Close()
+	placed, err := a.s.srv.store.AppendMany(a.mailboxID, a.msgs, a.s.origin())
 	if err != nil {
-		return nil, s.targetError("append", err)
+		return nil, a.s.targetError("append", err)
 	}
-	return &imap.AppendData{UID: imap.UID(placed.UID), UIDValidity: placed.UIDValidity}, nil
+	data := &imap.AppendData{UID: imap.UID(placed[0].UID), UIDValidity: placed[0].UIDValidity}
+	if len(placed) > 1 {
+		for _, p := range placed {
+			data.UIDs.AddNum(imap.UID(p.UID))
+		}
+	}
+	return data, nil
+}
+
+// Close implements imapserver.Appender: it drops the messages and gives back their memory. It may be called again.
+func (a *appender) Close() error {
+	for _, release := range a.releases {
+		release()
+	}
+	a.msgs, a.releases = nil, nil
+	return nil
 }

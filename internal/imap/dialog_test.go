@@ -2,9 +2,12 @@ package imap
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -64,6 +67,25 @@ func (rc *rawConn) ok(format string, args ...any) []string {
 		rc.t.Fatalf("%s: %s", fmt.Sprintf(format, args...), status)
 	}
 	return lines
+}
+
+// readUntilClosed reads lines until the server closes the connection.
+func (rc *rawConn) readUntilClosed() []string {
+	rc.t.Helper()
+	var lines []string
+	for {
+		rc.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		line, err := rc.r.ReadString('\n')
+		if line != "" {
+			lines = append(lines, strings.TrimRight(line, "\r\n"))
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
+			return lines // with bytes unread, the close may come as a reset
+		}
+		if err != nil {
+			rc.t.Fatalf("read: %v after %q", err, lines)
+		}
+	}
 }
 
 func containsLine(lines []string, substr string) bool {

@@ -36,6 +36,8 @@ var (
 	errMemoryBusy      = no(imap.ResponseCodeLimit, "The server is receiving too much mail at once; try again in a few minutes")
 	errTooManySections = no(imap.ResponseCodeLimit, fmt.Sprintf("Too many body sections in one FETCH: ask for at most %d", maxFetchSections))
 	errTooManyKeys     = no(imap.ResponseCodeLimit, fmt.Sprintf("Too many keys in one SEARCH: at most %d, of which %d message sets", maxSearchKeys, maxSearchSets))
+	errTooManyAppended = no(imap.ResponseCodeLimit, fmt.Sprintf("Too many messages in one APPEND: send at most %d at a time", maxAppendMessages))
+	errAppendTooLarge  = no(imap.ResponseCodeLimit, "The messages of one APPEND are limited together to the APPENDLIMIT; send them in several APPENDs")
 
 	// The shared namespace (namespace.go).
 	errNoPermission   = no(imap.ResponseCodeNoPerm, "You have read-only access to this shared mailbox")
@@ -43,6 +45,12 @@ var (
 	errAccessRevoked  = no(imap.ResponseCodeNoPerm, "Your access to this shared mailbox has been withdrawn")
 	errSharedLevel    = no(imap.ResponseCodeCannot, "This level of the shared namespace cannot be changed")
 	errAcrossAccounts = no(imap.ResponseCodeCannot, "A mailbox cannot be renamed into another account; move its messages instead")
+
+	// QUOTA and ACL (quota.go, acl.go): both are set by the administrator, not over IMAP.
+	errNoSuchQuotaRoot = no(imap.ResponseCodeNonExistent, "No such quota root")
+	errQuotaByAdmin    = no(imap.ResponseCodeNoPerm, "Quotas are set by the administrator (mailserver quota set ADDRESS SIZE)")
+	errACLHidden       = no(imap.ResponseCodeNoPerm, "Only the administrator sees who has access to a shared mailbox (mailserver share list)")
+	errACLByAdmin      = no(imap.ResponseCodeNoPerm, "Access rights are granted by the administrator (mailserver share grant SHARED ACCOUNT --rights read|write)")
 )
 
 // storeError turns a store error into what the client sees. Known outcomes keep a specific code; anything else is

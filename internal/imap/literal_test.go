@@ -1,13 +1,9 @@
 package imap
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // A non-synchronizing literal over 4,096 bytes outside APPEND is refused, and its bytes, which the client sends
@@ -22,20 +18,7 @@ func TestDialogOversizedNonSyncLiteralRunsNothing(t *testing.T) {
 	if _, err := fmt.Fprintf(rc.c, "b SEARCH TEXT {5000+}\r\n%s\r\nd NOOP\r\n", payload); err != nil {
 		t.Fatal(err)
 	}
-	var lines []string
-	for {
-		rc.c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		line, err := rc.r.ReadString('\n')
-		if line != "" {
-			lines = append(lines, strings.TrimRight(line, "\r\n"))
-		}
-		if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
-			break // closed; with the literal's bytes unread, the close may come as a reset
-		}
-		if err != nil {
-			t.Fatalf("read: %v after %q", err, lines)
-		}
-	}
+	lines := rc.readUntilClosed()
 	if !containsLine(lines, "b BAD [TOOBIG]") || !containsLine(lines, "* BYE") {
 		t.Errorf("replies: %q; want a tagged BAD [TOOBIG], then BYE and the end of the connection", lines)
 	}

@@ -98,9 +98,26 @@ func (s *countedSession) Status(name string, options *imap.StatusOptions) (*imap
 	return s.session.Status(name, options)
 }
 
-func (s *countedSession) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
-	defer s.command("APPEND")()
-	return s.session.Append(mailbox, r, options)
+// BeginAppend counts the APPEND command from its mailbox to its end, all its messages together.
+func (s *countedSession) BeginAppend(mailbox string) (imapserver.Appender, error) {
+	done := s.command("APPEND")
+	a, err := s.session.BeginAppend(mailbox)
+	if err != nil {
+		done()
+		return nil, err
+	}
+	return countedAppender{Appender: a, done: done}, nil
+}
+
+// countedAppender ends the count of its APPEND when the library closes it.
+type countedAppender struct {
+	imapserver.Appender
+	done func()
+}
+
+func (a countedAppender) Close() error {
+	defer a.done()
+	return a.Appender.Close()
 }
 
 func (s *countedSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {

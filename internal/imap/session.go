@@ -37,6 +37,9 @@ var (
 	_ imapserver.SessionMove           = (*session)(nil)
 	_ imapserver.SessionUnauthenticate = (*session)(nil)
 	_ imapserver.SessionAppendLimit    = (*session)(nil)
+	_ imapserver.SessionMultiAppend    = (*session)(nil)
+	_ imapserver.SessionQuota          = (*session)(nil)
+	_ imapserver.SessionACL            = (*session)(nil)
 )
 
 func newSession(srv *Server, c *imapserver.Conn) *session {

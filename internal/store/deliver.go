@@ -142,11 +142,25 @@ func deliveryMailbox(tx *bolt.Tx, c Copy) (Mailbox, error) {
 
 // Append stores a message in one mailbox (IMAP APPEND). origin is passed through to the Change.
 func (s *Store) Append(mailboxID uint64, msg NewMessage, flags []string, origin any) (Placed, error) {
-	if msg.InternalDate.IsZero() {
-		msg.InternalDate = s.now()
+	placed, err := s.AppendMany(mailboxID, []AppendMessage{{NewMessage: msg, Flags: flags}}, origin)
+	if err != nil {
+		return Placed{}, err
 	}
-	var p Placed
+	return placed[0], nil
+}
+
+// AppendMessage is one message of AppendMany with its initial flags.
+type AppendMessage struct {
+	NewMessage
+	Flags []string
+}
+
+// AppendMany stores messages in one mailbox in one transaction (IMAP MULTIAPPEND, RFC 3502): all of them, in order,
+// or none. The quota is checked for their total. origin is passed through to the Change.
+func (s *Store) AppendMany(mailboxID uint64, msgs []AppendMessage, origin any) ([]Placed, error) {
+	placed := make([]Placed, 0, len(msgs))
 	err := s.update(func(tx *bolt.Tx, ch *changes) error {
+		placed = placed[:0] // the transaction may run again
 		mb, err := getMailboxByID(tx, mailboxID)
 		if err != nil {
 			return err
@@ -158,18 +172,22 @@ func (s *Store) Append(mailboxID uint64, msg NewMessage, flags []string, origin 
 		if err != nil {
 			return err
 		}
-		size := int64(len(msg.Body))
+		var size int64
+		for _, m := range msgs {
+			size += int64(len(m.Body))
+		}
 		if a.Quota > 0 && a.Used+size > a.Quota {
 			return fmt.Errorf("append to %q: %w", mb.Name, ErrOverQuota)
 		}
-		body, err := addBodyRef(tx, &msg)
-		if err != nil {
-			return fmt.Errorf("store body: %w", err)
-		}
 		keywords := len(mb.Keywords)
-		uid, err := addEntry(tx, &mb, &entry{flags: parseFlags(flags), date: msg.InternalDate, bodySize: size, body: body})
-		if err != nil {
-			return err
+		uids := make([]uint32, 0, len(msgs))
+		for _, m := range msgs {
+			uid, err := s.appendEntry(tx, &mb, m)
+			if err != nil {
+				return err
+			}
+			uids = append(uids, uid)
+			placed = append(placed, Placed{AccountID: a.ID, MailboxID: mb.ID, UIDValidity: mb.UIDValidity, UID: uid})
 		}
 		a.Used += size
 		if err := putMailbox(tx, mb); err != nil {
@@ -178,9 +196,23 @@ func (s *Store) Append(mailboxID uint64, msg NewMessage, flags []string, origin 
 		if err := putAccount(tx, a); err != nil {
 			return err
 		}
-		p = Placed{AccountID: a.ID, MailboxID: mb.ID, UIDValidity: mb.UIDValidity, UID: uid}
-		ch.add(Change{MailboxID: mb.ID, Origin: origin, Appended: []uint32{uid}, Keywords: mb.newKeywords(keywords)})
+		ch.add(Change{MailboxID: mb.ID, Origin: origin, Appended: uids, Keywords: mb.newKeywords(keywords)})
 		return nil
 	})
-	return p, err
+	if err != nil {
+		return nil, err
+	}
+	return placed, nil
+}
+
+// appendEntry stores one message of AppendMany in mb: its body, then its entry.
+func (s *Store) appendEntry(tx *bolt.Tx, mb *Mailbox, m AppendMessage) (uint32, error) {
+	if m.InternalDate.IsZero() {
+		m.InternalDate = s.now()
+	}
+	body, err := addBodyRef(tx, &m.NewMessage)
+	if err != nil {
+		return 0, fmt.Errorf("store body: %w", err)
+	}
+	return addEntry(tx, mb, &entry{flags: parseFlags(m.Flags), date: m.InternalDate, bodySize: int64(len(m.Body)), body: body})
 }
