@@ -6,6 +6,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"mailserver/internal/metrics"
+	"mailserver/internal/metrics/metricstest"
 	"mailserver/internal/store"
 )
 
@@ -92,5 +94,22 @@ func TestACLSharedMailbox(t *testing.T) {
 	rc.ok("LOGIN %s %q", testUser, testPassword)
 	if _, status := rc.cmd("LISTRIGHTS %q %s", sharedInbox, testUser); !strings.HasPrefix(status, "NO [NOPERM]") {
 		t.Errorf("LISTRIGHTS on a shared mailbox: %s", status)
+	}
+}
+
+// QUOTA and ACL commands are counted in the metrics under their names, not as "other".
+func TestQuotaAndACLCommandsCounted(t *testing.T) {
+	m := metrics.New(nil)
+	ts := newTestServer(t, func(c *testConfig) { c.opts.Metrics = m })
+	c := ts.client(t, nil)
+	if _, err := c.GetQuotaRoot("INBOX").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.MyRights("INBOX").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	s := metricstest.Gather(t, m)
+	for command, want := range map[string]float64{"GETQUOTAROOT": 1, "MYRIGHTS": 1, "other": 0} {
+		s.Want(t, want, "mailserver_imap_command_duration_seconds_count", "command", command)
 	}
 }

@@ -168,3 +168,43 @@ func (s *countedSession) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest
 	defer s.command(uidForm("MOVE", numSet))()
 	return s.session.Move(w, numSet, dest)
 }
+
+func (s *countedSession) GetQuota(root string) (*imap.QuotaData, error) {
+	defer s.command("GETQUOTA")()
+	return s.session.GetQuota(root)
+}
+
+func (s *countedSession) GetQuotaRoot(mailbox string) ([]imap.QuotaData, error) {
+	defer s.command("GETQUOTAROOT")()
+	return s.session.GetQuotaRoot(mailbox)
+}
+
+func (s *countedSession) SetQuota(root string, limits map[imap.QuotaResourceType]int64) error {
+	defer s.command("SETQUOTA")()
+	return s.session.SetQuota(root, limits)
+}
+
+func (s *countedSession) MyRights(mailbox string) (imap.RightSet, error) {
+	defer s.command("MYRIGHTS")()
+	return s.session.MyRights(mailbox)
+}
+
+func (s *countedSession) GetACL(mailbox string) ([]imap.ACLEntry, error) {
+	defer s.command("GETACL")()
+	return s.session.GetACL(mailbox)
+}
+
+func (s *countedSession) ListRights(mailbox string, identifier imap.RightsIdentifier) (*imap.ListRightsData, error) {
+	defer s.command("LISTRIGHTS")()
+	return s.session.ListRights(mailbox, identifier)
+}
+
+func (s *countedSession) SetACL(mailbox string, identifier imap.RightsIdentifier, mod imap.RightModification, rights imap.RightSet) error {
+	defer s.command("SETACL")()
+	return s.session.SetACL(mailbox, identifier, mod, rights)
+}
+
+func (s *countedSession) DeleteACL(mailbox string, identifier imap.RightsIdentifier) error {
+	defer s.command("DELETEACL")()
+	return s.session.DeleteACL(mailbox, identifier)
+}
