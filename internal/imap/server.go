@@ -5,7 +5,8 @@
 //   - server.go: Options, listeners, and the routing of each connection to one of two imapserver instances (TLS
 //     required, or plaintext authentication allowed for loopback peers).
 //   - session.go: the per-connection Session; one file per command group after that (login.go, list.go,
-//     mailbox.go, select.go, fetch.go, search.go, flags.go, copy.go, expunge.go, append.go).
+//     mailbox.go, select.go, fetch.go, search.go, flags.go, copy.go, expunge.go, append.go with MULTIAPPEND,
+//     quota.go for QUOTA, acl.go for the read-only ACL).
 //   - state.go: live updates. One mailboxState per mailbox that some session has selected: the library's
 //     MailboxTracker plus the server's view of the mailbox's UIDs, fed with the store's committed changes through
 //     Server.OnChange, which internal/server subscribes to the store.
@@ -148,7 +149,8 @@ func (s *Server) newLibraryServer(insecureAuth bool) (*imapserver.Server, *connQ
 // capabilities are those the library cannot derive itself. It adds SASL-IR, LITERAL-, STARTTLS, AUTH=PLAIN or
 // LOGINDISABLED, and after login UNSELECT, ENABLE, IDLE, UTF8=ACCEPT and APPENDLIMIT=n (from AppendLimit). Every
 // capability here needs its session interface (IMAP4rev2 and MOVE: SessionMove, NAMESPACE: SessionNamespace,
-// UNAUTHENTICATE: SessionUnauthenticate), or each connection panics.
+// UNAUTHENTICATE: SessionUnauthenticate), or each connection panics. MULTIAPPEND, QUOTA and ACL are not here: the
+// library advertises them from the session's interfaces.
 func capabilities() imap.CapSet {
 	caps := imap.CapSet{}
 	for _, c := range []imap.Cap{
