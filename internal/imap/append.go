@@ -40,6 +40,15 @@ func (s *session) BeginAppend(mailbox string) (imapserver.Appender, error) {
 	if err != nil {
 		return nil, err
 	}
+	// An account already full is refused before the client uploads anything (RFC 9208 section 4.3); otherwise
+	// the quota is checked at the commit, for the total.
+	owner, err := s.srv.store.AccountByID(mb.AccountID)
+	if err != nil {
+		return nil, s.storeError("append", err)
+	}
+	if owner.Quota > 0 && owner.Used >= owner.Quota {
+		return nil, errOverQuota
+	}
 	return &appender{s: s, mailboxID: mb.ID}, nil
 }
 
@@ -89,6 +98,9 @@ func (a *appender) Add(r imap.LiteralReader, options *imap.AppendOptions) error 
 // total. OK is sent only after the commit, and the memory is given back before it.
 func (a *appender) Commit() (*imap.AppendData, error) {
 	defer a.Close()
+	if len(a.msgs) == 0 {
+		return nil, a.s.internalError("append", errors.New("APPEND committed without a message"))
+	}
 	placed, err := a.s.srv.store.AppendMany(a.mailboxID, a.msgs, a.s.origin())
 	if err != nil {
 		return nil, a.s.targetError("append", err)

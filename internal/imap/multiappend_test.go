@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+
 	"mailserver/internal/store"
 )
 
@@ -155,7 +157,19 @@ func TestDialogMultiAppendAllOrNothing(t *testing.T) {
 	if status := rc.multiAppend("INBOX", one, two); !strings.HasPrefix(status, "NO [OVERQUOTA]") {
 		t.Errorf("APPEND over the quota in total: %q", status)
 	}
+	// An account already full is refused before the first literal is sent.
 	setQuota(t, ts.st, testUser, 0)
+	if status := rc.multiAppend("INBOX", one); !strings.HasPrefix(status, "OK") {
+		t.Fatalf("APPEND: %q", status)
+	}
+	setQuota(t, ts.st, testUser, mustAccount(t, ts.st, testUser).Used)
+	rc.write(fmt.Sprintf("full APPEND INBOX {%d}\r\n", len(one.body)))
+	if reply := rc.readLine(); !strings.HasPrefix(reply, "full NO [OVERQUOTA]") {
+		t.Errorf("APPEND to a full account: %q, want NO [OVERQUOTA] instead of a continuation request", reply)
+	}
+	rc.ok("NOOP")
+	setQuota(t, ts.st, testUser, 0)
+	expungeInbox(t, ts)
 
 	big := appendPart{body: strings.Repeat("x", 2000)}
 	if status := rc.multiAppend("INBOX", one, big); !strings.HasPrefix(status, "NO [TOOBIG]") {
@@ -243,4 +257,18 @@ func (ts *testServer) waitForNoSessions(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatal("the server still has sessions open")
+}
+
+// expungeInbox removes every message of the INBOX, as a client's STORE \Deleted and EXPUNGE would.
+func expungeInbox(t *testing.T, ts *testServer) {
+	t.Helper()
+	c := ts.client(t, nil)
+	selectBox(t, c, "INBOX", false)
+	if err := c.Store(imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Expunge().Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.Logout().Wait()
 }

@@ -81,6 +81,9 @@ func (c *Conn) readAppendMessage(dec *imapwire.Decoder, appender Appender) error
 		return appendTooBigError(limit)
 	}
 	if err := c.acceptLiteral(lit.Size(), nonSync); err != nil {
+		if c.dropAppendLiteral(lit, nonSync) {
+			c.skipAfterAppendLiteral(dec, dataExt)
+		}
 		return err
 	}
 
