@@ -189,11 +189,16 @@ func TestDialogMultiAppendAllOrNothing(t *testing.T) {
 	rc.ok("NOOP")
 
 	// After a syntax error, the rest of the line may announce a LITERAL+ literal: BAD, then BYE.
-	bad := dialRaw(t, ts.addr)
-	bad.ok("LOGIN %s %q", testUser, testPassword)
-	tag := bad.multiAppendNonSync("INBOX", one, appendPart{head: "(", body: "c CREATE INJECTED\r\n"})
-	if lines := bad.readUntilClosed(); !containsLine(lines, tag+" BAD") || !containsLine(lines, "* BYE") || containsLine(lines, "c OK") {
-		t.Errorf("LITERAL+ APPEND with a syntax error in its second message: %q", lines)
+	for _, parts := range [][]appendPart{
+		{one, {head: "(", body: "c CREATE INJECTED\r\n"}},
+		{{head: "NOSUCHEXT ", body: "c CREATE INJECTED\r\n"}},
+	} {
+		bad := dialRaw(t, ts.addr)
+		bad.ok("LOGIN %s %q", testUser, testPassword)
+		tag := bad.multiAppendNonSync("INBOX", parts...)
+		if lines := bad.readUntilClosed(); !containsLine(lines, tag+" BAD") || !containsLine(lines, "* BYE") || containsLine(lines, "c OK") {
+			t.Errorf("LITERAL+ APPEND with a syntax error (%q): %q", parts[len(parts)-1].head, lines)
+		}
 	}
 	if list := rc.ok(`LIST "" "INJECTED"`); containsLine(list, "INJECTED") {
 		t.Errorf("a refused APPEND's literal ran as a command: %q", list)

@@ -17,17 +17,6 @@ func (c *Conn) handleMultiAppend(tag string, dec *imapwire.Decoder, session Sess
 	if !dec.ExpectSP() || !dec.ExpectMailbox(&mailbox) || !dec.ExpectSP() {
 		return dec.Err()
 	}
-	err := c.appendMessages(tag, dec, session, mailbox)
-	if dec.Err() != nil {
-		// A syntax error among the messages: the rest of the line may announce a non-synchronizing literal,
-		// whose bytes would then be read as commands. There is no telling where the command ends.
-		c.byeAfterReply = "Syntax error in APPEND"
-	}
-	return err
-}
-
-// appendMessages reads the messages of an APPEND and stores them.
-func (c *Conn) appendMessages(tag string, dec *imapwire.Decoder, session SessionMultiAppend, mailbox string) error {
 	if err := c.checkState(imap.ConnStateAuthenticated); err != nil {
 		c.skipAppendMessages(dec)
 		return err
@@ -50,7 +39,7 @@ func (c *Conn) appendMessages(tag string, dec *imapwire.Decoder, session Session
 		}
 	}
 	if !dec.ExpectCRLF() {
-		return dec.Err()
+		return c.appendSyntaxError(dec.Err())
 	}
 	data, err := appender.Commit()
 	if err != nil {
@@ -68,11 +57,11 @@ func (c *Conn) appendMessages(tag string, dec *imapwire.Decoder, session Session
 func (c *Conn) readAppendMessage(dec *imapwire.Decoder, appender Appender) error {
 	options, dataExt, err := readAppendMessageHead(dec)
 	if err != nil {
-		return err
+		return c.appendSyntaxError(err)
 	}
 	lit, nonSync, err := dec.ExpectLiteralReader()
 	if err != nil {
-		return err
+		return c.appendSyntaxError(err)
 	}
 	if limit := c.appendLimit(); lit.Size() > limit {
 		if c.dropAppendLiteral(lit, nonSync) {
@@ -98,14 +87,27 @@ func (c *Conn) readAppendMessage(dec *imapwire.Decoder, appender Appender) error
 		return addErr
 	}
 	if dataExt != "" && !dec.ExpectSpecial(')') {
-		return dec.Err()
+		return c.appendSyntaxError(dec.Err())
 	}
 	return nil
 }
 
+// appendSyntaxError ends the connection after the reply to an APPEND that
+// cannot be parsed: the rest of its line may announce a non-synchronizing
+// literal, whose bytes would then be read as commands, and there is no
+// telling where the command ends.
+func (c *Conn) appendSyntaxError(err error) error {
+	c.byeAfterReply = "Syntax error in APPEND"
+	return err
+}
+
 // skipAfterAppendLiteral skips the messages that follow a refused one.
 func (c *Conn) skipAfterAppendLiteral(dec *imapwire.Decoder, dataExt string) {
-	if (dataExt == "" || dec.Special(')')) && dec.SP() {
+	if dataExt != "" && !dec.Special(')') {
+		c.appendSyntaxError(dec.Err())
+		return
+	}
+	if dec.SP() {
 		c.skipAppendMessages(dec)
 	}
 }
@@ -119,13 +121,22 @@ func (c *Conn) skipAppendMessages(dec *imapwire.Decoder) {
 	for {
 		_, dataExt, err := readAppendMessageHead(dec)
 		if err != nil {
+			c.appendSyntaxError(err)
 			return
 		}
 		lit, nonSync, ok := dec.LiteralReader()
-		if !ok || !c.dropAppendLiteral(lit, nonSync) {
+		if !ok {
+			c.appendSyntaxError(dec.Err())
 			return
 		}
-		if dataExt != "" && !dec.Special(')') || !dec.SP() {
+		if !c.dropAppendLiteral(lit, nonSync) {
+			return
+		}
+		if dataExt != "" && !dec.Special(')') {
+			c.appendSyntaxError(dec.Err())
+			return
+		}
+		if !dec.SP() {
 			return
 		}
 	}
