@@ -49,18 +49,25 @@ type Conn struct {
 
 	// byeAfterReply, when set while a command is read, ends the connection with BYE after the command's reply.
 	byeAfterReply string
+	// insecureAuthAllowed is Options.InsecureAuthFunc's answer for this connection.
+	insecureAuthAllowed bool
 }
 
 func newConn(c net.Conn, server *Server) *Conn {
 	rw := server.options.wrapReadWriter(c)
 	br := bufio.NewReader(rw)
 	bw := bufio.NewWriter(rw)
+	insecureAuthAllowed := false
+	if f := server.options.InsecureAuthFunc; f != nil {
+		insecureAuthAllowed = f(c)
+	}
 	return &Conn{
-		conn:    c,
-		server:  server,
-		br:      br,
-		bw:      bw,
-		enabled: make(imap.CapSet),
+		conn:                c,
+		server:              server,
+		br:                  br,
+		bw:                  bw,
+		enabled:             make(imap.CapSet),
+		insecureAuthAllowed: insecureAuthAllowed,
 	}
 }
 
@@ -438,7 +445,7 @@ func (c *Conn) canAuth() bool {
 		return false
 	}
 	_, isTLS := c.conn.(*tls.Conn)
-	return isTLS || c.server.options.InsecureAuth
+	return isTLS || c.server.options.InsecureAuth || c.insecureAuthAllowed
 }
 
 func (c *Conn) writeStatusResp(tag string, statusResp *imap.StatusResponse) error {
