@@ -46,6 +46,9 @@ type Conn struct {
 
 	state   imap.ConnState
 	session Session
+	// selectedReadOnly: the selected mailbox was opened read-only (EXAMINE, or
+	// SelectData.ReadOnly)
+	selectedReadOnly bool
 
 	// byeAfterReply, when set while a command is read, ends the connection with BYE after the command's reply.
 	byeAfterReply string
