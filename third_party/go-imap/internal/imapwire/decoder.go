@@ -517,11 +517,29 @@ func (dec *Decoder) ExpectMailbox(ptr *string) bool {
 		*ptr = "INBOX"
 		return true
 	}
-	name, err := utf7.Decode(name)
-	if err == nil {
-		*ptr = name
+	decoded, err := utf7.Decode(name)
+	switch {
+	case HasControlChar(name) || HasControlChar(decoded):
+		return dec.returnErr(&DecoderExpectError{Message: "mailbox names cannot contain control characters"})
+	case err != nil:
+		return dec.returnErr(errInvalidMailboxName)
 	}
-	return dec.returnErr(err)
+	*ptr = decoded
+	return true
+}
+
+// errInvalidMailboxName refuses a mailbox name that is not valid modified
+// UTF-7 (RFC 3501 section 5.1.3): no mailbox can have it.
+var errInvalidMailboxName = &imap.Error{
+	Type: imap.StatusResponseTypeNo,
+	Code: imap.ResponseCodeCannot,
+	Text: "Mailbox name is not valid modified UTF-7",
+}
+
+// HasControlChar reports whether s holds a CTL character (NUL included),
+// which no mailbox name may contain.
+func HasControlChar(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f })
 }
 
 func (dec *Decoder) ExpectUID(ptr *imap.UID) bool {
@@ -652,5 +670,6 @@ func (lit *LiteralReader) cancel() {
 		return
 	}
 	lit.dec.literal = false
+	lit.dec.crlf = false // the command line goes on after the literal
 	lit.dec = nil
 }
