@@ -25,7 +25,17 @@ const (
 	literalWriteTimeout = 5 * time.Minute
 
 	maxCommandSize = 50 * 1024 // RFC 2683 section 3.2.1.5 says 8KiB minimum
+	// maxSkippedCommandSize bounds what is read of a command line longer
+	// than maxCommandSize to find the next command; beyond it the
+	// connection ends.
+	maxSkippedCommandSize = 16 * 1024 * 1024
 )
+
+var errCommandTooLong = &imap.Error{
+	Type: imap.StatusResponseTypeBad,
+	Code: imap.ResponseCodeTooBig,
+	Text: fmt.Sprintf("Command lines are limited to %v bytes", maxCommandSize),
+}
 
 var internalServerErrorResp = &imap.StatusResponse{
 	Type: imap.StatusResponseTypeNo,
@@ -303,7 +313,14 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		}
 	}
 
-	dec.DiscardLine()
+	if errors.Is(dec.Err(), imapwire.ErrMaxSizeExceeded) {
+		err = errCommandTooLong
+		if !dec.SkipLine(maxSkippedCommandSize) {
+			c.byeAfterReply = "Command line too long"
+		}
+	} else {
+		dec.DiscardLine()
+	}
 	if c.byeAfterReply != "" {
 		c.state = imap.ConnStateLogout
 		defer c.Bye(c.byeAfterReply)
