@@ -37,6 +37,7 @@ var (
 	_ imapserver.SessionMove           = (*session)(nil)
 	_ imapserver.SessionUnauthenticate = (*session)(nil)
 	_ imapserver.SessionAppendLimit    = (*session)(nil)
+	_ imapserver.SessionID             = (*session)(nil)
 )
 
 func newSession(srv *Server, c *imapserver.Conn) *session {

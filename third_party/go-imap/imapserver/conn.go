@@ -251,6 +251,8 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		sendOK = false
 	case "UNAUTHENTICATE":
 		err = c.handleUnauthenticate(dec)
+	case "ID":
+		err = c.handleID(dec)
 	case "LOGIN":
 		err = c.handleLogin(tag, dec)
 		sendOK = false

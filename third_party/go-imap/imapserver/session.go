@@ -124,3 +124,12 @@ type SessionAppendLimit interface {
 	// this server in an APPEND command.
 	AppendLimit() uint32
 }
+
+// SessionID is an IMAP session which supports ID (RFC 2971).
+type SessionID interface {
+	Session
+
+	// Any state. ID receives the client's identification, nil if it sent
+	// NIL, and returns the server's, nil for none.
+	ID(clientID *imap.IDData) *imap.IDData
+}
