@@ -33,6 +33,7 @@ import (
 	"mailserver/internal/netaddr"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -79,6 +80,7 @@ type Server struct {
 	metrics     *metrics.Metrics
 	hub         *hub
 	conns       *connlog.Tracker // names and logs each connection
+	compressing atomic.Int64     // sessions with COMPRESS active (compress.go)
 
 	lib *imapserver.Server // the one library server behind every listener
 	// insecureAuth is Options.AllowInsecureAuth; trusted says which peers it applies to (loopback); tests replace

@@ -64,6 +64,8 @@ type Conn struct {
 	byeAfterReply string
 	// insecureAuthAllowed is Options.InsecureAuthFunc's answer for this connection.
 	insecureAuthAllowed bool
+	// compressed: COMPRESS=DEFLATE is active
+	compressed bool
 }
 
 func newConn(c net.Conn, server *Server) *Conn {
@@ -253,6 +255,9 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleUnauthenticate(dec)
 	case "ID":
 		err = c.handleID(dec)
+	case "COMPRESS":
+		err = c.handleCompress(tag, dec)
+		sendOK = false
 	case "LOGIN":
 		err = c.handleLogin(tag, dec)
 		sendOK = false

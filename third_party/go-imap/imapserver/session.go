@@ -133,3 +133,13 @@ type SessionID interface {
 	// NIL, and returns the server's, nil for none.
 	ID(clientID *imap.IDData) *imap.IDData
 }
+
+// SessionCompress is an IMAP session which supports COMPRESS=DEFLATE
+// (RFC 4978).
+type SessionCompress interface {
+	Session
+
+	// Authenticated state. Compress is called before the connection starts
+	// compressing with mechanism ("DEFLATE"); an error refuses it.
+	Compress(mechanism string) error
+}
