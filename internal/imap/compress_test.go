@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+
+	"mailserver/internal/testlog"
 )
 
 // deflateConn is the client's side of COMPRESS=DEFLATE: what it writes is compressed and flushed at once.
@@ -154,5 +156,28 @@ func TestDialogCompressLimit(t *testing.T) {
 			t.Fatalf("%d sessions still counted compressing after LOGOUT", ts.srv.compressing.Load())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A client that closes the connection without ending its deflate stream, as clients do, closes it as any other:
+// no warning about an unexpected end.
+func TestDialogCompressedClientCloses(t *testing.T) {
+	logs := &testlog.Buffer{}
+	ts := newTestServer(t, logTo(logs))
+	rc := dialRaw(t, ts.addr)
+	rc.ok("LOGIN %s %q", testUser, testPassword)
+	rc.compress()
+	rc.ok("NOOP")
+	rc.c.Close()
+	for i := 0; len(logs.Find(t, "disconnected")) == 0; i++ {
+		if i == 250 {
+			t.Fatalf("the connection's end was not logged: %s", logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, l := range logs.Lines(t) {
+		if l.Str("level") != "INFO" && l.Str("level") != "DEBUG" {
+			t.Errorf("logged: %s", l.Raw)
+		}
 	}
 }

@@ -62,7 +62,7 @@ func (c *Conn) handleCompress(tag string, dec *imapwire.Decoder) error {
 	rw := c.server.options.wrapReadWriter(struct {
 		io.Reader
 		io.Writer
-	}{flate.NewReader(compressedIn), flushWriter{fw}})
+	}{inflateReader{flate.NewReader(compressedIn)}, flushWriter{fw}})
 	c.br.Reset(rw)
 	c.bw.Reset(rw)
 	c.compressed = true
@@ -82,4 +82,19 @@ func (w flushWriter) Write(b []byte) (int, error) {
 		return n, err
 	}
 	return n, w.fw.Flush()
+}
+
+// inflateReader reads the client's compressed stream. Clients close the
+// connection without ending the stream, so the end of the connection, which
+// flate reports as io.ErrUnexpectedEOF, is an ordinary io.EOF.
+type inflateReader struct {
+	r io.Reader
+}
+
+func (r inflateReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	if err == io.ErrUnexpectedEOF {
+		err = io.EOF
+	}
+	return n, err
 }
