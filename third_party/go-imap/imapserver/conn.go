@@ -72,17 +72,12 @@ func newConn(c net.Conn, server *Server) *Conn {
 	rw := server.options.wrapReadWriter(c)
 	br := bufio.NewReader(rw)
 	bw := bufio.NewWriter(rw)
-	insecureAuthAllowed := false
-	if f := server.options.InsecureAuthFunc; f != nil {
-		insecureAuthAllowed = f(c)
-	}
 	return &Conn{
-		conn:                c,
-		server:              server,
-		br:                  br,
-		bw:                  bw,
-		enabled:             make(imap.CapSet),
-		insecureAuthAllowed: insecureAuthAllowed,
+		conn:    c,
+		server:  server,
+		br:      br,
+		bw:      bw,
+		enabled: make(imap.CapSet),
 	}
 }
 
@@ -134,6 +129,10 @@ func (c *Conn) serve() {
 		delete(c.server.conns, c)
 		c.server.mutex.Unlock()
 	}()
+
+	if f := c.server.options.InsecureAuthFunc; f != nil {
+		c.insecureAuthAllowed = f(c.conn)
+	}
 
 	var (
 		greetingData *GreetingData
