@@ -125,8 +125,8 @@ func TestDialogRecentAndModifiedUTF7(t *testing.T) {
 func TestDialogUnknownCommandBeforeLogin(t *testing.T) {
 	ts := newTestServer(t)
 	rc := dialRaw(t, ts.addr)
-	_, status := rc.cmd("ID NIL")
+	_, status := rc.cmd("XUNKNOWN NIL")
 	if !strings.HasPrefix(status, "BAD") {
-		t.Errorf("ID before login: %s", status)
+		t.Errorf("an unknown command before login: %s", status)
 	}
 }

@@ -22,17 +22,18 @@ import (
 // Inputs are a few KiB of commands against three small messages, so only a hang comes near it.
 const fuzzRunBound = 10 * time.Second
 
-// FuzzIMAPSession sends arbitrary client bytes over one connection to the real server (both library servers'
-// routing, the session, the store), logged in if the input says LOGIN with the right password, then ends the
+// FuzzIMAPSession sends arbitrary client bytes over one connection to the real server (the library server, the
+// session, the store), logged in if the input says LOGIN with the right password, then ends the
 // client's side of the connection. The server must not panic nor fail unexpectedly (the library recovers a
 // session's panic and logs it, so the log is watched: faultWatch), must end the connection within fuzzRunBound,
 // must still greet, log in and select on a fresh connection, and must leave the store's invariants intact
 // (startTestServer checks them).
 //
-// The server may refuse or disconnect: go-imap v2.0.0-beta.8 answers some malformed commands NO [SERVERBUG] and
-// may then read the rest of the line as commands or disconnect (DESIGN.md section 9: a literal over 4 KiB outside
-// APPEND; huge sets, deep parentheses, FETCH 0, SEARCH MODSEQ, a bad APPEND date, a bad AUTHENTICATE response).
-// Those are the library's, logged as its warnings, and left to its own patches. The seed corpus, real command
+// The server may refuse or disconnect: go-imap v2.0.0-beta.8 answered some malformed commands NO [SERVERBUG] and
+// could then read the rest of the line as commands or disconnect (DESIGN.md section 9). third_party/go-imap
+// PATCHES.md fixes a literal over 4 KiB outside APPEND, lines over 50 KiB, numbers out of range in sets, deep
+// parentheses and names that are not modified UTF-7; others (SEARCH MODSEQ, a bad APPEND date, a bad AUTHENTICATE
+// response) are the library's, logged as its warnings. The seed corpus, real command
 // sequences, is in testdata/fuzz/FuzzIMAPSession.
 func FuzzIMAPSession(f *testing.F) {
 	f.Fuzz(func(t *testing.T, input []byte) {

@@ -18,8 +18,8 @@ var (
 )
 
 // Login implements imapserver.Session for LOGIN and, through the library's PLAIN server, AUTHENTICATE PLAIN.
-// The library refuses both before TLS (NO [PRIVACYREQUIRED], with LOGINDISABLED advertised) unless the
-// connection was routed to the server that allows plaintext authentication (loopback with AllowInsecureAuth).
+// The library refuses both before TLS (NO [PRIVACYREQUIRED], with LOGINDISABLED advertised) unless
+// Server.mayAuthWithoutTLS allowed plaintext authentication on the connection (loopback with AllowInsecureAuth).
 func (s *session) Login(username, password string) error {
 	if s.srv.auth == nil {
 		return errNoAuthorizer

@@ -91,6 +91,37 @@ func TestLoopbackInsecureAuth(t *testing.T) {
 	}
 }
 
+// One library server serves every peer: the decision to allow plaintext login is made per connection, so a
+// trusted and an untrusted peer on the same listener each get their own answer.
+func TestPlaintextLoginDecidedPerConnection(t *testing.T) {
+	trustedPort := make(chan int, 1)
+	ts := newTestServer(t, func(c *testConfig) {
+		c.tweak = func(s *Server) {
+			s.trusted = func(a net.Addr) bool { return a.(*net.TCPAddr).Port == <-trustedPort }
+		}
+	})
+	dial := func(trusted bool) *imapclient.Client {
+		t.Helper()
+		conn, err := net.Dial("tcp", ts.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := 0 // no peer has port 0
+		if trusted {
+			port = conn.LocalAddr().(*net.TCPAddr).Port
+		}
+		trustedPort <- port
+		c := imapclient.New(conn, nil)
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	// One connection at a time, so that each takes its own answer from trustedPort.
+	wantCode(t, dial(false).Login(testUser, testPassword).Wait(), imap.ResponseCodePrivacyRequired)
+	if err := dial(true).Login(testUser, testPassword).Wait(); err != nil {
+		t.Errorf("login from the trusted peer: %v", err)
+	}
+}
+
 func TestImplicitTLSLogin(t *testing.T) {
 	ts := newTestServer(t, noInsecureAuth)
 	c, err := imapclient.DialTLS(ts.tlsAddr, &imapclient.Options{TLSConfig: ts.clientTL})

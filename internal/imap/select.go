@@ -13,10 +13,9 @@ const firstUnseenBatch = 512
 // mailbox's live state inside store.WithSnapshot, so the EXISTS it reports and the updates it then receives fit
 // together exactly.
 //
-// A shared mailbox granted read-only is opened read-only whichever command opened it: no STORE, EXPUNGE or MOVE
-// out, no implicit \Seen, and an empty PERMANENTFLAGS. The library writes the tagged OK of SELECT itself, always
-// with [READ-WRITE] (imapserver/select.go), so only EXAMINE can carry [READ-ONLY]; clients learn from
-// PERMANENTFLAGS () that nothing can be changed, and every change is refused with NO [NOPERM].
+// A shared mailbox granted read-only is opened read-only whichever command opened it: SELECT answers [READ-ONLY]
+// (RFC 9051 6.3.2, through SelectData.ReadOnly), PERMANENTFLAGS is empty, there is no STORE, EXPUNGE or MOVE out
+// (NO [NOPERM]), no implicit \Seen, and CLOSE removes nothing.
 func (s *session) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
 	s.unselect()
 	ref, mb, err := s.lookup(name)
@@ -47,6 +46,8 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	}
 	if sel.canWrite { // EXAMINE or read-only rights: nothing can be changed (RFC 3501 6.3.2)
 		data.PermanentFlags = append(mailboxFlags(mb), imap.FlagWildcard)
+	} else {
+		data.ReadOnly = true
 	}
 	if mb.Unseen > 0 && !s.conn.EnabledCaps().Has(imap.CapIMAP4rev2) {
 		if data.FirstUnseenSeqNum, err = s.firstUnseen(mb.ID, uids); err != nil {

@@ -2,8 +2,8 @@
 //
 // # Reading the source
 //
-//   - server.go: Options, listeners, and the routing of each connection to one of two imapserver instances (TLS
-//     required, or plaintext authentication allowed for loopback peers).
+//   - server.go: Options, listeners, and the one imapserver instance behind them all, which asks mayAuthWithoutTLS
+//     per connection whether it may log in before TLS (loopback peers with AllowInsecureAuth).
 //   - session.go: the per-connection Session; one file per command group after that (login.go, list.go,
 //     mailbox.go, select.go, fetch.go, search.go, flags.go, copy.go, expunge.go, append.go with MULTIAPPEND,
 //     quota.go for QUOTA, acl.go for the read-only ACL).
@@ -34,7 +34,7 @@ import (
 	"mailserver/internal/netaddr"
 	"net"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -81,19 +81,18 @@ type Server struct {
 	metrics     *metrics.Metrics
 	hub         *hub
 	conns       *connlog.Tracker // names and logs each connection
+	compressing atomic.Int64     // sessions with COMPRESS active (compress.go)
 
-	// Two library servers that differ only in InsecureAuth: the library decides "may authenticate" per server,
-	// and we need it per peer. Each is fed by a connQueue.
-	secure, insecure *imapserver.Server
-	secureQ, localQ  *connQueue
-	trusted          func(net.Addr) bool // peers routed to insecure (loopback); tests replace it
+	lib *imapserver.Server // the one library server behind every listener
+	// insecureAuth is Options.AllowInsecureAuth; trusted says which peers it applies to (loopback); tests replace
+	// it.
+	insecureAuth bool
+	trusted      func(net.Addr) bool
 
-	startOnce sync.Once
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}     // guarded by mu
 	sessions  map[*imapserver.Conn]struct{} // every connection with a session, told BYE at shutdown; guarded by mu
 	closed    bool                          // guarded by mu
-	started   bool                          // guarded by mu; the library servers run
 }
 
 var errServerClosed = errors.New("imap: server closed")
@@ -101,17 +100,18 @@ var errServerClosed = errors.New("imap: server closed")
 // New builds a server. Live updates between sessions need OnChange subscribed to the store (store.Subscribe).
 func New(opts Options) *Server {
 	s := &Server{
-		store:       opts.Store,
-		auth:        opts.Auth,
-		log:         opts.Logger,
-		tlsConfig:   opts.TLSConfig,
-		appendLimit: opts.AppendLimit,
-		memory:      opts.Memory,
-		metrics:     opts.Metrics,
-		hub:         newHub(),
-		trusted:     netaddr.IsLoopback,
-		listeners:   map[net.Listener]struct{}{},
-		sessions:    map[*imapserver.Conn]struct{}{},
+		store:        opts.Store,
+		auth:         opts.Auth,
+		log:          opts.Logger,
+		tlsConfig:    opts.TLSConfig,
+		appendLimit:  opts.AppendLimit,
+		memory:       opts.Memory,
+		metrics:      opts.Metrics,
+		hub:          newHub(),
+		insecureAuth: opts.AllowInsecureAuth,
+		trusted:      netaddr.IsLoopback,
+		listeners:    map[net.Listener]struct{}{},
+		sessions:     map[*imapserver.Conn]struct{}{},
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -120,10 +120,7 @@ func New(opts Options) *Server {
 	if s.appendLimit == 0 {
 		s.appendLimit = defaultAppendLimit
 	}
-	s.secure, s.secureQ = s.newLibraryServer(false)
-	if opts.AllowInsecureAuth {
-		s.insecure, s.localQ = s.newLibraryServer(true)
-	}
+	s.lib = s.newLibraryServer()
 	return s
 }
 
@@ -133,17 +130,22 @@ func New(opts Options) *Server {
 // lock, or EXISTS and EXPUNGE numbers go wrong.
 func (s *Server) OnChange(c store.Change) { s.hub.onChange(c) }
 
-func (s *Server) newLibraryServer(insecureAuth bool) (*imapserver.Server, *connQueue) {
-	srv := imapserver.New(&imapserver.Options{
+func (s *Server) newLibraryServer() *imapserver.Server {
+	return imapserver.New(&imapserver.Options{
 		NewSession: func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return newCountedSession(newSession(s, c)), nil, nil
 		},
-		Caps:         capabilities(),
-		Logger:       libraryLogger{s.log},
-		TLSConfig:    s.tlsConfig,
-		InsecureAuth: insecureAuth,
+		Caps:             capabilities(),
+		Logger:           libraryLogger{s.log},
+		TLSConfig:        s.tlsConfig,
+		InsecureAuthFunc: s.mayAuthWithoutTLS,
 	})
-	return srv, newConnQueue()
+}
+
+// mayAuthWithoutTLS: loopback peers may log in before TLS when AllowInsecureAuth is set (development); everyone
+// else needs TLS. The library asks once per connection.
+func (s *Server) mayAuthWithoutTLS(conn net.Conn) bool {
+	return s.insecureAuth && s.trusted(conn.RemoteAddr())
 }
 
 // capabilities are those the library cannot derive itself. It adds SASL-IR, LITERAL-, STARTTLS, AUTH=PLAIN or
@@ -187,57 +189,10 @@ func (s *Server) serve(ln net.Listener) error {
 		return errServerClosed
 	}
 	defer s.untrack(ln)
-	s.startOnce.Do(s.startLibraryServers)
-	var delay time.Duration
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if s.isClosed() || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var te interface{ Temporary() bool }
-			if errors.As(err, &te) && te.Temporary() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				s.log.Warn("imap accept failed, retrying", "err", err, "delay", delay)
-				time.Sleep(delay)
-				continue
-			}
-			return fmt.Errorf("imap accept: %w", err)
-		}
-		delay = 0
-		s.dispatch(conn)
+	if err := s.lib.Serve(ln); err != nil && !s.isClosed() {
+		return fmt.Errorf("imap: %w", err)
 	}
-}
-
-// dispatch hands conn to the library server that applies to its peer.
-func (s *Server) dispatch(conn net.Conn) {
-	q := s.secureQ
-	if s.insecure != nil && s.trusted(conn.RemoteAddr()) {
-		q = s.localQ
-	}
-	if !q.push(conn) {
-		conn.Close()
-	}
-}
-
-func (s *Server) startLibraryServers() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return
-	}
-	s.started = true
-	go s.runLibraryServer(s.secure, s.secureQ)
-	if s.insecure != nil {
-		go s.runLibraryServer(s.insecure, s.localQ)
-	}
-}
-
-func (s *Server) runLibraryServer(srv *imapserver.Server, q *connQueue) {
-	defer q.acceptingOnce.Do(func() { close(q.accepting) }) // Serve may return without accepting
-	if err := srv.Serve(q); err != nil && !s.isClosed() {
-		s.log.Error("imap server stopped", "err", err)
-	}
+	return nil
 }
 
 // Close stops every listener and closes every connection.
@@ -258,7 +213,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.closed = true
 	s.conns.ShuttingDown()
-	started := s.started
 	var err error
 	for ln := range s.listeners {
 		if cerr := ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) && err == nil {
@@ -266,22 +220,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	s.mu.Unlock()
-	for _, q := range []*connQueue{s.secureQ, s.localQ} {
-		if q != nil && started {
-			<-q.accepting
-		}
-	}
 	s.sayBye(ctx)
-	for _, srv := range []*imapserver.Server{s.secure, s.insecure} {
-		if srv != nil {
-			srv.Close() // closes its queue and its connections; only fails when already closed
-		}
-	}
-	for _, q := range []*connQueue{s.secureQ, s.localQ} {
-		if q != nil {
-			q.Close()
-		}
-	}
+	s.lib.Close() // waits for its accept loops and closes the connections left; fails only when already closed
 	return err
 }
 

@@ -24,6 +24,8 @@ type session struct {
 
 	account *store.Account // nil before login
 
+	compressing bool // COMPRESS is active, counted in Server.compressing
+
 	// sel is the selected mailbox, nil if none. The connection goroutine reads it freely; it writes it, and Idle
 	// (on another goroutine) reads it, under selMu.
 	selMu sync.Mutex
@@ -40,6 +42,8 @@ var (
 	_ imapserver.SessionMultiAppend    = (*session)(nil)
 	_ imapserver.SessionQuota          = (*session)(nil)
 	_ imapserver.SessionACL            = (*session)(nil)
+	_ imapserver.SessionID             = (*session)(nil)
+	_ imapserver.SessionCompress       = (*session)(nil)
 )
 
 func newSession(srv *Server, c *imapserver.Conn) *session {
@@ -58,6 +62,7 @@ func (s *session) ending(reason string) {
 func (s *session) Close() error {
 	s.unselect()
 	s.logout()
+	s.stopCompressing()
 	s.srv.disconnected(s.conn)
 	return nil
 }

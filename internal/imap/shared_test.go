@@ -286,19 +286,25 @@ func TestSharedReadOnlyGrant(t *testing.T) {
 	}
 }
 
-// TestSharedReadOnlySelectDialog shows what a read-only shared SELECT says on the wire. The library writes the
-// tagged OK of SELECT itself, always [READ-WRITE]; PERMANENTFLAGS () is what tells the client nothing can be
-// changed. EXAMINE says [READ-ONLY].
+// TestSharedReadOnlySelectDialog shows what a read-only shared SELECT says on the wire: [READ-ONLY] in the tagged
+// OK (RFC 9051 6.3.2) and PERMANENTFLAGS (), as EXAMINE does.
 func TestSharedReadOnlySelectDialog(t *testing.T) {
 	f := newSharedFixture(t, 1)
 	f.grant(t, testUser, store.RightRead)
 	rc := dialRaw(t, f.addr)
 	rc.ok("LOGIN %s %q", testUser, testPassword)
-	lines := rc.ok("SELECT %s", sharedInbox)
+	lines, status := rc.cmd("SELECT %s", sharedInbox)
 	if !containsLine(lines, "[PERMANENTFLAGS ()]") || !containsLine(lines, "1 EXISTS") {
 		t.Errorf("SELECT: %q", lines)
 	}
-	_, status := rc.cmd("STORE 1 +FLAGS (\\Seen)")
+	if status != "OK [READ-ONLY] SELECT completed" {
+		t.Errorf("SELECT of a read-only shared mailbox: %s", status)
+	}
+	if _, status := rc.cmd("SELECT INBOX"); !strings.HasPrefix(status, "OK [READ-WRITE]") {
+		t.Errorf("SELECT of an own mailbox: %s", status)
+	}
+	rc.ok("SELECT %s", sharedInbox)
+	_, status = rc.cmd("STORE 1 +FLAGS (\\Seen)")
 	if !strings.HasPrefix(status, "NO [NOPERM]") {
 		t.Errorf("STORE: %s", status)
 	}

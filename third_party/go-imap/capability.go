@@ -38,6 +38,7 @@ const (
 	CapAppendLimit      Cap = "APPENDLIMIT"        // RFC 7889
 	CapBinary           Cap = "BINARY"             // RFC 3516
 	CapCatenate         Cap = "CATENATE"           // RFC 4469
+	CapCompressDeflate  Cap = "COMPRESS=DEFLATE"   // RFC 4978
 	CapCondStore        Cap = "CONDSTORE"          // RFC 7162
 	CapConvert          Cap = "CONVERT"            // RFC 5259
 	CapCreateSpecialUse Cap = "CREATE-SPECIAL-USE" // RFC 6154

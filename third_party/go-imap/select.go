@@ -24,6 +24,10 @@ type SelectData struct {
 	NumRecent   uint32
 	UIDNext     UID
 	UIDValidity uint32
+	// The mailbox is selected read-only even though SELECT was used, for
+	// instance because the user may only read it (RFC 9051 section 6.3.2).
+	// Server-only, not supported in imapclient.
+	ReadOnly bool
 
 	List *ListData // requires IMAP4rev2
 

@@ -719,7 +719,15 @@ func (c *Client) handleFetch(seqNum uint32) error {
 					if !dec.ExpectSpecial(']') {
 						return dec.Err()
 					}
-					section = &imap.FetchItemBinarySection{Part: part}
+					binarySection := &imap.FetchItemBinarySection{Part: part}
+					offset, err := readPartialOffset(dec)
+					if err != nil {
+						return err
+					}
+					if offset != nil {
+						binarySection.Partial = &imap.SectionPartial{Offset: int64(*offset)}
+					}
+					section = binarySection
 				}
 
 				if !dec.ExpectSP() {

@@ -45,6 +45,9 @@ func (c *Conn) availableCaps() []imap.Cap {
 			imap.CapLiteralMinus,
 		}...)
 	}
+	if _, ok := c.session.(SessionID); ok {
+		caps = append(caps, imap.CapID)
+	}
 	if c.canStartTLS() {
 		caps = append(caps, imap.CapStartTLS)
 	}
@@ -107,6 +110,10 @@ func (c *Conn) availableCaps() []imap.Cap {
 		if _, ok := c.session.(SessionACL); ok {
 			// RFC 4314 section 2.1: the rights beyond RFC 2086's
 			caps = append(caps, imap.CapACL, imap.Cap("RIGHTS=texk"))
+		}
+
+		if _, ok := c.session.(SessionCompress); ok && !c.compressed {
+			caps = append(caps, imap.CapCompressDeflate)
 		}
 
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {

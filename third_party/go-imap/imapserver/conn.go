@@ -25,7 +25,17 @@ const (
 	literalWriteTimeout = 5 * time.Minute
 
 	maxCommandSize = 50 * 1024 // RFC 2683 section 3.2.1.5 says 8KiB minimum
+	// maxSkippedCommandSize bounds what is read of a command line longer
+	// than maxCommandSize to find the next command; beyond it the
+	// connection ends.
+	maxSkippedCommandSize = 16 * 1024 * 1024
 )
+
+var errCommandTooLong = &imap.Error{
+	Type: imap.StatusResponseTypeBad,
+	Code: imap.ResponseCodeTooBig,
+	Text: fmt.Sprintf("Command lines are limited to %v bytes", maxCommandSize),
+}
 
 var internalServerErrorResp = &imap.StatusResponse{
 	Type: imap.StatusResponseTypeNo,
@@ -46,9 +56,16 @@ type Conn struct {
 
 	state   imap.ConnState
 	session Session
+	// selectedReadOnly: the selected mailbox was opened read-only (EXAMINE, or
+	// SelectData.ReadOnly)
+	selectedReadOnly bool
 
 	// byeAfterReply, when set while a command is read, ends the connection with BYE after the command's reply.
 	byeAfterReply string
+	// insecureAuthAllowed is Options.InsecureAuthFunc's answer for this connection.
+	insecureAuthAllowed bool
+	// compressed: COMPRESS=DEFLATE is active
+	compressed bool
 }
 
 func newConn(c net.Conn, server *Server) *Conn {
@@ -112,6 +129,10 @@ func (c *Conn) serve() {
 		delete(c.server.conns, c)
 		c.server.mutex.Unlock()
 	}()
+
+	if f := c.server.options.InsecureAuthFunc; f != nil {
+		c.insecureAuthAllowed = f(c.conn)
+	}
 
 	var (
 		greetingData *GreetingData
@@ -231,6 +252,11 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		sendOK = false
 	case "UNAUTHENTICATE":
 		err = c.handleUnauthenticate(dec)
+	case "ID":
+		err = c.handleID(dec)
+	case "COMPRESS":
+		err = c.handleCompress(tag, dec)
+		sendOK = false
 	case "LOGIN":
 		err = c.handleLogin(tag, dec)
 		sendOK = false
@@ -309,7 +335,14 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		}
 	}
 
-	dec.DiscardLine()
+	if errors.Is(dec.Err(), imapwire.ErrMaxSizeExceeded) {
+		err = errCommandTooLong
+		if !dec.SkipLine(maxSkippedCommandSize) {
+			c.byeAfterReply = "Command line too long"
+		}
+	} else {
+		dec.DiscardLine()
+	}
 	if c.byeAfterReply != "" {
 		c.state = imap.ConnStateLogout
 		defer c.Bye(c.byeAfterReply)
@@ -454,7 +487,7 @@ func (c *Conn) canAuth() bool {
 		return false
 	}
 	_, isTLS := c.conn.(*tls.Conn)
-	return isTLS || c.server.options.InsecureAuth
+	return isTLS || c.server.options.InsecureAuth || c.insecureAuthAllowed
 }
 
 func (c *Conn) writeStatusResp(tag string, statusResp *imap.StatusResponse) error {

@@ -437,7 +437,12 @@ func (w *FetchResponseWriter) WriteBinarySection(section *imap.FetchItemBinarySe
 
 	enc.Atom("BINARY").Special('[')
 	writeSectionPart(enc, section.Part)
-	enc.Special(']').SP()
+	enc.Special(']')
+	if partial := section.Partial; partial != nil {
+		// The origin octet, as for BODY[]<origin> (RFC 3516 section 4.2)
+		enc.Special('<').Number64(partial.Offset).Special('>')
+	}
+	enc.SP()
 	enc.Special('~') // indicates literal8
 	return w.enc.Literal(size)
 }

@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -11,7 +12,9 @@ import (
 
 func (c *Conn) handleList(dec *imapwire.Decoder) error {
 	ref, pattern, options, err := readListCmd(dec)
-	if err != nil {
+	if errors.Is(err, errUnmatchablePattern) {
+		return c.checkState(imap.ConnStateAuthenticated)
+	} else if err != nil {
 		return err
 	}
 
@@ -32,14 +35,15 @@ func (c *Conn) handleLSub(dec *imapwire.Decoder) error {
 		return dec.Err()
 	}
 	pattern, err := readListMailbox(dec)
-	if err != nil {
+	unmatchable := errors.Is(err, errUnmatchablePattern)
+	if err != nil && !unmatchable {
 		return err
 	}
 	if !dec.ExpectCRLF() {
 		return dec.Err()
 	}
 
-	if err := c.checkState(imap.ConnStateAuthenticated); err != nil {
+	if err := c.checkState(imap.ConnStateAuthenticated); err != nil || unmatchable {
 		return err
 	}
 
@@ -153,24 +157,26 @@ func readListCmd(dec *imapwire.Decoder) (ref string, patterns []string, options 
 		return "", nil, nil, dec.Err()
 	}
 
-	hasPatterns, err := dec.List(func() error {
+	unmatchable := false
+	addPattern := func() error {
 		pattern, err := readListMailbox(dec)
+		if errors.Is(err, errUnmatchablePattern) {
+			unmatchable = true
+			return nil
+		}
 		if err == nil && pattern != "" {
 			patterns = append(patterns, pattern)
 		}
 		return err
-	})
+	}
+	hasPatterns, err := dec.List(addPattern)
 	if err != nil {
 		return "", nil, nil, err
-	} else if hasPatterns && len(patterns) == 0 {
+	} else if hasPatterns && len(patterns) == 0 && !unmatchable {
 		return "", nil, nil, newClientBugError("LIST-EXTENDED requires a non-empty parenthesized pattern list")
 	} else if !hasPatterns {
-		pattern, err := readListMailbox(dec)
-		if err != nil {
+		if err := addPattern(); err != nil {
 			return "", nil, nil, err
-		}
-		if pattern != "" {
-			patterns = append(patterns, pattern)
 		}
 	}
 
@@ -195,9 +201,17 @@ func readListCmd(dec *imapwire.Decoder) (ref string, patterns []string, options 
 	if options.SelectRecursiveMatch && !options.SelectSubscribed {
 		return "", nil, nil, newClientBugError("The LIST RECURSIVEMATCH select option requires SUBSCRIBED")
 	}
+	if unmatchable && len(patterns) == 0 {
+		return "", nil, nil, errUnmatchablePattern
+	}
 
 	return ref, patterns, options, nil
 }
+
+// errUnmatchablePattern is a LIST pattern that is not valid modified UTF-7
+// (or holds control characters): it matches no mailbox name, so it lists
+// nothing rather than failing the command.
+var errUnmatchablePattern = errors.New("imapserver: LIST pattern matches no mailbox name")
 
 func readListMailbox(dec *imapwire.Decoder) (string, error) {
 	var mailbox string
@@ -206,7 +220,11 @@ func readListMailbox(dec *imapwire.Decoder) (string, error) {
 			return "", dec.Err()
 		}
 	}
-	return utf7.Decode(mailbox)
+	pattern, err := utf7.Decode(mailbox)
+	if err != nil || imapwire.HasControlChar(pattern) {
+		return "", errUnmatchablePattern
+	}
+	return pattern, nil
 }
 
 func isListChar(ch byte) bool {

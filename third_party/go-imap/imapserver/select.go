@@ -71,16 +71,20 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 
 	c.state = imap.ConnStateSelected
 	// TODO: forbid write commands in read-only mode
+	readOnly = readOnly || data.ReadOnly
+	c.selectedReadOnly = readOnly
 
 	var (
 		cmdName string
 		code    imap.ResponseCode
 	)
-	if readOnly {
+	cmdName = "SELECT"
+	if options.ReadOnly {
 		cmdName = "EXAMINE"
+	}
+	if readOnly {
 		code = "READ-ONLY"
 	} else {
-		cmdName = "SELECT"
 		code = "READ-WRITE"
 	}
 	return c.writeStatusResp(tag, &imap.StatusResponse{
@@ -99,7 +103,9 @@ func (c *Conn) handleUnselect(dec *imapwire.Decoder, expunge bool) error {
 		return err
 	}
 
-	if expunge {
+	// A mailbox selected read-only loses nothing on CLOSE, and CLOSE gives no
+	// error for it (RFC 9051 section 6.4.1)
+	if expunge && !c.selectedReadOnly {
 		w := &ExpungeWriter{}
 		if err := c.session.Expunge(w, nil); err != nil {
 			return err

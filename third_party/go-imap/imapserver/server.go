@@ -49,6 +49,11 @@ type Options struct {
 	// InsecureAuth allows clients to authenticate without TLS. In this mode,
 	// the server is susceptible to man-in-the-middle attacks.
 	InsecureAuth bool
+	// InsecureAuthFunc, if set, decides per connection whether a client may
+	// authenticate without TLS, for instance only from a loopback address. It
+	// is consulted when InsecureAuth is false; conn is the connection as the
+	// listener returned it.
+	InsecureAuthFunc func(conn net.Conn) bool
 	// Raw ingress and egress data will be written to this writer, if any.
 	// Note, this may include sensitive information such as credentials used
 	// during authentication.
@@ -112,6 +117,8 @@ func (s *Server) Serve(ln net.Listener) error {
 	ok := !s.closed
 	if ok {
 		s.listeners[ln] = struct{}{}
+		// Under the mutex, so that Close cannot be waiting already
+		s.listenerWaitGroup.Add(1)
 	}
 	s.mutex.Unlock()
 	if !ok {
@@ -124,7 +131,6 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.mutex.Unlock()
 	}()
 
-	s.listenerWaitGroup.Add(1)
 	defer s.listenerWaitGroup.Done()
 
 	var delay time.Duration

@@ -178,3 +178,22 @@ type Appender interface {
 	// after Commit or instead of it.
 	Close() error
 }
+
+// SessionID is an IMAP session which supports ID (RFC 2971).
+type SessionID interface {
+	Session
+
+	// Any state. ID receives the client's identification, nil if it sent
+	// NIL, and returns the server's, nil for none.
+	ID(clientID *imap.IDData) *imap.IDData
+}
+
+// SessionCompress is an IMAP session which supports COMPRESS=DEFLATE
+// (RFC 4978).
+type SessionCompress interface {
+	Session
+
+	// Authenticated state. Compress is called before the connection starts
+	// compressing with mechanism ("DEFLATE"); an error refuses it.
+	Compress(mechanism string) error
+}

@@ -2,6 +2,8 @@ package imapwire
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -39,6 +41,10 @@ type DecoderExpectError struct {
 func (err *DecoderExpectError) Error() string {
 	return fmt.Sprintf("imapwire: %v", err.Message)
 }
+
+// ErrMaxSizeExceeded is the decoder error once more than MaxSize bytes have
+// been read.
+var ErrMaxSizeExceeded = errors.New("imapwire: max size exceeded")
 
 // A Decoder reads IMAP data.
 //
@@ -94,7 +100,7 @@ func (dec *Decoder) returnErr(err error) bool {
 
 func (dec *Decoder) readByte() (byte, bool) {
 	if dec.MaxSize > 0 && dec.readBytes > dec.MaxSize {
-		return 0, dec.returnErr(fmt.Errorf("imapwire: max size exceeded"))
+		return 0, dec.returnErr(ErrMaxSizeExceeded)
 	}
 	dec.crlf = false
 	if dec.literal {
@@ -270,6 +276,70 @@ func (dec *Decoder) DiscardLine() {
 	var text string
 	dec.Text(&text)
 	dec.CRLF()
+}
+
+// SkipLine reads and drops the rest of the line without decoding it,
+// stepping over the non-synchronizing literals in it, so that what follows
+// is the next line even after a line longer than MaxSize. It gives up,
+// returning false, after limit bytes or on a read error.
+func (dec *Decoder) SkipLine(limit int64) bool {
+	var tail []byte // the end of the line read so far, for a literal's announcement
+	for n := int64(0); n <= limit; {
+		chunk, err := dec.r.ReadSlice('\n')
+		n += int64(len(chunk))
+		tail = append(tail, chunk...)
+		if len(tail) > maxLiteralAnnouncement {
+			tail = append(tail[:0], tail[len(tail)-maxLiteralAnnouncement:]...)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		} else if err != nil {
+			dec.returnErr(err)
+			return false
+		}
+		size, nonSync := literalAnnouncement(tail)
+		if size < 0 || !nonSync {
+			// The line ends here; a client that announced a synchronizing
+			// literal waits for a continuation request and gets the reply
+			// instead.
+			dec.crlf = true
+			return true
+		}
+		if size > limit-n {
+			return false
+		}
+		if _, err := dec.r.Discard(int(size)); err != nil {
+			dec.returnErr(err)
+			return false
+		}
+		n += size
+		tail = tail[:0]
+	}
+	return false
+}
+
+// maxLiteralAnnouncement is the length of the longest "{size+}\r\n".
+const maxLiteralAnnouncement = len("{9223372036854775807+}\r\n")
+
+// literalAnnouncement returns the size of the literal that line announces at
+// its end, and whether it is non-synchronizing; the size is -1 if there is
+// none.
+func literalAnnouncement(line []byte) (size int64, nonSync bool) {
+	line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
+	line, ok := bytes.CutSuffix(line, []byte("}"))
+	if !ok {
+		return -1, false
+	}
+	line, nonSync = bytes.CutSuffix(line, []byte("+"))
+	i := bytes.LastIndexByte(line, '{')
+	if i < 0 {
+		return -1, false
+	}
+	size, err := strconv.ParseInt(string(line[i+1:]), 10, 64)
+	if err != nil || size < 0 {
+		return -1, false
+	}
+	return size, nonSync
 }
 
 func (dec *Decoder) DiscardValue() bool {
@@ -471,7 +541,8 @@ func (dec *Decoder) List(f func() error) (isList bool, err error) {
 	}()
 
 	if dec.listDepth >= maxListDepth {
-		return false, fmt.Errorf("imapwire: exceeded max depth")
+		dec.returnErr(&DecoderExpectError{Message: fmt.Sprintf("lists nested at most %v deep", maxListDepth)})
+		return false, dec.Err()
 	}
 
 	for {
@@ -517,11 +588,29 @@ func (dec *Decoder) ExpectMailbox(ptr *string) bool {
 		*ptr = "INBOX"
 		return true
 	}
-	name, err := utf7.Decode(name)
-	if err == nil {
-		*ptr = name
+	decoded, err := utf7.Decode(name)
+	switch {
+	case HasControlChar(name) || HasControlChar(decoded):
+		return dec.returnErr(&DecoderExpectError{Message: "mailbox names cannot contain control characters"})
+	case err != nil:
+		return dec.returnErr(errInvalidMailboxName)
 	}
-	return dec.returnErr(err)
+	*ptr = decoded
+	return true
+}
+
+// errInvalidMailboxName refuses a mailbox name that is not valid modified
+// UTF-7 (RFC 3501 section 5.1.3): no mailbox can have it.
+var errInvalidMailboxName = &imap.Error{
+	Type: imap.StatusResponseTypeNo,
+	Code: imap.ResponseCodeCannot,
+	Text: "Mailbox name is not valid modified UTF-7",
+}
+
+// HasControlChar reports whether s holds a CTL character (NUL included),
+// which no mailbox name may contain.
+func HasControlChar(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f })
 }
 
 func (dec *Decoder) ExpectUID(ptr *imap.UID) bool {
@@ -545,7 +634,8 @@ func (dec *Decoder) ExpectNumSet(kind NumKind, ptr *imap.NumSet) bool {
 	}
 	numSet, err := imapnum.ParseSet(s)
 	if err != nil {
-		return dec.returnErr(err)
+		// Numbers are 1 to 4294967295 (RFC 9051 section 9, nz-number)
+		return dec.returnErr(&DecoderExpectError{Message: fmt.Sprintf("invalid sequence-set %q", s)})
 	}
 
 	switch kind {
@@ -652,5 +742,6 @@ func (lit *LiteralReader) cancel() {
 		return
 	}
 	lit.dec.literal = false
+	lit.dec.crlf = false // the command line goes on after the literal
 	lit.dec = nil
 }
