@@ -211,6 +211,9 @@ func (s *Store) Expunge(mailboxID uint64, uids []uint32, origin any) ([]uint32, 
 				return nil
 			}
 			removed = append(removed, uid)
+			if err := logExpunge(tx, &mb, uid); err != nil {
+				return err
+			}
 			return removeEntry(tx, b, &mb, &a, uid, e)
 		})
 		if err != nil || len(removed) == 0 {
@@ -288,6 +291,9 @@ func (s *Store) copyOrMove(srcID uint64, uids []uint32, dstID uint64, origin any
 			}
 			dstAcct.Used += e.size()
 			if move {
+				if err := logExpunge(tx, &src, uid); err != nil {
+					return err
+				}
 				if err := removeEntry(tx, sb, &src, &srcAcct, uid, e); err != nil {
 					return err
 				}
@@ -336,6 +342,9 @@ func emptyMailboxTx(tx *bolt.Tx, ch *changes, a *Account, m *Mailbox) error {
 		if err != nil {
 			return fmt.Errorf("uid %d: %w", uid, err)
 		}
+		if err := logExpunge(tx, m, uid); err != nil {
+			return err
+		}
 		if err := removeEntry(tx, b, m, a, uid, e); err != nil {
 			return err
 		}
@@ -349,6 +358,9 @@ func emptyMailboxTx(tx *bolt.Tx, ch *changes, a *Account, m *Mailbox) error {
 // deleteMailboxTx removes m with its messages and its message bucket (the caller saves a).
 func deleteMailboxTx(tx *bolt.Tx, ch *changes, a *Account, m Mailbox) error {
 	if err := emptyMailboxTx(tx, ch, a, &m); err != nil {
+		return err
+	}
+	if err := dropExpungeLog(tx, &m); err != nil {
 		return err
 	}
 	if err := tx.Bucket(bucketMessages).DeleteBucket(u64key(m.ID)); err != nil {
