@@ -133,10 +133,20 @@ func (s *Store) WithSnapshot(mailboxID uint64, fn func(Mailbox, []uint32) error)
 // SetFlags changes the flags of the given messages and returns their resulting flags (changed or not), skipping
 // UIDs that no longer exist. Each changed message gets a new modseq.
 func (s *Store) SetFlags(mailboxID uint64, uids []uint32, op FlagOp, flags []string, origin any) ([]FlagChange, error) {
+	out, _, err := s.SetFlagsUnchangedSince(mailboxID, uids, op, flags, NoModSeqCondition, origin)
+	return out, err
+}
+
+// NoModSeqCondition is the unchangedSince that lets SetFlagsUnchangedSince change every message.
+const NoModSeqCondition = ^uint64(0)
+
+// SetFlagsUnchangedSince is SetFlags for messages whose modseq is at most unchangedSince; it leaves the others
+// alone and returns their UIDs as modified, all in one transaction (STORE UNCHANGEDSINCE, RFC 7162 3.1.3).
+func (s *Store) SetFlagsUnchangedSince(mailboxID uint64, uids []uint32, op FlagOp, flags []string, unchangedSince uint64,
+	origin any) (out []FlagChange, modified []uint32, err error) {
 	req := parseFlags(flags)
-	var out []FlagChange
-	err := s.update(func(tx *bolt.Tx, ch *changes) error {
-		out = nil
+	err = s.update(func(tx *bolt.Tx, ch *changes) error {
+		out, modified = nil, nil
 		mb, err := getMailboxByID(tx, mailboxID)
 		if err != nil {
 			return err
@@ -148,6 +158,10 @@ func (s *Store) SetFlags(mailboxID uint64, uids []uint32, op FlagOp, flags []str
 		var changed []FlagChange
 		keywords := len(mb.Keywords)
 		err = eachEntry(b, uids, func(uid uint32, e *entry) error {
+			if e.modSeq > unchangedSince {
+				modified = append(modified, uid)
+				return nil
+			}
 			next := e.flags.apply(op, req)
 			if !next.equal(e.flags) {
 				mb.countFlags(e.flags, -1)
@@ -171,7 +185,7 @@ func (s *Store) SetFlags(mailboxID uint64, uids []uint32, op FlagOp, flags []str
 		ch.add(Change{MailboxID: mailboxID, Origin: origin, Flags: changed, Keywords: mb.newKeywords(keywords)})
 		return putMailbox(tx, mb)
 	})
-	return out, err
+	return out, modified, err
 }
 
 // countFlags adds (sign +1) or removes (-1) a message's contribution to the unseen and deleted counters.

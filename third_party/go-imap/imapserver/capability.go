@@ -95,6 +95,13 @@ func (c *Conn) availableCaps() []imap.Cap {
 			imap.CapUnauthenticate,
 		})
 
+		if _, ok := c.session.(SessionCondStore); ok {
+			caps = append(caps, imap.CapCondStore)
+		}
+		if _, ok := c.session.(SessionQResync); ok {
+			caps = append(caps, imap.CapQResync)
+		}
+
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
 			limit := appendLimitSession.AppendLimit()
 			caps = append(caps, imap.Cap(fmt.Sprintf("APPENDLIMIT=%d", limit)))

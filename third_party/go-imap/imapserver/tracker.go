@@ -72,6 +72,15 @@ func (t *MailboxTracker) QueueExpunge(seqNum uint32) {
 	t.queueUpdate(&trackerUpdate{expunge: seqNum}, nil)
 }
 
+// QueueExpungeUID queues a new EXPUNGE update for the message with the given
+// UID, which a client that enabled QRESYNC gets as VANISHED.
+func (t *MailboxTracker) QueueExpungeUID(seqNum uint32, uid imap.UID) {
+	if seqNum == 0 {
+		panic("imapserver: invalid expunge message sequence number")
+	}
+	t.queueUpdate(&trackerUpdate{expunge: seqNum, expungeUID: uid}, nil)
+}
+
 // QueueNumMessages queues a new EXISTS update.
 func (t *MailboxTracker) QueueNumMessages(n uint32) {
 	// TODO: merge consecutive NumMessages updates
@@ -97,8 +106,20 @@ func (t *MailboxTracker) QueueMessageFlags(seqNum uint32, uid imap.UID, flags []
 	}}, source)
 }
 
+// QueueMessageFlagsModSeq is QueueMessageFlags with the message's new
+// mod-sequence, which a client that enabled CONDSTORE gets as MODSEQ.
+func (t *MailboxTracker) QueueMessageFlagsModSeq(seqNum uint32, uid imap.UID, flags []imap.Flag, modSeq uint64, source *SessionTracker) {
+	t.queueUpdate(&trackerUpdate{fetch: &trackerUpdateFetch{
+		seqNum: seqNum,
+		uid:    uid,
+		flags:  flags,
+		modSeq: modSeq,
+	}}, source)
+}
+
 type trackerUpdate struct {
 	expunge      uint32
+	expungeUID   imap.UID // 0 if not known
 	numMessages  uint32
 	mailboxFlags []imap.Flag
 	fetch        *trackerUpdateFetch
@@ -108,6 +129,7 @@ type trackerUpdateFetch struct {
 	seqNum uint32
 	uid    imap.UID
 	flags  []imap.Flag
+	modSeq uint64 // 0 if not known
 }
 
 // SessionTracker tracks the state of a mailbox for an IMAP client.
@@ -172,13 +194,13 @@ func (t *SessionTracker) Poll(w *UpdateWriter, allowExpunge bool) error {
 		var err error
 		switch {
 		case update.expunge != 0:
-			err = w.WriteExpunge(update.expunge)
+			err = w.writeExpungeUID(update.expunge, update.expungeUID)
 		case update.numMessages != 0:
 			err = w.WriteNumMessages(update.numMessages)
 		case update.mailboxFlags != nil:
 			err = w.WriteMailboxFlags(update.mailboxFlags)
 		case update.fetch != nil:
-			err = w.WriteMessageFlags(update.fetch.seqNum, update.fetch.uid, update.fetch.flags)
+			err = w.writeMessageFlagsModSeq(update.fetch.seqNum, update.fetch.uid, update.fetch.flags, update.fetch.modSeq)
 		default:
 			panic(fmt.Errorf("imapserver: unknown tracker update %#v", update))
 		}
