@@ -1,10 +1,17 @@
 package imap
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mailserver/internal/store"
 )
@@ -132,4 +139,136 @@ func countContaining(lines []string, substr string) int {
 		}
 	}
 	return n
+}
+
+// TestCondStoreThroughClient drives CONDSTORE with go-imap's client: modseqs in SELECT, FETCH, STORE, SEARCH and
+// STATUS, FETCH CHANGEDSINCE, and MODSEQ in another session's flag update.
+func TestCondStoreThroughClient(t *testing.T) {
+	ts := newTestServer(t)
+	inbox := filledInbox(t, ts, 3)
+	live := make(chan *imapclient.FetchMessageBuffer, 10) // unsolicited FETCH responses
+	c := ts.client(t, &imapclient.UnilateralDataHandler{Fetch: func(msg *imapclient.FetchMessageData) {
+		if buf, err := msg.Collect(); err == nil {
+			live <- buf
+		}
+	}})
+	if !c.Caps().Has(imap.CapCondStore) || !c.Caps().Has(imap.CapQResync) {
+		t.Fatalf("capabilities %v lack CONDSTORE or QRESYNC", c.Caps())
+	}
+	data, err := c.Select("INBOX", &imap.SelectOptions{CondStore: true}).Wait()
+	if err != nil || data.HighestModSeq != inbox.HighestModSeq {
+		t.Fatalf("SELECT (CONDSTORE): HIGHESTMODSEQ %d, %v; the store has %d", data.HighestModSeq, err, inbox.HighestModSeq)
+	}
+	msgs, err := c.Fetch(imap.SeqSetNum(1, 2, 3), &imap.FetchOptions{UID: true, ModSeq: true}).Collect()
+	if err != nil || len(msgs) != 3 || msgs[0].ModSeq == 0 || msgs[0].ModSeq >= msgs[1].ModSeq || msgs[2].ModSeq != data.HighestModSeq {
+		t.Fatalf("FETCH MODSEQ: %+v, %v", msgs, err)
+	}
+	stored, err := c.Store(imap.SeqSetNum(2), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}}, nil).Collect()
+	if err != nil || len(stored) != 1 || stored[0].ModSeq != data.HighestModSeq+1 {
+		t.Fatalf("STORE with CONDSTORE enabled: %+v, %v; want MODSEQ %d", stored, err, data.HighestModSeq+1)
+	}
+	changed, err := c.Fetch(imap.SeqSetNum(1, 2, 3), &imap.FetchOptions{Flags: true, ChangedSince: data.HighestModSeq}).Collect()
+	if err != nil || len(changed) != 1 || changed[0].SeqNum != 2 || changed[0].ModSeq != stored[0].ModSeq {
+		t.Fatalf("FETCH (CHANGEDSINCE %d): %+v, %v; want message 2 only", data.HighestModSeq, changed, err)
+	}
+	found, err := c.Search(&imap.SearchCriteria{ModSeq: &imap.SearchCriteriaModSeq{ModSeq: data.HighestModSeq + 1}}, nil).Wait()
+	if err != nil || !slices.Equal(found.AllSeqNums(), []uint32{2}) || found.ModSeq != stored[0].ModSeq {
+		t.Fatalf("SEARCH MODSEQ: %v (MODSEQ %d), %v", found.AllSeqNums(), found.ModSeq, err)
+	}
+	status, err := c.Status("INBOX", &imap.StatusOptions{HighestModSeq: true}).Wait()
+	if err != nil || status.HighestModSeq != stored[0].ModSeq {
+		t.Fatalf("STATUS HIGHESTMODSEQ: %+v, %v", status, err)
+	}
+
+	other := ts.client(t, nil)
+	selectBox(t, other, "INBOX", false)
+	if _, err := other.Store(imap.SeqSetNum(3), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagFlagged}}, nil).Collect(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Noop().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case buf := <-live:
+		if buf.SeqNum != 3 || buf.ModSeq != stored[0].ModSeq+1 {
+			t.Errorf("another session's flag change arrived as %+v, want message 3 with MODSEQ %d", buf, stored[0].ModSeq+1)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no FETCH for another session's flag change")
+	}
+}
+
+// TestDialogStoreUnchangedSince: a conditional STORE changes the messages unchanged since the given modseq and
+// reports the others as MODIFIED, leaving them alone (RFC 7162 3.1.3).
+func TestDialogStoreUnchangedSince(t *testing.T) {
+	ts := newTestServer(t)
+	inbox := filledInbox(t, ts, 3)
+	rc := dialRaw(t, ts.addr)
+	rc.ok("LOGIN %s %q", testUser, testPassword)
+	rc.ok("SELECT INBOX")
+	rc.ok(`STORE 2 +FLAGS.SILENT (\Seen)`) // message 2 now has a modseq above inbox.HighestModSeq
+	lines, status := rc.cmd(`STORE 1:3 (UNCHANGEDSINCE %d) +FLAGS (\Flagged)`, inbox.HighestModSeq)
+	if !strings.HasPrefix(status, "OK [MODIFIED 2]") {
+		t.Errorf("conditional STORE: %s, want OK [MODIFIED 2]", status)
+	}
+	if countContaining(lines, "FETCH") != 2 || containsLine(lines, "* 2 FETCH") || !containsLine(lines, "MODSEQ (") {
+		t.Errorf("conditional STORE responses: %q, want FETCH with MODSEQ for 1 and 3 only", lines)
+	}
+	if lines := rc.ok("FETCH 2 (FLAGS)"); !containsLine(lines, `FLAGS (\Seen) MODSEQ`) {
+		t.Errorf("message 2 after a STORE that had to leave it alone: %q", lines)
+	}
+	if lines, status := rc.cmd(`UID STORE 1:3 (UNCHANGEDSINCE 1) -FLAGS.SILENT (\Flagged)`); !strings.HasPrefix(status, "OK [MODIFIED 1:3]") ||
+		countContaining(lines, "FETCH") != 0 {
+		t.Errorf("UID STORE (UNCHANGEDSINCE 1): %s %q, want OK [MODIFIED 1:3] and no FETCH", status, lines)
+	}
+}
+
+// TestDialogQResyncOnMigratedSchema2Store opens the store of the previous release (../store/testdata/schema2.db,
+// see the store's migration test), which migrates, and resynchronises with QRESYNC: from before the migration the
+// expunge log cannot answer, so VANISHED (EARLIER) is worked out from the UIDs that still exist (13:15 were
+// expunged under schema 2); from after it, the log answers exactly.
+func TestDialogQResyncOnMigratedSchema2Store(t *testing.T) {
+	fixture, err := os.ReadFile("../store/testdata/schema2.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "mail.db")
+	if err := os.WriteFile(path, fixture, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(path, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := st.Account(testUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startTestServer(t, st, acct)
+	inbox, err := st.Mailbox(acct.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := dialRaw(t, ts.addr)
+	rc.ok("LOGIN %s %q", testUser, testPassword)
+	rc.ok("ENABLE QRESYNC")
+	lines := rc.ok("SELECT INBOX (QRESYNC (%d 20 1:20))", inbox.UIDValidity)
+	if highestModSeqIn(t, lines) != 27 || !containsLine(lines, "* VANISHED (EARLIER) 13:15") {
+		t.Errorf("resync from before the migration: %q, want HIGHESTMODSEQ 27 and VANISHED (EARLIER) 13:15", lines)
+	}
+	for _, want := range []string{"UID 1 FLAGS", "UID 2 FLAGS", "UID 3 FLAGS", `UID 16 FLAGS (\Flagged \Deleted) MODSEQ (27)`} {
+		if !containsLine(lines, want) {
+			t.Errorf("resync lacks %q: %q", want, lines)
+		}
+	}
+	if n := countContaining(lines, " FETCH "); n != 4 {
+		t.Errorf("%d FETCH responses, want 4 (uids 1, 2, 3, 16): %q", n, lines)
+	}
+	if lines := rc.ok("EXPUNGE"); !containsLine(lines, "* VANISHED 16") {
+		t.Errorf("EXPUNGE: %q", lines)
+	}
+	lines = rc.ok("EXAMINE INBOX (QRESYNC (%d 27 1:20))", inbox.UIDValidity)
+	if !containsLine(lines, "* VANISHED (EARLIER) 16") || containsLine(lines, "13:15") || countContaining(lines, " FETCH ") != 0 {
+		t.Errorf("resync from after the migration: %q, want VANISHED (EARLIER) 16 only", lines)
+	}
 }
