@@ -2,7 +2,6 @@ package imap
 
 import (
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -27,6 +26,14 @@ func filledInbox(t *testing.T, ts *testServer, n int) store.Mailbox {
 	return inbox
 }
 
+// loggedInRaw is a raw connection logged in as testUser.
+func loggedInRaw(t *testing.T, ts *testServer) *rawConn {
+	t.Helper()
+	rc := dialRaw(t, ts.addr)
+	rc.ok("LOGIN %s %q", testUser, testPassword)
+	return rc
+}
+
 var highestModSeqCode = regexp.MustCompile(`\[HIGHESTMODSEQ (\d+)\]`)
 
 // highestModSeqIn returns the HIGHESTMODSEQ response code's value in lines, failing the test without one.
@@ -47,8 +54,7 @@ func highestModSeqIn(t *testing.T, lines []string) uint64 {
 func TestDialogQResyncAfterChangesElsewhere(t *testing.T) {
 	ts := newTestServer(t)
 	inbox := filledInbox(t, ts, 5)
-	rc := dialRaw(t, ts.addr)
-	rc.ok("LOGIN %s %q", testUser, testPassword)
+	rc := loggedInRaw(t, ts)
 	if lines := rc.ok("CAPABILITY"); !containsLine(lines, " CONDSTORE") || !containsLine(lines, " QRESYNC") {
 		t.Fatalf("CAPABILITY: %q", lines)
 	}
@@ -61,15 +67,13 @@ func TestDialogQResyncAfterChangesElsewhere(t *testing.T) {
 	}
 	rc.ok("LOGOUT")
 
-	other := dialRaw(t, ts.addr)
-	other.ok("LOGIN %s %q", testUser, testPassword)
+	other := loggedInRaw(t, ts)
 	other.ok("SELECT INBOX")
 	other.ok(`UID STORE 2 +FLAGS (\Seen)`)
 	other.ok(`UID STORE 3 +FLAGS (\Deleted)`)
 	other.ok("EXPUNGE")
 
-	rc = dialRaw(t, ts.addr)
-	rc.ok("LOGIN %s %q", testUser, testPassword)
+	rc = loggedInRaw(t, ts)
 	if _, status := rc.cmd("SELECT INBOX (QRESYNC (%d %d))", inbox.UIDValidity, cached); !strings.HasPrefix(status, "BAD") {
 		t.Errorf("QRESYNC before ENABLE QRESYNC: %s, want BAD (RFC 7162 3.2.5)", status)
 	}
@@ -122,8 +126,7 @@ func TestDialogQResyncAfterChangesElsewhere(t *testing.T) {
 func TestDialogQResyncWithUIDValidityChangedSendsNothing(t *testing.T) {
 	ts := newTestServer(t)
 	inbox := filledInbox(t, ts, 3)
-	rc := dialRaw(t, ts.addr)
-	rc.ok("LOGIN %s %q", testUser, testPassword)
+	rc := loggedInRaw(t, ts)
 	rc.ok("ENABLE QRESYNC")
 	lines := rc.ok("SELECT INBOX (QRESYNC (%d 1 1:3))", inbox.UIDValidity+1)
 	if containsLine(lines, "VANISHED") || containsLine(lines, "FETCH") {
@@ -203,8 +206,7 @@ func TestCondStoreThroughClient(t *testing.T) {
 func TestDialogStoreUnchangedSince(t *testing.T) {
 	ts := newTestServer(t)
 	inbox := filledInbox(t, ts, 3)
-	rc := dialRaw(t, ts.addr)
-	rc.ok("LOGIN %s %q", testUser, testPassword)
+	rc := loggedInRaw(t, ts)
 	rc.ok("SELECT INBOX")
 	rc.ok(`STORE 2 +FLAGS.SILENT (\Seen)`) // message 2 now has a modseq above inbox.HighestModSeq
 	lines, status := rc.cmd(`STORE 1:3 (UNCHANGEDSINCE %d) +FLAGS (\Flagged)`, inbox.HighestModSeq)
@@ -232,25 +234,12 @@ func TestDialogQResyncOnMigratedSchema2Store(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "mail.db")
-	if err := os.WriteFile(path, fixture, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(path, store.Options{NoSync: true})
+	ts := serverOnStoreFile(t, fixture)
+	inbox, err := ts.st.Mailbox(ts.account.ID, "INBOX")
 	if err != nil {
 		t.Fatal(err)
 	}
-	acct, err := st.Account(testUser)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := startTestServer(t, st, acct)
-	inbox, err := st.Mailbox(acct.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc := dialRaw(t, ts.addr)
-	rc.ok("LOGIN %s %q", testUser, testPassword)
+	rc := loggedInRaw(t, ts)
 	rc.ok("ENABLE QRESYNC")
 	lines := rc.ok("SELECT INBOX (QRESYNC (%d 20 1:20))", inbox.UIDValidity)
 	if highestModSeqIn(t, lines) != 27 || !containsLine(lines, "* VANISHED (EARLIER) 13:15") {

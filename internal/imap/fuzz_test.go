@@ -58,6 +58,12 @@ func newFuzzServer(t *testing.T, opts ...serverOption) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serverOnStoreFile(t, file, opts...)
+}
+
+// serverOnStoreFile starts a server on a copy of a store file's content, logged in as testUser.
+func serverOnStoreFile(t *testing.T, file []byte, opts ...serverOption) *testServer {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "mail.db")
 	if err := os.WriteFile(path, file, 0o600); err != nil {
 		t.Fatal(err)
