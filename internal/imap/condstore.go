@@ -37,6 +37,15 @@ func (s *session) HighestModSeq() (uint64, error) {
 	return mb.HighestModSeq, nil
 }
 
+// sentFlags tells the session's tracker that the client got a message's flags as of modSeq, so that an older
+// queued update of them is not written after (imapserver.SessionTracker.SentModSeq): a client would otherwise see
+// its flags, and its MODSEQ, go back in time.
+func (s *session) sentFlags(uid uint32, modSeq uint64) {
+	if s.sel != nil {
+		s.sel.tracker.SentModSeq(imap.UID(uid), modSeq)
+	}
+}
+
 // condStore reports whether the client has enabled CONDSTORE, so FETCH responses carry MODSEQ (RFC 7162 3.1).
 func (s *session) condStore() bool {
 	return s.conn.EnabledCaps().Has(imap.CapCondStore)

@@ -261,3 +261,25 @@ func TestDialogQResyncOnMigratedSchema2Store(t *testing.T) {
 		t.Errorf("resync from after the migration: %q, want VANISHED (EARLIER) 16 only", lines)
 	}
 }
+
+// TestDialogNoStaleFlagUpdateAfterOwnStore: another session's flag change is queued, then this session's STORE
+// answers with the newer state; the queued update must not follow and take the client's flags and MODSEQ back.
+func TestDialogNoStaleFlagUpdateAfterOwnStore(t *testing.T) {
+	ts := newTestServer(t)
+	filledInbox(t, ts, 1)
+	rc := loggedInRaw(t, ts)
+	rc.ok("SELECT INBOX (CONDSTORE)")
+	other := loggedInRaw(t, ts)
+	other.ok("SELECT INBOX")
+	other.ok(`STORE 1 +FLAGS (\Flagged)`)
+	lines := rc.ok(`STORE 1 +FLAGS (\Seen)`)
+	last := ""
+	for _, l := range lines {
+		if strings.HasPrefix(l, "* 1 FETCH") {
+			last = l
+		}
+	}
+	if !strings.Contains(last, `FLAGS (\Seen \Flagged)`) {
+		t.Errorf("the last FETCH of message 1 is %q, want its current flags (\\Seen \\Flagged); all: %q", last, lines)
+	}
+}

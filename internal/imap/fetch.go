@@ -154,9 +154,12 @@ func (s *session) fetchMessage(w *imapserver.FetchWriter, seq uint32, m *store.M
 	if o.UID {
 		resp.WriteUID(imap.UID(m.UID))
 	}
-	withFlags := o.Flags || flagsChanged
+	// MODSEQ never goes without FLAGS: a client seeing a modseq must have the flags as of it, or a flag update
+	// queued before would look like a step back.
+	withFlags := o.Flags || flagsChanged || o.ModSeq
 	if withFlags {
 		resp.WriteFlags(imapFlags(m.Flags))
+		s.sentFlags(m.UID, m.ModSeq)
 	}
 	if o.ModSeq || withFlags && s.condStore() { // RFC 7162 3.1.4.1
 		resp.WriteModSeq(m.ModSeq)

@@ -18,7 +18,8 @@ var systemFlags = []imap.Flag{imap.FlagSeen, imap.FlagAnswered, imap.FlagFlagged
 //
 // With UNCHANGEDSINCE, messages changed since are left alone and reported as MODIFIED (RFC 7162 3.1.3); once
 // CONDSTORE is enabled, every FETCH response carries MODSEQ, and is sent even with .SILENT so that the client
-// learns the new modseq.
+// learns the new modseq, with FLAGS as well: the flags as of that modseq may hold another session's change that
+// the client has not seen yet.
 func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) error {
 	sel, err := s.writable()
 	if err != nil {
@@ -58,9 +59,8 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		if withUID || condStore {
 			resp.WriteUID(imap.UID(fc.UID))
 		}
-		if !flags.Silent {
-			resp.WriteFlags(imapFlags(fc.Flags))
-		}
+		resp.WriteFlags(imapFlags(fc.Flags))
+		s.sentFlags(fc.UID, fc.ModSeq)
 		if condStore {
 			resp.WriteModSeq(fc.ModSeq)
 		}

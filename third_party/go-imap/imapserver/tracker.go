@@ -139,6 +139,46 @@ type SessionTracker struct {
 	mutex   sync.Mutex
 	queue   []trackerUpdate
 	updates chan<- struct{}
+	// sent is the newest mod-sequence of each message the session wrote
+	// itself while updates were queued (see SentModSeq)
+	sent map[imap.UID]uint64
+}
+
+// SentModSeq records that the session wrote the client a FETCH response with
+// the state of the message with the given UID as of modSeq (read from the
+// backend after the updates queued so far). A flag update queued before with
+// an older mod-sequence is then dropped by Poll instead of taking the client
+// back in time. With nothing queued there is nothing to record: whatever is
+// queued later is as new or newer.
+func (t *SessionTracker) SentModSeq(uid imap.UID, modSeq uint64) {
+	t.mutex.Lock()
+	defer t.mutex.Unlock()
+	if len(t.queue) == 0 || modSeq <= t.sent[uid] {
+		return
+	}
+	if t.sent == nil {
+		t.sent = make(map[imap.UID]uint64)
+	}
+	t.sent[uid] = modSeq
+}
+
+// dropStaleLocked removes from updates the flag updates older than what the
+// session wrote itself, and forgets what it wrote once the queue is empty.
+func (t *SessionTracker) dropStaleLocked(updates []trackerUpdate) []trackerUpdate {
+	if t.sent != nil {
+		fresh := make([]trackerUpdate, 0, len(updates))
+		for _, update := range updates {
+			if f := update.fetch; f != nil && f.modSeq != 0 && f.modSeq <= t.sent[f.uid] {
+				continue
+			}
+			fresh = append(fresh, update)
+		}
+		updates = fresh
+	}
+	if len(t.queue) == 0 {
+		t.sent = nil
+	}
+	return updates
 }
 
 // Close unregisters the session.
@@ -188,6 +228,7 @@ func (t *SessionTracker) Poll(w *UpdateWriter, allowExpunge bool) error {
 			t.queue = nil
 		}
 	}
+	updates = t.dropStaleLocked(updates)
 	t.mutex.Unlock()
 
 	for _, update := range updates {
