@@ -116,6 +116,13 @@ func TestDialogQResyncAfterChangesElsewhere(t *testing.T) {
 	if lines := rc.ok("UID EXPUNGE 1"); !containsLine(lines, "* VANISHED 1") {
 		t.Errorf("UID EXPUNGE with QRESYNC enabled: %q", lines)
 	}
+	rc.ok("CREATE Kho")
+	if lines := rc.ok("UID MOVE 2 Kho"); !containsLine(lines, "* VANISHED 2") || containsLine(lines, "EXPUNGE") {
+		t.Errorf("UID MOVE with QRESYNC enabled: %q, want VANISHED 2", lines)
+	}
+	if lines := rc.ok("SEARCH RETURN (ALL) MODSEQ 1"); !containsLine(lines, "ALL 1 MODSEQ ") {
+		t.Errorf("ESEARCH with MODSEQ: %q", lines)
+	}
 	if lines := rc.ok("SELECT INBOX"); !containsLine(lines, "[CLOSED]") {
 		t.Errorf("SELECT with a mailbox selected: %q, want OK [CLOSED] first", lines)
 	}
