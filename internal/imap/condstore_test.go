@@ -226,6 +226,9 @@ func TestDialogStoreUnchangedSince(t *testing.T) {
 	if lines := rc.ok("FETCH 2 (FLAGS)"); !containsLine(lines, `FLAGS (\Seen) MODSEQ`) {
 		t.Errorf("message 2 after a STORE that had to leave it alone: %q", lines)
 	}
+	if lines := rc.ok("FETCH 3 (BODY[TEXT])"); !containsLine(lines, `* 3 FETCH (UID 3 FLAGS (\Seen \Flagged) MODSEQ (`) {
+		t.Errorf("FETCH setting \\Seen with CONDSTORE enabled: %q, want UID, FLAGS and MODSEQ (RFC 7162 3.1)", lines)
+	}
 	if lines, status := rc.cmd(`UID STORE 1:3 (UNCHANGEDSINCE 1) -FLAGS.SILENT (\Flagged)`); !strings.HasPrefix(status, "OK [MODIFIED 1:3]") ||
 		countContaining(lines, "FETCH") != 0 {
 		t.Errorf("UID STORE (UNCHANGEDSINCE 1): %s %q, want OK [MODIFIED 1:3] and no FETCH", status, lines)

@@ -150,8 +150,9 @@ func (s *session) fetchMessage(w *imapserver.FetchWriter, seq uint32, m *store.M
 		return err
 	}
 	o := plan.opts
+	condStore := s.condStore()
 	resp := w.CreateMessage(seq)
-	if o.UID {
+	if o.UID || flagsChanged && condStore { // RFC 7162 3.1: UID and MODSEQ with an implicit \Seen
 		resp.WriteUID(imap.UID(m.UID))
 	}
 	// MODSEQ never goes without FLAGS: a client seeing a modseq must have the flags as of it, or a flag update
@@ -161,7 +162,7 @@ func (s *session) fetchMessage(w *imapserver.FetchWriter, seq uint32, m *store.M
 		resp.WriteFlags(imapFlags(m.Flags))
 		s.sentFlags(m.UID, m.ModSeq)
 	}
-	if o.ModSeq || withFlags && s.condStore() { // RFC 7162 3.1.4.1
+	if o.ModSeq || withFlags && condStore {
 		resp.WriteModSeq(m.ModSeq)
 	}
 	if o.InternalDate {
