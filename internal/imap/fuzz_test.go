@@ -31,7 +31,7 @@ const fuzzRunBound = 10 * time.Second
 //
 // The server may refuse or disconnect: go-imap v2.0.0-beta.8 answers some malformed commands NO [SERVERBUG] and
 // may then read the rest of the line as commands or disconnect (DESIGN.md section 9: a literal over 4 KiB outside
-// APPEND; huge sets, deep parentheses, FETCH 0, SEARCH MODSEQ, a bad APPEND date, a bad AUTHENTICATE response).
+// APPEND; huge sets, deep parentheses, FETCH 0, a bad APPEND date, a bad AUTHENTICATE response).
 // Those are the library's, logged as its warnings, and left to its own patches. The seed corpus, real command
 // sequences, is in testdata/fuzz/FuzzIMAPSession.
 func FuzzIMAPSession(f *testing.F) {

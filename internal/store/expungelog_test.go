@@ -188,3 +188,26 @@ func expungeLogEntries(t *testing.T, s *Store, mailboxID uint64) int {
 	}
 	return n
 }
+
+func TestSetFlagsUnchangedSinceLeavesNewerMessages(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	inbox := mustMailbox(t, s, a, "INBOX")
+	for n := range 3 {
+		if _, err := s.Append(inbox.ID, testMessage(n), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	since := mustMailbox(t, s, a, "INBOX").HighestModSeq
+	if _, err := s.SetFlags(inbox.ID, []uint32{2}, FlagsAdd, []string{`\Seen`}, nil); err != nil {
+		t.Fatal(err)
+	}
+	changed, modified, err := s.SetFlagsUnchangedSince(inbox.ID, []uint32{1, 2, 3}, FlagsAdd, []string{`\Flagged`}, since, nil)
+	if err != nil || !slices.Equal(modified, []uint32{2}) || len(changed) != 2 || changed[0].UID != 1 || changed[1].UID != 3 {
+		t.Fatalf("SetFlagsUnchangedSince(%d) = %+v, modified %v, %v; want 1 and 3 changed, 2 modified", since, changed, modified, err)
+	}
+	msgs, err := s.Messages(inbox.ID, []uint32{2}, FetchOptions{})
+	if err != nil || !slices.Equal(msgs[0].Flags, []string{`\Seen`}) {
+		t.Errorf("message 2 after a conditional STORE that had to leave it: %+v, %v", msgs, err)
+	}
+}
