@@ -92,6 +92,9 @@ func TestDialogQResyncAfterChangesElsewhere(t *testing.T) {
 		t.Errorf("HIGHESTMODSEQ did not grow: %q", lines)
 	}
 
+	if lines := rc.ok("FETCH 1 (FLAGS)"); !containsLine(lines, "* 1 FETCH (UID 1 FLAGS") {
+		t.Errorf("FETCH with QRESYNC enabled: %q, want the UID in every FETCH response", lines)
+	}
 	lines = rc.ok("UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)", cached)
 	if !containsLine(lines, "* VANISHED (EARLIER) 3") || countContaining(lines, " FETCH ") != 1 ||
 		!containsLine(lines, `UID 2`) {

@@ -150,9 +150,11 @@ func (s *session) fetchMessage(w *imapserver.FetchWriter, seq uint32, m *store.M
 		return err
 	}
 	o := plan.opts
-	condStore := s.condStore()
+	enabled := s.conn.EnabledCaps()
+	condStore := enabled.Has(imap.CapCondStore)
 	resp := w.CreateMessage(seq)
-	if o.UID || flagsChanged && condStore { // RFC 7162 3.1: UID and MODSEQ with an implicit \Seen
+	// UID with an implicit \Seen once CONDSTORE is enabled (RFC 7162 3.1), always once QRESYNC is (RFC 7162 3.2)
+	if o.UID || flagsChanged && condStore || enabled.Has(imap.CapQResync) {
 		resp.WriteUID(imap.UID(m.UID))
 	}
 	// MODSEQ never goes without FLAGS: a client seeing a modseq must have the flags as of it, or a flag update
