@@ -19,6 +19,14 @@ const benchMessages = 10000
 // a client with INBOX selected. One message in 100 mentions "báo cáo quý".
 func benchMailbox(b *testing.B) *imapclient.Client {
 	b.Helper()
+	c := benchServer(b).client(b, nil)
+	selectBox(b, c, "INBOX", false)
+	return c
+}
+
+// benchServer is a test server whose INBOX holds benchMessages distinct messages, stored as delivery would.
+func benchServer(b *testing.B) *testServer {
+	b.Helper()
 	ts := newTestServer(b)
 	inbox, err := ts.st.Mailbox(ts.account.ID, "INBOX")
 	if err != nil {
@@ -40,9 +48,7 @@ func benchMailbox(b *testing.B) *imapclient.Client {
 			b.Fatal(err)
 		}
 	}
-	c := ts.client(b, nil)
-	selectBox(b, c, "INBOX", false)
-	return c
+	return ts
 }
 
 func BenchmarkFetchEnvelopes10k(b *testing.B) {

@@ -14,18 +14,24 @@ import (
 
 // rawConn speaks IMAP line by line, for protocol details imapclient hides (RECENT, modified UTF-7, exact texts).
 type rawConn struct {
-	t   *testing.T
+	t   testing.TB
 	c   net.Conn
 	r   *bufio.Reader
 	tag int
 }
 
-func dialRaw(t *testing.T, addr string) *rawConn {
+func dialRaw(t testing.TB, addr string) *rawConn {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newRawConn(t, c)
+}
+
+// newRawConn speaks IMAP over c, closed when the test ends, and reads the greeting.
+func newRawConn(t testing.TB, c net.Conn) *rawConn {
+	t.Helper()
 	t.Cleanup(func() { c.Close() })
 	rc := &rawConn{t: t, c: c, r: bufio.NewReader(c)}
 	rc.readLine() // greeting

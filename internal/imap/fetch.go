@@ -51,14 +51,23 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	if len(options.BodySection)+len(options.BinarySection)+len(options.BinarySectionSize) > maxFetchSections {
 		return errTooManySections
 	}
-	refs := sel.resolve(numSet)
-	plan := newFetchPlan(options, !sel.canWrite)
+	if options.Vanished {
+		if err := s.writeVanishedForFetch(w, sel, numSet, options.ChangedSince); err != nil {
+			return err
+		}
+	}
+	return s.fetchRefs(w, sel, sel.resolve(numSet), newFetchPlan(options, !sel.canWrite))
+}
+
+// fetchRefs writes the FETCH responses of refs, in batches, leaving out those unchanged since CHANGEDSINCE.
+func (s *session) fetchRefs(w *imapserver.FetchWriter, sel *selection, refs []msgRef, plan fetchPlan) error {
 	for start := 0; start < len(refs); start += fetchBatch {
 		batch := refs[start:min(start+fetchBatch, len(refs))]
 		msgs, err := s.srv.store.Messages(sel.mailbox.ID, refUIDs(batch), store.FetchOptions{Meta: plan.meta})
 		if err != nil {
 			return s.storeError("fetch", err)
 		}
+		msgs = changedSince(msgs, plan.opts.ChangedSince)
 		var changed map[uint32]bool
 		if plan.markSeen {
 			if changed, err = s.markSeen(sel, msgs); err != nil {
@@ -119,14 +128,14 @@ func (s *session) markSeen(sel *selection, msgs []store.Message) (map[uint32]boo
 	if err != nil {
 		return nil, s.storeError("fetch", err)
 	}
-	flags := make(map[uint32][]string, len(result))
+	flags := make(map[uint32]store.FlagChange, len(result))
 	for _, fc := range result {
-		flags[fc.UID] = fc.Flags
+		flags[fc.UID] = fc
 	}
 	changed := make(map[uint32]bool, len(result))
 	for i := range msgs {
-		if f, ok := flags[msgs[i].UID]; ok {
-			msgs[i].Flags = f
+		if fc, ok := flags[msgs[i].UID]; ok {
+			msgs[i].Flags, msgs[i].ModSeq = fc.Flags, fc.ModSeq
 			changed[msgs[i].UID] = true
 		}
 	}
@@ -141,12 +150,22 @@ func (s *session) fetchMessage(w *imapserver.FetchWriter, seq uint32, m *store.M
 		return err
 	}
 	o := plan.opts
+	enabled := s.conn.EnabledCaps()
+	condStore := enabled.Has(imap.CapCondStore)
 	resp := w.CreateMessage(seq)
-	if o.UID {
+	// UID with an implicit \Seen once CONDSTORE is enabled (RFC 7162 3.1), always once QRESYNC is (RFC 7162 3.2)
+	if o.UID || flagsChanged && condStore || enabled.Has(imap.CapQResync) {
 		resp.WriteUID(imap.UID(m.UID))
 	}
-	if o.Flags || flagsChanged {
+	// MODSEQ never goes without FLAGS: a client seeing a modseq must have the flags as of it, or a flag update
+	// queued before would look like a step back.
+	withFlags := o.Flags || flagsChanged || o.ModSeq
+	if withFlags {
 		resp.WriteFlags(imapFlags(m.Flags))
+		s.sentFlags(m.UID, m.ModSeq)
+	}
+	if o.ModSeq || withFlags && condStore {
+		resp.WriteModSeq(m.ModSeq)
 	}
 	if o.InternalDate {
 		resp.WriteInternalDate(m.InternalDate)

@@ -15,7 +15,12 @@ var systemFlags = []imap.Flag{imap.FlagSeen, imap.FlagAnswered, imap.FlagFlagged
 // Store implements imapserver.Session for STORE and UID STORE with FLAGS, +FLAGS, -FLAGS and .SILENT (RFC 3501
 // 6.4.6). Other sessions learn of the change from the store's listener; this one writes its FETCH responses itself
 // (and nothing with .SILENT), so the listener skips it.
-func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, _ *imap.StoreOptions) error {
+//
+// With UNCHANGEDSINCE, messages changed since are left alone and reported as MODIFIED (RFC 7162 3.1.3); once
+// CONDSTORE is enabled, every FETCH response carries MODSEQ, and is sent even with .SILENT so that the client
+// learns the new modseq, with FLAGS as well: the flags as of that modseq may hold another session's change that
+// the client has not seen yet.
+func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) error {
 	sel, err := s.writable()
 	if err != nil {
 		return err
@@ -31,21 +36,34 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	case imap.StoreFlagsDel:
 		op = store.FlagsRemove
 	}
-	changed, err := s.srv.store.SetFlags(sel.mailbox.ID, refUIDs(refs), op, flagStrings(flags.Flags), sel)
+	unchangedSince := store.NoModSeqCondition
+	if options != nil && options.UnchangedSince != 0 {
+		unchangedSince = options.UnchangedSince
+	}
+	changed, modified, err := s.srv.store.SetFlagsUnchangedSince(sel.mailbox.ID, refUIDs(refs), op,
+		flagStrings(flags.Flags), unchangedSince, sel)
 	if err != nil {
 		return s.storeError("store", err)
 	}
-	if flags.Silent {
+	_, withUID := numSet.(imap.UIDSet)
+	if len(modified) > 0 {
+		w.SetModified(modifiedSet(modified, refs, withUID))
+	}
+	condStore := s.condStore()
+	if flags.Silent && !condStore {
 		return nil
 	}
-	_, withUID := numSet.(imap.UIDSet)
 	seqs := seqByUID(refs)
 	for _, fc := range changed {
 		resp := w.CreateMessage(seqs[fc.UID])
-		if withUID {
+		if withUID || condStore {
 			resp.WriteUID(imap.UID(fc.UID))
 		}
 		resp.WriteFlags(imapFlags(fc.Flags))
+		s.sentFlags(fc.UID, fc.ModSeq)
+		if condStore {
+			resp.WriteModSeq(fc.ModSeq)
+		}
 		if err := resp.Close(); err != nil {
 			return err
 		}

@@ -32,7 +32,7 @@ const fuzzRunBound = 10 * time.Second
 // The server may refuse or disconnect: go-imap v2.0.0-beta.8 answered some malformed commands NO [SERVERBUG] and
 // could then read the rest of the line as commands or disconnect (DESIGN.md section 9). third_party/go-imap
 // PATCHES.md fixes a literal over 4 KiB outside APPEND, lines over 50 KiB, numbers out of range in sets, deep
-// parentheses and names that are not modified UTF-7; others (SEARCH MODSEQ, a bad APPEND date, a bad AUTHENTICATE
+// parentheses and names that are not modified UTF-7; others (a bad APPEND date, a bad AUTHENTICATE
 // response) are the library's, logged as its warnings. The seed corpus, real command
 // sequences, is in testdata/fuzz/FuzzIMAPSession.
 func FuzzIMAPSession(f *testing.F) {
@@ -59,6 +59,12 @@ func newFuzzServer(t *testing.T, opts ...serverOption) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serverOnStoreFile(t, file, opts...)
+}
+
+// serverOnStoreFile starts a server on a copy of a store file's content, logged in as testUser.
+func serverOnStoreFile(t *testing.T, file []byte, opts ...serverOption) *testServer {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "mail.db")
 	if err := os.WriteFile(path, file, 0o600); err != nil {
 		t.Fatal(err)

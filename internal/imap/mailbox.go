@@ -140,7 +140,8 @@ func (s *session) Status(name string, options *imap.StatusOptions) (*imap.Status
 // statusData fills every item the client asked for: the library dereferences each requested field, so a missing
 // one would panic the connection. mb.Name is the client's name for the mailbox.
 func (s *session) statusData(mb store.Mailbox, o *imap.StatusOptions) (*imap.StatusData, error) {
-	d := &imap.StatusData{Mailbox: mb.Name, UIDNext: imap.UID(mb.UIDNext), UIDValidity: mb.UIDValidity}
+	d := &imap.StatusData{Mailbox: mb.Name, UIDNext: imap.UID(mb.UIDNext), UIDValidity: mb.UIDValidity,
+		HighestModSeq: mb.HighestModSeq}
 	if o.NumMessages {
 		d.NumMessages = ptr(mb.Messages)
 	}

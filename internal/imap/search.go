@@ -37,7 +37,11 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 	if options.ReturnSave {
 		sel.searchRes = savedResult(matches, options)
 	}
-	return searchData(kind, matches), nil
+	data := searchData(kind, matches)
+	if hasModSeqKey(criteria) {
+		data.ModSeq = resultModSeq(matches, options)
+	}
+	return data, nil
 }
 
 // runSearch evaluates q against every message the client knows, in batches, loading the parse result and search
@@ -66,7 +70,7 @@ func (s *session) runSearch(sel *selection, q *searchQuery) ([]msgRef, error) {
 				return nil, err
 			}
 			if ok {
-				matches = append(matches, msgRef{uid: msgs[i].UID, seq: m.seq})
+				matches = append(matches, msgRef{uid: msgs[i].UID, seq: m.seq, modSeq: msgs[i].ModSeq})
 			}
 		}
 	}

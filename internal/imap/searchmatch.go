@@ -20,6 +20,7 @@ type searchQuery struct {
 	body, text            [][]byte // folded
 	flags, notFlags       []imap.Flag
 	larger, smaller       int64
+	modSeq                uint64 // MODSEQ: at least this (RFC 7162 3.1.5)
 	not                   []*searchQuery
 	or                    [][2]*searchQuery
 }
@@ -37,6 +38,9 @@ func compileSearch(sel *selection, c *imap.SearchCriteria) *searchQuery {
 	q := &searchQuery{
 		since: day(c.Since), before: day(c.Before), sentSince: day(c.SentSince), sentBefore: day(c.SentBefore),
 		flags: c.Flag, notFlags: c.NotFlag, larger: c.Larger, smaller: c.Smaller,
+	}
+	if c.ModSeq != nil {
+		q.modSeq = c.ModSeq.ModSeq
 	}
 	for _, set := range c.SeqNum {
 		q.sets = append(q.sets, uidMembers(sel.resolve(set)))
@@ -176,7 +180,7 @@ func (q *searchQuery) matchEntry(m *searchMsg) bool {
 			return false
 		}
 	}
-	if q.larger > 0 && m.m.Size <= q.larger || q.smaller > 0 && m.m.Size >= q.smaller {
+	if q.larger > 0 && m.m.Size <= q.larger || q.smaller > 0 && m.m.Size >= q.smaller || m.m.ModSeq < q.modSeq {
 		return false
 	}
 	return inDays(day(m.m.InternalDate), q.since, q.before)

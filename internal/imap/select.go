@@ -43,7 +43,10 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 		NumMessages: uint32(len(uids)),
 		UIDNext:     imap.UID(mb.UIDNext),
 		UIDValidity: mb.UIDValidity,
+		// Always sent, CONDSTORE enabled or not (RFC 7162 3.1.2.1)
+		HighestModSeq: mb.HighestModSeq,
 	}
+	sel.resync = qresyncRequest(options, mb, uids)
 	if sel.canWrite { // EXAMINE or read-only rights: nothing can be changed (RFC 3501 6.3.2)
 		data.PermanentFlags = append(mailboxFlags(mb), imap.FlagWildcard)
 	} else {

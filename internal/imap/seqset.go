@@ -10,8 +10,9 @@ import (
 
 // msgRef is a message the client knows: its UID and its sequence number in the client's view.
 type msgRef struct {
-	uid uint32
-	seq uint32
+	uid    uint32
+	seq    uint32
+	modSeq uint64 // set by SEARCH only
 }
 
 // refUIDs lists the UIDs of refs.

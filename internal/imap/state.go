@@ -107,7 +107,8 @@ type selection struct {
 	// canWrite: the session may change the mailbox (STORE, EXPUNGE, MOVE out, implicit \Seen): not EXAMINE, and
 	// for a shared mailbox the write right as session.selected last read it. Used by the session goroutine only.
 	canWrite  bool
-	searchRes imap.UIDSet // SEARCHRES ($); used by the session goroutine only
+	searchRes imap.UIDSet    // SEARCHRES ($); used by the session goroutine only
+	resync    *resyncRequest // SELECT's QRESYNC parameter until Resync answers it; the session goroutine only
 }
 
 // readOnlyError is why the mailbox cannot be changed now, or nil.
@@ -233,7 +234,7 @@ func (st *mailboxState) expungeLocked(uids []uint32) {
 	slices.Sort(idx)
 	idx = slices.Compact(idx)
 	for k := len(idx) - 1; k >= 0; k-- {
-		st.tracker.QueueExpunge(uint32(idx[k] + 1))
+		st.tracker.QueueExpungeUID(uint32(idx[k]+1), imap.UID(st.uids[idx[k]]))
 	}
 	kept := st.uids[:0]
 	next := 0
@@ -250,7 +251,7 @@ func (st *mailboxState) expungeLocked(uids []uint32) {
 func (st *mailboxState) flagsLocked(changes []store.FlagChange, source *imapserver.SessionTracker) {
 	for _, fc := range changes {
 		if i, ok := st.indexLocked(fc.UID); ok {
-			st.tracker.QueueMessageFlags(uint32(i+1), imap.UID(fc.UID), imapFlags(fc.Flags), source)
+			st.tracker.QueueMessageFlagsModSeq(uint32(i+1), imap.UID(fc.UID), imapFlags(fc.Flags), fc.ModSeq, source)
 		}
 	}
 }

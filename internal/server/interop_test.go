@@ -180,3 +180,21 @@ func TestInteropSwaksGateway(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestInteropPythonQResync: Python's imaplib caches a mailbox, another session changes it, and a QRESYNC SELECT
+// brings the cache back to exactly what the mailbox holds (testdata/qresync.py).
+func TestInteropPythonQResync(t *testing.T) {
+	python := requireTool(t, "python3")
+	ts := startServer(t)
+	cmd := exec.Command(python, "testdata/qresync.py")
+	cmd.Env = append(os.Environ(),
+		"MS_CA="+ts.caFile(), "MS_USER=an@example.gov.vn", "MS_PASSWORD="+testPassword, "MS_IMAPS="+ts.port("imaps"))
+	out, err := cmd.CombinedOutput()
+	t.Logf("python:\n%s", out)
+	if err != nil {
+		t.Fatalf("python QRESYNC failed: %v", err)
+	}
+	if got := strings.Count(string(out), "OK "); got != 4 {
+		t.Errorf("%d steps passed, want 4", got)
+	}
+}

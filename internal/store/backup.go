@@ -190,25 +190,19 @@ func (s *Store) LastBackupNote() (b LastBackup, ok bool, err error) {
 // NewUIDValidities gives every mailbox a new UIDVALIDITY in one transaction, keeping UIDNEXT, and returns how many
 // it changed. A store restored from a backup would hand out again the UIDs given after the backup was taken; with a
 // new UIDVALIDITY, clients drop what they cached instead of mixing old and new messages (RFC 9051 2.3.1.1). Modseqs
-// need nothing more: a client's cached HIGHESTMODSEQ belongs to the old UIDVALIDITY.
+// need nothing more: a client's cached HIGHESTMODSEQ belongs to the old UIDVALIDITY. The expunge logs are dropped.
 func (s *Store) NewUIDValidities() (int, error) {
 	var n int
 	err := s.update(func(tx *bolt.Tx, _ *changes) error {
-		var boxes []Mailbox
-		err := tx.Bucket(bucketMailboxes).ForEach(func(k, v []byte) error {
-			m, err := decodeMailbox(v)
-			if err != nil {
-				return fmt.Errorf("mailbox key %x: %w", k, err)
-			}
-			boxes = append(boxes, m)
-			return nil
-		})
+		boxes, err := allMailboxesTx(tx)
 		if err != nil {
 			return err
 		}
-		// Written after the scan: no keys change while a cursor walks the bucket.
 		for _, m := range boxes {
 			m.UIDValidity = s.nextUIDValidity(tx)
+			if err := dropExpungeLog(tx, &m); err != nil { // it speaks of the old UIDVALIDITY's UIDs
+				return fmt.Errorf("mailbox %q: %w", m.Name, err)
+			}
 			if err := putMailbox(tx, m); err != nil {
 				return fmt.Errorf("mailbox %q: %w", m.Name, err)
 			}

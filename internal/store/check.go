@@ -35,6 +35,7 @@ func (s *Store) Check() error {
 			used[m.AccountID] += m.Size
 			checkMailboxEntries(tx, m, refs, report)
 		}
+		checkExpungeLog(tx, report)
 		checkIndexes(tx, report)
 		checkDirectoryIndexes(tx, report)
 		checkSenderIndexes(tx, report)

@@ -13,7 +13,8 @@
 // whose chunks are deleted by a later commit); the directory's units, aliases, groups
 // and grants with their indexes, and the audit trail; queue (queued messages by id, each holding a body reference
 // like a mailbox entry) with queue_due (next attempt + id, so due messages are one cursor seek away), and dkim_keys
-// (domain + selector). Chunks never share a bucket with
+// (domain + selector); expunged (schema 3: mailbox id + modseq + uid, the expunge log QRESYNC reads, bounded per
+// mailbox, see expungelog.go). Chunks never share a bucket with
 // anything that changes often, because bbolt rewrites a whole leaf whenever any key in it changes.
 //
 // # Rules

@@ -25,10 +25,14 @@ type Mailbox struct {
 	Deleted       uint32 // messages flagged \Deleted
 	Size          int64  // sum of message sizes
 	HighestModSeq uint64
-	SpecialUse    string   // RFC 6154 attribute such as `\Sent`, or ""
-	Subscribed    bool     // read from the account's subscription list, which outlives the mailbox (RFC 9051 6.3.9)
-	NoSelect      bool     // a placeholder kept for its children after DELETE
-	Keywords      []string // keywords ever used in this mailbox, for the FLAGS response
+	// ExpungeLogFloor is the modseq above which the expunge log is complete (see Expunged, maxExpungeLog).
+	ExpungeLogFloor uint64
+	SpecialUse      string   // RFC 6154 attribute such as `\Sent`, or ""
+	Subscribed      bool     // read from the account's subscription list, which outlives the mailbox (RFC 9051 6.3.9)
+	NoSelect        bool     // a placeholder kept for its children after DELETE
+	Keywords        []string // keywords ever used in this mailbox, for the FLAGS response
+
+	expungeLogLen uint32 // entries in the expunge log
 }
 
 // NormalizeMailboxName spells INBOX (in any case, and as the first level) as "INBOX" and checks the name.
@@ -95,8 +99,9 @@ func (s *Store) createMailboxTx(tx *bolt.Tx, accountID uint64, name, specialUse 
 	if err != nil {
 		return Mailbox{}, err
 	}
+	// HIGHESTMODSEQ starts at 1: RFC 7162 3.1.1 wants a positive value, and the first change then gets 2.
 	m := Mailbox{ID: id, AccountID: accountID, Name: name, UIDValidity: s.nextUIDValidity(tx), UIDNext: 1,
-		SpecialUse: specialUse, Subscribed: true}
+		HighestModSeq: 1, SpecialUse: specialUse, Subscribed: true}
 	if err := putMailbox(tx, m); err != nil {
 		return Mailbox{}, err
 	}
@@ -354,6 +359,21 @@ func listMailboxesTx(tx *bolt.Tx, accountID uint64) ([]Mailbox, error) {
 	return out, nil
 }
 
+// allMailboxesTx reads every mailbox of every account, so that the caller can rewrite them after the scan (no key
+// may change while a cursor walks the bucket).
+func allMailboxesTx(tx *bolt.Tx) ([]Mailbox, error) {
+	var boxes []Mailbox
+	err := tx.Bucket(bucketMailboxes).ForEach(func(k, v []byte) error {
+		m, err := decodeMailbox(v)
+		if err != nil {
+			return fmt.Errorf("mailbox key %x: %w", k, err)
+		}
+		boxes = append(boxes, m)
+		return nil
+	})
+	return boxes, err
+}
+
 func getMailbox(tx *bolt.Tx, accountID uint64, name string) (Mailbox, error) {
 	v := tx.Bucket(bucketMailboxes).Get(mailboxKey(accountID, name))
 	if v == nil {
@@ -381,7 +401,7 @@ func getMailboxByID(tx *bolt.Tx, id uint64) (Mailbox, error) {
 
 func putMailbox(tx *bolt.Tx, m Mailbox) error {
 	var e encoder
-	e.b = append(e.b, 1)
+	e.b = append(e.b, 2)
 	e.uint(m.ID)
 	e.uint(m.AccountID)
 	e.string(m.Name)
@@ -395,6 +415,8 @@ func putMailbox(tx *bolt.Tx, m Mailbox) error {
 	e.string(m.SpecialUse)
 	e.bool(m.NoSelect)
 	e.strings(m.Keywords)
+	e.uint(m.ExpungeLogFloor)
+	e.uint(uint64(m.expungeLogLen))
 	key := mailboxKey(m.AccountID, m.Name)
 	if err := tx.Bucket(bucketMailboxes).Put(key, e.b); err != nil {
 		return err
@@ -402,12 +424,21 @@ func putMailbox(tx *bolt.Tx, m Mailbox) error {
 	return tx.Bucket(bucketMboxIDs).Put(u64key(m.ID), key)
 }
 
+// decodeMailbox reads a mailbox record: version 2 (schema 3) adds the expunge log's floor and length to version 1,
+// which only the schema 3 migration still reads (startExpungeLogs).
 func decodeMailbox(v []byte) (Mailbox, error) {
+	version := byte(0)
+	if len(v) > 0 {
+		version = v[0]
+	}
 	d := decoder{b: v}
-	d.version("mailbox", 1)
+	d.version("mailbox", max(1, min(version, 2)))
 	m := Mailbox{ID: d.uint(), AccountID: d.uint(), Name: d.string(), UIDValidity: uint32(d.uint()),
 		UIDNext: uint32(d.uint()), Messages: uint32(d.uint()), Unseen: uint32(d.uint()), Deleted: uint32(d.uint()),
 		Size: d.int(), HighestModSeq: d.uint(), SpecialUse: d.string(), NoSelect: d.bool(),
 		Keywords: d.strings()}
+	if version >= 2 {
+		m.ExpungeLogFloor, m.expungeLogLen = d.uint(), uint32(d.uint())
+	}
 	return m, d.err
 }

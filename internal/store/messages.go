@@ -133,10 +133,20 @@ func (s *Store) WithSnapshot(mailboxID uint64, fn func(Mailbox, []uint32) error)
 // SetFlags changes the flags of the given messages and returns their resulting flags (changed or not), skipping
 // UIDs that no longer exist. Each changed message gets a new modseq.
 func (s *Store) SetFlags(mailboxID uint64, uids []uint32, op FlagOp, flags []string, origin any) ([]FlagChange, error) {
+	out, _, err := s.SetFlagsUnchangedSince(mailboxID, uids, op, flags, NoModSeqCondition, origin)
+	return out, err
+}
+
+// NoModSeqCondition is the unchangedSince that lets SetFlagsUnchangedSince change every message.
+const NoModSeqCondition = ^uint64(0)
+
+// SetFlagsUnchangedSince is SetFlags for messages whose modseq is at most unchangedSince; it leaves the others
+// alone and returns their UIDs as modified, all in one transaction (STORE UNCHANGEDSINCE, RFC 7162 3.1.3).
+func (s *Store) SetFlagsUnchangedSince(mailboxID uint64, uids []uint32, op FlagOp, flags []string, unchangedSince uint64,
+	origin any) (out []FlagChange, modified []uint32, err error) {
 	req := parseFlags(flags)
-	var out []FlagChange
-	err := s.update(func(tx *bolt.Tx, ch *changes) error {
-		out = nil
+	err = s.update(func(tx *bolt.Tx, ch *changes) error {
+		out, modified = nil, nil
 		mb, err := getMailboxByID(tx, mailboxID)
 		if err != nil {
 			return err
@@ -148,6 +158,10 @@ func (s *Store) SetFlags(mailboxID uint64, uids []uint32, op FlagOp, flags []str
 		var changed []FlagChange
 		keywords := len(mb.Keywords)
 		err = eachEntry(b, uids, func(uid uint32, e *entry) error {
+			if e.modSeq > unchangedSince {
+				modified = append(modified, uid)
+				return nil
+			}
 			next := e.flags.apply(op, req)
 			if !next.equal(e.flags) {
 				mb.countFlags(e.flags, -1)
@@ -171,7 +185,7 @@ func (s *Store) SetFlags(mailboxID uint64, uids []uint32, op FlagOp, flags []str
 		ch.add(Change{MailboxID: mailboxID, Origin: origin, Flags: changed, Keywords: mb.newKeywords(keywords)})
 		return putMailbox(tx, mb)
 	})
-	return out, err
+	return out, modified, err
 }
 
 // countFlags adds (sign +1) or removes (-1) a message's contribution to the unseen and deleted counters.
@@ -211,6 +225,9 @@ func (s *Store) Expunge(mailboxID uint64, uids []uint32, origin any) ([]uint32, 
 				return nil
 			}
 			removed = append(removed, uid)
+			if err := logExpunge(tx, &mb, uid); err != nil {
+				return err
+			}
 			return removeEntry(tx, b, &mb, &a, uid, e)
 		})
 		if err != nil || len(removed) == 0 {
@@ -288,6 +305,9 @@ func (s *Store) copyOrMove(srcID uint64, uids []uint32, dstID uint64, origin any
 			}
 			dstAcct.Used += e.size()
 			if move {
+				if err := logExpunge(tx, &src, uid); err != nil {
+					return err
+				}
 				if err := removeEntry(tx, sb, &src, &srcAcct, uid, e); err != nil {
 					return err
 				}
@@ -336,6 +356,9 @@ func emptyMailboxTx(tx *bolt.Tx, ch *changes, a *Account, m *Mailbox) error {
 		if err != nil {
 			return fmt.Errorf("uid %d: %w", uid, err)
 		}
+		if err := logExpunge(tx, m, uid); err != nil {
+			return err
+		}
 		if err := removeEntry(tx, b, m, a, uid, e); err != nil {
 			return err
 		}
@@ -349,6 +372,9 @@ func emptyMailboxTx(tx *bolt.Tx, ch *changes, a *Account, m *Mailbox) error {
 // deleteMailboxTx removes m with its messages and its message bucket (the caller saves a).
 func deleteMailboxTx(tx *bolt.Tx, ch *changes, a *Account, m Mailbox) error {
 	if err := emptyMailboxTx(tx, ch, a, &m); err != nil {
+		return err
+	}
+	if err := dropExpungeLog(tx, &m); err != nil {
 		return err
 	}
 	if err := tx.Bucket(bucketMessages).DeleteBucket(u64key(m.ID)); err != nil {

@@ -65,6 +65,11 @@ func (s *Store) upgradeSchema() (moveBodies bool, err error) {
 		if err := rebuildSenderIndexes(tx); err != nil {
 			return fmt.Errorf("rebuild sender indexes: %w", err)
 		}
+		if version < 3 {
+			if err := startExpungeLogs(tx); err != nil {
+				return fmt.Errorf("start the expunge logs: %w", err)
+			}
+		}
 		moveBodies = tx.Bucket(legacyChunks) != nil
 		var e encoder
 		e.uint(SchemaVersion)

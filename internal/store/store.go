@@ -12,7 +12,7 @@ import (
 )
 
 // SchemaVersion is the version of the on-disk layout this code writes. Open migrates older files forward.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 var (
 	bucketMeta          = []byte("meta")
@@ -48,10 +48,11 @@ var allBuckets = [][]byte{bucketMeta, bucketDomains, bucketAccounts, bucketAcctI
 	bucketMessages, bucketBodies, bucketTexts, bucketChunks, bucketSubscriptions, bucketFreed,
 	bucketUnits, bucketUnitMembers, bucketAliases, bucketGroups, bucketGrants, bucketGrantsBy, bucketAudit,
 	bucketAliasTargets, bucketGroupSenders, bucketQueue, bucketQueueDue, bucketDKIM, bucketImportKeys,
-	bucketImportSources, bucketImportCopies}
+	bucketImportSources, bucketImportCopies, bucketExpunged}
 
 // laterBuckets came after the first release: a backup made before them lacks them, and opening it creates them.
-var laterBuckets = [][]byte{bucketImportSources, bucketImportCopies, bucketTexts, bucketChunks, bucketFreed}
+var laterBuckets = [][]byte{bucketImportSources, bucketImportCopies, bucketTexts, bucketChunks, bucketFreed,
+	bucketExpunged}
 
 // Options tune Open. The zero value is the production setting.
 type Options struct {

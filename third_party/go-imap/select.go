@@ -3,7 +3,25 @@ package imap
 // SelectOptions contains options for the SELECT or EXAMINE command.
 type SelectOptions struct {
 	ReadOnly  bool
-	CondStore bool // requires CONDSTORE
+	CondStore bool           // requires CONDSTORE
+	QResync   *SelectQResync // requires QRESYNC
+}
+
+// SelectQResync is the QRESYNC parameter of SELECT and EXAMINE: what the
+// client cached of the mailbox (RFC 7162 section 3.2.5).
+type SelectQResync struct {
+	UIDValidity uint32
+	ModSeq      uint64
+	KnownUIDs   UIDSet // nil if omitted: all UIDs the client may know
+	// Known message sequence numbers and their UIDs, to narrow down what
+	// vanished when the server no longer knows (optional)
+	SeqMatch *SelectSeqMatch
+}
+
+// SelectSeqMatch is the optional sequence match data of SelectQResync.
+type SelectSeqMatch struct {
+	SeqNums SeqSet
+	UIDs    UIDSet
 }
 
 // SelectData is the data returned by a SELECT command.

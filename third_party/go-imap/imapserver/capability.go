@@ -116,6 +116,13 @@ func (c *Conn) availableCaps() []imap.Cap {
 			caps = append(caps, imap.CapCompressDeflate)
 		}
 
+		if _, ok := c.session.(SessionCondStore); ok {
+			caps = append(caps, imap.CapCondStore)
+		}
+		if _, ok := c.session.(SessionQResync); ok {
+			caps = append(caps, imap.CapQResync)
+		}
+
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
 			limit := appendLimitSession.AppendLimit()
 			caps = append(caps, imap.Cap(fmt.Sprintf("APPENDLIMIT=%d", limit)))

@@ -75,11 +75,17 @@ func (c *Conn) handleFetch(dec *imapwire.Decoder, numKind NumKind) error {
 		}
 	}
 
+	if err := readFetchModifiers(dec, &options); err != nil {
+		return err
+	}
 	if !dec.ExpectCRLF() {
 		return dec.Err()
 	}
 
 	if err := c.checkState(imap.ConnStateSelected); err != nil {
+		return err
+	}
+	if err := c.checkFetchModSeq(numKind, &options); err != nil {
 		return err
 	}
 
@@ -108,6 +114,8 @@ func handleFetchAtt(dec *imapwire.Decoder, attName string, options *imap.FetchOp
 		options.RFC822Size = true
 	case "UID":
 		options.UID = true
+	case "MODSEQ":
+		options.ModSeq = true
 	case "RFC822": // equivalent to BODY[]
 		bs := &imap.FetchItemBodySection{}
 		writerOptions.obsolete[bs] = attName
@@ -324,8 +332,9 @@ func maybeReadPartial(dec *imapwire.Decoder) (*imap.SectionPartial, error) {
 
 // FetchWriter writes FETCH responses.
 type FetchWriter struct {
-	conn    *Conn
-	options fetchWriterOptions
+	conn     *Conn
+	options  fetchWriterOptions
+	modified imap.NumSet // see SetModified
 }
 
 // CreateMessage writes a FETCH response for a message.

@@ -9,11 +9,21 @@ import (
 
 func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) error {
 	var mailbox string
-	if !dec.ExpectSP() || !dec.ExpectMailbox(&mailbox) || !dec.ExpectCRLF() {
+	options := imap.SelectOptions{ReadOnly: readOnly}
+	if !dec.ExpectSP() || !dec.ExpectMailbox(&mailbox) {
+		return dec.Err()
+	}
+	if err := readSelectParams(dec, &options); err != nil {
+		return err
+	}
+	if !dec.ExpectCRLF() {
 		return dec.Err()
 	}
 
 	if err := c.checkState(imap.ConnStateAuthenticated); err != nil {
+		return err
+	}
+	if err := c.checkQResyncParam(&options); err != nil {
 		return err
 	}
 
@@ -32,7 +42,11 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 		}
 	}
 
-	options := imap.SelectOptions{ReadOnly: readOnly}
+	if options.CondStore {
+		if err := c.enableCondStore(); err != nil {
+			return err
+		}
+	}
 	data, err := c.session.Select(mailbox, &options)
 	if err != nil {
 		return err
@@ -73,6 +87,9 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 	// TODO: forbid write commands in read-only mode
 	readOnly = readOnly || data.ReadOnly
 	c.selectedReadOnly = readOnly
+	if err := c.writeSelectModSeq(data, &options); err != nil {
+		return err
+	}
 
 	var (
 		cmdName string

@@ -197,3 +197,39 @@ type SessionCompress interface {
 	// compressing with mechanism ("DEFLATE"); an error refuses it.
 	Compress(mechanism string) error
 }
+
+// SessionCondStore is an IMAP session which supports CONDSTORE (RFC 7162
+// section 3.1). The library then passes on SelectOptions.CondStore,
+// StatusOptions.HighestModSeq, FetchOptions.ModSeq and ChangedSince,
+// StoreOptions.UnchangedSince and SearchCriteria.ModSeq, and writes
+// SelectData.HighestModSeq, StatusData.HighestModSeq and SearchData.ModSeq.
+// Store reports the messages UNCHANGEDSINCE left alone with
+// FetchWriter.SetModified; once CONDSTORE is enabled (EnabledCaps), FETCH
+// responses carry MODSEQ, and so do the flag updates queued with
+// MailboxTracker.QueueMessageFlagsModSeq.
+type SessionCondStore interface {
+	Session
+
+	// Selected state
+	// HighestModSeq returns the selected mailbox's HIGHESTMODSEQ, which the
+	// library reports when a command other than SELECT or EXAMINE first
+	// enables CONDSTORE.
+	HighestModSeq() (uint64, error)
+}
+
+// SessionQResync is an IMAP session which supports QRESYNC (RFC 7162
+// section 3.2). Once the client has enabled it, expunges written with
+// ExpungeWriter.WriteExpungeUID, MoveWriter.WriteExpungeUID or queued with
+// MailboxTracker.QueueExpungeUID are reported as VANISHED, and the library
+// passes on SelectOptions.QResync and FetchOptions.Vanished (answered with
+// FetchWriter.WriteVanishedEarlier).
+type SessionQResync interface {
+	SessionCondStore
+
+	// Selected state
+	// Resync writes the VANISHED (EARLIER) and FETCH responses that bring
+	// the client's cache up to date after SELECT or EXAMINE with
+	// SelectOptions.QResync. The library calls it after the untagged
+	// responses of SELECT, before the tagged OK (RFC 7162 section 3.2.5.1).
+	Resync(w *FetchWriter) error
+}

@@ -72,6 +72,15 @@ func (t *MailboxTracker) QueueExpunge(seqNum uint32) {
 	t.queueUpdate(&trackerUpdate{expunge: seqNum}, nil)
 }
 
+// QueueExpungeUID queues a new EXPUNGE update for the message with the given
+// UID, which a client that enabled QRESYNC gets as VANISHED.
+func (t *MailboxTracker) QueueExpungeUID(seqNum uint32, uid imap.UID) {
+	if seqNum == 0 {
+		panic("imapserver: invalid expunge message sequence number")
+	}
+	t.queueUpdate(&trackerUpdate{expunge: seqNum, expungeUID: uid}, nil)
+}
+
 // QueueNumMessages queues a new EXISTS update.
 func (t *MailboxTracker) QueueNumMessages(n uint32) {
 	// TODO: merge consecutive NumMessages updates
@@ -97,8 +106,20 @@ func (t *MailboxTracker) QueueMessageFlags(seqNum uint32, uid imap.UID, flags []
 	}}, source)
 }
 
+// QueueMessageFlagsModSeq is QueueMessageFlags with the message's new
+// mod-sequence, which a client that enabled CONDSTORE gets as MODSEQ.
+func (t *MailboxTracker) QueueMessageFlagsModSeq(seqNum uint32, uid imap.UID, flags []imap.Flag, modSeq uint64, source *SessionTracker) {
+	t.queueUpdate(&trackerUpdate{fetch: &trackerUpdateFetch{
+		seqNum: seqNum,
+		uid:    uid,
+		flags:  flags,
+		modSeq: modSeq,
+	}}, source)
+}
+
 type trackerUpdate struct {
 	expunge      uint32
+	expungeUID   imap.UID // 0 if not known
 	numMessages  uint32
 	mailboxFlags []imap.Flag
 	fetch        *trackerUpdateFetch
@@ -108,6 +129,7 @@ type trackerUpdateFetch struct {
 	seqNum uint32
 	uid    imap.UID
 	flags  []imap.Flag
+	modSeq uint64 // 0 if not known
 }
 
 // SessionTracker tracks the state of a mailbox for an IMAP client.
@@ -117,6 +139,46 @@ type SessionTracker struct {
 	mutex   sync.Mutex
 	queue   []trackerUpdate
 	updates chan<- struct{}
+	// sent is the newest mod-sequence of each message the session wrote
+	// itself while updates were queued (see SentModSeq)
+	sent map[imap.UID]uint64
+}
+
+// SentModSeq records that the session wrote the client a FETCH response with
+// the state of the message with the given UID as of modSeq (read from the
+// backend after the updates queued so far). A flag update queued before with
+// an older mod-sequence is then dropped by Poll instead of taking the client
+// back in time. With nothing queued there is nothing to record: whatever is
+// queued later is as new or newer.
+func (t *SessionTracker) SentModSeq(uid imap.UID, modSeq uint64) {
+	t.mutex.Lock()
+	defer t.mutex.Unlock()
+	if len(t.queue) == 0 || modSeq <= t.sent[uid] {
+		return
+	}
+	if t.sent == nil {
+		t.sent = make(map[imap.UID]uint64)
+	}
+	t.sent[uid] = modSeq
+}
+
+// dropStaleLocked removes from updates the flag updates older than what the
+// session wrote itself, and forgets what it wrote once the queue is empty.
+func (t *SessionTracker) dropStaleLocked(updates []trackerUpdate) []trackerUpdate {
+	if t.sent != nil {
+		fresh := make([]trackerUpdate, 0, len(updates))
+		for _, update := range updates {
+			if f := update.fetch; f != nil && f.modSeq != 0 && f.modSeq <= t.sent[f.uid] {
+				continue
+			}
+			fresh = append(fresh, update)
+		}
+		updates = fresh
+	}
+	if len(t.queue) == 0 {
+		t.sent = nil
+	}
+	return updates
 }
 
 // Close unregisters the session.
@@ -166,19 +228,20 @@ func (t *SessionTracker) Poll(w *UpdateWriter, allowExpunge bool) error {
 			t.queue = nil
 		}
 	}
+	updates = t.dropStaleLocked(updates)
 	t.mutex.Unlock()
 
 	for _, update := range updates {
 		var err error
 		switch {
 		case update.expunge != 0:
-			err = w.WriteExpunge(update.expunge)
+			err = w.writeExpungeUID(update.expunge, update.expungeUID)
 		case update.numMessages != 0:
 			err = w.WriteNumMessages(update.numMessages)
 		case update.mailboxFlags != nil:
 			err = w.WriteMailboxFlags(update.mailboxFlags)
 		case update.fetch != nil:
-			err = w.WriteMessageFlags(update.fetch.seqNum, update.fetch.uid, update.fetch.flags)
+			err = w.writeMessageFlagsModSeq(update.fetch.seqNum, update.fetch.uid, update.fetch.flags, update.fetch.modSeq)
 		default:
 			panic(fmt.Errorf("imapserver: unknown tracker update %#v", update))
 		}
