@@ -151,3 +151,17 @@ func (s *countedSession) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest
 	defer s.command(uidForm("MOVE", numSet))()
 	return s.session.Move(w, numSet, dest)
 }
+
+func (s *countedSession) SearchContext(tag string, kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
+	command := "SEARCH"
+	if kind == imapserver.NumKindUID {
+		command = "UID SEARCH"
+	}
+	defer s.command(command)()
+	return s.session.SearchContext(tag, kind, criteria, options)
+}
+
+func (s *countedSession) CancelSearchUpdate(tags []string) error {
+	defer s.command("CANCELUPDATE")()
+	return s.session.CancelSearchUpdate(tags)
+}

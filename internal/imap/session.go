@@ -37,6 +37,7 @@ var (
 	_ imapserver.SessionMove           = (*session)(nil)
 	_ imapserver.SessionUnauthenticate = (*session)(nil)
 	_ imapserver.SessionAppendLimit    = (*session)(nil)
+	_ imapserver.SessionSearchContext  = (*session)(nil)
 )
 
 func newSession(srv *Server, c *imapserver.Conn) *session {
@@ -75,7 +76,15 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	if s.sel == nil {
 		return nil
 	}
-	return s.sel.tracker.Poll(w, allowExpunge)
+	return s.pollSelection(s.sel, w, allowExpunge)
+}
+
+// pollSelection writes the queued updates of the selected mailbox, then those of its live searches.
+func (s *session) pollSelection(sel *selection, w *imapserver.UpdateWriter, allowExpunge bool) error {
+	if err := sel.tracker.Poll(w, allowExpunge); err != nil {
+		return err
+	}
+	return s.pollLiveSearches(sel, w)
 }
 
 // Idle implements imapserver.Session (RFC 2177). It registers for wake-ups before the first poll, so an update
@@ -91,7 +100,7 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	wake := sel.state.waiter(sel)
 	defer sel.state.stopWaiting(sel)
 	for {
-		if err := sel.tracker.Poll(w, true); err != nil {
+		if err := s.pollSelection(sel, w, true); err != nil {
 			return err
 		}
 		select {

@@ -95,6 +95,8 @@ type mailboxState struct {
 	deleted bool                         // guarded by mu; the mailbox itself is gone
 	waiters map[*selection]chan struct{} // guarded by mu; sessions in IDLE
 	refs    int                          // guarded by hub.mu
+
+	liveSels map[*selection]struct{} // guarded by mu; selections with live searches (searchcontext.go)
 }
 
 // selection is one session's selected mailbox.
@@ -108,6 +110,11 @@ type selection struct {
 	// for a shared mailbox the write right as session.selected last read it. Used by the session goroutine only.
 	canWrite  bool
 	searchRes imap.UIDSet // SEARCHRES ($); used by the session goroutine only
+
+	// live are the searches kept up to date (CONTEXT=SEARCH), liveDirty the UIDs they must evaluate again; both
+	// guarded by state.mu.
+	live      []*liveSearch
+	liveDirty map[uint32]struct{}
 }
 
 // readOnlyError is why the mailbox cannot be changed now, or nil.
@@ -147,6 +154,7 @@ func (h *hub) detach(sel *selection) {
 	st := sel.state
 	st.mu.Lock()
 	delete(st.waiters, sel)
+	delete(st.liveSels, sel)
 	st.mu.Unlock()
 	sel.tracker.Close()
 
@@ -193,6 +201,7 @@ func (st *mailboxState) apply(c store.Change) {
 		}
 		st.flagsLocked(c.Flags, source)
 	}
+	st.markLiveLocked(&c)
 	if c.Deleted {
 		st.deleted = true
 	}
@@ -232,6 +241,7 @@ func (st *mailboxState) expungeLocked(uids []uint32) {
 	}
 	slices.Sort(idx)
 	idx = slices.Compact(idx)
+	st.expungeLiveLocked(idx)
 	for k := len(idx) - 1; k >= 0; k-- {
 		st.tracker.QueueExpunge(uint32(idx[k] + 1))
 	}

@@ -40,6 +40,7 @@ const (
 	CapCatenate         Cap = "CATENATE"           // RFC 4469
 	CapCondStore        Cap = "CONDSTORE"          // RFC 7162
 	CapConvert          Cap = "CONVERT"            // RFC 5259
+	CapContextSearch    Cap = "CONTEXT=SEARCH"     // RFC 5267
 	CapCreateSpecialUse Cap = "CREATE-SPECIAL-USE" // RFC 6154
 	CapESort            Cap = "ESORT"              // RFC 5267
 	CapFilters          Cap = "FILTERS"            // RFC 5466

@@ -124,3 +124,19 @@ type SessionAppendLimit interface {
 	// this server in an APPEND command.
 	AppendLimit() uint32
 }
+
+// SessionSearchContext is an IMAP session which supports CONTEXT=SEARCH
+// (RFC 5267): the PARTIAL, UPDATE and CONTEXT return options of SEARCH, and
+// CANCELUPDATE.
+type SessionSearchContext interface {
+	Session
+
+	// Selected state
+	//
+	// SearchContext replaces Search for this session. tag names the command,
+	// for the updates of RETURN (UPDATE), which the session then writes with
+	// UpdateWriter.WriteSearchUpdate while the mailbox stays selected.
+	SearchContext(tag string, kind NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error)
+	// CancelSearchUpdate ends the updates of the searches with these tags.
+	CancelSearchUpdate(tags []string) error
+}
