@@ -165,3 +165,8 @@ func (s *countedSession) CancelSearchUpdate(tags []string) error {
 	defer s.command("CANCELUPDATE")()
 	return s.session.CancelSearchUpdate(tags)
 }
+
+func (s *countedSession) Notify(options *imap.NotifyOptions) error {
+	defer s.command("NOTIFY")()
+	return s.session.Notify(options)
+}

@@ -120,11 +120,7 @@ func TestDialogSearchUpdateWithUIDsAndIdle(t *testing.T) {
 	if !slices.Contains(lines, fmt.Sprintf(`* ESEARCH (TAG "%s") UID`, tag)) {
 		t.Fatalf("UPDATE alone: %q", lines)
 	}
-	rc.tag++
-	fmt.Fprintf(rc.c, "T%d IDLE\r\n", rc.tag)
-	if line := rc.readLine(); !strings.HasPrefix(line, "+") {
-		t.Fatalf("IDLE: %s", line)
-	}
+	rc.startIdle()
 	other.ok(`STORE 2 +FLAGS.SILENT (\Flagged)`)
 	want := fmt.Sprintf(`* ESEARCH (TAG "%s") UID ADDTO (0 2)`, tag)
 	for i := 0; ; i++ {
@@ -136,9 +132,25 @@ func TestDialogSearchUpdateWithUIDsAndIdle(t *testing.T) {
 			t.Fatalf("no %q in IDLE", want)
 		}
 	}
+	rc.endIdle()
+}
+
+// startIdle sends IDLE and waits for its continuation request.
+func (rc *rawConn) startIdle() {
+	rc.t.Helper()
+	rc.tag++
+	fmt.Fprintf(rc.c, "T%d IDLE\r\n", rc.tag)
+	if line := rc.readLine(); !strings.HasPrefix(line, "+") {
+		rc.t.Fatalf("IDLE: %s", line)
+	}
+}
+
+// endIdle sends DONE and checks the tagged OK.
+func (rc *rawConn) endIdle() {
+	rc.t.Helper()
 	fmt.Fprintf(rc.c, "DONE\r\n")
 	if line := rc.readLine(); !strings.HasPrefix(line, fmt.Sprintf("T%d OK", rc.tag)) {
-		t.Errorf("IDLE end: %s", line)
+		rc.t.Errorf("IDLE end: %s", line)
 	}
 }
 

@@ -28,6 +28,10 @@ type session struct {
 	// (on another goroutine) reads it, under selMu.
 	selMu sync.Mutex
 	sel   *selection
+
+	// notifier is set while NOTIFY is on (notify.go); Idle reads it, the connection goroutine sets it.
+	notifier   *notifier
+	notifyView notifyView
 }
 
 var (
@@ -38,6 +42,7 @@ var (
 	_ imapserver.SessionUnauthenticate = (*session)(nil)
 	_ imapserver.SessionAppendLimit    = (*session)(nil)
 	_ imapserver.SessionSearchContext  = (*session)(nil)
+	_ imapserver.SessionNotify         = (*session)(nil)
 )
 
 func newSession(srv *Server, c *imapserver.Conn) *session {
@@ -62,6 +67,7 @@ func (s *session) Close() error {
 
 // logout forgets the logged-in account.
 func (s *session) logout() {
+	s.stopNotify()
 	if s.account != nil {
 		s.srv.hub.loggedOut(s, s.account.ID)
 		s.account = nil
@@ -73,10 +79,12 @@ func (s *session) AppendLimit() uint32 { return s.srv.appendLimit }
 
 // Poll implements imapserver.Session: the library calls it after each command to flush queued updates.
 func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
-	if s.sel == nil {
-		return nil
+	if s.sel != nil {
+		if err := s.pollSelection(s.sel, w, allowExpunge); err != nil {
+			return err
+		}
 	}
-	return s.pollSelection(s.sel, w, allowExpunge)
+	return s.pollNotify(w, s.sel)
 }
 
 // pollSelection writes the queued updates of the selected mailbox, then those of its live searches.
@@ -93,18 +101,26 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	s.selMu.Lock()
 	sel := s.sel
 	s.selMu.Unlock()
-	if sel == nil {
-		<-stop
-		return nil
+	var wake, notified <-chan struct{} // nil channels: never ready
+	if sel != nil {
+		wake = sel.state.waiter(sel)
+		defer sel.state.stopWaiting(sel)
 	}
-	wake := sel.state.waiter(sel)
-	defer sel.state.stopWaiting(sel)
+	if s.notifier != nil {
+		notified = s.notifier.wake
+	}
 	for {
-		if err := s.pollSelection(sel, w, true); err != nil {
+		if sel != nil {
+			if err := s.pollSelection(sel, w, true); err != nil {
+				return err
+			}
+		}
+		if err := s.pollNotify(w, sel); err != nil {
 			return err
 		}
 		select {
 		case <-wake:
+		case <-notified:
 		case <-stop:
 			return nil
 		}

@@ -21,6 +21,8 @@ type hub struct {
 	mu       sync.Mutex
 	boxes    map[uint64]*mailboxState         // guarded by mu
 	sessions map[uint64]map[*session]struct{} // logged-in sessions by account id; guarded by mu
+
+	notify notifyRegistry // sessions with NOTIFY on (notify.go)
 }
 
 func newHub() *hub {
@@ -177,6 +179,7 @@ func (h *hub) onChange(c store.Change) {
 		h.revokeShared(c.AccountID, c.SharedRevoked)
 		return
 	}
+	h.notify.record(c)
 	h.mu.Lock()
 	st := h.boxes[c.MailboxID]
 	h.mu.Unlock()

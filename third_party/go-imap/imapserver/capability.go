@@ -98,6 +98,9 @@ func (c *Conn) availableCaps() []imap.Cap {
 		if _, ok := c.session.(SessionSearchContext); ok {
 			caps = append(caps, imap.CapContextSearch)
 		}
+		if _, ok := c.session.(SessionNotify); ok {
+			caps = append(caps, imap.CapNotify)
+		}
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
 			limit := appendLimitSession.AppendLimit()
 			caps = append(caps, imap.Cap(fmt.Sprintf("APPENDLIMIT=%d", limit)))

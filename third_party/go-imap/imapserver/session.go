@@ -140,3 +140,16 @@ type SessionSearchContext interface {
 	// CancelSearchUpdate ends the updates of the searches with these tags.
 	CancelSearchUpdate(tags []string) error
 }
+
+// SessionNotify is an IMAP session which supports NOTIFY (RFC 5465).
+type SessionNotify interface {
+	Session
+
+	// Authenticated state
+	//
+	// Notify replaces what the client is notified of; nil is NOTIFY NONE. The
+	// session writes the notifications with the UpdateWriter of Poll and Idle
+	// (WriteStatus, WriteList, WriteNotificationOverflow), the first ones
+	// (NOTIFY SET STATUS) at the poll that ends this command.
+	Notify(options *imap.NotifyOptions) error
+}
