@@ -170,3 +170,8 @@ func (s *countedSession) Notify(options *imap.NotifyOptions) error {
 	defer s.command("NOTIFY")()
 	return s.session.Notify(options)
 }
+
+func (s *countedSession) AppendCatenate(mailbox string, parts *imapserver.CatenateReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+	defer s.command("APPEND")()
+	return s.session.AppendCatenate(mailbox, parts, options)
+}

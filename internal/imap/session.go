@@ -43,6 +43,7 @@ var (
 	_ imapserver.SessionAppendLimit    = (*session)(nil)
 	_ imapserver.SessionSearchContext  = (*session)(nil)
 	_ imapserver.SessionNotify         = (*session)(nil)
+	_ imapserver.SessionCatenate       = (*session)(nil)
 )
 
 func newSession(srv *Server, c *imapserver.Conn) *session {

@@ -49,6 +49,8 @@ func (c *Conn) handleAppend(tag string, dec *imapwire.Decoder) error {
 	var dataExt string
 	if !dec.Special('~') && dec.Atom(&dataExt) { // ignore literal8 prefix if any for BINARY
 		switch strings.ToUpper(dataExt) {
+		case "CATENATE":
+			return c.appendCatenate(tag, dec, mailbox, &options)
 		case "UTF8":
 			// '~' is the literal8 prefix
 			if !dec.ExpectSP() || !dec.ExpectSpecial('(') || !dec.ExpectSpecial('~') {
@@ -64,10 +66,7 @@ func (c *Conn) handleAppend(tag string, dec *imapwire.Decoder) error {
 		return err
 	}
 
-	appendLimit := int64(defaultAppendLimit)
-	if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
-		appendLimit = int64(appendLimitSession.AppendLimit())
-	}
+	appendLimit := c.appendLimit()
 
 	if lit.Size() > appendLimit {
 		return &imap.Error{
@@ -120,4 +119,12 @@ func (c *Conn) writeAppendOK(tag string, data *imap.AppendData) error {
 	}
 	enc.Text("APPEND completed")
 	return enc.CRLF()
+}
+
+// appendLimit is the largest message APPEND takes.
+func (c *Conn) appendLimit() int64 {
+	if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
+		return int64(appendLimitSession.AppendLimit())
+	}
+	return defaultAppendLimit
 }

@@ -101,6 +101,9 @@ func (c *Conn) availableCaps() []imap.Cap {
 		if _, ok := c.session.(SessionNotify); ok {
 			caps = append(caps, imap.CapNotify)
 		}
+		if _, ok := c.session.(SessionCatenate); ok {
+			caps = append(caps, imap.CapCatenate)
+		}
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
 			limit := appendLimitSession.AppendLimit()
 			caps = append(caps, imap.Cap(fmt.Sprintf("APPENDLIMIT=%d", limit)))

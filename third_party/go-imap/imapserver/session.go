@@ -153,3 +153,14 @@ type SessionNotify interface {
 	// (NOTIFY SET STATUS) at the poll that ends this command.
 	Notify(options *imap.NotifyOptions) error
 }
+
+// SessionCatenate is an IMAP session which supports CATENATE (RFC 4469).
+type SessionCatenate interface {
+	Session
+
+	// Authenticated state
+	//
+	// AppendCatenate appends the message made of parts, in order: text sent
+	// by the client and IMAP URLs (RFC 5092) of messages or parts of them.
+	AppendCatenate(mailbox string, parts *CatenateReader, options *imap.AppendOptions) (*imap.AppendData, error)
+}
