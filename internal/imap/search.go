@@ -19,38 +19,41 @@ const (
 // BCC, SUBJECT and the sent date from the stored envelope; other HEADER keys from a byte-range read of the header;
 // BODY and TEXT from the stored folded text, so "bao cao" finds "Báo cáo".
 func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
-	_, _, matches, err := s.search(criteria, options)
+	_, matches, err := s.search(criteria, options, nil)
 	if err != nil {
 		return nil, err
 	}
 	return searchData(kind, matches), nil
 }
 
-// search runs a SEARCH on the selected mailbox and keeps its result for "$" if asked to; it returns the compiled
-// query and the matches, for CONTEXT=SEARCH (searchcontext.go).
-func (s *session) search(criteria *imap.SearchCriteria, options *imap.SearchOptions) (*selection, *searchQuery, []msgRef, error) {
+// search runs a SEARCH on the selected mailbox and keeps its result for "$" if asked to. compiled, if not nil, is
+// given the compiled query before it runs (CONTEXT=SEARCH's live searches, searchcontext.go).
+func (s *session) search(criteria *imap.SearchCriteria, options *imap.SearchOptions, compiled func(*selection, *searchQuery)) (*selection, []msgRef, error) {
 	sel, err := s.selected()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	if options.ReturnSave {
 		sel.searchRes = nil // a failed SEARCH leaves $ empty (RFC 5182 2.1)
 	}
 	if keys, sets := countSearchKeys(criteria); keys > maxSearchKeys || sets > maxSearchSets {
-		return nil, nil, nil, errTooManyKeys
+		return nil, nil, errTooManyKeys
 	}
 	q := compileSearch(sel, criteria)
+	if compiled != nil {
+		compiled(sel, q)
+	}
 	sel.state.mu.Lock()
 	candidates := q.prefilter(sel.visibleLocked())
 	sel.state.mu.Unlock()
 	matches, err := s.runSearch(sel, q, candidates)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	if options.ReturnSave {
 		sel.searchRes = savedResult(matches, options)
 	}
-	return sel, q, matches, nil
+	return sel, matches, nil
 }
 
 // runSearch evaluates q against candidates (ascending), in batches, loading the parse result and search text only

@@ -27,8 +27,23 @@ type liveSearch struct {
 // SearchContext implements imapserver.SessionSearchContext: SEARCH with the return options of CONTEXT=SEARCH
 // (RFC 5267): PARTIAL (section 4.4, and RFC 9394's negative ranges) and UPDATE.
 func (s *session) SearchContext(tag string, kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
-	sel, q, matches, err := s.search(criteria, options)
+	// A live search is kept from before the search runs, so that a change committed meanwhile is evaluated again
+	// at the next poll. A window's updates would need positions in the whole result, which SEARCH does not keep.
+	var live *liveSearch
+	wantLive := options.ReturnUpdate && options.ReturnPartial == nil
+	keepLive := func(sel *selection, q *searchQuery) {
+		if wantLive {
+			live = &liveSearch{tag: tag, kind: kind, query: q, result: map[uint32]bool{}}
+			if !sel.state.addLiveSearch(sel, live) {
+				live = nil
+			}
+		}
+	}
+	sel, matches, err := s.search(criteria, options, keepLive)
 	if err != nil {
+		if live != nil {
+			sel.state.removeLiveSearch(sel, tag)
+		}
 		return nil, err
 	}
 	data := searchData(kind, matches)
@@ -38,12 +53,10 @@ func (s *session) SearchContext(tag string, kind imapserver.NumKind, criteria *i
 			Nums:  searchNums(kind, partialWindow(matches, *options.ReturnPartial)),
 		}
 	}
-	if options.ReturnUpdate {
-		// A window's updates would need positions in the whole result, which a SEARCH does not keep.
-		data.UpdateRefused = options.ReturnPartial != nil || !sel.state.addLiveSearch(sel, &liveSearch{
-			tag: tag, kind: kind, query: q, result: uidMembers(matches),
-		})
+	if live != nil {
+		sel.state.setLiveResult(live, matches)
 	}
+	data.UpdateRefused = options.ReturnUpdate && live == nil
 	return data, nil
 }
 
@@ -104,6 +117,17 @@ func (st *mailboxState) addLiveSearch(sel *selection, ls *liveSearch) bool {
 	}
 	st.liveSels[sel] = struct{}{}
 	return true
+}
+
+// setLiveResult records the result a live search started with: its matches that have not been expunged since.
+func (st *mailboxState) setLiveResult(ls *liveSearch, matches []msgRef) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, r := range matches {
+		if _, ok := st.indexLocked(r.uid); ok {
+			ls.result[r.uid] = true
+		}
+	}
 }
 
 // removeLiveSearch ends the updates of sel's search tagged tag, reporting whether there was one.
