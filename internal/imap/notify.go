@@ -36,10 +36,9 @@ var notifyEventBits = map[imap.NotifyEventName]notifyEvents{
 	imap.NotifyEventSubscriptionChange: evSubscriptionChange,
 }
 
-// errBadEvent refuses the events this server does not notify: annotations and metadata, which it does not keep,
-// and MessageNew's fetch attributes (RFC 5465 section 5.1 lets the server refuse them).
+// errBadEvent refuses the events this server does not notify: annotations and metadata, which it does not keep.
 var errBadEvent = no("BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)",
-	"Only these events are notified, and MessageNew without fetch attributes")
+	"Only these events are notified")
 
 func badNotify(text string) error {
 	return &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeClientBug, Text: text}
@@ -67,6 +66,7 @@ type listEvent struct {
 // accounts it named when last computed.
 type notifyView struct {
 	options *imap.NotifyOptions
+	fetch   *imap.FetchOptions // MessageNew's fetch attributes for the selected mailbox; nil: none
 	names   map[uint64]string // client names by mailbox ID
 	shared  map[uint64]string // address of each shared account the session sees; "" for its own
 }
@@ -166,6 +166,10 @@ func (s *session) Notify(options *imap.NotifyOptions) error {
 		s.srv.hub.notify.add(s.notifier)
 	}
 	s.notifyView.options = options
+	s.notifyView.fetch = selectedFetch(options)
+	if s.sel != nil {
+		s.sel.notifiedUpTo = s.sel.lastVisibleUID() // only what arrives from now on
+	}
 	if err := s.refreshNotify(); err != nil {
 		s.stopNotify()
 		return err
@@ -183,8 +187,11 @@ func checkNotify(options *imap.NotifyOptions) error {
 		var ev notifyEvents
 		for _, e := range g.Events {
 			bit, ok := notifyEventBits[e.Name]
-			if !ok || e.Fetch != nil {
+			if !ok {
 				return errBadEvent
+			}
+			if e.Fetch != nil && !isSelectedFilter(g.Filter) {
+				return badNotify("MessageNew takes fetch attributes only for the selected mailbox")
 			}
 			ev |= bit
 		}
@@ -194,6 +201,40 @@ func checkNotify(options *imap.NotifyOptions) error {
 		}
 		if ev&evFlagChange != 0 && messages == 0 {
 			return badNotify("FlagChange needs MessageNew and MessageExpunge")
+		}
+	}
+	return nil
+}
+
+func isSelectedFilter(f imap.NotifyFilter) bool {
+	return f.Kind == imap.NotifyFilterSelected || f.Kind == imap.NotifyFilterSelectedDelayed
+}
+
+// selectedFetch is MessageNew's fetch attributes for the selected mailbox, as peeks: being told of a message does
+// not mark it read. Nil if none were asked for.
+func selectedFetch(options *imap.NotifyOptions) *imap.FetchOptions {
+	for _, g := range options.Groups {
+		if !isSelectedFilter(g.Filter) {
+			continue
+		}
+		for _, e := range g.Events {
+			if e.Fetch == nil {
+				continue
+			}
+			fetch := *e.Fetch
+			fetch.BodySection = nil
+			for _, sec := range e.Fetch.BodySection {
+				peek := *sec
+				peek.Peek = true
+				fetch.BodySection = append(fetch.BodySection, &peek)
+			}
+			fetch.BinarySection = nil
+			for _, sec := range e.Fetch.BinarySection {
+				peek := *sec
+				peek.Peek = true
+				fetch.BinarySection = append(fetch.BinarySection, &peek)
+			}
+			return &fetch
 		}
 	}
 	return nil
@@ -329,6 +370,9 @@ func (s *session) pollNotify(w *imapserver.UpdateWriter, sel *selection) error {
 		s.stopNotify()
 		return w.WriteNotificationOverflow()
 	}
+	if err := s.fetchNewMessages(w, sel); err != nil {
+		return err
+	}
 	if len(lists) > 0 {
 		if err := s.writeListEvents(w, lists); err != nil {
 			return err
@@ -403,4 +447,32 @@ func (s *session) writeListEvents(w *imapserver.UpdateWriter, lists []listEvent)
 		}
 	}
 	return nil
+}
+
+// fetchNewMessages writes FETCH with MessageNew's attributes for the messages of the selected mailbox that the
+// client has been sent EXISTS for since the last time (RFC 5465 section 5.2).
+func (s *session) fetchNewMessages(w *imapserver.UpdateWriter, sel *selection) error {
+	if sel == nil || s.notifyView.fetch == nil {
+		return nil
+	}
+	if sel.notifiedUpTo == 0 {
+		sel.notifiedUpTo = sel.mailbox.UIDNext - 1 // the last UID at SELECT
+	}
+	last := sel.lastVisibleUID()
+	if last <= sel.notifiedUpTo {
+		return nil
+	}
+	set := imap.UIDSet{imap.UIDRange{Start: imap.UID(sel.notifiedUpTo + 1), Stop: imap.UID(last)}}
+	sel.notifiedUpTo = last
+	return s.Fetch(w.FetchWriter(), set, s.notifyView.fetch)
+}
+
+// lastVisibleUID is the UID of the last message the client has been told about, 0 if none.
+func (sel *selection) lastVisibleUID() uint32 {
+	sel.state.mu.Lock()
+	defer sel.state.mu.Unlock()
+	if n, _ := sel.lastVisibleLocked(); n > 0 {
+		return sel.state.uids[n-1]
+	}
+	return 0
 }

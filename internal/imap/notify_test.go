@@ -97,7 +97,7 @@ func TestDialogNotifyRefusals(t *testing.T) {
 	a := loggedIn(t, ts)
 	for _, c := range []struct{ args, want string }{
 		{"SET (personal (AnnotationChange))", "NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)]"},
-		{"SET (selected (MessageNew (UID FLAGS) MessageExpunge))", "NO [BADEVENT "},
+		{"SET (personal (MessageNew (UID FLAGS) MessageExpunge))", "BAD"},
 		{"SET (personal (MessageNew))", "BAD"},
 		{"SET (personal (FlagChange))", "BAD"},
 		{"SET (everything (MessageNew MessageExpunge))", "BAD"},
@@ -130,5 +130,30 @@ func TestDialogNotifyOverflow(t *testing.T) {
 	}
 	if lines := a.ok("NOOP"); len(lines) != 0 {
 		t.Errorf("after the overflow: %q", lines)
+	}
+}
+
+// TestDialogNotifyFetchesNewMessages: MessageNew with fetch attributes for the selected mailbox sends them after
+// the EXISTS, without marking the message read.
+func TestDialogNotifyFetchesNewMessages(t *testing.T) {
+	ts := newTestServer(t)
+	a, b := loggedIn(t, ts), loggedIn(t, ts)
+	b.ok("APPEND INBOX {12+}\r\nSubject: x\r\n")
+	a.ok("SELECT INBOX")
+	a.ok("NOTIFY SET (selected (MessageNew (UID FLAGS BODY[HEADER.FIELDS (SUBJECT)]) MessageExpunge))")
+	b.ok("APPEND INBOX {14+}\r\nSubject: mới\r\n")
+	lines := a.ok("NOOP")
+	exists := slices.Index(lines, "* 2 EXISTS")
+	fetch := slices.IndexFunc(lines, func(l string) bool {
+		return strings.HasPrefix(l, `* 2 FETCH (UID 2 FLAGS () BODY[HEADER.FIELDS ("SUBJECT")] {`)
+	})
+	if exists < 0 || fetch < exists || containsLine(lines, "* 1 FETCH") {
+		t.Errorf("new message: %q, want EXISTS then a FETCH of message 2 only", lines)
+	}
+	if lines := a.ok("NOOP"); len(lines) != 0 {
+		t.Errorf("second NOOP: %q", lines)
+	}
+	if lines := a.ok("FETCH 2 FLAGS"); !slices.Contains(lines, "* 2 FETCH (FLAGS ())") {
+		t.Errorf("the notification marked the message read: %q", lines)
 	}
 }

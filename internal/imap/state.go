@@ -117,6 +117,9 @@ type selection struct {
 	// guarded by state.mu.
 	live      []*liveSearch
 	liveDirty map[uint32]struct{}
+	// notifiedUpTo is the last UID NOTIFY's MessageNew has fetched for (notify.go); 0: none since SELECT. Used by
+	// the goroutine that polls.
+	notifiedUpTo uint32
 }
 
 // readOnlyError is why the mailbox cannot be changed now, or nil.

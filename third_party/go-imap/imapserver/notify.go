@@ -199,6 +199,12 @@ func (w *UpdateWriter) WriteList(data *imap.ListData) error {
 	return w.conn.writeList(data)
 }
 
+// FetchWriter writes unsolicited FETCH responses, such as those NOTIFY's
+// MessageNew asks for with fetch attributes (RFC 5465 section 5.2).
+func (w *UpdateWriter) FetchWriter() *FetchWriter {
+	return &FetchWriter{conn: w.conn}
+}
+
 // WriteNotificationOverflow writes * OK [NOTIFICATIONOVERFLOW]: the server
 // could not keep up and has stopped notifying (RFC 5465 section 5.8).
 func (w *UpdateWriter) WriteNotificationOverflow() error {
