@@ -147,7 +147,7 @@ func (n *notifier) take() (boxes map[uint64]notifyEvents, lists []listEvent, ove
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	boxes, lists, overflow = n.boxes, n.lists, n.overflow
-	n.boxes, n.lists = map[uint64]notifyEvents{}, nil
+	n.boxes, n.lists, n.overflow = map[uint64]notifyEvents{}, nil, false
 	return boxes, lists, overflow
 }
 
@@ -164,6 +164,8 @@ func (s *session) Notify(options *imap.NotifyOptions) error {
 	if s.notifier == nil {
 		s.notifier = &notifier{wake: make(chan struct{}, 1), boxes: map[uint64]notifyEvents{}}
 		s.srv.hub.notify.add(s.notifier)
+	} else {
+		s.notifier.take() // what the previous NOTIFY SET collected is not asked for any more
 	}
 	s.notifyView.options = options
 	s.notifyView.fetch = selectedFetch(options)

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"mailserver/internal/store"
 )
 
 // loggedIn is a raw session after LOGIN.
@@ -155,5 +157,25 @@ func TestDialogNotifyFetchesNewMessages(t *testing.T) {
 	}
 	if lines := a.ok("FETCH 2 FLAGS"); !slices.Contains(lines, "* 2 FETCH (FLAGS ())") {
 		t.Errorf("the notification marked the message read: %q", lines)
+	}
+}
+
+// TestDialogNotifySharedMailbox: a delivery into a shared mailbox the user may read, and a folder created there,
+// are told under the shared namespace's names.
+func TestDialogNotifySharedMailbox(t *testing.T) {
+	f := newSharedFixture(t, 0)
+	f.grant(t, testUser, store.RightRead)
+	a := loggedIn(t, f.testServer)
+	a.ok("ENABLE UTF8=ACCEPT")
+	a.ok("NOTIFY SET (subtree Shared (MessageNew MessageExpunge MailboxName))")
+	f.deliver(t, "Subject: Công văn\r\n\r\nnội dung\r\n")
+	if lines := a.ok("NOOP"); !containsLine(lines, fmt.Sprintf(`* STATUS "%s" (MESSAGES 1 UIDNEXT 2 `, sharedInbox)) {
+		t.Errorf("delivery into the shared mailbox: %q", lines)
+	}
+	if _, err := f.st.CreateMailbox(f.shared.ID, "Hồ sơ", ""); err != nil {
+		t.Fatal(err)
+	}
+	if lines := a.ok("NOOP"); !slices.Contains(lines, fmt.Sprintf(`* LIST () "/" "%s/Hồ sơ"`, sharedInbox)) {
+		t.Errorf("folder created in the shared mailbox: %q", lines)
 	}
 }
