@@ -3,6 +3,7 @@ package imap
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -178,4 +179,141 @@ func TestDialogSearchUpdateLimit(t *testing.T) {
 	if lines := rc.ok("SEARCH RETURN (UPDATE) ALL"); containsLine(lines, "NOUPDATE") {
 		t.Errorf("after SELECT: %q", lines)
 	}
+}
+
+// TestSearchUpdateStaysConsistent keeps a sequence-number search up to date while four sessions append, flag and
+// expunge at once, applying every ADDTO, REMOVEFROM and EXPUNGE as a client would: the result must always name
+// messages that exist, a REMOVEFROM must precede the EXPUNGE of a message in the result, and at the end the
+// result must equal a fresh SEARCH.
+func TestSearchUpdateStaysConsistent(t *testing.T) {
+	ts := newTestServer(t)
+	rc := contextSearchFixture(t, ts, 3)
+	tracked := liveResult{t: t, set: map[uint32]bool{}, exists: 3}
+	tracked.apply(rc.ok("SEARCH RETURN (UPDATE ALL) SEEN"))
+
+	const sessions, rounds = 4, 20
+	errs := make(chan error, sessions)
+	for i := range sessions {
+		c := ts.client(t, nil)
+		selectBox(t, c, "INBOX", false)
+		go func() { errs <- churn(c, i, rounds) }()
+	}
+	for done := 0; done < sessions; {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+			done++
+		default:
+			tracked.apply(rc.ok("NOOP"))
+		}
+	}
+	tracked.apply(rc.ok("NOOP"))
+	var want []uint32
+	for _, l := range rc.ok("SEARCH SEEN") {
+		for _, f := range strings.Fields(strings.TrimPrefix(l, "* SEARCH")) {
+			n, _ := strconv.Atoi(f)
+			want = append(want, uint32(n))
+		}
+	}
+	if got := tracked.sorted(); !slices.Equal(got, want) || tracked.added == 0 {
+		t.Errorf("kept up to date: %v (%d ADDTO), SEARCH now: %v", got, tracked.added, want)
+	}
+}
+
+// liveResult is a client's copy of a live search result by sequence number.
+type liveResult struct {
+	t      *testing.T
+	set    map[uint32]bool
+	exists uint32
+	added  int // messages ADDTO named
+}
+
+func (r *liveResult) apply(lines []string) {
+	r.t.Helper()
+	for _, l := range lines {
+		f := strings.Fields(l)
+		switch {
+		case len(f) == 3 && f[2] == "EXISTS":
+			n, _ := strconv.Atoi(f[1])
+			r.exists = uint32(n)
+		case len(f) == 3 && f[2] == "EXPUNGE":
+			n, _ := strconv.Atoi(f[1])
+			r.expunge(uint32(n))
+		case len(f) >= 5 && f[1] == "ESEARCH":
+			r.esearch(f[4:])
+		}
+	}
+}
+
+func (r *liveResult) expunge(n uint32) {
+	if r.set[n] {
+		r.t.Errorf("EXPUNGE %d of a message still in the result", n)
+	}
+	next := map[uint32]bool{}
+	for m := range r.set {
+		switch {
+		case m > n:
+			next[m-1] = true
+		case m < n:
+			next[m] = true
+		}
+	}
+	r.set, r.exists = next, r.exists-1
+}
+
+// esearch applies "ALL set", "ADDTO (pos set)" or "REMOVEFROM (pos set)".
+func (r *liveResult) esearch(f []string) {
+	if len(f) < 2 {
+		return
+	}
+	set := strings.TrimSuffix(f[len(f)-1], ")")
+	for _, n := range expandSet(r.t, set) {
+		if n == 0 || n > r.exists {
+			r.t.Errorf("%s names message %d of %d", f[0], n, r.exists)
+		}
+		switch f[0] {
+		case "ADDTO":
+			r.added++
+			r.set[n] = true
+		case "ALL":
+			r.set[n] = true
+		case "REMOVEFROM":
+			if !r.set[n] {
+				r.t.Errorf("REMOVEFROM %d, which is not in the result", n)
+			}
+			delete(r.set, n)
+		}
+	}
+}
+
+func (r *liveResult) sorted() []uint32 {
+	out := make([]uint32, 0, len(r.set))
+	for n := range r.set {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// expandSet lists the numbers of a sequence set without "*".
+func expandSet(t *testing.T, set string) []uint32 {
+	var out []uint32
+	for _, r := range strings.Split(set, ",") {
+		lo, hi, isRange := strings.Cut(r, ":")
+		a, err1 := strconv.Atoi(lo)
+		b := a
+		var err2 error
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil {
+			t.Fatalf("bad set %q", set)
+		}
+		for n := min(a, b); n <= max(a, b); n++ {
+			out = append(out, uint32(n))
+		}
+	}
+	return out
 }
