@@ -3,6 +3,7 @@ package imap
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -52,6 +53,8 @@ func (s *session) BeginAppend(mailbox string) (imapserver.Appender, error) {
 	return &appender{s: s, mailboxID: mb.ID}, nil
 }
 
+var _ imapserver.AppenderCatenate = (*appender)(nil)
+
 // appender holds the messages of one APPEND command until Commit. The whole command is bounded by the append
 // limit, as one message is: every message stays in memory until the command ends.
 type appender struct {
@@ -68,21 +71,35 @@ func (a *appender) Add(r imap.LiteralReader, options *imap.AppendOptions) error 
 	if r.Size() > limit {
 		return errTooBig // the library checks this before reading; kept for safety
 	}
-	if len(a.msgs) == maxAppendMessages {
-		return errTooManyAppended
-	}
 	if r.Size() > limit-a.size {
 		return errAppendTooLarge
 	}
-	raw, release, err := a.s.srv.memory.ReadAll(r, limit-a.size)
+	return a.add(r, options)
+}
+
+// AddCatenate implements imapserver.AppenderCatenate: one message of the command made of the client's text parts
+// and what its IMAP URLs name (CATENATE, RFC 4469), bounded like any other.
+func (a *appender) AddCatenate(parts *imapserver.CatenateReader, options *imap.AppendOptions) error {
+	return a.add(&catenation{s: a.s, parts: parts}, options)
+}
+
+// add reads one message within the memory budget and what is left of the command's append limit, and parses it.
+func (a *appender) add(r io.Reader, options *imap.AppendOptions) error {
+	if len(a.msgs) == maxAppendMessages {
+		return errTooManyAppended
+	}
+	room := int64(a.s.srv.appendLimit) - a.size
+	raw, release, err := a.s.srv.memory.ReadAll(r, room)
 	a.releases = append(a.releases, release)
-	if errors.Is(err, netlimit.ErrMemoryBusy) {
+	var imapErr *imap.Error
+	switch {
+	case errors.Is(err, netlimit.ErrMemoryBusy):
 		return errMemoryBusy // the library reads and drops the rest of the literal
-	}
-	if err != nil {
+	case errors.As(err, &imapErr):
+		return err // a CATENATE URL refused
+	case err != nil:
 		return fmt.Errorf("read APPEND literal: %w", err) // the connection is broken; the library logs it
-	}
-	if int64(len(raw)) > limit-a.size {
+	case int64(len(raw)) > room:
 		return errAppendTooLarge
 	}
 	p := message.Parse(raw)

@@ -115,6 +115,11 @@ type countedAppender struct {
 	done func()
 }
 
+// AddCatenate passes a CATENATE message on to the session's appender, which takes them (AppenderCatenate).
+func (a countedAppender) AddCatenate(parts *imapserver.CatenateReader, options *imap.AppendOptions) error {
+	return a.Appender.(imapserver.AppenderCatenate).AddCatenate(parts, options)
+}
+
 func (a countedAppender) Close() error {
 	defer a.done()
 	return a.Appender.Close()
@@ -207,4 +212,28 @@ func (s *countedSession) SetACL(mailbox string, identifier imap.RightsIdentifier
 func (s *countedSession) DeleteACL(mailbox string, identifier imap.RightsIdentifier) error {
 	defer s.command("DELETEACL")()
 	return s.session.DeleteACL(mailbox, identifier)
+}
+
+func (s *countedSession) SearchContext(tag string, kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
+	command := "SEARCH"
+	if kind == imapserver.NumKindUID {
+		command = "UID SEARCH"
+	}
+	defer s.command(command)()
+	return s.session.SearchContext(tag, kind, criteria, options)
+}
+
+func (s *countedSession) CancelSearchUpdate(tags []string) error {
+	defer s.command("CANCELUPDATE")()
+	return s.session.CancelSearchUpdate(tags)
+}
+
+func (s *countedSession) Notify(options *imap.NotifyOptions) error {
+	defer s.command("NOTIFY")()
+	return s.session.Notify(options)
+}
+
+func (s *countedSession) AppendCatenate(mailbox string, parts *imapserver.CatenateReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+	defer s.command("APPEND")()
+	return s.session.AppendCatenate(mailbox, parts, options)
 }

@@ -19,37 +19,56 @@ const (
 // BCC, SUBJECT and the sent date from the stored envelope; other HEADER keys from a byte-range read of the header;
 // BODY and TEXT from the stored folded text, so "bao cao" finds "Báo cáo".
 func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
-	sel, err := s.selected()
+	_, matches, err := s.search(criteria, options, nil)
 	if err != nil {
 		return nil, err
+	}
+	return searchResult(kind, criteria, options, matches), nil
+}
+
+// searchResult is the answer to a SEARCH that found matches: with the highest modseq among them when the
+// criteria used MODSEQ (RFC 7162 3.1.5).
+func searchResult(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions, matches []msgRef) *imap.SearchData {
+	data := searchData(kind, matches)
+	if hasModSeqKey(criteria) {
+		data.ModSeq = resultModSeq(matches, options)
+	}
+	return data
+}
+
+// search runs a SEARCH on the selected mailbox and keeps its result for "$" if asked to. compiled, if not nil, is
+// given the compiled query before it runs (CONTEXT=SEARCH's live searches, searchcontext.go).
+func (s *session) search(criteria *imap.SearchCriteria, options *imap.SearchOptions, compiled func(*selection, *searchQuery)) (*selection, []msgRef, error) {
+	sel, err := s.selected()
+	if err != nil {
+		return nil, nil, err
 	}
 	if options.ReturnSave {
 		sel.searchRes = nil // a failed SEARCH leaves $ empty (RFC 5182 2.1)
 	}
 	if keys, sets := countSearchKeys(criteria); keys > maxSearchKeys || sets > maxSearchSets {
-		return nil, errTooManyKeys
+		return nil, nil, errTooManyKeys
 	}
 	q := compileSearch(sel, criteria)
-	matches, err := s.runSearch(sel, q)
+	if compiled != nil {
+		compiled(sel, q)
+	}
+	sel.state.mu.Lock()
+	candidates := q.prefilter(sel.visibleLocked())
+	sel.state.mu.Unlock()
+	matches, err := s.runSearch(sel, q, candidates)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if options.ReturnSave {
 		sel.searchRes = savedResult(matches, options)
 	}
-	data := searchData(kind, matches)
-	if hasModSeqKey(criteria) {
-		data.ModSeq = resultModSeq(matches, options)
-	}
-	return data, nil
+	return sel, matches, nil
 }
 
-// runSearch evaluates q against every message the client knows, in batches, loading the parse result and search
-// text only when some key needs them.
-func (s *session) runSearch(sel *selection, q *searchQuery) ([]msgRef, error) {
-	sel.state.mu.Lock()
-	candidates := q.prefilter(sel.visibleLocked())
-	sel.state.mu.Unlock()
+// runSearch evaluates q against candidates (ascending), in batches, loading the parse result and search text only
+// when some key needs them.
+func (s *session) runSearch(sel *selection, q *searchQuery, candidates []msgRef) ([]msgRef, error) {
 	opts := store.FetchOptions{Meta: q.needs(needMeta), Text: q.needs(needText)}
 	size := searchBatch
 	if opts.Text {

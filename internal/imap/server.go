@@ -12,6 +12,8 @@
 //     MailboxTracker plus the server's view of the mailbox's UIDs, fed with the store's committed changes through
 //     Server.OnChange, which internal/server subscribes to the store.
 //   - seqset.go: turning a client's sequence or UID set into messages, through the session's SessionTracker.
+//   - searchcontext.go: CONTEXT=SEARCH (SEARCH RETURN (PARTIAL/UPDATE), live results fed by state.go); notify.go:
+//     NOTIFY, fed by the same listener; catenate.go: APPEND ... CATENATE and the IMAP URLs it reads.
 //   - namespace.go: NAMESPACE and the one resolver from a client's mailbox name to (owner account, store name,
 //     rights): own mailboxes, and granted shared mailboxes as "Shared/<address>[/<folder>]". audit.go: the audit
 //     records of moves, expunges, deletes and renames in shared mailboxes.

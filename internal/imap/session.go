@@ -30,6 +30,10 @@ type session struct {
 	// (on another goroutine) reads it, under selMu.
 	selMu sync.Mutex
 	sel   *selection
+
+	// notifier is set while NOTIFY is on (notify.go); Idle reads it, the connection goroutine sets it.
+	notifier   *notifier
+	notifyView notifyView
 }
 
 var (
@@ -44,6 +48,9 @@ var (
 	_ imapserver.SessionACL            = (*session)(nil)
 	_ imapserver.SessionID             = (*session)(nil)
 	_ imapserver.SessionCompress       = (*session)(nil)
+	_ imapserver.SessionSearchContext  = (*session)(nil)
+	_ imapserver.SessionNotify         = (*session)(nil)
+	_ imapserver.SessionCatenate       = (*session)(nil)
 )
 
 func newSession(srv *Server, c *imapserver.Conn) *session {
@@ -69,6 +76,7 @@ func (s *session) Close() error {
 
 // logout forgets the logged-in account.
 func (s *session) logout() {
+	s.stopNotify()
 	if s.account != nil {
 		s.srv.hub.loggedOut(s, s.account.ID)
 		s.account = nil
@@ -80,10 +88,20 @@ func (s *session) AppendLimit() uint32 { return s.srv.appendLimit }
 
 // Poll implements imapserver.Session: the library calls it after each command to flush queued updates.
 func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
-	if s.sel == nil {
-		return nil
+	if s.sel != nil {
+		if err := s.pollSelection(s.sel, w, allowExpunge); err != nil {
+			return err
+		}
 	}
-	return s.sel.tracker.Poll(w, allowExpunge)
+	return s.pollNotify(w, s.sel)
+}
+
+// pollSelection writes the queued updates of the selected mailbox, then those of its live searches.
+func (s *session) pollSelection(sel *selection, w *imapserver.UpdateWriter, allowExpunge bool) error {
+	if err := sel.tracker.Poll(w, allowExpunge); err != nil {
+		return err
+	}
+	return s.pollLiveSearches(sel, w)
 }
 
 // Idle implements imapserver.Session (RFC 2177). It registers for wake-ups before the first poll, so an update
@@ -92,18 +110,26 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	s.selMu.Lock()
 	sel := s.sel
 	s.selMu.Unlock()
-	if sel == nil {
-		<-stop
-		return nil
+	var wake, notified <-chan struct{} // nil channels: never ready
+	if sel != nil {
+		wake = sel.state.waiter(sel)
+		defer sel.state.stopWaiting(sel)
 	}
-	wake := sel.state.waiter(sel)
-	defer sel.state.stopWaiting(sel)
+	if s.notifier != nil {
+		notified = s.notifier.wake
+	}
 	for {
-		if err := sel.tracker.Poll(w, true); err != nil {
+		if sel != nil {
+			if err := s.pollSelection(sel, w, true); err != nil {
+				return err
+			}
+		}
+		if err := s.pollNotify(w, sel); err != nil {
 			return err
 		}
 		select {
 		case <-wake:
+		case <-notified:
 		case <-stop:
 			return nil
 		}

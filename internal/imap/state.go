@@ -21,6 +21,8 @@ type hub struct {
 	mu       sync.Mutex
 	boxes    map[uint64]*mailboxState         // guarded by mu
 	sessions map[uint64]map[*session]struct{} // logged-in sessions by account id; guarded by mu
+
+	notify notifyRegistry // sessions with NOTIFY on (notify.go)
 }
 
 func newHub() *hub {
@@ -95,6 +97,8 @@ type mailboxState struct {
 	deleted bool                         // guarded by mu; the mailbox itself is gone
 	waiters map[*selection]chan struct{} // guarded by mu; sessions in IDLE
 	refs    int                          // guarded by hub.mu
+
+	liveSels map[*selection]struct{} // guarded by mu; selections with live searches (searchcontext.go)
 }
 
 // selection is one session's selected mailbox.
@@ -109,6 +113,14 @@ type selection struct {
 	canWrite  bool
 	searchRes imap.UIDSet    // SEARCHRES ($); used by the session goroutine only
 	resync    *resyncRequest // SELECT's QRESYNC parameter until Resync answers it; the session goroutine only
+
+	// live are the searches kept up to date (CONTEXT=SEARCH), liveDirty the UIDs they must evaluate again; both
+	// guarded by state.mu.
+	live      []*liveSearch
+	liveDirty map[uint32]struct{}
+	// notifiedUpTo is the last UID NOTIFY's MessageNew has fetched for (notify.go); 0: none since SELECT. Used by
+	// the goroutine that polls.
+	notifiedUpTo uint32
 }
 
 // readOnlyError is why the mailbox cannot be changed now, or nil.
@@ -148,6 +160,7 @@ func (h *hub) detach(sel *selection) {
 	st := sel.state
 	st.mu.Lock()
 	delete(st.waiters, sel)
+	delete(st.liveSels, sel)
 	st.mu.Unlock()
 	sel.tracker.Close()
 
@@ -170,6 +183,7 @@ func (h *hub) onChange(c store.Change) {
 		h.revokeShared(c.AccountID, c.SharedRevoked)
 		return
 	}
+	h.notify.record(c)
 	h.mu.Lock()
 	st := h.boxes[c.MailboxID]
 	h.mu.Unlock()
@@ -194,6 +208,7 @@ func (st *mailboxState) apply(c store.Change) {
 		}
 		st.flagsLocked(c.Flags, source)
 	}
+	st.markLiveLocked(&c)
 	if c.Deleted {
 		st.deleted = true
 	}
@@ -233,6 +248,7 @@ func (st *mailboxState) expungeLocked(uids []uint32) {
 	}
 	slices.Sort(idx)
 	idx = slices.Compact(idx)
+	st.expungeLiveLocked(idx)
 	for k := len(idx) - 1; k >= 0; k-- {
 		st.tracker.QueueExpungeUID(uint32(idx[k]+1), imap.UID(st.uids[idx[k]]))
 	}

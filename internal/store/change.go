@@ -26,6 +26,39 @@ type Change struct {
 	// Keywords is the mailbox's whole keyword list when this change added a keyword never used in it before
 	// (IMAP sends a new FLAGS response then); nil otherwise.
 	Keywords []string
+
+	// List is set when the list of mailboxes or of subscriptions of account AccountID changed (IMAP NOTIFY's
+	// MailboxName and SubscriptionChange events); nil otherwise.
+	List *ListChange
+}
+
+// ListChange is one mailbox created, deleted or renamed, or one name subscribed or unsubscribed.
+type ListChange struct {
+	Kind    ListChangeKind
+	Name    string // the mailbox (after a rename, its new name)
+	OldName string // ListRenamed: the name before
+}
+
+type ListChangeKind int
+
+const (
+	ListCreated ListChangeKind = iota + 1
+	ListDeleted
+	ListRenamed
+	ListSubscribed
+	ListUnsubscribed
+)
+
+// addListChange records a change of the account's mailbox or subscription list.
+func (c *changes) addListChange(accountID uint64, lc ListChange) {
+	c.add(Change{AccountID: accountID, List: &lc})
+}
+
+// addCreated records mailboxes created under names.
+func (c *changes) addCreated(accountID uint64, names ...string) {
+	for _, name := range names {
+		c.addListChange(accountID, ListChange{Kind: ListCreated, Name: name})
+	}
 }
 
 // FlagChange is a message's flag set after a change.

@@ -71,14 +71,16 @@ func (s *Store) CreateMailbox(accountID uint64, name, specialUse string) (Mailbo
 		return Mailbox{}, err
 	}
 	var out Mailbox
-	err = s.update(func(tx *bolt.Tx, _ *changes) error {
+	err = s.update(func(tx *bolt.Tx, ch *changes) error {
 		if _, err := getAccountByID(tx, accountID); err != nil {
 			return err
 		}
+		parents := missingParents(tx, accountID, name)
 		if err := s.createParents(tx, accountID, name); err != nil {
 			return err
 		}
 		out, err = s.createMailboxTx(tx, accountID, name, specialUse)
+		ch.addCreated(accountID, append(parents, name)...)
 		return err
 	})
 	return out, err
@@ -264,12 +266,16 @@ func (s *Store) RenameMailbox(accountID uint64, oldName, newName string) error {
 			if err := moveSubscription(tx, accountID, from, c.Name); err != nil {
 				return err
 			}
+			ch.addListChange(accountID, ListChange{Kind: ListRenamed, Name: c.Name, OldName: from})
 		}
+		parents := missingParents(tx, accountID, newName)
 		if err := s.createParents(tx, accountID, newName); err != nil {
 			return err
 		}
+		ch.addCreated(accountID, parents...)
 		if oldName == "INBOX" {
 			_, err := s.createMailboxTx(tx, accountID, "INBOX", "")
+			ch.addCreated(accountID, "INBOX")
 			return err
 		}
 		return nil
@@ -290,17 +296,25 @@ func moveSubscription(tx *bolt.Tx, accountID uint64, from, to string) error {
 
 // createParents creates the missing superiors of name ("a" and "a/b" for "a/b/c").
 func (s *Store) createParents(tx *bolt.Tx, accountID uint64, name string) error {
-	parts := strings.Split(name, string(Delimiter))
-	for i := 1; i < len(parts); i++ {
-		parent := strings.Join(parts[:i], string(Delimiter))
-		if _, err := getMailbox(tx, accountID, parent); err == nil {
-			continue
-		}
+	for _, parent := range missingParents(tx, accountID, name) {
 		if _, err := s.createMailboxTx(tx, accountID, parent, ""); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// missingParents lists the superiors of name that do not exist yet, outermost first.
+func missingParents(tx *bolt.Tx, accountID uint64, name string) []string {
+	var missing []string
+	parts := strings.Split(name, string(Delimiter))
+	for i := 1; i < len(parts); i++ {
+		parent := strings.Join(parts[:i], string(Delimiter))
+		if _, err := getMailbox(tx, accountID, parent); err != nil {
+			missing = append(missing, parent)
+		}
+	}
+	return missing
 }
 
 // SetSubscribed adds a name to the account's subscription list or removes it. The list is kept apart from the
@@ -311,14 +325,16 @@ func (s *Store) SetSubscribed(accountID uint64, name string, subscribed bool) er
 	if err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx, _ *changes) error {
+	return s.update(func(tx *bolt.Tx, ch *changes) error {
 		if _, err := getAccountByID(tx, accountID); err != nil {
 			return err
 		}
 		subs := tx.Bucket(bucketSubscriptions)
 		if subscribed {
+			ch.addListChange(accountID, ListChange{Kind: ListSubscribed, Name: name})
 			return subs.Put(mailboxKey(accountID, name), nil)
 		}
+		ch.addListChange(accountID, ListChange{Kind: ListUnsubscribed, Name: name})
 		return subs.Delete(mailboxKey(accountID, name))
 	})
 }

@@ -390,5 +390,6 @@ func deleteMailboxTx(tx *bolt.Tx, ch *changes, a *Account, m Mailbox) error {
 		return err
 	}
 	ch.add(Change{MailboxID: m.ID, Deleted: true})
+	ch.addListChange(m.AccountID, ListChange{Kind: ListDeleted, Name: m.Name})
 	return putAccount(tx, *a)
 }

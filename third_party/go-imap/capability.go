@@ -41,6 +41,7 @@ const (
 	CapCompressDeflate  Cap = "COMPRESS=DEFLATE"   // RFC 4978
 	CapCondStore        Cap = "CONDSTORE"          // RFC 7162
 	CapConvert          Cap = "CONVERT"            // RFC 5259
+	CapContextSearch    Cap = "CONTEXT=SEARCH"     // RFC 5267
 	CapCreateSpecialUse Cap = "CREATE-SPECIAL-USE" // RFC 6154
 	CapESort            Cap = "ESORT"              // RFC 5267
 	CapFilters          Cap = "FILTERS"            // RFC 5466

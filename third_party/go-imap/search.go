@@ -14,6 +14,24 @@ type SearchOptions struct {
 	ReturnCount bool
 	// Requires IMAP4rev2 or SEARCHRES
 	ReturnSave bool
+	// Requires CONTEXT=SEARCH
+	ReturnPartial *SearchPartialRange // a window of the result (RFC 5267 section 4.4)
+	ReturnUpdate  bool                // keep the client told of changes (RFC 5267 section 4.3)
+	ReturnContext bool                // a hint that the client will use the result for long
+}
+
+// SearchPartialRange is the window of PARTIAL: 1-based positions in the
+// result, both positive, or both negative to count from the end (RFC 9394).
+// Start is nearer the end it counts from than Stop.
+type SearchPartialRange struct {
+	Start, Stop int32
+}
+
+// SearchPartialData is the answer to PARTIAL: the range asked for and the
+// messages in it, nil if none.
+type SearchPartialData struct {
+	Range SearchPartialRange
+	Nums  NumSet
 }
 
 // SearchCriteria is a criteria for the SEARCH command.
@@ -145,6 +163,12 @@ type SearchData struct {
 
 	// requires CONDSTORE
 	ModSeq uint64
+
+	// requires CONTEXT=SEARCH
+	Partial *SearchPartialData
+	// UpdateRefused: the server keeps no updates for this RETURN (UPDATE)
+	// search, and says so with NOUPDATE (RFC 5267 section 4.3)
+	UpdateRefused bool
 }
 
 // AllSeqNums returns All as a slice of sequence numbers.

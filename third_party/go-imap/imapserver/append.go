@@ -26,6 +26,9 @@ func (c *Conn) handleAppend(tag string, dec *imapwire.Decoder) error {
 	if err != nil {
 		return err
 	}
+	if dataExt == appendCatenateExt {
+		return c.appendCatenate(tag, dec, mailbox, options)
+	}
 
 	lit, nonSync, err := dec.ExpectLiteralReader()
 	if err != nil {
@@ -51,13 +54,13 @@ func (c *Conn) handleAppend(tag string, dec *imapwire.Decoder) error {
 
 	data, appendErr := c.session.Append(mailbox, lit, options)
 	if _, discardErr := io.Copy(io.Discard, lit); discardErr != nil {
-		return err
+		return discardErr
 	}
 	if dataExt != "" && !dec.ExpectSpecial(')') {
 		return dec.Err()
 	}
 	if !dec.ExpectCRLF() {
-		return err
+		return dec.Err()
 	}
 	if appendErr != nil {
 		return appendErr
@@ -96,8 +99,9 @@ func (c *Conn) appendLimit() int64 {
 }
 
 // readAppendMessageHead reads what precedes a message's literal in APPEND: the
-// optional flag list and date-time, and the UTF8 data extension, whose name
-// it returns ("" without one).
+// optional flag list and date-time, and the UTF8 or CATENATE data extension,
+// whose name it returns in upper case ("" without one). After CATENATE the
+// parts follow, for a CatenateReader.
 func readAppendMessageHead(dec *imapwire.Decoder) (*imap.AppendOptions, string, error) {
 	var options imap.AppendOptions
 	hasFlagList, err := dec.List(func() error {
@@ -126,7 +130,9 @@ func readAppendMessageHead(dec *imapwire.Decoder) (*imap.AppendOptions, string, 
 
 	var dataExt string
 	if !dec.Special('~') && dec.Atom(&dataExt) { // ignore literal8 prefix if any for BINARY
-		switch strings.ToUpper(dataExt) {
+		switch dataExt = strings.ToUpper(dataExt); dataExt {
+		case appendCatenateExt:
+			// The parts follow; CatenateReader reads them (RFC 4469).
 		case "UTF8":
 			// '~' is the literal8 prefix
 			if !dec.ExpectSP() || !dec.ExpectSpecial('(') || !dec.ExpectSpecial('~') {

@@ -123,6 +123,15 @@ func (c *Conn) availableCaps() []imap.Cap {
 			caps = append(caps, imap.CapQResync)
 		}
 
+		if _, ok := c.session.(SessionSearchContext); ok {
+			caps = append(caps, imap.CapContextSearch)
+		}
+		if _, ok := c.session.(SessionNotify); ok {
+			caps = append(caps, imap.CapNotify)
+		}
+		if _, ok := c.session.(SessionCatenate); ok {
+			caps = append(caps, imap.CapCatenate)
+		}
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
 			limit := appendLimitSession.AppendLimit()
 			caps = append(caps, imap.Cap(fmt.Sprintf("APPENDLIMIT=%d", limit)))

@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -59,6 +60,9 @@ func (c *Conn) readAppendMessage(dec *imapwire.Decoder, appender Appender) error
 	if err != nil {
 		return c.appendSyntaxError(err)
 	}
+	if dataExt == appendCatenateExt {
+		return c.readAppendCatenate(dec, appender, options)
+	}
 	lit, nonSync, err := dec.ExpectLiteralReader()
 	if err != nil {
 		return c.appendSyntaxError(err)
@@ -88,6 +92,41 @@ func (c *Conn) readAppendMessage(dec *imapwire.Decoder, appender Appender) error
 	}
 	if dataExt != "" && !dec.ExpectSpecial(')') {
 		return c.appendSyntaxError(dec.Err())
+	}
+	return nil
+}
+
+// readAppendCatenate reads one message given as CATENATE parts (RFC 4469)
+// into appender, which must implement AppenderCatenate. When the message is
+// refused, the parts the appender did not read and the rest of the command are
+// skipped before returning the error.
+func (c *Conn) readAppendCatenate(dec *imapwire.Decoder, appender Appender, options *imap.AppendOptions) error {
+	catAppender, ok := appender.(AppenderCatenate)
+	if !ok {
+		return c.appendSyntaxError(newClientBugError("Unknown APPEND data extension"))
+	}
+	if !dec.ExpectSP() || !dec.ExpectSpecial('(') {
+		return c.appendSyntaxError(dec.Err())
+	}
+	c.setReadTimeout(literalReadTimeout)
+	defer c.setReadTimeout(cmdReadTimeout)
+	parts := &CatenateReader{conn: c, dec: dec, limit: c.appendLimit()}
+	addErr := catAppender.AddCatenate(parts, options)
+	if err := parts.discardRest(); err != nil {
+		// A part refused (TOOBIG, or a literal not accepted) was never
+		// sent, so the client is in step; a syntax error leaves no telling
+		// where the command ends.
+		var imapErr *imap.Error
+		if errors.As(err, &imapErr) && imapErr.Type == imap.StatusResponseTypeNo {
+			return err
+		}
+		return c.appendSyntaxError(err)
+	}
+	if addErr != nil {
+		if dec.SP() {
+			c.skipAppendMessages(dec)
+		}
+		return addErr
 	}
 	return nil
 }
@@ -123,6 +162,23 @@ func (c *Conn) skipAppendMessages(dec *imapwire.Decoder) {
 		if err != nil {
 			c.appendSyntaxError(err)
 			return
+		}
+		if dataExt == appendCatenateExt {
+			// Its TEXT parts are asked for like any literal: CATENATE has
+			// no way to skip them unsent.
+			parts := &CatenateReader{conn: c, dec: dec, limit: c.appendLimit()}
+			if !dec.ExpectSP() || !dec.ExpectSpecial('(') {
+				c.appendSyntaxError(dec.Err())
+				return
+			}
+			if err := parts.discardRest(); err != nil {
+				c.appendSyntaxError(err)
+				return
+			}
+			if !dec.SP() {
+				return
+			}
+			continue
 		}
 		lit, nonSync, ok := dec.LiteralReader()
 		if !ok {

@@ -26,6 +26,9 @@ func (c *Conn) handleSearch(tag string, dec *imapwire.Decoder, numKind NumKind) 
 		if !dec.ExpectSP() {
 			return dec.Err()
 		}
+		if err := c.checkSearchContextOpts(&options); err != nil {
+			return err
+		}
 		extended = true
 		atom = ""
 		maybeReadSearchKeyAtom(dec, &atom)
@@ -80,16 +83,31 @@ func (c *Conn) handleSearch(tag string, dec *imapwire.Decoder, numKind NumKind) 
 		}
 	}
 
-	// If no return option is specified, ALL is assumed
-	if !options.ReturnMin && !options.ReturnMax && !options.ReturnAll && !options.ReturnCount {
+	// If no return option is specified, ALL is assumed; not with PARTIAL or
+	// UPDATE, which ask for something else (RFC 5267 sections 4.3 and 4.4)
+	if !options.ReturnMin && !options.ReturnMax && !options.ReturnAll && !options.ReturnCount &&
+		options.ReturnPartial == nil && !options.ReturnUpdate {
 		options.ReturnAll = true
 	}
 
-	data, err := c.session.Search(numKind, &criteria, &options)
+	var (
+		data *imap.SearchData
+		err  error
+	)
+	if session, ok := c.session.(SessionSearchContext); ok {
+		data, err = session.SearchContext(tag, numKind, &criteria, &options)
+	} else {
+		data, err = c.session.Search(numKind, &criteria, &options)
+	}
 	if err != nil {
 		return err
 	}
 
+	if options.ReturnUpdate && data.UpdateRefused {
+		if err := c.writeNoUpdate(tag); err != nil {
+			return err
+		}
+	}
 	if c.enabled.Has(imap.CapIMAP4rev2) || extended {
 		return c.writeESearch(tag, data, &options, numKind)
 	} else {
@@ -124,6 +142,9 @@ func (c *Conn) writeESearch(tag string, data *imap.SearchData, options *imap.Sea
 	}
 	if data.ModSeq != 0 {
 		enc.SP().Atom("MODSEQ").SP().ModSeq(data.ModSeq)
+	}
+	if options.ReturnPartial != nil && data.Partial != nil {
+		writeSearchPartial(enc.Encoder, data.Partial)
 	}
 	return enc.CRLF()
 }
@@ -188,6 +209,8 @@ func readSearchReturnOpts(dec *imapwire.Decoder, options *imap.SearchOptions) er
 			options.ReturnCount = true
 		case "SAVE":
 			options.ReturnSave = true
+		case "PARTIAL", "UPDATE", "CONTEXT":
+			return readSearchContextOpt(dec, name, options)
 		default:
 			return newClientBugError("unknown SEARCH RETURN option")
 		}

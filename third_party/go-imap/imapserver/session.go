@@ -179,6 +179,15 @@ type Appender interface {
 	Close() error
 }
 
+// AppenderCatenate is an Appender which takes messages given as CATENATE
+// parts (RFC 4469), also within a MULTIAPPEND.
+type AppenderCatenate interface {
+	Appender
+	// AddCatenate reads one message made of parts, in order. The library
+	// discards the parts AddCatenate leaves unread.
+	AddCatenate(parts *CatenateReader, options *imap.AppendOptions) error
+}
+
 // SessionID is an IMAP session which supports ID (RFC 2971).
 type SessionID interface {
 	Session
@@ -232,4 +241,44 @@ type SessionQResync interface {
 	// SelectOptions.QResync. The library calls it after the untagged
 	// responses of SELECT, before the tagged OK (RFC 7162 section 3.2.5.1).
 	Resync(w *FetchWriter) error
+}
+
+// SessionSearchContext is an IMAP session which supports CONTEXT=SEARCH
+// (RFC 5267): the PARTIAL, UPDATE and CONTEXT return options of SEARCH, and
+// CANCELUPDATE.
+type SessionSearchContext interface {
+	Session
+
+	// Selected state
+	//
+	// SearchContext replaces Search for this session. tag names the command,
+	// for the updates of RETURN (UPDATE), which the session then writes with
+	// UpdateWriter.WriteSearchUpdate while the mailbox stays selected.
+	SearchContext(tag string, kind NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error)
+	// CancelSearchUpdate ends the updates of the searches with these tags.
+	CancelSearchUpdate(tags []string) error
+}
+
+// SessionNotify is an IMAP session which supports NOTIFY (RFC 5465).
+type SessionNotify interface {
+	Session
+
+	// Authenticated state
+	//
+	// Notify replaces what the client is notified of; nil is NOTIFY NONE. The
+	// session writes the notifications with the UpdateWriter of Poll and Idle
+	// (WriteStatus, WriteList, WriteNotificationOverflow), the first ones
+	// (NOTIFY SET STATUS) at the poll that ends this command.
+	Notify(options *imap.NotifyOptions) error
+}
+
+// SessionCatenate is an IMAP session which supports CATENATE (RFC 4469).
+type SessionCatenate interface {
+	Session
+
+	// Authenticated state
+	//
+	// AppendCatenate appends the message made of parts, in order: text sent
+	// by the client and IMAP URLs (RFC 5092) of messages or parts of them.
+	AppendCatenate(mailbox string, parts *CatenateReader, options *imap.AppendOptions) (*imap.AppendData, error)
 }

@@ -123,6 +123,7 @@ type trackerUpdate struct {
 	numMessages  uint32
 	mailboxFlags []imap.Flag
 	fetch        *trackerUpdateFetch
+	write        func(w *UpdateWriter) error
 }
 
 type trackerUpdateFetch struct {
@@ -206,6 +207,14 @@ func (t *SessionTracker) queueUpdate(update *trackerUpdate) {
 	}
 }
 
+// QueueWrite queues a response of the backend's own for this session only,
+// such as an ESEARCH REMOVEFROM, so that it is written in order with the
+// mailbox updates queued before and after it: before an EXPUNGE queued later,
+// a sequence number it names is still the client's.
+func (t *SessionTracker) QueueWrite(write func(w *UpdateWriter) error) {
+	t.queueUpdate(&trackerUpdate{write: write})
+}
+
 // Poll dequeues pending mailbox updates for this session.
 func (t *SessionTracker) Poll(w *UpdateWriter, allowExpunge bool) error {
 	var updates []trackerUpdate
@@ -242,6 +251,8 @@ func (t *SessionTracker) Poll(w *UpdateWriter, allowExpunge bool) error {
 			err = w.WriteMailboxFlags(update.mailboxFlags)
 		case update.fetch != nil:
 			err = w.writeMessageFlagsModSeq(update.fetch.seqNum, update.fetch.uid, update.fetch.flags, update.fetch.modSeq)
+		case update.write != nil:
+			err = update.write(w)
 		default:
 			panic(fmt.Errorf("imapserver: unknown tracker update %#v", update))
 		}
