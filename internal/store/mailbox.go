@@ -60,10 +60,15 @@ func mailboxKey(accountID uint64, name string) []byte {
 	return append(u64key(accountID), name...)
 }
 
-// CreateMailbox creates a mailbox and any missing parents (RFC 3501 6.3.3).
+// CreateMailbox creates a mailbox and any missing parents (RFC 3501 6.3.3), none of them subscribed: CREATE does
+// not subscribe (RFC 9051 6.3.9 leaves the subscription list to the client). Only the default folders of a new
+// account, and folders made for the user by handover or import, start subscribed.
 func (s *Store) CreateMailbox(accountID uint64, name, specialUse string) (Mailbox, error) {
 	name, err := NormalizeMailboxName(name)
 	if err != nil {
+		return Mailbox{}, err
+	}
+	if err := checkNewMailboxName(name); err != nil {
 		return Mailbox{}, err
 	}
 	var out Mailbox
@@ -71,16 +76,29 @@ func (s *Store) CreateMailbox(accountID uint64, name, specialUse string) (Mailbo
 		if _, err := getAccountByID(tx, accountID); err != nil {
 			return err
 		}
-		if err := s.createParents(tx, accountID, name); err != nil {
+		if err := s.createParents(tx, accountID, name, false); err != nil {
 			return err
 		}
-		out, err = s.createMailboxTx(tx, accountID, name, specialUse)
+		out, err = s.createMailboxTx(tx, accountID, name, specialUse, false)
 		return err
 	})
 	return out, err
 }
 
-func (s *Store) createMailboxTx(tx *bolt.Tx, accountID uint64, name, specialUse string) (Mailbox, error) {
+// checkNewMailboxName refuses a name with "." or ".." as a level for a new mailbox: clients and exports take them
+// for the current and parent folder ("a/../b"). Stored ones from before stay usable, so lookups do not check this.
+func checkNewMailboxName(name string) error {
+	for _, part := range strings.Split(name, string(Delimiter)) {
+		if part == "." || part == ".." {
+			return fmt.Errorf("%w: %q", ErrDotLevel, name)
+		}
+	}
+	return nil
+}
+
+// createMailboxTx creates one mailbox, adding it to the account's subscriptions when subscribe is set. A \Noselect
+// placeholder of that name becomes a mailbox again, its subscription unchanged.
+func (s *Store) createMailboxTx(tx *bolt.Tx, accountID uint64, name, specialUse string, subscribe bool) (Mailbox, error) {
 	if existing, err := getMailbox(tx, accountID, name); err == nil {
 		if !existing.NoSelect {
 			return Mailbox{}, fmt.Errorf("create mailbox %q: %w", name, ErrMailboxExists)
@@ -96,12 +114,16 @@ func (s *Store) createMailboxTx(tx *bolt.Tx, accountID uint64, name, specialUse 
 		return Mailbox{}, err
 	}
 	m := Mailbox{ID: id, AccountID: accountID, Name: name, UIDValidity: s.nextUIDValidity(tx), UIDNext: 1,
-		SpecialUse: specialUse, Subscribed: true}
+		SpecialUse: specialUse, Subscribed: subscribe}
 	if err := putMailbox(tx, m); err != nil {
 		return Mailbox{}, err
 	}
-	if err := tx.Bucket(bucketSubscriptions).Put(mailboxKey(accountID, name), nil); err != nil {
-		return Mailbox{}, err
+	if subscribe {
+		if err := tx.Bucket(bucketSubscriptions).Put(mailboxKey(accountID, name), nil); err != nil {
+			return Mailbox{}, err
+		}
+	} else {
+		m.Subscribed = tx.Bucket(bucketSubscriptions).Get(mailboxKey(accountID, name)) != nil
 	}
 	if _, err := tx.Bucket(bucketMessages).CreateBucket(u64key(id)); err != nil {
 		return Mailbox{}, fmt.Errorf("create message bucket for %q: %w", name, err)
@@ -218,6 +240,9 @@ func (s *Store) RenameMailbox(accountID uint64, oldName, newName string) error {
 	if newName == "INBOX" {
 		return fmt.Errorf("rename to INBOX: %w", ErrMailboxExists)
 	}
+	if err := checkNewMailboxName(newName); err != nil {
+		return err
+	}
 	if strings.HasPrefix(newName, oldName+string(Delimiter)) {
 		return fmt.Errorf("rename %q into itself: %w", oldName, ErrInvalidName)
 	}
@@ -260,11 +285,11 @@ func (s *Store) RenameMailbox(accountID uint64, oldName, newName string) error {
 				return err
 			}
 		}
-		if err := s.createParents(tx, accountID, newName); err != nil {
+		if err := s.createParents(tx, accountID, newName, false); err != nil {
 			return err
 		}
 		if oldName == "INBOX" {
-			_, err := s.createMailboxTx(tx, accountID, "INBOX", "")
+			_, err := s.createMailboxTx(tx, accountID, "INBOX", "", true)
 			return err
 		}
 		return nil
@@ -283,15 +308,15 @@ func moveSubscription(tx *bolt.Tx, accountID uint64, from, to string) error {
 	return subs.Put(mailboxKey(accountID, to), nil)
 }
 
-// createParents creates the missing superiors of name ("a" and "a/b" for "a/b/c").
-func (s *Store) createParents(tx *bolt.Tx, accountID uint64, name string) error {
+// createParents creates the missing superiors of name ("a" and "a/b" for "a/b/c"), subscribed if subscribe is set.
+func (s *Store) createParents(tx *bolt.Tx, accountID uint64, name string, subscribe bool) error {
 	parts := strings.Split(name, string(Delimiter))
 	for i := 1; i < len(parts); i++ {
 		parent := strings.Join(parts[:i], string(Delimiter))
 		if _, err := getMailbox(tx, accountID, parent); err == nil {
 			continue
 		}
-		if _, err := s.createMailboxTx(tx, accountID, parent, ""); err != nil {
+		if _, err := s.createMailboxTx(tx, accountID, parent, "", subscribe); err != nil {
 			return err
 		}
 	}

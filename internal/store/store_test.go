@@ -422,6 +422,11 @@ func TestSubscriptionsOutliveMailboxes(t *testing.T) {
 	if _, err := s.CreateMailbox(a.ID, "Dự án/2026", ""); err != nil {
 		t.Fatal(err)
 	}
+	for _, name := range []string{"Dự án", "Dự án/2026"} { // CREATE subscribes nothing
+		if err := s.SetSubscribed(a.ID, name, true); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := s.RenameMailbox(a.ID, "Dự án", "Lưu trữ"); err != nil {
 		t.Fatal(err)
 	}
