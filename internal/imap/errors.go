@@ -28,7 +28,6 @@ var (
 	errReadOnly        = no(imap.ResponseCodeCannot, "Mailbox is open read-only (EXAMINE)")
 	errMailboxGone     = no(imap.ResponseCodeNonExistent, "The selected mailbox has been deleted")
 	errAccountGone     = no(imap.ResponseCodeUnavailable, "Account is no longer available")
-	errSameMailbox     = no(imap.ResponseCodeCannot, "Source and destination are the same mailbox")
 	errUnknownCTE      = no(imap.ResponseCodeUnknownCTE, "Unknown Content-Transfer-Encoding")
 	errInternal        = no(imap.ResponseCodeServerBug, "Internal server error")
 	errNotSelectedBug  = &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeClientBug, Text: "No mailbox selected"}

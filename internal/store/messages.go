@@ -257,8 +257,11 @@ func (s *Store) copyOrMove(srcID uint64, uids []uint32, dstID uint64, origin any
 		if dst.NoSelect {
 			return fmt.Errorf("copy to %q: %w", dst.Name, ErrMailboxNotFound)
 		}
-		if srcID == dstID && move {
-			return fmt.Errorf("move into the same mailbox %q: %w", dst.Name, ErrInvalidName)
+		// Into the mailbox itself (COPY or MOVE into the selected mailbox), both sides are one record: the copies get
+		// new UIDs, and a MOVE then expunges the originals (RFC 6851 3.3 allows this).
+		to := &dst
+		if srcID == dstID {
+			to = &src
 		}
 		srcAcct, err := getAccountByID(tx, src.AccountID)
 		if err != nil {
@@ -276,13 +279,13 @@ func (s *Store) copyOrMove(srcID uint64, uids []uint32, dstID uint64, origin any
 		if err != nil {
 			return err
 		}
-		res.UIDValidity = dst.UIDValidity
-		keywords := len(dst.Keywords)
+		res.UIDValidity = to.UIDValidity
+		keywords := len(to.Keywords)
 		err = eachEntry(sb, uids, func(uid uint32, e *entry) error {
 			if err := incBodyRef(tx, e.body); err != nil {
 				return err
 			}
-			dstUID, err := addEntry(tx, &dst, &entry{flags: e.flags, date: e.date, bodySize: e.bodySize, body: e.body, trace: e.trace})
+			dstUID, err := addEntry(tx, to, &entry{flags: e.flags, date: e.date, bodySize: e.bodySize, body: e.body, trace: e.trace})
 			if err != nil {
 				return err
 			}
@@ -302,12 +305,17 @@ func (s *Store) copyOrMove(srcID uint64, uids []uint32, dstID uint64, origin any
 		if dstAcct.Quota > 0 && dstAcct.Used > dstAcct.Quota && (!move || dstAcct != &srcAcct) {
 			return fmt.Errorf("copy to %q: %w", dst.Name, ErrOverQuota)
 		}
-		ch.add(Change{MailboxID: dstID, Appended: res.Dest, Keywords: dst.newKeywords(keywords)})
+		// The originals go first: a MOVE into the mailbox itself then reads as EXPUNGE, EXISTS, as Dovecot sends it,
+		// and the message count never exceeds what the mailbox holds.
 		if move {
 			ch.add(Change{MailboxID: srcID, Origin: origin, Expunged: res.Source})
 		}
-		for _, mb := range []Mailbox{src, dst} {
-			if err := putMailbox(tx, mb); err != nil {
+		ch.add(Change{MailboxID: dstID, Appended: res.Dest, Keywords: to.newKeywords(keywords)})
+		if err := putMailbox(tx, src); err != nil {
+			return err
+		}
+		if to != &src {
+			if err := putMailbox(tx, dst); err != nil {
 				return err
 			}
 		}

@@ -200,8 +200,19 @@ func TestCopyMoveShareBodies(t *testing.T) {
 	if uids, _ := s.UIDs(inbox.ID); !reflect.DeepEqual(uids, []uint32{1}) {
 		t.Errorf("inbox uids %v", uids)
 	}
-	if _, err := s.Move(inbox.ID, []uint32{1}, inbox.ID, nil); err == nil {
-		t.Error("move into the same mailbox succeeded")
+	// Into the mailbox itself, a message gets a new UID; the counters stay those of one message.
+	self, err := s.Move(inbox.ID, []uint32{1}, inbox.ID, nil)
+	if err != nil || !reflect.DeepEqual(self.Source, []uint32{1}) || !reflect.DeepEqual(self.Dest, []uint32{4}) {
+		t.Fatalf("move into the same mailbox: %+v %v", self, err)
+	}
+	if _, err := s.Copy(inbox.ID, []uint32{4}, inbox.ID, nil); err != nil {
+		t.Fatalf("copy into the same mailbox: %v", err)
+	}
+	if uids, _ := s.UIDs(inbox.ID); !reflect.DeepEqual(uids, []uint32{4, 5}) {
+		t.Errorf("inbox uids after moving and copying into itself %v", uids)
+	}
+	if m := mustMailbox(t, s, a, "INBOX"); m.Messages != 2 || m.Unseen != 2 || m.UIDNext != 6 {
+		t.Errorf("inbox counters after moving and copying into itself: %+v", m)
 	}
 }
 
