@@ -223,3 +223,37 @@ func TestDialogSearchSmallerThenOtherKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchHeaderPresence: HEADER with an empty string matches every message that has the field, whatever its
+// value (RFC 9051 6.4.4), also for the fields otherwise answered from the envelope: a missing Subject is not an
+// empty one, and "To: undisclosed-recipients:;" is a To field with no address.
+func TestSearchHeaderPresence(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.client(t, nil)
+	appendMsg(t, c, "INBOX", crlf("From: a@example.gov.vn\nSubject: \nTo: undisclosed-recipients:;\n\nbody\n"), nil)
+	appendMsg(t, c, "INBOX", crlf("From: b@example.gov.vn\n\nbody\n"), nil)
+	selectBox(t, c, "INBOX", false)
+	header := func(key string) imap.SearchCriteria {
+		return imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: key}}}
+	}
+	cases := []struct {
+		name string
+		c    imap.SearchCriteria
+		want []uint32
+	}{
+		{"HEADER SUBJECT", header("Subject"), []uint32{1}},
+		{"NOT HEADER SUBJECT", imap.SearchCriteria{Not: []imap.SearchCriteria{header("subject")}}, []uint32{2}},
+		{"HEADER TO", header("To"), []uint32{1}},
+		{"HEADER FROM", header("From"), []uint32{1, 2}},
+	}
+	for _, tc := range cases {
+		data, err := c.Search(&tc.c, nil).Wait()
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if got := data.AllSeqNums(); !slices.Equal(got, tc.want) {
+			t.Errorf("SEARCH %s \"\" = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
