@@ -46,15 +46,32 @@ func crlf(s string) []byte { return []byte(strings.ReplaceAll(s, "\n", "\r\n")) 
 
 func day0(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 
+// searchCase is one SEARCH and the sequence numbers it must find.
+type searchCase struct {
+	name string
+	c    imap.SearchCriteria
+	want []uint32
+}
+
+func checkSearches(t *testing.T, c *imapclient.Client, cases []searchCase) {
+	t.Helper()
+	for _, tc := range cases {
+		data, err := c.Search(&tc.c, nil).Wait()
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if got := data.AllSeqNums(); !slices.Equal(got, tc.want) {
+			t.Errorf("SEARCH %s = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestSearchKeys(t *testing.T) {
 	ts := newTestServer(t)
 	c := searchFixture(t, ts)
 	big := int64(len(reportMessage()))
-	cases := []struct {
-		name string
-		c    imap.SearchCriteria
-		want []uint32
-	}{
+	cases := []searchCase{
 		{"ALL", imap.SearchCriteria{}, []uint32{1, 2, 3}},
 		{"FLAGGED", imap.SearchCriteria{Flag: []imap.Flag{imap.FlagFlagged}}, []uint32{1}},
 		{"UNSEEN", imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}}, []uint32{1, 3}},
@@ -83,16 +100,7 @@ func TestSearchKeys(t *testing.T) {
 		{"UID 1,3 AND TEXT", imap.SearchCriteria{UID: []imap.UIDSet{imap.UIDSetNum(1, 3)}, Text: []string{"bao cao"}}, []uint32{1, 3}},
 		{"RECENT", imap.SearchCriteria{Flag: []imap.Flag{"\\Recent"}}, nil},
 	}
-	for _, tc := range cases {
-		data, err := c.Search(&tc.c, nil).Wait()
-		if err != nil {
-			t.Errorf("%s: %v", tc.name, err)
-			continue
-		}
-		if got := data.AllSeqNums(); !slices.Equal(got, tc.want) {
-			t.Errorf("SEARCH %s = %v, want %v", tc.name, got, tc.want)
-		}
-	}
+	checkSearches(t, c, cases)
 }
 
 // TestSearchUnlabelledWindows1258: a message in windows-1258 without a charset label, as old Vietnamese mailers
@@ -236,24 +244,11 @@ func TestSearchHeaderPresence(t *testing.T) {
 	header := func(key string) imap.SearchCriteria {
 		return imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: key}}}
 	}
-	cases := []struct {
-		name string
-		c    imap.SearchCriteria
-		want []uint32
-	}{
+	cases := []searchCase{
 		{"HEADER SUBJECT", header("Subject"), []uint32{1}},
 		{"NOT HEADER SUBJECT", imap.SearchCriteria{Not: []imap.SearchCriteria{header("subject")}}, []uint32{2}},
 		{"HEADER TO", header("To"), []uint32{1}},
 		{"HEADER FROM", header("From"), []uint32{1, 2}},
 	}
-	for _, tc := range cases {
-		data, err := c.Search(&tc.c, nil).Wait()
-		if err != nil {
-			t.Errorf("%s: %v", tc.name, err)
-			continue
-		}
-		if got := data.AllSeqNums(); !slices.Equal(got, tc.want) {
-			t.Errorf("SEARCH %s \"\" = %v, want %v", tc.name, got, tc.want)
-		}
-	}
+	checkSearches(t, c, cases)
 }
