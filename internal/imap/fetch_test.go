@@ -179,3 +179,29 @@ func TestFetchLegacyItemsAndLargeBody(t *testing.T) {
 		t.Errorf("legacy FETCH items: %q", lines)
 	}
 }
+
+// TestEnvelopeGroupsAndSearch: a group in To or Cc reaches the client in RFC 3501 group syntax (7.4.2), and SEARCH
+// TO and CC find the message by the group's name and by a member's address.
+func TestEnvelopeGroupsAndSearch(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.client(t, nil)
+	appendMsg(t, c, "INBOX", crlf("From: an@example.gov.vn\nTo: Undisclosed: a@b.vn, Chi <c@d.vn>;\nCc: undisclosed-recipients:;\nSubject: x\n\nbody\n"), nil)
+	appendMsg(t, c, "INBOX", crlf("From: an@example.gov.vn\nTo: a@x.vn\nSubject: y\n\nbody\n"), nil)
+	selectBox(t, c, "INBOX", false)
+	msgs, err := c.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{Envelope: true}).Collect()
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("FETCH ENVELOPE: %v %v", msgs, err)
+	}
+	wantTo := []imap.Address{{Mailbox: "Undisclosed"}, {Mailbox: "a", Host: "b.vn"}, {Name: "Chi", Mailbox: "c", Host: "d.vn"}, {}}
+	wantCc := []imap.Address{{Mailbox: "undisclosed-recipients"}, {}}
+	if env := msgs[0].Envelope; !slices.Equal(env.To, wantTo) || !slices.Equal(env.Cc, wantCc) {
+		t.Errorf("ENVELOPE To %+v Cc %+v, want %+v and %+v", env.To, env.Cc, wantTo, wantCc)
+	}
+	checkSearches(t, c, []searchCase{
+		{"TO group name", headerKey("To", "undisclosed"), []uint32{1}},
+		{"TO member", headerKey("To", "c@d.vn"), []uint32{1}},
+		{"TO member name", headerKey("To", "chi"), []uint32{1}},
+		{"CC empty group", headerKey("Cc", "undisclosed-recipients"), []uint32{1}},
+		{"TO other", headerKey("To", "a@x.vn"), []uint32{2}},
+	})
+}

@@ -53,6 +53,11 @@ type searchCase struct {
 	want []uint32
 }
 
+// headerKey is SEARCH HEADER key value, which also stands for FROM, TO, CC, BCC and SUBJECT.
+func headerKey(key, value string) imap.SearchCriteria {
+	return imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: key, Value: value}}}
+}
+
 func checkSearches(t *testing.T, c *imapclient.Client, cases []searchCase) {
 	t.Helper()
 	for _, tc := range cases {
@@ -241,9 +246,7 @@ func TestSearchHeaderPresence(t *testing.T) {
 	appendMsg(t, c, "INBOX", crlf("From: a@example.gov.vn\nSubject: \nTo: undisclosed-recipients:;\n\nbody\n"), nil)
 	appendMsg(t, c, "INBOX", crlf("From: b@example.gov.vn\n\nbody\n"), nil)
 	selectBox(t, c, "INBOX", false)
-	header := func(key string) imap.SearchCriteria {
-		return imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: key}}}
-	}
+	header := func(key string) imap.SearchCriteria { return headerKey(key, "") }
 	cases := []searchCase{
 		{"HEADER SUBJECT", header("Subject"), []uint32{1}},
 		{"NOT HEADER SUBJECT", imap.SearchCriteria{Not: []imap.SearchCriteria{header("subject")}}, []uint32{2}},

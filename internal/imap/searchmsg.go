@@ -74,7 +74,11 @@ func envelopeMatch(env *imap.Envelope, h headerQuery) bool {
 		list = env.Bcc
 	}
 	for _, a := range list {
-		if strings.Contains(message.Fold(a.Name+" <"+a.Addr()+">"), h.value) {
+		text := a.Name + " <" + a.Addr() + ">"
+		if a.IsGroupStart() {
+			text = a.Mailbox // the group's name (RFC 3501 7.4.2)
+		}
+		if !a.IsGroupEnd() && strings.Contains(message.Fold(text), h.value) {
 			return true
 		}
 	}
