@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
@@ -41,6 +42,9 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	_, withUID := numSet.(imap.UIDSet)
 	seqs := seqByUID(refs)
 	for _, fc := range changed {
+		if err := s.announceKeywords(w, sel, fc.Flags); err != nil {
+			return err
+		}
 		resp := w.CreateMessage(seqs[fc.UID])
 		if withUID {
 			resp.WriteUID(imap.UID(fc.UID))
@@ -89,6 +93,50 @@ func hasFlag(flags []string, f imap.Flag) bool {
 	}
 	return false
 }
+
+// announceKeywords writes FLAGS and PERMANENTFLAGS with every keyword of the mailbox before a FETCH response
+// whose flags hold a keyword the client has not been shown yet: one this session's own STORE or APPEND just used
+// for the first time, or one another session's commit added after this session last read FLAGS. The FLAGS update
+// the live state queued for it is only written after the command, too late for this FETCH; it then repeats the
+// list, which does no harm.
+func (s *session) announceKeywords(w *imapserver.FetchWriter, sel *selection, flags []string) error {
+	if !sel.hasUnannounced(flags) {
+		return nil
+	}
+	keywords := sel.state.currentKeywords()
+	for _, f := range flags {
+		// The commit that added it may not have reached the live state yet.
+		if isKeyword(f) && !slices.ContainsFunc(keywords, func(k string) bool { return strings.EqualFold(k, f) }) {
+			keywords = append(keywords, f)
+		}
+	}
+	sel.markAnnounced(keywords)
+	mb := store.Mailbox{Keywords: keywords}
+	permanent := []imap.Flag{}
+	if sel.canWrite {
+		permanent = append(mailboxFlags(mb), imap.FlagWildcard)
+	}
+	return w.WriteMailboxFlags(mailboxFlags(mb), permanent)
+}
+
+// hasUnannounced reports whether flags hold a keyword the client has not seen in FLAGS.
+func (sel *selection) hasUnannounced(flags []string) bool {
+	for _, f := range flags {
+		if isKeyword(f) && !sel.announced[strings.ToLower(f)] {
+			return true
+		}
+	}
+	return false
+}
+
+func (sel *selection) markAnnounced(keywords []string) {
+	for _, k := range keywords {
+		sel.announced[strings.ToLower(k)] = true
+	}
+}
+
+// isKeyword tells keywords from system flags, which start with a backslash (RFC 3501 2.3.2).
+func isKeyword(flag string) bool { return !strings.HasPrefix(flag, `\`) }
 
 // mailboxFlags is the FLAGS response of a mailbox: system flags and the keywords in use.
 func mailboxFlags(mb store.Mailbox) []imap.Flag {

@@ -90,11 +90,12 @@ type mailboxState struct {
 	id      uint64                     // immutable
 	tracker *imapserver.MailboxTracker // immutable
 
-	mu      sync.Mutex
-	uids    []uint32                     // guarded by mu
-	deleted bool                         // guarded by mu; the mailbox itself is gone
-	waiters map[*selection]chan struct{} // guarded by mu; sessions in IDLE
-	refs    int                          // guarded by hub.mu
+	mu       sync.Mutex
+	uids     []uint32                     // guarded by mu
+	keywords []string                     // guarded by mu; the mailbox's keywords as last committed
+	deleted  bool                         // guarded by mu; the mailbox itself is gone
+	waiters  map[*selection]chan struct{} // guarded by mu; sessions in IDLE
+	refs     int                          // guarded by hub.mu
 }
 
 // selection is one session's selected mailbox.
@@ -108,6 +109,9 @@ type selection struct {
 	// for a shared mailbox the write right as session.selected last read it. Used by the session goroutine only.
 	canWrite  bool
 	searchRes imap.UIDSet // SEARCHRES ($); used by the session goroutine only
+	// announced holds the keywords (lower case) this session's client has been shown in a FLAGS response; used by
+	// the session goroutine only.
+	announced map[string]bool
 }
 
 // readOnlyError is why the mailbox cannot be changed now, or nil.
@@ -138,8 +142,13 @@ func (h *hub) attach(mb store.Mailbox, uids []uint32, ref mailboxRef, examined b
 		h.boxes[mb.ID] = st
 	}
 	st.refs++
-	return &selection{state: st, tracker: st.tracker.NewSession(), mailbox: mb, ref: ref, examined: examined,
-		canWrite: !examined && ref.canWrite()}
+	st.mu.Lock()
+	st.keywords = mb.Keywords // the snapshot is the latest commit
+	st.mu.Unlock()
+	sel := &selection{state: st, tracker: st.tracker.NewSession(), mailbox: mb, ref: ref, examined: examined,
+		canWrite: !examined && ref.canWrite(), announced: map[string]bool{}}
+	sel.markAnnounced(mb.Keywords)
+	return sel
 }
 
 // detach ends a selection; the last one removes the mailbox's state.
@@ -183,6 +192,7 @@ func (st *mailboxState) apply(c store.Change) {
 	st.expungeLocked(c.Expunged)
 	if c.Keywords != nil {
 		// Before the messages that carry them, so clients know the keyword when the FETCH arrives.
+		st.keywords = c.Keywords
 		st.tracker.QueueMailboxFlags(mailboxFlags(store.Mailbox{Keywords: c.Keywords}))
 	}
 	st.appendLocked(c.Appended)
@@ -259,6 +269,13 @@ func (st *mailboxState) flagsLocked(changes []store.FlagChange, source *imapserv
 func (st *mailboxState) indexLocked(uid uint32) (int, bool) {
 	i := sort.Search(len(st.uids), func(i int) bool { return st.uids[i] >= uid })
 	return i, i < len(st.uids) && st.uids[i] == uid
+}
+
+// currentKeywords is the mailbox's keyword list as last committed.
+func (st *mailboxState) currentKeywords() []string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return slices.Clone(st.keywords)
 }
 
 // isDeleted reports whether the mailbox was deleted while selected.
