@@ -151,7 +151,7 @@ func (s *session) fetchMessage(w *imapserver.FetchWriter, sel *selection, seq ui
 		resp.WriteUID(imap.UID(m.UID))
 	}
 	if o.Flags || flagsChanged {
-		resp.WriteFlags(imapFlags(m.Flags))
+		resp.WriteFlags(s.shownFlags(sel, m.UID, m.Flags))
 	}
 	if o.InternalDate {
 		resp.WriteInternalDate(m.InternalDate)

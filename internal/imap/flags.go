@@ -49,7 +49,7 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		if withUID {
 			resp.WriteUID(imap.UID(fc.UID))
 		}
-		resp.WriteFlags(imapFlags(fc.Flags))
+		resp.WriteFlags(s.shownFlags(sel, fc.UID, fc.Flags))
 		if err := resp.Close(); err != nil {
 			return err
 		}
@@ -69,7 +69,7 @@ func seqByUID(refs []msgRef) map[uint32]uint32 {
 func flagStrings(flags []imap.Flag) []string {
 	out := make([]string, 0, len(flags))
 	for _, f := range flags {
-		if !strings.EqualFold(string(f), `\Recent`) {
+		if !isRecentFlag(f) {
 			out = append(out, string(f))
 		}
 	}

@@ -103,7 +103,10 @@ func TestSearchKeys(t *testing.T) {
 		{"OR", imap.SearchCriteria{Or: [][2]imap.SearchCriteria{{{Flag: []imap.Flag{imap.FlagSeen}}, {Larger: big - 1}}}}, []uint32{1, 2}},
 		{"seq 2:*", imap.SearchCriteria{SeqNum: []imap.SeqSet{{{Start: 2, Stop: 0}}}}, []uint32{2, 3}},
 		{"UID 1,3 AND TEXT", imap.SearchCriteria{UID: []imap.UIDSet{imap.UIDSetNum(1, 3)}, Text: []string{"bao cao"}}, []uint32{1, 3}},
-		{"RECENT", imap.SearchCriteria{Flag: []imap.Flag{"\\Recent"}}, nil},
+		// The fixture's session is the first to select INBOX after the APPENDs: all three are \Recent in it.
+		{"RECENT", imap.SearchCriteria{Flag: []imap.Flag{"\\Recent"}}, []uint32{1, 2, 3}},
+		{"NEW", imap.SearchCriteria{Flag: []imap.Flag{"\\Recent"}, NotFlag: []imap.Flag{imap.FlagSeen}}, []uint32{1, 3}},
+		{"OLD", imap.SearchCriteria{NotFlag: []imap.Flag{"\\Recent"}}, nil},
 	}
 	checkSearches(t, c, cases)
 }

@@ -169,12 +169,12 @@ func (q *searchQuery) match(m *searchMsg) (bool, error) {
 // matchEntry checks flags, size and internal date.
 func (q *searchQuery) matchEntry(m *searchMsg) bool {
 	for _, f := range q.flags {
-		if !hasFlag(m.m.Flags, f) {
+		if !m.hasFlag(f) {
 			return false
 		}
 	}
 	for _, f := range q.notFlags {
-		if hasFlag(m.m.Flags, f) {
+		if m.hasFlag(f) {
 			return false
 		}
 	}

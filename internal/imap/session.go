@@ -75,7 +75,13 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	if s.sel == nil {
 		return nil
 	}
-	return s.sel.tracker.Poll(w, allowExpunge)
+	if err := s.sel.tracker.Poll(w, allowExpunge); err != nil {
+		return err
+	}
+	if !allowExpunge {
+		return nil // RECENT waits for the poll that also reports the expunges, so that it counts what the client sees
+	}
+	return s.pollRecent(w, s.sel)
 }
 
 // Idle implements imapserver.Session (RFC 2177). It registers for wake-ups before the first poll, so an update
@@ -92,6 +98,9 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	defer sel.state.stopWaiting(sel)
 	for {
 		if err := sel.tracker.Poll(w, true); err != nil {
+			return err
+		}
+		if err := s.pollRecent(w, sel); err != nil {
 			return err
 		}
 		select {
@@ -154,7 +163,7 @@ func (s *session) setSelection(sel *selection) {
 	s.sel = sel
 	s.selMu.Unlock()
 	if old != nil {
-		s.srv.hub.detach(old)
+		s.keepRecentMark(old.mailbox.ID, s.srv.hub.detach(old))
 	}
 }
 

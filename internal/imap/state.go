@@ -91,11 +91,15 @@ type mailboxState struct {
 	tracker *imapserver.MailboxTracker // immutable
 
 	mu       sync.Mutex
-	uids     []uint32                     // guarded by mu
-	keywords []string                     // guarded by mu; the mailbox's keywords as last committed
-	deleted  bool                         // guarded by mu; the mailbox itself is gone
-	waiters  map[*selection]chan struct{} // guarded by mu; sessions in IDLE
-	refs     int                          // guarded by hub.mu
+	uids     []uint32 // guarded by mu
+	keywords []string // guarded by mu; the mailbox's keywords as last committed
+	// recentOwner is the read-write selection new arrivals are \Recent in, if any; recentMark the highest UID
+	// that was recent in some selection of this state (recent.go). Guarded by mu.
+	recentOwner *selection
+	recentMark  uint32
+	deleted     bool                         // guarded by mu; the mailbox itself is gone
+	waiters     map[*selection]chan struct{} // guarded by mu; sessions in IDLE
+	refs        int                          // guarded by hub.mu
 }
 
 // selection is one session's selected mailbox.
@@ -112,6 +116,9 @@ type selection struct {
 	// announced holds the keywords (lower case) this session's client has been shown in a FLAGS response; used by
 	// the session goroutine only.
 	announced map[string]bool
+	recent    recentWindow // the UIDs \Recent in this session; immutable
+	// announcedRecent is the size and RECENT count the client was last sent; used by the session goroutine only.
+	announcedRecent recentShown
 }
 
 // readOnlyError is why the mailbox cannot be changed now, or nil.
@@ -126,9 +133,10 @@ func (sel *selection) readOnlyError() error {
 }
 
 // attach selects mailbox mb, whose current UIDs are uids, for one session, which names it ref and opened it with
-// EXAMINE if examined. It must run inside store.WithSnapshot: no change can be committed (and announced) between
-// the snapshot and the attachment, so the new session misses no update and sees none twice.
-func (h *hub) attach(mb store.Mailbox, uids []uint32, ref mailboxRef, examined bool) *selection {
+// EXAMINE if examined, claiming the recent messages if claimRecent (recent.go). It must run inside
+// store.WithSnapshot or WithRecentSnapshot: no change can be committed (and announced) between the snapshot and
+// the attachment, so the new session misses no update and sees none twice.
+func (h *hub) attach(mb store.Mailbox, uids []uint32, ref mailboxRef, examined, claimRecent bool) *selection {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := h.boxes[mb.ID]
@@ -142,22 +150,25 @@ func (h *hub) attach(mb store.Mailbox, uids []uint32, ref mailboxRef, examined b
 		h.boxes[mb.ID] = st
 	}
 	st.refs++
-	st.mu.Lock()
-	st.keywords = mb.Keywords // the snapshot is the latest commit
-	st.mu.Unlock()
 	sel := &selection{state: st, tracker: st.tracker.NewSession(), mailbox: mb, ref: ref, examined: examined,
 		canWrite: !examined && ref.canWrite(), announced: map[string]bool{}}
 	sel.markAnnounced(mb.Keywords)
+	st.mu.Lock()
+	st.keywords = mb.Keywords // the snapshot is the latest commit
+	st.claimRecentLocked(sel, mb, claimRecent)
+	st.mu.Unlock()
 	return sel
 }
 
-// detach ends a selection; the last one removes the mailbox's state.
-func (h *hub) detach(sel *selection) {
+// detach ends a selection; the last one removes the mailbox's state. It returns the recent mark to keep in the
+// store when sel owned the arrivals (0 otherwise).
+func (h *hub) detach(sel *selection) (recentMark uint32) {
 	st := sel.state
 	st.mu.Lock()
 	delete(st.waiters, sel)
 	st.mu.Unlock()
 	sel.tracker.Close()
+	recentMark = st.releaseRecent(sel)
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -165,6 +176,7 @@ func (h *hub) detach(sel *selection) {
 	if st.refs == 0 && h.boxes[st.id] == st {
 		delete(h.boxes, st.id)
 	}
+	return recentMark
 }
 
 // onChange is the store's subscriber (Server.OnChange). It runs under the store's commit lock, in commit order, so
@@ -223,6 +235,7 @@ func (st *mailboxState) appendLocked(uids []uint32) {
 			continue // UIDs only grow; anything else is a duplicate announcement
 		}
 		st.uids = append(st.uids, uid)
+		st.noteArrivalLocked(uid)
 		st.tracker.QueueNumMessages(uint32(len(st.uids)))
 	}
 }

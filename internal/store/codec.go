@@ -109,6 +109,14 @@ func (d *decoder) bool() bool {
 	return v
 }
 
+// optionalUint reads a number added to a record after its version shipped: absent (the record ends) is 0.
+func (d *decoder) optionalUint() uint64 {
+	if d.err == nil && len(d.b) == 0 {
+		return 0
+	}
+	return d.uint()
+}
+
 // optionalBool reads a field added to a record after its version shipped: absent (the record ends) is false.
 func (d *decoder) optionalBool() bool {
 	if d.err == nil && len(d.b) == 0 {

@@ -29,6 +29,9 @@ type Mailbox struct {
 	Subscribed    bool     // read from the account's subscription list, which outlives the mailbox (RFC 9051 6.3.9)
 	NoSelect      bool     // a placeholder kept for its children after DELETE
 	Keywords      []string // keywords ever used in this mailbox, for the FLAGS response
+	// RecentUID: the messages up to this UID have been \Recent in some session already (RFC 3501 2.3.2); those
+	// above it are recent for the next session that selects the mailbox read-write (WithRecentSnapshot).
+	RecentUID uint32
 }
 
 // NormalizeMailboxName spells INBOX (in any case, and as the first level) as "INBOX" and checks the name.
@@ -420,6 +423,7 @@ func putMailbox(tx *bolt.Tx, m Mailbox) error {
 	e.string(m.SpecialUse)
 	e.bool(m.NoSelect)
 	e.strings(m.Keywords)
+	e.uint(uint64(m.RecentUID))
 	key := mailboxKey(m.AccountID, m.Name)
 	if err := tx.Bucket(bucketMailboxes).Put(key, e.b); err != nil {
 		return err
@@ -434,5 +438,6 @@ func decodeMailbox(v []byte) (Mailbox, error) {
 		UIDNext: uint32(d.uint()), Messages: uint32(d.uint()), Unseen: uint32(d.uint()), Deleted: uint32(d.uint()),
 		Size: d.int(), HighestModSeq: d.uint(), SpecialUse: d.string(), NoSelect: d.bool(),
 		Keywords: d.strings()}
+	m.RecentUID = uint32(d.optionalUint()) // added after version 1 shipped
 	return m, d.err
 }

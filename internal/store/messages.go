@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -128,6 +129,69 @@ func (s *Store) WithSnapshot(mailboxID uint64, fn func(Mailbox, []uint32) error)
 		return err
 	}
 	return fn(mb, uids)
+}
+
+// WithRecentSnapshot is WithSnapshot for a session that selects the mailbox read-write. In the same commit it
+// raises the mailbox's RecentUID to its last UID, so the messages above the old mark are \Recent for that session
+// alone (RFC 3501 2.3.2: a message is recent in the first session to select the mailbox after it arrived, and in
+// no later one). fn gets the mailbox with RecentUID as it was before. A mailbox with nothing new is not written.
+func (s *Store) WithRecentSnapshot(mailboxID uint64, fn func(Mailbox, []uint32) error) error {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	var mb Mailbox
+	var uids []uint32
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		if mb, err = getMailboxByID(tx, mailboxID); err != nil {
+			return err
+		}
+		if uids, err = uidsTx(tx, mailboxID); err != nil {
+			return err
+		}
+		if mb.NoSelect || mb.UIDNext-1 <= mb.RecentUID {
+			return nil
+		}
+		claimed := mb
+		claimed.RecentUID = mb.UIDNext - 1
+		return putMailbox(tx, claimed)
+	})
+	if err != nil {
+		return err
+	}
+	return fn(mb, uids)
+}
+
+// RaiseRecentUID records that the messages up to uid have been recent in some session: those that arrived while
+// a session held the mailbox selected, which only that session saw as recent.
+func (s *Store) RaiseRecentUID(mailboxID uint64, uid uint32) error {
+	return s.update(func(tx *bolt.Tx, _ *changes) error {
+		mb, err := getMailboxByID(tx, mailboxID)
+		if err != nil || uid <= mb.RecentUID {
+			return err
+		}
+		mb.RecentUID = uid
+		return putMailbox(tx, mb)
+	})
+}
+
+// CountUIDsAbove counts the mailbox's messages with a UID above uid (STATUS RECENT).
+func (s *Store) CountUIDsAbove(mailboxID uint64, uid uint32) (uint32, error) {
+	var n uint32
+	if uid == math.MaxUint32 {
+		return 0, nil
+	}
+	err := s.view(func(tx *bolt.Tx) error {
+		b, err := messagesBucket(tx, mailboxID)
+		if err != nil {
+			return err
+		}
+		c := b.Cursor()
+		for k, _ := c.Seek(u32key(uid + 1)); k != nil; k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
 }
 
 // SetFlags changes the flags of the given messages and returns their resulting flags (changed or not), skipping

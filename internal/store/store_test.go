@@ -544,3 +544,58 @@ func TestBodyStoredAgainWhilePinnedKeepsItsChunks(t *testing.T) {
 		t.Fatalf("the message stored again lost its body: read %d of %d bytes: %v", len(got), len(msg.Body), err)
 	}
 }
+
+// TestRecentMark: a read-write SELECT's snapshot claims the messages above the mailbox's RecentUID and raises it, so
+// the next one claims nothing; RaiseRecentUID only raises; a mailbox record written before RecentUID existed reads
+// as 0.
+func TestRecentMark(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	inbox := mustMailbox(t, s, a, "INBOX")
+	for i := 0; i < 3; i++ {
+		if _, err := s.Append(inbox.ID, testMessage(i), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claim := func() uint32 {
+		var before uint32
+		if err := s.WithRecentSnapshot(inbox.ID, func(mb Mailbox, uids []uint32) error {
+			before = mb.RecentUID
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return before
+	}
+	if first, second := claim(), claim(); first != 0 || second != 3 {
+		t.Errorf("marks seen by two SELECTs: %d, %d; want 0, 3", first, second)
+	}
+	if n, err := s.CountUIDsAbove(inbox.ID, 1); err != nil || n != 2 {
+		t.Errorf("CountUIDsAbove(1) = %d, %v", n, err)
+	}
+	if err := s.RaiseRecentUID(inbox.ID, 2); err != nil {
+		t.Fatal(err)
+	}
+	if m := mustMailbox(t, s, a, "INBOX"); m.RecentUID != 3 {
+		t.Errorf("RecentUID after raising to a lower mark: %d", m.RecentUID)
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		m, err := getMailboxByID(tx, inbox.ID)
+		if err != nil {
+			return err
+		}
+		m.RecentUID = 0
+		if err := putMailbox(tx, m); err != nil {
+			return err
+		}
+		key := mailboxKey(m.AccountID, m.Name)
+		v := tx.Bucket(bucketMailboxes).Get(key)
+		return tx.Bucket(bucketMailboxes).Put(key, append([]byte(nil), v[:len(v)-1]...)) // as version 1 wrote it
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := mustMailbox(t, s, a, "INBOX"); m.RecentUID != 0 || m.Messages != 3 {
+		t.Errorf("old mailbox record: %+v", m)
+	}
+}
