@@ -205,3 +205,47 @@ func TestEnvelopeGroupsAndSearch(t *testing.T) {
 		{"TO other", headerKey("To", "a@x.vn"), []uint32{2}},
 	})
 }
+
+// untilTagged reads the lines of a response up to the tagged one, literals included, joined with CRLF.
+func (rc *rawConn) untilTagged(tag string) string {
+	rc.t.Helper()
+	var lines []string
+	for i := 0; i < 1000; i++ {
+		line := rc.readLine()
+		lines = append(lines, line)
+		if strings.HasPrefix(line, tag+" ") {
+			return strings.Join(lines, "\r\n")
+		}
+	}
+	rc.t.Fatalf("no tagged %s response: %q", tag, lines)
+	return ""
+}
+
+// TestDialogNULBytes: a message with NUL bytes APPENDed as literal8 is stored as sent and comes back byte for byte
+// through BINARY (literal8, RFC 3516), while BODY[] and BODY[1], plain literals where NUL is not allowed (RFC 9051
+// 4.3), carry 0x80 in its place, with the size unchanged.
+func TestDialogNULBytes(t *testing.T) {
+	ts := newTestServer(t)
+	rc := dialRaw(t, ts.addr)
+	rc.ok("LOGIN %s %q", testUser, testPassword)
+	msg := "Subject: nul\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\na\x00b\x00\r\n"
+	if _, err := fmt.Fprintf(rc.c, "A1 APPEND INBOX ~{%d+}\r\n%s\r\n", len(msg), msg); err != nil {
+		t.Fatal(err)
+	}
+	if resp := rc.untilTagged("A1"); !strings.Contains(resp, "A1 OK") {
+		t.Fatalf("BINARY APPEND: %q", resp)
+	}
+	rc.ok("SELECT INBOX")
+	fmt.Fprintf(rc.c, "F1 FETCH 1 (BINARY.PEEK[] BINARY.PEEK[1])\r\n")
+	if resp := rc.untilTagged("F1"); !strings.Contains(resp, fmt.Sprintf("BINARY[] ~{%d}\r\n%s", len(msg), msg)) ||
+		!strings.Contains(resp, "BINARY[1] ~{6}\r\na\x00b\x00\r\n") {
+		t.Errorf("BINARY: %q", resp)
+	}
+	fmt.Fprintf(rc.c, "F2 FETCH 1 (BODY.PEEK[] BODY.PEEK[1] RFC822.SIZE)\r\n")
+	replaced := strings.ReplaceAll(msg, "\x00", "\x80")
+	resp := rc.untilTagged("F2")
+	if strings.Contains(resp, "\x00") || !strings.Contains(resp, fmt.Sprintf("BODY[] {%d}\r\n%s", len(msg), replaced)) ||
+		!strings.Contains(resp, "BODY[1] {6}\r\na\x80b\x80\r\n") || !strings.Contains(resp, fmt.Sprintf("RFC822.SIZE %d", len(msg))) {
+		t.Errorf("BODY: %q", resp)
+	}
+}
