@@ -192,3 +192,22 @@ func TestDialogChildInfo(t *testing.T) {
 		t.Errorf("LIST (SUBSCRIBED RECURSIVEMATCH) (A A/B): %q", lines)
 	}
 }
+
+// TestDialogLSubParents: LSUB with % lists a level that is not subscribed itself but has subscribed children as
+// \Noselect (RFC 3501 6.3.9); with * the children are listed instead.
+func TestDialogLSubParents(t *testing.T) {
+	ts := newTestServer(t)
+	rc := dialRaw(t, ts.addr)
+	rc.ok("LOGIN %s %q", testUser, testPassword)
+	rc.ok("CREATE P/C")
+	rc.ok("CREATE Q")
+	rc.ok("SUBSCRIBE P/C")
+	lines := rc.ok(`LSUB "" %%`)
+	if !containsLine(lines, `\Noselect) "/" "P"`) || containsLine(lines, `"Q"`) || containsLine(lines, `"P/C"`) {
+		t.Errorf(`LSUB "" %%: %q`, lines)
+	}
+	lines = rc.ok(`LSUB "" *`)
+	if containsLine(lines, `"P"`) || !containsLine(lines, `"P/C"`) {
+		t.Errorf(`LSUB "" *: %q`, lines)
+	}
+}
