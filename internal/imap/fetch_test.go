@@ -170,8 +170,7 @@ func TestFetchLegacyItemsAndLargeBody(t *testing.T) {
 		t.Error("BODY[]<1048576.200000> differs")
 	}
 
-	rc := dialRaw(t, ts.addr)
-	rc.ok("LOGIN %s %q", testUser, testPassword)
+	rc := dialLoggedIn(t, ts)
 	rc.ok("EXAMINE INBOX")
 	lines := rc.ok("FETCH 1 (RFC822.SIZE RFC822.HEADER BODY)")
 	want := fmt.Sprintf("RFC822.SIZE %d", len(raw))
@@ -226,8 +225,7 @@ func (rc *rawConn) untilTagged(tag string) string {
 // 4.3), carry 0x80 in its place, with the size unchanged.
 func TestDialogNULBytes(t *testing.T) {
 	ts := newTestServer(t)
-	rc := dialRaw(t, ts.addr)
-	rc.ok("LOGIN %s %q", testUser, testPassword)
+	rc := dialLoggedIn(t, ts)
 	msg := "Subject: nul\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\na\x00b\x00\r\n"
 	if _, err := fmt.Fprintf(rc.c, "A1 APPEND INBOX ~{%d+}\r\n%s\r\n", len(msg), msg); err != nil {
 		t.Fatal(err)

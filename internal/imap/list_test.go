@@ -176,8 +176,7 @@ func keys[V any](m map[string]V) []string {
 // descendant the patterns do not match (RFC 5258 3.5, 4); a descendant the patterns match is listed on its own.
 func TestDialogChildInfo(t *testing.T) {
 	ts := newTestServer(t)
-	rc := dialRaw(t, ts.addr)
-	rc.ok("LOGIN %s %q", testUser, testPassword)
+	rc := dialLoggedIn(t, ts)
 	rc.ok("CREATE A/B")
 	rc.ok("CREATE S/T")
 	rc.ok("SUBSCRIBE A/B")
@@ -197,8 +196,7 @@ func TestDialogChildInfo(t *testing.T) {
 // \Noselect (RFC 3501 6.3.9); with * the children are listed instead.
 func TestDialogLSubParents(t *testing.T) {
 	ts := newTestServer(t)
-	rc := dialRaw(t, ts.addr)
-	rc.ok("LOGIN %s %q", testUser, testPassword)
+	rc := dialLoggedIn(t, ts)
 	rc.ok("CREATE P/C")
 	rc.ok("CREATE Q")
 	rc.ok("SUBSCRIBE P/C")
