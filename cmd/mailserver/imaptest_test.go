@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -15,8 +14,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mailserver/internal/testnet"
 )
@@ -127,14 +124,8 @@ func (it imaptest) run(t *testing.T, within time.Duration, env []string, args ..
 // createMailbox creates a mailbox in an account over IMAPS.
 func createMailbox(t *testing.T, imaps, user, name string) {
 	t.Helper()
-	c, err := imapclient.DialTLS(imaps, &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := loginIMAPSAs(t, imaps, user)
 	defer c.Close()
-	if err := c.Login(user, goodPassword).Wait(); err != nil {
-		t.Fatal(err)
-	}
 	if err := c.Create(name, nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
