@@ -196,6 +196,12 @@ func TestEnvelopeGroupsAndSearch(t *testing.T) {
 	if env := msgs[0].Envelope; !slices.Equal(env.To, wantTo) || !slices.Equal(env.Cc, wantCc) {
 		t.Errorf("ENVELOPE To %+v Cc %+v, want %+v and %+v", env.To, env.Cc, wantTo, wantCc)
 	}
+	appendMsg(t, c, "INBOX", crlf("From: <@route:user@domain.vn>\nSubject: z\n\nbody\n"), nil)
+	msgs, err = c.Fetch(imap.SeqSetNum(3), &imap.FetchOptions{Envelope: true}).Collect()
+	want := imap.Address{ADL: "@route", Mailbox: "user", Host: "domain.vn"}
+	if err != nil || len(msgs) != 1 || len(msgs[0].Envelope.From) != 1 || msgs[0].Envelope.From[0] != want {
+		t.Errorf("ENVELOPE of a From with a source route: %+v, %v; want From %+v", msgs, err, want)
+	}
 	checkSearches(t, c, []searchCase{
 		{"TO group name", headerKey("To", "undisclosed"), []uint32{1}},
 		{"TO member", headerKey("To", "c@d.vn"), []uint32{1}},

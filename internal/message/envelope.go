@@ -77,6 +77,8 @@ func parseAddressList(v, fallback string) []imap.Address {
 			out = append(out, convertAddrs([]*mail.Address{a})...)
 		} else if a, err := addrParser.Parse(withoutCFWS(piece)); err == nil {
 			out = append(out, convertAddrs([]*mail.Address{a})...)
+		} else if a, ok := routedAddress(piece); ok {
+			out = append(out, a)
 		} else if a, ok := scavengeAddress(piece); ok {
 			out = append(out, a)
 		}
@@ -154,6 +156,29 @@ func groupName(phrase string) string {
 		phrase = strings.ReplaceAll(phrase[1:len(phrase)-1], `\"`, `"`)
 	}
 	return stripControls(decodeHeader(phrase, ""))
+}
+
+// obsRoute finds an obsolete source route at the start of an angle address: "<@relay1,@relay2:" (RFC 5322 4.4).
+var obsRoute = regexp.MustCompile(`<[ \t]*(@[^<>:"]*):`)
+
+// routedAddress reads an address with a source route, which net/mail rejects, keeping the route as the ENVELOPE's
+// at-domain-list (RFC 3501 7.4.2).
+func routedAddress(piece string) (imap.Address, bool) {
+	m := obsRoute.FindStringSubmatchIndex(piece)
+	if m == nil {
+		return imap.Address{}, false
+	}
+	route := strings.Join(strings.Fields(piece[m[2]:m[3]]), "")
+	a, err := addrParser.Parse(piece[:m[0]] + "<" + piece[m[1]:])
+	if err != nil {
+		return imap.Address{}, false
+	}
+	addrs := convertAddrs([]*mail.Address{a})
+	if len(addrs) != 1 {
+		return imap.Address{}, false
+	}
+	addrs[0].ADL = stripControls(route)
+	return addrs[0], true
 }
 
 // withoutCFWS drops the comments of an address net/mail rejected, and the blanks around its '@', which RFC 5322

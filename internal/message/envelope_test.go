@@ -82,7 +82,7 @@ func TestEnvelopeGroups(t *testing.T) {
 		{"undisclosed-recipients:;", []imap.Address{group("undisclosed-recipients"), end}},
 		{`a@x.vn, "Phòng Nội vụ": b@y.vn; c@z.vn`,
 			[]imap.Address{addr("a", "x.vn"), group("Phòng Nội vụ"), addr("b", "y.vn"), end, addr("c", "z.vn")}},
-		{"Undisclosed: a@b.vn, <@route:c@d.vn>", []imap.Address{group("Undisclosed"), addr("a", "b.vn"), addr("c", "d.vn"), end}},
+		{"Undisclosed: a@b.vn, <@route:c@d.vn>", []imap.Address{group("Undisclosed"), addr("a", "b.vn"), {ADL: "@route", Mailbox: "c", Host: "d.vn"}, end}},
 	} {
 		raw := "From: an@hue.gov.vn\r\nTo: " + tc.value + "\r\nCc: " + tc.value + "\r\n\r\nbody\r\n"
 		p := Parse([]byte(raw))
@@ -105,5 +105,25 @@ func TestAddressComments(t *testing.T) {
 		if len(env.From) != 1 || env.From[0].Addr() != "user@domain.vn" {
 			t.Errorf("From: %s = %+v, want user@domain.vn", value, env.From)
 		}
+	}
+}
+
+// TestAddressSourceRoute: an obsolete source route ("<@relay:user@host>", RFC 5322 4.4) stays in the ENVELOPE's
+// at-domain-list (RFC 3501 7.4.2) and in the stored meta; meta written without routes reads the same.
+func TestAddressSourceRoute(t *testing.T) {
+	p := Parse([]byte("From: <@route:user@domain>\r\nTo: An <@r1:an@hue.gov.vn>, b@hue.gov.vn\r\n\r\nbody\r\n"))
+	meta, err := DecodeMeta(p.Meta())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFrom := []imap.Address{{ADL: "@route", Mailbox: "user", Host: "domain"}}
+	wantTo := []imap.Address{{Name: "An", ADL: "@r1", Mailbox: "an", Host: "hue.gov.vn"}, {Mailbox: "b", Host: "hue.gov.vn"}}
+	for _, env := range []*imap.Envelope{p.Envelope, meta.Envelope} {
+		if !slices.Equal(env.From, wantFrom) || !slices.Equal(env.To, wantTo) {
+			t.Errorf("From %+v To %+v, want %+v and %+v", env.From, env.To, wantFrom, wantTo)
+		}
+	}
+	if adl, mailbox := splitRoute("user"); adl != "" || mailbox != "user" {
+		t.Errorf("a mailbox stored without a route reads as %q, %q", adl, mailbox)
 	}
 }
