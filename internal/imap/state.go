@@ -90,16 +90,18 @@ type mailboxState struct {
 	id      uint64                     // immutable
 	tracker *imapserver.MailboxTracker // immutable
 
-	mu       sync.Mutex
-	uids     []uint32 // guarded by mu
-	keywords []string // guarded by mu; the mailbox's keywords as last committed
-	// recentOwner is the read-write selection new arrivals are \Recent in, if any; recentMark the highest UID
-	// that was recent in some selection of this state (recent.go). Guarded by mu.
+	mu      sync.Mutex
+	uids    []uint32                     // guarded by mu
+	deleted bool                         // guarded by mu; the mailbox itself is gone
+	waiters map[*selection]chan struct{} // guarded by mu; sessions in IDLE
+	refs    int                          // guarded by hub.mu
+
+	// keywords is the mailbox's keyword list as last committed; recentOwner the read-write selection new arrivals
+	// are \Recent in, if any, and recentMark the highest UID that was recent in some selection of this state
+	// (recent.go). Guarded by mu.
+	keywords    []string
 	recentOwner *selection
 	recentMark  uint32
-	deleted     bool                         // guarded by mu; the mailbox itself is gone
-	waiters     map[*selection]chan struct{} // guarded by mu; sessions in IDLE
-	refs        int                          // guarded by hub.mu
 }
 
 // selection is one session's selected mailbox.
