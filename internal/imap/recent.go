@@ -3,6 +3,7 @@ package imap
 import (
 	"errors"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
@@ -90,15 +91,15 @@ func (s *session) keepRecentMark(mailboxID uint64, mark uint32) {
 	}
 }
 
-// countRecent counts the UIDs (ascending) recent in sel.
+// countRecent counts the UIDs (ascending) recent in sel: those in the window's range, found by two binary searches,
+// as this runs after every command.
 func (sel *selection) countRecent(uids []uint32) uint32 {
-	var n uint32
-	for i := len(uids) - 1; i >= 0 && uids[i] > sel.recent.above; i-- {
-		if sel.recent.has(uids[i]) {
-			n++
-		}
+	from, _ := slices.BinarySearch(uids, sel.recent.above+1)
+	to := len(uids)
+	if sel.recent.upTo < math.MaxUint32 {
+		to, _ = slices.BinarySearch(uids, sel.recent.upTo+1)
 	}
-	return n
+	return uint32(max(to-from, 0))
 }
 
 // pollRecent sends an IMAP4rev1 client the RECENT count when messages arrived or left, or the count changed (RFC
