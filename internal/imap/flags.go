@@ -110,13 +110,34 @@ func (s *session) announceKeywords(w *imapserver.FetchWriter, sel *selection, fl
 			keywords = append(keywords, f)
 		}
 	}
+	flagList, permanent := sel.announce(keywords)
+	return w.WriteMailboxFlags(flagList, permanent)
+}
+
+// pollKeywords writes FLAGS and PERMANENTFLAGS after another session's commit added a keyword, before the updates
+// of the poll; the FLAGS update the live state queued only carries FLAGS (RFC 3501 7.1: PERMANENTFLAGS).
+func (s *session) pollKeywords(w *imapserver.UpdateWriter, sel *selection) error {
+	keywords := sel.state.currentKeywords()
+	if !sel.hasUnannounced(keywords) {
+		return nil
+	}
+	flagList, permanent := sel.announce(keywords)
+	if err := w.WriteMailboxFlags(flagList); err != nil {
+		return err
+	}
+	return w.WritePermanentFlags(permanent)
+}
+
+// announce records that the client is told of keywords, and returns the FLAGS and PERMANENTFLAGS lists that tell
+// it: PERMANENTFLAGS is empty when the session may not change the mailbox.
+func (sel *selection) announce(keywords []string) (flagList, permanent []imap.Flag) {
 	sel.markAnnounced(keywords)
 	mb := store.Mailbox{Keywords: keywords}
-	permanent := []imap.Flag{}
+	permanent = []imap.Flag{}
 	if sel.canWrite {
 		permanent = append(mailboxFlags(mb), imap.FlagWildcard)
 	}
-	return w.WriteMailboxFlags(mailboxFlags(mb), permanent)
+	return mailboxFlags(mb), permanent
 }
 
 // hasUnannounced reports whether flags hold a keyword the client has not seen in FLAGS.

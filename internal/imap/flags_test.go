@@ -76,8 +76,8 @@ func TestStoreForms(t *testing.T) {
 }
 
 // TestDialogNewKeywordAnnouncedBeforeFetch: a keyword used for the first time in a mailbox reaches every session
-// in an untagged FLAGS (with PERMANENTFLAGS) before any FETCH that shows it: the session whose STORE set it, and
-// one that FETCHes before its next NOOP would have told it.
+// in an untagged FLAGS (with PERMANENTFLAGS) before any FETCH that shows it: the session whose STORE set it, one
+// that FETCHes before its next NOOP would have told it, and one told by its NOOP.
 func TestDialogNewKeywordAnnouncedBeforeFetch(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.client(t, nil)
@@ -107,4 +107,5 @@ func TestDialogNewKeywordAnnouncedBeforeFetch(t *testing.T) {
 	flagsFirst("STORE", a.ok(`STORE 1 +FLAGS ($Moi)`), "$Moi")
 	flagsFirst("FETCH in another session", b.ok("FETCH 1 FLAGS"), "$Moi")
 	flagsFirst("UID STORE", a.ok(`UID STORE 1 FLAGS (\Seen $Khac)`), "$Khac")
+	flagsFirst("NOOP in another session", b.ok("NOOP"), "$Khac")
 }

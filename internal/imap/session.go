@@ -75,6 +75,9 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	if s.sel == nil {
 		return nil
 	}
+	if err := s.pollKeywords(w, s.sel); err != nil {
+		return err
+	}
 	if err := s.sel.tracker.Poll(w, allowExpunge); err != nil {
 		return err
 	}
@@ -97,6 +100,9 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	wake := sel.state.waiter(sel)
 	defer sel.state.stopWaiting(sel)
 	for {
+		if err := s.pollKeywords(w, sel); err != nil {
+			return err
+		}
 		if err := sel.tracker.Poll(w, true); err != nil {
 			return err
 		}

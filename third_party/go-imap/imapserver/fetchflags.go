@@ -19,3 +19,9 @@ func (cmd *FetchWriter) WriteMailboxFlags(flags, permanentFlags []imap.Flag) err
 	}
 	return cmd.conn.writePermanentFlags(permanentFlags)
 }
+
+// WritePermanentFlags writes an OK [PERMANENTFLAGS] response, which a server
+// sends with the FLAGS response that announces a new keyword.
+func (w *UpdateWriter) WritePermanentFlags(flags []imap.Flag) error {
+	return w.conn.writePermanentFlags(flags)
+}
