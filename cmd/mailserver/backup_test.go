@@ -256,11 +256,17 @@ func TestRestore(t *testing.T) {
 // loginIMAPS logs userAn in over IMAPS (the test server's certificate is self-signed); the caller closes c.
 func loginIMAPS(t *testing.T, imaps string) *imapclient.Client {
 	t.Helper()
+	return loginIMAPSAs(t, imaps, userAn)
+}
+
+// loginIMAPSAs is loginIMAPS for another user with goodPassword.
+func loginIMAPSAs(t *testing.T, imaps, user string) *imapclient.Client {
+	t.Helper()
 	c, err := imapclient.DialTLS(imaps, &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Login(userAn, goodPassword).Wait(); err != nil {
+	if err := c.Login(user, goodPassword).Wait(); err != nil {
 		c.Close()
 		t.Fatal(err)
 	}

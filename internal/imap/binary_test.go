@@ -28,7 +28,7 @@ func TestDialogBinaryPartialNamesItsOrigin(t *testing.T) {
 		{"BINARY.PEEK[2]<20.5>", "* 1 FETCH (BINARY[2]<20> ~{0}|)"},
 		{"BINARY.PEEK[2]", "* 1 FETCH (BINARY[2] ~{12}|abcdefghijkl)"},
 		{"BINARY.SIZE[2]", "* 1 FETCH (BINARY.SIZE[2] 12)"},
-		{"BINARY[2]<3.2>", "* 1 FETCH (FLAGS (\\Seen) BINARY[2]<3> ~{2}|de)"},
+		{"BINARY[2]<3.2>", "* 1 FETCH (FLAGS (\\Seen \\Recent) BINARY[2]<3> ~{2}|de)"},
 	} {
 		lines := rc.ok("FETCH 1 (%s)", tc.fetch)
 		if got := strings.Join(lines, "|"); got != tc.want {

@@ -226,10 +226,10 @@ func TestDialogStoreUnchangedSince(t *testing.T) {
 	if countContaining(lines, "FETCH") != 2 || containsLine(lines, "* 2 FETCH") || !containsLine(lines, "MODSEQ (") {
 		t.Errorf("conditional STORE responses: %q, want FETCH with MODSEQ for 1 and 3 only", lines)
 	}
-	if lines := rc.ok("FETCH 2 (FLAGS)"); !containsLine(lines, `FLAGS (\Seen) MODSEQ`) {
+	if lines := rc.ok("FETCH 2 (FLAGS)"); !containsLine(lines, `FLAGS (\Seen \Recent) MODSEQ`) {
 		t.Errorf("message 2 after a STORE that had to leave it alone: %q", lines)
 	}
-	if lines := rc.ok("FETCH 3 (BODY[TEXT])"); !containsLine(lines, `* 3 FETCH (UID 3 FLAGS (\Seen \Flagged) MODSEQ (`) {
+	if lines := rc.ok("FETCH 3 (BODY[TEXT])"); !containsLine(lines, `* 3 FETCH (UID 3 FLAGS (\Seen \Flagged \Recent) MODSEQ (`) {
 		t.Errorf("FETCH setting \\Seen with CONDSTORE enabled: %q, want UID, FLAGS and MODSEQ (RFC 7162 3.1)", lines)
 	}
 	if lines, status := rc.cmd(`UID STORE 1:3 (UNCHANGEDSINCE 1) -FLAGS.SILENT (\Flagged)`); !strings.HasPrefix(status, "OK [MODIFIED 1:3]") ||
@@ -258,7 +258,7 @@ func TestDialogQResyncOnMigratedSchema2Store(t *testing.T) {
 	if highestModSeqIn(t, lines) != 27 || !containsLine(lines, "* VANISHED (EARLIER) 13:15") {
 		t.Errorf("resync from before the migration: %q, want HIGHESTMODSEQ 27 and VANISHED (EARLIER) 13:15", lines)
 	}
-	for _, want := range []string{"UID 1 FLAGS", "UID 2 FLAGS", "UID 3 FLAGS", `UID 16 FLAGS (\Flagged \Deleted) MODSEQ (27)`} {
+	for _, want := range []string{"UID 1 FLAGS", "UID 2 FLAGS", "UID 3 FLAGS", `UID 16 FLAGS (\Flagged \Deleted \Recent) MODSEQ (27)`} {
 		if !containsLine(lines, want) {
 			t.Errorf("resync lacks %q: %q", want, lines)
 		}
@@ -292,7 +292,7 @@ func TestDialogNoStaleFlagUpdateAfterOwnStore(t *testing.T) {
 			last = l
 		}
 	}
-	if !strings.Contains(last, `FLAGS (\Seen \Flagged)`) {
+	if !strings.Contains(last, `FLAGS (\Seen \Flagged \Recent)`) {
 		t.Errorf("the last FETCH of message 1 is %q, want its current flags (\\Seen \\Flagged); all: %q", last, lines)
 	}
 }

@@ -1,7 +1,6 @@
 package imap
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/emersion/go-imap/v2"
@@ -44,9 +43,6 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 	if err != nil {
 		return err
 	}
-	if dst.ID == sel.mailbox.ID {
-		return errSameMailbox
-	}
 	refs := sel.resolve(numSet)
 	if len(refs) == 0 {
 		return nil
@@ -61,9 +57,6 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 		return &r
 	})
 	res, err := st.Move(sel.mailbox.ID, refUIDs(refs), dst.ID, sel)
-	if errors.Is(err, store.ErrInvalidName) {
-		return errSameMailbox
-	}
 	if err != nil {
 		return s.targetError("move", err)
 	}

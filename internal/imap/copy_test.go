@@ -41,17 +41,29 @@ func TestCopyMoveWithCopyUID(t *testing.T) {
 	if c.Mailbox().NumMessages != 2 {
 		t.Errorf("client thinks INBOX has %d messages, want 2", c.Mailbox().NumMessages)
 	}
-	_, err = c.Move(imap.SeqSetNum(1), "INBOX").Wait()
-	wantCode(t, err, imap.ResponseCodeCannot)
+	// Into the selected mailbox itself, MOVE gives the message a new UID (RFC 6851 3.3) and COPY adds a copy.
+	self, err := c.Move(imap.SeqSetNum(1), "INBOX").Wait()
+	if err != nil || self.SourceUIDs.String() != "1" || self.DestUIDs.String() != "5" {
+		t.Fatalf("MOVE into the selected mailbox: %+v, %v", self, err)
+	}
+	if c.Mailbox().NumMessages != 2 {
+		t.Errorf("after MOVE into itself the client thinks INBOX has %d messages, want 2", c.Mailbox().NumMessages)
+	}
+	if data, err := c.Copy(imap.SeqSetNum(2), "INBOX").Wait(); err != nil || data.DestUIDs.String() != "6" {
+		t.Fatalf("COPY into the selected mailbox: %+v, %v", data, err)
+	}
+	if c.Mailbox().NumMessages != 3 {
+		t.Errorf("after COPY into itself the client thinks INBOX has %d messages, want 3", c.Mailbox().NumMessages)
+	}
 
-	for name, want := range map[string]uint32{"INBOX": 2, "Archive": 2, "Trash": 2} {
+	for name, want := range map[string]uint32{"INBOX": 3, "Archive": 2, "Trash": 2} {
 		st, err := c.Status(name, &imap.StatusOptions{NumMessages: true}).Wait()
 		if err != nil || *st.NumMessages != want {
 			t.Errorf("STATUS %s: %v %v, want %d", name, st, err, want)
 		}
 	}
 	msgs, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true}).Collect()
-	if err != nil || len(msgs) != 2 || msgs[0].UID != 1 || msgs[1].UID != 3 {
+	if err != nil || len(msgs) != 3 || msgs[0].UID != 3 || msgs[1].UID != 5 || msgs[2].UID != 6 {
 		t.Fatalf("FETCH after MOVE: %v %v", msgs, err)
 	}
 }

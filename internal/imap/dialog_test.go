@@ -38,6 +38,14 @@ func newRawConn(t testing.TB, c net.Conn) *rawConn {
 	return rc
 }
 
+// dialLoggedIn is dialRaw logged in as testUser.
+func dialLoggedIn(t *testing.T, ts *testServer) *rawConn {
+	t.Helper()
+	rc := dialRaw(t, ts.addr)
+	rc.ok("LOGIN %s %q", testUser, testPassword)
+	return rc
+}
+
 func (rc *rawConn) readLine() string {
 	rc.t.Helper()
 	rc.c.SetReadDeadline(time.Now().Add(5 * time.Second))

@@ -19,6 +19,7 @@ var (
 	errTryCreate       = no(imap.ResponseCodeTryCreate, "No such mailbox")
 	errAlreadyExists   = no(imap.ResponseCodeAlreadyExists, "Mailbox already exists")
 	errInvalidName     = no(imap.ResponseCodeCannot, "Invalid mailbox name")
+	errDotLevel        = no(imap.ResponseCodeCannot, `Invalid mailbox name: a level may not be "." or ".."`)
 	errProtected       = no(imap.ResponseCodeCannot, "This mailbox cannot be deleted or renamed")
 	errHasChildren     = no(imap.ResponseCodeHasChildren, "Mailbox has children; delete them first")
 	errOverQuota       = no(imap.ResponseCodeOverQuota, "Mailbox quota exceeded")
@@ -27,7 +28,6 @@ var (
 	errReadOnly        = no(imap.ResponseCodeCannot, "Mailbox is open read-only (EXAMINE)")
 	errMailboxGone     = no(imap.ResponseCodeNonExistent, "The selected mailbox has been deleted")
 	errAccountGone     = no(imap.ResponseCodeUnavailable, "Account is no longer available")
-	errSameMailbox     = no(imap.ResponseCodeCannot, "Source and destination are the same mailbox")
 	errUnknownCTE      = no(imap.ResponseCodeUnknownCTE, "Unknown Content-Transfer-Encoding")
 	errInternal        = no(imap.ResponseCodeServerBug, "Internal server error")
 	errNotSelectedBug  = &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeClientBug, Text: "No mailbox selected"}
@@ -66,6 +66,8 @@ func (s *session) storeError(op string, err error) error {
 		return errNoSuchMailbox
 	case errors.Is(err, store.ErrMailboxExists):
 		return errAlreadyExists
+	case errors.Is(err, store.ErrDotLevel):
+		return errDotLevel
 	case errors.Is(err, store.ErrInvalidName):
 		return errInvalidName
 	case errors.Is(err, store.ErrProtected):

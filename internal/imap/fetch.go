@@ -74,7 +74,7 @@ func (s *session) fetchRefs(w *imapserver.FetchWriter, sel *selection, refs []ms
 				return err
 			}
 		}
-		if err := s.fetchBatch(w, batch, msgs, plan, changed); err != nil {
+		if err := s.fetchBatch(w, sel, batch, msgs, plan, changed); err != nil {
 			return err
 		}
 	}
@@ -84,7 +84,7 @@ func (s *session) fetchRefs(w *imapserver.FetchWriter, sel *selection, refs []ms
 // fetchBatch writes the responses of one batch. Bodies are read chunk by chunk outside any store transaction, so
 // they are pinned first: another session expunging a message meanwhile cannot pull its chunks away mid-literal.
 // A message expunged before the pin is left out, which RFC 3501 7.4.1 allows for a message the client still sees.
-func (s *session) fetchBatch(w *imapserver.FetchWriter, batch []msgRef, msgs []store.Message, plan fetchPlan, changed map[uint32]bool) error {
+func (s *session) fetchBatch(w *imapserver.FetchWriter, sel *selection, batch []msgRef, msgs []store.Message, plan fetchPlan, changed map[uint32]bool) error {
 	present := make([]bool, len(msgs))
 	if plan.body {
 		ids := make([]store.BodyID, len(msgs))
@@ -105,7 +105,7 @@ func (s *session) fetchBatch(w *imapserver.FetchWriter, batch []msgRef, msgs []s
 			continue
 		}
 		m := &msgs[i]
-		if err := s.fetchMessage(w, seqs[m.UID], m, plan, changed[m.UID]); err != nil {
+		if err := s.fetchMessage(w, sel, seqs[m.UID], m, plan, changed[m.UID]); err != nil {
 			return err
 		}
 	}
@@ -144,7 +144,7 @@ func (s *session) markSeen(sel *selection, msgs []store.Message) (map[uint32]boo
 
 // fetchMessage writes one FETCH response. Everything but a large whole-message literal is prepared before the
 // response starts, so a failure (say an unknown transfer encoding for BINARY) becomes a clean tagged NO.
-func (s *session) fetchMessage(w *imapserver.FetchWriter, seq uint32, m *store.Message, plan fetchPlan, flagsChanged bool) error {
+func (s *session) fetchMessage(w *imapserver.FetchWriter, sel *selection, seq uint32, m *store.Message, plan fetchPlan, flagsChanged bool) error {
 	body, err := s.prepareBody(m, plan)
 	if err != nil {
 		return err
@@ -152,6 +152,11 @@ func (s *session) fetchMessage(w *imapserver.FetchWriter, seq uint32, m *store.M
 	o := plan.opts
 	enabled := s.conn.EnabledCaps()
 	condStore := enabled.Has(imap.CapCondStore)
+	if o.Flags || flagsChanged || o.ModSeq {
+		if err := s.announceKeywords(w, sel, m.Flags); err != nil {
+			return err
+		}
+	}
 	resp := w.CreateMessage(seq)
 	// UID with an implicit \Seen once CONDSTORE is enabled (RFC 7162 3.1), always once QRESYNC is (RFC 7162 3.2)
 	if o.UID || flagsChanged && condStore || enabled.Has(imap.CapQResync) {
@@ -161,7 +166,7 @@ func (s *session) fetchMessage(w *imapserver.FetchWriter, seq uint32, m *store.M
 	// queued before would look like a step back.
 	withFlags := o.Flags || flagsChanged || o.ModSeq
 	if withFlags {
-		resp.WriteFlags(imapFlags(m.Flags))
+		resp.WriteFlags(s.shownFlags(sel, m.UID, m.Flags))
 		s.sentFlags(m.UID, m.ModSeq)
 	}
 	if o.ModSeq || withFlags && condStore {

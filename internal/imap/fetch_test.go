@@ -170,12 +170,86 @@ func TestFetchLegacyItemsAndLargeBody(t *testing.T) {
 		t.Error("BODY[]<1048576.200000> differs")
 	}
 
-	rc := dialRaw(t, ts.addr)
-	rc.ok("LOGIN %s %q", testUser, testPassword)
+	rc := dialLoggedIn(t, ts)
 	rc.ok("EXAMINE INBOX")
 	lines := rc.ok("FETCH 1 (RFC822.SIZE RFC822.HEADER BODY)")
 	want := fmt.Sprintf("RFC822.SIZE %d", len(raw))
 	if !containsLine(lines, want) || !containsLine(lines, "RFC822.HEADER {") || !containsLine(lines, `BODY ("text" "plain"`) {
 		t.Errorf("legacy FETCH items: %q", lines)
+	}
+}
+
+// TestEnvelopeGroupsAndSearch: a group in To or Cc reaches the client in RFC 3501 group syntax (7.4.2), and SEARCH
+// TO and CC find the message by the group's name and by a member's address.
+func TestEnvelopeGroupsAndSearch(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.client(t, nil)
+	appendMsg(t, c, "INBOX", crlf("From: an@example.gov.vn\nTo: Undisclosed: a@b.vn, Chi <c@d.vn>;\nCc: undisclosed-recipients:;\nSubject: x\n\nbody\n"), nil)
+	appendMsg(t, c, "INBOX", crlf("From: an@example.gov.vn\nTo: a@x.vn\nSubject: y\n\nbody\n"), nil)
+	selectBox(t, c, "INBOX", false)
+	msgs, err := c.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{Envelope: true}).Collect()
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("FETCH ENVELOPE: %v %v", msgs, err)
+	}
+	wantTo := []imap.Address{{Mailbox: "Undisclosed"}, {Mailbox: "a", Host: "b.vn"}, {Name: "Chi", Mailbox: "c", Host: "d.vn"}, {}}
+	wantCc := []imap.Address{{Mailbox: "undisclosed-recipients"}, {}}
+	if env := msgs[0].Envelope; !slices.Equal(env.To, wantTo) || !slices.Equal(env.Cc, wantCc) {
+		t.Errorf("ENVELOPE To %+v Cc %+v, want %+v and %+v", env.To, env.Cc, wantTo, wantCc)
+	}
+	appendMsg(t, c, "INBOX", crlf("From: <@route:user@domain.vn>\nSubject: z\n\nbody\n"), nil)
+	msgs, err = c.Fetch(imap.SeqSetNum(3), &imap.FetchOptions{Envelope: true}).Collect()
+	want := imap.Address{ADL: "@route", Mailbox: "user", Host: "domain.vn"}
+	if err != nil || len(msgs) != 1 || len(msgs[0].Envelope.From) != 1 || msgs[0].Envelope.From[0] != want {
+		t.Errorf("ENVELOPE of a From with a source route: %+v, %v; want From %+v", msgs, err, want)
+	}
+	checkSearches(t, c, []searchCase{
+		{"TO group name", headerKey("To", "undisclosed"), []uint32{1}},
+		{"TO member", headerKey("To", "c@d.vn"), []uint32{1}},
+		{"TO member name", headerKey("To", "chi"), []uint32{1}},
+		{"CC empty group", headerKey("Cc", "undisclosed-recipients"), []uint32{1}},
+		{"TO other", headerKey("To", "a@x.vn"), []uint32{2}},
+	})
+}
+
+// untilTagged reads the lines of a response up to the tagged one, literals included, joined with CRLF.
+func (rc *rawConn) untilTagged(tag string) string {
+	rc.t.Helper()
+	var lines []string
+	for i := 0; i < 1000; i++ {
+		line := rc.readLine()
+		lines = append(lines, line)
+		if strings.HasPrefix(line, tag+" ") {
+			return strings.Join(lines, "\r\n")
+		}
+	}
+	rc.t.Fatalf("no tagged %s response: %q", tag, lines)
+	return ""
+}
+
+// TestDialogNULBytes: a message with NUL bytes APPENDed as literal8 is stored as sent and comes back byte for byte
+// through BINARY (literal8, RFC 3516), while BODY[] and BODY[1], plain literals where NUL is not allowed (RFC 9051
+// 4.3), carry 0x80 in its place, with the size unchanged.
+func TestDialogNULBytes(t *testing.T) {
+	ts := newTestServer(t)
+	rc := dialLoggedIn(t, ts)
+	msg := "Subject: nul\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\na\x00b\x00\r\n"
+	if _, err := fmt.Fprintf(rc.c, "A1 APPEND INBOX ~{%d+}\r\n%s\r\n", len(msg), msg); err != nil {
+		t.Fatal(err)
+	}
+	if resp := rc.untilTagged("A1"); !strings.Contains(resp, "A1 OK") {
+		t.Fatalf("BINARY APPEND: %q", resp)
+	}
+	rc.ok("SELECT INBOX")
+	fmt.Fprintf(rc.c, "F1 FETCH 1 (BINARY.PEEK[] BINARY.PEEK[1])\r\n")
+	if resp := rc.untilTagged("F1"); !strings.Contains(resp, fmt.Sprintf("BINARY[] ~{%d}\r\n%s", len(msg), msg)) ||
+		!strings.Contains(resp, "BINARY[1] ~{6}\r\na\x00b\x00\r\n") {
+		t.Errorf("BINARY: %q", resp)
+	}
+	fmt.Fprintf(rc.c, "F2 FETCH 1 (BODY.PEEK[] BODY.PEEK[1] RFC822.SIZE)\r\n")
+	replaced := strings.ReplaceAll(msg, "\x00", "\x80")
+	resp := rc.untilTagged("F2")
+	if strings.Contains(resp, "\x00") || !strings.Contains(resp, fmt.Sprintf("BODY[] {%d}\r\n%s", len(msg), replaced)) ||
+		!strings.Contains(resp, "BODY[1] {6}\r\na\x80b\x80\r\n") || !strings.Contains(resp, fmt.Sprintf("RFC822.SIZE %d", len(msg))) {
+		t.Errorf("BODY: %q", resp)
 	}
 }

@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -159,6 +160,7 @@ func (w sliceWriter) Write(p []byte) (int, error) {
 // writeSection writes a prepared section into its literal. A store failure in the middle of a streamed literal
 // cannot be reported in-band, so the connection is closed rather than left out of step with the client.
 func (s *session) writeSection(lw io.Writer, m *store.Message, d sectionData) error {
+	lw = nulReplacer{lw}
 	if !d.stream {
 		_, err := lw.Write(d.data)
 		return err
@@ -170,6 +172,20 @@ func (s *session) writeSection(lw io.Writer, m *store.Message, d sectionData) er
 		return fmt.Errorf("stream message %d: %w", m.UID, err)
 	}
 	return nil
+}
+
+// nulReplacer writes NUL bytes as 0x80. A BODY[...] or RFC822 section goes out as a plain literal, where NUL is not
+// allowed (RFC 9051 4.3; RFC 3501 4.3): only BINARY's literal8 may carry it (RFC 3516). A message stored with NUL
+// (a BINARY APPEND, a delivery) keeps it, and BINARY returns it as it is; elsewhere each NUL becomes 0x80, as
+// Dovecot does, which keeps every size the client was told (RFC822.SIZE, BODYSTRUCTURE, partial offsets) right.
+type nulReplacer struct{ w io.Writer }
+
+func (r nulReplacer) Write(p []byte) (int, error) {
+	if bytes.IndexByte(p, 0) < 0 {
+		return r.w.Write(p)
+	}
+	q := bytes.ReplaceAll(p, []byte{0}, []byte{0x80})
+	return r.w.Write(q)
 }
 
 // binarySection reads BINARY[part]<partial> (RFC 3516): the content with its transfer encoding removed.

@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
@@ -55,11 +56,14 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	}
 	seqs := seqByUID(refs)
 	for _, fc := range changed {
+		if err := s.announceKeywords(w, sel, fc.Flags); err != nil {
+			return err
+		}
 		resp := w.CreateMessage(seqs[fc.UID])
 		if withUID || condStore {
 			resp.WriteUID(imap.UID(fc.UID))
 		}
-		resp.WriteFlags(imapFlags(fc.Flags))
+		resp.WriteFlags(s.shownFlags(sel, fc.UID, fc.Flags))
 		s.sentFlags(fc.UID, fc.ModSeq)
 		if condStore {
 			resp.WriteModSeq(fc.ModSeq)
@@ -83,7 +87,7 @@ func seqByUID(refs []msgRef) map[uint32]uint32 {
 func flagStrings(flags []imap.Flag) []string {
 	out := make([]string, 0, len(flags))
 	for _, f := range flags {
-		if !strings.EqualFold(string(f), `\Recent`) {
+		if !isRecentFlag(f) {
 			out = append(out, string(f))
 		}
 	}
@@ -107,6 +111,71 @@ func hasFlag(flags []string, f imap.Flag) bool {
 	}
 	return false
 }
+
+// announceKeywords writes FLAGS and PERMANENTFLAGS with every keyword of the mailbox before a FETCH response
+// whose flags hold a keyword the client has not been shown yet: one this session's own STORE or APPEND just used
+// for the first time, or one another session's commit added after this session last read FLAGS. The FLAGS update
+// the live state queued for it is only written after the command, too late for this FETCH; it then repeats the
+// list, which does no harm.
+func (s *session) announceKeywords(w *imapserver.FetchWriter, sel *selection, flags []string) error {
+	if !sel.hasUnannounced(flags) {
+		return nil
+	}
+	keywords := sel.state.currentKeywords()
+	for _, f := range flags {
+		// The commit that added it may not have reached the live state yet.
+		if isKeyword(f) && !slices.ContainsFunc(keywords, func(k string) bool { return strings.EqualFold(k, f) }) {
+			keywords = append(keywords, f)
+		}
+	}
+	flagList, permanent := sel.announce(keywords)
+	return w.WriteMailboxFlags(flagList, permanent)
+}
+
+// pollKeywords writes FLAGS and PERMANENTFLAGS after another session's commit added a keyword, before the updates
+// of the poll; the FLAGS update the live state queued only carries FLAGS (RFC 3501 7.1: PERMANENTFLAGS).
+func (s *session) pollKeywords(w *imapserver.UpdateWriter, sel *selection) error {
+	keywords := sel.state.currentKeywords()
+	if !sel.hasUnannounced(keywords) {
+		return nil
+	}
+	flagList, permanent := sel.announce(keywords)
+	if err := w.WriteMailboxFlags(flagList); err != nil {
+		return err
+	}
+	return w.WritePermanentFlags(permanent)
+}
+
+// announce records that the client is told of keywords, and returns the FLAGS and PERMANENTFLAGS lists that tell
+// it: PERMANENTFLAGS is empty when the session may not change the mailbox.
+func (sel *selection) announce(keywords []string) (flagList, permanent []imap.Flag) {
+	sel.markAnnounced(keywords)
+	mb := store.Mailbox{Keywords: keywords}
+	permanent = []imap.Flag{}
+	if sel.canWrite {
+		permanent = append(mailboxFlags(mb), imap.FlagWildcard)
+	}
+	return mailboxFlags(mb), permanent
+}
+
+// hasUnannounced reports whether flags hold a keyword the client has not seen in FLAGS.
+func (sel *selection) hasUnannounced(flags []string) bool {
+	for _, f := range flags {
+		if isKeyword(f) && !sel.announced[strings.ToLower(f)] {
+			return true
+		}
+	}
+	return false
+}
+
+func (sel *selection) markAnnounced(keywords []string) {
+	for _, k := range keywords {
+		sel.announced[strings.ToLower(k)] = true
+	}
+}
+
+// isKeyword tells keywords from system flags, which start with a backslash (RFC 3501 2.3.2).
+func isKeyword(flag string) bool { return !strings.HasPrefix(flag, `\`) }
 
 // mailboxFlags is the FLAGS response of a mailbox: system flags and the keywords in use.
 func mailboxFlags(mb store.Mailbox) []imap.Flag {

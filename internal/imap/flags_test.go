@@ -3,6 +3,7 @@ package imap
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
@@ -37,6 +38,7 @@ func TestStoreForms(t *testing.T) {
 	c := ts.client(t, nil)
 	fillInbox(t, c, 3)
 	selectBox(t, c, "INBOX", false)
+	selectBox(t, c, "INBOX", false) // again: the messages are no longer \Recent, which this test is not about
 
 	msgs := storeFlags(t, c, imap.SeqSetNum(1, 2), imap.StoreFlagsAdd, false, imap.FlagFlagged, "$Label1")
 	if len(msgs) != 2 || !slices.Equal(sortedFlags(msgs[0].Flags), []imap.Flag{"$Label1", imap.FlagFlagged}) {
@@ -71,4 +73,39 @@ func TestStoreForms(t *testing.T) {
 	if !slices.Contains(data.Flags, "$Label1") || !slices.Contains(data.PermanentFlags, imap.FlagWildcard) {
 		t.Errorf("SELECT FLAGS %v PERMANENTFLAGS %v", data.Flags, data.PermanentFlags)
 	}
+}
+
+// TestDialogNewKeywordAnnouncedBeforeFetch: a keyword used for the first time in a mailbox reaches every session
+// in an untagged FLAGS (with PERMANENTFLAGS) before any FETCH that shows it: the session whose STORE set it, one
+// that FETCHes before its next NOOP would have told it, and one told by its NOOP.
+func TestDialogNewKeywordAnnouncedBeforeFetch(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.client(t, nil)
+	appendMsg(t, c, "INBOX", []byte("Subject: a\r\n\r\nbody\r\n"), nil)
+	a, b := dialRaw(t, ts.addr), dialRaw(t, ts.addr)
+	for _, rc := range []*rawConn{a, b} {
+		rc.ok("LOGIN %s %q", testUser, testPassword)
+		rc.ok("SELECT INBOX")
+	}
+	flagsFirst := func(who string, lines []string, keyword string) {
+		t.Helper()
+		flags, perm, fetch := -1, -1, -1
+		for i, l := range lines {
+			switch {
+			case strings.HasPrefix(l, "* FLAGS (") && strings.Contains(l, keyword) && flags < 0:
+				flags = i
+			case strings.HasPrefix(l, "* OK [PERMANENTFLAGS (") && strings.Contains(l, keyword) && perm < 0:
+				perm = i
+			case strings.Contains(l, " FETCH (") && strings.Contains(l, keyword) && fetch < 0:
+				fetch = i
+			}
+		}
+		if fetch < 0 || flags < 0 || flags > fetch || perm < 0 || perm > fetch {
+			t.Errorf("%s: want FLAGS and PERMANENTFLAGS with %s before the FETCH showing it: %q", who, keyword, lines)
+		}
+	}
+	flagsFirst("STORE", a.ok(`STORE 1 +FLAGS ($Moi)`), "$Moi")
+	flagsFirst("FETCH in another session", b.ok("FETCH 1 FLAGS"), "$Moi")
+	flagsFirst("UID STORE", a.ok(`UID STORE 1 FLAGS (\Seen $Khac)`), "$Khac")
+	flagsFirst("NOOP in another session", b.ok("NOOP"), "$Khac")
 }

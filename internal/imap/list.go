@@ -122,12 +122,12 @@ func (s *session) sharedMailboxes() ([]store.Mailbox, error) {
 
 // listTree answers "does this mailbox have children, subscribed descendants" for one account's mailboxes.
 type listTree struct {
-	children   map[string]bool
-	subscribed map[string]bool // some descendant is subscribed
+	children        map[string]bool
+	subscribedBelow map[string][]string // the subscribed descendants of each mailbox
 }
 
 func newListTree(boxes []store.Mailbox) listTree {
-	t := listTree{children: map[string]bool{}, subscribed: map[string]bool{}}
+	t := listTree{children: map[string]bool{}, subscribedBelow: map[string][]string{}}
 	for _, mb := range boxes {
 		name := mb.Name
 		for {
@@ -138,11 +138,23 @@ func newListTree(boxes []store.Mailbox) listTree {
 			name = name[:i]
 			t.children[name] = true
 			if mb.Subscribed {
-				t.subscribed[name] = true
+				t.subscribedBelow[name] = append(t.subscribedBelow[name], mb.Name)
 			}
 		}
 	}
 	return t
+}
+
+// subscribedUnmatched reports whether name has a subscribed descendant that the patterns do not match. RFC 5258
+// 3.5 and 4: CHILDINFO is for a mailbox that fails the selection criteria itself but has a descendant that meets
+// them and is not returned on its own; a descendant the patterns match is listed itself instead.
+func (t listTree) subscribedUnmatched(name string, m *listMatcher) bool {
+	for _, child := range t.subscribedBelow[name] {
+		if !m.match(child) {
+			return true
+		}
+	}
+	return false
 }
 
 // listItems selects and describes the mailboxes to return. boxes are in name order (listedMailboxes), so parents
@@ -154,7 +166,7 @@ func (s *session) listItems(boxes []store.Mailbox, m *listMatcher, o *imap.ListO
 		if !m.match(mb.Name) {
 			continue
 		}
-		childInfo := o.SelectRecursiveMatch && tree.subscribed[mb.Name]
+		childInfo := o.SelectRecursiveMatch && o.SelectSubscribed && !mb.Subscribed && tree.subscribedUnmatched(mb.Name, m)
 		if o.SelectSubscribed && !mb.Subscribed && !childInfo {
 			continue
 		}

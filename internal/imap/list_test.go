@@ -118,10 +118,8 @@ func TestListSubscribedAndStatus(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, name := range []string{"A", "A/B", "X"} {
-		if err := c.Unsubscribe(name).Wait(); err != nil {
-			t.Fatal(err)
-		}
+	if err := c.Subscribe("A/B/C").Wait(); err != nil { // CREATE subscribes nothing
+		t.Fatal(err)
 	}
 	sub := listAll(t, c, "", "*", &imap.ListOptions{SelectSubscribed: true})
 	if sub["A"] != nil || sub["X"] != nil || !hasAttr(sub["A/B/C"], imap.MailboxAttrSubscribed) {
@@ -172,4 +170,42 @@ func keys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestDialogChildInfo: CHILDINFO goes only with a mailbox that is not subscribed itself and has a subscribed
+// descendant the patterns do not match (RFC 5258 3.5, 4); a descendant the patterns match is listed on its own.
+func TestDialogChildInfo(t *testing.T) {
+	ts := newTestServer(t)
+	rc := dialLoggedIn(t, ts)
+	rc.ok("CREATE A/B")
+	rc.ok("CREATE S/T")
+	rc.ok("SUBSCRIBE A/B")
+	rc.ok("SUBSCRIBE S")
+	rc.ok("SUBSCRIBE S/T")
+	lines := rc.ok(`LIST (SUBSCRIBED RECURSIVEMATCH) "" %%`)
+	if !containsLine(lines, `"A" (CHILDINFO ("SUBSCRIBED"))`) || containsLine(lines, `"S" (CHILDINFO`) {
+		t.Errorf("LIST (SUBSCRIBED RECURSIVEMATCH) %%: %q", lines)
+	}
+	lines = rc.ok(`LIST (SUBSCRIBED RECURSIVEMATCH) "" (A A/B)`)
+	if containsLine(lines, `"A"`) || !containsLine(lines, `"A/B"`) {
+		t.Errorf("LIST (SUBSCRIBED RECURSIVEMATCH) (A A/B): %q", lines)
+	}
+}
+
+// TestDialogLSubParents: LSUB with % lists a level that is not subscribed itself but has subscribed children as
+// \Noselect (RFC 3501 6.3.9); with * the children are listed instead.
+func TestDialogLSubParents(t *testing.T) {
+	ts := newTestServer(t)
+	rc := dialLoggedIn(t, ts)
+	rc.ok("CREATE P/C")
+	rc.ok("CREATE Q")
+	rc.ok("SUBSCRIBE P/C")
+	lines := rc.ok(`LSUB "" %%`)
+	if !containsLine(lines, `\Noselect) "/" "P"`) || containsLine(lines, `"Q"`) || containsLine(lines, `"P/C"`) {
+		t.Errorf(`LSUB "" %%: %q`, lines)
+	}
+	lines = rc.ok(`LSUB "" *`)
+	if containsLine(lines, `"P"`) || !containsLine(lines, `"P/C"`) {
+		t.Errorf(`LSUB "" *: %q`, lines)
+	}
 }

@@ -158,7 +158,11 @@ func (s *session) statusData(mb store.Mailbox, o *imap.StatusOptions) (*imap.Sta
 		d.AppendLimit = ptr(s.srv.appendLimit)
 	}
 	if o.NumRecent {
-		d.NumRecent = ptr(uint32(0)) // \Recent is not kept (IMAP4rev2 dropped it)
+		n, err := s.statusRecent(mb)
+		if err != nil {
+			return nil, err
+		}
+		d.NumRecent = ptr(n)
 	}
 	if o.DeletedStorage {
 		size, err := s.deletedStorage(mb)

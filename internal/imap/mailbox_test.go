@@ -1,6 +1,8 @@
 package imap
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
@@ -16,6 +18,13 @@ func TestCreateRenameDelete(t *testing.T) {
 	wantCode(t, c.Create("Dự án/2026", nil).Wait(), imap.ResponseCodeAlreadyExists)
 	wantCode(t, c.Create("inbox", nil).Wait(), imap.ResponseCodeAlreadyExists)
 	wantCode(t, c.Create("a//b", nil).Wait(), imap.ResponseCodeCannot)
+	for _, name := range []string{"a/../b", "./x", "x/.", "..", "Dự án/../x"} {
+		err := c.Create(name, nil).Wait()
+		wantCode(t, err, imap.ResponseCodeCannot)
+		if err == nil || !strings.Contains(err.Error(), `"." or ".."`) {
+			t.Errorf("CREATE %s: %v, want a refusal naming . and ..", name, err)
+		}
+	}
 
 	if err := c.Create("Hóa đơn", &imap.CreateOptions{SpecialUse: []imap.MailboxAttr{"\\archive"}}).Wait(); err != nil {
 		t.Fatalf("CREATE USE (\\Archive): %v", err)
@@ -33,6 +42,8 @@ func TestCreateRenameDelete(t *testing.T) {
 		t.Errorf("after RENAME: %v", keys(all))
 	}
 	wantCode(t, c.Rename("Không có", "Mới", nil).Wait(), imap.ResponseCodeNonExistent)
+	wantCode(t, c.Rename("Công trình", "Công trình/../x", nil).Wait(), imap.ResponseCodeCannot)
+	wantCode(t, c.Rename("Công trình", "./Công trình", nil).Wait(), imap.ResponseCodeCannot)
 	wantCode(t, c.Rename("Sent", "Drafts", nil).Wait(), imap.ResponseCodeAlreadyExists)
 
 	// RENAME INBOX moves its messages into a new mailbox and leaves an empty INBOX (RFC 3501 6.3.5).
@@ -93,4 +104,29 @@ func TestStatusAllItems(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCode(t, c.Subscribe("Không có").Wait(), imap.ResponseCodeNonExistent)
+}
+
+// TestCreateDoesNotSubscribe: CREATE leaves the subscription list alone, for the mailbox and the parents it makes
+// (RFC 9051 6.3.9); a new account's own folders start subscribed.
+func TestCreateDoesNotSubscribe(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.client(t, nil)
+	if err := c.Create("Dự án/2026/Quý 1", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rename("Dự án/2026/Quý 1", "Lưu/Quý 1", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	subs, err := c.List("", "*", &imap.ListOptions{SelectSubscribed: true}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, d := range subs {
+		names = append(names, d.Mailbox)
+	}
+	slices.Sort(names)
+	if want := []string{"Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"}; !slices.Equal(names, want) {
+		t.Errorf("subscribed after CREATE and RENAME: %q, want the default folders %q", names, want)
+	}
 }

@@ -147,7 +147,7 @@ func TestDialogNotifyFetchesNewMessages(t *testing.T) {
 	lines := a.ok("NOOP")
 	exists := slices.Index(lines, "* 2 EXISTS")
 	fetch := slices.IndexFunc(lines, func(l string) bool {
-		return strings.HasPrefix(l, `* 2 FETCH (UID 2 FLAGS () BODY[HEADER.FIELDS ("SUBJECT")] {`)
+		return strings.HasPrefix(l, `* 2 FETCH (UID 2 FLAGS (\Recent) BODY[HEADER.FIELDS ("SUBJECT")] {`)
 	})
 	if exists < 0 || fetch < exists || containsLine(lines, "* 1 FETCH") {
 		t.Errorf("new message: %q, want EXISTS then a FETCH of message 2 only", lines)
@@ -155,7 +155,7 @@ func TestDialogNotifyFetchesNewMessages(t *testing.T) {
 	if lines := a.ok("NOOP"); len(lines) != 0 {
 		t.Errorf("second NOOP: %q", lines)
 	}
-	if lines := a.ok("FETCH 2 FLAGS"); !slices.Contains(lines, "* 2 FETCH (FLAGS ())") {
+	if lines := a.ok("FETCH 2 FLAGS"); !slices.Contains(lines, `* 2 FETCH (FLAGS (\Recent))`) {
 		t.Errorf("the notification marked the message read: %q", lines)
 	}
 }

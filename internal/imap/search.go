@@ -83,7 +83,7 @@ func (s *session) runSearch(sel *selection, q *searchQuery, candidates []msgRef)
 		}
 		seqs := seqByUID(batch)
 		for i := range msgs {
-			m := &searchMsg{s: s, m: &msgs[i], seq: seqs[msgs[i].UID]}
+			m := &searchMsg{s: s, m: &msgs[i], seq: seqs[msgs[i].UID], recent: sel.recent.has(msgs[i].UID)}
 			ok, err := q.match(m)
 			if err != nil {
 				return nil, err

@@ -46,15 +46,37 @@ func crlf(s string) []byte { return []byte(strings.ReplaceAll(s, "\n", "\r\n")) 
 
 func day0(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 
+// searchCase is one SEARCH and the sequence numbers it must find.
+type searchCase struct {
+	name string
+	c    imap.SearchCriteria
+	want []uint32
+}
+
+// headerKey is SEARCH HEADER key value, which also stands for FROM, TO, CC, BCC and SUBJECT.
+func headerKey(key, value string) imap.SearchCriteria {
+	return imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: key, Value: value}}}
+}
+
+func checkSearches(t *testing.T, c *imapclient.Client, cases []searchCase) {
+	t.Helper()
+	for _, tc := range cases {
+		data, err := c.Search(&tc.c, nil).Wait()
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if got := data.AllSeqNums(); !slices.Equal(got, tc.want) {
+			t.Errorf("SEARCH %s = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestSearchKeys(t *testing.T) {
 	ts := newTestServer(t)
 	c := searchFixture(t, ts)
 	big := int64(len(reportMessage()))
-	cases := []struct {
-		name string
-		c    imap.SearchCriteria
-		want []uint32
-	}{
+	cases := []searchCase{
 		{"ALL", imap.SearchCriteria{}, []uint32{1, 2, 3}},
 		{"FLAGGED", imap.SearchCriteria{Flag: []imap.Flag{imap.FlagFlagged}}, []uint32{1}},
 		{"UNSEEN", imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}}, []uint32{1, 3}},
@@ -81,18 +103,12 @@ func TestSearchKeys(t *testing.T) {
 		{"OR", imap.SearchCriteria{Or: [][2]imap.SearchCriteria{{{Flag: []imap.Flag{imap.FlagSeen}}, {Larger: big - 1}}}}, []uint32{1, 2}},
 		{"seq 2:*", imap.SearchCriteria{SeqNum: []imap.SeqSet{{{Start: 2, Stop: 0}}}}, []uint32{2, 3}},
 		{"UID 1,3 AND TEXT", imap.SearchCriteria{UID: []imap.UIDSet{imap.UIDSetNum(1, 3)}, Text: []string{"bao cao"}}, []uint32{1, 3}},
-		{"RECENT", imap.SearchCriteria{Flag: []imap.Flag{"\\Recent"}}, nil},
+		// The fixture's session is the first to select INBOX after the APPENDs: all three are \Recent in it.
+		{"RECENT", imap.SearchCriteria{Flag: []imap.Flag{"\\Recent"}}, []uint32{1, 2, 3}},
+		{"NEW", imap.SearchCriteria{Flag: []imap.Flag{"\\Recent"}, NotFlag: []imap.Flag{imap.FlagSeen}}, []uint32{1, 3}},
+		{"OLD", imap.SearchCriteria{NotFlag: []imap.Flag{"\\Recent"}}, nil},
 	}
-	for _, tc := range cases {
-		data, err := c.Search(&tc.c, nil).Wait()
-		if err != nil {
-			t.Errorf("%s: %v", tc.name, err)
-			continue
-		}
-		if got := data.AllSeqNums(); !slices.Equal(got, tc.want) {
-			t.Errorf("SEARCH %s = %v, want %v", tc.name, got, tc.want)
-		}
-	}
+	checkSearches(t, c, cases)
 }
 
 // TestSearchUnlabelledWindows1258: a message in windows-1258 without a charset label, as old Vietnamese mailers
@@ -222,4 +238,23 @@ func TestDialogSearchSmallerThenOtherKeys(t *testing.T) {
 			t.Errorf("SEARCH %s: %q; want messages 2 and 3", fmt.Sprintf(keys, big), lines)
 		}
 	}
+}
+
+// TestSearchHeaderPresence: HEADER with an empty string matches every message that has the field, whatever its
+// value (RFC 9051 6.4.4), also for the fields otherwise answered from the envelope: a missing Subject is not an
+// empty one, and "To: undisclosed-recipients:;" is a To field with no address.
+func TestSearchHeaderPresence(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.client(t, nil)
+	appendMsg(t, c, "INBOX", crlf("From: a@example.gov.vn\nSubject: \nTo: undisclosed-recipients:;\n\nbody\n"), nil)
+	appendMsg(t, c, "INBOX", crlf("From: b@example.gov.vn\n\nbody\n"), nil)
+	selectBox(t, c, "INBOX", false)
+	header := func(key string) imap.SearchCriteria { return headerKey(key, "") }
+	cases := []searchCase{
+		{"HEADER SUBJECT", header("Subject"), []uint32{1}},
+		{"NOT HEADER SUBJECT", imap.SearchCriteria{Not: []imap.SearchCriteria{header("subject")}}, []uint32{2}},
+		{"HEADER TO", header("To"), []uint32{1}},
+		{"HEADER FROM", header("From"), []uint32{1, 2}},
+	}
+	checkSearches(t, c, cases)
 }

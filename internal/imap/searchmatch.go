@@ -27,7 +27,7 @@ type searchQuery struct {
 
 type headerQuery struct {
 	field    string // canonical case-insensitively: "From", "Subject", …
-	value    string // folded; "" matches any message with the field
+	value    string // folded; "" matches any message that has the field
 	envelope bool   // answered from the stored envelope
 }
 
@@ -50,7 +50,9 @@ func compileSearch(sel *selection, c *imap.SearchCriteria) *searchQuery {
 	}
 	for _, h := range c.Header {
 		hq := headerQuery{field: h.Key, value: message.Fold(h.Value)}
-		if canon, ok := envelopeFields[strings.ToLower(h.Key)]; ok {
+		// An empty string asks whether the field is there at all, whatever its value (RFC 9051 6.4.4): the header
+		// block answers that, the envelope cannot (it shows a missing Subject as an empty one).
+		if canon, ok := envelopeFields[strings.ToLower(h.Key)]; ok && h.Value != "" {
 			hq.field, hq.envelope = canon, true
 		}
 		q.headers = append(q.headers, hq)
@@ -171,12 +173,12 @@ func (q *searchQuery) match(m *searchMsg) (bool, error) {
 // matchEntry checks flags, size and internal date.
 func (q *searchQuery) matchEntry(m *searchMsg) bool {
 	for _, f := range q.flags {
-		if !hasFlag(m.m.Flags, f) {
+		if !m.hasFlag(f) {
 			return false
 		}
 	}
 	for _, f := range q.notFlags {
-		if hasFlag(m.m.Flags, f) {
+		if m.hasFlag(f) {
 			return false
 		}
 	}

@@ -12,12 +12,21 @@ import (
 // searchMsg is one message under evaluation; the parse result and header fields are decoded at most once, and only
 // if a key asks for them.
 type searchMsg struct {
-	s   *session
-	m   *store.Message
-	seq uint32
+	s      *session
+	m      *store.Message
+	seq    uint32
+	recent bool // \Recent in this session (SEARCH RECENT, NEW, OLD)
 
 	metaDone bool
 	metaVal  *message.Meta // nil if unreadable
+}
+
+// hasFlag is hasFlag with \Recent, which is the session's and not stored.
+func (m *searchMsg) hasFlag(f imap.Flag) bool {
+	if isRecentFlag(f) {
+		return m.recent
+	}
+	return hasFlag(m.m.Flags, f)
 }
 
 func (m *searchMsg) meta() *message.Meta {
@@ -74,7 +83,11 @@ func envelopeMatch(env *imap.Envelope, h headerQuery) bool {
 		list = env.Bcc
 	}
 	for _, a := range list {
-		if strings.Contains(message.Fold(a.Name+" <"+a.Addr()+">"), h.value) {
+		text := a.Name + " <" + a.Addr() + ">"
+		if a.IsGroupStart() {
+			text = a.Mailbox // the group's name (RFC 3501 7.4.2)
+		}
+		if !a.IsGroupEnd() && strings.Contains(message.Fold(text), h.value) {
 			return true
 		}
 	}

@@ -23,24 +23,33 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 		return nil, s.storeError("select", err)
 	}
 	examined := options != nil && options.ReadOnly
+	// Only a session that may change the mailbox claims its recent messages (RFC 3501 6.3.2: EXAMINE leaves
+	// \Recent alone); one granted read-only access is in EXAMINE's place.
+	claimRecent := !examined && ref.canWrite()
+	snapshot := s.srv.store.WithSnapshot
+	if claimRecent {
+		snapshot = s.srv.store.WithRecentSnapshot
+	}
 	var uids []uint32
 	var sel *selection
-	err = s.srv.store.WithSnapshot(mb.ID, func(snap store.Mailbox, current []uint32) error {
+	err = snapshot(mb.ID, func(snap store.Mailbox, current []uint32) error {
 		if snap.NoSelect {
 			return errNotSelectable
 		}
 		mb = snap
 		uids = append([]uint32(nil), current...)
-		sel = s.srv.hub.attach(snap, current, ref, examined)
+		sel = s.srv.hub.attach(snap, current, ref, examined, claimRecent)
 		s.setSelection(sel)
 		return nil
 	})
 	if err != nil {
 		return nil, s.storeError("select", err)
 	}
+	sel.announcedRecent = shownState(uids, sel)
 	data := &imap.SelectData{
 		Flags:       mailboxFlags(mb),
 		NumMessages: uint32(len(uids)),
+		NumRecent:   sel.announcedRecent.recent,
 		UIDNext:     imap.UID(mb.UIDNext),
 		UIDValidity: mb.UIDValidity,
 		// Always sent, CONDSTORE enabled or not (RFC 7162 3.1.2.1)

@@ -96,12 +96,22 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	return s.pollNotify(w, s.sel)
 }
 
-// pollSelection writes the queued updates of the selected mailbox, then those of its live searches.
+// pollSelection writes the queued updates of the selected mailbox (new keywords announced first), then those of
+// its live searches, then RECENT.
 func (s *session) pollSelection(sel *selection, w *imapserver.UpdateWriter, allowExpunge bool) error {
+	if err := s.pollKeywords(w, sel); err != nil {
+		return err
+	}
 	if err := sel.tracker.Poll(w, allowExpunge); err != nil {
 		return err
 	}
-	return s.pollLiveSearches(sel, w)
+	if err := s.pollLiveSearches(sel, w); err != nil {
+		return err
+	}
+	if !allowExpunge {
+		return nil // RECENT waits for the poll that also reports the expunges, so that it counts what the client sees
+	}
+	return s.pollRecent(w, sel)
 }
 
 // Idle implements imapserver.Session (RFC 2177). It registers for wake-ups before the first poll, so an update
@@ -188,7 +198,7 @@ func (s *session) setSelection(sel *selection) {
 	s.sel = sel
 	s.selMu.Unlock()
 	if old != nil {
-		s.srv.hub.detach(old)
+		s.keepRecentMark(old.mailbox.ID, s.srv.hub.detach(old))
 	}
 }
 

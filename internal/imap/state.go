@@ -99,6 +99,13 @@ type mailboxState struct {
 	refs    int                          // guarded by hub.mu
 
 	liveSels map[*selection]struct{} // guarded by mu; selections with live searches (searchcontext.go)
+
+	// keywords is the mailbox's keyword list as last committed; recentOwner the read-write selection new arrivals
+	// are \Recent in, if any, and recentMark the highest UID that was recent in some selection of this state
+	// (recent.go). Guarded by mu.
+	keywords    []string
+	recentOwner *selection
+	recentMark  uint32
 }
 
 // selection is one session's selected mailbox.
@@ -121,6 +128,12 @@ type selection struct {
 	// notifiedUpTo is the last UID NOTIFY's MessageNew has fetched for (notify.go); 0: none since SELECT. Used by
 	// the goroutine that polls.
 	notifiedUpTo uint32
+	// announced holds the keywords (lower case) this session's client has been shown in a FLAGS response; used by
+	// the session goroutine only.
+	announced map[string]bool
+	recent    recentWindow // the UIDs \Recent in this session; immutable
+	// announcedRecent is the size and RECENT count the client was last sent; used by the session goroutine only.
+	announcedRecent recentShown
 }
 
 // readOnlyError is why the mailbox cannot be changed now, or nil.
@@ -135,9 +148,10 @@ func (sel *selection) readOnlyError() error {
 }
 
 // attach selects mailbox mb, whose current UIDs are uids, for one session, which names it ref and opened it with
-// EXAMINE if examined. It must run inside store.WithSnapshot: no change can be committed (and announced) between
-// the snapshot and the attachment, so the new session misses no update and sees none twice.
-func (h *hub) attach(mb store.Mailbox, uids []uint32, ref mailboxRef, examined bool) *selection {
+// EXAMINE if examined, claiming the recent messages if claimRecent (recent.go). It must run inside
+// store.WithSnapshot or WithRecentSnapshot: no change can be committed (and announced) between the snapshot and
+// the attachment, so the new session misses no update and sees none twice.
+func (h *hub) attach(mb store.Mailbox, uids []uint32, ref mailboxRef, examined, claimRecent bool) *selection {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := h.boxes[mb.ID]
@@ -151,18 +165,26 @@ func (h *hub) attach(mb store.Mailbox, uids []uint32, ref mailboxRef, examined b
 		h.boxes[mb.ID] = st
 	}
 	st.refs++
-	return &selection{state: st, tracker: st.tracker.NewSession(), mailbox: mb, ref: ref, examined: examined,
-		canWrite: !examined && ref.canWrite()}
+	sel := &selection{state: st, tracker: st.tracker.NewSession(), mailbox: mb, ref: ref, examined: examined,
+		canWrite: !examined && ref.canWrite(), announced: map[string]bool{}}
+	sel.markAnnounced(mb.Keywords)
+	st.mu.Lock()
+	st.keywords = mb.Keywords // the snapshot is the latest commit
+	st.claimRecentLocked(sel, mb, claimRecent)
+	st.mu.Unlock()
+	return sel
 }
 
-// detach ends a selection; the last one removes the mailbox's state.
-func (h *hub) detach(sel *selection) {
+// detach ends a selection; the last one removes the mailbox's state. It returns the recent mark to keep in the
+// store when sel owned the arrivals (0 otherwise).
+func (h *hub) detach(sel *selection) (recentMark uint32) {
 	st := sel.state
 	st.mu.Lock()
 	delete(st.waiters, sel)
 	delete(st.liveSels, sel)
 	st.mu.Unlock()
 	sel.tracker.Close()
+	recentMark = st.releaseRecent(sel)
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -170,6 +192,7 @@ func (h *hub) detach(sel *selection) {
 	if st.refs == 0 && h.boxes[st.id] == st {
 		delete(h.boxes, st.id)
 	}
+	return recentMark
 }
 
 // onChange is the store's subscriber (Server.OnChange). It runs under the store's commit lock, in commit order, so
@@ -198,6 +221,7 @@ func (st *mailboxState) apply(c store.Change) {
 	st.expungeLocked(c.Expunged)
 	if c.Keywords != nil {
 		// Before the messages that carry them, so clients know the keyword when the FETCH arrives.
+		st.keywords = c.Keywords
 		st.tracker.QueueMailboxFlags(mailboxFlags(store.Mailbox{Keywords: c.Keywords}))
 	}
 	st.appendLocked(c.Appended)
@@ -229,6 +253,7 @@ func (st *mailboxState) appendLocked(uids []uint32) {
 			continue // UIDs only grow; anything else is a duplicate announcement
 		}
 		st.uids = append(st.uids, uid)
+		st.noteArrivalLocked(uid)
 		st.tracker.QueueNumMessages(uint32(len(st.uids)))
 	}
 }
@@ -276,6 +301,13 @@ func (st *mailboxState) flagsLocked(changes []store.FlagChange, source *imapserv
 func (st *mailboxState) indexLocked(uid uint32) (int, bool) {
 	i := sort.Search(len(st.uids), func(i int) bool { return st.uids[i] >= uid })
 	return i, i < len(st.uids) && st.uids[i] == uid
+}
+
+// currentKeywords is the mailbox's keyword list as last committed.
+func (st *mailboxState) currentKeywords() []string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return slices.Clone(st.keywords)
 }
 
 // isDeleted reports whether the mailbox was deleted while selected.

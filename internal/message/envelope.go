@@ -2,6 +2,7 @@ package message
 
 import (
 	"net/mail"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -27,12 +28,18 @@ func buildEnvelope(fs []field, fallback string) *imap.Envelope {
 		v, _ := get(fs, name)
 		return parseAddressList(v, fallback)
 	}
+	// From and Sender hold mailboxes only (RFC 5322 3.6.2); the others may hold groups, shown in RFC 3501's group
+	// syntax (7.4.2): a start marker with the group's name, its members, an end marker.
+	grouped := func(name string) []imap.Address {
+		v, _ := get(fs, name)
+		return parseGroupedAddressList(v, fallback)
+	}
 	env.From = list("From")
 	env.Sender = list("Sender")
-	env.ReplyTo = list("Reply-To")
-	env.To = list("To")
-	env.Cc = list("Cc")
-	env.Bcc = list("Bcc")
+	env.ReplyTo = grouped("Reply-To")
+	env.To = grouped("To")
+	env.Cc = grouped("Cc")
+	env.Bcc = grouped("Bcc")
 	if len(env.Sender) == 0 {
 		env.Sender = env.From
 	}
@@ -68,12 +75,146 @@ func parseAddressList(v, fallback string) []imap.Address {
 	for _, piece := range splitAddressList(v) {
 		if a, err := addrParser.Parse(piece); err == nil {
 			out = append(out, convertAddrs([]*mail.Address{a})...)
+		} else if a, err := addrParser.Parse(withoutCFWS(piece)); err == nil {
+			out = append(out, convertAddrs([]*mail.Address{a})...)
+		} else if a, ok := routedAddress(piece); ok {
+			out = append(out, a)
 		} else if a, ok := scavengeAddress(piece); ok {
 			out = append(out, a)
 		}
 	}
 	return out
 }
+
+// parseGroupedAddressList is parseAddressList for a field that may hold groups ("Undisclosed: a@b, c@d;",
+// "undisclosed-recipients:;"): each group becomes a start marker holding its name (no host), its members, and an
+// end marker (neither mailbox nor host), as the ENVELOPE shows groups (RFC 3501 7.4.2). A group without a name is
+// listed as its members only, since its start marker could not be told from an end marker.
+func parseGroupedAddressList(v, fallback string) []imap.Address {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil
+	}
+	v = decodeRaw8bit(v, fallback)
+	var out []imap.Address
+	for _, seg := range splitGroups(v) {
+		name := groupName(seg.name)
+		if seg.group && name != "" {
+			out = append(out, imap.Address{Mailbox: name})
+		}
+		out = append(out, parseAddressList(seg.text, "")...)
+		if seg.group && name != "" {
+			out = append(out, imap.Address{})
+		}
+	}
+	return out
+}
+
+// addressSegment is a run of plain addresses, or one group with its name and member list.
+type addressSegment struct {
+	group bool
+	name  string
+	text  string
+}
+
+// splitGroups cuts an address list into plain runs and groups: a group is a phrase ending in ':' outside quotes,
+// comments and angle brackets (where ':' ends a source route), up to the next ';' or the end of the value.
+func splitGroups(v string) []addressSegment {
+	var out []addressSegment
+	plainStart, lastComma, memberStart := 0, 0, -1
+	angle := 0
+	outsideQuotes(v, func(i int) {
+		switch c := v[i]; {
+		case c == '<':
+			angle++
+		case c == '>' && angle > 0:
+			angle--
+		case angle > 0:
+		case c == ',' && memberStart < 0:
+			lastComma = i + 1
+		case c == ':' && memberStart < 0:
+			out = append(out, addressSegment{text: v[plainStart:lastComma]})
+			out = append(out, addressSegment{group: true, name: v[lastComma:i]})
+			memberStart = i + 1
+		case c == ';' && memberStart >= 0:
+			out[len(out)-1].text = v[memberStart:i]
+			memberStart, plainStart, lastComma = -1, i+1, i+1
+		}
+	})
+	if memberStart >= 0 {
+		out[len(out)-1].text = v[memberStart:] // a group missing its ';'
+	} else {
+		out = append(out, addressSegment{text: v[plainStart:]})
+	}
+	return out
+}
+
+// groupName is a group's display name as written before its ':', unquoted and decoded.
+func groupName(phrase string) string {
+	phrase = strings.TrimSpace(withoutCFWS(phrase))
+	if len(phrase) >= 2 && phrase[0] == '"' && phrase[len(phrase)-1] == '"' {
+		phrase = strings.ReplaceAll(phrase[1:len(phrase)-1], `\"`, `"`)
+	}
+	return stripControls(decodeHeader(phrase, ""))
+}
+
+// obsRoute finds an obsolete source route at the start of an angle address: "<@relay1,@relay2:" (RFC 5322 4.4).
+var obsRoute = regexp.MustCompile(`<[ \t]*(@[^<>:"]*):`)
+
+// routedAddress reads an address with a source route, which net/mail rejects, keeping the route as the ENVELOPE's
+// at-domain-list (RFC 3501 7.4.2).
+func routedAddress(piece string) (imap.Address, bool) {
+	m := obsRoute.FindStringSubmatchIndex(piece)
+	if m == nil {
+		return imap.Address{}, false
+	}
+	route := strings.Join(strings.Fields(piece[m[2]:m[3]]), "")
+	a, err := addrParser.Parse(piece[:m[0]] + "<" + piece[m[1]:])
+	if err != nil {
+		return imap.Address{}, false
+	}
+	addrs := convertAddrs([]*mail.Address{a})
+	if len(addrs) != 1 {
+		return imap.Address{}, false
+	}
+	addrs[0].ADL = stripControls(route)
+	return addrs[0], true
+}
+
+// withoutCFWS drops the comments of an address net/mail rejected, and the blanks around its '@', which RFC 5322
+// allows inside an addr-spec ("<user (comment)@ (comment) domain>", "user(comment)@domain") and net/mail does not.
+// Quoted strings are kept as they are.
+func withoutCFWS(v string) string {
+	var b strings.Builder
+	depth, inQuote := 0, false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '\\' && (inQuote || depth > 0):
+			if depth == 0 && i+1 < len(v) {
+				b.WriteString(v[i : i+2])
+			}
+			i++
+			continue
+		case c == '"' && depth == 0:
+			inQuote = !inQuote
+		case inQuote:
+		case c == '(':
+			depth++
+			continue
+		case c == ')' && depth > 0:
+			depth--
+			continue
+		case depth > 0:
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return blanksAroundAt.ReplaceAllString(b.String(), "@")
+}
+
+// blanksAroundAt matches an '@' with the folding white space around it.
+var blanksAroundAt = regexp.MustCompile(`[ \t\r\n]*@[ \t\r\n]*`)
 
 // AddressDomains returns the host of every address the ENVELOPE would show for an address field with this value,
 // in order: it reads the value as parseAddressList does, taking what net/mail cannot parse from the
@@ -215,9 +356,9 @@ func scavengeAddress(piece string) (imap.Address, bool) {
 				addr = tok
 			}
 		}
-		if i := strings.LastIndexByte(addr, ':'); i >= 0 {
-			addr = addr[i+1:]
-		}
+	}
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+		addr = addr[i+1:] // after a group's name, or an obsolete source route "<@route:local@host>"
 	}
 	addr = strings.Trim(addr, " \t\"'()[],;:")
 	at := strings.LastIndexByte(addr, '@')

@@ -3,6 +3,7 @@ package message
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -150,9 +151,29 @@ func (e *encoder) addrs(l []imap.Address) {
 	e.uvarint(uint64(len(l)) + 1)
 	for _, a := range l {
 		e.str(a.Name)
-		e.str(a.Mailbox)
+		e.str(withRoute(a))
 		e.str(a.Host)
 	}
+}
+
+// withRoute is the mailbox field as stored: an address with a source route (rare) keeps it in front of the
+// mailbox as NUL route NUL mailbox. No stored mailbox ever starts with NUL (net/mail refuses it, and scavenged
+// ones are stripped of controls), so meta written before routes were kept reads the same.
+func withRoute(a imap.Address) string {
+	if a.ADL == "" {
+		return a.Mailbox
+	}
+	return "\x00" + a.ADL + "\x00" + a.Mailbox
+}
+
+// splitRoute undoes withRoute.
+func splitRoute(stored string) (adl, mailbox string) {
+	if rest, ok := strings.CutPrefix(stored, "\x00"); ok {
+		if adl, mailbox, ok := strings.Cut(rest, "\x00"); ok {
+			return adl, mailbox
+		}
+	}
+	return "", stored
 }
 
 func sameAddrs(a, b []imap.Address) bool {

@@ -161,7 +161,9 @@ func (d *decoder) addrs() []imap.Address {
 	}
 	l := make([]imap.Address, n)
 	for i := range l {
-		l[i] = imap.Address{Name: d.str(), Mailbox: d.str(), Host: d.str()}
+		l[i] = imap.Address{Name: d.str()}
+		l[i].ADL, l[i].Mailbox = splitRoute(d.str())
+		l[i].Host = d.str()
 	}
 	return l
 }

@@ -167,7 +167,7 @@ func (s *Store) AddAccount(a Account) (Account, error) {
 			return err
 		}
 		for _, m := range DefaultMailboxes {
-			if _, err := s.createMailboxTx(tx, id, m.Name, m.SpecialUse); err != nil {
+			if _, err := s.createMailboxTx(tx, id, m.Name, m.SpecialUse, true); err != nil {
 				return fmt.Errorf("add account %s: mailbox %s: %w", a.Address, m.Name, err)
 			}
 		}

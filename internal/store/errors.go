@@ -1,6 +1,9 @@
 package store
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors; callers test them with errors.Is. Messages are safe to show to an administrator.
 var (
@@ -22,4 +25,6 @@ var (
 	ErrAliasNotFound   = errors.New("alias not found")
 	ErrGroupNotFound   = errors.New("group not found")
 	ErrNotShared       = errors.New("not a shared mailbox")
+	// ErrDotLevel is the ErrInvalidName of a new name with "." or ".." as a level.
+	ErrDotLevel = fmt.Errorf("%w: a level may not be . or ..", ErrInvalidName)
 )

@@ -57,10 +57,10 @@ func (s *Store) Handover(from, to string) (HandoverResult, error) {
 // handoverMailbox copies one mailbox of the predecessor into the successor's handover tree.
 func (s *Store) handoverMailbox(tx *bolt.Tx, ch *changes, src Mailbox, heir *Account, res *HandoverResult) error {
 	name := res.Folder + string(Delimiter) + src.Name
-	if err := s.createParents(tx, heir.ID, name); err != nil {
+	if err := s.createParents(tx, heir.ID, name, true); err != nil {
 		return err
 	}
-	dst, err := s.createMailboxTx(tx, heir.ID, name, "")
+	dst, err := s.createMailboxTx(tx, heir.ID, name, "", true)
 	if err != nil {
 		return err
 	}

@@ -169,8 +169,8 @@ func (t *importTx) box(name string) (*importBox, error) {
 	}
 	mb, err := getMailbox(t.tx, t.account.ID, name)
 	if errors.Is(err, ErrMailboxNotFound) || err == nil && mb.NoSelect {
-		if err = t.s.createParents(t.tx, t.account.ID, name); err == nil {
-			mb, err = t.s.createMailboxTx(t.tx, t.account.ID, name, "")
+		if err = t.s.createParents(t.tx, t.account.ID, name, true); err == nil {
+			mb, err = t.s.createMailboxTx(t.tx, t.account.ID, name, "", true)
 		}
 	}
 	if err != nil {

@@ -31,6 +31,9 @@ type Mailbox struct {
 	Subscribed      bool     // read from the account's subscription list, which outlives the mailbox (RFC 9051 6.3.9)
 	NoSelect        bool     // a placeholder kept for its children after DELETE
 	Keywords        []string // keywords ever used in this mailbox, for the FLAGS response
+	// RecentUID: the messages up to this UID have been \Recent in some session already (RFC 3501 2.3.2); those
+	// above it are recent for the next session that selects the mailbox read-write (WithRecentSnapshot).
+	RecentUID uint32
 
 	expungeLogLen uint32 // entries in the expunge log
 }
@@ -64,10 +67,15 @@ func mailboxKey(accountID uint64, name string) []byte {
 	return append(u64key(accountID), name...)
 }
 
-// CreateMailbox creates a mailbox and any missing parents (RFC 3501 6.3.3).
+// CreateMailbox creates a mailbox and any missing parents (RFC 3501 6.3.3), none of them subscribed: CREATE does
+// not subscribe (RFC 9051 6.3.9 leaves the subscription list to the client). Only the default folders of a new
+// account, and folders made for the user by handover or import, start subscribed.
 func (s *Store) CreateMailbox(accountID uint64, name, specialUse string) (Mailbox, error) {
 	name, err := NormalizeMailboxName(name)
 	if err != nil {
+		return Mailbox{}, err
+	}
+	if err := checkNewMailboxName(name); err != nil {
 		return Mailbox{}, err
 	}
 	var out Mailbox
@@ -76,17 +84,30 @@ func (s *Store) CreateMailbox(accountID uint64, name, specialUse string) (Mailbo
 			return err
 		}
 		parents := missingParents(tx, accountID, name)
-		if err := s.createParents(tx, accountID, name); err != nil {
+		if err := s.createParents(tx, accountID, name, false); err != nil {
 			return err
 		}
-		out, err = s.createMailboxTx(tx, accountID, name, specialUse)
+		out, err = s.createMailboxTx(tx, accountID, name, specialUse, false)
 		ch.addCreated(accountID, append(parents, name)...)
 		return err
 	})
 	return out, err
 }
 
-func (s *Store) createMailboxTx(tx *bolt.Tx, accountID uint64, name, specialUse string) (Mailbox, error) {
+// checkNewMailboxName refuses a name with "." or ".." as a level for a new mailbox: clients and exports take them
+// for the current and parent folder ("a/../b"). Stored ones from before stay usable, so lookups do not check this.
+func checkNewMailboxName(name string) error {
+	for _, part := range strings.Split(name, string(Delimiter)) {
+		if part == "." || part == ".." {
+			return fmt.Errorf("%w: %q", ErrDotLevel, name)
+		}
+	}
+	return nil
+}
+
+// createMailboxTx creates one mailbox, adding it to the account's subscriptions when subscribe is set. A \Noselect
+// placeholder of that name becomes a mailbox again, its subscription unchanged.
+func (s *Store) createMailboxTx(tx *bolt.Tx, accountID uint64, name, specialUse string, subscribe bool) (Mailbox, error) {
 	if existing, err := getMailbox(tx, accountID, name); err == nil {
 		if !existing.NoSelect {
 			return Mailbox{}, fmt.Errorf("create mailbox %q: %w", name, ErrMailboxExists)
@@ -103,12 +124,16 @@ func (s *Store) createMailboxTx(tx *bolt.Tx, accountID uint64, name, specialUse 
 	}
 	// HIGHESTMODSEQ starts at 1: RFC 7162 3.1.1 wants a positive value, and the first change then gets 2.
 	m := Mailbox{ID: id, AccountID: accountID, Name: name, UIDValidity: s.nextUIDValidity(tx), UIDNext: 1,
-		HighestModSeq: 1, SpecialUse: specialUse, Subscribed: true}
+		HighestModSeq: 1, SpecialUse: specialUse, Subscribed: subscribe}
 	if err := putMailbox(tx, m); err != nil {
 		return Mailbox{}, err
 	}
-	if err := tx.Bucket(bucketSubscriptions).Put(mailboxKey(accountID, name), nil); err != nil {
-		return Mailbox{}, err
+	if subscribe {
+		if err := tx.Bucket(bucketSubscriptions).Put(mailboxKey(accountID, name), nil); err != nil {
+			return Mailbox{}, err
+		}
+	} else {
+		m.Subscribed = tx.Bucket(bucketSubscriptions).Get(mailboxKey(accountID, name)) != nil
 	}
 	if _, err := tx.Bucket(bucketMessages).CreateBucket(u64key(id)); err != nil {
 		return Mailbox{}, fmt.Errorf("create message bucket for %q: %w", name, err)
@@ -225,6 +250,9 @@ func (s *Store) RenameMailbox(accountID uint64, oldName, newName string) error {
 	if newName == "INBOX" {
 		return fmt.Errorf("rename to INBOX: %w", ErrMailboxExists)
 	}
+	if err := checkNewMailboxName(newName); err != nil {
+		return err
+	}
 	if strings.HasPrefix(newName, oldName+string(Delimiter)) {
 		return fmt.Errorf("rename %q into itself: %w", oldName, ErrInvalidName)
 	}
@@ -269,12 +297,12 @@ func (s *Store) RenameMailbox(accountID uint64, oldName, newName string) error {
 			ch.addListChange(accountID, ListChange{Kind: ListRenamed, Name: c.Name, OldName: from})
 		}
 		parents := missingParents(tx, accountID, newName)
-		if err := s.createParents(tx, accountID, newName); err != nil {
+		if err := s.createParents(tx, accountID, newName, false); err != nil {
 			return err
 		}
 		ch.addCreated(accountID, parents...)
 		if oldName == "INBOX" {
-			_, err := s.createMailboxTx(tx, accountID, "INBOX", "")
+			_, err := s.createMailboxTx(tx, accountID, "INBOX", "", true)
 			ch.addCreated(accountID, "INBOX")
 			return err
 		}
@@ -294,10 +322,10 @@ func moveSubscription(tx *bolt.Tx, accountID uint64, from, to string) error {
 	return subs.Put(mailboxKey(accountID, to), nil)
 }
 
-// createParents creates the missing superiors of name ("a" and "a/b" for "a/b/c").
-func (s *Store) createParents(tx *bolt.Tx, accountID uint64, name string) error {
+// createParents creates the missing superiors of name ("a" and "a/b" for "a/b/c"), subscribed if subscribe is set.
+func (s *Store) createParents(tx *bolt.Tx, accountID uint64, name string, subscribe bool) error {
 	for _, parent := range missingParents(tx, accountID, name) {
-		if _, err := s.createMailboxTx(tx, accountID, parent, ""); err != nil {
+		if _, err := s.createMailboxTx(tx, accountID, parent, "", subscribe); err != nil {
 			return err
 		}
 	}
@@ -433,6 +461,7 @@ func putMailbox(tx *bolt.Tx, m Mailbox) error {
 	e.strings(m.Keywords)
 	e.uint(m.ExpungeLogFloor)
 	e.uint(uint64(m.expungeLogLen))
+	e.uint(uint64(m.RecentUID))
 	key := mailboxKey(m.AccountID, m.Name)
 	if err := tx.Bucket(bucketMailboxes).Put(key, e.b); err != nil {
 		return err
@@ -455,6 +484,7 @@ func decodeMailbox(v []byte) (Mailbox, error) {
 		Keywords: d.strings()}
 	if version >= 2 {
 		m.ExpungeLogFloor, m.expungeLogLen = d.uint(), uint32(d.uint())
+		m.RecentUID = uint32(d.uint())
 	}
 	return m, d.err
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -128,6 +129,69 @@ func (s *Store) WithSnapshot(mailboxID uint64, fn func(Mailbox, []uint32) error)
 		return err
 	}
 	return fn(mb, uids)
+}
+
+// WithRecentSnapshot is WithSnapshot for a session that selects the mailbox read-write. In the same commit it
+// raises the mailbox's RecentUID to its last UID, so the messages above the old mark are \Recent for that session
+// alone (RFC 3501 2.3.2: a message is recent in the first session to select the mailbox after it arrived, and in
+// no later one). fn gets the mailbox with RecentUID as it was before. A mailbox with nothing new is not written.
+func (s *Store) WithRecentSnapshot(mailboxID uint64, fn func(Mailbox, []uint32) error) error {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	var mb Mailbox
+	var uids []uint32
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		if mb, err = getMailboxByID(tx, mailboxID); err != nil {
+			return err
+		}
+		if uids, err = uidsTx(tx, mailboxID); err != nil {
+			return err
+		}
+		if mb.NoSelect || mb.UIDNext-1 <= mb.RecentUID {
+			return nil
+		}
+		claimed := mb
+		claimed.RecentUID = mb.UIDNext - 1
+		return putMailbox(tx, claimed)
+	})
+	if err != nil {
+		return err
+	}
+	return fn(mb, uids)
+}
+
+// RaiseRecentUID records that the messages up to uid have been recent in some session: those that arrived while
+// a session held the mailbox selected, which only that session saw as recent.
+func (s *Store) RaiseRecentUID(mailboxID uint64, uid uint32) error {
+	return s.update(func(tx *bolt.Tx, _ *changes) error {
+		mb, err := getMailboxByID(tx, mailboxID)
+		if err != nil || uid <= mb.RecentUID {
+			return err
+		}
+		mb.RecentUID = uid
+		return putMailbox(tx, mb)
+	})
+}
+
+// CountUIDsAbove counts the mailbox's messages with a UID above uid (STATUS RECENT).
+func (s *Store) CountUIDsAbove(mailboxID uint64, uid uint32) (uint32, error) {
+	var n uint32
+	if uid == math.MaxUint32 {
+		return 0, nil
+	}
+	err := s.view(func(tx *bolt.Tx) error {
+		b, err := messagesBucket(tx, mailboxID)
+		if err != nil {
+			return err
+		}
+		c := b.Cursor()
+		for k, _ := c.Seek(u32key(uid + 1)); k != nil; k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
 }
 
 // SetFlags changes the flags of the given messages and returns their resulting flags (changed or not), skipping
@@ -274,8 +338,11 @@ func (s *Store) copyOrMove(srcID uint64, uids []uint32, dstID uint64, origin any
 		if dst.NoSelect {
 			return fmt.Errorf("copy to %q: %w", dst.Name, ErrMailboxNotFound)
 		}
-		if srcID == dstID && move {
-			return fmt.Errorf("move into the same mailbox %q: %w", dst.Name, ErrInvalidName)
+		// Into the mailbox itself (COPY or MOVE into the selected mailbox), both sides are one record: the copies get
+		// new UIDs, and a MOVE then expunges the originals (RFC 6851 3.3 allows this).
+		to := &dst
+		if srcID == dstID {
+			to = &src
 		}
 		srcAcct, err := getAccountByID(tx, src.AccountID)
 		if err != nil {
@@ -293,13 +360,13 @@ func (s *Store) copyOrMove(srcID uint64, uids []uint32, dstID uint64, origin any
 		if err != nil {
 			return err
 		}
-		res.UIDValidity = dst.UIDValidity
-		keywords := len(dst.Keywords)
+		res.UIDValidity = to.UIDValidity
+		keywords := len(to.Keywords)
 		err = eachEntry(sb, uids, func(uid uint32, e *entry) error {
 			if err := incBodyRef(tx, e.body); err != nil {
 				return err
 			}
-			dstUID, err := addEntry(tx, &dst, &entry{flags: e.flags, date: e.date, bodySize: e.bodySize, body: e.body, trace: e.trace})
+			dstUID, err := addEntry(tx, to, &entry{flags: e.flags, date: e.date, bodySize: e.bodySize, body: e.body, trace: e.trace})
 			if err != nil {
 				return err
 			}
@@ -322,12 +389,17 @@ func (s *Store) copyOrMove(srcID uint64, uids []uint32, dstID uint64, origin any
 		if dstAcct.Quota > 0 && dstAcct.Used > dstAcct.Quota && (!move || dstAcct != &srcAcct) {
 			return fmt.Errorf("copy to %q: %w", dst.Name, ErrOverQuota)
 		}
-		ch.add(Change{MailboxID: dstID, Appended: res.Dest, Keywords: dst.newKeywords(keywords)})
+		// The originals go first: a MOVE into the mailbox itself then reads as EXPUNGE, EXISTS, as Dovecot sends it,
+		// and the message count never exceeds what the mailbox holds.
 		if move {
 			ch.add(Change{MailboxID: srcID, Origin: origin, Expunged: res.Source})
 		}
-		for _, mb := range []Mailbox{src, dst} {
-			if err := putMailbox(tx, mb); err != nil {
+		ch.add(Change{MailboxID: dstID, Appended: res.Dest, Keywords: to.newKeywords(keywords)})
+		if err := putMailbox(tx, src); err != nil {
+			return err
+		}
+		if to != &src {
+			if err := putMailbox(tx, dst); err != nil {
 				return err
 			}
 		}

@@ -200,8 +200,19 @@ func TestCopyMoveShareBodies(t *testing.T) {
 	if uids, _ := s.UIDs(inbox.ID); !reflect.DeepEqual(uids, []uint32{1}) {
 		t.Errorf("inbox uids %v", uids)
 	}
-	if _, err := s.Move(inbox.ID, []uint32{1}, inbox.ID, nil); err == nil {
-		t.Error("move into the same mailbox succeeded")
+	// Into the mailbox itself, a message gets a new UID; the counters stay those of one message.
+	self, err := s.Move(inbox.ID, []uint32{1}, inbox.ID, nil)
+	if err != nil || !reflect.DeepEqual(self.Source, []uint32{1}) || !reflect.DeepEqual(self.Dest, []uint32{4}) {
+		t.Fatalf("move into the same mailbox: %+v %v", self, err)
+	}
+	if _, err := s.Copy(inbox.ID, []uint32{4}, inbox.ID, nil); err != nil {
+		t.Fatalf("copy into the same mailbox: %v", err)
+	}
+	if uids, _ := s.UIDs(inbox.ID); !reflect.DeepEqual(uids, []uint32{4, 5}) {
+		t.Errorf("inbox uids after moving and copying into itself %v", uids)
+	}
+	if m := mustMailbox(t, s, a, "INBOX"); m.Messages != 2 || m.Unseen != 2 || m.UIDNext != 6 {
+		t.Errorf("inbox counters after moving and copying into itself: %+v", m)
 	}
 }
 
@@ -422,6 +433,11 @@ func TestSubscriptionsOutliveMailboxes(t *testing.T) {
 	if _, err := s.CreateMailbox(a.ID, "Dự án/2026", ""); err != nil {
 		t.Fatal(err)
 	}
+	for _, name := range []string{"Dự án", "Dự án/2026"} { // CREATE subscribes nothing
+		if err := s.SetSubscribed(a.ID, name, true); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := s.RenameMailbox(a.ID, "Dự án", "Lưu trữ"); err != nil {
 		t.Fatal(err)
 	}
@@ -526,5 +542,41 @@ func TestBodyStoredAgainWhilePinnedKeepsItsChunks(t *testing.T) {
 	got, err := io.ReadAll(io.NewSectionReader(s.Body(ms[0].Body, ms[0].BodySize), 0, ms[0].BodySize))
 	if err != nil || !bytes.Equal(got, msg.Body) {
 		t.Fatalf("the message stored again lost its body: read %d of %d bytes: %v", len(got), len(msg.Body), err)
+	}
+}
+
+// TestRecentMark: a read-write SELECT's snapshot claims the messages above the mailbox's RecentUID and raises it, so
+// the next one claims nothing; RaiseRecentUID only raises; a mailbox record written before RecentUID existed reads
+// as 0.
+func TestRecentMark(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	inbox := mustMailbox(t, s, a, "INBOX")
+	for i := 0; i < 3; i++ {
+		if _, err := s.Append(inbox.ID, testMessage(i), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claim := func() uint32 {
+		var before uint32
+		if err := s.WithRecentSnapshot(inbox.ID, func(mb Mailbox, uids []uint32) error {
+			before = mb.RecentUID
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return before
+	}
+	if first, second := claim(), claim(); first != 0 || second != 3 {
+		t.Errorf("marks seen by two SELECTs: %d, %d; want 0, 3", first, second)
+	}
+	if n, err := s.CountUIDsAbove(inbox.ID, 1); err != nil || n != 2 {
+		t.Errorf("CountUIDsAbove(1) = %d, %v", n, err)
+	}
+	if err := s.RaiseRecentUID(inbox.ID, 2); err != nil {
+		t.Fatal(err)
+	}
+	if m := mustMailbox(t, s, a, "INBOX"); m.RecentUID != 3 {
+		t.Errorf("RecentUID after raising to a lower mark: %d", m.RecentUID)
 	}
 }

@@ -98,7 +98,11 @@ type Envelope struct {
 
 // Address represents a sender or recipient of a message.
 type Address struct {
-	Name    string
+	Name string
+	// ADL is the obsolete source route ("@relay.example", RFC 5322 obs-route)
+	// that RFC 3501 keeps in the address structure; empty for almost every
+	// address.
+	ADL     string
 	Mailbox string
 	Host    string
 }

@@ -3,6 +3,7 @@ package imapserver
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
@@ -47,7 +48,10 @@ func (c *Conn) handleLSub(dec *imapwire.Decoder) error {
 		return err
 	}
 
-	options := &imap.ListOptions{SelectSubscribed: true}
+	// RECURSIVEMATCH: the session also returns the parents of subscribed
+	// mailboxes that the pattern does not match (with CHILDINFO), which LSUB
+	// lists as \Noselect (RFC 3501 section 6.3.9).
+	options := &imap.ListOptions{SelectSubscribed: true, SelectRecursiveMatch: true}
 	w := &ListWriter{
 		conn: c,
 		lsub: true,
@@ -106,9 +110,14 @@ func (c *Conn) writeLSub(data *imap.ListData) error {
 	enc := newResponseEncoder(c)
 	defer enc.end()
 
+	attrs := data.Attrs
+	if data.ChildInfo != nil && !slices.Contains(attrs, imap.MailboxAttrNoSelect) {
+		attrs = append(slices.Clip(attrs), imap.MailboxAttrNoSelect)
+	}
+
 	enc.Atom("*").SP().Atom("LSUB").SP()
-	enc.List(len(data.Attrs), func(i int) {
-		enc.MailboxAttr(data.Attrs[i])
+	enc.List(len(attrs), func(i int) {
+		enc.MailboxAttr(attrs[i])
 	})
 	enc.SP()
 	if data.Delim == 0 {
