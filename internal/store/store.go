@@ -12,7 +12,7 @@ import (
 )
 
 // SchemaVersion is the version of the on-disk layout this code writes. Open migrates older files forward.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 var (
 	bucketMeta          = []byte("meta")
