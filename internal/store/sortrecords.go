@@ -93,7 +93,7 @@ func (s *Store) backfillSortRecords() error {
 		"file", s.db.Path())
 	done := 0
 	for {
-		n, last, err := s.backfillSortBatch(after)
+		n, last, err := s.backfillSortBatch(after, migrateBatchBodies)
 		if err != nil {
 			return fmt.Errorf("backfill sort records: %w", err)
 		}
@@ -137,10 +137,9 @@ func (s *Store) startSortBackfill() (after []byte, pending bool, err error) {
 	return after, pending, err
 }
 
-// backfillSortBatch computes the missing sort records of the next bodies after the body key after, in one
-// transaction of at most migrateBatchBodies bodies, and returns how many it wrote and the last key it looked at
-// (nil once there is none).
-func (s *Store) backfillSortBatch(after []byte) (written int, last []byte, err error) {
+// backfillSortBatch computes the missing sort records of the next bodies (at most limit) after the body key
+// after, in one transaction, and returns how many it wrote and the last key it looked at (nil once there is none).
+func (s *Store) backfillSortBatch(after []byte, limit int) (written int, last []byte, err error) {
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		type missing struct {
 			seq  uint64
@@ -150,7 +149,7 @@ func (s *Store) backfillSortBatch(after []byte) (written int, last []byte, err e
 		var batch []missing
 		sorts := tx.Bucket(bucketSorts)
 		c := tx.Bucket(bucketBodies).Cursor()
-		for k, v := firstAfter(c, after); k != nil && len(batch) < migrateBatchBodies; k, v = c.Next() {
+		for k, v := firstAfter(c, after); k != nil && len(batch) < limit; k, v = c.Next() {
 			last = bytes.Clone(k)
 			rec, err := decodeBody(v)
 			if err != nil {
