@@ -5,7 +5,8 @@
 //   - server.go: Options, listeners, and the routing of each connection to one of two imapserver instances (TLS
 //     required, or plaintext authentication allowed for loopback peers).
 //   - session.go: the per-connection Session; one file per command group after that (login.go, list.go,
-//     mailbox.go, select.go, fetch.go, search.go, flags.go, copy.go, expunge.go, append.go).
+//     mailbox.go, select.go, fetch.go, search.go, flags.go, copy.go, expunge.go, append.go, sort.go with SORT,
+//     ESORT and SORT=DISPLAY and its collation, thread.go).
 //   - state.go: live updates. One mailboxState per mailbox that some session has selected: the library's
 //     MailboxTracker plus the server's view of the mailbox's UIDs, fed with the store's committed changes through
 //     Server.OnChange, which internal/server subscribes to the store.

@@ -9,6 +9,9 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"mailserver/internal/metrics"
+	"mailserver/internal/metrics/metricstest"
 )
 
 // sortMessage is one message of sortFixture.
@@ -279,5 +282,22 @@ func TestDialogESortAndDisplay(t *testing.T) {
 		if _, status := rc.cmd("%s", tc.cmd); !strings.HasPrefix(status, tc.status) {
 			t.Errorf("%s: %s, want %s", tc.cmd, status, tc.status)
 		}
+	}
+}
+
+// SORT and THREAD are counted under their names, the UID forms apart.
+func TestSortAndThreadCounted(t *testing.T) {
+	m := metrics.New(nil)
+	ts := newTestServer(t, func(c *testConfig) { c.opts.Metrics = m })
+	c := sortFixture(t, ts)
+	all := &imap.SearchCriteria{}
+	sortBy(t, c, all, imapclient.SortCriterion{Key: imapclient.SortKeyDate})
+	if _, err := c.UIDSort(&imapclient.SortOptions{SearchCriteria: all, SortCriteria: []imapclient.SortCriterion{{Key: imapclient.SortKeyDate}}}).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	threadBy(t, c, imap.ThreadReferences)
+	s := metricstest.Gather(t, m)
+	for command, want := range map[string]float64{"SORT": 1, "UID SORT": 1, "THREAD": 1, "UID THREAD": 0, "other": 0} {
+		s.Want(t, want, "mailserver_imap_command_duration_seconds_count", "command", command)
 	}
 }

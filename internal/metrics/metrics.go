@@ -324,6 +324,7 @@ var IMAPCommands = []string{
 	"SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "LIST", "LSUB", "STATUS",
 	"APPEND", "IDLE", "CHECK", "CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE",
 	"UID EXPUNGE", "UID SEARCH", "UID FETCH", "UID STORE", "UID COPY", "UID MOVE",
+	"SORT", "UID SORT", "THREAD", "UID THREAD",
 }
 
 var imapCommandSet = func() map[string]bool {
