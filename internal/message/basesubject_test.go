@@ -1,6 +1,7 @@
 package message
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -65,4 +66,20 @@ func TestSortRecordRoundTrip(t *testing.T) {
 	if err != nil || len(r.References) != 1 || r.References[0] != "p@x" || !r.Date.IsZero() {
 		t.Errorf("In-Reply-To only: %+v, %v", r, err)
 	}
+}
+
+// Whatever the subject, the extraction ends, and its result is a trimmed part of the normalised subject.
+func FuzzBaseSubject(f *testing.F) {
+	for _, s := range []string{"Re: [FWD: c]", "re: [fwd: [fwd: re: [fwd: babylon]]]", "[a] [b] Fw [c]: x (fwd)", "[fwd:]", "[fwd: ]]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, subject string) {
+		base, _ := BaseSubject(subject)
+		if strings.TrimSpace(base) != base && strings.TrimSpace(base) != "" {
+			t.Errorf("BaseSubject(%q) = %q: not trimmed", subject, base)
+		}
+		if !strings.Contains(strings.Join(strings.Fields(subject), " "), base) {
+			t.Errorf("BaseSubject(%q) = %q: not part of the subject", subject, base)
+		}
+	})
 }
