@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-imap/v2"
 )
 
 // RFC 5256 section 2.1's extraction, with the cases of imaptest's sort-subject script and Vietnamese subjects.
@@ -82,4 +84,19 @@ func FuzzBaseSubject(f *testing.F) {
 			t.Errorf("BaseSubject(%q) = %q: not part of the subject", subject, base)
 		}
 	})
+}
+
+// A group's name stands for its first address in FROM, TO and CC, and in DISPLAYFROM and DISPLAYTO, as in Dovecot:
+// the envelope starts a group with a marker whose mailbox is the group's name and whose host is empty.
+func TestSortRecordGroups(t *testing.T) {
+	env := &imap.Envelope{
+		From: []imap.Address{{Mailbox: "d"}},
+		To:   []imap.Address{{Mailbox: "Phòng Nội vụ"}, {Mailbox: "an", Host: "x.vn"}, {}},
+		Cc:   []imap.Address{{Mailbox: "empty"}, {}},
+	}
+	r := NewSortRecord(&Meta{Envelope: env}, nil)
+	if r.From.Text != "d" || r.DisplayFrom.Text != "d" || r.To.Text != "Phòng Nội vụ" ||
+		r.DisplayTo.Key != "phong noi vu" || r.Cc.Text != "empty" {
+		t.Errorf("sort record of groups: %+v", r)
+	}
 }
