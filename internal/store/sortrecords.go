@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"time"
@@ -200,4 +201,26 @@ func firstAfter(c *bolt.Cursor, after []byte) (k, v []byte) {
 		return c.Next()
 	}
 	return k, v
+}
+
+// checkSortRecords reports sort records of no body, and, once no backfill is pending, bodies without one.
+func checkSortRecords(tx *bolt.Tx, live map[uint64]bool, report func(string, ...any)) {
+	sorts := tx.Bucket(bucketSorts)
+	if sorts == nil {
+		return // a file from before schema 3: the next open backfills
+	}
+	_ = sorts.ForEach(func(k, _ []byte) error {
+		if len(k) != 8 || !live[binary.BigEndian.Uint64(k)] {
+			report("sort record %x: orphan (no body record)", k)
+		}
+		return nil
+	})
+	if tx.Bucket(bucketMeta).Get(keySortBackfill) != nil {
+		return
+	}
+	for seq := range live {
+		if sorts.Get(u64key(seq)) == nil {
+			report("body #%d: no sort record", seq)
+		}
+	}
 }

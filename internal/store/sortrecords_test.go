@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,5 +168,36 @@ func TestSortRecordFreedWithItsBody(t *testing.T) {
 		if n, want := count(), 2-int(uid); n != want {
 			t.Errorf("after expunging UID %d: %d sort records, want %d", uid, n, want)
 		}
+	}
+}
+
+// Check finds a body without its sort record and a sort record without its body.
+func TestCheckFindsSortRecordDamage(t *testing.T) {
+	s := newTestStore(t)
+	an := mustAccount(t, s, "an@example.gov.vn")
+	if _, err := s.Deliver(sortTestMessage(1), []Copy{{AccountID: an.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	moveSortRecord(t, s, 1, 99)
+	err := s.Check()
+	if err == nil || !strings.Contains(err.Error(), "no sort record") || !strings.Contains(err.Error(), "sort record 0000000000000063: orphan") {
+		t.Fatalf("Check = %v; want the missing and the orphan sort record", err)
+	}
+	moveSortRecord(t, s, 99, 1) // repaired, so that the test's own final check passes
+}
+
+// moveSortRecord moves the sort record under body sequence number from to to.
+func moveSortRecord(t *testing.T, s *Store, from, to uint64) {
+	t.Helper()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		sorts := tx.Bucket(bucketSorts)
+		rec := bytes.Clone(sorts.Get(u64key(from)))
+		if err := sorts.Delete(u64key(from)); err != nil {
+			return err
+		}
+		return sorts.Put(u64key(to), rec)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
