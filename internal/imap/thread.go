@@ -105,8 +105,12 @@ func (n *threadNode) unlink() {
 	n.parent = nil
 }
 
-// isAncestorOf says whether n is d or one of d's ancestors.
+// isAncestorOf says whether n is d or one of d's ancestors. A node without children is at once (most nodes when
+// they are linked: a long reply chain would otherwise cost its depth for every message).
 func (n *threadNode) isAncestorOf(d *threadNode) bool {
+	if len(n.children) == 0 {
+		return n == d
+	}
 	for ; d != nil; d = d.parent {
 		if d == n {
 			return true
