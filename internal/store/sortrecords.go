@@ -115,6 +115,14 @@ func (s *Store) backfillSortRecords() error {
 // startSortBackfill creates the sort bucket if the file has none, marking a backfill as pending if the file holds
 // bodies, and returns where a pending backfill goes on from.
 func (s *Store) startSortBackfill() (after []byte, pending bool, err error) {
+	done := false // the usual open: the bucket is there and nothing is pending, which a read transaction tells
+	err = s.db.View(func(tx *bolt.Tx) error {
+		done = tx.Bucket(bucketSorts) != nil && tx.Bucket(bucketMeta).Get(keySortBackfill) == nil
+		return nil
+	})
+	if err != nil || done {
+		return nil, false, err
+	}
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if tx.Bucket(bucketSorts) == nil {
