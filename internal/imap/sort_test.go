@@ -301,3 +301,27 @@ func TestSortAndThreadCounted(t *testing.T) {
 		s.Want(t, want, "mailserver_imap_command_duration_seconds_count", "command", command)
 	}
 }
+
+// Like SEARCH, SORT and THREAD answer with sequence numbers, so an expunge by another session is not reported
+// after them, only after a command that allows it (RFC 3501 section 7.4.1); UID SORT may report it.
+func TestDialogNoExpungeAfterSortOrThread(t *testing.T) {
+	ts := newTestServer(t)
+	other := sortFixture(t, ts)
+	rc := dialRaw(t, ts.addr)
+	rc.ok("LOGIN %s %q", testUser, testPassword)
+	rc.ok("SELECT INBOX")
+	if err := other.Store(imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Expunge().Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"SORT (SUBJECT) UTF-8 ALL", "THREAD REFERENCES UTF-8 ALL"} {
+		if lines := rc.ok("%s", cmd); containsLine(lines, "EXPUNGE") {
+			t.Errorf("%s reported an expunge: %q", cmd, lines)
+		}
+	}
+	if lines := rc.ok("UID SORT (SUBJECT) UTF-8 ALL"); !slices.Contains(lines, "* 1 EXPUNGE") {
+		t.Errorf("UID SORT after the expunge: %q", lines)
+	}
+}
