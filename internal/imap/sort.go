@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -17,12 +18,13 @@ import (
 // command reads the sort records of the matching messages (store.EachSortRecord: sent date, base subject, first
 // addresses and display names, computed at delivery) in one read transaction and sorts them in memory.
 //
-// Collation. RFC 5256 requires at least i;ascii-casemap. Strings compare first by their collation key,
-// message.Fold (case, Vietnamese diacritics and "Đ/đ" folded, as SEARCH does), so "Đề nghị" sorts among the D's
-// and "Báo cáo" next to "Bao cao"; keys equal, then by the text itself under i;ascii-casemap, so the order is
-// total and "Đề" and "De" do not interleave; then by sequence number (RFC 5256 section 3). Both comparisons map
-// ASCII letters to upper case before comparing octets, as i;ascii-casemap does, so on ASCII text the order is
-// exactly i;ascii-casemap's ("[x]" and "_" after the letters). COMPARATOR (RFC 5255) is not offered.
+// Collation. RFC 5256 requires at least i;ascii-casemap. Strings compare first by their collation key
+// (message.Collate: message.Fold, which folds case, Vietnamese diacritics and "Đ/đ" as SEARCH does, then ASCII
+// letters in upper case), so "Đề nghị" sorts among the D's and "Báo cáo" next to "Bao cao"; keys equal, then by
+// the text itself under i;ascii-casemap, so that the order is total and "Đề" and "De" do not interleave; then by
+// sequence number (RFC 5256 section 3). Both comparisons see ASCII letters in upper case, as i;ascii-casemap
+// does, so on ASCII text the order is exactly i;ascii-casemap's ("[x]" and "_" after the letters; Fold only
+// collapses blanks, which base subjects have collapsed already). COMPARATOR (RFC 5255) is not offered.
 
 // sortMsg is one message as SORT and THREAD compare it.
 type sortMsg struct {
@@ -160,7 +162,7 @@ func keyComparator(key imap.SortKey) func(a, b *sortMsg) int {
 
 // compareCollated compares by collation key, then by text (see "Collation" above).
 func compareCollated(a, b message.Collated) int {
-	if r := compareASCIICasemap(a.Key, b.Key); r != 0 {
+	if r := strings.Compare(a.Key, b.Key); r != 0 {
 		return r
 	}
 	return compareASCIICasemap(a.Text, b.Text)

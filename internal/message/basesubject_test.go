@@ -50,11 +50,11 @@ func TestSortRecordRoundTrip(t *testing.T) {
 	}
 	want := SortRecord{
 		Date:    time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC),
-		Subject: Collated{Key: "de nghi", Text: "Đề nghị"}, IsReply: true,
-		From: Collated{Key: "binh", Text: "binh"}, To: Collated{Key: "chi", Text: "chi"},
-		Cc:          Collated{Key: "dung", Text: "dung"},
-		DisplayFrom: Collated{Key: "tran thi binh", Text: "Trần Thị Bình"},
-		DisplayTo:   Collated{Key: "chi@hanoi.gov.vn", Text: "chi@hanoi.gov.vn"},
+		Subject: Collated{Key: "DE NGHI", Text: "Đề nghị"}, IsReply: true,
+		From: Collated{Key: "BINH", Text: "binh"}, To: Collated{Key: "CHI", Text: "chi"},
+		Cc:          Collated{Key: "DUNG", Text: "dung"},
+		DisplayFrom: Collated{Key: "TRAN THI BINH", Text: "Trần Thị Bình"},
+		DisplayTo:   Collated{Key: "CHI@HANOI.GOV.VN", Text: "chi@hanoi.gov.vn"},
 		MessageID:   "c@x", References: []string{"a@x", "b@x"},
 	}
 	if !r.Date.Equal(want.Date) || r.Subject != want.Subject || r.IsReply != want.IsReply || r.From != want.From ||
@@ -96,7 +96,7 @@ func TestSortRecordGroups(t *testing.T) {
 	}
 	r := NewSortRecord(&Meta{Envelope: env}, nil)
 	if r.From.Text != "d" || r.DisplayFrom.Text != "d" || r.To.Text != "Phòng Nội vụ" ||
-		r.DisplayTo.Key != "phong noi vu" || r.Cc.Text != "empty" {
+		r.DisplayTo.Key != "PHONG NOI VU" || r.Cc.Text != "empty" {
 		t.Errorf("sort record of groups: %+v", r)
 	}
 }

@@ -35,15 +35,27 @@ type SortRecord struct {
 	References []string
 }
 
-// Collated is a text with its collation key: Fold(Text), so that SORT ignores case and Vietnamese diacritics
-// ("Đề nghị" sorts among the D's). Comparing Text ASCII-case-insensitively breaks ties between keys that are equal.
+// Collated is a text with its collation key: Fold(Text) with ASCII letters in upper case, so that SORT ignores case
+// and Vietnamese diacritics ("Đề nghị" sorts among the D's), orders ASCII as i;ascii-casemap does ("[x]" after
+// the letters), and compares keys as plain strings. Comparing Text under i;ascii-casemap breaks ties between equal
+// keys.
 type Collated struct {
 	Key  string
 	Text string
 }
 
 // Collate returns s with its collation key.
-func Collate(s string) Collated { return Collated{Key: Fold(s), Text: s} }
+func Collate(s string) Collated { return Collated{Key: upperASCII(Fold(s)), Text: s} }
+
+// upperASCII maps the ASCII letters of s to upper case, leaving every other byte alone.
+func upperASCII(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'a' <= r && r <= 'z' {
+			return r - ('a' - 'A')
+		}
+		return r
+	}, s)
+}
 
 // SortRecordOf computes the encoded sort record of a stored message from its encoded Meta (the envelope as FETCH
 // serves it) and the start of its bytes, which must hold the whole header (for References). An undecodable meta

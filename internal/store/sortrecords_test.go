@@ -58,7 +58,7 @@ func oldStore(t *testing.T, n int) (path string, inboxID uint64, want map[uint32
 	inboxID = mustMailbox(t, s, an, "INBOX").ID
 	want = sortRecords(t, s, inboxID)
 	for uid, rec := range want {
-		if r, err := message.DecodeSortRecord(rec); err != nil || r.Subject.Key != fmt.Sprintf("de nghi %d", uid-1) || !r.IsReply {
+		if r, err := message.DecodeSortRecord(rec); err != nil || r.Subject.Key != fmt.Sprintf("DE NGHI %d", uid-1) || !r.IsReply {
 			t.Fatalf("uid %d: sort record %+v, %v", uid, r, err)
 		}
 	}
