@@ -40,8 +40,9 @@ func benchServer(b *testing.B) *testServer {
 		}
 		raw := fmt.Appendf(nil, "From: =?UTF-8?Q?Ph=C3=B2ng_s=E1=BB=91_%d?= <phong%d@example.gov.vn>\r\n"+
 			"To: an@example.gov.vn\r\nSubject: %s (%d)\r\nDate: %s\r\nMessage-ID: <m%d@example.gov.vn>\r\n"+
-			"Content-Type: text/plain; charset=utf-8\r\n\r\nKính gửi anh chị, %s, số %d.\r\nTrân trọng.\r\n",
-			i%50, i%50, topic, i, base.Add(time.Duration(i)*time.Minute).Format(time.RFC1123Z), i, topic, i)
+			"%sContent-Type: text/plain; charset=utf-8\r\n\r\nKính gửi anh chị, %s, số %d.\r\nTrân trọng.\r\n",
+			i%50, i%50, topic, i, base.Add(time.Duration(i)*time.Minute).Format(time.RFC1123Z), i, benchReferences(i),
+			topic, i)
 		p := message.Parse(raw)
 		msg := store.NewMessage{Body: raw, Meta: p.Meta(), Text: p.SearchText(), InternalDate: base.Add(time.Duration(i) * time.Minute)}
 		if _, err := ts.st.Append(inbox.ID, msg, nil, nil); err != nil {
@@ -49,6 +50,14 @@ func benchServer(b *testing.B) *testServer {
 		}
 	}
 	return ts
+}
+
+// benchReferences makes threads of ten messages, each replying to the one before, for THREAD.
+func benchReferences(i int) string {
+	if i%10 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("References: <m%d@example.gov.vn> <m%d@example.gov.vn>\r\n", i-i%10, i-1)
 }
 
 func BenchmarkFetchEnvelopes10k(b *testing.B) {
@@ -73,6 +82,33 @@ func BenchmarkSearchText10k(b *testing.B) {
 		data, err := c.UIDSearch(&imap.SearchCriteria{Text: []string{"bao cao quy"}}, nil).Wait()
 		if err != nil || len(data.AllUIDs()) != benchMessages/100 {
 			b.Fatalf("SEARCH TEXT: %d results, %v", len(data.AllUIDs()), err)
+		}
+	}
+}
+
+func BenchmarkSortDate10k(b *testing.B)    { benchSort(b, imap.SortKeyDate) }
+func BenchmarkSortSubject10k(b *testing.B) { benchSort(b, imap.SortKeySubject) }
+
+func benchSort(b *testing.B, key imap.SortKey) {
+	c := benchMailbox(b)
+	b.ResetTimer()
+	for b.Loop() {
+		nums, err := c.Sort(&imapclient.SortOptions{SearchCriteria: &imap.SearchCriteria{},
+			SortCriteria: []imapclient.SortCriterion{{Key: imapclient.SortKey(key)}}}).Wait()
+		if err != nil || len(nums) != benchMessages {
+			b.Fatalf("SORT (%s): %d results, %v", key, len(nums), err)
+		}
+	}
+}
+
+func BenchmarkThreadReferences10k(b *testing.B) {
+	c := benchMailbox(b)
+	b.ResetTimer()
+	for b.Loop() {
+		threads, err := c.Thread(&imapclient.ThreadOptions{Algorithm: imap.ThreadReferences,
+			SearchCriteria: &imap.SearchCriteria{}}).Wait()
+		if err != nil || len(threads) != benchMessages/10 {
+			b.Fatalf("THREAD REFERENCES: %d threads, %v", len(threads), err)
 		}
 	}
 }

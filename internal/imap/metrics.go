@@ -154,6 +154,24 @@ func (s *countedSession) Search(kind imapserver.NumKind, criteria *imap.SearchCr
 	return s.session.Search(kind, criteria, options)
 }
 
+func (s *countedSession) Sort(kind imapserver.NumKind, criteria []imap.SortCriterion, search *imap.SearchCriteria) ([]uint32, error) {
+	defer s.command(kindForm("SORT", kind))()
+	return s.session.Sort(kind, criteria, search)
+}
+
+func (s *countedSession) Thread(kind imapserver.NumKind, alg imap.ThreadAlgorithm, search *imap.SearchCriteria) ([]imap.ThreadData, error) {
+	defer s.command(kindForm("THREAD", kind))()
+	return s.session.Thread(kind, alg, search)
+}
+
+// kindForm is name, or its UID form for UID numbers.
+func kindForm(name string, kind imapserver.NumKind) string {
+	if kind == imapserver.NumKindUID {
+		return "UID " + name
+	}
+	return name
+}
+
 func (s *countedSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
 	defer s.command(uidForm("FETCH", numSet))()
 	return s.session.Fetch(w, numSet, options)

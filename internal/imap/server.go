@@ -7,7 +7,7 @@
 //   - session.go: the per-connection Session; one file per command group after that (login.go, list.go,
 //     mailbox.go, select.go, fetch.go, search.go, flags.go, copy.go, expunge.go, append.go with MULTIAPPEND,
 //     quota.go for QUOTA, acl.go for the read-only ACL); condstore.go: CONDSTORE and QRESYNC (RFC 7162) over the
-//     store's modseqs and expunge log.
+//     store's modseqs and expunge log; sort.go: SORT, ESORT and SORT=DISPLAY with its collation; thread.go.
 //   - state.go: live updates. One mailboxState per mailbox that some session has selected: the library's
 //     MailboxTracker plus the server's view of the mailbox's UIDs, fed with the store's committed changes through
 //     Server.OnChange, which internal/server subscribes to the store.

@@ -62,6 +62,9 @@ func addBodyRef(tx *bolt.Tx, msg *NewMessage) (BodyID, error) {
 	if err := putBodyData(tx, seq, msg.Body, msg.Text); err != nil {
 		return id, fmt.Errorf("body %s: %w", id, err)
 	}
+	if err := putSortRecord(tx, seq, msg.Meta, msg.Body); err != nil {
+		return id, fmt.Errorf("body %s: %w", id, err)
+	}
 	return id, nil
 }
 
@@ -119,6 +122,9 @@ func releaseBody(tx *bolt.Tx, id BodyID) error {
 		return err
 	}
 	if err := tx.Bucket(bucketTexts).Delete(u64key(rec.seq)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketSorts).Delete(u64key(rec.seq)); err != nil {
 		return err
 	}
 	// The chunks go in a later transaction (sweepFreedBodies), once no reader has the body pinned.

@@ -175,6 +175,7 @@ func checkBodies(tx *bolt.Tx, refs map[BodyID]uint64, report func(string, ...any
 	checkChunks(tx.Bucket(legacyChunks), len(BodyID{})+4, idOf, legacyWanted, report)
 	checkTexts(tx.Bucket(bucketTexts), seqOf, live, report)
 	checkTexts(tx.Bucket(legacyTexts), idOf, legacyWanted, report)
+	checkSortRecords(tx, live, report)
 }
 
 // checkChunks finds orphan, stray and missing chunks in a chunk bucket (nil: the file has no such bucket) whose

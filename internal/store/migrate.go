@@ -35,13 +35,15 @@ const (
 // resumes it.
 func (s *Store) migrate() error {
 	moveBodies, err := s.upgradeSchema()
-	if err != nil || !moveBodies {
+	if err != nil {
 		return err
 	}
-	if err := s.moveLegacyBodies(); err != nil {
-		return fmt.Errorf("migrate the bodies to schema 2: %w", err)
+	if moveBodies {
+		if err := s.moveLegacyBodies(); err != nil {
+			return fmt.Errorf("migrate the bodies to schema 2: %w", err)
+		}
 	}
-	return nil
+	return s.backfillSortRecords()
 }
 
 // upgradeSchema runs the steps that fit in one transaction and says whether bodies remain to be moved.

@@ -132,6 +132,14 @@ func (c *Conn) availableCaps() []imap.Cap {
 		if _, ok := c.session.(SessionCatenate); ok {
 			caps = append(caps, imap.CapCatenate)
 		}
+		if _, ok := c.session.(SessionSort); ok {
+			caps = append(caps, imap.CapSort, imap.CapSortDisplay, imap.CapESort)
+		}
+		if threadSession, ok := c.session.(SessionThread); ok {
+			for _, alg := range threadSession.ThreadAlgorithms() {
+				caps = append(caps, imap.Cap("THREAD="+string(alg)))
+			}
+		}
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
 			limit := appendLimitSession.AppendLimit()
 			caps = append(caps, imap.Cap(fmt.Sprintf("APPENDLIMIT=%d", limit)))

@@ -326,6 +326,10 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleCancelUpdate(dec)
 	case "NOTIFY":
 		err = c.handleNotify(dec)
+	case "SORT", "UID SORT":
+		err = c.handleSort(tag, dec, numKind)
+	case "THREAD", "UID THREAD":
+		err = c.handleThread(dec, numKind)
 	default:
 		if c.state == imap.ConnStateNotAuthenticated {
 			// Don't allow a single unknown command before authentication to
@@ -549,7 +553,7 @@ func (c *Conn) poll(cmd string) error {
 
 	allowExpunge := true
 	switch cmd {
-	case "FETCH", "STORE", "SEARCH":
+	case "FETCH", "STORE", "SEARCH", "SORT", "THREAD":
 		allowExpunge = false
 	}
 

@@ -282,3 +282,26 @@ type SessionCatenate interface {
 	// by the client and IMAP URLs (RFC 5092) of messages or parts of them.
 	AppendCatenate(mailbox string, parts *CatenateReader, options *imap.AppendOptions) (*imap.AppendData, error)
 }
+
+// SessionSort is an IMAP session which supports SORT (RFC 5256) with every
+// key, DISPLAYFROM and DISPLAYTO included (SORT=DISPLAY, RFC 5957), and ESORT
+// (RFC 5267).
+type SessionSort interface {
+	Session
+
+	// Selected state. Sort returns the numbers (sequence numbers or UIDs,
+	// per kind) of the messages that match searchCriteria, in sort order.
+	Sort(kind NumKind, sortCriteria []imap.SortCriterion, searchCriteria *imap.SearchCriteria) ([]uint32, error)
+}
+
+// SessionThread is an IMAP session which supports THREAD (RFC 5256).
+type SessionThread interface {
+	Session
+
+	// ThreadAlgorithms lists the algorithms Thread accepts, advertised as
+	// THREAD=<algorithm> capabilities.
+	ThreadAlgorithms() []imap.ThreadAlgorithm
+	// Selected state. Thread returns the messages (sequence numbers or UIDs,
+	// per kind) that match searchCriteria, threaded by algorithm.
+	Thread(kind NumKind, algorithm imap.ThreadAlgorithm, searchCriteria *imap.SearchCriteria) ([]imap.ThreadData, error)
+}
