@@ -100,3 +100,14 @@ func TestSortRecordGroups(t *testing.T) {
 		t.Errorf("sort record of groups: %+v", r)
 	}
 }
+
+// TestSortRecordOfBareLocalPart: "To: d" has no address the envelope can show; it sorts by "d" (between "b@c.d" and
+// "empty" in imaptest's sort-display-to), not as a message without To.
+func TestSortRecordOfBareLocalPart(t *testing.T) {
+	raw := []byte("From: d\r\nTo: d\r\nCc: =?utf-8?q?Ph=C3=B2ng?=\r\n\r\nbody\r\n")
+	p := Parse(raw)
+	r := NewSortRecord(p.ToMeta(), raw)
+	if r.From.Text != "d" || r.DisplayFrom.Text != "d" || r.To.Text != "d" || r.DisplayTo.Text != "d" || r.Cc.Text != "Phòng" {
+		t.Errorf("sort record of bare local parts: %+v", r)
+	}
+}

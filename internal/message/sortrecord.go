@@ -77,11 +77,29 @@ func NewSortRecord(m *Meta, raw []byte) *SortRecord {
 	r := &SortRecord{Date: m.Date, MessageID: env.MessageID}
 	base, isReply := BaseSubject(env.Subject)
 	r.Subject, r.IsReply = Collate(base), isReply
-	r.From, r.DisplayFrom = Collate(firstMailbox(env.From)), Collate(displayed(env.From))
-	r.To, r.DisplayTo = Collate(firstMailbox(env.To)), Collate(displayed(env.To))
-	r.Cc = Collate(firstMailbox(env.Cc))
-	r.References = references(raw, env.InReplyTo)
+	fields := parseFields(raw[:headerEnd(raw)], DefaultLimits.MaxHeaderBytes)
+	from, to, cc := addressKeys(env.From, fields, "From"), addressKeys(env.To, fields, "To"), addressKeys(env.Cc, fields, "Cc")
+	r.From, r.DisplayFrom = Collate(from.mailbox), Collate(from.display)
+	r.To, r.DisplayTo = Collate(to.mailbox), Collate(to.display)
+	r.Cc = Collate(cc.mailbox)
+	r.References = references(fields, env.InReplyTo)
 	return r
+}
+
+// addressSortKeys are what SORT compares of an address field: the first address's addr-mailbox, and its display
+// form (RFC 5957).
+type addressSortKeys struct{ mailbox, display string }
+
+// addressKeys are the sort keys of the field name, from its envelope addresses list. A field that holds text but no
+// address the envelope can show (a local part alone, "To: d") sorts by that text, as Dovecot does, not as if the
+// field were absent.
+func addressKeys(list []imap.Address, fields []field, name string) addressSortKeys {
+	if len(list) > 0 {
+		return addressSortKeys{firstMailbox(list), displayed(list)}
+	}
+	v, _ := get(fields, name)
+	bare := strings.TrimSpace(DecodeHeaderValue(v))
+	return addressSortKeys{bare, bare}
 }
 
 // firstMailbox is the addr-mailbox of the first address; for a group, its name (as Dovecot does).
@@ -109,10 +127,10 @@ func displayed(l []imap.Address) string {
 	}
 }
 
-// references are the message ids of the References field of raw's header, or else the first In-Reply-To id.
-func references(raw []byte, inReplyTo []string) []string {
+// references are the message ids of the References field of the header, or else the first In-Reply-To id.
+func references(fields []field, inReplyTo []string) []string {
 	var ids []string
-	if v, ok := get(parseFields(raw[:headerEnd(raw)], DefaultLimits.MaxHeaderBytes), "References"); ok {
+	if v, ok := get(fields, "References"); ok {
 		ids = msgIDs(v, 0)
 	}
 	if len(ids) == 0 && len(inReplyTo) > 0 {
