@@ -38,7 +38,7 @@ func (rc *rawConn) fetchBody(seq int) string {
 
 func TestDialogCatenate(t *testing.T) {
 	ts := newTestServer(t)
-	rc := loggedIn(t, ts)
+	rc := dialLoggedIn(t, ts)
 	rc.ok("APPEND INBOX %s", literal(catenateBase))
 	lines := rc.ok("SELECT INBOX")
 	var uidValidity uint32
@@ -74,7 +74,7 @@ func TestDialogCatenate(t *testing.T) {
 
 func TestDialogCatenateErrors(t *testing.T) {
 	ts := newTestServer(t, func(c *testConfig) { c.opts.AppendLimit = 1000 })
-	rc := loggedIn(t, ts)
+	rc := dialLoggedIn(t, ts)
 	rc.ok("APPEND INBOX %s", literal(catenateBase))
 	rc.ok("CREATE Dest")
 	for _, c := range []struct{ cmd, want string }{
@@ -100,7 +100,7 @@ func TestDialogCatenateErrors(t *testing.T) {
 	// A syntax error among the parts leaves no telling where the command ends (a non-synchronizing literal later
 	// on its line would be read as commands): BAD, then BYE.
 	for _, cmd := range []string{`APPEND Dest CATENATE ()`, `APPEND Dest CATENATE (FILE "x")`} {
-		rc := loggedIn(t, ts)
+		rc := dialLoggedIn(t, ts)
 		if _, status := rc.cmd("%s", cmd); !strings.HasPrefix(status, "BAD") {
 			t.Errorf("%s: %s, want BAD", cmd, status)
 		}
@@ -114,7 +114,7 @@ func TestDialogCatenateErrors(t *testing.T) {
 // one commit, and a bad URL in any of them stores none (RFC 4469 section 5, RFC 3502).
 func TestDialogCatenateInMultiAppend(t *testing.T) {
 	ts := newTestServer(t)
-	rc := loggedIn(t, ts)
+	rc := dialLoggedIn(t, ts)
 	rc.ok("APPEND INBOX %s", literal(catenateBase))
 	rc.ok("CREATE Dest")
 

@@ -26,13 +26,6 @@ func filledInbox(t *testing.T, ts *testServer, n int) store.Mailbox {
 	return inbox
 }
 
-// loggedInRaw is a raw connection logged in as testUser.
-func loggedInRaw(t *testing.T, ts *testServer) *rawConn {
-	t.Helper()
-	rc := dialRaw(t, ts.addr)
-	rc.ok("LOGIN %s %q", testUser, testPassword)
-	return rc
-}
 
 var highestModSeqCode = regexp.MustCompile(`\[HIGHESTMODSEQ (\d+)\]`)
 
@@ -54,7 +47,7 @@ func highestModSeqIn(t *testing.T, lines []string) uint64 {
 func TestDialogQResyncAfterChangesElsewhere(t *testing.T) {
 	ts := newTestServer(t)
 	inbox := filledInbox(t, ts, 5)
-	rc := loggedInRaw(t, ts)
+	rc := dialLoggedIn(t, ts)
 	if lines := rc.ok("CAPABILITY"); !containsLine(lines, " CONDSTORE") || !containsLine(lines, " QRESYNC") {
 		t.Fatalf("CAPABILITY: %q", lines)
 	}
@@ -67,13 +60,13 @@ func TestDialogQResyncAfterChangesElsewhere(t *testing.T) {
 	}
 	rc.ok("LOGOUT")
 
-	other := loggedInRaw(t, ts)
+	other := dialLoggedIn(t, ts)
 	other.ok("SELECT INBOX")
 	other.ok(`UID STORE 2 +FLAGS (\Seen)`)
 	other.ok(`UID STORE 3 +FLAGS (\Deleted)`)
 	other.ok("EXPUNGE")
 
-	rc = loggedInRaw(t, ts)
+	rc = dialLoggedIn(t, ts)
 	if _, status := rc.cmd("SELECT INBOX (QRESYNC (%d %d))", inbox.UIDValidity, cached); !strings.HasPrefix(status, "BAD") {
 		t.Errorf("QRESYNC before ENABLE QRESYNC: %s, want BAD (RFC 7162 3.2.5)", status)
 	}
@@ -136,7 +129,7 @@ func TestDialogQResyncAfterChangesElsewhere(t *testing.T) {
 func TestDialogQResyncWithUIDValidityChangedSendsNothing(t *testing.T) {
 	ts := newTestServer(t)
 	inbox := filledInbox(t, ts, 3)
-	rc := loggedInRaw(t, ts)
+	rc := dialLoggedIn(t, ts)
 	rc.ok("ENABLE QRESYNC")
 	lines := rc.ok("SELECT INBOX (QRESYNC (%d 1 1:3))", inbox.UIDValidity+1)
 	if containsLine(lines, "VANISHED") || containsLine(lines, "FETCH") {
@@ -216,7 +209,7 @@ func TestCondStoreThroughClient(t *testing.T) {
 func TestDialogStoreUnchangedSince(t *testing.T) {
 	ts := newTestServer(t)
 	inbox := filledInbox(t, ts, 3)
-	rc := loggedInRaw(t, ts)
+	rc := dialLoggedIn(t, ts)
 	rc.ok("SELECT INBOX")
 	rc.ok(`STORE 2 +FLAGS.SILENT (\Seen)`) // message 2 now has a modseq above inbox.HighestModSeq
 	lines, status := rc.cmd(`STORE 1:3 (UNCHANGEDSINCE %d) +FLAGS (\Flagged)`, inbox.HighestModSeq)
@@ -252,7 +245,7 @@ func TestDialogQResyncOnMigratedSchema2Store(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := loggedInRaw(t, ts)
+	rc := dialLoggedIn(t, ts)
 	rc.ok("ENABLE QRESYNC")
 	lines := rc.ok("SELECT INBOX (QRESYNC (%d 20 1:20))", inbox.UIDValidity)
 	if highestModSeqIn(t, lines) != 27 || !containsLine(lines, "* VANISHED (EARLIER) 13:15") {
@@ -280,9 +273,9 @@ func TestDialogQResyncOnMigratedSchema2Store(t *testing.T) {
 func TestDialogNoStaleFlagUpdateAfterOwnStore(t *testing.T) {
 	ts := newTestServer(t)
 	filledInbox(t, ts, 1)
-	rc := loggedInRaw(t, ts)
+	rc := dialLoggedIn(t, ts)
 	rc.ok("SELECT INBOX (CONDSTORE)")
-	other := loggedInRaw(t, ts)
+	other := dialLoggedIn(t, ts)
 	other.ok("SELECT INBOX")
 	other.ok(`STORE 1 +FLAGS (\Flagged)`)
 	lines := rc.ok(`STORE 1 +FLAGS (\Seen)`)

@@ -9,17 +9,10 @@ import (
 	"mailserver/internal/store"
 )
 
-// loggedIn is a raw session after LOGIN.
-func loggedIn(t *testing.T, ts *testServer) *rawConn {
-	t.Helper()
-	rc := dialRaw(t, ts.addr)
-	rc.ok("LOGIN %s %q", testUser, testPassword)
-	return rc
-}
 
 func TestDialogNotifyStatusOfOtherMailboxes(t *testing.T) {
 	ts := newTestServer(t)
-	a, b := loggedIn(t, ts), loggedIn(t, ts)
+	a, b := dialLoggedIn(t, ts), dialLoggedIn(t, ts)
 	if lines := a.ok("CAPABILITY"); !containsLine(lines, " NOTIFY") {
 		t.Errorf("CAPABILITY: %q", lines)
 	}
@@ -56,7 +49,7 @@ func TestDialogNotifyStatusOfOtherMailboxes(t *testing.T) {
 
 func TestDialogNotifyMailboxNamesAndSubscriptions(t *testing.T) {
 	ts := newTestServer(t)
-	a, b := loggedIn(t, ts), loggedIn(t, ts)
+	a, b := dialLoggedIn(t, ts), dialLoggedIn(t, ts)
 	a.ok("NOTIFY SET (subtree Projects (MailboxName SubscriptionChange)) (mailboxes Other (MessageNew MessageExpunge))")
 	for _, c := range []struct{ cmd, want string }{
 		{"CREATE Projects/A", `* LIST () "/" "Projects/A"`},
@@ -84,7 +77,7 @@ func TestDialogNotifyMailboxNamesAndSubscriptions(t *testing.T) {
 
 func TestDialogNotifyInIdleWithoutSelection(t *testing.T) {
 	ts := newTestServer(t)
-	a, b := loggedIn(t, ts), loggedIn(t, ts)
+	a, b := dialLoggedIn(t, ts), dialLoggedIn(t, ts)
 	a.ok("NOTIFY SET (inboxes (MessageNew MessageExpunge))")
 	a.startIdle()
 	b.ok("APPEND INBOX {12+}\r\nSubject: x\r\n")
@@ -96,7 +89,7 @@ func TestDialogNotifyInIdleWithoutSelection(t *testing.T) {
 
 func TestDialogNotifyRefusals(t *testing.T) {
 	ts := newTestServer(t)
-	a := loggedIn(t, ts)
+	a := dialLoggedIn(t, ts)
 	for _, c := range []struct{ args, want string }{
 		{"SET (personal (AnnotationChange))", "NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)]"},
 		{"SET (personal (MessageNew (UID FLAGS) MessageExpunge))", "BAD"},
@@ -116,7 +109,7 @@ func TestDialogNotifyRefusals(t *testing.T) {
 // NOTIFICATIONOVERFLOW, and notifications stop.
 func TestDialogNotifyOverflow(t *testing.T) {
 	ts := newTestServer(t)
-	a := loggedIn(t, ts)
+	a := dialLoggedIn(t, ts)
 	a.ok("NOTIFY SET (personal (MailboxName MessageNew MessageExpunge))")
 	for i := 0; i <= maxNotifyBacklog; i++ {
 		if _, err := ts.st.CreateMailbox(ts.account.ID, fmt.Sprintf("box%d", i), ""); err != nil {
@@ -139,7 +132,7 @@ func TestDialogNotifyOverflow(t *testing.T) {
 // the EXISTS, without marking the message read.
 func TestDialogNotifyFetchesNewMessages(t *testing.T) {
 	ts := newTestServer(t)
-	a, b := loggedIn(t, ts), loggedIn(t, ts)
+	a, b := dialLoggedIn(t, ts), dialLoggedIn(t, ts)
 	b.ok("APPEND INBOX {12+}\r\nSubject: x\r\n")
 	a.ok("SELECT INBOX")
 	a.ok("NOTIFY SET (selected (MessageNew (UID FLAGS BODY[HEADER.FIELDS (SUBJECT)]) MessageExpunge))")
@@ -165,7 +158,7 @@ func TestDialogNotifyFetchesNewMessages(t *testing.T) {
 func TestDialogNotifySharedMailbox(t *testing.T) {
 	f := newSharedFixture(t, 0)
 	f.grant(t, testUser, store.RightRead)
-	a := loggedIn(t, f.testServer)
+	a := dialLoggedIn(t, f.testServer)
 	a.ok("ENABLE UTF8=ACCEPT")
 	a.ok("NOTIFY SET (subtree Shared (MessageNew MessageExpunge MailboxName))")
 	f.deliver(t, "Subject: Công văn\r\n\r\nnội dung\r\n")

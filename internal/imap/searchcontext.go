@@ -176,7 +176,10 @@ func (st *mailboxState) expungeLiveLocked(expunged []int) {
 					continue
 				}
 				delete(ls.result, uid)
-				gone = append(gone, msgRef{uid: uid, seq: sel.tracker.EncodeSeqNum(uint32(i + 1))})
+				// The REMOVEFROM is queued behind every update queued so far, expunges included: when it is
+				// written the client's numbering is the mailbox's as it is now, not as EncodeSeqNum sees it
+				// (which counts the expunges still queued, for a response written at once).
+				gone = append(gone, msgRef{uid: uid, seq: uint32(i + 1)})
 			}
 			if nums := searchNums(ls.kind, gone); nums != nil {
 				tag, kind := ls.tag, ls.kind
