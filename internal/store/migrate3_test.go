@@ -1,11 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"mailserver/internal/message"
 )
 
 // testdata/schema2.db was written by the store of commit 34e17f8 (schema 2, the release before the expunge log)
@@ -164,6 +167,7 @@ func TestSchema2StoreMigratesToExpungeLogs(t *testing.T) {
 				want.uidValidity, want.uidNext, max(want.highestModSeq, 1))
 		}
 		assertFixtureMessages(t, s, mb, want.messages)
+		assertSortRecordsBackfilled(t, s, mb)
 	}
 	assertChangesAfterSchema2Migration(t, s)
 }
@@ -194,6 +198,39 @@ func assertFixtureMessages(t *testing.T, s *Store, mb Mailbox, want []fixtureMes
 				mb.Name, m.UID, m.ModSeq, m.Flags, m.Trace, string(body) == string(schema2Body(w.body)),
 				w.uid, w.modSeq, w.flags, w.trace)
 		}
+	}
+}
+
+// assertSortRecordsBackfilled checks that the migration gave every message of mb the sort record delivery would
+// have stored with it today (threads' References included).
+func assertSortRecordsBackfilled(t *testing.T, s *Store, mb Mailbox) {
+	t.Helper()
+	uids, err := s.UIDs(mb.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := s.Messages(mb.ID, uids, FetchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[uint32][]byte{}
+	for _, m := range msgs {
+		body := make([]byte, m.BodySize)
+		if _, err := s.Body(m.Body, m.BodySize).ReadAt(body, 0); err != nil {
+			t.Fatal(err)
+		}
+		want[m.UID] = message.NewSortRecord(message.Parse(body).ToMeta(), body).Encode()
+	}
+	seen := 0
+	err = s.EachSortRecord(mb.ID, uids, func(item SortItem, record []byte) error {
+		seen++
+		if !bytes.Equal(record, want[item.UID]) {
+			t.Errorf("%q uid %d: sort record %x, want %x", mb.Name, item.UID, record, want[item.UID])
+		}
+		return nil
+	})
+	if err != nil || seen != len(msgs) {
+		t.Errorf("%q: %d sort records of %d messages, %v", mb.Name, seen, len(msgs), err)
 	}
 }
 
