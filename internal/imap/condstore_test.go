@@ -26,7 +26,6 @@ func filledInbox(t *testing.T, ts *testServer, n int) store.Mailbox {
 	return inbox
 }
 
-
 var highestModSeqCode = regexp.MustCompile(`\[HIGHESTMODSEQ (\d+)\]`)
 
 // highestModSeqIn returns the HIGHESTMODSEQ response code's value in lines, failing the test without one.

@@ -149,6 +149,13 @@ func (s *session) pollKeywords(w *imapserver.UpdateWriter, sel *selection) error
 // announce records that the client is told of keywords, and returns the FLAGS and PERMANENTFLAGS lists that tell
 // it: PERMANENTFLAGS is empty when the session may not change the mailbox.
 func (sel *selection) announce(keywords []string) (flagList, permanent []imap.Flag) {
+	// A keyword once shown stays in every later FLAGS: the list read from the live state may be older than one this
+	// session showed from its own commit, and a client drops the keywords a new FLAGS leaves out (RFC 9051 7.3.5).
+	for lower, spelling := range sel.announced {
+		if !slices.ContainsFunc(keywords, func(k string) bool { return strings.ToLower(k) == lower }) {
+			keywords = append(keywords, spelling)
+		}
+	}
 	sel.markAnnounced(keywords)
 	mb := store.Mailbox{Keywords: keywords}
 	permanent = []imap.Flag{}
@@ -161,7 +168,7 @@ func (sel *selection) announce(keywords []string) (flagList, permanent []imap.Fl
 // hasUnannounced reports whether flags hold a keyword the client has not seen in FLAGS.
 func (sel *selection) hasUnannounced(flags []string) bool {
 	for _, f := range flags {
-		if isKeyword(f) && !sel.announced[strings.ToLower(f)] {
+		if _, shown := sel.announced[strings.ToLower(f)]; isKeyword(f) && !shown {
 			return true
 		}
 	}
@@ -170,7 +177,7 @@ func (sel *selection) hasUnannounced(flags []string) bool {
 
 func (sel *selection) markAnnounced(keywords []string) {
 	for _, k := range keywords {
-		sel.announced[strings.ToLower(k)] = true
+		sel.announced[strings.ToLower(k)] = k
 	}
 }
 

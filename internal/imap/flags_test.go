@@ -109,3 +109,17 @@ func TestDialogNewKeywordAnnouncedBeforeFetch(t *testing.T) {
 	flagsFirst("UID STORE", a.ok(`UID STORE 1 FLAGS (\Seen $Khac)`), "$Khac")
 	flagsFirst("NOOP in another session", b.ok("NOOP"), "$Khac")
 }
+
+// TestAnnounceKeepsShownKeywords: a FLAGS response built from a keyword list older than one the session already
+// showed (its own STORE's commit not yet in the live state) still names every keyword shown before; a client
+// drops the keywords a FLAGS leaves out, and imaptest calls that "Keyword dropped, but it still had references".
+func TestAnnounceKeepsShownKeywords(t *testing.T) {
+	sel := &selection{canWrite: true, announced: map[string]string{}}
+	sel.announce([]string{"$Label1", "$Label4"})
+	flagList, permanent := sel.announce([]string{"$Label1", "$label5"})
+	for _, want := range []imap.Flag{"$Label1", "$Label4", "$label5"} {
+		if !slices.Contains(flagList, want) || !slices.Contains(permanent, want) {
+			t.Errorf("FLAGS %v, PERMANENTFLAGS %v: want %s in both", flagList, permanent, want)
+		}
+	}
+}

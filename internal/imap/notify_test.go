@@ -9,7 +9,6 @@ import (
 	"mailserver/internal/store"
 )
 
-
 func TestDialogNotifyStatusOfOtherMailboxes(t *testing.T) {
 	ts := newTestServer(t)
 	a, b := dialLoggedIn(t, ts), dialLoggedIn(t, ts)

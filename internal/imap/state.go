@@ -130,8 +130,8 @@ type selection struct {
 	notifiedUpTo uint32
 	// announced holds the keywords (lower case) this session's client has been shown in a FLAGS response; used by
 	// the session goroutine only.
-	announced map[string]bool
-	recent    recentWindow // the UIDs \Recent in this session; immutable
+	announced map[string]string // lower case → spelling shown
+	recent    recentWindow      // the UIDs \Recent in this session; immutable
 	// announcedRecent is the size and RECENT count the client was last sent; used by the session goroutine only.
 	announcedRecent recentShown
 }
@@ -166,7 +166,7 @@ func (h *hub) attach(mb store.Mailbox, uids []uint32, ref mailboxRef, examined, 
 	}
 	st.refs++
 	sel := &selection{state: st, tracker: st.tracker.NewSession(), mailbox: mb, ref: ref, examined: examined,
-		canWrite: !examined && ref.canWrite(), announced: map[string]bool{}}
+		canWrite: !examined && ref.canWrite(), announced: map[string]string{}}
 	sel.markAnnounced(mb.Keywords)
 	st.mu.Lock()
 	st.keywords = mb.Keywords // the snapshot is the latest commit
