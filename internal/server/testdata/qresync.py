@@ -51,7 +51,8 @@ def flags_by_uid(lines):
             line = line[0]
         m = fetch_line.match(line)
         if m:
-            out[int(m.group(1))] = sorted(m.group(2).split())
+            # \Recent belongs to one session (RFC 3501 2.3.2): a client never caches it
+            out[int(m.group(1))] = sorted(f for f in m.group(2).split() if f != b"\\Recent")
     return out
 
 
