@@ -288,3 +288,32 @@ func TestDialogNoStaleFlagUpdateAfterOwnStore(t *testing.T) {
 		t.Errorf("the last FETCH of message 1 is %q, want its current flags (\\Seen \\Flagged); all: %q", last, lines)
 	}
 }
+
+// TestDialogVanishedGrouped: with QRESYNC enabled, expunges made together by another session arrive as one
+// VANISHED naming them all (RFC 7162 3.2.10), not one line per message.
+func TestDialogVanishedGrouped(t *testing.T) {
+	ts := newTestServer(t)
+	filledInbox(t, ts, 6)
+	rc := dialLoggedIn(t, ts)
+	rc.ok("ENABLE QRESYNC")
+	rc.ok("SELECT INBOX")
+	other := dialLoggedIn(t, ts)
+	other.ok("SELECT INBOX")
+	other.ok(`UID STORE 2:4,6 +FLAGS.SILENT (\Deleted)`)
+	other.ok("EXPUNGE")
+	lines := rc.ok("NOOP")
+	var vanished []string
+	for _, l := range lines {
+		if set, ok := strings.CutPrefix(l, "* VANISHED "); ok {
+			vanished = append(vanished, set)
+		}
+	}
+	if len(vanished) != 1 {
+		t.Fatalf("expunge of four messages: %q, want one VANISHED", lines)
+	}
+	got := expandSet(t, vanished[0])
+	slices.Sort(got)
+	if !slices.Equal(got, []uint32{2, 3, 4, 6}) {
+		t.Errorf("VANISHED %s, want UIDs 2:4,6", vanished[0])
+	}
+}

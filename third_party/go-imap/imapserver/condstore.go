@@ -305,6 +305,32 @@ func (w *UpdateWriter) writeExpungeUID(seqNum uint32, uid imap.UID) error {
 	return w.conn.writeExpungeUID(seqNum, uid)
 }
 
+// vanishedRun is how many updates at the start of updates are expunges that
+// may go out together as one VANISHED: QRESYNC is enabled, expunges are
+// allowed now, and each expunge names its UID. Zero or one means none.
+func (w *UpdateWriter) vanishedRun(updates []trackerUpdate) int {
+	if !w.allowExpunge || !w.conn.isEnabled(imap.CapQResync) {
+		return 0
+	}
+	n := 0
+	for n < len(updates) && updates[n].expunge != 0 && updates[n].expungeUID != 0 {
+		n++
+	}
+	return n
+}
+
+// writeVanished writes the expunges of updates as one VANISHED response.
+func (w *UpdateWriter) writeVanished(updates []trackerUpdate) error {
+	var uids imap.UIDSet
+	for _, update := range updates {
+		uids.AddNum(update.expungeUID)
+	}
+	enc := newResponseEncoder(w.conn)
+	defer enc.end()
+	enc.Atom("*").SP().Atom("VANISHED").SP().NumSet(uids)
+	return enc.CRLF()
+}
+
 // writeMessageFlagsModSeq writes an unsolicited FETCH of a message's new
 // flags, with its mod-sequence once the client has enabled CONDSTORE (RFC
 // 7162 section 3.1.2).

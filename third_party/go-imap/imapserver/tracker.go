@@ -240,11 +240,19 @@ func (t *SessionTracker) Poll(w *UpdateWriter, allowExpunge bool) error {
 	updates = t.dropStaleLocked(updates)
 	t.mutex.Unlock()
 
-	for _, update := range updates {
+	for i := 0; i < len(updates); i++ {
+		update := updates[i]
 		var err error
 		switch {
 		case update.expunge != 0:
-			err = w.writeExpungeUID(update.expunge, update.expungeUID)
+			if n := w.vanishedRun(updates[i:]); n > 1 {
+				// Consecutive expunges go out as one VANISHED (RFC 7162
+				// section 3.2.10), not one line per message.
+				err = w.writeVanished(updates[i : i+n])
+				i += n - 1
+			} else {
+				err = w.writeExpungeUID(update.expunge, update.expungeUID)
+			}
 		case update.numMessages != 0:
 			err = w.WriteNumMessages(update.numMessages)
 		case update.mailboxFlags != nil:
