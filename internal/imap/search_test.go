@@ -258,3 +258,26 @@ func TestSearchHeaderPresence(t *testing.T) {
 	}
 	checkSearches(t, c, cases)
 }
+
+// TestDialogSearchTextNotUTF8: a search string that is not UTF-8 (a lone byte of a multibyte sequence, as
+// imaptest's stress sends) matches no message, since decoded mail holds no such bytes; it used to fold to nothing
+// and match every message. Its negation matches every message, and valid Vietnamese text still searches.
+func TestDialogSearchTextNotUTF8(t *testing.T) {
+	ts := newTestServer(t)
+	rc := dialLoggedIn(t, ts)
+	rc.ok("APPEND INBOX {%d+}\r\n%s", len("Subject: Báo cáo\r\n\r\nx\r\n"), "Subject: Báo cáo\r\n\r\nx\r\n")
+	rc.ok("APPEND INBOX {%d+}\r\n%s", len("Subject: other\r\n\r\ny\r\n"), "Subject: other\r\n\r\ny\r\n")
+	rc.ok("SELECT INBOX")
+	for _, c := range []struct{ cmd, want string }{
+		{"SEARCH SUBJECT {1+}\r\n\x82", "* SEARCH"},
+		{"SEARCH TEXT {2+}\r\n\x82\xcc", "* SEARCH"},
+		{"SEARCH HEADER X-Test {1+}\r\n\x82", "* SEARCH"},
+		{"UID SORT (DATE) UTF-8 BODY {1+}\r\n\xff", "* SORT"},
+		{"SEARCH NOT SUBJECT {1+}\r\n\x82", "* SEARCH 1 2"},
+		{"SEARCH CHARSET UTF-8 SUBJECT {7+}\r\nbao cao", "* SEARCH 1"},
+	} {
+		if lines := rc.ok("%s", c.cmd); !slices.Contains(lines, c.want) {
+			t.Errorf("%q: %q, want %q", c.cmd, lines, c.want)
+		}
+	}
+}

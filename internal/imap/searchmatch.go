@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -34,6 +35,16 @@ type headerQuery struct {
 // envelopeFields are the HEADER keys answered from the stored envelope instead of the raw header.
 var envelopeFields = map[string]string{"from": "From", "to": "To", "cc": "Cc", "bcc": "Bcc", "subject": "Subject"}
 
+// foldNeedle folds a search string. Text that is not UTF-8 (the library takes only US-ASCII and UTF-8 searches)
+// matches no message: decoded mail holds no such bytes (they became U+FFFD when it was decoded, which folding
+// drops), whereas folding them away here would leave a string that matches every message.
+func foldNeedle(s string) string {
+	if !utf8.ValidString(s) {
+		return string(utf8.RuneError)
+	}
+	return message.Fold(s)
+}
+
 func compileSearch(sel *selection, c *imap.SearchCriteria) *searchQuery {
 	q := &searchQuery{
 		since: day(c.Since), before: day(c.Before), sentSince: day(c.SentSince), sentBefore: day(c.SentBefore),
@@ -49,7 +60,7 @@ func compileSearch(sel *selection, c *imap.SearchCriteria) *searchQuery {
 		q.sets = append(q.sets, uidMembers(sel.resolve(set)))
 	}
 	for _, h := range c.Header {
-		hq := headerQuery{field: h.Key, value: message.Fold(h.Value)}
+		hq := headerQuery{field: h.Key, value: foldNeedle(h.Value)}
 		// An empty string asks whether the field is there at all, whatever its value (RFC 9051 6.4.4): the header
 		// block answers that, the envelope cannot (it shows a missing Subject as an empty one).
 		if canon, ok := envelopeFields[strings.ToLower(h.Key)]; ok && h.Value != "" {
@@ -58,10 +69,10 @@ func compileSearch(sel *selection, c *imap.SearchCriteria) *searchQuery {
 		q.headers = append(q.headers, hq)
 	}
 	for _, b := range c.Body {
-		q.body = append(q.body, []byte(message.Fold(b)))
+		q.body = append(q.body, []byte(foldNeedle(b)))
 	}
 	for _, t := range c.Text {
-		q.text = append(q.text, []byte(message.Fold(t)))
+		q.text = append(q.text, []byte(foldNeedle(t)))
 	}
 	for i := range c.Not {
 		q.not = append(q.not, compileSearch(sel, &c.Not[i]))
