@@ -16,8 +16,8 @@ import (
 // maxSortCache bounds the entries of one mailbox. An entry (sortEntry, the decoded SortRecord with its strings, the
 // map slot) took 645 bytes on average in the 10,000-message benchmark mailbox, more for messages with long
 // References (at most 64 ids are kept), so a full cache is some 65-100 MB. A mailbox with more messages than this
-// is sorted as without a cache, from the store each time.
-const maxSortCache = 100_000
+// is sorted as without a cache, from the store each time. A variable for tests.
+var maxSortCache = 100_000
 
 // sortEntry is what SORT and THREAD compare of one message besides its numbers.
 type sortEntry struct {

@@ -217,3 +217,31 @@ func TestSortCacheConcurrentFill(t *testing.T) {
 		t.Errorf("sort cache: %d entries, want one per message (20)", n)
 	}
 }
+
+// A mailbox that grows past the bound loses its cache and is sorted from the store, with the same answers.
+func TestSortCacheBound(t *testing.T) {
+	defer func(n int) { maxSortCache = n }(maxSortCache)
+	maxSortCache = 6
+	ts := newTestServer(t)
+	c := sortFixture(t, ts)
+	inbox, err := ts.st.Mailbox(ts.account.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sortCacheViews(t, c)
+	if n := sortCacheSize(ts, inbox.ID); n != 5 {
+		t.Fatalf("sort cache of 5 messages: %d entries, want 5", n)
+	}
+	appendThreadMessage(t, c, "<a@x>", "", "Kế hoạch", 1)
+	appendThreadMessage(t, c, "<b@x>", "<a@x>", "Re: Kế hoạch", 2)
+	if err := c.Noop().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	got := sortCacheViews(t, c)
+	if n := sortCacheSize(ts, inbox.ID); n != 0 {
+		t.Errorf("sort cache of 7 messages, bound 6: %d entries, want none", n)
+	}
+	fresh := ts.client(t, nil)
+	selectBox(t, fresh, "INBOX", true)
+	sameViews(t, got, sortCacheViews(t, fresh))
+}
