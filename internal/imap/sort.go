@@ -5,18 +5,17 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
 	"mailserver/internal/message"
-	"mailserver/internal/store"
 )
 
 // SORT (RFC 5256), SORT=DISPLAY (RFC 5957) and ESORT (RFC 5267; the library writes its ESEARCH response). Each
-// command reads the sort records of the matching messages (store.EachSortRecord: sent date, base subject, first
-// addresses and display names, computed at delivery) in one read transaction and sorts them in memory.
+// command takes the sort records of the matching messages (store.EachSortRecord: sent date, base subject, first
+// addresses and display names, computed at delivery) from the selected mailbox's cache, reading those it lacks in
+// one read transaction (sortcache.go), and sorts them in memory.
 //
 // Collation. RFC 5256 requires at least i;ascii-casemap. Strings compare first by their collation key
 // (message.Collate: message.Fold, which folds case, Vietnamese diacritics and "Đ/đ" as SEARCH does, then ASCII
@@ -28,11 +27,8 @@ import (
 
 // sortMsg is one message as SORT and THREAD compare it.
 type sortMsg struct {
-	ref     msgRef
-	sent    time.Time // the Date header, or INTERNALDATE when it has none (RFC 5256 section 2.2)
-	arrival time.Time // INTERNALDATE
-	size    int64
-	rec     *message.SortRecord
+	ref msgRef
+	*sortEntry
 }
 
 // Sort implements imapserver.SessionSort.
@@ -57,7 +53,7 @@ func (m *sortMsg) num(kind imapserver.NumKind) uint32 {
 }
 
 // sortMsgs loads the messages of the selected mailbox that match search, in sequence order, with their sort
-// records.
+// records (sortcache.go).
 func (s *session) sortMsgs(search *imap.SearchCriteria) ([]*sortMsg, error) {
 	sel, err := s.selected()
 	if err != nil {
@@ -67,22 +63,18 @@ func (s *session) sortMsgs(search *imap.SearchCriteria) ([]*sortMsg, error) {
 	if err != nil {
 		return nil, err
 	}
-	msgs := make([]*sortMsg, 0, len(refs))
-	next := 0 // EachSortRecord keeps the order of refs and skips messages expunged meanwhile
-	err = s.srv.store.EachSortRecord(sel.mailbox.ID, refUIDs(refs), func(it store.SortItem, record []byte) error {
-		for refs[next].uid != it.UID {
-			next++
-		}
-		m := &sortMsg{ref: refs[next], arrival: it.InternalDate, size: it.Size, rec: s.decodeSortRecord(it.UID, record)}
-		m.sent = m.rec.Date
-		if m.sent.IsZero() {
-			m.sent = it.InternalDate
-		}
-		msgs = append(msgs, m)
-		return nil
-	})
+	entries, err := s.sortEntries(sel, refs)
 	if err != nil {
-		return nil, s.storeError("sort", err)
+		return nil, err
+	}
+	backing := make([]sortMsg, 0, len(refs)) // one allocation for all, not one per message
+	msgs := make([]*sortMsg, 0, len(refs))
+	for i, e := range entries {
+		if e == nil {
+			continue // expunged meanwhile
+		}
+		backing = append(backing, sortMsg{ref: refs[i], sortEntry: e})
+		msgs = append(msgs, &backing[len(backing)-1])
 	}
 	return msgs, nil
 }

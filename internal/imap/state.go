@@ -106,6 +106,8 @@ type mailboxState struct {
 	keywords    []string
 	recentOwner *selection
 	recentMark  uint32
+
+	sorts map[uint32]*sortEntry // guarded by mu; the sort cache, by UID (sortcache.go)
 }
 
 // selection is one session's selected mailbox.
@@ -274,6 +276,7 @@ func (st *mailboxState) expungeLocked(uids []uint32) {
 	slices.Sort(idx)
 	idx = slices.Compact(idx)
 	st.expungeLiveLocked(idx)
+	st.forgetSortEntriesLocked(uids)
 	for k := len(idx) - 1; k >= 0; k-- {
 		st.tracker.QueueExpungeUID(uint32(idx[k]+1), imap.UID(st.uids[idx[k]]))
 	}

@@ -169,11 +169,19 @@ func threadReferences(msgs []*sortMsg) []*threadNode {
 // where that adds no loop, the message under its last reference; it returns the nodes without a parent.
 func linkByReferences(msgs []*sortMsg) []*threadNode {
 	byID := make(map[string]*threadNode, len(msgs))
-	var nodes []*threadNode // every node, in creation order
+	nodes := make([]*threadNode, 0, len(msgs)) // every node, in creation order
+	slab := make([]threadNode, 0, len(msgs))   // about one node a message: one allocation, not one each
+	newNode := func() *threadNode {
+		if len(slab) == cap(slab) {
+			return &threadNode{}
+		}
+		slab = slab[:len(slab)+1]
+		return &slab[len(slab)-1]
+	}
 	nodeOf := func(id string) *threadNode {
 		n := byID[id]
 		if n == nil {
-			n = &threadNode{}
+			n = newNode()
 			byID[id] = n
 			nodes = append(nodes, n)
 		}
@@ -185,7 +193,7 @@ func linkByReferences(msgs []*sortMsg) []*threadNode {
 		if id := m.rec.MessageID; id != "" && (byID[id] == nil || byID[id].msg == nil) {
 			own = nodeOf(id)
 		} else {
-			own = &threadNode{}
+			own = newNode()
 			nodes = append(nodes, own)
 		}
 		own.msg = m
@@ -213,47 +221,55 @@ func linkByReferences(msgs []*sortMsg) []*threadNode {
 }
 
 // pruneDummies is step 4: a dummy without children goes; a dummy with children gives them its place, except at
-// the root when there are more than one of them.
+// the root when there are more than one of them. A list without such dummies (most) is kept as it is.
 func pruneDummies(nodes []*threadNode, atRoot bool) []*threadNode {
-	var out []*threadNode
-	for _, n := range nodes {
+	var out []*threadNode // nil until the first dummy that goes
+	for i, n := range nodes {
 		n.children = pruneDummies(n.children, false)
 		if n.msg != nil || (atRoot && len(n.children) > 1) {
-			out = append(out, n)
+			if out != nil {
+				out = append(out, n)
+			}
 			continue
+		}
+		if out == nil {
+			out = append(make([]*threadNode, 0, len(nodes)+len(n.children)), nodes[:i]...)
 		}
 		for _, c := range n.children {
 			c.parent = n.parent
 		}
 		out = append(out, n.children...)
 	}
+	if out == nil {
+		return nodes
+	}
 	return out
 }
 
 // gatherBySubject is step 5: roots whose (first) message has the same non-empty base subject join one thread.
 func gatherBySubject(roots []*threadNode) []*threadNode {
+	keys := make([]string, len(roots)) // by root; "" for none
 	table := map[string]*threadNode{}
-	for _, r := range roots {
+	for i, r := range roots {
 		m := r.first()
 		if m == nil || m.rec.Subject.Text == "" {
 			continue
 		}
-		key := subjectKey(m)
-		old := table[key]
+		keys[i] = subjectKey(m)
+		old := table[keys[i]]
 		// Prefer a dummy, then a message that is not a reply (step 5.B).
 		if old == nil || (r.msg == nil && old.msg != nil) || (old.msg != nil && old.msg.rec.IsReply && r.msg != nil && !m.rec.IsReply) {
-			table[key] = r
+			table[keys[i]] = r
 		}
 	}
 	var out []*threadNode
 	replaced := map[*threadNode]*threadNode{} // a table node turned into a child of a new dummy → that dummy
-	for _, r := range roots {
-		m := r.first()
-		if m == nil || m.rec.Subject.Text == "" {
+	for i, r := range roots {
+		key := keys[i]
+		if key == "" {
 			out = append(out, r)
 			continue
 		}
-		key := subjectKey(m)
 		t := table[key]
 		if t == r {
 			out = append(out, r)
