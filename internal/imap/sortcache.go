@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"sync/atomic"
 	"time"
 
 	"mailserver/internal/message"
@@ -19,6 +20,31 @@ import (
 // is sorted as without a cache, from the store each time. A variable for tests.
 var maxSortCache = 100_000
 
+// maxSortCacheTotal bounds the entries of all mailboxes together (sortBudget): some 260-400 MB, room for about
+// forty 10,000-message folders sorted at once. Past it, SORT works as without a cache. A variable for tests.
+var maxSortCacheTotal int64 = 400_000
+
+// sortBudget counts the sort cache entries of every mailbox of a server against maxSortCacheTotal.
+type sortBudget struct{ used atomic.Int64 }
+
+// take reserves n entries, or reports that they do not fit.
+func (b *sortBudget) take(n int) bool {
+	if b.used.Add(int64(n)) > maxSortCacheTotal {
+		b.used.Add(-int64(n))
+		return false
+	}
+	return true
+}
+
+// give returns n entries.
+func (b *sortBudget) give(n int) { b.used.Add(-int64(n)) }
+
+// dropSortCacheLocked empties the cache and returns its entries to the budget.
+func (st *mailboxState) dropSortCacheLocked() {
+	st.budget.give(len(st.sorts))
+	st.sorts = nil
+}
+
 // sortEntry is what SORT and THREAD compare of one message besides its numbers.
 type sortEntry struct {
 	sent    time.Time // the Date header, or INTERNALDATE when it has none (RFC 5256 section 2.2)
@@ -34,7 +60,7 @@ func (st *mailboxState) cachedSortEntries(refs []msgRef) (entries []*sortEntry, 
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if len(st.uids) > maxSortCache {
-		st.sorts = nil
+		st.dropSortCacheLocked()
 	}
 	for i, r := range refs {
 		if entries[i] = st.sorts[r.uid]; entries[i] == nil {
@@ -52,11 +78,20 @@ func (st *mailboxState) rememberSortEntries(uids []uint32, entries []*sortEntry)
 	if len(st.uids) > maxSortCache {
 		return
 	}
+	keep := 0
+	for i, uid := range uids {
+		if _, ok := st.indexLocked(uid); ok && entries[i] != nil && st.sorts[uid] == nil {
+			keep++
+		}
+	}
+	if !st.budget.take(keep) {
+		return // the server's cache is full: these are read from the store each time
+	}
 	if st.sorts == nil {
-		st.sorts = make(map[uint32]*sortEntry, len(uids))
+		st.sorts = make(map[uint32]*sortEntry, keep)
 	}
 	for i, uid := range uids {
-		if _, ok := st.indexLocked(uid); ok && entries[i] != nil {
+		if _, ok := st.indexLocked(uid); ok && entries[i] != nil && st.sorts[uid] == nil {
 			st.sorts[uid] = entries[i]
 		}
 	}
@@ -65,7 +100,10 @@ func (st *mailboxState) rememberSortEntries(uids []uint32, entries []*sortEntry)
 // forgetSortEntriesLocked drops the entries of expunged UIDs.
 func (st *mailboxState) forgetSortEntriesLocked(uids []uint32) {
 	for _, uid := range uids {
-		delete(st.sorts, uid)
+		if _, ok := st.sorts[uid]; ok {
+			delete(st.sorts, uid)
+			st.budget.give(1)
+		}
 	}
 }
 

@@ -245,3 +245,39 @@ func TestSortCacheBound(t *testing.T) {
 	selectBox(t, fresh, "INBOX", true)
 	sameViews(t, got, sortCacheViews(t, fresh))
 }
+
+// TestSortCacheServerBudget: the entries of all mailboxes count against one budget. A mailbox that does not fit is
+// sorted from the store, with the same answers, and the entries go back to the budget when the last session leaves
+// a mailbox.
+func TestSortCacheServerBudget(t *testing.T) {
+	defer func(n int64) { maxSortCacheTotal = n }(maxSortCacheTotal)
+	maxSortCacheTotal = 4
+	ts := newTestServer(t)
+	c := sortFixture(t, ts) // 5 messages in INBOX: more than the budget
+	inbox, err := ts.st.Mailbox(ts.account.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := sortCacheViews(t, c)
+	if n := sortCacheSize(ts, inbox.ID); n != 0 {
+		t.Errorf("5 messages, server budget 4: %d entries cached, want none", n)
+	}
+	fresh := ts.client(t, nil)
+	selectBox(t, fresh, "INBOX", true)
+	sameViews(t, got, sortCacheViews(t, fresh))
+
+	maxSortCacheTotal = 100
+	sortCacheViews(t, c)
+	if n, used := sortCacheSize(ts, inbox.ID), ts.srv.hub.sorts.used.Load(); n != 5 || used != 5 {
+		t.Errorf("with room: %d entries, %d counted, want 5 and 5", n, used)
+	}
+	if err := c.Unselect().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.Unselect().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if used := ts.srv.hub.sorts.used.Load(); used != 0 {
+		t.Errorf("after the last session left the mailbox: %d entries still counted", used)
+	}
+}

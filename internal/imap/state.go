@@ -23,10 +23,11 @@ type hub struct {
 	sessions map[uint64]map[*session]struct{} // logged-in sessions by account id; guarded by mu
 
 	notify notifyRegistry // sessions with NOTIFY on (notify.go)
+	sorts  *sortBudget    // the sort cache entries of every mailbox (sortcache.go)
 }
 
 func newHub() *hub {
-	return &hub{boxes: map[uint64]*mailboxState{}, sessions: map[uint64]map[*session]struct{}{}}
+	return &hub{boxes: map[uint64]*mailboxState{}, sessions: map[uint64]map[*session]struct{}{}, sorts: &sortBudget{}}
 }
 
 // loggedIn and loggedOut track who is logged in, so that disabling or removing an account ends its sessions.
@@ -107,7 +108,8 @@ type mailboxState struct {
 	recentOwner *selection
 	recentMark  uint32
 
-	sorts map[uint32]*sortEntry // guarded by mu; the sort cache, by UID (sortcache.go)
+	sorts  map[uint32]*sortEntry // guarded by mu; the sort cache, by UID (sortcache.go)
+	budget *sortBudget           // the server's, which sorts count against
 }
 
 // selection is one session's selected mailbox.
@@ -163,6 +165,7 @@ func (h *hub) attach(mb store.Mailbox, uids []uint32, ref mailboxRef, examined, 
 			tracker: imapserver.NewMailboxTracker(uint32(len(uids))),
 			uids:    uids,
 			waiters: map[*selection]chan struct{}{},
+			budget:  h.sorts,
 		}
 		h.boxes[mb.ID] = st
 	}
@@ -193,6 +196,9 @@ func (h *hub) detach(sel *selection) (recentMark uint32) {
 	st.refs--
 	if st.refs == 0 && h.boxes[st.id] == st {
 		delete(h.boxes, st.id)
+		st.mu.Lock()
+		st.dropSortCacheLocked() // the last session left: the entries go back to the server's budget
+		st.mu.Unlock()
 	}
 	return recentMark
 }
