@@ -175,23 +175,12 @@ func TestSchema2StoreMigratesToExpungeLogs(t *testing.T) {
 // assertFixtureMessages compares every message of mb with the fixture's: bytes, flags, keywords and modseq.
 func assertFixtureMessages(t *testing.T, s *Store, mb Mailbox, want []fixtureMessage) {
 	t.Helper()
-	uids, err := s.UIDs(mb.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := s.Messages(mb.ID, uids, FetchOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	msgs, bodies := messagesWithBodies(t, s, mb)
 	if len(msgs) != len(want) {
 		t.Fatalf("%q: %d messages, want %d", mb.Name, len(msgs), len(want))
 	}
 	for i, m := range msgs {
-		w := want[i]
-		body := make([]byte, m.BodySize)
-		if _, err := s.Body(m.Body, m.BodySize).ReadAt(body, 0); err != nil {
-			t.Fatalf("%q uid %d: %v", mb.Name, m.UID, err)
-		}
+		w, body := want[i], bodies[i]
 		if m.UID != w.uid || string(m.Trace) != w.trace || string(body) != string(schema2Body(w.body)) ||
 			m.ModSeq != w.modSeq || !slices.Equal(m.Flags, w.flags) {
 			t.Errorf("%q uid %d: modseq %d flags %q trace %q, body equal %v; want uid %d modseq %d flags %q trace %q",
@@ -201,9 +190,8 @@ func assertFixtureMessages(t *testing.T, s *Store, mb Mailbox, want []fixtureMes
 	}
 }
 
-// assertSortRecordsBackfilled checks that the migration gave every message of mb the sort record delivery would
-// have stored with it today (threads' References included).
-func assertSortRecordsBackfilled(t *testing.T, s *Store, mb Mailbox) {
+// messagesWithBodies reads every message of mb and its bytes.
+func messagesWithBodies(t *testing.T, s *Store, mb Mailbox) ([]Message, [][]byte) {
 	t.Helper()
 	uids, err := s.UIDs(mb.ID)
 	if err != nil {
@@ -213,16 +201,29 @@ func assertSortRecordsBackfilled(t *testing.T, s *Store, mb Mailbox) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[uint32][]byte{}
-	for _, m := range msgs {
-		body := make([]byte, m.BodySize)
-		if _, err := s.Body(m.Body, m.BodySize).ReadAt(body, 0); err != nil {
-			t.Fatal(err)
+	bodies := make([][]byte, len(msgs))
+	for i, m := range msgs {
+		bodies[i] = make([]byte, m.BodySize)
+		if _, err := s.Body(m.Body, m.BodySize).ReadAt(bodies[i], 0); err != nil {
+			t.Fatalf("%q uid %d: %v", mb.Name, m.UID, err)
 		}
-		want[m.UID] = message.NewSortRecord(message.Parse(body).ToMeta(), body).Encode()
+	}
+	return msgs, bodies
+}
+
+// assertSortRecordsBackfilled checks that the migration gave every message of mb the sort record delivery would
+// have stored with it today (threads' References included).
+func assertSortRecordsBackfilled(t *testing.T, s *Store, mb Mailbox) {
+	t.Helper()
+	msgs, bodies := messagesWithBodies(t, s, mb)
+	want := map[uint32][]byte{}
+	var uids []uint32
+	for i, m := range msgs {
+		uids = append(uids, m.UID)
+		want[m.UID] = message.NewSortRecord(message.Parse(bodies[i]).ToMeta(), bodies[i]).Encode()
 	}
 	seen := 0
-	err = s.EachSortRecord(mb.ID, uids, func(item SortItem, record []byte) error {
+	err := s.EachSortRecord(mb.ID, uids, func(item SortItem, record []byte) error {
 		seen++
 		if !bytes.Equal(record, want[item.UID]) {
 			t.Errorf("%q uid %d: sort record %x, want %x", mb.Name, item.UID, record, want[item.UID])
