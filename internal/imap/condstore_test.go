@@ -316,4 +316,11 @@ func TestDialogVanishedGrouped(t *testing.T) {
 	if !slices.Equal(got, []uint32{2, 3, 4, 6}) {
 		t.Errorf("VANISHED %s, want UIDs 2:4,6", vanished[0])
 	}
+
+	// The session's own EXPUNGE is reported the same way.
+	rc.ok(`UID STORE 1,5 +FLAGS.SILENT (\Deleted)`)
+	lines = rc.ok("EXPUNGE")
+	if n := countContaining(lines, "* VANISHED "); n != 1 || !containsLine(lines, "* VANISHED 1,5") && !containsLine(lines, "* VANISHED 5,1") {
+		t.Errorf("own EXPUNGE of two messages: %q, want one VANISHED 1,5", lines)
+	}
 }
