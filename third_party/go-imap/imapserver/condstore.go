@@ -147,7 +147,7 @@ func (c *Conn) writeSelectModSeq(data *imap.SelectData, options *imap.SelectOpti
 	if options.QResync == nil {
 		return nil
 	}
-	return c.session.(SessionQResync).Resync(&FetchWriter{conn: c})
+	return c.session.(SessionQResync).Resync(&FetchWriter{conn: c, batch: true})
 }
 
 // checkQResyncParam refuses QRESYNC parameters before ENABLE QRESYNC (RFC

@@ -93,7 +93,7 @@ func (c *Conn) handleFetch(dec *imapwire.Decoder, numKind NumKind) error {
 		options.UID = true
 	}
 
-	w := &FetchWriter{conn: c, options: writerOptions}
+	w := &FetchWriter{conn: c, options: writerOptions, batch: true}
 	if err := c.session.Fetch(w, numSet, &options); err != nil {
 		return err
 	}
@@ -335,6 +335,9 @@ type FetchWriter struct {
 	conn     *Conn
 	options  fetchWriterOptions
 	modified imap.NumSet // see SetModified
+	// batch: the command's tagged response follows these FETCH responses
+	// and flushes them, so each is not written to the connection on its own
+	batch bool
 }
 
 // CreateMessage writes a FETCH response for a message.
@@ -342,6 +345,7 @@ type FetchWriter struct {
 // FetchResponseWriter.Close must be called.
 func (cmd *FetchWriter) CreateMessage(seqNum uint32) *FetchResponseWriter {
 	enc := newResponseEncoder(cmd.conn)
+	enc.NoFlush = cmd.batch
 	enc.Atom("*").SP().Number(seqNum).SP().Atom("FETCH").SP().Special('(')
 	return &FetchResponseWriter{enc: enc, options: cmd.options}
 }

@@ -81,7 +81,7 @@ func (c *Conn) handleStore(tag, name string, dec *imapwire.Decoder, numKind NumK
 		}
 	}
 
-	w := &FetchWriter{conn: c}
+	w := &FetchWriter{conn: c, batch: true}
 	err = c.session.Store(w, numSet, &imap.StoreFlags{
 		Op:     op,
 		Silent: silent,

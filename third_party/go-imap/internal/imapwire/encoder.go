@@ -31,6 +31,10 @@ type Encoder struct {
 	// NewContinuationRequest creates a new continuation request. This is only
 	// meaningful for clients.
 	NewContinuationRequest func() *ContinuationRequest
+	// NoFlush leaves the line in the buffer at CRLF, for a response that is
+	// followed by more of the same command's responses: the buffer is written
+	// when full or by a later response that flushes.
+	NoFlush bool
 
 	w       *bufio.Writer
 	side    ConnSide
@@ -66,7 +70,7 @@ func (enc *Encoder) writeString(s string) *Encoder {
 // CRLF writes a "\r\n" sequence and flushes the buffered writer.
 func (enc *Encoder) CRLF() error {
 	enc.writeString("\r\n")
-	if enc.err != nil {
+	if enc.err != nil || enc.NoFlush {
 		return enc.err
 	}
 	return enc.w.Flush()
