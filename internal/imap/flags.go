@@ -165,6 +165,20 @@ func (sel *selection) announce(keywords []string) (flagList, permanent []imap.Fl
 	return mailboxFlags(mb), permanent
 }
 
+// withAnnounced is the FLAGS list of an update queued from a commit, with the keywords this session has shown
+// since added back (the tracker's filter, run on the session goroutine): the update may come from a commit older
+// than the one this session's own STORE announced.
+func (sel *selection) withAnnounced(flags []imap.Flag) []imap.Flag {
+	var keywords []string
+	for _, f := range flags {
+		if isKeyword(string(f)) {
+			keywords = append(keywords, string(f))
+		}
+	}
+	flagList, _ := sel.announce(keywords)
+	return flagList
+}
+
 // hasUnannounced reports whether flags hold a keyword the client has not seen in FLAGS.
 func (sel *selection) hasUnannounced(flags []string) bool {
 	for _, f := range flags {

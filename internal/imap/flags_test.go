@@ -123,3 +123,16 @@ func TestAnnounceKeepsShownKeywords(t *testing.T) {
 		}
 	}
 }
+
+// TestQueuedFlagsKeepShownKeywords: a FLAGS update queued from another session's commit, older than the keyword
+// this session's own STORE just showed, is written with that keyword too.
+func TestQueuedFlagsKeepShownKeywords(t *testing.T) {
+	sel := &selection{canWrite: true, announced: map[string]string{}}
+	sel.announce([]string{"$Label3"}) // this session's STORE
+	got := sel.withAnnounced([]imap.Flag{imap.FlagSeen, imap.FlagDeleted, "$Label5"})
+	for _, want := range []imap.Flag{imap.FlagSeen, imap.FlagDeleted, "$Label3", "$Label5"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("queued FLAGS written as %v: want %s in it", got, want)
+		}
+	}
+}

@@ -173,6 +173,7 @@ func (h *hub) attach(mb store.Mailbox, uids []uint32, ref mailboxRef, examined, 
 	sel := &selection{state: st, tracker: st.tracker.NewSession(), mailbox: mb, ref: ref, examined: examined,
 		canWrite: !examined && ref.canWrite(), announced: map[string]string{}}
 	sel.markAnnounced(mb.Keywords)
+	sel.tracker.SetMailboxFlagsFilter(sel.withAnnounced)
 	st.mu.Lock()
 	st.keywords = mb.Keywords // the snapshot is the latest commit
 	st.claimRecentLocked(sel, mb, claimRecent)

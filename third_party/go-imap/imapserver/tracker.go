@@ -140,6 +140,9 @@ type SessionTracker struct {
 	mutex   sync.Mutex
 	queue   []trackerUpdate
 	updates chan<- struct{}
+	// flagsFilter, if set, passes the flags of each queued FLAGS update
+	// before Poll writes them (see SetMailboxFlagsFilter)
+	flagsFilter func([]imap.Flag) []imap.Flag
 	// sent is the newest mod-sequence of each message the session wrote
 	// itself while updates were queued (see SentModSeq)
 	sent map[imap.UID]uint64
@@ -180,6 +183,16 @@ func (t *SessionTracker) dropStaleLocked(updates []trackerUpdate) []trackerUpdat
 		t.sent = nil
 	}
 	return updates
+}
+
+// SetMailboxFlagsFilter makes Poll pass the flags of each queued FLAGS update
+// through filter before writing them, on the goroutine that polls. A session
+// that wrote a FLAGS response of its own since the update was queued (a
+// keyword its STORE just used) adds those flags back: a client drops the
+// keywords a FLAGS response leaves out (RFC 9051 section 7.3.5). Set it before
+// the session is polled.
+func (t *SessionTracker) SetMailboxFlagsFilter(filter func([]imap.Flag) []imap.Flag) {
+	t.flagsFilter = filter
 }
 
 // Close unregisters the session.
@@ -256,7 +269,11 @@ func (t *SessionTracker) Poll(w *UpdateWriter, allowExpunge bool) error {
 		case update.numMessages != 0:
 			err = w.WriteNumMessages(update.numMessages)
 		case update.mailboxFlags != nil:
-			err = w.WriteMailboxFlags(update.mailboxFlags)
+			flags := update.mailboxFlags
+			if t.flagsFilter != nil {
+				flags = t.flagsFilter(flags)
+			}
+			err = w.WriteMailboxFlags(flags)
 		case update.fetch != nil:
 			err = w.writeMessageFlagsModSeq(update.fetch.seqNum, update.fetch.uid, update.fetch.flags, update.fetch.modSeq)
 		case update.write != nil:
