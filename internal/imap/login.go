@@ -56,7 +56,13 @@ func (s *session) refuseLogin(level slog.Level, msg, username string, reply *ima
 
 // throttled is the refusal of a login the throttle did not let through: a temporary failure (RFC 5530 UNAVAILABLE)
 // that says when to try again, so that the client neither takes the password for wrong nor waits past its deadline.
+// It names the cause: failed logins locked the address or account out, or logins in progress (each counted as a
+// possible failure until it ends) put this one's turn too far away.
 func throttled(err error) *imap.Error {
+	var te *auth.ThrottledError
+	if errors.As(err, &te) && !te.Locked {
+		return no(imap.ResponseCodeUnavailable, "Too many logins at once; "+te.Advice())
+	}
 	return no(imap.ResponseCodeUnavailable, "Too many failed logins; "+auth.RetryAdvice(err))
 }
 

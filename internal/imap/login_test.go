@@ -2,11 +2,15 @@ package imap
 
 import (
 	"net"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
+
+	"mailserver/internal/auth"
 )
 
 func noInsecureAuth(c *testConfig) { c.opts.AllowInsecureAuth = false }
@@ -171,5 +175,19 @@ func TestUnauthenticateAndNamespace(t *testing.T) {
 	}
 	if err := c.Login(testUser, testPassword).Wait(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestThrottledSaysWhy: a login refused because others to the same account are in progress is not called a
+// failed-login lockout (imaptest's ten parallel stress clients were told "Too many failed logins" though none had
+// failed); a lockout still is.
+func TestThrottledSaysWhy(t *testing.T) {
+	queued := throttled(&auth.ThrottledError{RetryAfter: 2 * time.Second})
+	locked := throttled(&auth.ThrottledError{RetryAfter: time.Minute, Locked: true})
+	if queued.Code != imap.ResponseCodeUnavailable || !strings.HasPrefix(queued.Text, "Too many logins at once; try again in 2 seconds") {
+		t.Errorf("turn too far away: %v %q", queued.Code, queued.Text)
+	}
+	if locked.Code != imap.ResponseCodeUnavailable || !strings.HasPrefix(locked.Text, "Too many failed logins; try again in") {
+		t.Errorf("locked out: %v %q", locked.Code, locked.Text)
 	}
 }
