@@ -1,38 +1,54 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
-	"runtime"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"mailserver/internal/netaddr"
 	"mailserver/internal/store"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // Login outcomes the protocol layers turn into their own replies.
 var (
 	ErrInvalidCredentials = errors.New("invalid user name or password")
 	ErrAccountDisabled    = errors.New("account is disabled")
-	// ErrBusy: every password check slot stayed taken for MaxVerifyWait (a storm of logins); nothing was checked.
+	// ErrBusy: the memory for password checks stayed taken for MaxVerifyWait (a storm of logins); nothing was
+	// checked. A temporary failure, never a wrong password.
 	ErrBusy = errors.New("busy checking other logins, try again in a few seconds")
 )
 
-// MaxVerifyWait is the longest a login waits for a password check slot. With the throttle's MaxLoginWait before
-// it, a login is answered well within go-imap's 30 s reply deadline for AUTHENTICATE, whatever the load.
+// MaxVerifyWait is the longest a login waits for room to check its password. With the throttle's MaxLoginWait
+// before it, a login is answered well within go-imap's 30 s reply deadline for AUTHENTICATE, whatever the load.
 const MaxVerifyWait = 10 * time.Second
 
+// VerifyMemoryBudget bounds the memory of the password checks running at once: argon2id allocates its memory
+// parameter on every check, so a storm of logins would otherwise hold m times the number of logins in flight (500
+// parallel logins at 64 MiB took 600 MB). Each check takes its hash's m from the budget and waits while the rest is
+// taken: three checks at DefaultHasher's 19 MiB at once, one at a time for a hash of the former 64 MiB parameters
+// until its login rehashes it. Three is enough to keep two cores busy; more at once would only lengthen each.
+const VerifyMemoryBudget = 64 << 10 // KiB
+
 // Authenticator checks a user name and password against the store, with throttling of failed attempts. It is the
-// one login path shared by SMTP submission and IMAP.
+// one login path shared by SMTP submission, IMAP and CardDAV.
 type Authenticator struct {
-	store    *store.Store  // immutable
-	throttle *Throttle     // immutable
-	verifies chan struct{} // bounds concurrent argon2id runs: each holds 64 MiB for ~50 ms
-	// verifyWait bounds the wait for a verifies slot (MaxVerifyWait; tests shorten it). Immutable.
+	store    *store.Store        // immutable
+	throttle *Throttle           // immutable
+	hasher   Hasher              // immutable: stored hashes with other parameters are rehashed with these on login
+	memory   *semaphore.Weighted // KiB of VerifyMemoryBudget taken by password checks in progress
+	budget   int64               // immutable: the memory's size in KiB
+	// verifyWait bounds the wait for memory (MaxVerifyWait; tests shorten it). Immutable.
 	verifyWait time.Duration
+	cache      *credentialCache
+	// kdf checks a password against a stored hash: Verify, counted by tests. Immutable.
+	kdf func(encoded, password string) (bool, error)
 
 	dummyOnce sync.Once
 	dummy     string // a hash verified for unknown users, so they take as long as known ones
@@ -40,8 +56,9 @@ type Authenticator struct {
 
 // NewAuthenticator returns an authenticator over st.
 func NewAuthenticator(st *store.Store, throttle *Throttle) *Authenticator {
-	return &Authenticator{store: st, throttle: throttle, verifies: make(chan struct{}, 2*runtime.NumCPU()),
-		verifyWait: MaxVerifyWait}
+	return &Authenticator{store: st, throttle: throttle, hasher: DefaultHasher(),
+		memory: semaphore.NewWeighted(VerifyMemoryBudget), budget: VerifyMemoryBudget, verifyWait: MaxVerifyWait,
+		cache: newCredentialCache(throttle.clock), kdf: Verify}
 }
 
 // Authenticate returns the account for username (a full address) if password is right and the account may log in.
@@ -66,13 +83,12 @@ func (a *Authenticator) Authenticate(remote net.Addr, username, password string)
 		}
 		encoded = a.dummyHash()
 	}
-	if !a.takeVerifySlot() {
+	ok, err := a.checkPassword(lookupErr == nil, address, encoded, password)
+	switch {
+	case errors.Is(err, ErrBusy):
 		attempt.Release()
 		return store.Account{}, ErrBusy
-	}
-	ok, err := Verify(encoded, password)
-	<-a.verifies
-	if err != nil && lookupErr == nil {
+	case err != nil && lookupErr == nil:
 		attempt.Release()
 		return store.Account{}, fmt.Errorf("login %s: %w", address, err)
 	}
@@ -85,29 +101,101 @@ func (a *Authenticator) Authenticate(remote net.Addr, username, password string)
 		return store.Account{}, ErrAccountDisabled
 	}
 	attempt.Succeeded()
-	return acct, nil
+	return a.upgradeHash(acct, password), nil
 }
 
-// takeVerifySlot waits for a password check slot, at most verifyWait.
-func (a *Authenticator) takeVerifySlot() bool {
-	select {
-	case a.verifies <- struct{}{}:
-		return true
-	default:
+// checkPassword reports whether password matches the stored hash encoded, from the cache of verified passwords
+// when it holds this one for address and this very hash, and otherwise with argon2id, remembering a match. known
+// is false for the dummy hash of an unknown user, which is never remembered. ErrBusy means nothing was checked.
+func (a *Authenticator) checkPassword(known bool, address, encoded, password string) (bool, error) {
+	if known && a.cache.verified(address, encoded, password) {
+		return true, nil
 	}
-	timer := time.NewTimer(a.verifyWait)
-	defer timer.Stop()
-	select {
-	case a.verifies <- struct{}{}:
-		return true
-	case <-timer.C:
-		return false
+	ok, err := a.verify(encoded, password)
+	if ok && err == nil && known {
+		a.cache.remember(address, encoded, password)
 	}
+	return ok, err
 }
+
+// verify runs argon2id for password against encoded once the hash's memory fits in the budget, waiting at most
+// verifyWait for it (ErrBusy). The KDF's memory is garbage as soon as it returns: nothing here keeps it.
+func (a *Authenticator) verify(encoded, password string) (bool, error) {
+	params, _, _, err := decodeHash(encoded)
+	if err != nil {
+		return false, err
+	}
+	release, err := a.takeMemory(params.MemoryKiB)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	return a.kdf(encoded, password)
+}
+
+// takeMemory waits, at most verifyWait, until kib of the budget is free, takes it and returns its release. A hash
+// that needs more than the whole budget (old or odd parameters, bounded by maxMemoryKiB) takes all of it: it runs
+// alone.
+func (a *Authenticator) takeMemory(kib uint32) (release func(), err error) {
+	n := min(int64(kib), a.budget)
+	if !a.memory.TryAcquire(n) {
+		ctx, cancel := context.WithTimeout(context.Background(), a.verifyWait)
+		defer cancel()
+		if err := a.memory.Acquire(ctx, n); err != nil {
+			return nil, ErrBusy
+		}
+	}
+	return func() { a.memory.Release(n) }, nil
+}
+
+// upgradeHash rehashes the password of an account that just logged in when its stored hash has parameters other
+// than the current ones (hashes made before they were chosen), so that every account moves to them as its owner
+// logs in; it returns the account as stored afterwards. The login stands whatever happens: an upgrade that cannot
+// be made now (no memory free, a store error) is tried again at the next login that argon2id checks.
+func (a *Authenticator) upgradeHash(acct store.Account, password string) store.Account {
+	if !a.hasher.NeedsRehash(acct.PasswordHash) {
+		return acct
+	}
+	release, err := a.takeMemory(a.hasher.MemoryKiB)
+	if err != nil {
+		return acct
+	}
+	fresh, err := a.hasher.Hash(password)
+	release()
+	if err != nil {
+		slog.Warn("password rehash failed", "account", acct.Address, "err", err)
+		return acct
+	}
+	old := acct.PasswordHash
+	updated, err := a.store.UpdateAccount(acct.Address, func(stored *store.Account) error {
+		if stored.PasswordHash != old {
+			return errPasswordChanged // changed by an administrator meanwhile: theirs stands
+		}
+		stored.PasswordHash = fresh
+		return nil
+	})
+	if err != nil {
+		if !errors.Is(err, errPasswordChanged) {
+			slog.Warn("password rehash not stored", "account", acct.Address, "err", err)
+		}
+		return acct
+	}
+	a.cache.remember(loginKey(updated.Address), updated.PasswordHash, password)
+	return updated
+}
+
+// errPasswordChanged abandons a rehash whose account's password changed since the login read it.
+var errPasswordChanged = errors.New("password changed meanwhile")
+
+// Forget drops what the authenticator remembers of address's verified password: `user passwd`, `user disable`
+// and `user remove` call it in the running server. Not needed for safety (a cached password is used only while
+// the account's stored hash is the one it was checked against, and disabled or removed accounts are refused
+// before the cache is asked) but it frees the entry at once.
+func (a *Authenticator) Forget(address string) { a.cache.forget(loginKey(address)) }
 
 func (a *Authenticator) dummyHash() string {
 	a.dummyOnce.Do(func() {
-		a.dummy, _ = DefaultHasher().Hash(GeneratePassword())
+		a.dummy, _ = a.hasher.Hash(GeneratePassword())
 	})
 	return a.dummy
 }

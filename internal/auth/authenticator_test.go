@@ -56,17 +56,15 @@ func TestAuthenticator(t *testing.T) {
 	}
 }
 
-// TestBusyLoginAnsweredInTime: when every password check slot stays taken (a storm of logins), a login is answered
-// ErrBusy after verifyWait instead of waiting past the protocols' reply deadlines, and it is not counted as a
-// failure: the same login succeeds once a slot is free.
+// TestBusyLoginAnsweredInTime: when the memory for password checks stays taken (a storm of logins), a login is
+// answered ErrBusy after verifyWait instead of waiting past the protocols' reply deadlines, and it is not counted as
+// a failure: the same login succeeds once the memory is free.
 func TestBusyLoginAnsweredInTime(t *testing.T) {
 	st := storeWithAn(t)
 	throttle := NewThrottle(time.Now)
 	a := NewAuthenticator(st, throttle)
 	a.verifyWait = 10 * time.Millisecond
-	for range cap(a.verifies) { // every slot taken by logins being checked elsewhere
-		a.verifies <- struct{}{}
-	}
+	a.memory.TryAcquire(a.budget) // the whole budget taken by logins being checked elsewhere
 	remote := &net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 40000}
 	for range 10 { // more than the account's free failures: none of these may count as one
 		if _, err := a.Authenticate(remote, "an@example.gov.vn", "Mật-khẩu-2026"); !errors.Is(err, ErrBusy) {
@@ -76,7 +74,7 @@ func TestBusyLoginAnsweredInTime(t *testing.T) {
 	if wait, err := throttle.Check("192.0.2.7", "an@example.gov.vn"); wait != 0 || err != nil {
 		t.Errorf("after busy refusals the throttle owes %v, %v; want nothing", wait, err)
 	}
-	<-a.verifies // one check elsewhere ends
+	a.memory.Release(a.budget) // the checks elsewhere end
 	if acct, err := a.Authenticate(remote, "an@example.gov.vn", "Mật-khẩu-2026"); err != nil || acct.Address != "an@example.gov.vn" {
 		t.Errorf("login with a free slot: %+v, %v", acct, err)
 	}

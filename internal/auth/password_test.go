@@ -36,7 +36,7 @@ func TestDefaultHasher(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(enc, "$argon2id$v=19$m=65536,t=2,p=2$") {
+	if !strings.HasPrefix(enc, "$argon2id$v=19$m=19456,t=2,p=1$") {
 		t.Errorf("Hash = %q", enc)
 	}
 	if ok, err := Verify(enc, "correct horse"); !ok || err != nil {
