@@ -65,7 +65,7 @@ const (
 	auditFrom  = "cli"
 )
 
-// maxConcurrentHashes bounds the password hashes computed at once: each holds the hasher's memory (64 MiB by
+// maxConcurrentHashes bounds the password hashes computed at once: each holds the hasher's memory (19 MiB by
 // default) while it runs.
 const maxConcurrentHashes = 2
 
@@ -82,6 +82,9 @@ type Service struct {
 	inProgress func(id string) bool
 	// serverInfo describes the running server for Status (nil: no server runs this Service).
 	serverInfo func() ServerInfo
+	// credentialsChanged is told the address of a user whose password changed or who was disabled or removed
+	// (nil: no server runs this Service).
+	credentialsChanged func(address string)
 }
 
 // Option changes a Service built by New.
@@ -100,6 +103,13 @@ func WithKeygen(fn func(algorithm, selector string) (mailauth.Key, error)) Optio
 // server's queue worker (queue.Worker.InProgress): removing or bouncing such a message may not stop that attempt.
 func WithAttemptsInProgress(inProgress func(id string) bool) Option {
 	return func(s *Service) { s.inProgress = inProgress }
+}
+
+// WithCredentialsChanged tells forget the address of each user whose password is changed or who is disabled or
+// removed, after the change is stored: the running server drops what it remembers of their verified password
+// (auth.Authenticator.Forget).
+func WithCredentialsChanged(forget func(address string)) Option {
+	return func(s *Service) { s.credentialsChanged = forget }
 }
 
 // New returns a Service working on st.
@@ -427,8 +437,17 @@ func (s *Service) SetPassword(address, password string) error {
 	if err != nil {
 		return err
 	}
-	return s.update(s.audited("user.passwd", addr, "password changed"), addr,
-		func(a *store.Account) { a.PasswordHash = hash })
+	return s.credentialsUpdated(addr, s.update(s.audited("user.passwd", addr, "password changed"), addr,
+		func(a *store.Account) { a.PasswordHash = hash }))
+}
+
+// credentialsUpdated tells the running server that addr's password or right to log in changed, unless err says the
+// change was not made; it returns err.
+func (s *Service) credentialsUpdated(addr string, err error) error {
+	if err == nil && s.credentialsChanged != nil {
+		s.credentialsChanged(addr)
+	}
+	return err
 }
 
 // Disable stops a user from logging in; mail keeps arriving and the mailbox is kept. Disabling a disabled user is
@@ -447,8 +466,8 @@ func (s *Service) disable(address string, rejectMail bool) error {
 	if rejectMail {
 		detail = "logins refused; new mail rejected"
 	}
-	return s.update(s.audited("user.disable", addr, detail), addr,
-		func(a *store.Account) { a.Disabled, a.RejectMail = true, rejectMail })
+	return s.credentialsUpdated(addr, s.update(s.audited("user.disable", addr, detail), addr,
+		func(a *store.Account) { a.Disabled, a.RejectMail = true, rejectMail }))
 }
 
 // Enable undoes Disable and DisableRejectingMail. Enabling an enabled user is not an error.
@@ -486,7 +505,7 @@ func (s *Service) RemoveUser(address string) error {
 		}
 	}
 	detail := fmt.Sprintf("%s removed with its mail (%s)", kind, FormatSize(a.Used))
-	if err := userErr(addr, s.audited("user.remove", addr, detail).RemoveAccount(addr)); err != nil {
+	if err := s.credentialsUpdated(addr, userErr(addr, s.audited("user.remove", addr, detail).RemoveAccount(addr))); err != nil {
 		return err
 	}
 	// The grants went with the shared mailbox; the grantees' subscriptions to it would be left naming nothing.

@@ -333,3 +333,30 @@ func TestErrorCodesRoundTrip(t *testing.T) {
 		t.Errorf("unknown code: %#v", back)
 	}
 }
+
+// The running server is told of each changed password, disabled or removed user, so that it forgets the verified
+// password it remembers; not of changes that were refused, nor of those that cannot open a way in.
+func TestCredentialsChangedTold(t *testing.T) {
+	_, st := newServiceWithUser(t)
+	var told []string
+	svc := admin.New(st, admin.WithHasher(cheapHasher), admin.WithCredentialsChanged(func(address string) {
+		told = append(told, address)
+	}))
+	const addr = "an.nv@vinhyen.gov.vn"
+	for _, step := range []struct {
+		name string
+		err  error
+	}{
+		{"passwd", svc.SetPassword("AN.NV@vinhyen.gov.vn", "Mat-khau-moi-2025")},
+		{"passwd refused", svc.SetPassword(addr, "short")},
+		{"passwd of nobody", svc.SetPassword("binh@vinhyen.gov.vn", "Mat-khau-moi-2025")},
+		{"disable", svc.Disable(addr)},
+		{"enable", svc.Enable(addr)},
+		{"remove", svc.RemoveUser(addr)},
+	} {
+		t.Logf("%s: %v", step.name, step.err)
+	}
+	if strings.Join(told, " ") != strings.Join([]string{addr, addr, addr}, " ") {
+		t.Errorf("told of %q, want %s three times (passwd, disable, remove)", told, addr)
+	}
+}

@@ -55,6 +55,8 @@ type Server struct {
 	store *store.Store
 	tls   *tls.Config
 	admin *admin.Service
+	// authn is the one login check of SMTP, IMAP and CardDAV; the admin Service tells it of changed passwords.
+	authn *auth.Authenticator
 
 	imap             *imap.Server
 	imapUnsubscribe  func() // ends the IMAP server's subscription to the store's changes
@@ -97,8 +99,10 @@ func New(cfg config.Config, logger *slog.Logger, opts Options) (*Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: logger, opts: opts, store: st, tls: tlsConfig, addrs: map[string]net.Addr{}}
-	s.admin = admin.New(st, admin.WithAttemptsInProgress(s.attemptInProgress), admin.WithServerInfo(s.info))
+	s := &Server{cfg: cfg, log: logger, opts: opts, store: st, tls: tlsConfig, addrs: map[string]net.Addr{},
+		authn: auth.NewAuthenticator(st, auth.NewThrottle(time.Now))}
+	s.admin = admin.New(st, admin.WithAttemptsInProgress(s.attemptInProgress), admin.WithServerInfo(s.info),
+		admin.WithCredentialsChanged(s.authn.Forget))
 	if opts.Bootstrap {
 		if err := s.bootstrap(); err != nil {
 			st.Close()
@@ -130,7 +134,7 @@ func (s *Server) build() error {
 	if err := s.newMetrics(); err != nil {
 		return err
 	}
-	authn := auth.NewAuthenticator(s.store, auth.NewThrottle(time.Now))
+	authn := s.authn
 	memory := netlimit.NewMemory(int64(s.cfg.MessageMemory))
 	deliverer := delivery.New(s.store, s.cfg.Hostname, s.log.With("component", "delivery"), s.metrics)
 	s.outbound = &outbound.Client{Hostname: s.cfg.Hostname, IdleTimeout: outbound.DefaultIdleTimeout}
