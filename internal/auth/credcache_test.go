@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -345,4 +346,37 @@ func accountHash(t *testing.T, st *store.Store) string {
 		t.Fatal(err)
 	}
 	return acct.PasswordHash
+}
+
+// BenchmarkAuthenticate is a login with a DefaultHasher hash: argon2id every time ("uncached", the first login of
+// a user), or remembered from the one before ("cached").
+func BenchmarkAuthenticate(b *testing.B) {
+	st, err := store.Open(filepath.Join(b.TempDir(), "mail.db"), store.Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	hash, err := DefaultHasher().Hash(testPassword)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := st.AddDomain("example.gov.vn"); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := st.AddAccount(store.Account{Address: testAddress, PasswordHash: hash}); err != nil {
+		b.Fatal(err)
+	}
+	a := NewAuthenticator(st, NewThrottle(time.Now))
+	for _, cached := range []bool{false, true} {
+		b.Run(map[bool]string{false: "uncached", true: "cached"}[cached], func(b *testing.B) {
+			for b.Loop() {
+				if !cached {
+					a.Forget(testAddress)
+				}
+				if err := login(a, testAddress, testPassword); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
