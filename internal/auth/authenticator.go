@@ -125,7 +125,7 @@ func (a *Authenticator) verify(encoded, password string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	release, err := a.takeMemory(params.MemoryKiB)
+	release, err := a.takeMemory(params.MemoryKiB, a.verifyWait)
 	if err != nil {
 		return false, err
 	}
@@ -133,13 +133,16 @@ func (a *Authenticator) verify(encoded, password string) (bool, error) {
 	return a.kdf(encoded, password)
 }
 
-// takeMemory waits, at most verifyWait, until kib of the budget is free, takes it and returns its release. A hash
-// that needs more than the whole budget (old or odd parameters, bounded by maxMemoryKiB) takes all of it: it runs
-// alone.
-func (a *Authenticator) takeMemory(kib uint32) (release func(), err error) {
+// takeMemory waits, at most wait, until kib of the budget is free (ErrBusy), takes it and returns its release. A
+// hash that needs more than the whole budget (old or odd parameters, bounded by maxMemoryKiB) takes all of it: it
+// runs alone.
+func (a *Authenticator) takeMemory(kib uint32, wait time.Duration) (release func(), err error) {
 	n := min(int64(kib), a.budget)
 	if !a.memory.TryAcquire(n) {
-		ctx, cancel := context.WithTimeout(context.Background(), a.verifyWait)
+		if wait <= 0 {
+			return nil, ErrBusy
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
 		if err := a.memory.Acquire(ctx, n); err != nil {
 			return nil, ErrBusy
@@ -150,13 +153,14 @@ func (a *Authenticator) takeMemory(kib uint32) (release func(), err error) {
 
 // upgradeHash rehashes the password of an account that just logged in when its stored hash has parameters other
 // than the current ones (hashes made before they were chosen), so that every account moves to them as its owner
-// logs in; it returns the account as stored afterwards. The login stands whatever happens: an upgrade that cannot
-// be made now (no memory free, a store error) is tried again at the next login that argon2id checks.
+// logs in; it returns the account as stored afterwards. The login stands whatever happens, and does not wait for
+// memory: an upgrade that cannot be made now (the budget taken by a storm of logins, a store error) is tried again
+// at the next login that argon2id checks.
 func (a *Authenticator) upgradeHash(acct store.Account, password string) store.Account {
 	if !a.hasher.NeedsRehash(acct.PasswordHash) {
 		return acct
 	}
-	release, err := a.takeMemory(a.hasher.MemoryKiB)
+	release, err := a.takeMemory(a.hasher.MemoryKiB, 0)
 	if err != nil {
 		return acct
 	}
