@@ -31,40 +31,63 @@ type FetchOptions struct {
 // Messages returns the messages with the given UIDs (ascending), skipping UIDs that no longer exist.
 func (s *Store) Messages(mailboxID uint64, uids []uint32, opts FetchOptions) ([]Message, error) {
 	out := make([]Message, 0, len(uids))
-	err := s.view(func(tx *bolt.Tx) error {
+	_, err := s.ViewMessages(mailboxID, uids, opts, func(m *Message, _ *BodyView) (bool, error) {
+		m.Trace = append([]byte(nil), m.Trace...)
+		m.Meta = append([]byte(nil), m.Meta...)
+		m.Text = append([]byte(nil), m.Text...)
+		out = append(out, *m)
+		return true, nil
+	})
+	return out, err
+}
+
+// ViewMessages calls fn for each of uids that exists, in order, inside one read transaction, with the message and
+// a reader of its body that reads inside that transaction too. m.Trace, m.Meta and m.Text, and the slices body
+// hands out, point into the store's memory map: they are valid only until fn returns, and fn must not write to
+// the network or wait on anything slow, since an open read transaction keeps freed pages from reuse. fn returns
+// false to stop early; ViewMessages returns how many of uids it went through (all of them unless fn stopped).
+func (s *Store) ViewMessages(mailboxID uint64, uids []uint32, opts FetchOptions,
+	fn func(m *Message, body *BodyView) (more bool, err error)) (done int, err error) {
+	err = s.view(func(tx *bolt.Tx) error {
 		b, err := messagesBucket(tx, mailboxID)
 		if err != nil {
 			return err
 		}
-		texts := tx.Bucket(bucketTexts)
-		for _, uid := range uids {
+		texts, chunks := tx.Bucket(bucketTexts), tx.Bucket(bucketChunks)
+		var e entry
+		for i, uid := range uids {
+			done = i + 1
 			v := b.Get(u32key(uid))
 			if v == nil {
 				continue
 			}
-			e, err := decodeEntry(v)
-			if err != nil {
+			if err := decodeEntryView(v, &e); err != nil {
 				return fmt.Errorf("mailbox #%d uid %d: %w", mailboxID, uid, err)
 			}
 			m := Message{UID: uid, Flags: e.flags.list(), InternalDate: e.date, Size: e.size(), ModSeq: e.modSeq,
 				Body: e.body, BodySize: e.bodySize, Trace: e.trace}
+			body := &BodyView{tx: tx, chunks: chunks, id: e.body, size: e.bodySize}
 			if opts.Meta || opts.Text {
-				rec, err := bodyRecordOf(tx, e.body, opts.Meta)
+				rec, err := bodyRecordView(tx, e.body, opts.Meta)
 				if err != nil {
 					return fmt.Errorf("mailbox #%d uid %d: %w", mailboxID, uid, err)
 				}
+				body.seq = rec.seq
 				if opts.Meta {
 					m.Meta = rec.meta
 				}
 				if opts.Text {
-					m.Text = append([]byte(nil), texts.Get(u64key(rec.seq))...)
+					m.Text = texts.Get(u64key(rec.seq))
 				}
 			}
-			out = append(out, m)
+			more, err := fn(&m, body)
+			if err != nil || !more {
+				return err
+			}
 		}
 		return nil
 	})
-	return out, err
+	return done, err
 }
 
 // eachEntry calls fn for each of uids that exists in b, in the order given. fn may change b: the loop does
