@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -276,7 +277,11 @@ func bodyRecordOf(tx *bolt.Tx, id BodyID, withMeta bool) (bodyRecord, error) {
 
 // bodyRecordView is bodyRecordOf with the parse result pointing into the transaction's pages.
 func bodyRecordView(tx *bolt.Tx, id BodyID, withMeta bool) (bodyRecord, error) {
-	v := tx.Bucket(bucketBodies).Get(id[:])
+	return bodyRecordAt(tx.Bucket(bucketBodies).Get(id[:]), id, withMeta)
+}
+
+// bodyRecordAt decodes v, the stored record of body id (nil: none), as bodyRecordView does.
+func bodyRecordAt(v []byte, id BodyID, withMeta bool) (bodyRecord, error) {
 	if v == nil {
 		return bodyRecord{}, fmt.Errorf("body %s: %w", id, ErrNotFound)
 	}
@@ -339,14 +344,14 @@ func (r *BodyReader) ReadAt(p []byte, off int64) (int, error) {
 			r.seq = seq
 		}
 		var err error
-		n, err = readChunks(tx.Bucket(bucketChunks), r.id, r.seq, r.size, p, off)
+		n, err = readChunks(tx.Bucket(bucketChunks).Cursor(), r.id, r.seq, r.size, p, off)
 		return err
 	})
 	return eofAfter(n, len(p), err)
 }
 
 // readChunks copies bytes [off, off+len(p)) of the body stored under seq into p, as far as the body goes.
-func readChunks(chunks *bolt.Bucket, id BodyID, seq uint64, size int64, p []byte, off int64) (int, error) {
+func readChunks(chunks *bolt.Cursor, id BodyID, seq uint64, size int64, p []byte, off int64) (int, error) {
 	want := min(int64(len(p)), size-off)
 	n := 0
 	for int64(n) < want {
@@ -360,13 +365,23 @@ func readChunks(chunks *bolt.Bucket, id BodyID, seq uint64, size int64, p []byte
 }
 
 // chunkAt is the rest of the chunk that holds byte pos of the body stored under seq, from pos on.
-func chunkAt(chunks *bolt.Bucket, id BodyID, seq uint64, pos int64) ([]byte, error) {
-	c := chunks.Get(chunkKey(seq, uint32(pos/ChunkSize)))
+func chunkAt(chunks *bolt.Cursor, id BodyID, seq uint64, pos int64) ([]byte, error) {
+	c := seekGet(chunks, chunkKey(seq, uint32(pos/ChunkSize)))
 	within := pos % ChunkSize
 	if c == nil || within >= int64(len(c)) {
 		return nil, fmt.Errorf("body %s: chunk %d missing", id, pos/ChunkSize)
 	}
 	return c[within:], nil
+}
+
+// seekGet is Bucket.Get through a cursor, which a reader doing many lookups in one transaction reuses instead of
+// allocating a new one for each.
+func seekGet(c *bolt.Cursor, key []byte) []byte {
+	k, v := c.Seek(key)
+	if !bytes.Equal(k, key) {
+		return nil
+	}
+	return v
 }
 
 // eofAfter is io.ReaderAt's result for a read of want bytes that got n.
@@ -380,11 +395,11 @@ func eofAfter(n, want int, err error) (int, error) {
 // BodyView reads a stored body inside the read transaction of Store.ViewMessages, which handed it out; it must not
 // be used after that callback returns.
 type BodyView struct {
-	chunks *bolt.Bucket
+	bodies *bolt.Cursor
+	chunks *bolt.Cursor
 	id     BodyID
 	seq    uint64 // 0 until the body record has been read
 	size   int64
-	tx     *bolt.Tx
 }
 
 // Size is the body's length in bytes.
@@ -429,7 +444,7 @@ func (v *BodyView) locate(off int64) error {
 	if v.seq != 0 {
 		return nil
 	}
-	seq, err := locateBody(v.tx, v.id)
-	v.seq = seq
+	rec, err := bodyRecordAt(seekGet(v.bodies, v.id[:]), v.id, false)
+	v.seq = rec.seq
 	return err
 }

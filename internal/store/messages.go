@@ -53,11 +53,14 @@ func (s *Store) ViewMessages(mailboxID uint64, uids []uint32, opts FetchOptions,
 		if err != nil {
 			return err
 		}
-		texts, chunks := tx.Bucket(bucketTexts), tx.Bucket(bucketChunks)
+		texts := tx.Bucket(bucketTexts)
+		bodies, chunks := tx.Bucket(bucketBodies).Cursor(), tx.Bucket(bucketChunks).Cursor()
 		var e entry
+		var body BodyView
+		entries := entryCursor{c: b.Cursor()}
 		for i, uid := range uids {
 			done = i + 1
-			v := b.Get(u32key(uid))
+			v := entries.get(uid)
 			if v == nil {
 				continue
 			}
@@ -66,9 +69,9 @@ func (s *Store) ViewMessages(mailboxID uint64, uids []uint32, opts FetchOptions,
 			}
 			m := Message{UID: uid, Flags: e.flags.list(), InternalDate: e.date, Size: e.size(), ModSeq: e.modSeq,
 				Body: e.body, BodySize: e.bodySize, Trace: e.trace}
-			body := &BodyView{tx: tx, chunks: chunks, id: e.body, size: e.bodySize}
+			body = BodyView{bodies: bodies, chunks: chunks, id: e.body, size: e.bodySize}
 			if opts.Meta || opts.Text {
-				rec, err := bodyRecordView(tx, e.body, opts.Meta)
+				rec, err := bodyRecordAt(seekGet(bodies, e.body[:]), e.body, opts.Meta)
 				if err != nil {
 					return fmt.Errorf("mailbox #%d uid %d: %w", mailboxID, uid, err)
 				}
@@ -80,7 +83,7 @@ func (s *Store) ViewMessages(mailboxID uint64, uids []uint32, opts FetchOptions,
 					m.Text = texts.Get(u64key(rec.seq))
 				}
 			}
-			more, err := fn(&m, body)
+			more, err := fn(&m, &body)
 			if err != nil || !more {
 				return err
 			}
@@ -88,6 +91,29 @@ func (s *Store) ViewMessages(mailboxID uint64, uids []uint32, opts FetchOptions,
 		return nil
 	})
 	return done, err
+}
+
+// entryCursor finds the entries of ascending UIDs with one cursor: the next UID asked for is usually the next one
+// stored, found without a search from the root of the bucket.
+type entryCursor struct {
+	c       *bolt.Cursor
+	k, v    []byte
+	started bool
+}
+
+// get returns the entry of uid, nil if there is none; any order of UIDs works, ascending is fastest.
+func (ec *entryCursor) get(uid uint32) []byte {
+	if ec.started && ec.k != nil && uidOf(ec.k) < uid {
+		if ec.k, ec.v = ec.c.Next(); ec.k != nil && uidOf(ec.k) == uid {
+			return ec.v
+		}
+	}
+	ec.k, ec.v = ec.c.Seek(u32key(uid))
+	ec.started = true
+	if ec.k != nil && uidOf(ec.k) == uid {
+		return ec.v
+	}
+	return nil
 }
 
 // eachEntry calls fn for each of uids that exists in b, in the order given. fn may change b: the loop does
