@@ -40,24 +40,9 @@ func (c writeCountingConn) Write(b []byte) (int, error) {
 func TestFetchResponsesWrittenTogether(t *testing.T) {
 	ts := newTestServer(t)
 	filledInbox(t, ts, 300)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	writes := &atomic.Int64{}
-	go ts.srv.Serve(writeCountingListener{Listener: ln, writes: writes})
-	rc := dialLoggedIn(t, &testServer{addr: ln.Addr().String()})
-	rc.ok("SELECT INBOX")
+	rc, writes := dialCountingWrites(t, ts)
 	for _, cmd := range []string{"FETCH 1:* (UID FLAGS)", `STORE 1:* +FLAGS (\Flagged)`} {
-		before := writes.Load()
-		lines := rc.ok("%s", cmd)
-		n := writes.Load() - before
-		fetches := 0
-		for _, l := range lines {
-			if strings.Contains(l, " FETCH (") {
-				fetches++
-			}
-		}
+		fetches, n := fetchesAndWrites(rc, writes, cmd)
 		if fetches != 300 || n > 30 {
 			t.Errorf("%s: %d FETCH responses in %d writes, want 300 in a few buffer-sized writes", cmd, fetches, n)
 		}
@@ -80,6 +65,16 @@ func TestFetchBodiesWrittenInLargeWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	rc, writes := dialCountingWrites(t, ts)
+	fetches, n := fetchesAndWrites(rc, writes, "FETCH 1:* BODY.PEEK[]")
+	// About 1 MB: some 16 writes of 64 KiB.
+	if fetches != messages || n > messages/2 {
+		t.Errorf("%d FETCH responses in %d writes, want %d in a few large writes", fetches, n, messages)
+	}
+}
+
+// dialCountingWrites serves ts on a listener that counts the server's writes, and logs in with INBOX selected.
+func dialCountingWrites(t *testing.T, ts *testServer) (*rawConn, *atomic.Int64) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -88,17 +83,18 @@ func TestFetchBodiesWrittenInLargeWrites(t *testing.T) {
 	go ts.srv.Serve(writeCountingListener{Listener: ln, writes: writes})
 	rc := dialLoggedIn(t, &testServer{addr: ln.Addr().String()})
 	rc.ok("SELECT INBOX")
+	return rc, writes
+}
+
+// fetchesAndWrites runs cmd and returns the FETCH responses it got and the writes the server made for them.
+func fetchesAndWrites(rc *rawConn, writes *atomic.Int64, cmd string) (fetches int, n int64) {
 	before := writes.Load()
-	lines := rc.ok("FETCH 1:* BODY.PEEK[]")
-	n := writes.Load() - before
-	fetches := 0
+	lines := rc.ok("%s", cmd)
+	n = writes.Load() - before
 	for _, l := range lines {
 		if strings.HasPrefix(l, "* ") && strings.Contains(l, " FETCH (") {
 			fetches++
 		}
 	}
-	// About 1 MB: some 16 writes of 64 KiB.
-	if fetches != messages || n > messages/2 {
-		t.Errorf("%d FETCH responses in %d writes, want %d in a few large writes", fetches, n, messages)
-	}
+	return fetches, n
 }
