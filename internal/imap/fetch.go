@@ -1,6 +1,8 @@
 package imap
 
 import (
+	"bytes"
+
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
@@ -8,26 +10,38 @@ import (
 	"mailserver/internal/store"
 )
 
-// fetchBatch is how many messages one store read covers.
-const fetchBatch = 256
+// fetchBatch is how many messages one store read covers, and fetchBatchBytes about how many section bytes it
+// prepares at most (one message more than that). A batch's messages are read and their sections prepared in one
+// read transaction, which is closed before the first of their responses is written: a slow client never holds a
+// transaction open, and what a batch holds in memory stays bounded whatever the messages are.
+const (
+	fetchBatch      = 256
+	fetchBatchBytes = 4 << 20
+)
 
 // fetchPlan is what a FETCH command needs from each message, worked out once.
 type fetchPlan struct {
 	opts     *imap.FetchOptions
-	meta     bool // the stored parse result is needed
+	meta     bool // the stored parse result is needed, decoded
+	header   bool // only the root header's place is needed from the parse result (headerOnly sections)
 	body     bool // some item reads the body's bytes
 	markSeen bool // a BODY[...] or BINARY[...] without PEEK in a mailbox the session may change (RFC 3501 6.4.5)
+	enabled  imap.CapSet // the client's enabled extensions, read once per command (no command changes them midway)
 }
 
 func newFetchPlan(opts *imap.FetchOptions, readOnly bool) fetchPlan {
 	p := fetchPlan{opts: opts}
 	p.meta = opts.Envelope || opts.BodyStructure != nil || len(opts.BinarySection) > 0 || len(opts.BinarySectionSize) > 0
 	for _, sec := range opts.BodySection {
-		if !isWholeMessage(sec) {
+		switch {
+		case isRootHeader(sec):
+			p.header = true
+		case !isWholeMessage(sec):
 			p.meta = true
 		}
 		p.markSeen = p.markSeen || !sec.Peek
 	}
+	p.header = p.header && !p.meta
 	for _, sec := range opts.BinarySection {
 		p.markSeen = p.markSeen || !sec.Peek
 	}
@@ -61,55 +75,114 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 
 // fetchRefs writes the FETCH responses of refs, in batches, leaving out those unchanged since CHANGEDSINCE.
 func (s *session) fetchRefs(w *imapserver.FetchWriter, sel *selection, refs []msgRef, plan fetchPlan) error {
-	for start := 0; start < len(refs); start += fetchBatch {
+	var arena []byte // the prepared sections of a batch; reused by the next one
+	plan.enabled = s.conn.EnabledCaps()
+	for start := 0; start < len(refs); {
 		batch := refs[start:min(start+fetchBatch, len(refs))]
-		msgs, err := s.srv.store.Messages(sel.mailbox.ID, refUIDs(batch), store.FetchOptions{Meta: plan.meta})
-		if err != nil {
-			return s.storeError("fetch", err)
+		fb, prepErr := s.readBatch(sel, refUIDs(batch), plan, arena[:0])
+		if fb == nil {
+			return prepErr
 		}
-		msgs = changedSince(msgs, plan.opts.ChangedSince)
+		start += fb.done
 		var changed map[uint32]bool
+		var err error
 		if plan.markSeen {
-			if changed, err = s.markSeen(sel, msgs); err != nil {
+			if changed, err = s.markSeen(sel, fb.msgs); err != nil {
 				return err
 			}
 		}
-		if err := s.fetchBatch(w, sel, batch, msgs, plan, changed); err != nil {
+		if err := s.writeBatch(w, sel, seqByUID(batch[:fb.done]), fb, plan, changed); err != nil {
+			return err
+		}
+		if prepErr != nil {
+			return prepErr // after the responses of the messages before the one that failed
+		}
+		arena = fb.arena
+	}
+	return nil
+}
+
+// fetchedBatch is a batch of messages read, with their sections prepared, in one read transaction.
+type fetchedBatch struct {
+	msgs   []store.Message // Meta and Text left out; Trace copied
+	bodies []*preparedBody // one per message
+	done   int             // how many of the UIDs asked for it covers
+	arena  []byte          // backs the prepared sections
+}
+
+// readBatch reads the messages of uids, as many as fetchBatchBytes allows, and prepares everything their responses
+// need but a large whole-message literal (streamed afterwards) while the transaction lasts. A message whose sections
+// cannot be prepared ends the batch before it, with the error.
+func (s *session) readBatch(sel *selection, uids []uint32, plan fetchPlan, arena []byte) (*fetchedBatch, error) {
+	fb := &fetchedBatch{arena: arena}
+	prepared := 0
+	var prepErr error
+	opts := store.FetchOptions{Meta: plan.meta || plan.header}
+	done, err := s.srv.store.ViewMessages(sel.mailbox.ID, uids, opts, func(m *store.Message, body *store.BodyView) (bool, error) {
+		if since := plan.opts.ChangedSince; since != 0 && m.ModSeq <= since {
+			return true, nil
+		}
+		pb, err := s.prepareBody(m, body, plan, &fb.arena)
+		if err != nil {
+			prepErr = err
+			return false, nil
+		}
+		msg := *m
+		msg.Trace = bytes.Clone(m.Trace)
+		msg.Meta, msg.Text = nil, nil
+		fb.msgs = append(fb.msgs, msg)
+		fb.bodies = append(fb.bodies, pb)
+		prepared += pb.size()
+		return prepared < fetchBatchBytes, nil
+	})
+	if err != nil {
+		return nil, s.storeError("fetch", err)
+	}
+	fb.done = done
+	return fb, prepErr
+}
+
+// writeBatch writes the responses of one batch. A large whole-message literal is read chunk by chunk outside any
+// store transaction, so its body is pinned first: another session expunging the message meanwhile cannot pull its
+// chunks away mid-literal. A message expunged before the pin is left out, which RFC 3501 7.4.1 allows for a
+// message the client still sees.
+func (s *session) writeBatch(w *imapserver.FetchWriter, sel *selection, seqs map[uint32]uint32, fb *fetchedBatch, plan fetchPlan, changed map[uint32]bool) error {
+	present, release := s.pinStreamed(fb)
+	defer release()
+	for i := range fb.msgs {
+		if !present[i] {
+			continue
+		}
+		m := &fb.msgs[i]
+		if err := s.fetchMessage(w, sel, seqs[m.UID], m, fb.bodies[i], plan, changed[m.UID]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// fetchBatch writes the responses of one batch. Bodies are read chunk by chunk outside any store transaction, so
-// they are pinned first: another session expunging a message meanwhile cannot pull its chunks away mid-literal.
-// A message expunged before the pin is left out, which RFC 3501 7.4.1 allows for a message the client still sees.
-func (s *session) fetchBatch(w *imapserver.FetchWriter, sel *selection, batch []msgRef, msgs []store.Message, plan fetchPlan, changed map[uint32]bool) error {
-	present := make([]bool, len(msgs))
-	if plan.body {
-		ids := make([]store.BodyID, len(msgs))
-		for i := range msgs {
-			ids[i] = msgs[i].Body
-		}
-		var release func()
-		present, release = s.srv.store.PinBodies(ids)
-		defer release()
-	} else {
-		for i := range present {
-			present[i] = true
+// pinStreamed pins the bodies of the messages with a section to stream; present is false for those already gone.
+func (s *session) pinStreamed(fb *fetchedBatch) (present []bool, release func()) {
+	var ids []store.BodyID
+	var at []int
+	for i, b := range fb.bodies {
+		if b.streams() {
+			ids = append(ids, fb.msgs[i].Body)
+			at = append(at, i)
 		}
 	}
-	seqs := seqByUID(batch)
-	for i := range msgs {
-		if !present[i] {
-			continue
-		}
-		m := &msgs[i]
-		if err := s.fetchMessage(w, sel, seqs[m.UID], m, plan, changed[m.UID]); err != nil {
-			return err
-		}
+	present = make([]bool, len(fb.msgs))
+	for i := range present {
+		present[i] = true
 	}
-	return nil
+	if len(ids) == 0 {
+		return present, func() {}
+	}
+	pinned, release := s.srv.store.PinBodies(ids)
+	for k, i := range at {
+		present[i] = pinned[k]
+	}
+	return present, release
 }
 
 // markSeen sets \Seen on the messages that lack it and updates their flags in msgs; it returns the UIDs changed,
@@ -144,13 +217,9 @@ func (s *session) markSeen(sel *selection, msgs []store.Message) (map[uint32]boo
 
 // fetchMessage writes one FETCH response. Everything but a large whole-message literal is prepared before the
 // response starts, so a failure (say an unknown transfer encoding for BINARY) becomes a clean tagged NO.
-func (s *session) fetchMessage(w *imapserver.FetchWriter, sel *selection, seq uint32, m *store.Message, plan fetchPlan, flagsChanged bool) error {
-	body, err := s.prepareBody(m, plan)
-	if err != nil {
-		return err
-	}
+func (s *session) fetchMessage(w *imapserver.FetchWriter, sel *selection, seq uint32, m *store.Message, body *preparedBody, plan fetchPlan, flagsChanged bool) error {
 	o := plan.opts
-	enabled := s.conn.EnabledCaps()
+	enabled := plan.enabled
 	condStore := enabled.Has(imap.CapCondStore)
 	if o.Flags || flagsChanged || o.ModSeq {
 		if err := s.announceKeywords(w, sel, m.Flags); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -23,6 +24,28 @@ type preparedBody struct {
 	sections    []sectionData // one per FetchOptions.BodySection
 	binaries    [][]byte      // one per FetchOptions.BinarySection
 	binarySizes []uint32      // one per FetchOptions.BinarySectionSize
+}
+
+// size is how many bytes the prepared sections hold.
+func (b *preparedBody) size() int {
+	n := 0
+	for _, d := range b.sections {
+		n += len(d.data)
+	}
+	for _, d := range b.binaries {
+		n += len(d)
+	}
+	return n
+}
+
+// streams reports whether a section is to be streamed from the store when written.
+func (b *preparedBody) streams() bool {
+	for _, d := range b.sections {
+		if d.stream {
+			return true
+		}
+	}
+	return false
 }
 
 // sectionData is a body section's content: bytes, or a byte range of the whole message to stream.
@@ -44,7 +67,16 @@ func isWholeMessage(sec *imap.FetchItemBodySection) bool {
 	return len(sec.Part) == 0 && sec.Specifier == imap.PartSpecifierNone
 }
 
-func (s *session) prepareBody(m *store.Message, plan fetchPlan) (*preparedBody, error) {
+// isRootHeader reports whether sec is BODY[HEADER], BODY[HEADER.FIELDS (...)] or BODY[HEADER.FIELDS.NOT (...)] of
+// the message itself, possibly partial: served from the header block, whose place is all it needs of the parse
+// result.
+func isRootHeader(sec *imap.FetchItemBodySection) bool {
+	return len(sec.Part) == 0 && sec.Specifier == imap.PartSpecifierHeader
+}
+
+// prepareBody reads what m's response needs inside the read transaction that body belongs to, appending section
+// bytes to *arena; m.Meta and body are only valid during it.
+func (s *session) prepareBody(m *store.Message, body *store.BodyView, plan fetchPlan, arena *[]byte) (*preparedBody, error) {
 	b := &preparedBody{}
 	if plan.meta {
 		meta, err := message.DecodeMeta(m.Meta)
@@ -54,9 +86,10 @@ func (s *session) prepareBody(m *store.Message, plan fetchPlan) (*preparedBody, 
 			b.meta = meta
 		}
 	}
-	src := s.source(m)
+	src := message.Source{Trace: m.Trace, Body: body, BodySize: m.BodySize}
+	hr := headerReader{src: src, body: body, meta: m.Meta}
 	for _, sec := range plan.opts.BodySection {
-		d, err := s.sectionData(src, b.meta, sec)
+		d, err := s.sectionData(src, b.meta, sec, &hr, arena)
 		if err != nil {
 			return nil, s.internalError("fetch", err)
 		}
@@ -86,22 +119,90 @@ func (s *session) binaryError(err error) error {
 	return s.internalError("fetch binary", err)
 }
 
-// sectionData reads BODY[section]<partial>. The whole message is read as a byte range (streamed when large); other
-// sections read only the ranges the parse result points at. A section that does not exist is empty.
-func (s *session) sectionData(src message.Source, meta *message.Meta, sec *imap.FetchItemBodySection) (sectionData, error) {
+// sectionData reads BODY[section]<partial>. The whole message is read as a byte range (streamed when large); the
+// root header from the header block when the parse result was not decoded; other sections read only the ranges
+// the parse result points at. A section that does not exist is empty.
+func (s *session) sectionData(src message.Source, meta *message.Meta, sec *imap.FetchItemBodySection, hr *headerReader, arena *[]byte) (sectionData, error) {
 	if isWholeMessage(sec) {
 		off, n := partialRange(src.Size(), sec.Partial)
 		if n > streamThreshold {
 			return sectionData{stream: true, offset: off, length: n}, nil
 		}
-		data, err := readWhole(src, off, n)
-		return sectionData{data: data}, err
+		return appendSection(arena, func(dst []byte) ([]byte, error) { return appendWhole(dst, src, off, n) })
+	}
+	if meta == nil && isRootHeader(sec) && hr.meta != nil {
+		h, err := hr.header()
+		if err != nil {
+			s.log.Warn("unreadable message meta, serving an empty header", "err", err)
+			return sectionData{}, nil
+		}
+		return appendSection(arena, func(dst []byte) ([]byte, error) {
+			start := len(dst)
+			switch {
+			case len(sec.HeaderFields) > 0:
+				dst = message.AppendHeaderFields(dst, h, sec.HeaderFields, false)
+			case len(sec.HeaderFieldsNot) > 0:
+				dst = message.AppendHeaderFields(dst, h, sec.HeaderFieldsNot, true)
+			default:
+				dst = append(dst, h...)
+			}
+			off, n := partialRange(int64(len(dst)-start), sec.Partial)
+			return append(dst[:start], dst[start+int(off):start+int(off+n)]...), nil
+		})
 	}
 	if meta == nil {
 		return sectionData{}, nil
 	}
 	data, err := meta.ExtractSectionPartial(src, sec)
 	return sectionData{data: data}, err
+}
+
+// appendSection runs fill on the arena and returns what it appended as the section's bytes.
+func appendSection(arena *[]byte, fill func(dst []byte) ([]byte, error)) (sectionData, error) {
+	start := len(*arena)
+	out, err := fill(*arena)
+	if err != nil {
+		return sectionData{}, err
+	}
+	*arena = out
+	return sectionData{data: out[start:len(out):len(out)]}, nil
+}
+
+// headerReader finds the root header block (trace lines first) once per message, from the header's place in the
+// stored parse result: in place in the store's memory when it lies within one chunk and no trace comes before it.
+type headerReader struct {
+	src   message.Source
+	body  *store.BodyView
+	meta  []byte
+	block []byte // once read
+	err   error
+	read  bool
+}
+
+func (r *headerReader) header() ([]byte, error) {
+	if !r.read {
+		r.read = true
+		r.block, r.err = r.readHeader()
+	}
+	return r.block, r.err
+}
+
+func (r *headerReader) readHeader() ([]byte, error) {
+	start, end, err := message.RootHeaderRange(r.meta)
+	if err != nil {
+		return nil, err
+	}
+	// Clamped to the body, as message.ExtractSection clamps every range: a stale parse result reads nothing outside.
+	start = min(max(start, 0), r.src.BodySize)
+	end = min(max(end, start), r.src.BodySize)
+	if len(r.src.Trace) == 0 {
+		if h, err := r.body.Slice(start, end-start); h != nil || err != nil {
+			return h, err
+		}
+	}
+	h := make([]byte, len(r.src.Trace), len(r.src.Trace)+int(end-start))
+	copy(h, r.src.Trace)
+	return appendBody(h, r.src, start, end-start)
 }
 
 // partialRange applies <offset.length> to a section of the given size (RFC 3501 6.4.5: an offset past the end
@@ -116,12 +217,34 @@ func partialRange(size int64, p *imap.SectionPartial) (off, n int64) {
 
 // readWhole reads bytes [off, off+n) of trace+body.
 func readWhole(src message.Source, off, n int64) ([]byte, error) {
-	buf := make([]byte, n)
-	rest := buf
-	if err := copyWhole(sliceWriter{&rest}, src, off, n); err != nil {
-		return nil, err
+	return appendWhole(make([]byte, 0, n), src, off, n)
+}
+
+// appendWhole appends bytes [off, off+n) of trace+body to dst, reading the body straight into it.
+func appendWhole(dst []byte, src message.Source, off, n int64) ([]byte, error) {
+	trace := int64(len(src.Trace))
+	if off < trace {
+		k := min(trace-off, n)
+		dst = append(dst, src.Trace[off:off+k]...)
+		off, n = off+k, n-k
 	}
-	return buf, nil
+	if n <= 0 {
+		return dst, nil
+	}
+	return appendBody(dst, src, off-trace, n)
+}
+
+// appendBody appends bytes [off, off+n) of the body to dst.
+func appendBody(dst []byte, src message.Source, off, n int64) ([]byte, error) {
+	start := len(dst)
+	dst = slices.Grow(dst, int(n))[:start+int(n)]
+	if got, err := src.Body.ReadAt(dst[start:], off); int64(got) < n {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return dst[:start], fmt.Errorf("read message body at %d: %w", off, err)
+	}
+	return dst, nil
 }
 
 // copyWhole writes bytes [off, off+n) of trace+body to dst, reading the body one store chunk at a time.
@@ -143,18 +266,6 @@ func copyWhole(dst io.Writer, src message.Source, off, n int64) error {
 		err = io.ErrUnexpectedEOF
 	}
 	return err
-}
-
-// sliceWriter fills a preallocated slice front to back.
-type sliceWriter struct{ b *[]byte }
-
-func (w sliceWriter) Write(p []byte) (int, error) {
-	n := copy(*w.b, p)
-	*w.b = (*w.b)[n:]
-	if n < len(p) {
-		return n, io.ErrShortWrite
-	}
-	return n, nil
 }
 
 // writeSection writes a prepared section into its literal. A store failure in the middle of a streamed literal

@@ -58,6 +58,19 @@ func parseFields(b []byte, limit int) []field {
 		b = b[:limit]
 	}
 	fs := make([]field, 0, 16)
+	eachField(b, func(name []byte, start, end int) {
+		colon := start + len(name)
+		for b[colon] != ':' {
+			colon++
+		}
+		fs = append(fs, field{name: string(name), value: unfold(b[colon+1 : end]), start: start, end: end})
+	})
+	return fs
+}
+
+// eachField calls fn with the name (trailing blanks removed) and the byte range of each field of header block b,
+// skipping what parseFields skips, without allocating.
+func eachField(b []byte, fn func(name []byte, start, end int)) {
 	i := 0
 	for i < len(b) {
 		first := lineEnd(b, i)
@@ -72,36 +85,30 @@ func parseFields(b []byte, limit int) []field {
 		for end < len(b) && (b[end] == ' ' || b[end] == '\t') {
 			end = lineEnd(b, end)
 		}
-		if f, ok := makeField(b, i, first, end); ok {
-			fs = append(fs, f)
+		if name, ok := fieldName(b[i:first]); ok {
+			fn(name, i, end)
 		}
 		i = end
 	}
-	return fs
 }
 
-// makeField builds the field whose first line is b[start:first] and whose
-// continuation lines run to end.
-func makeField(b []byte, start, first, end int) (field, bool) {
-	colon := bytes.IndexByte(b[start:first], ':')
+// fieldName is the name of the field whose first line is line, if it can be a field: a colon, and before it a
+// non-empty name of printable ASCII (blanks before the colon are tolerated).
+func fieldName(line []byte) ([]byte, bool) {
+	colon := bytes.IndexByte(line, ':')
 	if colon < 0 {
-		return field{}, false
+		return nil, false
 	}
-	name := bytes.TrimRight(b[start:start+colon], " \t")
+	name := bytes.TrimRight(line[:colon], " \t")
 	if len(name) == 0 {
-		return field{}, false
+		return nil, false
 	}
 	for _, c := range name {
 		if c < 33 || c > 126 {
-			return field{}, false
+			return nil, false
 		}
 	}
-	return field{
-		name:  string(name),
-		value: unfold(b[start+colon+1 : end]),
-		start: start,
-		end:   end,
-	}, true
+	return name, true
 }
 
 // unfold removes line breaks and the blanks around them, joining the lines
@@ -143,20 +150,26 @@ func get(fs []field, name string) (string, bool) {
 // not, are not) in names, each with its original folding and CRLF line
 // breaks, followed by the blank line, as BODY[HEADER.FIELDS (...)] requires.
 func filterFields(h []byte, names []string, not bool) []byte {
-	out := make([]byte, 0, 256)
-	for _, f := range parseFields(h, 0) {
+	return AppendHeaderFields(make([]byte, 0, 256), h, names, not)
+}
+
+// AppendHeaderFields appends to dst what filterFields returns, without
+// allocating beyond dst's growth: FETCH of HEADER.FIELDS for a whole mailbox
+// runs it once per message.
+func AppendHeaderFields(dst, h []byte, names []string, not bool) []byte {
+	eachField(h, func(name []byte, start, end int) {
 		match := false
 		for _, n := range names {
-			if strings.EqualFold(strings.TrimSpace(n), f.name) {
+			if bytes.EqualFold([]byte(strings.TrimSpace(n)), name) {
 				match = true
 				break
 			}
 		}
 		if match != not {
-			out = appendCRLF(out, h[f.start:f.end])
+			dst = appendCRLF(dst, h[start:end])
 		}
-	}
-	return append(out, '\r', '\n')
+	})
+	return append(dst, '\r', '\n')
 }
 
 // appendCRLF appends raw header lines with every line break made CRLF (bare

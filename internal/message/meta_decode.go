@@ -2,7 +2,9 @@ package message
 
 import (
 	"errors"
+	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/emersion/go-imap/v2"
 )
@@ -222,4 +224,91 @@ func (d *decoder) optStr(flags, bit uint64) string {
 		return d.str()
 	}
 	return ""
+}
+
+// RootHeaderRange returns where the root header block lies in the body (its
+// blank line included) from an encoded Meta, skipping the rest of the
+// encoding instead of decoding it: FETCH of BODY[HEADER.FIELDS (...)] for a
+// whole mailbox needs nothing else, and allocates nothing for it.
+func RootHeaderRange(meta []byte) (start, end int64, err error) {
+	if len(meta) == 0 || meta[0] != metaVersion {
+		_, err := DecodeMeta(meta) // for its error
+		return 0, 0, err
+	}
+	// The strings skipped over are never kept, so the decoder may read meta in
+	// place; nothing of it outlives this call.
+	d := decoder{s: unsafe.String(unsafe.SliceData(meta[1:]), len(meta)-1)}
+	d.skipTime()
+	d.skipEnvelope()
+	flags := d.uvarint()
+	d.str() // type
+	d.str() // subtype
+	d.str() // encoding
+	if flags&hasParams != 0 {
+		d.skipParams()
+	}
+	for _, bit := range []uint64{hasID, hasDescription, hasDisposition} {
+		d.optStr(flags, bit)
+	}
+	if flags&hasDispParams != 0 {
+		d.skipParams()
+	}
+	if flags&hasLanguage != 0 {
+		d.skipStrs()
+	}
+	d.optStr(flags, hasLocation)
+	d.optStr(flags, hasMD5)
+	start = d.varint()
+	end = start + d.varint()
+	if d.err != nil {
+		return 0, 0, fmt.Errorf("decode message meta: %w", d.err)
+	}
+	return start, end, nil
+}
+
+func (d *decoder) skipTime() {
+	if d.uvarint() == timeFull {
+		d.varint()
+		d.uvarint()
+		d.varint()
+		d.str()
+	}
+}
+
+func (d *decoder) skipEnvelope() {
+	d.skipTime()
+	d.str() // subject
+	d.skipAddrs()
+	for range 2 { // sender and reply-to, when not the same as from
+		if d.uvarint() != 0 {
+			d.skipAddrs()
+		}
+	}
+	for range 3 { // to, cc, bcc
+		d.skipAddrs()
+	}
+	d.skipStrs()
+	d.str() // message-id
+}
+
+func (d *decoder) skipAddrs() {
+	n := d.uvarint()
+	for i := uint64(1); i < n && d.err == nil; i++ {
+		d.str()
+		d.str()
+		d.str()
+	}
+}
+
+func (d *decoder) skipStrs() {
+	for n := d.count(1); n > 0 && d.err == nil; n-- {
+		d.str()
+	}
+}
+
+func (d *decoder) skipParams() {
+	for n := d.count(2); n > 0 && d.err == nil; n-- {
+		d.str()
+		d.str()
+	}
 }

@@ -30,6 +30,10 @@ func assertRoundTrip(t *testing.T, p *Parsed) {
 	if again := m.Encode(); !bytes.Equal(again, enc) {
 		t.Fatalf("re-encoding differs")
 	}
+	start, end, err := RootHeaderRange(enc)
+	if err != nil || start != m.Root.HeaderStart || end != m.Root.BodyStart {
+		t.Fatalf("RootHeaderRange = %d, %d, %v; want %d, %d", start, end, err, m.Root.HeaderStart, m.Root.BodyStart)
+	}
 }
 
 func sameTime(t *testing.T, got, want time.Time) {
@@ -73,6 +77,8 @@ func TestDecodeMetaCorrupt(t *testing.T) {
 		if _, err := DecodeMeta(enc[:n]); err == nil {
 			t.Fatalf("truncated to %d bytes: no error", n)
 		}
+		RootHeaderRange(enc[:n]) // must not panic
+
 	}
 	rng := rand.New(rand.NewSource(2))
 	for range 5000 {
@@ -83,6 +89,7 @@ func TestDecodeMetaCorrupt(t *testing.T) {
 		if m, err := DecodeMeta(b); err == nil {
 			m.BodyStructure(true) // must not panic either
 		}
+		RootHeaderRange(b)
 	}
 	if _, err := DecodeMeta([]byte{99}); err == nil {
 		t.Fatal("unknown version accepted")

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -245,6 +246,13 @@ func decodeBody(v []byte) (bodyRecord, error) { return decodeBodyRecord(v, true)
 // decodeBodyRecord decodes a body record, with its parse result only when withMeta says so: finding a body's
 // chunks or search text, as SEARCH does for every message, needs no copy of it.
 func decodeBodyRecord(v []byte, withMeta bool) (bodyRecord, error) {
+	r, err := decodeBodyRecordView(v, withMeta)
+	r.meta = append([]byte(nil), r.meta...)
+	return r, err
+}
+
+// decodeBodyRecordView is decodeBodyRecord with meta pointing into v.
+func decodeBodyRecordView(v []byte, withMeta bool) (bodyRecord, error) {
 	var r bodyRecord
 	d := decoder{b: v}
 	if len(v) > 0 && v[0] == 1 {
@@ -255,18 +263,29 @@ func decodeBodyRecord(v []byte, withMeta bool) (bodyRecord, error) {
 		r.refs, r.size, r.seq = d.uint(), d.int(), d.uint()
 	}
 	if withMeta {
-		r.meta = d.bytes()
+		r.meta = d.view()
 	}
 	return r, d.err
 }
 
 // bodyRecordOf reads the record of body id, its parse result only when withMeta says so.
 func bodyRecordOf(tx *bolt.Tx, id BodyID, withMeta bool) (bodyRecord, error) {
-	v := tx.Bucket(bucketBodies).Get(id[:])
+	rec, err := bodyRecordView(tx, id, withMeta)
+	rec.meta = append([]byte(nil), rec.meta...)
+	return rec, err
+}
+
+// bodyRecordView is bodyRecordOf with the parse result pointing into the transaction's pages.
+func bodyRecordView(tx *bolt.Tx, id BodyID, withMeta bool) (bodyRecord, error) {
+	return bodyRecordAt(tx.Bucket(bucketBodies).Get(id[:]), id, withMeta)
+}
+
+// bodyRecordAt decodes v, the stored record of body id (nil: none), as bodyRecordView does.
+func bodyRecordAt(v []byte, id BodyID, withMeta bool) (bodyRecord, error) {
 	if v == nil {
 		return bodyRecord{}, fmt.Errorf("body %s: %w", id, ErrNotFound)
 	}
-	rec, err := decodeBodyRecord(v, withMeta)
+	rec, err := decodeBodyRecordView(v, withMeta)
 	if err != nil {
 		return rec, fmt.Errorf("body %s: %w", id, err)
 	}
@@ -315,7 +334,6 @@ func (r *BodyReader) ReadAt(p []byte, off int64) (int, error) {
 	if off >= r.size {
 		return 0, io.EOF
 	}
-	want := min(int64(len(p)), r.size-off)
 	n := 0
 	err := r.s.view(func(tx *bolt.Tx) error {
 		if r.seq == 0 {
@@ -325,23 +343,108 @@ func (r *BodyReader) ReadAt(p []byte, off int64) (int, error) {
 			}
 			r.seq = seq
 		}
-		chunks := tx.Bucket(bucketChunks)
-		for int64(n) < want {
-			pos := off + int64(n)
-			c := chunks.Get(chunkKey(r.seq, uint32(pos/ChunkSize)))
-			within := pos % ChunkSize
-			if c == nil || within >= int64(len(c)) {
-				return fmt.Errorf("body %s: chunk %d missing", r.id, pos/ChunkSize)
-			}
-			n += copy(p[n:want], c[within:])
-		}
-		return nil
+		var err error
+		n, err = readChunks(tx.Bucket(bucketChunks).Cursor(), r.id, r.seq, r.size, p, off)
+		return err
 	})
-	if err != nil {
-		return n, err
-	}
-	if int64(n) < int64(len(p)) {
-		return n, io.EOF
+	return eofAfter(n, len(p), err)
+}
+
+// readChunks copies bytes [off, off+len(p)) of the body stored under seq into p, as far as the body goes.
+func readChunks(chunks *bolt.Cursor, id BodyID, seq uint64, size int64, p []byte, off int64) (int, error) {
+	want := min(int64(len(p)), size-off)
+	n := 0
+	for int64(n) < want {
+		c, err := chunkAt(chunks, id, seq, off+int64(n))
+		if err != nil {
+			return n, err
+		}
+		n += copy(p[n:want], c)
 	}
 	return n, nil
+}
+
+// chunkAt is the rest of the chunk that holds byte pos of the body stored under seq, from pos on.
+func chunkAt(chunks *bolt.Cursor, id BodyID, seq uint64, pos int64) ([]byte, error) {
+	c := seekGet(chunks, chunkKey(seq, uint32(pos/ChunkSize)))
+	within := pos % ChunkSize
+	if c == nil || within >= int64(len(c)) {
+		return nil, fmt.Errorf("body %s: chunk %d missing", id, pos/ChunkSize)
+	}
+	return c[within:], nil
+}
+
+// seekGet is Bucket.Get through a cursor, which a reader doing many lookups in one transaction reuses instead of
+// allocating a new one for each.
+func seekGet(c *bolt.Cursor, key []byte) []byte {
+	k, v := c.Seek(key)
+	if !bytes.Equal(k, key) {
+		return nil
+	}
+	return v
+}
+
+// eofAfter is io.ReaderAt's result for a read of want bytes that got n.
+func eofAfter(n, want int, err error) (int, error) {
+	if err == nil && n < want {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// BodyView reads a stored body inside the read transaction of Store.ViewMessages, which handed it out; it must not
+// be used after that callback returns.
+type BodyView struct {
+	bodies *bolt.Cursor
+	chunks *bolt.Cursor
+	id     BodyID
+	seq    uint64 // 0 until the body record has been read
+	size   int64
+}
+
+// Size is the body's length in bytes.
+func (v *BodyView) Size() int64 { return v.size }
+
+// ReadAt implements io.ReaderAt.
+func (v *BodyView) ReadAt(p []byte, off int64) (int, error) {
+	if off >= v.size && off >= 0 {
+		return 0, io.EOF
+	}
+	if err := v.locate(off); err != nil {
+		return 0, err
+	}
+	n, err := readChunks(v.chunks, v.id, v.seq, v.size, p, off)
+	return eofAfter(n, len(p), err)
+}
+
+// Slice returns bytes [off, off+n) of the body without copying when they lie within one chunk, and nil when they
+// do not (read them with ReadAt). The slice points into the store's memory map: valid until the callback returns.
+func (v *BodyView) Slice(off, n int64) ([]byte, error) {
+	if n < 0 || off+n > v.size {
+		return nil, fmt.Errorf("body %s: range %d+%d outside %d bytes", v.id, off, n, v.size)
+	}
+	if n == 0 {
+		return []byte{}, nil
+	}
+	if err := v.locate(off); err != nil {
+		return nil, err
+	}
+	c, err := chunkAt(v.chunks, v.id, v.seq, off)
+	if err != nil || int64(len(c)) < n {
+		return nil, err
+	}
+	return c[:n:n], nil
+}
+
+// locate checks off and finds the body's sequence number on the first read.
+func (v *BodyView) locate(off int64) error {
+	if off < 0 {
+		return fmt.Errorf("body %s: negative offset", v.id)
+	}
+	if v.seq != 0 {
+		return nil
+	}
+	rec, err := bodyRecordAt(seekGet(v.bodies, v.id[:]), v.id, false)
+	v.seq = rec.seq
+	return err
 }

@@ -64,13 +64,16 @@ func (d *decoder) int() int64 {
 }
 
 // bytes returns a copy, because the input usually lives in a bbolt page.
-func (d *decoder) bytes() []byte {
+func (d *decoder) bytes() []byte { return append([]byte(nil), d.view()...) }
+
+// view is bytes without the copy, for a reader done with the record before its transaction ends.
+func (d *decoder) view() []byte {
 	n := d.uint()
 	if n > uint64(len(d.b)) {
 		d.fail()
 		return nil
 	}
-	p := append([]byte(nil), d.b[:n]...)
+	p := d.b[:n:n]
 	d.b = d.b[n:]
 	return p
 }

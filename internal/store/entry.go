@@ -38,9 +38,19 @@ func encodeEntry(m *entry) []byte {
 }
 
 func decodeEntry(v []byte) (*entry, error) {
+	m := &entry{}
+	if err := decodeEntryView(v, m); err != nil {
+		return m, err
+	}
+	m.trace = append([]byte(nil), m.trace...)
+	return m, nil
+}
+
+// decodeEntryView decodes into m without copying: m.trace points into v, which usually lives in a bbolt page.
+func decodeEntryView(v []byte, m *entry) error {
 	d := decoder{b: v}
 	d.version("message", 1)
-	m := &entry{flags: flagSet{bits: d.uint(), keywords: d.strings()}}
+	m.flags = flagSet{bits: d.uint(), keywords: d.strings()}
 	sec, offset := d.int(), d.int()
 	m.date = time.Unix(sec, 0).In(zone(int(offset)))
 	m.bodySize = d.int()
@@ -51,8 +61,8 @@ func decodeEntry(v []byte) (*entry, error) {
 	} else {
 		d.fail()
 	}
-	m.trace = d.bytes()
-	return m, d.err
+	m.trace = d.view()
+	return d.err
 }
 
 func messagesBucket(tx *bolt.Tx, mailboxID uint64) (*bolt.Bucket, error) {

@@ -31,40 +31,89 @@ type FetchOptions struct {
 // Messages returns the messages with the given UIDs (ascending), skipping UIDs that no longer exist.
 func (s *Store) Messages(mailboxID uint64, uids []uint32, opts FetchOptions) ([]Message, error) {
 	out := make([]Message, 0, len(uids))
-	err := s.view(func(tx *bolt.Tx) error {
+	_, err := s.ViewMessages(mailboxID, uids, opts, func(m *Message, _ *BodyView) (bool, error) {
+		m.Trace = append([]byte(nil), m.Trace...)
+		m.Meta = append([]byte(nil), m.Meta...)
+		m.Text = append([]byte(nil), m.Text...)
+		out = append(out, *m)
+		return true, nil
+	})
+	return out, err
+}
+
+// ViewMessages calls fn for each of uids that exists, in order, inside one read transaction, with the message and
+// a reader of its body that reads inside that transaction too. m.Trace, m.Meta and m.Text, and the slices body
+// hands out, point into the store's memory map: they are valid only until fn returns, and fn must not write to
+// the network or wait on anything slow, since an open read transaction keeps freed pages from reuse. fn returns
+// false to stop early; ViewMessages returns how many of uids it went through (all of them unless fn stopped).
+func (s *Store) ViewMessages(mailboxID uint64, uids []uint32, opts FetchOptions,
+	fn func(m *Message, body *BodyView) (more bool, err error)) (done int, err error) {
+	err = s.view(func(tx *bolt.Tx) error {
 		b, err := messagesBucket(tx, mailboxID)
 		if err != nil {
 			return err
 		}
 		texts := tx.Bucket(bucketTexts)
-		for _, uid := range uids {
-			v := b.Get(u32key(uid))
+		bodies, chunks := tx.Bucket(bucketBodies).Cursor(), tx.Bucket(bucketChunks).Cursor()
+		var e entry
+		var body BodyView
+		entries := entryCursor{c: b.Cursor()}
+		for i, uid := range uids {
+			done = i + 1
+			v := entries.get(uid)
 			if v == nil {
 				continue
 			}
-			e, err := decodeEntry(v)
-			if err != nil {
+			if err := decodeEntryView(v, &e); err != nil {
 				return fmt.Errorf("mailbox #%d uid %d: %w", mailboxID, uid, err)
 			}
 			m := Message{UID: uid, Flags: e.flags.list(), InternalDate: e.date, Size: e.size(), ModSeq: e.modSeq,
 				Body: e.body, BodySize: e.bodySize, Trace: e.trace}
+			body = BodyView{bodies: bodies, chunks: chunks, id: e.body, size: e.bodySize}
 			if opts.Meta || opts.Text {
-				rec, err := bodyRecordOf(tx, e.body, opts.Meta)
+				rec, err := bodyRecordAt(seekGet(bodies, e.body[:]), e.body, opts.Meta)
 				if err != nil {
 					return fmt.Errorf("mailbox #%d uid %d: %w", mailboxID, uid, err)
 				}
+				body.seq = rec.seq
 				if opts.Meta {
 					m.Meta = rec.meta
 				}
 				if opts.Text {
-					m.Text = append([]byte(nil), texts.Get(u64key(rec.seq))...)
+					m.Text = texts.Get(u64key(rec.seq))
 				}
 			}
-			out = append(out, m)
+			more, err := fn(&m, &body)
+			if err != nil || !more {
+				return err
+			}
 		}
 		return nil
 	})
-	return out, err
+	return done, err
+}
+
+// entryCursor finds the entries of ascending UIDs with one cursor: the next UID asked for is usually the next one
+// stored, found without a search from the root of the bucket.
+type entryCursor struct {
+	c       *bolt.Cursor
+	k, v    []byte
+	started bool
+}
+
+// get returns the entry of uid, nil if there is none; any order of UIDs works, ascending is fastest.
+func (ec *entryCursor) get(uid uint32) []byte {
+	if ec.started && ec.k != nil && uidOf(ec.k) < uid {
+		if ec.k, ec.v = ec.c.Next(); ec.k != nil && uidOf(ec.k) == uid {
+			return ec.v
+		}
+	}
+	ec.k, ec.v = ec.c.Seek(u32key(uid))
+	ec.started = true
+	if ec.k != nil && uidOf(ec.k) == uid {
+		return ec.v
+	}
+	return nil
 }
 
 // eachEntry calls fn for each of uids that exists in b, in the order given. fn may change b: the loop does

@@ -571,10 +571,9 @@ func newResponseEncoder(conn *Conn) *responseEncoder {
 	quotedUTF8 := conn.enabled.Has(imap.CapIMAP4rev2) || conn.enabled.Has(imap.CapUTF8Accept)
 	conn.mutex.Unlock()
 
-	wireEnc := imapwire.NewEncoder(conn.bw, imapwire.ConnSideServer)
+	conn.encMutex.Lock()                                             // released by responseEncoder.end
+	wireEnc := imapwire.NewEncoder(conn.bw, imapwire.ConnSideServer) // bw may change between commands (batchWriter)
 	wireEnc.QuotedUTF8 = quotedUTF8
-
-	conn.encMutex.Lock() // released by responseEncoder.end
 	conn.setWriteTimeout(respWriteTimeout)
 	return &responseEncoder{
 		Encoder: wireEnc,

@@ -1,11 +1,13 @@
 package imapserver
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"mime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -94,10 +96,41 @@ func (c *Conn) handleFetch(dec *imapwire.Decoder, numKind NumKind) error {
 	}
 
 	w := &FetchWriter{conn: c, options: writerOptions, batch: true}
+	defer c.useBatchWriter()()
 	if err := c.session.Fetch(w, numSet, &options); err != nil {
 		return err
 	}
 	return nil
+}
+
+// batchWriterSize is the buffer the responses of one FETCH are gathered in
+// before they go to the connection's own, smaller buffer, which passes a
+// full one on in a single write.
+const batchWriterSize = 64 << 10
+
+var batchWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, batchWriterSize) }}
+
+// useBatchWriter puts a large buffer in front of the connection's writer
+// for the responses of one command, so that a FETCH of many messages with
+// bodies larger than the connection's buffer goes out in large writes
+// rather than a write or two per message; the returned function flushes it
+// into the connection's writer, which the tagged response then flushes, and
+// puts the connection's writer back.
+func (c *Conn) useBatchWriter() (restore func()) {
+	c.encMutex.Lock()
+	orig := c.bw
+	bw := batchWriters.Get().(*bufio.Writer)
+	bw.Reset(orig)
+	c.bw = bw
+	c.encMutex.Unlock()
+	return func() {
+		c.encMutex.Lock()
+		defer c.encMutex.Unlock()
+		bw.Flush() // an error stays with orig's next write, or the connection's
+		c.bw = orig
+		bw.Reset(nil)
+		batchWriters.Put(bw)
+	}
 }
 
 func handleFetchAtt(dec *imapwire.Decoder, attName string, options *imap.FetchOptions, writerOptions *fetchWriterOptions) error {
