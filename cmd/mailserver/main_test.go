@@ -313,6 +313,9 @@ func TestUserPasswdDisableEnableRemove(t *testing.T) {
 	if out := e.ok("", "check"); out != "store is consistent\n" {
 		t.Errorf("check: %q", out)
 	}
+	if out := e.ok("", "reindex"); !strings.HasPrefix(out, "search index rebuilt: ") {
+		t.Errorf("reindex: %q", out)
+	}
 	if out := e.ok("", "compact"); !strings.HasPrefix(out, "compacted "+e.cfg.DBPath()+": ") {
 		t.Errorf("compact: %q", out)
 	}
@@ -336,7 +339,7 @@ var commands = [][]string{
 	{"share"}, {"share", "add"}, {"share", "grant"}, {"share", "revoke"}, {"share", "list"},
 	{"quota"}, {"quota", "set"}, {"quota", "report"},
 	{"queue"}, {"queue", "list"}, {"queue", "show"}, {"queue", "retry"}, {"queue", "remove"}, {"queue", "bounce"},
-	{"audit"}, {"check"}, {"compact"},
+	{"audit"}, {"check"}, {"compact"}, {"reindex"},
 }
 
 var groups = map[string]bool{"": true, "domain": true, "unit": true, "user": true, "alias": true, "group": true,

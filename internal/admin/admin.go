@@ -600,3 +600,26 @@ func userErr(addr string, err error) error {
 	}
 	return err
 }
+
+// ReindexReport is what a rebuild of the search index did, and the index's size afterwards.
+type ReindexReport struct {
+	IndexBytes      int64 `json:"index_bytes"`
+	IndexedMessages int64 `json:"indexed_messages"`
+}
+
+// Reindex rebuilds the search index of one account's mailboxes, or of every mailbox when address is "".
+func (s *Service) Reindex(address string) (ReindexReport, error) {
+	var id uint64
+	if address != "" {
+		a, err := s.account(address)
+		if err != nil {
+			return ReindexReport{}, err
+		}
+		id = a.ID
+	}
+	if err := s.st.Reindex(id); err != nil {
+		return ReindexReport{}, err
+	}
+	size, err := s.st.SearchIndexSize()
+	return ReindexReport{IndexBytes: size.Bytes, IndexedMessages: size.Messages}, err
+}

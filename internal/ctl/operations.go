@@ -160,4 +160,8 @@ var (
 
 	// Check reads the whole store.
 	Check = define("check", noArgs((*admin.Service).Check)).within(longCallTimeout)
+	// Reindex rebuilds the search index of one account, or of all ("" address).
+	Reindex = define("reindex", func(s *admin.Service, a AddressArgs) (admin.ReindexReport, error) {
+		return s.Reindex(a.Address)
+	}).within(longCallTimeout)
 )

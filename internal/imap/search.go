@@ -50,6 +50,9 @@ func (s *session) search(criteria *imap.SearchCriteria, options *imap.SearchOpti
 		return nil, nil, errTooManyKeys
 	}
 	q := compileSearch(sel, criteria)
+	if err := s.useIndex(sel, q); err != nil {
+		return nil, nil, err
+	}
 	if compiled != nil {
 		compiled(sel, q)
 	}
@@ -67,16 +70,12 @@ func (s *session) search(criteria *imap.SearchCriteria, options *imap.SearchOpti
 }
 
 // runSearch evaluates q against candidates (ascending), in batches, loading the parse result and search text only
-// when some key needs them.
+// for the messages where some key needs them.
 func (s *session) runSearch(sel *selection, q *searchQuery, candidates []msgRef) ([]msgRef, error) {
-	opts := store.FetchOptions{Meta: q.needs(needMeta), Text: q.needs(needText)}
-	size := searchBatch
-	if opts.Text {
-		size = textSearchBatch
-	}
 	var matches []msgRef
-	for start := 0; start < len(candidates); start += size {
-		batch := candidates[start:min(start+size, len(candidates))]
+	for start := 0; start < len(candidates); {
+		batch, opts := nextSearchBatch(q, candidates[start:])
+		start += len(batch)
 		msgs, err := s.srv.store.Messages(sel.mailbox.ID, refUIDs(batch), opts)
 		if err != nil {
 			return nil, s.storeError("search", err)
@@ -94,6 +93,24 @@ func (s *session) runSearch(sel *selection, q *searchQuery, candidates []msgRef)
 		}
 	}
 	return matches, nil
+}
+
+// nextSearchBatch is the first messages of candidates (not empty) that need the same data loaded, as many as one
+// store read of that data covers.
+func nextSearchBatch(q *searchQuery, candidates []msgRef) ([]msgRef, store.FetchOptions) {
+	optsOf := func(uid uint32) store.FetchOptions {
+		return store.FetchOptions{Meta: q.needs(needMeta, uid), Text: q.needs(needText, uid)}
+	}
+	opts := optsOf(candidates[0].uid)
+	size := searchBatch
+	if opts.Text {
+		size = textSearchBatch
+	}
+	n := 1
+	for n < len(candidates) && n < size && optsOf(candidates[n].uid) == opts {
+		n++
+	}
+	return candidates[:n], opts
 }
 
 // searchData is the result as the library writes it: SEARCH, or ESEARCH with MIN, MAX, COUNT and ALL.

@@ -2,6 +2,7 @@ package imap
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -9,6 +10,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"mailserver/internal/message"
+	"mailserver/internal/store"
 )
 
 // searchQuery is imap.SearchCriteria made static for one mailbox view: sequence and UID sets (including "$" and
@@ -19,17 +21,20 @@ type searchQuery struct {
 	sentSince, sentBefore time.Time         // Date header, as days
 	headers               []headerQuery
 	body, text            [][]byte // folded
-	flags, notFlags       []imap.Flag
-	larger, smaller       int64
-	modSeq                uint64 // MODSEQ: at least this (RFC 7162 3.1.5)
-	not                   []*searchQuery
-	or                    [][2]*searchQuery
+	// bodyIndex and textIndex are the search index's answers for body and text, where it gave one (useIndex).
+	bodyIndex, textIndex []*store.IndexAnswer
+	flags, notFlags      []imap.Flag
+	larger, smaller      int64
+	modSeq               uint64 // MODSEQ: at least this (RFC 7162 3.1.5)
+	not                  []*searchQuery
+	or                   [][2]*searchQuery
 }
 
 type headerQuery struct {
-	field    string // canonical case-insensitively: "From", "Subject", …
-	value    string // folded; "" matches any message that has the field
-	envelope bool   // answered from the stored envelope
+	field    string             // canonical case-insensitively: "From", "Subject", …
+	value    string             // folded; "" matches any message that has the field
+	envelope bool               // answered from the stored envelope
+	index    *store.IndexAnswer // the search index's answer for an envelope key, if it gave one
 }
 
 // envelopeFields are the HEADER keys answered from the stored envelope instead of the raw header.
@@ -100,13 +105,14 @@ func day(t time.Time) time.Time {
 }
 
 // prefilter drops the messages outside the top-level sets before anything is read from the store.
+// Those that the search index rules out for a top-level key go too.
 func (q *searchQuery) prefilter(refs []msgRef) []msgRef {
-	if len(q.sets) == 0 {
+	if len(q.sets) == 0 && !q.indexed() {
 		return refs
 	}
 	out := refs[:0]
 	for _, r := range refs {
-		if q.inSets(r.uid) {
+		if q.inSets(r.uid) && !q.indexRulesOut(r.uid) {
 			out = append(out, r)
 		}
 	}
@@ -129,22 +135,24 @@ const (
 	needText                   // folded body/text
 )
 
-// needs reports whether any key, nested ones included, reads the parse result or the search text.
-func (q *searchQuery) needs(n searchNeed) bool {
-	own := len(q.body) > 0 || len(q.text) > 0
+// needs reports whether any key, nested ones included, reads the parse result or the search text of the message
+// uid: not where the search index answers it.
+func (q *searchQuery) needs(n searchNeed, uid uint32) bool {
+	own := verifies(q.body, q.bodyIndex, uid) || verifies(q.text, q.textIndex, uid)
 	if n == needMeta {
-		own = len(q.headers) > 0 || !q.sentSince.IsZero() || !q.sentBefore.IsZero()
+		own = !q.sentSince.IsZero() || !q.sentBefore.IsZero() ||
+			slices.ContainsFunc(q.headers, func(h headerQuery) bool { return h.verifies(uid) })
 	}
 	if own {
 		return true
 	}
 	for _, sub := range q.not {
-		if sub.needs(n) {
+		if sub.needs(n, uid) {
 			return true
 		}
 	}
 	for _, pair := range q.or {
-		if pair[0].needs(n) || pair[1].needs(n) {
+		if pair[0].needs(n, uid) || pair[1].needs(n, uid) {
 			return true
 		}
 	}
@@ -219,15 +227,26 @@ func (q *searchQuery) matchText(m *searchMsg) bool {
 		return true
 	}
 	_, body := message.SplitSearchText(m.m.Text)
-	for _, b := range q.body {
-		if !bytes.Contains(body, b) {
+	for i, b := range q.body {
+		if !indexedContains(q.bodyIndex, i, m.m.UID, body, b) {
 			return false
 		}
 	}
-	for _, t := range q.text {
-		if !bytes.Contains(m.m.Text, t) {
+	for i, t := range q.text {
+		if !indexedContains(q.textIndex, i, m.m.UID, m.m.Text, t) {
 			return false
 		}
 	}
 	return true
+}
+
+// indexedContains is bytes.Contains(text, needle) where the search index's answer (answers[i]) does not decide.
+func indexedContains(answers []*store.IndexAnswer, i int, uid uint32, text, needle []byte) bool {
+	switch verdictOf(answers, i, uid) {
+	case store.IndexMatch:
+		return true
+	case store.IndexNoMatch:
+		return false
+	}
+	return bytes.Contains(text, needle)
 }

@@ -44,6 +44,14 @@ func (m *searchMsg) meta() *message.Meta {
 // matchHeader implements FROM, TO, CC, BCC, SUBJECT (from the envelope) and HEADER (from the header block).
 // Comparison is a substring match on folded text (case and Vietnamese diacritics ignored).
 func (m *searchMsg) matchHeader(h headerQuery) (bool, error) {
+	if h.index != nil {
+		switch h.index.Verdict(m.m.UID) {
+		case store.IndexMatch:
+			return true, nil
+		case store.IndexNoMatch:
+			return false, nil
+		}
+	}
 	if h.envelope {
 		if meta := m.meta(); meta != nil && meta.Envelope != nil {
 			return envelopeMatch(meta.Envelope, h), nil
@@ -68,26 +76,8 @@ func (m *searchMsg) matchHeader(h headerQuery) (bool, error) {
 }
 
 func envelopeMatch(env *imap.Envelope, h headerQuery) bool {
-	if h.field == "Subject" {
-		return strings.Contains(message.Fold(env.Subject), h.value)
-	}
-	var list []imap.Address
-	switch h.field {
-	case "From":
-		list = env.From
-	case "To":
-		list = env.To
-	case "Cc":
-		list = env.Cc
-	case "Bcc":
-		list = env.Bcc
-	}
-	for _, a := range list {
-		text := a.Name + " <" + a.Addr() + ">"
-		if a.IsGroupStart() {
-			text = a.Mailbox // the group's name (RFC 3501 7.4.2)
-		}
-		if !a.IsGroupEnd() && strings.Contains(message.Fold(text), h.value) {
+	for _, text := range message.EnvelopeSearchTexts(env, h.field) {
+		if strings.Contains(text, h.value) {
 			return true
 		}
 	}

@@ -90,6 +90,9 @@ func (s *session) matching(sel *selection, search *imap.SearchCriteria) ([]msgRe
 		return sel.visibleLocked(), nil
 	}
 	q := compileSearch(sel, search)
+	if err := s.useIndex(sel, q); err != nil {
+		return nil, err
+	}
 	sel.state.mu.Lock()
 	candidates := q.prefilter(sel.visibleLocked())
 	sel.state.mu.Unlock()

@@ -15,7 +15,9 @@
 // and grants with their indexes, and the audit trail; queue (queued messages by id, each holding a body reference
 // like a mailbox entry) with queue_due (next attempt + id, so due messages are one cursor seek away), and dkim_keys
 // (domain + selector); expunged (schema 3: mailbox id + modseq + uid, the expunge log QRESYNC reads, bounded per
-// mailbox, see expungelog.go). Chunks never share a bucket with
+// mailbox, see expungelog.go); index_postings, index_terms and index_state (schema 4: the search index, per mailbox
+// and field, written by a background indexer outside deliveries' transactions; index.go, indexsearch.go for how it
+// keeps SEARCH's substring semantics exact, indexer.go). Chunks never share a bucket with
 // anything that changes often, because bbolt rewrites a whole leaf whenever any key in it changes.
 //
 // # Rules

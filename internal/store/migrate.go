@@ -72,6 +72,8 @@ func (s *Store) upgradeSchema() (moveBodies bool, err error) {
 				return fmt.Errorf("start the expunge logs: %w", err)
 			}
 		}
+		// Schema 4 adds the search index (index.go). A file without one reads as every mailbox unindexed: searches
+		// scan, and the background indexer builds the postings after the open.
 		moveBodies = tx.Bucket(legacyChunks) != nil
 		var e encoder
 		e.uint(SchemaVersion)

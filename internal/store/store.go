@@ -12,7 +12,7 @@ import (
 )
 
 // SchemaVersion is the version of the on-disk layout this code writes. Open migrates older files forward.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 var (
 	bucketMeta          = []byte("meta")
@@ -48,11 +48,11 @@ var allBuckets = [][]byte{bucketMeta, bucketDomains, bucketAccounts, bucketAcctI
 	bucketMessages, bucketBodies, bucketTexts, bucketChunks, bucketSubscriptions, bucketFreed,
 	bucketUnits, bucketUnitMembers, bucketAliases, bucketGroups, bucketGrants, bucketGrantsBy, bucketAudit,
 	bucketAliasTargets, bucketGroupSenders, bucketQueue, bucketQueueDue, bucketDKIM, bucketImportKeys,
-	bucketImportSources, bucketImportCopies, bucketExpunged}
+	bucketImportSources, bucketImportCopies, bucketExpunged, bucketPostings, bucketIndexTerms, bucketIndexState}
 
 // laterBuckets came after the first release: a backup made before them lacks them, and opening it creates them.
 var laterBuckets = [][]byte{bucketImportSources, bucketImportCopies, bucketTexts, bucketChunks, bucketFreed,
-	bucketExpunged}
+	bucketExpunged, bucketPostings, bucketIndexTerms, bucketIndexState}
 
 // Options tune Open. The zero value is the production setting.
 type Options struct {
@@ -60,6 +60,12 @@ type Options struct {
 	NoSync bool
 	// LockTimeout bounds the wait for the file lock held by another process (default 1s).
 	LockTimeout time.Duration
+	// NoIndexer leaves the search index as it is: no background indexing, searches scan what is unindexed (tests,
+	// benchmarks, and commands that open the file briefly).
+	NoIndexer bool
+	// IndexDelay is how long a mailbox's newest messages may wait to be indexed while there are few of them
+	// (default 10s); searches read the unindexed ones directly meanwhile.
+	IndexDelay time.Duration
 }
 
 // Store is the mail store. It is safe for concurrent use.
@@ -85,6 +91,8 @@ type core struct {
 
 	pinMu sync.Mutex
 	pins  map[BodyID]int // bodies being read outside a transaction; their chunks are not deleted yet
+
+	indexer *indexer // the background search indexer; nil with Options.NoIndexer
 }
 
 // WithAudit returns the store with records to write in the same transaction as the next change made through it,
@@ -133,6 +141,10 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	if !opts.NoIndexer {
+		s.indexer = newIndexer(s, opts.IndexDelay)
+		s.indexer.start()
+	}
 	return s, nil
 }
 
@@ -157,6 +169,9 @@ func initialMmapSize(path string) int {
 // Close writes the list of free pages, so that the next open need not read the whole file to find them, and
 // closes the file. In-flight transactions finish first.
 func (s *Store) Close() error {
+	if ix := s.indexer; ix != nil {
+		ix.stopOnce.Do(ix.stopAndWait)
+	}
 	err := s.db.Update(func(*bolt.Tx) error {
 		s.db.NoFreelistSync = false // read by this commit only: the writer lock is held
 		return nil

@@ -1,0 +1,228 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"mailserver/internal/message"
+)
+
+// indexTestMessage is a parsed message, so that its envelope and search text are what delivery stores.
+func indexTestMessage(subject, from, body string) NewMessage {
+	raw := []byte("From: " + from + "\r\nTo: Trần Thị Bình <binh@example.gov.vn>\r\nSubject: " + subject +
+		"\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n")
+	p := message.Parse(raw)
+	return NewMessage{Body: raw, Meta: p.Meta(), Text: p.SearchText()}
+}
+
+// scanAnswer is what comparing the needle with every message's stored text says: the oracle.
+func scanAnswer(t *testing.T, s *Store, mailboxID uint64, key SearchKey, needle string) []uint32 {
+	t.Helper()
+	uids, err := s.UIDs(mailboxID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := s.Messages(mailboxID, uids, FetchOptions{Meta: true, Text: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []uint32
+	for _, m := range msgs {
+		header, body := message.SplitSearchText(m.Text)
+		var texts [][]byte
+		switch key {
+		case SearchText:
+			texts = [][]byte{header, body}
+		case SearchBody:
+			texts = [][]byte{body}
+		default:
+			meta, err := message.DecodeMeta(m.Meta)
+			if err != nil {
+				continue
+			}
+			name := map[SearchKey]string{SearchSubject: "Subject", SearchFrom: "From", SearchTo: "To", SearchCc: "Cc", SearchBcc: "Bcc"}[key]
+			for _, s := range message.EnvelopeSearchTexts(meta.Envelope, name) {
+				texts = append(texts, []byte(s))
+			}
+		}
+		if slices.ContainsFunc(texts, func(b []byte) bool { return bytes.Contains(b, []byte(needle)) }) {
+			out = append(out, m.UID)
+		}
+	}
+	return out
+}
+
+// indexedAnswer resolves an IndexAnswer against the stored texts, as the IMAP layer does.
+func indexedAnswer(t *testing.T, s *Store, mailboxID uint64, key SearchKey, needle string, oracle []uint32) []uint32 {
+	t.Helper()
+	ans, err := s.SearchIndex(mailboxID, key, []byte(needle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uids, _ := s.UIDs(mailboxID)
+	var out []uint32
+	for _, u := range uids {
+		switch ans.Verdict(u) {
+		case IndexMatch:
+			out = append(out, u)
+		case IndexVerify:
+			if slices.Contains(oracle, u) {
+				out = append(out, u)
+			}
+		}
+	}
+	return out
+}
+
+func TestSearchIndexAnswersLikeTheScan(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	inbox := mustMailbox(t, s, a, "INBOX")
+	long := "supercalifragilisticexpialidocious-and-antidisestablishmentarianismveryverylongword"
+	bodies := []string{"Báo cáo tháng 12 đã gửi", "xin gửi van.a@example.gov.vn tài liệu", long,
+		"Đề xuất kinh phí 2026", "bao cao tong ket", "nothing here"}
+	for i, b := range bodies {
+		msg := indexTestMessage(fmt.Sprintf("Kế hoạch %d", i), "Nguyễn Văn An <an@example.gov.vn>", b)
+		if _, err := s.Append(inbox.ID, msg, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.IndexPending(); err != nil {
+		t.Fatal(err)
+	}
+	needles := []string{"bao", "cao", "bao cao", "ao c", "gui", "van.a@exa", "@", "2026", "ke hoach 3", "hoach",
+		"kinh phi 2026", "califragilistic", "fragilisticexpiq", "disestablishment", "verylongword", "ious-and-anti", "an@example.gov.vn",
+		"nguyen van an <an", "binh", "d", "đ", ""}
+	keys := []SearchKey{SearchText, SearchBody, SearchSubject, SearchFrom, SearchTo, SearchCc}
+	for _, key := range keys {
+		for _, n := range needles {
+			needle := message.Fold(n)
+			oracle := scanAnswer(t, s, inbox.ID, key, needle)
+			if got := indexedAnswer(t, s, inbox.ID, key, needle, oracle); !slices.Equal(got, oracle) {
+				t.Errorf("key %d needle %q: index says %v, scan %v", key, needle, got, oracle)
+			}
+		}
+	}
+	ans, err := s.SearchIndex(inbox.ID, SearchText, []byte("bao"))
+	if err != nil || ans.Bound != 6 || len(ans.Maybe) != 0 || !slices.Equal(ans.Sure, []uint32{1, 5}) {
+		t.Errorf("a one-word needle is answered exactly: %+v, %v", ans, err)
+	}
+}
+
+// indexedInbox is a store whose INBOX holds n parsed messages, all indexed.
+func indexedInbox(t *testing.T, n int) (*Store, Mailbox) {
+	t.Helper()
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	inbox := mustMailbox(t, s, a, "INBOX")
+	var batch []AppendMessage
+	for i := range n {
+		batch = append(batch, AppendMessage{NewMessage: indexTestMessage(fmt.Sprintf("Báo cáo %d", i),
+			"Nguyễn Văn An <an@example.gov.vn>", fmt.Sprintf("nội dung số %d, từ %d", i, i*7))})
+	}
+	if _, err := s.AppendMany(inbox.ID, batch, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.IndexPending(); err != nil {
+		t.Fatal(err)
+	}
+	return s, inbox
+}
+
+func TestCheckReportsAMissingOrWrongPosting(t *testing.T) {
+	for _, damage := range []string{"missing", "extra", "dictionary"} {
+		t.Run(damage, func(t *testing.T) {
+			s, inbox := indexedInbox(t, 5)
+			if err := s.Check(); err != nil {
+				t.Fatalf("before: %v", err)
+			}
+			err := s.update(func(tx *bolt.Tx, _ *changes) error {
+				postings := tx.Bucket(bucketPostings)
+				switch damage {
+				case "missing": // the body term "noi" of every message
+					return postings.Delete(binary.BigEndian.AppendUint32(termPrefix(inbox.ID, fieldBody, []byte("noi")), 1))
+				case "extra": // a subject term message 2 does not have
+					key := binary.BigEndian.AppendUint32(termPrefix(inbox.ID, fieldSubj, []byte("khong")), 2)
+					if err := postings.Put(key, encodeUIDs(nil, 2, []uint32{2})); err != nil {
+						return err
+					}
+					return addDictionaryTerms(tx, inbox.ID, fieldSubj, []string{"khong"})
+				}
+				return addDictionaryTerms(tx, inbox.ID, fieldBody, []string{"noi"}) // listed twice
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Check(); err == nil || !strings.Contains(err.Error(), "search index") {
+				t.Fatalf("check after damage %s: %v", damage, err)
+			}
+			if err := s.Reindex(0); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Check(); err != nil {
+				t.Errorf("after reindex: %v", err)
+			}
+		})
+	}
+}
+
+func TestIndexerWorksInBoundedBatches(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "mail.db"), Options{NoSync: true, IndexDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a := mustAccount(t, s, "an@example.gov.vn")
+	inbox := mustMailbox(t, s, a, "INBOX")
+	var batch []AppendMessage
+	for i := range batchMessages*2 + 10 {
+		batch = append(batch, AppendMessage{NewMessage: indexTestMessage("Kế hoạch", "an@example.gov.vn", fmt.Sprint("số ", i))})
+	}
+	if _, err := s.AppendMany(inbox.ID, batch, nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ans, err := s.SearchIndex(inbox.ID, SearchSubject, []byte("hoach"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ans.Bound == uint32(len(batch)) {
+			if len(ans.Sure) != len(batch) {
+				t.Errorf("%d sure, want %d", len(ans.Sure), len(batch))
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not indexed in time: bound %d", ans.Bound)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := s.IndexStats().Batches; got < 3 {
+		t.Errorf("%d messages indexed in %d batches, want at least 3 of at most %d", len(batch), got, batchMessages)
+	}
+}
+
+func TestDeliveryWritesNoPosting(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "mail.db"), Options{NoSync: true, NoIndexer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a := mustAccount(t, s, "an@example.gov.vn")
+	if _, err := s.Deliver(indexTestMessage("Báo cáo", "an@example.gov.vn", "nội dung"), []Copy{{AccountID: a.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	size, err := s.SearchIndexSize()
+	if err != nil || size.Bytes != 0 {
+		t.Errorf("a delivery wrote %d bytes of index (%v): the indexer writes them, later", size.Bytes, err)
+	}
+}

@@ -1,0 +1,194 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Reindex rebuilds the search index of the account's mailboxes, or of every mailbox if accountID is 0: their
+// postings are dropped and every message indexed again, in bounded transactions. Searches stay exact meanwhile:
+// a mailbox whose index is gone is searched by reading its texts.
+func (s *Store) Reindex(accountID uint64) error {
+	var ids []uint64
+	err := s.view(func(tx *bolt.Tx) error {
+		boxes, err := allMailboxesTx(tx)
+		for _, m := range boxes {
+			if accountID == 0 || m.AccountID == accountID {
+				ids = append(ids, m.ID)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("reindex: %w", err)
+	}
+	for _, id := range ids {
+		if err := s.dropIndex(id); err != nil {
+			return fmt.Errorf("reindex: %w", err)
+		}
+		for done := false; !done; {
+			if done, err = s.indexBatch(id); err != nil {
+				return fmt.Errorf("reindex: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// IndexSize is how big the search index is.
+type IndexSize struct {
+	Bytes    int64 // keys and values of the postings, dictionaries and index records
+	Messages int64 // messages indexed
+}
+
+// SearchIndexSize measures the search index.
+func (s *Store) SearchIndexSize() (IndexSize, error) {
+	var size IndexSize
+	err := s.view(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketPostings, bucketIndexTerms, bucketIndexState} {
+			err := tx.Bucket(name).ForEach(func(k, v []byte) error {
+				size.Bytes += int64(len(k) + len(v))
+				if bytes.Equal(name, bucketIndexState) {
+					st, err := getIndexState(tx, binary.BigEndian.Uint64(k))
+					if err != nil {
+						return err
+					}
+					size.Messages += int64(st.Indexed)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return size, err
+}
+
+// checkSearchIndex recomputes the postings every indexed live message should have and compares them with the
+// stored ones (which may also hold expunged messages), and the dictionaries with the postings.
+func checkSearchIndex(tx *bolt.Tx, report func(string, ...any)) {
+	if tx.Bucket(bucketIndexState) == nil {
+		return // a file (a backup, say) from before schema 4
+	}
+	_ = tx.Bucket(bucketIndexState).ForEach(func(k, _ []byte) error {
+		id := binary.BigEndian.Uint64(k)
+		st, err := getIndexState(tx, id)
+		if err != nil {
+			report("search index: %v", err)
+			return nil
+		}
+		mb, err := getMailboxByID(tx, id)
+		if err != nil || st.Dropping {
+			return nil // its postings are being dropped
+		}
+		checkMailboxIndex(tx, mb, st, report)
+		return nil
+	})
+}
+
+// fieldTermKey is a field and a term, as one map key.
+func fieldTermKey(f indexField, term []byte) string { return string(append([]byte{byte(f)}, term...)) }
+
+func checkMailboxIndex(tx *bolt.Tx, mb Mailbox, st indexState, report func(string, ...any)) {
+	msgs, err := messagesBucket(tx, mb.ID)
+	if err != nil {
+		return // reported by checkMailboxEntries
+	}
+	want := map[string][]uint32{}
+	live := map[uint32]bool{}
+	texts := tx.Bucket(bucketTexts)
+	c := msgs.Cursor()
+	for k, v := c.First(); k != nil && uidOf(k) <= st.IndexedUID; k, v = c.Next() {
+		uid := uidOf(k)
+		e, err := decodeEntry(v)
+		if err != nil {
+			continue
+		}
+		rec, err := bodyRecordOf(tx, e.body, true)
+		if err != nil {
+			continue
+		}
+		live[uid] = true
+		for f, terms := range messageTerms(texts.Get(u64key(rec.seq)), rec.meta) {
+			for t := range terms {
+				want[fieldTermKey(f, []byte(t))] = append(want[fieldTermKey(f, []byte(t))], uid)
+			}
+		}
+	}
+	problems := 0
+	problem := func(format string, args ...any) {
+		if problems++; problems <= 10 {
+			report("mailbox %q: search index: "+format, append([]any{mb.Name}, args...)...)
+		}
+	}
+	postingTerms := map[string]bool{}
+	got, key := []uint32(nil), ""
+	flush := func() {
+		if key == "" {
+			return
+		}
+		got = slices.DeleteFunc(got, func(u uint32) bool { return !live[u] })
+		if !slices.Equal(got, want[key]) {
+			problem("term %q of field %c holds %d live messages, %d expected", key[1:], key[0], len(got), len(want[key]))
+		}
+		delete(want, key)
+		got = got[:0]
+	}
+	prefix := u64key(mb.ID)
+	pc := tx.Bucket(bucketPostings).Cursor()
+	for k, v := pc.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = pc.Next() {
+		rest := k[len(prefix):]
+		if len(rest) < 1+1+4 || rest[len(rest)-5] != 0 {
+			problem("malformed posting key %x", k)
+			continue
+		}
+		if next := string(rest[:len(rest)-5]); next != key {
+			flush()
+			key = next
+			postingTerms[key] = true
+		}
+		first := binary.BigEndian.Uint32(rest[len(rest)-4:])
+		if got, err = decodeBlock(got, first, v); err != nil || !slices.IsSorted(got) || len(got) > 0 && got[len(got)-1] > st.IndexedUID {
+			problem("posting %x: malformed block", k)
+		}
+	}
+	flush()
+	for key, uids := range want {
+		problem("term %q of field %c: no postings, %d messages expected", key[1:], key[0], len(uids))
+	}
+	checkDictionary(tx, mb, postingTerms, problem)
+	if problems > 10 {
+		report("mailbox %q: search index: %d problems in all", mb.Name, problems)
+	}
+}
+
+// checkDictionary compares the mailbox's dictionaries with the terms its postings have.
+func checkDictionary(tx *bolt.Tx, mb Mailbox, postingTerms map[string]bool, problem func(string, ...any)) {
+	prefix := u64key(mb.ID)
+	seen := map[string]bool{}
+	dc := tx.Bucket(bucketIndexTerms).Cursor()
+	for k, v := dc.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = dc.Next() {
+		if len(k) != len(prefix)+1+4 || len(v) < 2 || v[0] != 0 || v[len(v)-1] != 0 {
+			problem("malformed dictionary chunk %x", k)
+			continue
+		}
+		for _, term := range bytes.Split(v[1:len(v)-1], []byte{0}) {
+			key := fieldTermKey(indexField(k[len(prefix)]), term)
+			if seen[key] || !postingTerms[key] {
+				problem("dictionary term %q of field %c: listed twice or without postings", term, k[len(prefix)])
+			}
+			seen[key] = true
+		}
+	}
+	for key := range postingTerms {
+		if !seen[key] {
+			problem("term %q of field %c: postings, but not in the dictionary", key[1:], key[0])
+		}
+	}
+}

@@ -1,0 +1,516 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"mailserver/internal/message"
+)
+
+// The indexer writes the postings in the background, never in a delivery's transaction: a 20 KiB message has
+// hundreds of distinct terms, and as many scattered B+tree writes per delivery would cost several times the
+// message itself. A mailbox's messages above its IndexedUID (its tail) are indexed once the tail holds
+// indexThreshold messages or its oldest has waited Options.IndexDelay, in batches of at most batchMessages
+// messages and batchTerms distinct terms, each one transaction through update that writes each term once; the
+// texts are read and split before it, outside the commit lock. A batch is computed from a read of the mailbox's
+// index state and written only if that state is unchanged when its transaction runs, so two indexers (the
+// background one and a reindex, say) never mix their work, and the transaction can run again unchanged.
+//
+// Expunges leave the postings alone (rewriting them would put as many writes on an EXPUNGE): searches keep only
+// the live UIDs. When the stale postings of a mailbox outnumber its indexed live messages, the mailbox is rebuilt:
+// its postings dropped and indexed again. A deleted mailbox's postings are dropped by the indexer too.
+const (
+	indexThreshold  = 256
+	batchMessages   = 256
+	batchTerms      = 16 << 10
+	batchTextBytes  = 4 << 20
+	dropBatch       = 4096
+	defaultDelay    = 10 * time.Second
+	rescanInterval  = 5 * time.Minute
+	minStaleRebuild = 1024
+)
+
+type indexer struct {
+	s        *Store
+	delay    time.Duration
+	wake     chan struct{}
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+
+	mu       sync.Mutex
+	tails    map[uint64]*tail // mailboxes with unindexed messages; guarded by mu
+	drops    map[uint64]bool  // mailboxes whose postings are to be dropped; guarded by mu
+	expunged map[uint64]bool  // mailboxes that lost messages since their stale count was last looked at
+
+	batches atomic.Int64 // index transactions committed (tests)
+}
+
+// tail is what the indexer knows of a mailbox's unindexed messages.
+type tail struct {
+	since time.Time // when the oldest arrived; zero: index at once
+	count int
+}
+
+// IndexStats are counters of the search index.
+type IndexStats struct {
+	Batches int64 // index transactions committed since Open
+	Pending int   // mailboxes with messages waiting to be indexed
+}
+
+// IndexStats reports the background indexer's counters.
+func (s *Store) IndexStats() IndexStats {
+	ix := s.indexer
+	if ix == nil {
+		return IndexStats{}
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return IndexStats{Batches: ix.batches.Load(), Pending: len(ix.tails)}
+}
+
+func newIndexer(s *Store, delay time.Duration) *indexer {
+	if delay <= 0 {
+		delay = defaultDelay
+	}
+	return &indexer{s: s, delay: delay, wake: make(chan struct{}, 1), stop: make(chan struct{}),
+		done: make(chan struct{}), tails: map[uint64]*tail{}, drops: map[uint64]bool{}, expunged: map[uint64]bool{}}
+}
+
+// start subscribes to the store's changes and runs the indexer until stopIndexer.
+func (ix *indexer) start() {
+	cancel := ix.s.Subscribe(ix.observe)
+	go func() {
+		defer close(ix.done)
+		defer cancel()
+		ix.run()
+	}()
+}
+
+func (ix *indexer) stopAndWait() {
+	close(ix.stop)
+	<-ix.done
+}
+
+// observe notes what a commit means for the index. It runs under the commit lock: memory only.
+func (ix *indexer) observe(c Change) {
+	if c.MailboxID == 0 || len(c.Appended) == 0 && len(c.Expunged) == 0 && !c.Deleted {
+		return
+	}
+	ix.mu.Lock()
+	switch {
+	case c.Deleted:
+		delete(ix.tails, c.MailboxID)
+		ix.drops[c.MailboxID] = true
+	case len(c.Appended) > 0:
+		t := ix.tails[c.MailboxID]
+		if t == nil {
+			t = &tail{since: time.Now()}
+			ix.tails[c.MailboxID] = t
+		}
+		t.count += len(c.Appended)
+	default:
+		ix.expunged[c.MailboxID] = true
+	}
+	ix.mu.Unlock()
+	select {
+	case ix.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (ix *indexer) run() {
+	if err := ix.rescan(); err != nil {
+		slog.Error("search index: finding unindexed mailboxes", "err", err)
+	}
+	lastScan := time.Now()
+	for {
+		worked, next := ix.step()
+		if worked {
+			select {
+			case <-ix.stop:
+				return
+			default:
+				continue
+			}
+		}
+		if time.Since(lastScan) > rescanInterval {
+			if err := ix.rescan(); err != nil {
+				slog.Error("search index: finding unindexed mailboxes", "err", err)
+			}
+			lastScan = time.Now()
+			continue
+		}
+		timer := time.NewTimer(min(next, rescanInterval))
+		select {
+		case <-ix.stop:
+			timer.Stop()
+			return
+		case <-ix.wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// step does one batch of the most pressing work, and says whether it did any; if not, how long until a tail is due.
+func (ix *indexer) step() (worked bool, next time.Duration) {
+	mailboxID, drop, expunged, next := ix.pick()
+	var err error
+	switch {
+	case drop:
+		worked = true
+		var done bool
+		if done, err = ix.s.dropIndexBatch(mailboxID); done || err != nil {
+			ix.mu.Lock()
+			delete(ix.drops, mailboxID)
+			ix.mu.Unlock()
+		}
+	case expunged:
+		worked = true
+		err = ix.s.rebuildIfStale(mailboxID)
+	case mailboxID != 0:
+		worked = true
+		var done bool
+		if done, err = ix.s.indexBatch(mailboxID); done || err != nil {
+			ix.mu.Lock()
+			delete(ix.tails, mailboxID)
+			ix.mu.Unlock()
+		}
+		ix.batches.Add(1)
+	}
+	if err != nil {
+		slog.Error("search index", "mailbox", mailboxID, "err", err)
+	}
+	return worked, next
+}
+
+// pick chooses the next work: a drop, a stale check, or a tail that is due.
+func (ix *indexer) pick() (mailboxID uint64, drop, expunged bool, next time.Duration) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for id := range ix.drops {
+		return id, true, false, 0
+	}
+	for id := range ix.expunged {
+		delete(ix.expunged, id)
+		return id, false, true, 0
+	}
+	next = ix.delay
+	now := time.Now()
+	for id, t := range ix.tails {
+		wait := ix.delay - now.Sub(t.since)
+		if t.count >= indexThreshold || t.since.IsZero() || wait <= 0 {
+			return id, false, false, 0
+		}
+		next = min(next, wait)
+	}
+	return 0, false, false, next
+}
+
+// rescan finds every mailbox with an unindexed tail, and every index to drop, from the stored records.
+func (ix *indexer) rescan() error {
+	return ix.s.view(func(tx *bolt.Tx) error {
+		boxes, err := allMailboxesTx(tx)
+		if err != nil {
+			return err
+		}
+		exists := map[uint64]bool{}
+		ix.mu.Lock()
+		defer ix.mu.Unlock()
+		for _, m := range boxes {
+			exists[m.ID] = true
+			st, err := getIndexState(tx, m.ID)
+			if err != nil {
+				return err
+			}
+			if st.Dropping {
+				ix.drops[m.ID] = true
+				continue
+			}
+			if m.Messages > 0 && st.IndexedUID < m.UIDNext-1 && ix.tails[m.ID] == nil {
+				ix.tails[m.ID] = &tail{}
+			}
+		}
+		return tx.Bucket(bucketIndexState).ForEach(func(k, _ []byte) error {
+			if id := binary.BigEndian.Uint64(k); !exists[id] {
+				ix.drops[id] = true
+			}
+			return nil
+		})
+	})
+}
+
+// IndexPending indexes every unindexed message and drops every index marked for it, now, and returns how many
+// index batches it committed. The background indexer does the same over time; this is for `mailserver reindex`
+// and tests.
+func (s *Store) IndexPending() (int, error) {
+	ix := newIndexer(s, 0)
+	if err := ix.rescan(); err != nil {
+		return 0, err
+	}
+	batches := 0
+	untilDone := func(id uint64, batch func(uint64) (bool, error)) error {
+		for {
+			done, err := batch(id)
+			if err != nil {
+				return err
+			}
+			if batches++; done {
+				return nil
+			}
+		}
+	}
+	for id := range ix.drops {
+		if err := untilDone(id, s.dropIndexBatch); err != nil {
+			return batches, err
+		}
+	}
+	for id := range ix.tails {
+		if err := untilDone(id, s.indexBatch); err != nil {
+			return batches, err
+		}
+	}
+	return batches, nil
+}
+
+// indexBatch indexes the next messages of the mailbox's tail in one transaction, and says whether the tail is done.
+func (s *Store) indexBatch(mailboxID uint64) (done bool, err error) {
+	b, err := s.readIndexBatch(mailboxID)
+	if err != nil || b == nil {
+		return true, err
+	}
+	applied := false
+	err = s.update(func(tx *bolt.Tx, _ *changes) error {
+		applied = false
+		st, err := getIndexState(tx, mailboxID)
+		if err != nil {
+			return err
+		}
+		if st != b.from || tx.Bucket(bucketMboxIDs).Get(u64key(mailboxID)) == nil {
+			return nil // changed meanwhile (another indexer, a rebuild, a deletion): read again
+		}
+		if err := b.write(tx, mailboxID); err != nil {
+			return err
+		}
+		applied = true
+		return putIndexState(tx, mailboxID, indexState{IndexedUID: b.upTo, Indexed: st.Indexed + uint32(b.messages)})
+	})
+	if err != nil {
+		return true, fmt.Errorf("index mailbox #%d: %w", mailboxID, err)
+	}
+	return applied && b.last, nil
+}
+
+// indexBatchData is one batch's postings, computed before its transaction.
+type indexBatchData struct {
+	from     indexState
+	upTo     uint32 // the new IndexedUID
+	last     bool   // the batch reaches the end of the tail
+	messages int
+	postings map[indexField]map[string][]uint32
+	terms    int
+}
+
+// readIndexBatch reads and splits the next messages of the tail; nil if the mailbox has no index to extend.
+func (s *Store) readIndexBatch(mailboxID uint64) (*indexBatchData, error) {
+	var b *indexBatchData
+	err := s.view(func(tx *bolt.Tx) error {
+		mb, err := getMailboxByID(tx, mailboxID)
+		if err != nil {
+			return nil // deleted: its drop comes
+		}
+		st, err := getIndexState(tx, mailboxID)
+		if err != nil || st.Dropping {
+			return err
+		}
+		msgs, err := messagesBucket(tx, mailboxID)
+		if err != nil {
+			return err
+		}
+		b = &indexBatchData{from: st, upTo: st.IndexedUID, postings: map[indexField]map[string][]uint32{}}
+		return b.read(tx, msgs, mb)
+	})
+	return b, err
+}
+
+func (b *indexBatchData) read(tx *bolt.Tx, msgs *bolt.Bucket, mb Mailbox) error {
+	texts := tx.Bucket(bucketTexts)
+	var textBytes int
+	c := msgs.Cursor()
+	k, v := c.Seek(u32key(b.from.IndexedUID + 1))
+	for ; k != nil; k, v = c.Next() {
+		if b.messages >= batchMessages || b.terms >= batchTerms || textBytes >= batchTextBytes {
+			return nil
+		}
+		uid := uidOf(k)
+		e, err := decodeEntry(v)
+		if err != nil {
+			return fmt.Errorf("uid %d: %w", uid, err)
+		}
+		rec, err := bodyRecordOf(tx, e.body, true)
+		if err != nil {
+			return fmt.Errorf("uid %d: %w", uid, err)
+		}
+		text := texts.Get(u64key(rec.seq))
+		textBytes += len(text)
+		for f, terms := range messageTerms(text, rec.meta) {
+			b.add(f, terms, uid)
+		}
+		b.messages++
+		b.upTo = uid
+	}
+	// Every message of the tail is in the batch: the index covers the mailbox up to its last UID so far, whether
+	// the last messages are live or expunged.
+	b.last = true
+	b.upTo = max(b.upTo, mb.UIDNext-1)
+	return nil
+}
+
+func (b *indexBatchData) add(f indexField, terms map[string]struct{}, uid uint32) {
+	m := b.postings[f]
+	if m == nil {
+		m = map[string][]uint32{}
+		b.postings[f] = m
+	}
+	for t := range terms {
+		if _, ok := m[t]; !ok {
+			b.terms++
+		}
+		m[t] = append(m[t], uid)
+	}
+}
+
+// messageTerms is what one message is indexed under, by field: the terms of its stored search text and of its
+// envelope (an unreadable parse result gives no envelope terms, as SEARCH then matches no envelope key).
+func messageTerms(text, meta []byte) map[indexField]map[string]struct{} {
+	out := map[indexField]map[string]struct{}{}
+	header, body := message.SplitSearchText(text)
+	out[fieldHeader] = map[string]struct{}{}
+	indexTerms(header, out[fieldHeader])
+	out[fieldBody] = map[string]struct{}{}
+	indexTerms(body, out[fieldBody])
+	m, err := message.DecodeMeta(meta)
+	if err != nil || m == nil || m.Envelope == nil {
+		return out
+	}
+	for _, ef := range envelopeFields {
+		set := map[string]struct{}{}
+		for _, t := range message.EnvelopeSearchTexts(m.Envelope, ef.name) {
+			indexTerms([]byte(t), set)
+		}
+		out[ef.field] = set
+	}
+	return out
+}
+
+// write puts the batch's postings, one write per term, in key order, and adds its new terms to the dictionaries.
+func (b *indexBatchData) write(tx *bolt.Tx, mailboxID uint64) error {
+	postings := tx.Bucket(bucketPostings)
+	for _, f := range slices.Sorted(maps.Keys(b.postings)) {
+		terms := b.postings[f]
+		var fresh []string
+		for _, t := range slices.Sorted(maps.Keys(terms)) {
+			isNew, err := appendPostings(postings, termPrefix(mailboxID, f, []byte(t)), terms[t])
+			if err != nil {
+				return err
+			}
+			if isNew {
+				fresh = append(fresh, t)
+			}
+		}
+		if err := addDictionaryTerms(tx, mailboxID, f, fresh); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropIndexBatch deletes some of the mailbox's postings and dictionary and says whether none is left; the first
+// batch marks the index as being dropped, so no search trusts it from then on.
+func (s *Store) dropIndexBatch(mailboxID uint64) (done bool, err error) {
+	err = s.update(func(tx *bolt.Tx, _ *changes) error {
+		done = false
+		if tx.Bucket(bucketIndexState).Get(u64key(mailboxID)) == nil {
+			done = true
+			return nil
+		}
+		if err := putIndexState(tx, mailboxID, indexState{Dropping: true}); err != nil {
+			return err
+		}
+		n, err := deleteRange(tx.Bucket(bucketPostings), u64key(mailboxID), dropBatch)
+		if err != nil || n > 0 {
+			return err
+		}
+		if n, err = deleteRange(tx.Bucket(bucketIndexTerms), u64key(mailboxID), dropBatch); err != nil || n > 0 {
+			return err
+		}
+		done = true
+		return tx.Bucket(bucketIndexState).Delete(u64key(mailboxID))
+	})
+	if err != nil {
+		return true, fmt.Errorf("drop the search index of mailbox #%d: %w", mailboxID, err)
+	}
+	return done, nil
+}
+
+// rebuildIfStale marks the mailbox's index for a rebuild when its stale postings outnumber its live ones.
+func (s *Store) rebuildIfStale(mailboxID uint64) error {
+	stale, live, err := s.indexStaleness(mailboxID)
+	if err != nil || stale < minStaleRebuild || stale <= live {
+		return err
+	}
+	slog.Info("search index: rebuilding a mailbox whose postings are mostly of expunged messages",
+		"mailbox", mailboxID, "stale", stale, "live", live)
+	return s.dropIndex(mailboxID)
+}
+
+// indexStaleness counts the messages the mailbox's postings hold that are expunged, and the live ones they hold.
+func (s *Store) indexStaleness(mailboxID uint64) (stale, live int, err error) {
+	err = s.view(func(tx *bolt.Tx) error {
+		mb, err := getMailboxByID(tx, mailboxID)
+		if err != nil {
+			return nil
+		}
+		st, err := getIndexState(tx, mailboxID)
+		if err != nil {
+			return err
+		}
+		msgs, err := messagesBucket(tx, mailboxID)
+		if err != nil {
+			return err
+		}
+		unindexed := 0
+		c := msgs.Cursor()
+		for k, _ := c.Seek(u32key(st.IndexedUID + 1)); k != nil; k, _ = c.Next() {
+			unindexed++
+		}
+		live = int(mb.Messages) - unindexed
+		stale = int(st.Indexed) - live
+		return nil
+	})
+	return stale, live, err
+}
+
+// dropIndex drops the mailbox's postings until none is left; the indexer builds them again.
+func (s *Store) dropIndex(mailboxID uint64) error {
+	for {
+		done, err := s.dropIndexBatch(mailboxID)
+		if err != nil || done {
+			if ix := s.indexer; ix != nil && err == nil {
+				ix.mu.Lock()
+				ix.tails[mailboxID] = &tail{}
+				ix.mu.Unlock()
+			}
+			return err
+		}
+	}
+}
