@@ -83,13 +83,43 @@ func checkSearchIndex(tx *bolt.Tx, report func(string, ...any)) {
 			report("search index: %v", err)
 			return nil
 		}
-		mb, err := getMailboxByID(tx, id)
-		if err != nil || st.Dropping {
+		if st.Dropping {
 			return nil // its postings are being dropped
+		}
+		mb, err := getMailboxByID(tx, id)
+		if err != nil {
+			report("search index: stray index record of mailbox #%d, which does not exist and is not being dropped", id)
+			return nil
 		}
 		checkMailboxIndex(tx, mb, st, report)
 		return nil
 	})
+	for _, name := range [][]byte{bucketPostings, bucketIndexTerms} {
+		checkStrayIndexKeys(tx, name, report)
+	}
+}
+
+// checkStrayIndexKeys reports the keys of an index bucket whose mailbox has no index record: nothing trusts, drops
+// or extends them correctly (an indexer starting that mailbox afresh would append to them). It seeks from one
+// mailbox's keys to the next, so it costs the number of mailboxes, not of keys.
+func checkStrayIndexKeys(tx *bolt.Tx, name []byte, report func(string, ...any)) {
+	states := tx.Bucket(bucketIndexState)
+	c := tx.Bucket(name).Cursor()
+	for k, _ := c.First(); k != nil; {
+		if len(k) < 8 {
+			report("search index: malformed key %x in %s", k, name)
+			k, _ = c.Next()
+			continue
+		}
+		id := binary.BigEndian.Uint64(k)
+		if states.Get(k[:8]) == nil {
+			report("search index: stray keys in %s of mailbox #%d, which has no index record", name, id)
+		}
+		if id == ^uint64(0) {
+			break
+		}
+		k, _ = c.Seek(u64key(id + 1))
+	}
 }
 
 // fieldTermKey is a field and a term, as one map key.
