@@ -222,8 +222,14 @@ func TestDeliveryWritesNoPosting(t *testing.T) {
 		t.Fatal(err)
 	}
 	size, err := s.SearchIndexSize()
-	if err != nil || size.Bytes != 0 {
-		t.Errorf("a delivery wrote %d bytes of index (%v): the indexer writes them, later", size.Bytes, err)
+	if err != nil || size.Bytes != 0 || size.Unindexed != 1 {
+		t.Errorf("a delivery wrote %d bytes of index, %d unindexed (%v): the indexer writes them, later", size.Bytes, size.Unindexed, err)
+	}
+	if _, err := s.IndexPending(); err != nil {
+		t.Fatal(err)
+	}
+	if size, err = s.SearchIndexSize(); err != nil || size.Bytes == 0 || size.Messages != 1 || size.Unindexed != 0 {
+		t.Errorf("indexed: %+v, %v", size, err)
 	}
 }
 

@@ -41,14 +41,19 @@ func (s *Store) Reindex(accountID uint64) error {
 
 // IndexSize is how big the search index is.
 type IndexSize struct {
-	Bytes    int64 // keys and values of the postings, dictionaries and index records
-	Messages int64 // messages indexed
+	Bytes     int64 // keys and values of the postings, dictionaries and index records
+	Messages  int64 // messages indexed
+	Unindexed int64 // live messages not indexed yet: the mailboxes' tails, the indexer's lag
 }
 
 // SearchIndexSize measures the search index.
 func (s *Store) SearchIndexSize() (IndexSize, error) {
 	var size IndexSize
 	err := s.view(func(tx *bolt.Tx) error {
+		var err error
+		if size.Unindexed, err = countUnindexed(tx); err != nil {
+			return err
+		}
 		for _, name := range [][]byte{bucketPostings, bucketIndexTerms, bucketIndexState} {
 			err := tx.Bucket(name).ForEach(func(k, v []byte) error {
 				size.Bytes += int64(len(k) + len(v))
@@ -68,6 +73,33 @@ func (s *Store) SearchIndexSize() (IndexSize, error) {
 		return nil
 	})
 	return size, err
+}
+
+// countUnindexed counts the live messages above their mailbox's IndexedUID: one seek per mailbox, then its tail.
+func countUnindexed(tx *bolt.Tx) (int64, error) {
+	boxes, err := allMailboxesTx(tx)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, m := range boxes {
+		st, err := getIndexState(tx, m.ID)
+		if err != nil {
+			return 0, err
+		}
+		msgs, err := messagesBucket(tx, m.ID)
+		if err != nil {
+			return 0, err
+		}
+		if st.Dropping {
+			st.IndexedUID = 0
+		}
+		c := msgs.Cursor()
+		for k, _ := c.Seek(u32key(st.IndexedUID + 1)); k != nil; k, _ = c.Next() {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // checkSearchIndex recomputes the postings every indexed live message should have and compares them with the
