@@ -60,7 +60,8 @@ func openAdmin(cfg config.Config, osUser string) (ctl.Backend, func(), error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("data folder: %w", err)
 	}
-	st, err := store.Open(cfg.DBPath(), store.Options{LockTimeout: lockTimeout})
+	// Only a serving process indexes mail in the background; reindex does its work in the foreground.
+	st, err := store.Open(cfg.DBPath(), store.Options{LockTimeout: lockTimeout, NoIndexer: true})
 	if err != nil {
 		if fileLocked(cfg.DBPath()) {
 			return nil, nil, fmt.Errorf("the server seems to be running but its control socket at %s does not answer", sock)

@@ -57,7 +57,7 @@ func (s *session) search(criteria *imap.SearchCriteria, options *imap.SearchOpti
 		compiled(sel, q)
 	}
 	sel.state.mu.Lock()
-	candidates := q.prefilter(sel.visibleLocked())
+	candidates := sel.searchCandidatesLocked(q)
 	sel.state.mu.Unlock()
 	matches, err := s.runSearch(sel, q, candidates)
 	if err != nil {
@@ -80,9 +80,12 @@ func (s *session) runSearch(sel *selection, q *searchQuery, candidates []msgRef)
 		if err != nil {
 			return nil, s.storeError("search", err)
 		}
-		seqs := seqByUID(batch)
+		next := 0 // msgs are the messages of batch that still exist, in its order
 		for i := range msgs {
-			m := &searchMsg{s: s, m: &msgs[i], seq: seqs[msgs[i].UID], recent: sel.recent.has(msgs[i].UID)}
+			for next < len(batch)-1 && batch[next].uid != msgs[i].UID {
+				next++
+			}
+			m := &searchMsg{s: s, m: &msgs[i], seq: batch[next].seq, recent: sel.recent.has(msgs[i].UID)}
 			ok, err := q.match(m)
 			if err != nil {
 				return nil, err

@@ -1,6 +1,8 @@
 package imap
 
 import (
+	"slices"
+
 	"mailserver/internal/store"
 )
 
@@ -72,6 +74,56 @@ func (q *searchQuery) indexed() bool {
 		}
 	}
 	return false
+}
+
+// narrowestAnswer is the index answer of a top-level key of q that leaves the fewest indexed messages; nil if the
+// index answers none.
+func (q *searchQuery) narrowestAnswer() *store.IndexAnswer {
+	var best *store.IndexAnswer
+	consider := func(a *store.IndexAnswer) {
+		if a != nil && a.Bound > 0 && (best == nil || len(a.Sure)+len(a.Maybe) < len(best.Sure)+len(best.Maybe)) {
+			best = a
+		}
+	}
+	for _, answers := range [][]*store.IndexAnswer{q.bodyIndex, q.textIndex} {
+		for _, a := range answers {
+			consider(a)
+		}
+	}
+	for _, h := range q.headers {
+		consider(h.index)
+	}
+	return best
+}
+
+// searchCandidatesLocked lists the messages the client knows that q may match, ascending, without those its sets
+// or the index rule out. When the index answers a top-level key, only the messages its narrowest answer leaves and
+// the unindexed tail are looked at, each found by binary search in the selection's UIDs: the cost follows the
+// answer, not the mailbox (a word in 1% of 100,000 messages is 1,000 lookups, not 100,000 sequence numbers).
+func (sel *selection) searchCandidatesLocked(q *searchQuery) []msgRef {
+	a := q.narrowestAnswer()
+	if a == nil {
+		return q.prefilter(sel.visibleLocked())
+	}
+	n, _ := sel.lastVisibleLocked()
+	uids := sel.state.uids[:n]
+	candidates := a.Candidates()
+	refs := make([]msgRef, 0, len(candidates))
+	add := func(i int) {
+		if c := sel.tracker.EncodeSeqNum(uint32(i + 1)); c != 0 {
+			refs = append(refs, msgRef{uid: uids[i], seq: c})
+		}
+	}
+	for _, uid := range candidates {
+		if i, ok := slices.BinarySearch(uids, uid); ok {
+			add(i)
+		}
+	}
+	tail, _ := slices.BinarySearch(uids, a.Bound+1)
+	for i := tail; i < n; i++ {
+		add(i)
+	}
+	return q.prefilter(refs)
 }
 
 // indexRulesOut tells whether the index says some top-level key of q does not match the message uid.

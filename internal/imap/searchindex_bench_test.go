@@ -58,7 +58,8 @@ func searchBenchServer(b *testing.B, n int) *testServer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("search index: %d bytes for %d messages, %d bytes a message", size.Bytes, size.Messages, size.Bytes/max(1, size.Messages))
+	b.Logf("search index: %d bytes for %d messages, %d bytes a message; longest index write transaction %v",
+		size.Bytes, size.Messages, size.Bytes/max(1, size.Messages), ts.st.IndexStats().LongestBatch)
 	return ts
 }
 

@@ -16,9 +16,9 @@ import (
 // searchQuery is imap.SearchCriteria made static for one mailbox view: sequence and UID sets (including "$" and
 // "*") resolved to UIDs, dates reduced to days, strings folded.
 type searchQuery struct {
-	sets                  []map[uint32]bool // each: the UIDs a sequence or UID set names
-	since, before         time.Time         // internal date, as days
-	sentSince, sentBefore time.Time         // Date header, as days
+	sets                  [][]uint32 // each: the UIDs a sequence or UID set names, ascending
+	since, before         time.Time  // internal date, as days
+	sentSince, sentBefore time.Time  // Date header, as days
 	headers               []headerQuery
 	body, text            [][]byte // folded
 	// bodyIndex and textIndex are the search index's answers for body and text, where it gave one (useIndex).
@@ -58,11 +58,12 @@ func compileSearch(sel *selection, c *imap.SearchCriteria) *searchQuery {
 	if c.ModSeq != nil {
 		q.modSeq = c.ModSeq.ModSeq
 	}
+	// resolve lists in sequence order, which is UID order too.
 	for _, set := range c.SeqNum {
-		q.sets = append(q.sets, uidMembers(sel.resolve(set)))
+		q.sets = append(q.sets, refUIDs(sel.resolve(set)))
 	}
 	for _, set := range c.UID {
-		q.sets = append(q.sets, uidMembers(sel.resolve(set)))
+		q.sets = append(q.sets, refUIDs(sel.resolve(set)))
 	}
 	for _, h := range c.Header {
 		hq := headerQuery{field: h.Key, value: foldNeedle(h.Value)}
@@ -121,7 +122,7 @@ func (q *searchQuery) prefilter(refs []msgRef) []msgRef {
 
 func (q *searchQuery) inSets(uid uint32) bool {
 	for _, set := range q.sets {
-		if !set[uid] {
+		if _, ok := slices.BinarySearch(set, uid); !ok {
 			return false
 		}
 	}

@@ -94,7 +94,7 @@ func (s *session) matching(sel *selection, search *imap.SearchCriteria) ([]msgRe
 		return nil, err
 	}
 	sel.state.mu.Lock()
-	candidates := q.prefilter(sel.visibleLocked())
+	candidates := sel.searchCandidatesLocked(q)
 	sel.state.mu.Unlock()
 	return s.runSearch(sel, q, candidates)
 }

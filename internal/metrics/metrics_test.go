@@ -100,6 +100,7 @@ type fakeStore struct {
 	stats      store.Stats
 	statsReads int
 	backup     store.LastBackup
+	index      store.IndexSize
 	fail       error
 }
 
@@ -111,7 +112,8 @@ func (f *fakeStore) Stats() (store.Stats, error) {
 func (f *fakeStore) LastBackupNote() (store.LastBackup, bool, error) {
 	return f.backup, !f.backup.Time.IsZero(), f.fail
 }
-func (f *fakeStore) Path() string { return f.path }
+func (f *fakeStore) SearchIndexSize() (store.IndexSize, error) { return f.index, f.fail }
+func (f *fakeStore) Path() string                              { return f.path }
 
 // The queue is read at every scrape; the store's counts, which walk every body, at most once a minute.
 func TestStoreGaugesReadAtScrapeTime(t *testing.T) {
@@ -120,7 +122,8 @@ func TestStoreGaugesReadAtScrapeTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Unix(1_800_000_000, 0)
-	st := &fakeStore{path: path, stats: store.Stats{Bodies: 3, BodyRefs: 7}}
+	st := &fakeStore{path: path, stats: store.Stats{Bodies: 3, BodyRefs: 7},
+		index: store.IndexSize{Bytes: 17300, Messages: 100, Unindexed: 12}}
 	m := metrics.New(nil)
 	m.SetClock(func() time.Time { return now })
 	if err := m.WatchStore(st); err != nil {
@@ -132,6 +135,7 @@ func TestStoreGaugesReadAtScrapeTime(t *testing.T) {
 		"mailserver_queue_messages": 0, "mailserver_queue_oldest_message_age_seconds": 0,
 		"mailserver_store_file_size_bytes": 4096, "mailserver_store_bodies": 3, "mailserver_store_body_references": 7,
 		"mailserver_store_last_backup_timestamp_seconds": 0,
+		"mailserver_search_index_bytes":                  17300, "mailserver_search_index_unindexed_messages": 12,
 	} {
 		if got := s.Value(name); got != want || !s.Has(name) {
 			t.Errorf("%s = %v (present: %v), want %v", name, got, s.Has(name), want)

@@ -25,6 +25,7 @@ type Store interface {
 	QueueSummary() (store.QueueSummary, error)
 	Stats() (store.Stats, error)
 	LastBackupNote() (b store.LastBackup, ok bool, err error)
+	SearchIndexSize() (store.IndexSize, error)
 	Path() string
 }
 
@@ -47,6 +48,8 @@ func (m *Metrics) WatchStore(st Store) error {
 			gaugeDesc("mailserver_store_bodies", "Distinct message bodies stored (each stored once, however many mailboxes hold it)."),
 			gaugeDesc("mailserver_store_body_references", "Mailbox entries and queued messages pointing at the stored bodies."),
 			gaugeDesc("mailserver_store_last_backup_timestamp_seconds", "When the last successful backup was made (Unix time); 0 if none was."),
+			gaugeDesc("mailserver_search_index_bytes", "Size of the search index's postings, dictionaries and records."),
+			gaugeDesc("mailserver_search_index_unindexed_messages", "Messages the background indexer has not indexed yet (searches read their text instead)."),
 		},
 		read: cached(m.now, storeRefreshPeriod, func() ([]float64, error) { return readStore(st) }),
 	}
@@ -87,7 +90,12 @@ func readStore(st Store) ([]float64, error) {
 	if ok {
 		lastBackup = unixSeconds(backup.Time)
 	}
-	return []float64{float64(fi.Size()), float64(stats.Bodies), float64(stats.BodyRefs), lastBackup}, nil
+	index, err := st.SearchIndexSize()
+	if err != nil {
+		return nil, err
+	}
+	return []float64{float64(fi.Size()), float64(stats.Bodies), float64(stats.BodyRefs), lastBackup,
+		float64(index.Bytes), float64(index.Unindexed)}, nil
 }
 
 // WatchCertificate adds the expiry time of the certificate notAfter reports: the one served now, so that a renewal

@@ -26,7 +26,7 @@ func newTestStore(t *testing.T) *Store {
 	return s
 }
 
-func mustAccount(t *testing.T, s *Store, address string) Account {
+func mustAccount(t testing.TB, s *Store, address string) Account {
 	t.Helper()
 	domain := address[len(address)-len("example.gov.vn"):]
 	if ok, _ := s.HasDomain(domain); !ok {

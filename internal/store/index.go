@@ -95,6 +95,16 @@ func putIndexState(tx *bolt.Tx, mailboxID uint64, st indexState) error {
 	return tx.Bucket(bucketIndexState).Put(u64key(mailboxID), e.b)
 }
 
+// markIndexDropping marks the index of a mailbox being deleted as to be dropped, in the deletion's transaction:
+// one small write, and the postings are left to the indexer, which deletes them in bounded batches. From then on
+// every index record names either a mailbox or postings being dropped (check relies on it).
+func markIndexDropping(tx *bolt.Tx, mailboxID uint64) error {
+	if tx.Bucket(bucketIndexState).Get(u64key(mailboxID)) == nil {
+		return nil // never indexed
+	}
+	return putIndexState(tx, mailboxID, indexState{Dropping: true})
+}
+
 // fieldPrefix is the key prefix of one mailbox's postings or dictionary of one field.
 func fieldPrefix(mailboxID uint64, f indexField) []byte {
 	return append(u64key(mailboxID), byte(f))

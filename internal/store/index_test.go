@@ -222,7 +222,61 @@ func TestDeliveryWritesNoPosting(t *testing.T) {
 		t.Fatal(err)
 	}
 	size, err := s.SearchIndexSize()
-	if err != nil || size.Bytes != 0 {
-		t.Errorf("a delivery wrote %d bytes of index (%v): the indexer writes them, later", size.Bytes, err)
+	if err != nil || size.Bytes != 0 || size.Unindexed != 1 {
+		t.Errorf("a delivery wrote %d bytes of index, %d unindexed (%v): the indexer writes them, later", size.Bytes, size.Unindexed, err)
+	}
+	if _, err := s.IndexPending(); err != nil {
+		t.Fatal(err)
+	}
+	if size, err = s.SearchIndexSize(); err != nil || size.Bytes == 0 || size.Messages != 1 || size.Unindexed != 0 {
+		t.Errorf("indexed: %+v, %v", size, err)
+	}
+}
+
+// A deleted mailbox's postings wait for the indexer to drop them, which check accepts; index records and keys of
+// mailboxes that no longer exist and that nothing is dropping are reported as stray.
+func TestCheckReportsStrayIndexRecords(t *testing.T) {
+	for _, damage := range []string{"record", "postings", "dictionary"} {
+		t.Run(damage, func(t *testing.T) {
+			s, err := Open(filepath.Join(t.TempDir(), "mail.db"), Options{NoSync: true, NoIndexer: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			a := mustAccount(t, s, "an@example.gov.vn")
+			archive, err := s.CreateMailbox(a.ID, "Lưu trữ", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Append(archive.ID, indexTestMessage("Báo cáo", "an@example.gov.vn", "nội dung"), nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.IndexPending(); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.DeleteMailbox(a.ID, "Lưu trữ"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Check(); err != nil {
+				t.Fatalf("a deleted mailbox's postings not dropped yet: %v", err)
+			}
+			const gone = 999999
+			err = s.update(func(tx *bolt.Tx, _ *changes) error {
+				switch damage {
+				case "record":
+					return putIndexState(tx, gone, indexState{IndexedUID: 3, Indexed: 3})
+				case "postings":
+					key := binary.BigEndian.AppendUint32(termPrefix(gone, fieldBody, []byte("noi")), 1)
+					return tx.Bucket(bucketPostings).Put(key, []byte{0})
+				}
+				return addDictionaryTerms(tx, gone, fieldBody, []string{"noi"})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Check(); err == nil || !strings.Contains(err.Error(), "stray") {
+				t.Errorf("check with a stray %s: %v", damage, err)
+			}
+		})
 	}
 }

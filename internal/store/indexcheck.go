@@ -41,14 +41,19 @@ func (s *Store) Reindex(accountID uint64) error {
 
 // IndexSize is how big the search index is.
 type IndexSize struct {
-	Bytes    int64 // keys and values of the postings, dictionaries and index records
-	Messages int64 // messages indexed
+	Bytes     int64 // keys and values of the postings, dictionaries and index records
+	Messages  int64 // messages indexed
+	Unindexed int64 // live messages not indexed yet: the mailboxes' tails, the indexer's lag
 }
 
 // SearchIndexSize measures the search index.
 func (s *Store) SearchIndexSize() (IndexSize, error) {
 	var size IndexSize
 	err := s.view(func(tx *bolt.Tx) error {
+		var err error
+		if size.Unindexed, err = countUnindexed(tx); err != nil {
+			return err
+		}
 		for _, name := range [][]byte{bucketPostings, bucketIndexTerms, bucketIndexState} {
 			err := tx.Bucket(name).ForEach(func(k, v []byte) error {
 				size.Bytes += int64(len(k) + len(v))
@@ -70,6 +75,33 @@ func (s *Store) SearchIndexSize() (IndexSize, error) {
 	return size, err
 }
 
+// countUnindexed counts the live messages above their mailbox's IndexedUID: one seek per mailbox, then its tail.
+func countUnindexed(tx *bolt.Tx) (int64, error) {
+	boxes, err := allMailboxesTx(tx)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, m := range boxes {
+		st, err := getIndexState(tx, m.ID)
+		if err != nil {
+			return 0, err
+		}
+		msgs, err := messagesBucket(tx, m.ID)
+		if err != nil {
+			return 0, err
+		}
+		if st.Dropping {
+			st.IndexedUID = 0
+		}
+		c := msgs.Cursor()
+		for k, _ := c.Seek(u32key(st.IndexedUID + 1)); k != nil; k, _ = c.Next() {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // checkSearchIndex recomputes the postings every indexed live message should have and compares them with the
 // stored ones (which may also hold expunged messages), and the dictionaries with the postings.
 func checkSearchIndex(tx *bolt.Tx, report func(string, ...any)) {
@@ -83,13 +115,43 @@ func checkSearchIndex(tx *bolt.Tx, report func(string, ...any)) {
 			report("search index: %v", err)
 			return nil
 		}
-		mb, err := getMailboxByID(tx, id)
-		if err != nil || st.Dropping {
+		if st.Dropping {
 			return nil // its postings are being dropped
+		}
+		mb, err := getMailboxByID(tx, id)
+		if err != nil {
+			report("search index: stray index record of mailbox #%d, which does not exist and is not being dropped", id)
+			return nil
 		}
 		checkMailboxIndex(tx, mb, st, report)
 		return nil
 	})
+	for _, name := range [][]byte{bucketPostings, bucketIndexTerms} {
+		checkStrayIndexKeys(tx, name, report)
+	}
+}
+
+// checkStrayIndexKeys reports the keys of an index bucket whose mailbox has no index record: nothing trusts, drops
+// or extends them correctly (an indexer starting that mailbox afresh would append to them). It seeks from one
+// mailbox's keys to the next, so it costs the number of mailboxes, not of keys.
+func checkStrayIndexKeys(tx *bolt.Tx, name []byte, report func(string, ...any)) {
+	states := tx.Bucket(bucketIndexState)
+	c := tx.Bucket(name).Cursor()
+	for k, _ := c.First(); k != nil; {
+		if len(k) < 8 {
+			report("search index: malformed key %x in %s", k, name)
+			k, _ = c.Next()
+			continue
+		}
+		id := binary.BigEndian.Uint64(k)
+		if states.Get(k[:8]) == nil {
+			report("search index: stray keys in %s of mailbox #%d, which has no index record", name, id)
+		}
+		if id == ^uint64(0) {
+			break
+		}
+		k, _ = c.Seek(u64key(id + 1))
+	}
 }
 
 // fieldTermKey is a field and a term, as one map key.

@@ -74,6 +74,23 @@ func (a *IndexAnswer) Verdict(uid uint32) IndexVerdict {
 	return IndexNoMatch
 }
 
+// Candidates lists the UIDs up to Bound that a may match (Sure and Maybe), ascending: with the messages above Bound,
+// every message the key can match.
+func (a *IndexAnswer) Candidates() []uint32 {
+	out := make([]uint32, 0, len(a.Sure)+len(a.Maybe))
+	i, j := 0, 0
+	for i < len(a.Sure) || j < len(a.Maybe) {
+		if j == len(a.Maybe) || i < len(a.Sure) && a.Sure[i] < a.Maybe[j] {
+			out = append(out, a.Sure[i])
+			i++
+		} else {
+			out = append(out, a.Maybe[j])
+			j++
+		}
+	}
+	return out
+}
+
 func has(sorted []uint32, uid uint32) bool {
 	_, ok := slices.BinarySearch(sorted, uid)
 	return ok

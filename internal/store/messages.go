@@ -507,6 +507,9 @@ func deleteMailboxTx(tx *bolt.Tx, ch *changes, a *Account, m Mailbox) error {
 	if err := deleteImportKeys(tx, m.ID); err != nil {
 		return err
 	}
+	if err := markIndexDropping(tx, m.ID); err != nil {
+		return err
+	}
 	if err := tx.Bucket(bucketMailboxes).Delete(mailboxKey(m.AccountID, m.Name)); err != nil {
 		return err
 	}
