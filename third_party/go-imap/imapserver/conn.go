@@ -45,7 +45,13 @@ var internalServerErrorResp = &imap.StatusResponse{
 
 // A Conn represents an IMAP connection to the server.
 type Conn struct {
-	server   *Server
+	server *Server
+	// in and out are the connection's streams (TLS, COMPRESS and DebugWriter applied). br buffers in, and bw
+	// out, only while data moves: br is given back to readerPool while the connection waits for the client
+	// (waitForInput), bw to writerPool once a response is flushed (responseEncoder.end), so that an idle
+	// connection holds no buffer. br is used by the connection goroutine only; bw and out under encMutex.
+	in       inputReader
+	out      io.Writer
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	encMutex sync.Mutex
@@ -70,14 +76,103 @@ type Conn struct {
 
 func newConn(c net.Conn, server *Server) *Conn {
 	rw := server.options.wrapReadWriter(c)
-	br := bufio.NewReader(rw)
-	bw := bufio.NewWriter(rw)
 	return &Conn{
 		conn:    c,
 		server:  server,
-		br:      br,
-		bw:      bw,
+		in:      inputReader{src: rw},
+		out:     rw,
 		enabled: make(imap.CapSet),
+	}
+}
+
+// Buffers of idle connections go back to these pools; a pool drops what nobody took within two garbage
+// collections, so the memory of a burst of activity is returned too.
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriter(nil) }}
+)
+
+// inputReader is what the connection's bufio.Reader reads from: first the bytes waitForInput read without a
+// buffer, then the stream.
+type inputReader struct {
+	src     io.Reader
+	first   [64]byte // enough for most command lines, and for IDLE's DONE
+	pending []byte   // unread part of first
+	err     error    // what the read into first failed with, returned after pending
+}
+
+func (r *inputReader) Read(b []byte) (int, error) {
+	if len(r.pending) > 0 {
+		n := copy(b, r.pending)
+		r.pending = r.pending[n:]
+		return n, nil
+	}
+	if err := r.err; err != nil {
+		r.err = nil
+		return 0, err
+	}
+	return r.src.Read(b)
+}
+
+// readAhead blocks until the client sends something (or the read fails), keeping it for Read.
+func (r *inputReader) readAhead() {
+	n, err := r.src.Read(r.first[:])
+	r.pending, r.err = r.first[:n], err
+}
+
+// waitForInput blocks until the client sends something. With nothing buffered it gives the read buffer back
+// first and waits with inputReader's few bytes of its own: a connection waiting for its next command, or in
+// IDLE, holds no read buffer. Call it only from the connection goroutine, between commands or where the client
+// is expected to speak.
+func (c *Conn) waitForInput() {
+	if c.br != nil && c.br.Buffered() > 0 {
+		return
+	}
+	c.releaseReader()
+	c.in.readAhead()
+	c.br = readerPool.Get().(*bufio.Reader)
+	c.br.Reset(&c.in)
+}
+
+func (c *Conn) releaseReader() {
+	if c.br == nil {
+		return
+	}
+	c.br.Reset(nil)
+	readerPool.Put(c.br)
+	c.br = nil
+}
+
+// writer returns the buffered writer for a response; encMutex must be held.
+func (c *Conn) writer() *bufio.Writer {
+	if c.bw == nil {
+		c.bw = writerPool.Get().(*bufio.Writer)
+		c.bw.Reset(c.out)
+	}
+	return c.bw
+}
+
+// releaseWriter gives the buffered writer back once everything in it was written; encMutex must be held. A
+// writer holding an unflushed response (a FETCH batch) or a write error is kept.
+func (c *Conn) releaseWriter() {
+	if c.bw == nil || c.bw.Buffered() > 0 || c.bw.Flush() != nil {
+		return
+	}
+	c.bw.Reset(nil)
+	writerPool.Put(c.bw)
+	c.bw = nil
+}
+
+// setStream makes rw the connection's stream, after STARTTLS or COMPRESS: nothing buffered from the stream
+// before is kept. encMutex must be held.
+func (c *Conn) setStream(rw io.ReadWriter) {
+	c.in = inputReader{src: rw}
+	c.out = rw
+	if c.br != nil {
+		c.br.Reset(&c.in)
+	}
+	if c.bw != nil {
+		c.bw.Reset(rw)
 	}
 }
 
@@ -128,6 +223,7 @@ func (c *Conn) serve() {
 		c.server.mutex.Lock()
 		delete(c.server.conns, c)
 		c.server.mutex.Unlock()
+		c.releaseReader()
 	}()
 
 	if f := c.server.options.InsecureAuthFunc; f != nil {
@@ -198,12 +294,16 @@ func (c *Conn) serve() {
 			readTimeout = cmdReadTimeout
 		}
 		c.setReadTimeout(readTimeout)
+		if c.state == imap.ConnStateLogout {
+			break
+		}
+		c.waitForInput()
 
 		dec := imapwire.NewDecoder(c.br, imapwire.ConnSideServer)
 		dec.MaxSize = maxCommandSize
 		dec.CheckBufferedLiteralFunc = c.checkBufferedLiteral
 
-		if c.state == imap.ConnStateLogout || dec.EOF() {
+		if dec.EOF() {
 			break
 		}
 
@@ -571,10 +671,9 @@ func newResponseEncoder(conn *Conn) *responseEncoder {
 	quotedUTF8 := conn.enabled.Has(imap.CapIMAP4rev2) || conn.enabled.Has(imap.CapUTF8Accept)
 	conn.mutex.Unlock()
 
-	wireEnc := imapwire.NewEncoder(conn.bw, imapwire.ConnSideServer)
-	wireEnc.QuotedUTF8 = quotedUTF8
-
 	conn.encMutex.Lock() // released by responseEncoder.end
+	wireEnc := imapwire.NewEncoder(conn.writer(), imapwire.ConnSideServer)
+	wireEnc.QuotedUTF8 = quotedUTF8
 	conn.setWriteTimeout(respWriteTimeout)
 	return &responseEncoder{
 		Encoder: wireEnc,
@@ -588,6 +687,7 @@ func (enc *responseEncoder) end() {
 	}
 	enc.Encoder = nil
 	enc.conn.setWriteTimeout(0)
+	enc.conn.releaseWriter()
 	enc.conn.encMutex.Unlock()
 }
 

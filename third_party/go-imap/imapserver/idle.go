@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"sync"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/internal/imapwire"
@@ -22,6 +23,10 @@ func (c *Conn) handleIdle(dec *imapwire.Decoder) error {
 		return err
 	}
 
+	if session, ok := c.session.(SessionIdleWake); ok {
+		return c.idleWoken(session)
+	}
+
 	stop := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
@@ -35,9 +40,35 @@ func (c *Conn) handleIdle(dec *imapwire.Decoder) error {
 		done <- c.session.Idle(w, stop)
 	}()
 
-	c.setReadTimeout(idleReadTimeout)
-	line, isPrefix, err := c.br.ReadLine()
+	err := c.readDone()
 	close(stop)
+	if err != nil {
+		return err
+	}
+	return <-done
+}
+
+// idleWoken is IDLE for a SessionIdleWake: while nothing happens, the only
+// goroutine of the connection is the one waiting for DONE, and it holds no
+// read buffer (waitForInput).
+func (c *Conn) idleWoken(session SessionIdleWake) error {
+	p := &idlePoller{conn: c}
+	stopWaking := session.IdleWake(p.wake)
+	p.wake() // what was due before IdleWake
+	err := c.readDone()
+	stopWaking()
+	if pollErr := p.stop(); err == nil {
+		err = pollErr
+	}
+	return err
+}
+
+// readDone waits for the client's DONE, which ends IDLE. A connection closed
+// by the client ends it without error.
+func (c *Conn) readDone() error {
+	c.setReadTimeout(idleReadTimeout)
+	c.waitForInput()
+	line, isPrefix, err := c.br.ReadLine()
 	if err == io.EOF {
 		return nil
 	} else if err != nil {
@@ -45,6 +76,72 @@ func (c *Conn) handleIdle(dec *imapwire.Decoder) error {
 	} else if isPrefix || string(line) != "DONE" {
 		return newClientBugError("Syntax error: expected DONE to end IDLE command")
 	}
+	return nil
+}
 
-	return <-done
+// idlePoller polls a session in IDLE each time it is woken, on a goroutine
+// that ends when no wake-up is left: one poll at a time, and a wake-up that
+// comes during a poll is followed by another poll. After a poll fails,
+// nothing more is polled.
+type idlePoller struct {
+	conn *Conn
+	wg   sync.WaitGroup
+
+	mu      sync.Mutex
+	running bool  // a goroutine is polling
+	again   bool  // woken while polling
+	stopped bool  // by stop, or by a failed poll
+	err     error // the first poll's failure
+}
+
+func (p *idlePoller) wake() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.stopped:
+	case p.running:
+		p.again = true
+	default:
+		p.running = true
+		p.wg.Add(1)
+		go p.run()
+	}
+}
+
+func (p *idlePoller) run() {
+	defer p.wg.Done()
+	for {
+		err := p.poll()
+		p.mu.Lock()
+		if err != nil && p.err == nil {
+			p.err, p.stopped = err, true
+		}
+		if !p.again || p.stopped {
+			p.running = false
+			p.mu.Unlock()
+			return
+		}
+		p.again = false
+		p.mu.Unlock()
+	}
+}
+
+func (p *idlePoller) poll() (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.conn.server.logger().Printf("panic idling: %v\n%s", v, debug.Stack())
+			err = fmt.Errorf("imapserver: panic idling")
+		}
+	}()
+	return p.conn.session.Poll(&UpdateWriter{conn: p.conn, allowExpunge: true}, true)
+}
+
+// stop ends the polling, waits for a poll under way and returns the first
+// failure.
+func (p *idlePoller) stop() error {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	p.wg.Wait()
+	return p.err
 }
