@@ -37,6 +37,20 @@ func settledGoroutines(want int) int {
 	return n
 }
 
+// quietGoroutines waits, at most 2 s, until the goroutine count has not changed for 100 ms.
+func quietGoroutines() {
+	n, same := runtime.NumGoroutine(), 0
+	for i := 0; i < 100 && same < 5; i++ {
+		time.Sleep(20 * time.Millisecond)
+		m := runtime.NumGoroutine()
+		if m == n {
+			same++
+		} else {
+			n, same = m, 0
+		}
+	}
+}
+
 // A connection in IDLE costs the server one goroutine, the one waiting for DONE: none waits for updates, yet a
 // delivery reaches every idling client at once.
 func TestIdleConnectionsCostOneGoroutineEach(t *testing.T) {
@@ -102,10 +116,41 @@ func idleConnMemory(t testing.TB, ts *testServer, n int) float64 {
 	return float64(liveMemory()-before) / float64(n)
 }
 
-// liveMemory is the heap and the goroutine stacks in use after a collection.
+// liveMemory is the heap and the goroutine stacks in use after two collections (the second drops what buffer
+// pools kept through the first), once the goroutines of connections closed earlier have ended.
 func liveMemory() int64 {
+	quietGoroutines()
+	runtime.GC()
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapAlloc + ms.StackInuse)
+}
+
+// An idle connection waits for its client on a goroutine started for the wait, not on top of the command it served
+// last: the stack that the TLS handshake, the login and the commands grew (8 KiB) would stay, since the runtime
+// halves a stack only when less than a quarter of it is used, where a fresh goroutine's stays at 4 KiB.
+func TestIdleConnectionWaitsOnAFreshStack(t *testing.T) {
+	ts := newTestServer(t)
+	const n = 10
+	for range n {
+		dialIdle(t, ts)
+	}
+	quietGoroutines()
+	buf := make([]byte, 1<<20)
+	stacks := strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n")
+	waiting := 0
+	for _, stack := range stacks {
+		if !strings.Contains(stack, "imapserver.(*inputReader).readAhead") {
+			continue
+		}
+		waiting++
+		if strings.Contains(stack, "imapserver.(*Conn).readCommand") {
+			t.Errorf("an idle connection waits inside a command's frames:\n%s", stack)
+			break
+		}
+	}
+	if waiting != n {
+		t.Errorf("%d goroutines wait for a client, want %d", waiting, n)
+	}
 }

@@ -72,6 +72,8 @@ type Conn struct {
 	insecureAuthAllowed bool
 	// compressed: COMPRESS=DEFLATE is active
 	compressed bool
+	// idling is the IDLE command under way with a SessionIdleWake, until DONE; nil otherwise.
+	idling *idleCommand
 }
 
 func newConn(c net.Conn, server *Server) *Conn {
@@ -130,6 +132,11 @@ func (c *Conn) waitForInput() {
 	}
 	c.releaseReader()
 	c.in.readAhead()
+	c.takeReader()
+}
+
+// takeReader takes a read buffer for what the client sent.
+func (c *Conn) takeReader() {
 	c.br = readerPool.Get().(*bufio.Reader)
 	c.br.Reset(&c.in)
 }
@@ -207,23 +214,26 @@ func (c *Conn) EnabledCaps() imap.CapSet {
 	return c.enabled.Copy()
 }
 
+// serve greets the client, then serves its commands (serveCommands), which end the connection.
 func (c *Conn) serve() {
-	defer func() {
-		if v := recover(); v != nil {
-			c.server.logger().Printf("panic handling command: %v\n%s", v, debug.Stack())
-		}
-
-		c.conn.Close()
-	}()
-
 	c.server.mutex.Lock()
 	c.server.conns[c] = struct{}{}
 	c.server.mutex.Unlock()
+
+	if !c.greet() {
+		c.end()
+		return
+	}
+	c.serveCommands(false)
+}
+
+// greet creates the session and writes the greeting; false: the connection ends.
+func (c *Conn) greet() (ok bool) {
 	defer func() {
-		c.server.mutex.Lock()
-		delete(c.server.conns, c)
-		c.server.mutex.Unlock()
-		c.releaseReader()
+		if v := recover(); v != nil {
+			c.server.logger().Printf("panic handling command: %v\n%s", v, debug.Stack())
+			ok = false
+		}
 	}()
 
 	if f := c.server.options.InsecureAuthFunc; f != nil {
@@ -236,6 +246,7 @@ func (c *Conn) serve() {
 	)
 	c.session, greetingData, err = c.server.options.NewSession(c)
 	if err != nil {
+		c.session = nil // not closed: it was not created
 		var (
 			resp    *imap.StatusResponse
 			imapErr *imap.Error
@@ -249,16 +260,8 @@ func (c *Conn) serve() {
 		if err := c.writeStatusResp("", resp); err != nil {
 			c.server.logger().Printf("failed to write greeting: %v", err)
 		}
-		return
+		return false
 	}
-
-	defer func() {
-		if c.session != nil {
-			if err := c.session.Close(); err != nil {
-				c.server.logger().Printf("failed to close session: %v", err)
-			}
-		}
-	}()
 
 	caps := c.server.options.caps()
 	if _, ok := c.session.(SessionIMAP4rev2); !ok && caps.Has(imap.CapIMAP4rev2) {
@@ -282,9 +285,33 @@ func (c *Conn) serve() {
 	}
 	if err := c.writeCapabilityStatus("", statusType, "IMAP server ready"); err != nil {
 		c.server.logger().Printf("failed to write greeting: %v", err)
-		return
+		return false
 	}
+	return true
+}
 
+// serveCommands reads and handles commands until the connection ends, then ends it; with waitFirst, it first
+// waits for the client without a read buffer.
+//
+// When the client has sent nothing more, the goroutine hands the connection over to a fresh one, which waits for
+// the client, and returns: the stack a command grew (TLS handshake, login, a large FETCH) goes with it, and the
+// waiting goroutine's stays small, about half the size.
+func (c *Conn) serveCommands(waitFirst bool) {
+	handedOver := false
+	defer func() {
+		if v := recover(); v != nil {
+			c.server.logger().Printf("panic handling command: %v\n%s", v, debug.Stack())
+		}
+		if !handedOver {
+			c.end()
+		}
+	}()
+
+	woken := waitFirst
+	if waitFirst {
+		c.in.readAhead()
+		c.takeReader()
+	}
 	for {
 		var readTimeout time.Duration
 		switch c.state {
@@ -295,16 +322,29 @@ func (c *Conn) serve() {
 		}
 		c.setReadTimeout(readTimeout)
 		if c.state == imap.ConnStateLogout {
-			break
+			return
 		}
-		c.waitForInput()
+		if !woken && (c.br == nil || c.br.Buffered() == 0) {
+			c.releaseReader()
+			handedOver = true
+			go c.serveCommands(true)
+			return
+		}
+		woken = false
+
+		if c.idling != nil {
+			if err := c.endIdle(); err != nil {
+				return
+			}
+			continue
+		}
 
 		dec := imapwire.NewDecoder(c.br, imapwire.ConnSideServer)
 		dec.MaxSize = maxCommandSize
 		dec.CheckBufferedLiteralFunc = c.checkBufferedLiteral
 
 		if dec.EOF() {
-			break
+			return
 		}
 
 		c.setReadTimeout(cmdReadTimeout)
@@ -312,9 +352,27 @@ func (c *Conn) serve() {
 			if !errors.Is(err, net.ErrClosed) {
 				c.server.logger().Printf("failed to read command: %v", err)
 			}
-			break
+			return
 		}
 	}
+}
+
+// end closes the session and the connection.
+func (c *Conn) end() {
+	if c.idling != nil {
+		c.idling.stop()
+		c.idling = nil
+	}
+	if c.session != nil {
+		if err := c.session.Close(); err != nil {
+			c.server.logger().Printf("failed to close session: %v", err)
+		}
+	}
+	c.server.mutex.Lock()
+	delete(c.server.conns, c)
+	c.server.mutex.Unlock()
+	c.releaseReader()
+	c.conn.Close()
 }
 
 func (c *Conn) readCommand(dec *imapwire.Decoder) error {
@@ -397,7 +455,8 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 	case "NAMESPACE":
 		err = c.handleNamespace(dec)
 	case "IDLE":
-		err = c.handleIdle(dec)
+		err = c.handleIdle(tag, dec)
+		sendOK = c.idling == nil // else IDLE's reply follows DONE (endIdle)
 	case "SELECT", "EXAMINE":
 		err = c.handleSelect(tag, dec, name == "EXAMINE")
 		sendOK = false
@@ -456,7 +515,12 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		c.state = imap.ConnStateLogout
 		defer c.Bye(c.byeAfterReply)
 	}
+	return c.reply(tag, name, err, sendOK)
+}
 
+// reply writes the tagged response of a command that ended with err; on success, after the updates due (poll),
+// unless the command wrote its response itself (!sendOK).
+func (c *Conn) reply(tag, name string, err error, sendOK bool) error {
 	var (
 		resp    *imap.StatusResponse
 		imapErr *imap.Error

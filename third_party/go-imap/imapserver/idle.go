@@ -10,7 +10,7 @@ import (
 	"github.com/emersion/go-imap/v2/internal/imapwire"
 )
 
-func (c *Conn) handleIdle(dec *imapwire.Decoder) error {
+func (c *Conn) handleIdle(tag string, dec *imapwire.Decoder) error {
 	if !dec.ExpectCRLF() {
 		return dec.Err()
 	}
@@ -24,7 +24,8 @@ func (c *Conn) handleIdle(dec *imapwire.Decoder) error {
 	}
 
 	if session, ok := c.session.(SessionIdleWake); ok {
-		return c.idleWoken(session)
+		c.startIdle(tag, session)
+		return nil
 	}
 
 	stop := make(chan struct{})
@@ -40,6 +41,8 @@ func (c *Conn) handleIdle(dec *imapwire.Decoder) error {
 		done <- c.session.Idle(w, stop)
 	}()
 
+	c.setReadTimeout(idleReadTimeout)
+	c.waitForInput()
 	err := c.readDone()
 	close(stop)
 	if err != nil {
@@ -48,26 +51,40 @@ func (c *Conn) handleIdle(dec *imapwire.Decoder) error {
 	return <-done
 }
 
-// idleWoken is IDLE for a SessionIdleWake: while nothing happens, the only
-// goroutine of the connection is the one waiting for DONE, and it holds no
-// read buffer (waitForInput).
-func (c *Conn) idleWoken(session SessionIdleWake) error {
-	p := &idlePoller{conn: c}
-	stopWaking := session.IdleWake(p.wake)
-	p.wake() // what was due before IdleWake
-	err := c.readDone()
-	stopWaking()
-	if pollErr := p.stop(); err == nil {
-		err = pollErr
-	}
-	return err
+// idleCommand is IDLE under way with a SessionIdleWake: the connection waits for DONE like for a command, with
+// no goroutine but the one waiting (serveCommands) and no read buffer, and answers IDLE after it (endIdle).
+type idleCommand struct {
+	tag        string
+	poller     *idlePoller
+	stopWaking func()
 }
 
-// readDone waits for the client's DONE, which ends IDLE. A connection closed
-// by the client ends it without error.
+func (c *Conn) startIdle(tag string, session SessionIdleWake) {
+	p := &idlePoller{conn: c}
+	c.idling = &idleCommand{tag: tag, poller: p, stopWaking: session.IdleWake(p.wake)}
+	p.wake() // what was due before IdleWake
+}
+
+// stop ends the wake-ups and waits for a poll under way; it returns the first poll's failure.
+func (idle *idleCommand) stop() error {
+	idle.stopWaking()
+	return idle.poller.stop()
+}
+
+// endIdle reads the client's DONE and answers IDLE. An error ends the connection.
+func (c *Conn) endIdle() error {
+	idle := c.idling
+	c.idling = nil
+	err := c.readDone()
+	if pollErr := idle.stop(); err == nil {
+		err = pollErr
+	}
+	return c.reply(idle.tag, "IDLE", err, true)
+}
+
+// readDone reads the client's DONE, which ends IDLE. A connection closed by the client ends IDLE without error:
+// the end of the connection is seen at the next command.
 func (c *Conn) readDone() error {
-	c.setReadTimeout(idleReadTimeout)
-	c.waitForInput()
 	line, isPrefix, err := c.br.ReadLine()
 	if err == io.EOF {
 		return nil
