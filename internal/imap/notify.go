@@ -45,7 +45,7 @@ func badNotify(text string) error {
 }
 
 // notifier is one session's NOTIFY state. The store's listener records changes into it through the hub; the
-// session's poll (its own goroutine, or Idle's) turns them into STATUS and LIST responses.
+// session's poll (after a command, or IDLE's when woken) turns them into STATUS and LIST responses.
 type notifier struct {
 	mu       sync.Mutex
 	wake     func()                  // guarded by mu; called after each recorded change while the session idles
