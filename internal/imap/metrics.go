@@ -125,10 +125,16 @@ func (a countedAppender) Close() error {
 	return a.Appender.Close()
 }
 
-func (s *countedSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	defer s.srv.metrics.IMAPIdleStarted()()
-	defer s.command("IDLE")()
-	return s.session.Idle(w, stop)
+// IdleWake counts the session in IDLE, and the IDLE command, until the library stops the wake-ups at DONE.
+func (s *countedSession) IdleWake(wake func()) (stop func()) {
+	idled := s.srv.metrics.IMAPIdleStarted()
+	counted := s.command("IDLE")
+	stopWaking := s.session.IdleWake(wake)
+	return func() {
+		stopWaking()
+		counted()
+		idled()
+	}
 }
 
 func (s *countedSession) Unselect() error {

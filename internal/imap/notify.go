@@ -45,11 +45,10 @@ func badNotify(text string) error {
 }
 
 // notifier is one session's NOTIFY state. The store's listener records changes into it through the hub; the
-// session's poll (its own goroutine, or Idle's) turns them into STATUS and LIST responses.
+// session's poll (after a command, or IDLE's when woken) turns them into STATUS and LIST responses.
 type notifier struct {
-	wake chan struct{} // capacity 1: signalled after each recorded change, for IDLE
-
 	mu       sync.Mutex
+	wake     func()                  // guarded by mu; called after each recorded change while the session idles
 	accounts map[uint64]bool         // guarded by mu; the accounts whose mailbox lists concern the session
 	watched  map[uint64]notifyEvents // guarded by mu; message events wanted, by mailbox ID
 	boxes    map[uint64]notifyEvents // guarded by mu; what happened in each mailbox since the last poll
@@ -121,10 +120,17 @@ func (n *notifier) record(c store.Change) {
 	default:
 		return
 	}
-	select {
-	case n.wake <- struct{}{}:
-	default:
+	if n.wake != nil {
+		n.wake()
 	}
+}
+
+// setWake makes wake what record calls after each recorded change (IDLE); nil: nothing. Once it returns, the
+// wake-up it replaces is not called again.
+func (n *notifier) setWake(wake func()) {
+	n.mu.Lock()
+	n.wake = wake
+	n.mu.Unlock()
 }
 
 // changeEvents are the message events of a change.
@@ -162,7 +168,7 @@ func (s *session) Notify(options *imap.NotifyOptions) error {
 		return err
 	}
 	if s.notifier == nil {
-		s.notifier = &notifier{wake: make(chan struct{}, 1), boxes: map[uint64]notifyEvents{}}
+		s.notifier = &notifier{boxes: map[uint64]notifyEvents{}}
 		s.srv.hub.notify.add(s.notifier)
 	} else {
 		s.notifier.take() // what the previous NOTIFY SET collected is not asked for any more

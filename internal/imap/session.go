@@ -12,7 +12,8 @@ import (
 )
 
 // session is one connection's state. The library calls its methods from the connection's goroutine one at a time;
-// the only exception is Idle, which runs on another goroutine while the connection goroutine waits for DONE.
+// the only exception is Poll during IDLE, which runs on another goroutine while the connection goroutine waits for
+// DONE.
 type session struct {
 	srv    *Server
 	conn   *imapserver.Conn
@@ -26,12 +27,13 @@ type session struct {
 
 	compressing bool // COMPRESS is active, counted in Server.compressing
 
-	// sel is the selected mailbox, nil if none. The connection goroutine reads it freely; it writes it, and Idle
-	// (on another goroutine) reads it, under selMu.
+	// sel is the selected mailbox, nil if none. The connection goroutine reads it freely and writes it under selMu;
+	// other goroutines read it under selMu (IDLE's polls read it without: they run only while the connection
+	// goroutine waits for DONE, and start after it registered for wake-ups).
 	selMu sync.Mutex
 	sel   *selection
 
-	// notifier is set while NOTIFY is on (notify.go); Idle reads it, the connection goroutine sets it.
+	// notifier is set while NOTIFY is on (notify.go); IDLE's polls read it, the connection goroutine sets it.
 	notifier   *notifier
 	notifyView notifyView
 }
@@ -51,6 +53,7 @@ var (
 	_ imapserver.SessionSearchContext  = (*session)(nil)
 	_ imapserver.SessionNotify         = (*session)(nil)
 	_ imapserver.SessionCatenate       = (*session)(nil)
+	_ imapserver.SessionIdleWake       = (*countedSession)(nil)
 )
 
 func newSession(srv *Server, c *imapserver.Conn) *session {
@@ -114,32 +117,45 @@ func (s *session) pollSelection(sel *selection, w *imapserver.UpdateWriter, allo
 	return s.pollRecent(w, sel)
 }
 
-// Idle implements imapserver.Session (RFC 2177). It registers for wake-ups before the first poll, so an update
-// that lands between the last command and IDLE, or during IDLE, is written at once.
-func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	s.selMu.Lock()
-	sel := s.sel
-	s.selMu.Unlock()
-	var wake, notified <-chan struct{} // nil channels: never ready
+// IdleWake implements imapserver.SessionIdleWake (RFC 2177): the selected mailbox's changes and NOTIFY's events
+// call wake, and the library polls. While nothing happens the session has no goroutine waiting; the library
+// registers before its first poll, so an update that lands between the last command and IDLE, or during IDLE, is
+// written at once.
+func (s *session) IdleWake(wake func()) (stop func()) {
+	sel, n := s.sel, s.notifier
 	if sel != nil {
-		wake = sel.state.waiter(sel)
-		defer sel.state.stopWaiting(sel)
+		sel.state.wakeOnChange(sel, wake)
 	}
-	if s.notifier != nil {
-		notified = s.notifier.wake
+	if n != nil {
+		n.setWake(wake)
 	}
-	for {
+	return func() {
 		if sel != nil {
-			if err := s.pollSelection(sel, w, true); err != nil {
-				return err
-			}
+			sel.state.stopWaking(sel)
 		}
-		if err := s.pollNotify(w, sel); err != nil {
+		if n != nil {
+			n.setWake(nil)
+		}
+	}
+}
+
+// Idle implements imapserver.Session for a library that does not call IdleWake: it polls on the library's
+// goroutine at each of IdleWake's wake-ups.
+func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	woken := make(chan struct{}, 1)
+	stopWaking := s.IdleWake(func() {
+		select {
+		case woken <- struct{}{}:
+		default: // already woken
+		}
+	})
+	defer stopWaking()
+	for {
+		if err := s.Poll(w, true); err != nil {
 			return err
 		}
 		select {
-		case <-wake:
-		case <-notified:
+		case <-woken:
 		case <-stop:
 			return nil
 		}

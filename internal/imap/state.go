@@ -94,10 +94,10 @@ type mailboxState struct {
 	tracker *imapserver.MailboxTracker // immutable
 
 	mu      sync.Mutex
-	uids    []uint32                     // guarded by mu
-	deleted bool                         // guarded by mu; the mailbox itself is gone
-	waiters map[*selection]chan struct{} // guarded by mu; sessions in IDLE
-	refs    int                          // guarded by hub.mu
+	uids    []uint32              // guarded by mu
+	deleted bool                  // guarded by mu; the mailbox itself is gone
+	waiters map[*selection]func() // guarded by mu; sessions in IDLE, with their wake-ups; nil until one idles
+	refs    int                   // guarded by hub.mu
 
 	liveSels map[*selection]struct{} // guarded by mu; selections with live searches (searchcontext.go)
 
@@ -164,7 +164,6 @@ func (h *hub) attach(mb store.Mailbox, uids []uint32, ref mailboxRef, examined, 
 			id:      mb.ID,
 			tracker: imapserver.NewMailboxTracker(uint32(len(uids))),
 			uids:    uids,
-			waiters: map[*selection]chan struct{}{},
 			budget:  h.sorts,
 		}
 		h.boxes[mb.ID] = st
@@ -245,11 +244,8 @@ func (st *mailboxState) apply(c store.Change) {
 	if c.Deleted {
 		st.deleted = true
 	}
-	for _, ch := range st.waiters {
-		select {
-		case ch <- struct{}{}:
-		default: // already signalled
-		}
+	for _, wake := range st.waiters {
+		wake()
 	}
 }
 
@@ -327,16 +323,18 @@ func (st *mailboxState) isDeleted() bool {
 	return st.deleted
 }
 
-// waiter registers sel as idling and returns the channel signalled after each change.
-func (st *mailboxState) waiter(sel *selection) <-chan struct{} {
-	ch := make(chan struct{}, 1)
+// wakeOnChange registers sel as idling: wake is called after each change, under mu, so it must not block.
+func (st *mailboxState) wakeOnChange(sel *selection, wake func()) {
 	st.mu.Lock()
-	st.waiters[sel] = ch
-	st.mu.Unlock()
-	return ch
+	defer st.mu.Unlock()
+	if st.waiters == nil {
+		st.waiters = map[*selection]func(){}
+	}
+	st.waiters[sel] = wake
 }
 
-func (st *mailboxState) stopWaiting(sel *selection) {
+// stopWaking undoes wakeOnChange: once it returns, sel's wake-up is not called again.
+func (st *mailboxState) stopWaking(sel *selection) {
 	st.mu.Lock()
 	delete(st.waiters, sel)
 	st.mu.Unlock()

@@ -59,12 +59,10 @@ func (c *Conn) handleCompress(tag string, dec *imapwire.Decoder) error {
 	if err != nil {
 		return err
 	}
-	rw := c.server.options.wrapReadWriter(struct {
+	c.setStream(c.server.options.wrapReadWriter(struct {
 		io.Reader
 		io.Writer
-	}{inflateReader{flate.NewReader(compressedIn)}, flushWriter{fw}})
-	c.br.Reset(rw)
-	c.bw.Reset(rw)
+	}{inflateReader{flate.NewReader(compressedIn)}, flushWriter{fw}}))
 	c.compressed = true
 	return nil
 }

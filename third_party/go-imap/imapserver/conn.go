@@ -45,9 +45,16 @@ var internalServerErrorResp = &imap.StatusResponse{
 
 // A Conn represents an IMAP connection to the server.
 type Conn struct {
-	server   *Server
+	server *Server
+	// in and out are the connection's streams (TLS, COMPRESS and DebugWriter applied). br buffers in, and bw
+	// out, only while data moves: br is given back to readerPool while the connection waits for the client
+	// (waitForInput), bw to writerPool once a response is flushed (responseEncoder.end), so that an idle
+	// connection holds no buffer. br is used by the connection goroutine only; bw and out under encMutex.
+	in       inputReader
+	out      io.Writer
 	br       *bufio.Reader
 	bw       *bufio.Writer
+	batch    *bufio.Writer // bw while a FETCH gathers its responses (useBatchWriter): not released after each one
 	encMutex sync.Mutex
 
 	mutex   sync.Mutex
@@ -66,18 +73,114 @@ type Conn struct {
 	insecureAuthAllowed bool
 	// compressed: COMPRESS=DEFLATE is active
 	compressed bool
+	// idling is the IDLE command under way with a SessionIdleWake, until DONE; nil otherwise.
+	idling *idleCommand
 }
 
 func newConn(c net.Conn, server *Server) *Conn {
 	rw := server.options.wrapReadWriter(c)
-	br := bufio.NewReader(rw)
-	bw := bufio.NewWriter(rw)
 	return &Conn{
 		conn:    c,
 		server:  server,
-		br:      br,
-		bw:      bw,
+		in:      inputReader{src: rw},
+		out:     rw,
 		enabled: make(imap.CapSet),
+	}
+}
+
+// Buffers of idle connections go back to these pools; a pool drops what nobody took within two garbage
+// collections, so the memory of a burst of activity is returned too.
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriter(nil) }}
+)
+
+// inputReader is what the connection's bufio.Reader reads from: first the bytes waitForInput read without a
+// buffer, then the stream.
+type inputReader struct {
+	src     io.Reader
+	first   [64]byte // enough for most command lines, and for IDLE's DONE
+	pending []byte   // unread part of first
+	err     error    // what the read into first failed with, returned after pending
+}
+
+func (r *inputReader) Read(b []byte) (int, error) {
+	if len(r.pending) > 0 {
+		n := copy(b, r.pending)
+		r.pending = r.pending[n:]
+		return n, nil
+	}
+	if err := r.err; err != nil {
+		r.err = nil
+		return 0, err
+	}
+	return r.src.Read(b)
+}
+
+// readAhead blocks until the client sends something (or the read fails), keeping it for Read.
+func (r *inputReader) readAhead() {
+	n, err := r.src.Read(r.first[:])
+	r.pending, r.err = r.first[:n], err
+}
+
+// waitForInput blocks until the client sends something. With nothing buffered it gives the read buffer back
+// first and waits with inputReader's few bytes of its own: a connection waiting for its next command, or in
+// IDLE, holds no read buffer. Call it only from the connection goroutine, between commands or where the client
+// is expected to speak.
+func (c *Conn) waitForInput() {
+	if c.br != nil && c.br.Buffered() > 0 {
+		return
+	}
+	c.releaseReader()
+	c.in.readAhead()
+	c.takeReader()
+}
+
+// takeReader takes a read buffer for what the client sent.
+func (c *Conn) takeReader() {
+	c.br = readerPool.Get().(*bufio.Reader)
+	c.br.Reset(&c.in)
+}
+
+func (c *Conn) releaseReader() {
+	if c.br == nil {
+		return
+	}
+	c.br.Reset(nil)
+	readerPool.Put(c.br)
+	c.br = nil
+}
+
+// writer returns the buffered writer for a response; encMutex must be held.
+func (c *Conn) writer() *bufio.Writer {
+	if c.bw == nil {
+		c.bw = writerPool.Get().(*bufio.Writer)
+		c.bw.Reset(c.out)
+	}
+	return c.bw
+}
+
+// releaseWriter gives the buffered writer back once everything in it was written; encMutex must be held. A
+// writer holding an unflushed response (a FETCH batch) or a write error is kept.
+func (c *Conn) releaseWriter() {
+	if c.bw == nil || c.bw == c.batch || c.bw.Buffered() > 0 || c.bw.Flush() != nil {
+		return
+	}
+	c.bw.Reset(nil)
+	writerPool.Put(c.bw)
+	c.bw = nil
+}
+
+// setStream makes rw the connection's stream, after STARTTLS or COMPRESS: nothing buffered from the stream
+// before is kept. encMutex must be held.
+func (c *Conn) setStream(rw io.ReadWriter) {
+	c.in = inputReader{src: rw}
+	c.out = rw
+	if c.br != nil {
+		c.br.Reset(&c.in)
+	}
+	if c.bw != nil {
+		c.bw.Reset(rw)
 	}
 }
 
@@ -112,22 +215,26 @@ func (c *Conn) EnabledCaps() imap.CapSet {
 	return c.enabled.Copy()
 }
 
+// serve greets the client, then serves its commands (serveCommands), which end the connection.
 func (c *Conn) serve() {
-	defer func() {
-		if v := recover(); v != nil {
-			c.server.logger().Printf("panic handling command: %v\n%s", v, debug.Stack())
-		}
-
-		c.conn.Close()
-	}()
-
 	c.server.mutex.Lock()
 	c.server.conns[c] = struct{}{}
 	c.server.mutex.Unlock()
+
+	if !c.greet() {
+		c.end()
+		return
+	}
+	c.serveCommands(false)
+}
+
+// greet creates the session and writes the greeting; false: the connection ends.
+func (c *Conn) greet() (ok bool) {
 	defer func() {
-		c.server.mutex.Lock()
-		delete(c.server.conns, c)
-		c.server.mutex.Unlock()
+		if v := recover(); v != nil {
+			c.server.logger().Printf("panic handling command: %v\n%s", v, debug.Stack())
+			ok = false
+		}
 	}()
 
 	if f := c.server.options.InsecureAuthFunc; f != nil {
@@ -140,6 +247,7 @@ func (c *Conn) serve() {
 	)
 	c.session, greetingData, err = c.server.options.NewSession(c)
 	if err != nil {
+		c.session = nil // not closed: it was not created
 		var (
 			resp    *imap.StatusResponse
 			imapErr *imap.Error
@@ -153,16 +261,8 @@ func (c *Conn) serve() {
 		if err := c.writeStatusResp("", resp); err != nil {
 			c.server.logger().Printf("failed to write greeting: %v", err)
 		}
-		return
+		return false
 	}
-
-	defer func() {
-		if c.session != nil {
-			if err := c.session.Close(); err != nil {
-				c.server.logger().Printf("failed to close session: %v", err)
-			}
-		}
-	}()
 
 	caps := c.server.options.caps()
 	if _, ok := c.session.(SessionIMAP4rev2); !ok && caps.Has(imap.CapIMAP4rev2) {
@@ -186,9 +286,33 @@ func (c *Conn) serve() {
 	}
 	if err := c.writeCapabilityStatus("", statusType, "IMAP server ready"); err != nil {
 		c.server.logger().Printf("failed to write greeting: %v", err)
-		return
+		return false
 	}
+	return true
+}
 
+// serveCommands reads and handles commands until the connection ends, then ends it; with waitFirst, it first
+// waits for the client without a read buffer.
+//
+// When the client has sent nothing more, the goroutine hands the connection over to a fresh one, which waits for
+// the client, and returns: the stack a command grew (TLS handshake, login, a large FETCH) goes with it, and the
+// waiting goroutine's stays small, about half the size.
+func (c *Conn) serveCommands(waitFirst bool) {
+	handedOver := false
+	defer func() {
+		if v := recover(); v != nil {
+			c.server.logger().Printf("panic handling command: %v\n%s", v, debug.Stack())
+		}
+		if !handedOver {
+			c.end()
+		}
+	}()
+
+	woken := waitFirst
+	if waitFirst {
+		c.in.readAhead()
+		c.takeReader()
+	}
 	for {
 		var readTimeout time.Duration
 		switch c.state {
@@ -198,13 +322,30 @@ func (c *Conn) serve() {
 			readTimeout = cmdReadTimeout
 		}
 		c.setReadTimeout(readTimeout)
+		if c.state == imap.ConnStateLogout {
+			return
+		}
+		if !woken && (c.br == nil || c.br.Buffered() == 0) {
+			c.releaseReader()
+			handedOver = true
+			go c.serveCommands(true)
+			return
+		}
+		woken = false
+
+		if c.idling != nil {
+			if err := c.endIdle(); err != nil {
+				return
+			}
+			continue
+		}
 
 		dec := imapwire.NewDecoder(c.br, imapwire.ConnSideServer)
 		dec.MaxSize = maxCommandSize
 		dec.CheckBufferedLiteralFunc = c.checkBufferedLiteral
 
-		if c.state == imap.ConnStateLogout || dec.EOF() {
-			break
+		if dec.EOF() {
+			return
 		}
 
 		c.setReadTimeout(cmdReadTimeout)
@@ -212,9 +353,27 @@ func (c *Conn) serve() {
 			if !errors.Is(err, net.ErrClosed) {
 				c.server.logger().Printf("failed to read command: %v", err)
 			}
-			break
+			return
 		}
 	}
+}
+
+// end closes the session and the connection.
+func (c *Conn) end() {
+	if c.idling != nil {
+		c.idling.stop()
+		c.idling = nil
+	}
+	if c.session != nil {
+		if err := c.session.Close(); err != nil {
+			c.server.logger().Printf("failed to close session: %v", err)
+		}
+	}
+	c.server.mutex.Lock()
+	delete(c.server.conns, c)
+	c.server.mutex.Unlock()
+	c.releaseReader()
+	c.conn.Close()
 }
 
 func (c *Conn) readCommand(dec *imapwire.Decoder) error {
@@ -297,7 +456,8 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 	case "NAMESPACE":
 		err = c.handleNamespace(dec)
 	case "IDLE":
-		err = c.handleIdle(dec)
+		err = c.handleIdle(tag, dec)
+		sendOK = c.idling == nil // else IDLE's reply follows DONE (endIdle)
 	case "SELECT", "EXAMINE":
 		err = c.handleSelect(tag, dec, name == "EXAMINE")
 		sendOK = false
@@ -356,7 +516,12 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		c.state = imap.ConnStateLogout
 		defer c.Bye(c.byeAfterReply)
 	}
+	return c.reply(tag, name, err, sendOK)
+}
 
+// reply writes the tagged response of a command that ended with err; on success, after the updates due (poll),
+// unless the command wrote its response itself (!sendOK).
+func (c *Conn) reply(tag, name string, err error, sendOK bool) error {
 	var (
 		resp    *imap.StatusResponse
 		imapErr *imap.Error
@@ -571,8 +736,8 @@ func newResponseEncoder(conn *Conn) *responseEncoder {
 	quotedUTF8 := conn.enabled.Has(imap.CapIMAP4rev2) || conn.enabled.Has(imap.CapUTF8Accept)
 	conn.mutex.Unlock()
 
-	conn.encMutex.Lock()                                             // released by responseEncoder.end
-	wireEnc := imapwire.NewEncoder(conn.bw, imapwire.ConnSideServer) // bw may change between commands (batchWriter)
+	conn.encMutex.Lock() // released by responseEncoder.end
+	wireEnc := imapwire.NewEncoder(conn.writer(), imapwire.ConnSideServer)
 	wireEnc.QuotedUTF8 = quotedUTF8
 	conn.setWriteTimeout(respWriteTimeout)
 	return &responseEncoder{
@@ -587,6 +752,7 @@ func (enc *responseEncoder) end() {
 	}
 	enc.Encoder = nil
 	enc.conn.setWriteTimeout(0)
+	enc.conn.releaseWriter()
 	enc.conn.encMutex.Unlock()
 }
 

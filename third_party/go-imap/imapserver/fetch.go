@@ -110,24 +110,35 @@ const batchWriterSize = 64 << 10
 
 var batchWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, batchWriterSize) }}
 
-// useBatchWriter puts a large buffer in front of the connection's writer
-// for the responses of one command, so that a FETCH of many messages with
-// bodies larger than the connection's buffer goes out in large writes
-// rather than a write or two per message; the returned function flushes it
-// into the connection's writer, which the tagged response then flushes, and
-// puts the connection's writer back.
+// useBatchWriter makes a large buffer the connection's writer for the
+// responses of one command, so that a FETCH of many messages with bodies
+// larger than the connection's own buffer goes out in large writes rather
+// than a write or two per message. What was buffered before goes out first;
+// the returned function flushes the large buffer, so the tagged response
+// that follows takes a small writer from the pool again.
 func (c *Conn) useBatchWriter() (restore func()) {
 	c.encMutex.Lock()
-	orig := c.bw
+	if c.bw != nil {
+		c.bw.Flush() // an error stays with the writer, which is then kept below
+		c.releaseWriter()
+	}
+	prev := c.bw // nil, unless a write error kept it
 	bw := batchWriters.Get().(*bufio.Writer)
-	bw.Reset(orig)
-	c.bw = bw
+	if prev != nil {
+		bw.Reset(prev)
+	} else {
+		bw.Reset(c.out)
+	}
+	c.bw, c.batch = bw, bw
 	c.encMutex.Unlock()
 	return func() {
 		c.encMutex.Lock()
 		defer c.encMutex.Unlock()
-		bw.Flush() // an error stays with orig's next write, or the connection's
-		c.bw = orig
+		bw.Flush() // an error shows again at the connection's next write
+		c.bw, c.batch = prev, nil
+		if prev != nil {
+			prev.Flush()
+		}
 		bw.Reset(nil)
 		batchWriters.Put(bw)
 	}

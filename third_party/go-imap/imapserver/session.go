@@ -305,3 +305,17 @@ type SessionThread interface {
 	// per kind) that match searchCriteria, threaded by algorithm.
 	Thread(kind NumKind, algorithm imap.ThreadAlgorithm, searchCriteria *imap.SearchCriteria) ([]imap.ThreadData, error)
 }
+
+// SessionIdleWake is an IMAP session whose IDLE (RFC 2177) needs no
+// goroutine while nothing happens: instead of Idle, which blocks for the
+// whole command, the library calls IdleWake, polls the session with Poll
+// (expunges allowed) at once and then each time the session calls wake, on a
+// goroutine that exists only while it polls.
+type SessionIdleWake interface {
+	Session
+
+	// IdleWake arranges for wake to be called, from any goroutine and any
+	// number of times, whenever updates may be due. wake does not block. The
+	// returned stop ends that: once stop returns, wake is not called again.
+	IdleWake(wake func()) (stop func())
+}
