@@ -117,7 +117,7 @@ func (s *session) readBatch(sel *selection, uids []uint32, plan fetchPlan, arena
 	fb := &fetchedBatch{arena: arena}
 	prepared := 0
 	var prepErr error
-	opts := store.FetchOptions{Meta: plan.meta || plan.header}
+	opts := store.FetchOptions{Meta: plan.meta, Header: plan.header}
 	done, err := s.srv.store.ViewMessages(sel.mailbox.ID, uids, opts, func(m *store.Message, body *store.BodyView) (bool, error) {
 		if since := plan.opts.ChangedSince; since != 0 && m.ModSeq <= since {
 			return true, nil
