@@ -22,10 +22,10 @@ const (
 // fetchPlan is what a FETCH command needs from each message, worked out once.
 type fetchPlan struct {
 	opts     *imap.FetchOptions
-	meta     bool // the stored parse result is needed, decoded
-	header   bool // only the root header's place is needed from the parse result (headerOnly sections)
-	body     bool // some item reads the body's bytes
-	markSeen bool // a BODY[...] or BINARY[...] without PEEK in a mailbox the session may change (RFC 3501 6.4.5)
+	meta     bool        // the stored parse result is needed, decoded
+	header   bool        // only the root header's place is needed from the parse result (headerOnly sections)
+	body     bool        // some item reads the body's bytes
+	markSeen bool        // a BODY[...] or BINARY[...] without PEEK in a mailbox the session may change (RFC 3501 6.4.5)
 	enabled  imap.CapSet // the client's enabled extensions, read once per command (no command changes them midway)
 }
 
