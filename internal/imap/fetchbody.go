@@ -26,6 +26,9 @@ type preparedBody struct {
 	binarySizes []uint32      // one per FetchOptions.BinarySectionSize
 }
 
+// noBody is the prepared body of every message of a FETCH that needs nothing of the body; never changed.
+var noBody preparedBody
+
 // size is how many bytes the prepared sections hold.
 func (b *preparedBody) size() int {
 	n := 0
@@ -77,6 +80,9 @@ func isRootHeader(sec *imap.FetchItemBodySection) bool {
 // prepareBody reads what m's response needs inside the read transaction that body belongs to, appending section
 // bytes to *arena; m.Meta and body are only valid during it.
 func (s *session) prepareBody(m *store.Message, body *store.BodyView, plan fetchPlan, arena *[]byte) (*preparedBody, error) {
+	if !plan.meta && !plan.body {
+		return &noBody, nil
+	}
 	b := &preparedBody{}
 	if plan.meta {
 		meta, err := message.DecodeMeta(m.Meta)
