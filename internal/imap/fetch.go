@@ -22,10 +22,10 @@ const (
 // fetchPlan is what a FETCH command needs from each message, worked out once.
 type fetchPlan struct {
 	opts     *imap.FetchOptions
-	meta     bool // the stored parse result is needed, decoded
-	header   bool // only the root header's place is needed from the parse result (headerOnly sections)
-	body     bool // some item reads the body's bytes
-	markSeen bool // a BODY[...] or BINARY[...] without PEEK in a mailbox the session may change (RFC 3501 6.4.5)
+	meta     bool        // the stored parse result is needed, decoded
+	header   bool        // only the root header's place is needed (sections of the root header alone)
+	body     bool        // some item reads the body's bytes
+	markSeen bool        // a BODY[...] or BINARY[...] without PEEK in a mailbox the session may change (RFC 3501 6.4.5)
 	enabled  imap.CapSet // the client's enabled extensions, read once per command (no command changes them midway)
 }
 
@@ -70,7 +70,32 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			return err
 		}
 	}
-	return s.fetchRefs(w, sel, sel.resolve(numSet), newFetchPlan(options, !sel.canWrite))
+	plan := newFetchPlan(options, !sel.canWrite)
+	if plan.uidOnly() {
+		return fetchUIDs(w, sel.resolve(numSet))
+	}
+	return s.fetchRefs(w, sel, sel.resolve(numSet), plan)
+}
+
+// uidOnly reports whether the command asks for nothing but UIDs, which the selection holds.
+func (p fetchPlan) uidOnly() bool {
+	o := p.opts
+	return o.UID && !o.Flags && !o.ModSeq && !o.InternalDate && !o.RFC822Size && !o.Envelope &&
+		o.BodyStructure == nil && !p.body && o.ChangedSince == 0
+}
+
+// fetchUIDs answers a FETCH of UID alone from the selection, without reading the store. A message another session
+// expunged whose expunge this session has not announced yet still gets its response, which RFC 3501 7.4.1 allows
+// (the store path leaves it out, which it allows as well).
+func fetchUIDs(w *imapserver.FetchWriter, refs []msgRef) error {
+	for _, r := range refs {
+		resp := w.CreateMessage(r.seq)
+		resp.WriteUID(imap.UID(r.uid))
+		if err := resp.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fetchRefs writes the FETCH responses of refs, in batches, leaving out those unchanged since CHANGEDSINCE.
@@ -117,7 +142,7 @@ func (s *session) readBatch(sel *selection, uids []uint32, plan fetchPlan, arena
 	fb := &fetchedBatch{arena: arena}
 	prepared := 0
 	var prepErr error
-	opts := store.FetchOptions{Meta: plan.meta || plan.header}
+	opts := store.FetchOptions{Meta: plan.meta, Header: plan.header}
 	done, err := s.srv.store.ViewMessages(sel.mailbox.ID, uids, opts, func(m *store.Message, body *store.BodyView) (bool, error) {
 		if since := plan.opts.ChangedSince; since != 0 && m.ModSeq <= since {
 			return true, nil

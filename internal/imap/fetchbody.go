@@ -26,6 +26,9 @@ type preparedBody struct {
 	binarySizes []uint32      // one per FetchOptions.BinarySectionSize
 }
 
+// noBody is the prepared body of every message of a FETCH that needs nothing of the body; never changed.
+var noBody preparedBody
+
 // size is how many bytes the prepared sections hold.
 func (b *preparedBody) size() int {
 	n := 0
@@ -77,6 +80,9 @@ func isRootHeader(sec *imap.FetchItemBodySection) bool {
 // prepareBody reads what m's response needs inside the read transaction that body belongs to, appending section
 // bytes to *arena; m.Meta and body are only valid during it.
 func (s *session) prepareBody(m *store.Message, body *store.BodyView, plan fetchPlan, arena *[]byte) (*preparedBody, error) {
+	if !plan.meta && !plan.body {
+		return &noBody, nil
+	}
 	b := &preparedBody{}
 	if plan.meta {
 		meta, err := message.DecodeMeta(m.Meta)
@@ -87,7 +93,7 @@ func (s *session) prepareBody(m *store.Message, body *store.BodyView, plan fetch
 		}
 	}
 	src := message.Source{Trace: m.Trace, Body: body, BodySize: m.BodySize}
-	hr := headerReader{src: src, body: body, meta: m.Meta}
+	hr := headerReader{src: src, body: body, m: m}
 	for _, sec := range plan.opts.BodySection {
 		d, err := s.sectionData(src, b.meta, sec, &hr, arena)
 		if err != nil {
@@ -130,11 +136,14 @@ func (s *session) sectionData(src message.Source, meta *message.Meta, sec *imap.
 		}
 		return appendSection(arena, func(dst []byte) ([]byte, error) { return appendWhole(dst, src, off, n) })
 	}
-	if meta == nil && isRootHeader(sec) && hr.meta != nil {
+	if meta == nil && isRootHeader(sec) && !hr.known() {
+		s.log.Warn("the message meta does not place the header, serving an empty header", "uid", hr.m.UID)
+		return sectionData{}, nil
+	}
+	if meta == nil && isRootHeader(sec) {
 		h, err := hr.header()
 		if err != nil {
-			s.log.Warn("unreadable message meta, serving an empty header", "err", err)
-			return sectionData{}, nil
+			return sectionData{}, err
 		}
 		return appendSection(arena, func(dst []byte) ([]byte, error) {
 			start := len(dst)
@@ -168,16 +177,20 @@ func appendSection(arena *[]byte, fill func(dst []byte) ([]byte, error)) (sectio
 	return sectionData{data: out[start:len(out):len(out)]}, nil
 }
 
-// headerReader finds the root header block (trace lines first) once per message, from the header's place in the
-// stored parse result: in place in the store's memory when it lies within one chunk and no trace comes before it.
+// headerReader finds the root header block (trace lines first) once per message, from the header's place the
+// store read with the message (store.FetchOptions.Header): in place in the store's memory when it lies within one
+// chunk and no trace comes before it.
 type headerReader struct {
 	src   message.Source
 	body  *store.BodyView
-	meta  []byte
+	m     *store.Message
 	block []byte // once read
 	err   error
 	read  bool
 }
+
+// known reports whether the header's place was read: asked for, and told by the parse result.
+func (r *headerReader) known() bool { return r.m.HasHeader }
 
 func (r *headerReader) header() ([]byte, error) {
 	if !r.read {
@@ -188,10 +201,7 @@ func (r *headerReader) header() ([]byte, error) {
 }
 
 func (r *headerReader) readHeader() ([]byte, error) {
-	start, end, err := message.RootHeaderRange(r.meta)
-	if err != nil {
-		return nil, err
-	}
+	start, end := r.m.HeaderStart, r.m.HeaderEnd
 	// Clamped to the body, as message.ExtractSection clamps every range: a stale parse result reads nothing outside.
 	start = min(max(start, 0), r.src.BodySize)
 	end = min(max(end, start), r.src.BodySize)

@@ -10,6 +10,8 @@ import (
 	"io"
 
 	bolt "go.etcd.io/bbolt"
+
+	"mailserver/internal/message"
 )
 
 // ChunkSize is the size of the pieces a body is stored in (see the package doc for why bodies are split).
@@ -39,34 +41,56 @@ func chunkKey(seq uint64, n uint32) []byte {
 // chunkCount is how many chunks hold a body of size bytes.
 func chunkCount(size int64) uint32 { return uint32((size + ChunkSize - 1) / ChunkSize) }
 
+// bodyRef is a stored body as a new entry points at it.
+type bodyRef struct {
+	id    BodyID
+	size  int64
+	place bodyPlace
+}
+
+// refOf is the ref of body id with record rec.
+func refOf(id BodyID, rec bodyRecord) bodyRef {
+	ref := bodyRef{id: id, size: rec.size, place: bodyPlace{seq: rec.seq}}
+	if start, end, err := message.RootHeaderRange(rec.meta); err == nil {
+		ref.place.header, ref.place.headerStart, ref.place.headerEnd = true, start, end
+	}
+	return ref
+}
+
 // addBodyRef stores the body if it is new, or adds a reference to the stored copy.
-func addBodyRef(tx *bolt.Tx, msg *NewMessage) (BodyID, error) {
+func addBodyRef(tx *bolt.Tx, msg *NewMessage) (bodyRef, error) {
 	id := BodyID(sha256.Sum256(msg.Body))
 	bodies := tx.Bucket(bucketBodies)
 	if v := bodies.Get(id[:]); v != nil {
-		rec, err := decodeBody(v)
-		if err != nil {
-			return id, fmt.Errorf("body %s: %w", id, err)
-		}
-		rec.refs++
-		return id, bodies.Put(id[:], encodeBody(rec))
+		return addRef(bodies, id, v)
 	}
 	// The same bytes may have been released a moment ago and still wait for the sweep (a reader had them pinned):
 	// they are stored again under a new sequence number, and the sweep takes the old copy as planned.
 	seq, err := bodies.NextSequence()
 	if err != nil {
-		return id, fmt.Errorf("body %s: number it: %w", id, err)
+		return bodyRef{}, fmt.Errorf("body %s: number it: %w", id, err)
 	}
-	if err := bodies.Put(id[:], encodeBody(bodyRecord{refs: 1, size: int64(len(msg.Body)), seq: seq, meta: msg.Meta})); err != nil {
-		return id, err
+	rec := bodyRecord{refs: 1, size: int64(len(msg.Body)), seq: seq, meta: msg.Meta}
+	if err := bodies.Put(id[:], encodeBody(rec)); err != nil {
+		return bodyRef{}, err
 	}
 	if err := putBodyData(tx, seq, msg.Body, msg.Text); err != nil {
-		return id, fmt.Errorf("body %s: %w", id, err)
+		return bodyRef{}, fmt.Errorf("body %s: %w", id, err)
 	}
 	if err := putSortRecord(tx, seq, msg.Meta, msg.Body); err != nil {
-		return id, fmt.Errorf("body %s: %w", id, err)
+		return bodyRef{}, fmt.Errorf("body %s: %w", id, err)
 	}
-	return id, nil
+	return refOf(id, rec), nil
+}
+
+// addRef adds a reference to body id, whose record is v.
+func addRef(bodies *bolt.Bucket, id BodyID, v []byte) (bodyRef, error) {
+	rec, err := decodeBody(v)
+	if err != nil {
+		return bodyRef{}, fmt.Errorf("body %s: %w", id, err)
+	}
+	rec.refs++
+	return refOf(id, rec), bodies.Put(id[:], encodeBody(rec))
 }
 
 // putBodyData writes a body's chunks and search text under its sequence number.
@@ -90,18 +114,13 @@ func putBodyData(tx *bolt.Tx, seq uint64, body, text []byte) error {
 }
 
 // incBodyRef adds a reference to a stored body (COPY).
-func incBodyRef(tx *bolt.Tx, id BodyID) error {
+func incBodyRef(tx *bolt.Tx, id BodyID) (bodyRef, error) {
 	bodies := tx.Bucket(bucketBodies)
 	v := bodies.Get(id[:])
 	if v == nil {
-		return fmt.Errorf("body %s: %w", id, ErrNotFound)
+		return bodyRef{}, fmt.Errorf("body %s: %w", id, ErrNotFound)
 	}
-	rec, err := decodeBody(v)
-	if err != nil {
-		return err
-	}
-	rec.refs++
-	return bodies.Put(id[:], encodeBody(rec))
+	return addRef(bodies, id, v)
 }
 
 // releaseBody drops a reference and frees the body with its last one.

@@ -82,6 +82,11 @@ func checkMailboxEntries(tx *bolt.Tx, m Mailbox, refs map[BodyID]uint64, report 
 			report("mailbox %q uid %d: modseq %d above HIGHESTMODSEQ %d", m.Name, uid, e.modSeq, m.HighestModSeq)
 		}
 		refs[e.body]++
+		if e.place.seq != 0 {
+			checkBodyPlace(tx, e, func(format string, args ...any) {
+				report("mailbox %q uid %d: "+format, append([]any{m.Name, uid}, args...)...)
+			})
+		}
 	}
 	if maxUID >= m.UIDNext {
 		report("mailbox %q: UIDNEXT %d not above highest UID %d", m.Name, m.UIDNext, maxUID)
@@ -89,6 +94,19 @@ func checkMailboxEntries(tx *bolt.Tx, m Mailbox, refs map[BodyID]uint64, report 
 	if count != m.Messages || unseen != m.Unseen || deleted != m.Deleted || size != m.Size {
 		report("mailbox %q: counters (messages %d, unseen %d, deleted %d, size %d) but entries say (%d, %d, %d, %d)",
 			m.Name, m.Messages, m.Unseen, m.Deleted, m.Size, count, unseen, deleted, size)
+	}
+}
+
+// checkBodyPlace reports an entry whose recorded body place is not what the body record says.
+func checkBodyPlace(tx *bolt.Tx, e *entry, report func(string, ...any)) {
+	rec, err := bodyRecordView(tx, e.body, true)
+	if err != nil {
+		return // reported with the body's reference count
+	}
+	if want := refOf(e.body, rec).place; e.place != want {
+		report("body %s recorded at sequence %d, header %v %d-%d, but its record says sequence %d, header %v %d-%d",
+			e.body, e.place.seq, e.place.header, e.place.headerStart, e.place.headerEnd,
+			want.seq, want.header, want.headerStart, want.headerEnd)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"mailserver/internal/message"
 )
 
 // TestCheckFindsViolations corrupts a store on purpose and expects Check to name each problem.
@@ -168,5 +170,63 @@ func TestDamagedRecordsAreReported(t *testing.T) {
 	}
 	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMboxIDs).Delete(u64key(999)) }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestEntriesRecordTheirBodyPlace checks that appended, delivered and copied entries record where their body is
+// stored, and that Check names an entry whose record disagrees with the body record.
+func TestEntriesRecordTheirBodyPlace(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "mail.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a := mustAccount(t, s, "an@example.gov.vn")
+	inbox := mustMailbox(t, s, a, "INBOX")
+	raw := "From: a@example.gov.vn\r\nSubject: x\r\n\r\nbody\r\n"
+	msg := NewMessage{Body: []byte(raw), Meta: message.Parse([]byte(raw)).Meta()}
+	if _, err := s.Append(inbox.ID, msg, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeliverMessage(Delivery{Message: msg, Copies: []Copy{{AccountID: a.ID}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Copy(inbox.ID, []uint32{1}, inbox.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		b, _ := messagesBucket(tx, inbox.ID)
+		return b.ForEach(func(k, v []byte) error {
+			e, err := decodeEntry(v)
+			if err != nil {
+				return err
+			}
+			if v[0] != 2 || e.place.seq != 1 || !e.place.header || e.place.headerEnd != int64(strings.Index(raw, "\r\n\r\n")+4) {
+				t.Errorf("uid %d: version %d, place %+v", uidOf(k), v[0], e.place)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatalf("healthy store: %v", err)
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b, _ := messagesBucket(tx, inbox.ID)
+		e, err := decodeEntry(b.Get(u32key(2)))
+		if err != nil {
+			return err
+		}
+		e.place.seq = 7
+		return b.Put(u32key(2), encodeEntry(e))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if problems := s.Check(); problems == nil || !strings.Contains(problems.Error(), "uid 2: body") ||
+		!strings.Contains(problems.Error(), "recorded at sequence 7") {
+		t.Errorf("Check output lacks the wrong sequence: %v", problems)
 	}
 }

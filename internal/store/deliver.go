@@ -67,18 +67,19 @@ func (s *Store) DeliverMessage(d Delivery) ([]Placed, error) {
 	st := s.WithAudit(d.Audit...)
 	err := st.update(func(tx *bolt.Tx, ch *changes) error {
 		placed = make([]Placed, len(d.Copies))
-		var body BodyID
+		var body bodyRef
 		stored := false
 		reference := func() error {
+			var err error
 			if !stored {
-				var err error
 				if body, err = addBodyRef(tx, &msg); err != nil {
 					return fmt.Errorf("store body: %w", err)
 				}
 				stored = true
 				return nil
 			}
-			return incBodyRef(tx, body)
+			body, err = incBodyRef(tx, body.id)
+			return err
 		}
 		for i, c := range d.Copies {
 			a, err := getAccountByID(tx, c.AccountID)
@@ -93,7 +94,7 @@ func (s *Store) DeliverMessage(d Delivery) ([]Placed, error) {
 			if err := reference(); err != nil {
 				return err
 			}
-			e := &entry{flags: parseFlags(c.Flags), date: msg.InternalDate, bodySize: int64(len(msg.Body)), body: body, trace: c.Trace}
+			e := newEntry(body, parseFlags(c.Flags), msg.InternalDate, c.Trace)
 			keywords := len(mb.Keywords)
 			uid, err := addEntry(tx, &mb, e)
 			if err != nil {
@@ -113,7 +114,7 @@ func (s *Store) DeliverMessage(d Delivery) ([]Placed, error) {
 			if err := reference(); err != nil {
 				return err
 			}
-			if err := enqueue(tx, d.Outbound, body, int64(len(msg.Body)), s.now()); err != nil {
+			if err := enqueue(tx, d.Outbound, body.id, int64(len(msg.Body)), s.now()); err != nil {
 				return err
 			}
 			ch.queued = true
@@ -214,5 +215,5 @@ func (s *Store) appendEntry(tx *bolt.Tx, mb *Mailbox, m AppendMessage) (uint32, 
 	if err != nil {
 		return 0, fmt.Errorf("store body: %w", err)
 	}
-	return addEntry(tx, mb, &entry{flags: parseFlags(m.Flags), date: m.InternalDate, bodySize: int64(len(m.Body)), body: body})
+	return addEntry(tx, mb, newEntry(body, parseFlags(m.Flags), m.InternalDate, nil))
 }

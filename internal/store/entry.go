@@ -16,13 +16,36 @@ type entry struct {
 	modSeq   uint64
 	body     BodyID
 	trace    []byte // per-recipient header lines, prepended to the body on fetch
+	// place is where the body is stored, so that a read finds its chunks without looking the body record up by
+	// its hash (a descent to a random leaf per message); zero in an entry of version 1, written before schema 4.
+	place bodyPlace
+}
+
+// bodyPlace is what an entry records of its body besides the hash: its sequence number and the range of its root
+// header (from the parse result), the two things a FETCH of headers or whole messages needs of the body record.
+type bodyPlace struct {
+	seq         uint64 // 0: not recorded
+	header      bool   // headerStart and headerEnd are known
+	headerStart int64
+	headerEnd   int64
 }
 
 func (e *entry) size() int64 { return int64(len(e.trace)) + e.bodySize }
 
+// newEntry is the entry of a new message in some mailbox, pointing at the stored body ref.
+func newEntry(ref bodyRef, flags flagSet, date time.Time, trace []byte) *entry {
+	return &entry{flags: flags, date: date, bodySize: ref.size, body: ref.id, trace: trace, place: ref.place}
+}
+
+// encodeEntry writes version 2, which adds the body's place after the fields of version 1, or version 1 for an
+// entry read from version 1 (a flag change then leaves an old entry as it was).
 func encodeEntry(m *entry) []byte {
 	var e encoder
-	e.b = append(e.b, 1)
+	version := byte(2)
+	if m.place.seq == 0 {
+		version = 1
+	}
+	e.b = append(e.b, version)
 	e.uint(m.flags.bits)
 	e.strings(m.flags.keywords)
 	// Seconds and the zone offset: INTERNALDATE has second precision and a zone (RFC 3501 2.3.3), and UnixNano
@@ -34,6 +57,12 @@ func encodeEntry(m *entry) []byte {
 	e.uint(m.modSeq)
 	e.b = append(e.b, m.body[:]...)
 	e.bytes(m.trace)
+	if version == 2 {
+		e.uint(m.place.seq)
+		e.bool(m.place.header)
+		e.int(m.place.headerStart)
+		e.int(m.place.headerEnd)
+	}
 	return e.b
 }
 
@@ -49,7 +78,11 @@ func decodeEntry(v []byte) (*entry, error) {
 // decodeEntryView decodes into m without copying: m.trace points into v, which usually lives in a bbolt page.
 func decodeEntryView(v []byte, m *entry) error {
 	d := decoder{b: v}
-	d.version("message", 1)
+	version := byte(1)
+	if len(v) > 0 && v[0] == 2 {
+		version = 2
+	}
+	d.version("message", version)
 	m.flags = flagSet{bits: d.uint(), keywords: d.strings()}
 	sec, offset := d.int(), d.int()
 	m.date = time.Unix(sec, 0).In(zone(int(offset)))
@@ -62,6 +95,12 @@ func decodeEntryView(v []byte, m *entry) error {
 		d.fail()
 	}
 	m.trace = d.view()
+	m.place = bodyPlace{}
+	if version == 2 {
+		m.place.seq = d.uint()
+		m.place.header = d.bool()
+		m.place.headerStart, m.place.headerEnd = d.int(), d.int()
+	}
 	return d.err
 }
 
@@ -98,6 +137,16 @@ func addEntry(tx *bolt.Tx, mb *Mailbox, m *entry) (uint32, error) {
 	}
 	b.FillPercent = 0.9 // UIDs only grow: pack leaves
 	return uid, b.Put(u32key(uid), encodeEntry(m))
+}
+
+// addCopy stores a copy of e as the next UID of mb, sharing its body (COPY, MOVE, a handover). The copy records
+// where the body is even if e, an entry of version 1, does not.
+func addCopy(tx *bolt.Tx, mb *Mailbox, e *entry) (uint32, error) {
+	ref, err := incBodyRef(tx, e.body)
+	if err != nil {
+		return 0, err
+	}
+	return addEntry(tx, mb, newEntry(ref, e.flags, e.date, e.trace))
 }
 
 // removeEntry deletes a message from mb, releasing its body (the caller saves mb and the account).

@@ -79,10 +79,7 @@ func (s *Store) handoverMailbox(tx *bolt.Tx, ch *changes, src Mailbox, heir *Acc
 	}
 	var added []uint32
 	err = eachEntry(sb, uids, func(_ uint32, e *entry) error {
-		if err := incBodyRef(tx, e.body); err != nil {
-			return err
-		}
-		uid, err := addEntry(tx, &dst, &entry{flags: e.flags, date: e.date, bodySize: e.bodySize, body: e.body, trace: e.trace})
+		uid, err := addCopy(tx, &dst, e)
 		if err != nil {
 			return err
 		}

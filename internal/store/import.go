@@ -144,7 +144,7 @@ func (t *importTx) add(m *ImportMessage) (ImportResult, error) {
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("store body: %w", err)
 	}
-	uid, err := addEntry(t.tx, &box.mb, &entry{flags: parseFlags(m.Flags), date: msg.InternalDate, bodySize: size, body: body})
+	uid, err := addEntry(t.tx, &box.mb, newEntry(body, parseFlags(m.Flags), msg.InternalDate, nil))
 	if err != nil {
 		return ImportResult{}, err
 	}

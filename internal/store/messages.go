@@ -20,12 +20,17 @@ type Message struct {
 	Trace        []byte
 	Meta         []byte // only with FetchOptions.Meta
 	Text         []byte // only with FetchOptions.Text
+	// HeaderStart and HeaderEnd are the byte range of the root header in the body, with FetchOptions.Header;
+	// HasHeader is false when the parse result could not tell.
+	HeaderStart, HeaderEnd int64
+	HasHeader              bool
 }
 
 // FetchOptions say which of the larger per-message data to load.
 type FetchOptions struct {
-	Meta bool // the parse result (envelope, body structure)
-	Text bool // the folded search text
+	Meta   bool // the parse result (envelope, body structure)
+	Text   bool // the folded search text
+	Header bool // the range of the root header (Message.HeaderStart)
 }
 
 // Messages returns the messages with the given UIDs (ascending), skipping UIDs that no longer exist.
@@ -69,19 +74,9 @@ func (s *Store) ViewMessages(mailboxID uint64, uids []uint32, opts FetchOptions,
 			}
 			m := Message{UID: uid, Flags: e.flags.list(), InternalDate: e.date, Size: e.size(), ModSeq: e.modSeq,
 				Body: e.body, BodySize: e.bodySize, Trace: e.trace}
-			body = BodyView{bodies: bodies, chunks: chunks, id: e.body, size: e.bodySize}
-			if opts.Meta || opts.Text {
-				rec, err := bodyRecordAt(seekGet(bodies, e.body[:]), e.body, opts.Meta)
-				if err != nil {
-					return fmt.Errorf("mailbox #%d uid %d: %w", mailboxID, uid, err)
-				}
-				body.seq = rec.seq
-				if opts.Meta {
-					m.Meta = rec.meta
-				}
-				if opts.Text {
-					m.Text = texts.Get(u64key(rec.seq))
-				}
+			body = BodyView{bodies: bodies, chunks: chunks, id: e.body, size: e.bodySize, seq: e.place.seq}
+			if err := viewBodyData(&m, &body, e.place, texts, opts); err != nil {
+				return fmt.Errorf("mailbox #%d uid %d: %w", mailboxID, uid, err)
 			}
 			more, err := fn(&m, &body)
 			if err != nil || !more {
@@ -91,6 +86,31 @@ func (s *Store) ViewMessages(mailboxID uint64, uids []uint32, opts FetchOptions,
 		return nil
 	})
 	return done, err
+}
+
+// viewBodyData fills in what opts asks of m's body. Where the entry records the body's place (version 2), only
+// the parse result needs the body record, looked up by hash; an entry of version 1 needs it for everything.
+func viewBodyData(m *Message, body *BodyView, place bodyPlace, texts *bolt.Bucket, opts FetchOptions) error {
+	if opts.Meta || place.seq == 0 && (opts.Text || opts.Header) {
+		rec, err := bodyRecordAt(seekGet(body.bodies, body.id[:]), body.id, opts.Meta || opts.Header)
+		if err != nil {
+			return err
+		}
+		if place.seq == 0 {
+			place = refOf(body.id, rec).place
+		}
+		body.seq = rec.seq
+		if opts.Meta {
+			m.Meta = rec.meta
+		}
+	}
+	if opts.Text {
+		m.Text = texts.Get(u64key(body.seq))
+	}
+	if opts.Header {
+		m.HeaderStart, m.HeaderEnd, m.HasHeader = place.headerStart, place.headerEnd, place.header
+	}
+	return nil
 }
 
 // entryCursor finds the entries of ascending UIDs with one cursor: the next UID asked for is usually the next one
@@ -412,10 +432,7 @@ func (s *Store) copyOrMove(srcID uint64, uids []uint32, dstID uint64, origin any
 		res.UIDValidity = to.UIDValidity
 		keywords := len(to.Keywords)
 		err = eachEntry(sb, uids, func(uid uint32, e *entry) error {
-			if err := incBodyRef(tx, e.body); err != nil {
-				return err
-			}
-			dstUID, err := addEntry(tx, to, &entry{flags: e.flags, date: e.date, bodySize: e.bodySize, body: e.body, trace: e.trace})
+			dstUID, err := addCopy(tx, to, e)
 			if err != nil {
 				return err
 			}

@@ -54,14 +54,46 @@ func (enc *Encoder) setErr(err error) {
 }
 
 func (enc *Encoder) writeString(s string) *Encoder {
-	if enc.err != nil {
-		return enc
-	}
-	if enc.literal {
-		enc.err = fmt.Errorf("imapwire: cannot encode while a literal is open")
+	if !enc.writable() {
 		return enc
 	}
 	if _, err := enc.w.WriteString(s); err != nil {
+		enc.err = err
+	}
+	return enc
+}
+
+// writable reports whether the encoder may write: no error so far, and no
+// literal open.
+func (enc *Encoder) writable() bool {
+	if enc.err != nil {
+		return false
+	}
+	if enc.literal {
+		enc.err = fmt.Errorf("imapwire: cannot encode while a literal is open")
+		return false
+	}
+	return true
+}
+
+// writeByte writes one byte, straight into the buffered writer.
+func (enc *Encoder) writeByte(ch byte) *Encoder {
+	if !enc.writable() {
+		return enc
+	}
+	if err := enc.w.WriteByte(ch); err != nil {
+		enc.err = err
+	}
+	return enc
+}
+
+// writeUint writes v in decimal, formatted in the buffered writer's free space
+// (no allocation).
+func (enc *Encoder) writeUint(v uint64) *Encoder {
+	if !enc.writable() {
+		return enc
+	}
+	if _, err := enc.w.Write(strconv.AppendUint(enc.w.AvailableBuffer(), v, 10)); err != nil {
 		enc.err = err
 	}
 	return enc
@@ -81,26 +113,36 @@ func (enc *Encoder) Atom(s string) *Encoder {
 }
 
 func (enc *Encoder) SP() *Encoder {
-	return enc.writeString(" ")
+	return enc.writeByte(' ')
 }
 
 func (enc *Encoder) Special(ch byte) *Encoder {
-	return enc.writeString(string(ch))
+	return enc.writeByte(ch)
 }
 
+// Quoted writes s as a quoted string, straight into the buffered writer: the
+// runs between the characters to escape go out as they are.
 func (enc *Encoder) Quoted(s string) *Encoder {
-	var sb strings.Builder
-	sb.Grow(2 + len(s))
-	sb.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		if ch == '"' || ch == '\\' {
-			sb.WriteByte('\\')
-		}
-		sb.WriteByte(ch)
+	if !enc.writable() {
+		return enc
 	}
-	sb.WriteByte('"')
-	return enc.writeString(sb.String())
+	w := enc.w
+	w.WriteByte('"')
+	for {
+		i := strings.IndexAny(s, `"\`)
+		if i < 0 {
+			break
+		}
+		w.WriteString(s[:i])
+		w.WriteByte('\\')
+		w.WriteByte(s[i])
+		s = s[i+1:]
+	}
+	w.WriteString(s)
+	if err := w.WriteByte('"'); err != nil { // a bufio.Writer's error sticks: the last call reports any
+		enc.err = err
+	}
+	return enc
 }
 
 func (enc *Encoder) String(s string) *Encoder {
@@ -210,17 +252,20 @@ func isValidFlag(s string) bool {
 }
 
 func (enc *Encoder) Number(v uint32) *Encoder {
-	return enc.writeString(strconv.FormatUint(uint64(v), 10))
+	return enc.writeUint(uint64(v))
 }
 
 func (enc *Encoder) Number64(v int64) *Encoder {
 	// TODO: disallow negative values
-	return enc.writeString(strconv.FormatInt(v, 10))
+	if v < 0 {
+		return enc.writeString(strconv.FormatInt(v, 10))
+	}
+	return enc.writeUint(uint64(v))
 }
 
 func (enc *Encoder) ModSeq(v uint64) *Encoder {
 	// TODO: disallow zero values
-	return enc.writeString(strconv.FormatUint(v, 10))
+	return enc.writeUint(v)
 }
 
 // List writes a parenthesized list.
