@@ -99,10 +99,10 @@ type mailboxState struct {
 	tracker *imapserver.MailboxTracker
 
 	mu      sync.Mutex
-	pending []store.Change // guarded by mu; changes announced before the state was loaded
-	base    uint64         // guarded by mu; the commit of the snapshot the state was loaded from
-	applied uint64         // guarded by mu; the last commit whose changes uids holds (base, or a later one)
-	uids    []uint32       // guarded by mu
+	pending []store.Change               // guarded by mu; changes announced before the state was loaded
+	base    uint64                       // guarded by mu; the commit of the snapshot the state was loaded from
+	applied uint64                       // guarded by mu; the last commit uids holds (base or later)
+	uids    []uint32                     // guarded by mu
 	deleted bool                         // guarded by mu; the mailbox itself is gone
 	waiters map[*selection]chan struct{} // guarded by mu; sessions in IDLE
 	refs    int                          // guarded by hub.mu

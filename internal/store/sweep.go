@@ -74,11 +74,31 @@ func (s *Store) sweepUntil(stop <-chan struct{}) error {
 			return nil
 		default:
 		}
+		if ok, err := s.hasSweepable(); err != nil || !ok {
+			return err
+		}
 		more, err := s.sweepBatch()
 		if err != nil || !more {
 			return err
 		}
 	}
+}
+
+// hasSweepable reports whether a released body no reader has pinned waits for the sweep, in a read transaction:
+// a sweeper woken for nothing takes no place in the commit queue.
+func (s *Store) hasSweepable() (bool, error) {
+	found := false
+	err := s.view(func(tx *bolt.Tx) error {
+		s.pinMu.Lock()
+		defer s.pinMu.Unlock()
+		c := tx.Bucket(bucketFreed).Cursor()
+		for k, v := c.First(); k != nil && !found; k, v = c.Next() {
+			f, err := decodeFreed(v)
+			found = err == nil && s.pins[f.id] == 0
+		}
+		return nil
+	})
+	return found, err
 }
 
 // hasFreedBodies reports whether released bodies wait for the sweep.
