@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -34,8 +33,8 @@ const (
 	maxBatchBytes   = 8 << 20
 )
 
-// ErrClosed is returned by writes made after Close began.
-var ErrClosed = errors.New("store closed")
+// ErrClosed is returned by writes made after Close began; it wraps bbolt's error for reads of a closed store.
+var ErrClosed = fmt.Errorf("store closed: %w", bolt.ErrDatabaseNotOpen)
 
 // commitRequest is one update call waiting for its function to be committed.
 type commitRequest struct {
