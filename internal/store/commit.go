@@ -162,6 +162,7 @@ func (q *commitQueue) takeBatchLocked() []*commitRequest {
 func (s *Store) commitBatch(batch []*commitRequest) {
 	live := batch
 	defer func() {
+		s.endCommit()                 // whatever happened, no reader waits for this batch any more
 		if p := recover(); p != nil { // a bug in the loop itself: fail the callers rather than leave them waiting
 			slog.Error("store: commit loop panicked", "panic", p, "stack", string(debug.Stack()))
 			for _, r := range live {
@@ -173,7 +174,7 @@ func (s *Store) commitBatch(batch []*commitRequest) {
 		}
 	}()
 	for len(live) > 0 {
-		failed, commit, err := s.tryBatch(live)
+		failed, err := s.tryBatch(live)
 		if failed >= 0 {
 			s.queue.reruns.Add(uint64(failed))
 			live = slices.Delete(slices.Clone(live), failed, failed+1)
@@ -187,18 +188,18 @@ func (s *Store) commitBatch(batch []*commitRequest) {
 		}
 		s.queue.commits.Add(1)
 		s.queue.callers.Add(uint64(len(live)))
-		s.announceBatch(live, commit)
+		s.announceBatch(live)
 		return
 	}
 }
 
 // tryBatch runs the functions of live in one transaction and commits it. If a function fails, its caller gets the
 // error, the transaction is rolled back, and failed is its index; otherwise failed is -1 and err is the outcome
-// of the commit, whose sequence is commit.
-func (s *Store) tryBatch(live []*commitRequest) (failed int, commit uint64, err error) {
+// of the commit.
+func (s *Store) tryBatch(live []*commitRequest) (failed int, err error) {
 	tx, err := s.db.Begin(true)
 	if err != nil {
-		return -1, 0, fmt.Errorf("begin write: %w", err)
+		return -1, fmt.Errorf("begin write: %w", err)
 	}
 	committed := false
 	defer func() {
@@ -206,26 +207,28 @@ func (s *Store) tryBatch(live []*commitRequest) (failed int, commit uint64, err 
 			_ = tx.Rollback()
 		}
 	}()
-	commit = uint64(tx.ID())
+	commit := uint64(tx.ID())
 	for i, r := range live {
 		if r.err = s.runRequest(tx, r, commit); r.err != nil {
-			return i, 0, nil
+			return i, nil
 		}
 	}
 	freed := hasFreedBodies(tx)
 	if hook := s.queue.beforeCommit; hook != nil {
 		if err := hook(tx); err != nil {
-			return -1, 0, fmt.Errorf("commit: %w", err)
+			return -1, fmt.Errorf("commit: %w", err)
 		}
 	}
 	committed = true // Commit rolls back itself when it fails
+	s.startCommit(commit)
 	if err := tx.Commit(); err != nil {
-		return -1, 0, fmt.Errorf("commit: %w", err)
+		s.endCommit()
+		return -1, fmt.Errorf("commit: %w", err)
 	}
 	if freed {
 		s.wakeSweeper()
 	}
-	return -1, commit, nil
+	return -1, nil
 }
 
 // runRequest runs one caller's function and writes its audit records, in tx. A panic fails this caller only.
@@ -264,9 +267,9 @@ func (s *Store) writeAudit(tx *bolt.Tx, r *commitRequest) error {
 }
 
 // announceBatch tells the subscribers about the committed batch's changes, caller by caller in arrival order,
-// then records the commit as announced (MailboxSnapshot waits for that) and wakes the queue worker if the queue
+// then records the commit as announced (readers wait for that, see view) and wakes the queue worker if the queue
 // changed.
-func (s *Store) announceBatch(batch []*commitRequest, commit uint64) {
+func (s *Store) announceBatch(batch []*commitRequest) {
 	queued := false
 	s.subMu.Lock()
 	for _, r := range batch {
@@ -274,7 +277,7 @@ func (s *Store) announceBatch(batch []*commitRequest, commit uint64) {
 		queued = queued || r.ch.queued
 	}
 	s.subMu.Unlock()
-	s.markAnnounced(commit)
+	s.endCommit()
 	if queued {
 		s.signalQueue()
 	}
@@ -291,39 +294,40 @@ func (s *Store) drainCommits() {
 	}
 }
 
-// announcedState is how far announcements have gone, for MailboxSnapshot.
+// announcedState tells readers whether the commit they saw is still being announced (view waits for that).
 type announcedState struct {
-	mu     sync.Mutex
-	done   sync.Cond
-	commit uint64 // guarded by mu: every change of every commit up to this one has been announced
-	closed bool   // guarded by mu: no more announcements will come
+	mu   sync.Mutex
+	done sync.Cond
+	// inflight is the commit being written or announced by the commit loop, 0 when none: a read that saw it
+	// waits until its changes have been announced. Commits made outside the loop (migrations at Open, the
+	// free-page list at Close) are never in flight, so no reader waits for them.
+	inflight uint64
 }
 
-// markAnnounced records that the changes of commit (and of every commit before it) have been announced.
-func (s *Store) markAnnounced(commit uint64) {
+// startCommit marks commit as in flight, before it is written.
+func (s *Store) startCommit(commit uint64) {
 	a := &s.announced
 	a.mu.Lock()
-	a.commit = max(a.commit, commit)
+	a.inflight = commit
+	a.mu.Unlock()
+}
+
+// endCommit marks commit as announced, or failed: readers that saw it may go on.
+func (s *Store) endCommit() {
+	a := &s.announced
+	a.mu.Lock()
+	a.inflight = 0
 	a.mu.Unlock()
 	a.done.Broadcast()
 }
 
-// awaitAnnounced waits until the changes of commit have been announced: a commit's announcement follows it at
-// once, so this waits for subscribers to be told, never for a write to be made.
+// awaitAnnounced waits until the changes of commit, which a read saw, have been announced: a commit's
+// announcement follows it at once, so this waits for subscribers to be told, never for a write to be made.
 func (s *Store) awaitAnnounced(commit uint64) {
 	a := &s.announced
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for a.commit < commit && !a.closed {
+	for a.inflight != 0 && a.inflight <= commit {
 		a.done.Wait()
 	}
-}
-
-// stopAnnouncing wakes the snapshots waiting for announcements that will not come.
-func (s *Store) stopAnnouncing() {
-	a := &s.announced
-	a.mu.Lock()
-	a.closed = true
-	a.mu.Unlock()
-	a.done.Broadcast()
 }

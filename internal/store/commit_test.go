@@ -446,3 +446,50 @@ func TestCloseLetsQueuedWritesFinish(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReadWaitsForTheAnnouncementOfWhatItSaw: a read that sees a commit returns only after that commit's changes
+// have been announced, so that a session never writes a message's state from a read before the updates the same
+// commit queued for it (imaptest stress: "MODSEQ dropped" when a FETCH showed a flag change before its update).
+func TestReadWaitsForTheAnnouncementOfWhatItSaw(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	inbox := mustMailbox(t, s, a, "INBOX")
+	announcing, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	var released sync.WaitGroup
+	released.Add(1)
+	defer s.Subscribe(func(c Change) {
+		if len(c.Appended) > 0 {
+			once.Do(func() { close(announcing); <-release; released.Done() })
+		}
+	})()
+	delivered := make(chan error, 1)
+	go func() { _, err := s.Deliver(testMessage(1), []Copy{{AccountID: a.ID}}); delivered <- err }()
+	<-announcing // committed; its announcement is parked
+	read := make(chan MailboxSnapshot, 1)
+	go func() {
+		snap, err := s.MailboxSnapshot(inbox.ID, true)
+		if err != nil {
+			t.Error(err)
+		}
+		read <- snap
+	}()
+	early := false
+	select {
+	case snap := <-read:
+		early = true
+		read <- snap
+	case <-time.After(100 * time.Millisecond): // a read that does not wait would have returned by now
+	}
+	close(release)
+	released.Wait()
+	if early {
+		t.Error("a read returned while the commit it saw was still being announced")
+	}
+	if snap := <-read; !slices.Equal(snap.UIDs, []uint32{1}) {
+		t.Errorf("read %v after the announcement", snap.UIDs)
+	}
+	if err := wait(t, delivered); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -120,7 +120,7 @@ type MailboxSnapshot struct {
 
 // MailboxSnapshot reads the mailbox, and its UIDs when withUIDs is set, in one read transaction: it never waits for a
 // write, however large the mailbox. It returns once every change the snapshot holds has been announced to the
-// subscribers, so that a subscriber registered before the call can follow the mailbox from the snapshot on,
+// subscribers (as every read does, see view), so that a subscriber registered before the call can follow the mailbox from the snapshot on,
 // dropping the announced changes with Commit <= MailboxSnapshot.Commit and applying the later ones: it misses none and
 // sees none twice.
 func (s *Store) MailboxSnapshot(mailboxID uint64, withUIDs bool) (MailboxSnapshot, error) {
@@ -140,7 +140,6 @@ func (s *Store) MailboxSnapshot(mailboxID uint64, withUIDs bool) (MailboxSnapsho
 	if err != nil {
 		return MailboxSnapshot{}, err
 	}
-	s.awaitAnnounced(snap.Commit)
 	return snap, nil
 }
 

@@ -82,7 +82,7 @@ type core struct {
 	// under it, after the commit and before the next batch commits, so subscribers see changes in commit order.
 	subMu         sync.Mutex
 	subscriptions []*subscription // guarded by subMu
-	announced     announcedState  // how far announcements have gone (MailboxSnapshot waits for its own)
+	announced     announcedState  // the commit being announced (a read that saw it waits, see view)
 	now           func() time.Time
 
 	queueSignal chan struct{} // see QueueSignal
@@ -138,10 +138,6 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	if err := s.view(func(tx *bolt.Tx) error { s.markAnnounced(uint64(tx.ID())); return nil }); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
 	// The sweeper's first round deletes the chunks of bodies released before a crash or shutdown.
 	s.startSweeper()
 	return s, nil
@@ -171,7 +167,6 @@ func initialMmapSize(path string) int {
 func (s *Store) Close() error {
 	s.stopSweeper()
 	s.drainCommits()
-	s.stopAnnouncing()
 	err := s.db.Update(func(*bolt.Tx) error {
 		s.db.NoFreelistSync = false // read by this commit only: the writer lock is held
 		return nil
@@ -191,4 +186,16 @@ func (s *Store) Close() error {
 // Path is the store's file name.
 func (s *Store) Path() string { return s.db.Path() }
 
-func (s *Store) view(fn func(tx *bolt.Tx) error) error { return s.db.View(fn) }
+// view runs fn in a read transaction, which never waits for a write. It returns once the changes of every commit
+// the transaction saw have been announced (at once, nearly always): so what a session writes from a read comes
+// after the updates queued for it from the same commits, and a FETCH never shows a message's flags newer than an
+// update the session has yet to send (the library drops such an update, see SessionTracker.SentModSeq).
+func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	var seen uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		seen = uint64(tx.ID())
+		return fn(tx)
+	})
+	s.awaitAnnounced(seen)
+	return err
+}
