@@ -107,7 +107,7 @@ func TestPendingExpungeKeepsNumbering(t *testing.T) {
 // (metrics, say) follows the store's changes too: subscribing does not take them away from IMAP.
 func TestIdleSeesAppendAndDelivery(t *testing.T) {
 	ts := newTestServer(t)
-	var other []uint32 // UIDs the other subscriber heard of; written under the store's commit lock
+	var other []uint32 // UIDs the other subscriber heard of; written before the commit's caller returns
 	var otherMu sync.Mutex
 	defer ts.st.Subscribe(func(c store.Change) {
 		otherMu.Lock()

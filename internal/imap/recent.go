@@ -16,8 +16,8 @@ import (
 // after the message arrived; IMAP4rev2 dropped it, so those sessions claim messages but never show the flag.
 //
 // How it is remembered: the store keeps one mark per mailbox, RecentUID, below which every message has been recent
-// somewhere. A read-write SELECT raises it to the last UID in the commit that takes its snapshot
-// (store.WithRecentSnapshot), so two sessions can never claim the same message, and a restart forgets nothing.
+// somewhere. A read-write SELECT raises it to the last UID in a small write that compares and raises inside its
+// transaction (store.ClaimRecent), so two sessions can never claim the same message, and a restart forgets nothing.
 // Messages arriving while sessions have the mailbox selected are recent for one of them, the owner: the first
 // read-write session of the live state that had none. They are remembered in memory only (mailboxState.recentMark,
 // counted in by later SELECTs and STATUS), because the store cannot know at delivery who holds the mailbox; the
@@ -33,16 +33,15 @@ type recentWindow struct{ above, upTo uint32 }
 
 func (w recentWindow) has(uid uint32) bool { return uid > w.above && uid <= w.upTo }
 
-// claimRecentLocked gives sel its recent window when it joins the live state: the UIDs that no session has seen
-// yet at its SELECT, and if it claims (read-write SELECT) while nobody owns the arrivals, those too. mb is the
-// mailbox as the snapshot read it, before the claim raised the stored mark. st.mu is held.
-func (st *mailboxState) claimRecentLocked(sel *selection, mb store.Mailbox, claim bool) {
-	last := mb.UIDNext - 1
-	sel.recent = recentWindow{above: max(mb.RecentUID, st.recentMark), upTo: last}
+// claimRecentLocked gives sel its recent window when it joins the live state: the UIDs of w that no session of
+// the state has seen yet, and if it claims (read-write SELECT) while nobody owns the arrivals, those too. w is
+// what the SELECT claimed in the store, or for EXAMINE what nobody has claimed yet. st.mu is held.
+func (st *mailboxState) claimRecentLocked(sel *selection, w recentWindow, claim bool) {
+	sel.recent = recentWindow{above: max(w.above, st.recentMark), upTo: w.upTo}
 	if !claim {
 		return
 	}
-	st.recentMark = max(st.recentMark, last)
+	st.recentMark = max(st.recentMark, w.upTo)
 	if st.recentOwner == nil {
 		st.recentOwner = sel
 		sel.recent.upTo = math.MaxUint32

@@ -9,9 +9,13 @@ import (
 // firstUnseenBatch is how many messages are read at a time when looking for the first unseen one.
 const firstUnseenBatch = 512
 
+// snapshotAttempts bounds the snapshots a SELECT reads to find one that matches the mailbox's live state; the
+// second is rare already (a change to that mailbox committed between the snapshot and the attachment).
+const snapshotAttempts = 4
+
 // Select implements imapserver.Session for SELECT and EXAMINE (RFC 3501 6.3.1, 6.3.2). The session joins the
-// mailbox's live state inside store.WithSnapshot, so the EXISTS it reports and the updates it then receives fit
-// together exactly.
+// mailbox's live state before it reads the mailbox's snapshot, in a read transaction that no delivery waits for,
+// so the EXISTS it reports and the updates it then receives fit together exactly (see attach).
 //
 // A shared mailbox granted read-only is opened read-only whichever command opened it: SELECT answers [READ-ONLY]
 // (RFC 9051 6.3.2, through SelectData.ReadOnly), PERMANENTFLAGS is empty, there is no STORE, EXPUNGE or MOVE out
@@ -25,26 +29,13 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	examined := options != nil && options.ReadOnly
 	// Only a session that may change the mailbox claims its recent messages (RFC 3501 6.3.2: EXAMINE leaves
 	// \Recent alone); one granted read-only access is in EXAMINE's place.
-	claimRecent := !examined && ref.canWrite()
-	snapshot := s.srv.store.WithSnapshot
-	if claimRecent {
-		snapshot = s.srv.store.WithRecentSnapshot
-	}
-	var uids []uint32
-	var sel *selection
-	err = snapshot(mb.ID, func(snap store.Mailbox, current []uint32) error {
-		if snap.NoSelect {
-			return errNotSelectable
-		}
-		mb = snap
-		uids = append([]uint32(nil), current...)
-		sel = s.srv.hub.attach(snap, current, ref, examined, claimRecent)
-		s.setSelection(sel)
-		return nil
-	})
+	req := selectRequest{ref: ref, examined: examined, claimRecent: !examined && ref.canWrite()}
+	sel, view, err := s.attachMailbox(mb.ID, req)
 	if err != nil {
 		return nil, s.storeError("select", err)
 	}
+	s.setSelection(sel)
+	mb, uids := view.mailbox, view.uids
 	sel.announcedRecent = shownState(uids, sel)
 	data := &imap.SelectData{
 		Flags:       mailboxFlags(mb),
@@ -70,6 +61,38 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 		data.List = &imap.ListData{Mailbox: ref.clientName(mb.Name), Delim: store.Delimiter}
 	}
 	return data, nil
+}
+
+// attachMailbox joins the mailbox's live state, claims its recent messages if req says so, and attaches a
+// selection from a snapshot that matches the state.
+func (s *session) attachMailbox(mailboxID uint64, req selectRequest) (*selection, mailboxView, error) {
+	st := s.srv.hub.join(mailboxID)
+	sel, view, err := s.attachSnapshot(st, req)
+	if err != nil {
+		s.srv.hub.leave(st)
+	}
+	return sel, view, err
+}
+
+func (s *session) attachSnapshot(st *mailboxState, req selectRequest) (*selection, mailboxView, error) {
+	if req.claimRecent {
+		var err error
+		if req.claim, err = s.srv.store.ClaimRecent(st.id); err != nil {
+			return nil, mailboxView{}, err
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		snap, err := s.srv.store.MailboxSnapshot(st.id, !st.isLoaded())
+		if err != nil {
+			return nil, mailboxView{}, err
+		}
+		if snap.Mailbox.NoSelect {
+			return nil, mailboxView{}, errNotSelectable
+		}
+		if sel, view, ok := st.attach(snap, req, attempt == snapshotAttempts); ok {
+			return sel, view, nil
+		}
+	}
 }
 
 // firstUnseen is the sequence number of the first message without \Seen (the IMAP4rev1 UNSEEN response code), or 0.

@@ -132,8 +132,8 @@ func New(opts Options) *Server {
 
 // OnChange turns a change committed to the store into live updates for the sessions that have its mailbox
 // selected, and ends the sessions an account's disabling or a revoked grant shuts out. Subscribe it to the store
-// (store.Subscribe) before the server serves: it must see changes in commit order, from under the store's commit
-// lock, or EXISTS and EXPUNGE numbers go wrong.
+// (store.Subscribe) before the server serves: it must see changes in commit order, as the store announces them
+// before the next commit, or EXISTS and EXPUNGE numbers go wrong.
 func (s *Server) OnChange(c store.Change) { s.hub.onChange(c) }
 
 func (s *Server) newLibraryServer() *imapserver.Server {

@@ -14,8 +14,8 @@ import (
 // hub keeps one mailboxState per mailbox that at least one session has selected and feeds it the store's
 // committed changes.
 //
-// Lock order: the store's commit lock (held around its subscribers and WithSnapshot) → hub.mu → mailboxState.mu →
-// the library's tracker mutexes. Nothing here calls the store or writes to a socket while holding hub.mu or
+// Lock order: the store's announcement lock (held around its subscribers) → hub.mu → mailboxState.mu → the
+// library's tracker mutexes. Nothing here calls the store or writes to a socket while holding hub.mu or
 // mailboxState.mu.
 type hub struct {
 	mu       sync.Mutex
@@ -89,11 +89,19 @@ func (h *hub) revoke(accountID uint64) {
 // mailboxState is the server's view of one selected mailbox: its UIDs in order (sequence number n is uids[n-1])
 // and the library's MailboxTracker, whose message count always equals len(uids). Both change together, under mu,
 // in store commit order, which is what makes a shrinking EXISTS or an out-of-range EXPUNGE impossible.
+//
+// A state is created by the first session about to select the mailbox (hub.join), before that session reads its
+// snapshot, and loaded from the snapshot once read (load): changes announced meanwhile wait in pending, and those
+// committed after the snapshot are applied on top of it (the store's commit sequence tells which).
 type mailboxState struct {
-	id      uint64                     // immutable
-	tracker *imapserver.MailboxTracker // immutable
+	id uint64 // immutable
+	// tracker is set by load, under mu, and immutable after: only a loaded state has selections.
+	tracker *imapserver.MailboxTracker
 
 	mu      sync.Mutex
+	pending []store.Change        // guarded by mu; changes announced before the state was loaded
+	base    uint64                // guarded by mu; the commit of the snapshot the state was loaded from
+	applied uint64                // guarded by mu; the last commit uids holds (base or later)
 	uids    []uint32              // guarded by mu
 	deleted bool                  // guarded by mu; the mailbox itself is gone
 	waiters map[*selection]func() // guarded by mu; sessions in IDLE, with their wake-ups; nil until one idles
@@ -151,33 +159,98 @@ func (sel *selection) readOnlyError() error {
 	return nil
 }
 
-// attach selects mailbox mb, whose current UIDs are uids, for one session, which names it ref and opened it with
-// EXAMINE if examined, claiming the recent messages if claimRecent (recent.go). It must run inside
-// store.WithSnapshot or WithRecentSnapshot: no change can be committed (and announced) between the snapshot and
-// the attachment, so the new session misses no update and sees none twice.
-func (h *hub) attach(mb store.Mailbox, uids []uint32, ref mailboxRef, examined, claimRecent bool) *selection {
+// join registers a session about to select mailbox id, before it reads the mailbox's snapshot, so that the
+// changes committed from then on reach the mailbox's state; leave (or detach, once attached) undoes it.
+func (h *hub) join(id uint64) *mailboxState {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	st := h.boxes[mb.ID]
+	st := h.boxes[id]
 	if st == nil {
-		st = &mailboxState{
-			id:      mb.ID,
-			tracker: imapserver.NewMailboxTracker(uint32(len(uids))),
-			uids:    uids,
-			budget:  h.sorts,
-		}
-		h.boxes[mb.ID] = st
+		st = &mailboxState{id: id, budget: h.sorts}
+		h.boxes[id] = st
 	}
 	st.refs++
-	sel := &selection{state: st, tracker: st.tracker.NewSession(), mailbox: mb, ref: ref, examined: examined,
-		canWrite: !examined && ref.canWrite(), announced: map[string]string{}}
-	sel.markAnnounced(mb.Keywords)
-	sel.tracker.SetMailboxFlagsFilter(sel.withAnnounced)
+	return st
+}
+
+// leave drops a registration of join; the last one removes the mailbox's state.
+func (h *hub) leave(st *mailboxState) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st.refs--
+	if st.refs == 0 && h.boxes[st.id] == st {
+		delete(h.boxes, st.id)
+		st.mu.Lock()
+		st.dropSortCacheLocked() // the last session left: the entries go back to the server's budget
+		st.mu.Unlock()
+	}
+}
+
+// mailboxView is what a session is shown at SELECT: the mailbox and its UIDs, as its tracker starts from them.
+type mailboxView struct {
+	mailbox store.Mailbox
+	uids    []uint32
+}
+
+// selectRequest is how a session selects a mailbox (see attach).
+type selectRequest struct {
+	ref         mailboxRef
+	examined    bool
+	claimRecent bool
+	claim       store.RecentClaim // what claimRecent claimed (store.ClaimRecent)
+}
+
+// attach selects a mailbox for one session from snap, read after the session joined st, if st (loaded from snap
+// if it was not yet) holds the mailbox exactly as snap does: every change snap holds has been announced by the
+// time the store returns it, so that is so unless st has applied a change committed after snap. Then it returns
+// ok false, and the caller reads a fresh snapshot; with force, it attaches anyway, showing st's UIDs with UIDNEXT
+// raised above them (HIGHESTMODSEQ may then be behind, which only makes a client ask for more).
+func (st *mailboxState) attach(snap store.MailboxSnapshot, req selectRequest, force bool) (*selection, mailboxView, bool) {
 	st.mu.Lock()
-	st.keywords = mb.Keywords // the snapshot is the latest commit
-	st.claimRecentLocked(sel, mb, claimRecent)
-	st.mu.Unlock()
-	return sel
+	defer st.mu.Unlock()
+	if st.tracker == nil {
+		st.loadLocked(snap)
+	}
+	if st.applied > snap.Commit && !force {
+		return nil, mailboxView{}, false
+	}
+	view := mailboxView{mailbox: snap.Mailbox, uids: slices.Clone(st.uids)}
+	view.mailbox.Keywords = slices.Clone(st.keywords)
+	if n := len(view.uids); n > 0 {
+		view.mailbox.UIDNext = max(view.mailbox.UIDNext, view.uids[n-1]+1)
+	}
+	sel := &selection{state: st, tracker: st.tracker.NewSession(), mailbox: view.mailbox, ref: req.ref,
+		examined: req.examined, canWrite: !req.examined && req.ref.canWrite(), announced: map[string]string{}}
+	sel.markAnnounced(view.mailbox.Keywords)
+	sel.tracker.SetMailboxFlagsFilter(sel.withAnnounced)
+	window := recentWindow{above: snap.Mailbox.RecentUID, upTo: snap.Mailbox.UIDNext - 1}
+	if req.claimRecent {
+		window = recentWindow{above: req.claim.Above, upTo: req.claim.UpTo}
+	}
+	st.claimRecentLocked(sel, window, req.claimRecent)
+	return sel, view, true
+}
+
+// isLoaded reports whether the state has been loaded from a snapshot: a SELECT that finds it so needs no UIDs
+// in its own.
+func (st *mailboxState) isLoaded() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.tracker != nil
+}
+
+// loadLocked fills a new state from the first snapshot read for it, then applies the changes announced since the
+// state was created that the snapshot does not hold. st.mu is held.
+func (st *mailboxState) loadLocked(snap store.MailboxSnapshot) {
+	st.uids = snap.UIDs
+	st.keywords = snap.Mailbox.Keywords
+	st.base, st.applied = snap.Commit, snap.Commit
+	st.tracker = imapserver.NewMailboxTracker(uint32(len(st.uids)))
+	pending := st.pending
+	st.pending = nil
+	for _, c := range pending {
+		st.applyLocked(c)
+	}
 }
 
 // detach ends a selection; the last one removes the mailbox's state. It returns the recent mark to keep in the
@@ -191,20 +264,12 @@ func (h *hub) detach(sel *selection) (recentMark uint32) {
 	sel.tracker.Close()
 	recentMark = st.releaseRecent(sel)
 
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	st.refs--
-	if st.refs == 0 && h.boxes[st.id] == st {
-		delete(h.boxes, st.id)
-		st.mu.Lock()
-		st.dropSortCacheLocked() // the last session left: the entries go back to the server's budget
-		st.mu.Unlock()
-	}
+	h.leave(st)
 	return recentMark
 }
 
-// onChange is the store's subscriber (Server.OnChange). It runs under the store's commit lock, in commit order, so
-// it only does in-memory work: update the UID list, queue tracker updates, wake sessions in IDLE.
+// onChange is the store's subscriber (Server.OnChange). It runs after each commit, in commit order, before the
+// next commit, so it only does in-memory work: update the UID list, queue tracker updates, wake sessions in IDLE.
 func (h *hub) onChange(c store.Change) {
 	if c.AccountRevoked {
 		h.revoke(c.AccountID)
@@ -226,6 +291,20 @@ func (h *hub) onChange(c store.Change) {
 func (st *mailboxState) apply(c store.Change) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if st.tracker == nil { // a session is reading the snapshot to load the state from
+		st.pending = append(st.pending, c)
+		return
+	}
+	st.applyLocked(c)
+}
+
+// applyLocked applies a change to a loaded state, unless the snapshot it was loaded from holds it already.
+// st.mu is held.
+func (st *mailboxState) applyLocked(c store.Change) {
+	if c.Commit <= st.base {
+		return
+	}
+	st.applied = max(st.applied, c.Commit)
 	st.expungeLocked(c.Expunged)
 	if c.Keywords != nil {
 		// Before the messages that carry them, so clients know the keyword when the FETCH arrives.

@@ -245,13 +245,14 @@ func (w *Worker) record(log *slog.Logger, m store.QueuedMessage, results map[str
 		}
 		q.Attempts, q.LastAttempt = attempts, now
 		q.DelayWarned = q.DelayWarned || warn
+		at := next // not next itself: the store may run this function again
 		switch {
 		case q.BounceRequested && !m.BounceRequested:
-			next = now // asked for while this attempt ran
-		case !q.NextAttempt.Equal(m.NextAttempt) && q.NextAttempt.Before(next):
-			next = q.NextAttempt // 'queue retry' while this attempt ran: it was meant for the next one
+			at = now // asked for while this attempt ran
+		case !q.NextAttempt.Equal(m.NextAttempt) && q.NextAttempt.Before(at):
+			at = q.NextAttempt // 'queue retry' while this attempt ran: it was meant for the next one
 		}
-		q.NextAttempt = next
+		q.NextAttempt = at
 		return nil
 	})
 	if errors.Is(err, store.ErrQueueNotFound) {

@@ -176,8 +176,8 @@ func (s *Server) build() error {
 }
 
 // subscribeToChanges is where the parts that follow the store's committed changes subscribe to them: the IMAP
-// server turns them into live updates of open sessions. Each subscriber runs under the store's commit lock, so it
-// must only do quick in-memory work (store.Subscribe).
+// server turns them into live updates of open sessions. Each subscriber runs on the goroutine that committed, before
+// the next commit, so it must only do quick in-memory work (store.Subscribe).
 func (s *Server) subscribeToChanges() {
 	s.imapUnsubscribe = s.store.Subscribe(s.imap.OnChange)
 }

@@ -147,7 +147,7 @@ func releaseBody(tx *bolt.Tx, id BodyID) error {
 	if err := tx.Bucket(bucketSorts).Delete(u64key(rec.seq)); err != nil {
 		return err
 	}
-	// The chunks go in a later transaction (sweepFreedBodies), once no reader has the body pinned.
+	// The chunks go in a later transaction of the background sweep (sweep.go), once no reader has the body pinned.
 	return tx.Bucket(bucketFreed).Put(u64key(rec.seq), encodeFreed(freedBody{id: id, size: rec.size}))
 }
 
@@ -174,45 +174,6 @@ func decodeFreed(v []byte) (freedBody, error) {
 	}
 	f.size = d.int()
 	return f, d.err
-}
-
-// sweepFreedBodies deletes the chunks of bodies released by earlier, committed transactions, except those pinned
-// by a reader. It runs at the start of every write transaction. Releasing a body (deleting its record) and
-// deleting its chunks are separate commits, and PinBodies registers a pin before it checks that the record still
-// exists: so a reader either sees the body gone, or its pin is seen here and the chunks stay.
-func (s *Store) sweepFreedBodies(tx *bolt.Tx) error {
-	freed := tx.Bucket(bucketFreed)
-	type victim struct {
-		seq  uint64
-		size int64
-	}
-	var victims []victim
-	c := freed.Cursor()
-	s.pinMu.Lock()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		f, err := decodeFreed(v)
-		if err != nil {
-			s.pinMu.Unlock()
-			return fmt.Errorf("freed body %x: %w", k, err)
-		}
-		if s.pins[f.id] > 0 {
-			continue
-		}
-		victims = append(victims, victim{binary.BigEndian.Uint64(k), f.size})
-	}
-	s.pinMu.Unlock()
-	chunks := tx.Bucket(bucketChunks)
-	for _, vc := range victims { // never delete while iterating
-		for n := range chunkCount(vc.size) {
-			if err := chunks.Delete(chunkKey(vc.seq, n)); err != nil {
-				return err
-			}
-		}
-		if err := freed.Delete(u64key(vc.seq)); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // PinBodies keeps the given bodies readable until release is called, even if their last message is expunged
@@ -315,7 +276,8 @@ func bodyRecordAt(v []byte, id BodyID, withMeta bool) (bodyRecord, error) {
 }
 
 // locateBody finds the sequence number body id is stored under: from its record, or, for a body released while
-// a reader had it pinned, from its entry in the freed bucket (a handful of entries at most: every commit sweeps it).
+// a reader had it pinned, from its entry in the freed bucket (the background sweep keeps it short; only a
+// body expunged while being read comes here).
 func locateBody(tx *bolt.Tx, id BodyID) (uint64, error) {
 	rec, err := bodyRecordOf(tx, id, false)
 	if !errors.Is(err, ErrNotFound) {

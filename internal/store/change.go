@@ -18,6 +18,9 @@ type Change struct {
 	// Origin is the opaque value the caller passed with the operation (an IMAP session, say), so a subscriber can
 	// skip echoing a change back to the session that made it. Nil for deliveries.
 	Origin any
+	// Commit is the sequence of the transaction that committed the change (bbolt's transaction id): it grows with
+	// commit order, changes committed together share it, and a MailboxSnapshot with Commit >= it holds the change.
+	Commit uint64
 
 	Appended []uint32     // new UIDs, ascending
 	Expunged []uint32     // removed UIDs, ascending
@@ -72,19 +75,20 @@ type FlagChange struct {
 // returns cancel, after whose return fn is not called again. Every subscriber sees every change, subscribers in
 // the order they subscribed.
 //
-// fn runs after the transaction, under the lock that orders commits, while the next commit waits: that is what
-// lets the IMAP layer queue its MailboxTracker updates in commit order (DESIGN.md section 9). So fn must be quick,
-// must not block on a network peer, and must not call back into the Store, Subscribe or a cancel.
+// fn runs after the transaction has committed, on the goroutine that committed it, before that commit's callers
+// return and before the next commit: that is what lets the IMAP layer queue its MailboxTracker updates in commit
+// order (DESIGN.md section 9). So fn must be quick, must not block on a network peer, and must not call back into
+// the Store, Subscribe or a cancel.
 func (s *Store) Subscribe(fn func(Change)) (cancel func()) {
 	sub := &subscription{notify: fn}
-	s.commitMu.Lock()
+	s.subMu.Lock()
 	s.subscriptions = append(s.subscriptions, sub)
-	s.commitMu.Unlock()
+	s.subMu.Unlock()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			s.commitMu.Lock()
-			defer s.commitMu.Unlock()
+			s.subMu.Lock()
+			defer s.subMu.Unlock()
 			s.subscriptions = slices.DeleteFunc(s.subscriptions, func(other *subscription) bool { return other == sub })
 		})
 	}
@@ -95,7 +99,7 @@ type subscription struct {
 	notify func(Change)
 }
 
-// announceLocked tells every subscriber about each change, in order. commitMu is held.
+// announceLocked tells every subscriber about each change, in order. subMu is held.
 func (s *Store) announceLocked(list []Change) {
 	for _, c := range list {
 		for _, sub := range s.subscriptions {

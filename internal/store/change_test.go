@@ -13,7 +13,7 @@ func TestListChangesAreAnnounced(t *testing.T) {
 	var got []ListChange
 	defer s.Subscribe(func(c Change) {
 		if c.List != nil && c.AccountID == a.ID {
-			got = append(got, *c.List) // the subscriber runs under the commit lock: no race with the test
+			got = append(got, *c.List) // announced before the write returns: no race with the test
 		}
 	})()
 	steps := []func() error{

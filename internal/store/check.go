@@ -158,7 +158,7 @@ func checkBodies(tx *bolt.Tx, refs map[BodyID]uint64, report func(string, ...any
 	for id, n := range refs {
 		report("body %s: %d entries point at a missing body", id, n)
 	}
-	// Released bodies keep their chunks until the next write transaction sweeps them.
+	// Released bodies keep their chunks until the background sweep deletes them, the last ones first.
 	if freed := tx.Bucket(bucketFreed); freed != nil {
 		_ = freed.ForEach(func(k, v []byte) error {
 			f, err := decodeFreed(v)

@@ -65,7 +65,7 @@ func (s *Store) DeliverMessage(d Delivery) ([]Placed, error) {
 	}
 	var placed []Placed
 	st := s.WithAudit(d.Audit...)
-	err := st.update(func(tx *bolt.Tx, ch *changes) error {
+	err := st.updateSized(len(msg.Body), func(tx *bolt.Tx, ch *changes) error {
 		placed = make([]Placed, len(d.Copies))
 		var body bodyRef
 		stored := false
@@ -160,7 +160,11 @@ type AppendMessage struct {
 // or none. The quota is checked for their total. origin is passed through to the Change.
 func (s *Store) AppendMany(mailboxID uint64, msgs []AppendMessage, origin any) ([]Placed, error) {
 	placed := make([]Placed, 0, len(msgs))
-	err := s.update(func(tx *bolt.Tx, ch *changes) error {
+	var size int
+	for _, m := range msgs {
+		size += len(m.Body)
+	}
+	err := s.updateSized(size, func(tx *bolt.Tx, ch *changes) error {
 		placed = placed[:0] // the transaction may run again
 		mb, err := getMailboxByID(tx, mailboxID)
 		if err != nil {

@@ -22,18 +22,30 @@
 //
 // # Rules
 //
-//   - Every externally visible change is one bbolt read-write transaction: a delivery to N recipients commits all N
-//     copies, their quota counters and the shared body together, or nothing.
+//   - Every externally visible change is made in one bbolt read-write transaction: a delivery to N recipients
+//     commits all N copies, their quota counters and the shared body together, or nothing.
+//   - Writes go through the commit loop (update, commit.go). Callers that arrive while a transaction commits share
+//     the next one and its one fsync (group commit), up to a bound in callers and bytes; each returns only after
+//     that transaction has committed, so an SMTP 250 or an IMAP OK always follows the sync. A lone caller commits
+//     at once. A function that fails or panics fails alone: the transaction is rolled back and the others run again
+//     without it. So the function passed to update MAY RUN MORE THAN ONCE: it must have no effect outside the
+//     transaction and the changes it records (reset result slices at its start; never signal, log or send from it).
 //   - Remote recipients of a delivery are queued in the delivery's transaction (DeliverMessage), so a 250 covers
 //     both the local copies and the queue entry; a commit touching the queue signals QueueSignal.
-//   - A body is stored once per distinct content and reference-counted (mailbox entries and queued messages); the last reference going deletes its record
-//     in the same transaction, and its chunks at the start of the next write transaction unless a reader pinned
-//     it (PinBodies): bodies are read chunk by chunk outside transactions, and must not vanish mid-read.
+//   - A body is stored once per distinct content and reference-counted (mailbox entries and queued messages); the
+//     last reference going deletes its record in the same transaction, and its chunks are deleted later by a
+//     background sweep (sweep.go), in bounded transactions of its own, never in a delivery's, and not while a
+//     reader has it pinned (PinBodies): bodies are read chunk by chunk outside transactions, and must not vanish
+//     mid-read.
 //   - An audit record goes in the transaction of the change it records (WithAudit, WithAuditOf): the trail holds
 //     exactly the changes that were made, never one that rolled back, never a change without its record.
-//   - After a transaction commits, the change is announced to every subscriber (Subscribe) in commit order (the
-//     IMAP layer turns it into EXISTS/EXPUNGE/FETCH updates). Subscribers run under the commit-ordering lock: they
-//     must only queue in-memory updates, never block on a network peer.
+//   - After a transaction commits, its changes are announced to every subscriber (Subscribe) in commit order,
+//     caller by caller, before its callers return and before the next transaction commits; each Change carries the
+//     commit's sequence (Change.Commit). The IMAP layer turns them into EXISTS/EXPUNGE/FETCH updates. Subscribers
+//     run on the committing goroutine: they must only queue in-memory updates, never block on a network peer.
+//   - Reads never wait for writes: they run in read transactions. MailboxSnapshot (SELECT) reports the last commit
+//     it holds and returns once that commit has been announced, so a subscriber can drop the changes the snapshot
+//     already holds and apply the rest.
 //
 // # Caveats
 //

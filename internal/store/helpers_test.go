@@ -54,3 +54,11 @@ func mustMailbox(t *testing.T, s *Store, a Account, name string) Mailbox {
 	}
 	return m
 }
+
+// sweepNow deletes the chunks of every released body no reader has pinned, as the background sweep would soon.
+func sweepNow(t testing.TB, s *Store) {
+	t.Helper()
+	if err := s.sweepUntil(nil); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -294,7 +294,7 @@ func (s *Store) indexBatch(mailboxID uint64) (done bool, err error) {
 	}
 	applied := false
 	var began time.Time
-	err = s.update(func(tx *bolt.Tx, _ *changes) error {
+	err = s.updateAlone(func(tx *bolt.Tx, _ *changes) error {
 		applied, began = false, time.Now()
 		st, err := getIndexState(tx, mailboxID)
 		if err != nil {
@@ -460,7 +460,7 @@ func (b *indexBatchData) write(tx *bolt.Tx, mailboxID uint64) error {
 // dropIndexBatch deletes some of the mailbox's postings and dictionary and says whether none is left; the first
 // batch marks the index as being dropped, so no search trusts it from then on.
 func (s *Store) dropIndexBatch(mailboxID uint64) (done bool, err error) {
-	err = s.update(func(tx *bolt.Tx, _ *changes) error {
+	err = s.updateAlone(func(tx *bolt.Tx, _ *changes) error {
 		done = false
 		if tx.Bucket(bucketIndexState).Get(u64key(mailboxID)) == nil {
 			done = true

@@ -32,7 +32,7 @@ type Mailbox struct {
 	NoSelect        bool     // a placeholder kept for its children after DELETE
 	Keywords        []string // keywords ever used in this mailbox, for the FLAGS response
 	// RecentUID: the messages up to this UID have been \Recent in some session already (RFC 3501 2.3.2); those
-	// above it are recent for the next session that selects the mailbox read-write (WithRecentSnapshot).
+	// above it are recent for the next session that selects the mailbox read-write (ClaimRecent).
 	RecentUID uint32
 
 	expungeLogLen uint32 // entries in the expunge log

@@ -179,55 +179,83 @@ func uidsTx(tx *bolt.Tx, mailboxID uint64) ([]uint32, error) {
 	return uids, nil
 }
 
-// WithSnapshot calls fn with the mailbox and its UIDs while no change can be committed, so a caller that starts
-// following changes inside fn misses none and sees none twice.
-func (s *Store) WithSnapshot(mailboxID uint64, fn func(Mailbox, []uint32) error) error {
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
-	var mb Mailbox
-	var uids []uint32
-	err := s.view(func(tx *bolt.Tx) error {
-		var err error
-		if mb, err = getMailboxByID(tx, mailboxID); err != nil {
-			return err
-		}
-		uids, err = uidsTx(tx, mailboxID)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return fn(mb, uids)
+// MailboxSnapshot is a mailbox as one read transaction saw it.
+type MailboxSnapshot struct {
+	Mailbox Mailbox
+	UIDs    []uint32 // ascending; only when asked for
+	// Commit is the last commit the snapshot holds: a Change with Commit <= it is already in the snapshot.
+	Commit uint64
 }
 
-// WithRecentSnapshot is WithSnapshot for a session that selects the mailbox read-write. In the same commit it
-// raises the mailbox's RecentUID to its last UID, so the messages above the old mark are \Recent for that session
-// alone (RFC 3501 2.3.2: a message is recent in the first session to select the mailbox after it arrived, and in
-// no later one). fn gets the mailbox with RecentUID as it was before. A mailbox with nothing new is not written.
-func (s *Store) WithRecentSnapshot(mailboxID uint64, fn func(Mailbox, []uint32) error) error {
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
-	var mb Mailbox
-	var uids []uint32
-	err := s.db.Update(func(tx *bolt.Tx) error {
+// MailboxSnapshot reads the mailbox, and its UIDs when withUIDs is set, in one read transaction: it never waits for a
+// write, however large the mailbox. It returns once every change the snapshot holds has been announced to the
+// subscribers (as every read does, see view), so that a subscriber registered before the call can follow the mailbox from the snapshot on,
+// dropping the announced changes with Commit <= MailboxSnapshot.Commit and applying the later ones: it misses none and
+// sees none twice.
+func (s *Store) MailboxSnapshot(mailboxID uint64, withUIDs bool) (MailboxSnapshot, error) {
+	var snap MailboxSnapshot
+	err := s.view(func(tx *bolt.Tx) error {
+		snap.Commit = uint64(tx.ID())
 		var err error
-		if mb, err = getMailboxByID(tx, mailboxID); err != nil {
+		if snap.Mailbox, err = getMailboxByID(tx, mailboxID); err != nil || !withUIDs {
 			return err
 		}
-		if uids, err = uidsTx(tx, mailboxID); err != nil {
-			return err
+		if hook := s.snapshotHook; hook != nil {
+			hook()
 		}
-		if mb.NoSelect || mb.UIDNext-1 <= mb.RecentUID {
-			return nil
-		}
-		claimed := mb
-		claimed.RecentUID = mb.UIDNext - 1
-		return putMailbox(tx, claimed)
+		snap.UIDs, err = uidsTx(tx, mailboxID)
+		return err
 	})
 	if err != nil {
-		return err
+		return MailboxSnapshot{}, err
 	}
-	return fn(mb, uids)
+	return snap, nil
+}
+
+// RecentClaim is what a read-write SELECT claimed as recent: the UIDs above Above, up to UpTo.
+type RecentClaim struct{ Above, UpTo uint32 }
+
+// ClaimRecent raises the mailbox's RecentUID to its last UID, in a small write that compares and raises inside
+// its transaction, and returns the UIDs it claimed: they are \Recent for the claiming session alone (RFC 3501
+// 2.3.2: a message is recent in the first session to select the mailbox after it arrived, and in no later one).
+// Two sessions claiming at once get disjoint ranges. A mailbox with nothing new is not written.
+func (s *Store) ClaimRecent(mailboxID uint64) (RecentClaim, error) {
+	var claim RecentClaim
+	var fresh bool
+	err := s.view(func(tx *bolt.Tx) error {
+		var err error
+		claim, fresh, err = claimRecentTx(tx, mailboxID)
+		return err
+	})
+	if err != nil || !fresh {
+		return claim, err
+	}
+	err = s.update(func(tx *bolt.Tx, _ *changes) error {
+		var err error
+		if claim, fresh, err = claimRecentTx(tx, mailboxID); err != nil || !fresh {
+			return err
+		}
+		mb, err := getMailboxByID(tx, mailboxID)
+		if err != nil {
+			return err
+		}
+		mb.RecentUID = claim.UpTo
+		return putMailbox(tx, mb)
+	})
+	return claim, err
+}
+
+// claimRecentTx is what a claim made in tx would get, and whether that is anything.
+func claimRecentTx(tx *bolt.Tx, mailboxID uint64) (claim RecentClaim, fresh bool, err error) {
+	mb, err := getMailboxByID(tx, mailboxID)
+	if err != nil {
+		return RecentClaim{}, false, err
+	}
+	claim = RecentClaim{Above: mb.RecentUID, UpTo: max(mb.RecentUID, mb.UIDNext-1)}
+	if mb.NoSelect {
+		claim.UpTo = claim.Above
+	}
+	return claim, claim.UpTo > claim.Above, nil
 }
 
 // RaiseRecentUID records that the messages up to uid have been recent in some session: those that arrived while
@@ -348,12 +376,13 @@ func (s *Store) Expunge(mailboxID uint64, uids []uint32, origin any) ([]uint32, 
 		if err != nil {
 			return err
 		}
-		if uids == nil {
-			if uids, err = uidsTx(tx, mailboxID); err != nil {
+		candidates := uids // not uids itself: the function may run again, and must then read the mailbox again
+		if candidates == nil {
+			if candidates, err = uidsTx(tx, mailboxID); err != nil {
 				return err
 			}
 		}
-		err = eachEntry(b, uids, func(uid uint32, e *entry) error {
+		err = eachEntry(b, candidates, func(uid uint32, e *entry) error {
 			if !e.flags.deleted() {
 				return nil
 			}

@@ -81,10 +81,14 @@ type Store struct {
 type core struct {
 	db *bolt.DB
 
-	// commitMu orders commits with their announcements: a change is announced to the subscribers before the next
-	// write transaction starts, so they see changes in commit order.
-	commitMu      sync.Mutex
-	subscriptions []*subscription // guarded by commitMu
+	// queue is the commit loop (commit.go): every write goes through it, and callers that arrive together share
+	// a transaction and its fsync.
+	queue commitQueue
+	// subMu guards the subscriber list and orders announcements: the commit loop announces one batch's changes
+	// under it, after the commit and before the next batch commits, so subscribers see changes in commit order.
+	subMu         sync.Mutex
+	subscriptions []*subscription // guarded by subMu
+	announced     announcedState  // the commit being announced (a read that saw it waits, see view)
 	now           func() time.Time
 
 	queueSignal chan struct{} // see QueueSignal
@@ -93,6 +97,10 @@ type core struct {
 	pins  map[BodyID]int // bodies being read outside a transaction; their chunks are not deleted yet
 
 	indexer *indexer // the background search indexer; nil with Options.NoIndexer
+
+	sweeper sweeper // deletes the chunks of released bodies in the background (sweep.go)
+
+	snapshotHook func() // set by tests before use: runs inside MailboxSnapshot's read transaction, before the UID scan
 }
 
 // WithAudit returns the store with records to write in the same transaction as the next change made through it,
@@ -132,15 +140,14 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	s := &Store{core: &core{db: db, now: time.Now, pins: map[BodyID]int{}, queueSignal: make(chan struct{}, 1)}}
+	s.queue.idle.L = &s.queue.mu
+	s.announced.done.L = &s.announced.mu
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, err
 	}
-	// Delete the chunks of bodies released before a crash or shutdown.
-	if err := s.update(func(*bolt.Tx, *changes) error { return nil }); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
+	// The sweeper's first round deletes the chunks of bodies released before a crash or shutdown.
+	s.startSweeper()
 	if !opts.NoIndexer {
 		s.indexer = newIndexer(s, opts.IndexDelay)
 		s.indexer.start()
@@ -166,12 +173,15 @@ func initialMmapSize(path string) int {
 	return size + max(size, mmapHeadroom)
 }
 
-// Close writes the list of free pages, so that the next open need not read the whole file to find them, and
-// closes the file. In-flight transactions finish first.
+// Close stops the background sweep, lets the writes already queued commit (later ones get ErrClosed), writes the
+// list of free pages, so that the next open need not read the whole file to find them, and closes the file.
+// In-flight read transactions finish first.
 func (s *Store) Close() error {
 	if ix := s.indexer; ix != nil {
 		ix.stopOnce.Do(ix.stopAndWait)
 	}
+	s.stopSweeper()
+	s.drainCommits()
 	err := s.db.Update(func(*bolt.Tx) error {
 		s.db.NoFreelistSync = false // read by this commit only: the writer lock is held
 		return nil
@@ -191,41 +201,16 @@ func (s *Store) Close() error {
 // Path is the store's file name.
 func (s *Store) Path() string { return s.db.Path() }
 
-// update runs fn in one write transaction and, once it has committed, announces the changes fn recorded.
-func (s *Store) update(fn func(tx *bolt.Tx, ch *changes) error) error {
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
-	var ch changes
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		ch = changes{}
-		if err := s.sweepFreedBodies(tx); err != nil {
-			return fmt.Errorf("delete released bodies: %w", err)
-		}
-		if err := fn(tx, &ch); err != nil {
-			return err
-		}
-		records := s.audit
-		for _, describe := range s.describe {
-			records = append(slices.Clone(records), describe(ch.list)...)
-		}
-		for _, r := range records {
-			if r.Time.IsZero() {
-				r.Time = s.now()
-			}
-			if err := putAudit(tx, r); err != nil {
-				return fmt.Errorf("write audit record: %w", err)
-			}
-		}
-		return nil
+// view runs fn in a read transaction, which never waits for a write. It returns once the changes of every commit
+// the transaction saw have been announced (at once, nearly always): so what a session writes from a read comes
+// after the updates queued for it from the same commits, and a FETCH never shows a message's flags newer than an
+// update the session has yet to send (the library drops such an update, see SessionTracker.SentModSeq).
+func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	var seen uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		seen = uint64(tx.ID())
+		return fn(tx)
 	})
-	if err != nil {
-		return err
-	}
-	s.announceLocked(ch.list)
-	if ch.queued {
-		s.signalQueue()
-	}
-	return nil
+	s.awaitAnnounced(seen)
+	return err
 }
-
-func (s *Store) view(fn func(tx *bolt.Tx) error) error { return s.db.View(fn) }

@@ -303,10 +303,7 @@ func TestRemoveAccountFreesBodies(t *testing.T) {
 	if err := s.RemoveAccount(a.Address); err != nil {
 		t.Fatal(err)
 	}
-	// The released body's chunks go with the next write transaction.
-	if err := s.AddDomain("other.gov.vn"); err != nil {
-		t.Fatal(err)
-	}
+	sweepNow(t, s) // the released body's chunks go in the background
 	var bodies, chunks int
 	_ = s.view(func(tx *bolt.Tx) error {
 		bodies, chunks = tx.Bucket(bucketBodies).Stats().KeyN, tx.Bucket(bucketChunks).Stats().KeyN
@@ -487,9 +484,7 @@ func TestPinnedBodySurvivesExpungeUntilReleased(t *testing.T) {
 	if _, err := s.Expunge(inbox.ID, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddDomain("other.gov.vn"); err != nil { // a later transaction sweeps unpinned bodies
-		t.Fatal(err)
-	}
+	sweepNow(t, s) // sweeps unpinned bodies only
 	got, err := io.ReadAll(io.NewSectionReader(s.Body(m.Body, m.BodySize), 0, m.BodySize))
 	if err != nil || !bytes.Equal(got, big.Body) {
 		t.Fatalf("pinned body unreadable after expunge: %v", err)
@@ -500,9 +495,7 @@ func TestPinnedBodySurvivesExpungeUntilReleased(t *testing.T) {
 	} else {
 		release()
 	}
-	if err := s.AddDomain("third.gov.vn"); err != nil {
-		t.Fatal(err)
-	}
+	sweepNow(t, s)
 	var chunks int
 	_ = s.view(func(tx *bolt.Tx) error { chunks = tx.Bucket(bucketChunks).Stats().KeyN; return nil })
 	if chunks != 0 {
@@ -532,9 +525,7 @@ func TestBodyStoredAgainWhilePinnedKeepsItsChunks(t *testing.T) {
 		t.Fatal(err)
 	}
 	release()
-	if err := s.SetSubscribed(a.ID, "Sent", true); err != nil { // any later write sweeps
-		t.Fatal(err)
-	}
+	sweepNow(t, s)
 	ms, _ = s.Messages(inbox.ID, []uint32{again.UID}, FetchOptions{})
 	if len(ms) != 1 {
 		t.Fatalf("message %d is gone", again.UID)
@@ -545,8 +536,8 @@ func TestBodyStoredAgainWhilePinnedKeepsItsChunks(t *testing.T) {
 	}
 }
 
-// TestRecentMark: a read-write SELECT's snapshot claims the messages above the mailbox's RecentUID and raises it, so
-// the next one claims nothing; RaiseRecentUID only raises; a mailbox record written before RecentUID existed reads
+// TestRecentMark: a read-write SELECT claims the messages above the mailbox's RecentUID and raises it, so the next
+// one claims nothing; RaiseRecentUID only raises; a mailbox record written before RecentUID existed reads
 // as 0.
 func TestRecentMark(t *testing.T) {
 	s := newTestStore(t)
@@ -557,18 +548,15 @@ func TestRecentMark(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	claim := func() uint32 {
-		var before uint32
-		if err := s.WithRecentSnapshot(inbox.ID, func(mb Mailbox, uids []uint32) error {
-			before = mb.RecentUID
-			return nil
-		}); err != nil {
+	claim := func() RecentClaim {
+		c, err := s.ClaimRecent(inbox.ID)
+		if err != nil {
 			t.Fatal(err)
 		}
-		return before
+		return c
 	}
-	if first, second := claim(), claim(); first != 0 || second != 3 {
-		t.Errorf("marks seen by two SELECTs: %d, %d; want 0, 3", first, second)
+	if first, second := claim(), claim(); first != (RecentClaim{0, 3}) || second != (RecentClaim{3, 3}) {
+		t.Errorf("claims of two SELECTs: %+v, %+v; want (0, 3], then nothing", first, second)
 	}
 	if n, err := s.CountUIDsAbove(inbox.ID, 1); err != nil || n != 2 {
 		t.Errorf("CountUIDsAbove(1) = %d, %v", n, err)

@@ -1,0 +1,65 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// BenchmarkDeliverParallel delivers 20 KiB messages, one recipient each, from several goroutines at once, the way
+// concurrent SMTP connections do, with real fsync: the figure group commit exists for.
+func BenchmarkDeliverParallel(b *testing.B) {
+	for _, writers := range []int{1, 8, 32} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) { benchDeliverParallel(b, writers) })
+	}
+}
+
+func benchDeliverParallel(b *testing.B, writers int) {
+	s, err := Open(filepath.Join(b.TempDir(), "mail.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.AddDomain("example.gov.vn"); err != nil {
+		b.Fatal(err)
+	}
+	accounts := make([]uint64, 8)
+	for i := range accounts {
+		a, err := s.AddAccount(Account{Address: fmt.Sprintf("user%d@example.gov.vn", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		accounts[i] = a.ID
+	}
+	padding := bytes.Repeat([]byte("Nội dung báo cáo tuần của phòng hành chính.\r\n"), 20<<10/48)
+	before := commitCount(s)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	b.ResetTimer()
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := next.Add(1); n <= int64(b.N); n = next.Add(1) {
+				body := append(fmt.Appendf(nil, "Subject: Báo cáo %d\r\n\r\n", n), padding...)
+				copies := []Copy{{AccountID: accounts[n%int64(len(accounts))]}}
+				if _, err := s.Deliver(NewMessage{Body: body}, copies); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64(commitCount(s)-before)/float64(b.N), "commits/msg")
+}
