@@ -171,18 +171,27 @@ func (b *imapBench) search(criteria *imap.SearchCriteria, hits *int) func() (str
 	}
 }
 
-// stores times adding \Seen to every message and removing it again, which leaves the mailbox as it was.
+// stores times adding \Seen to every message and removing it again, in turn, so that each run changes every
+// message (a server need not answer for flags that did not change) and the mailbox is left as it was.
 func (b *imapBench) stores() error {
-	for _, op := range []imap.StoreFlagsOp{imap.StoreFlagsAdd, imap.StoreFlagsDel} {
-		sign := map[imap.StoreFlagsOp]string{imap.StoreFlagsAdd: "+", imap.StoreFlagsDel: "-"}[op]
-		err := b.timed("UID STORE 1:* "+sign+"FLAGS (\\Seen)", func() (string, error) {
-			msgs, err := b.c.Store(allUIDs, &imap.StoreFlags{Op: op, Flags: []imap.Flag{imap.FlagSeen}}, nil).Collect()
-			return fmt.Sprintf("%d FETCH responses", len(msgs)), err
-		})
-		if err != nil {
-			return err
+	add := opResult{Name: "UID STORE 1:* +FLAGS (\\Seen)"}
+	del := opResult{Name: "UID STORE 1:* -FLAGS (\\Seen)"}
+	for range max(b.cfg.Repeat, 1) {
+		for _, op := range []*opResult{&add, &del} {
+			flags := &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}}
+			if op == &del {
+				flags.Op = imap.StoreFlagsDel
+			}
+			start := time.Now()
+			msgs, err := b.c.Store(allUIDs, flags, nil).Collect()
+			op.Samples = append(op.Samples, time.Since(start))
+			if err != nil {
+				return fmt.Errorf("%s: %w", op.Name, err)
+			}
+			op.Detail = fmt.Sprintf("%d FETCH responses", len(msgs))
 		}
 	}
+	b.res.Ops = append(b.res.Ops, add, del)
 	return nil
 }
 

@@ -22,8 +22,7 @@ func messageCount(c *imapclient.Client, mailbox string) (int, error) {
 	return int(*st.NumMessages), nil
 }
 
-// emptyMailbox deletes every message of a mailbox (STORE 1:* +FLAGS.SILENT (\Deleted), EXPUNGE), leaving it
-// selected (UNSELECT is an extension not every server has).
+// emptyMailbox deletes every message of a mailbox (STORE 1:* +FLAGS.SILENT (\Deleted), CLOSE).
 func emptyMailbox(c *imapclient.Client, mailbox string) error {
 	sel, err := c.Select(mailbox, nil).Wait()
 	if err != nil {
@@ -34,9 +33,11 @@ func emptyMailbox(c *imapclient.Client, mailbox string) error {
 		if err := c.Store(allUIDs, flags, nil).Close(); err != nil {
 			return fmt.Errorf("STORE \\Deleted in %s: %w", mailbox, err)
 		}
-		if err := c.Expunge().Close(); err != nil {
-			return fmt.Errorf("EXPUNGE %s: %w", mailbox, err)
-		}
+	}
+	// CLOSE expunges and leaves the mailbox: Dovecot answers STATUS of the selected mailbox from the session's
+	// view, which a later STATUS poll would never see grow.
+	if err := c.UnselectAndExpunge().Wait(); err != nil {
+		return fmt.Errorf("CLOSE %s: %w", mailbox, err)
 	}
 	return nil
 }
