@@ -10,37 +10,34 @@ import (
 // provinceSpan is the time over which a mailbox's messages are dated, oldest first, ending at the generation.
 const provinceSpan = 3 * 365 * 24 * time.Hour
 
-// batch is the parsed messages of one AppendMany.
-type batch struct {
+// appendGroup is the parsed messages of one AppendMany: one mailbox's.
+type appendGroup struct {
 	mailboxID uint64
 	msgs      []store.AppendMessage
 }
 
-// messages appends what each planned INBOX lacks. The planner generates and parses the next batch on every
-// core while this one is written; three batches at most are in memory.
+// messages appends what each planned INBOX lacks. The planner generates and parses the next batch (up to
+// provinceBatchMessages messages, of one mailbox or of many small ones) on every core while this one is written;
+// three batches at most are in memory.
 func (g *generator) messages(plan []provinceAccount) error {
-	batches := make(chan batch, 1)
+	batches := make(chan []appendGroup, 1)
 	errc := make(chan error, 1)
 	go func() { errc <- g.plan(plan, batches) }()
 	var written int
 	interval, intervalStart := 0, time.Now()
-	lastLog := time.Now()
 	for b := range batches {
-		msgs := b.msgs
-		if _, err := g.st.AppendMany(b.mailboxID, msgs, nil); err != nil {
+		n, err := g.write(b)
+		if err != nil {
 			for range batches { // let the planner finish
 			}
 			<-errc
-			return fmt.Errorf("append to mailbox %d: %w", b.mailboxID, err)
+			return err
 		}
-		for _, m := range msgs {
-			g.res.Bytes += int64(len(m.Body))
-		}
-		written += len(msgs)
-		interval += len(msgs)
-		if time.Since(lastLog) >= progressEvery {
+		written += n
+		interval += n
+		if time.Since(intervalStart) >= progressEvery {
 			g.progress(interval, time.Since(intervalStart), written)
-			interval, intervalStart, lastLog = 0, time.Now(), time.Now()
+			interval, intervalStart = 0, time.Now()
 		}
 	}
 	if interval > 0 {
@@ -48,6 +45,21 @@ func (g *generator) messages(plan []provinceAccount) error {
 	}
 	g.res.Appended = written
 	return <-errc
+}
+
+// write appends a batch, one transaction per mailbox.
+func (g *generator) write(b []appendGroup) (int, error) {
+	n := 0
+	for _, grp := range b {
+		if _, err := g.st.AppendMany(grp.mailboxID, grp.msgs, nil); err != nil {
+			return n, fmt.Errorf("append to mailbox %d: %w", grp.mailboxID, err)
+		}
+		for _, m := range grp.msgs {
+			g.res.Bytes += int64(len(m.Body))
+		}
+		n += len(grp.msgs)
+	}
+	return n, nil
 }
 
 // progress logs an interval's rate and remembers the first and the last.
@@ -60,9 +72,16 @@ func (g *generator) progress(n int, d time.Duration, total int) {
 	g.logf("messages +%d (%d this run): %.0f msgs/s, %s of bodies", n, total, r, mib(g.res.Bytes))
 }
 
+// pending is the messages planned for the next batch and the mailbox of each.
+type pending struct {
+	specs     []messageSpec
+	mailboxes []uint64
+}
+
 // plan sends the batches of messages each planned INBOX lacks and closes batches.
-func (g *generator) plan(plan []provinceAccount, batches chan<- batch) error {
+func (g *generator) plan(plan []provinceAccount, batches chan<- []appendGroup) error {
 	defer close(batches)
+	var p pending
 	for _, a := range plan {
 		addr := a.local + "@" + g.cfg.Domain
 		acct, err := g.st.Account(addr)
@@ -74,15 +93,32 @@ func (g *generator) plan(plan []provinceAccount, batches chan<- batch) error {
 			return fmt.Errorf("%s: %w", addr, err)
 		}
 		step := provinceSpan / time.Duration(max(a.messages, 1))
-		var specs []messageSpec
 		for i := int(inbox.Messages); i < a.messages; i++ {
-			specs = append(specs, messageSpec{Seed: g.cfg.Seed, Index: i, Size: g.cfg.Size, From: "vanthu@" + g.cfg.Domain,
+			p.specs = append(p.specs, messageSpec{Seed: g.cfg.Seed, Index: i, Size: g.cfg.Size, From: "vanthu@" + g.cfg.Domain,
 				To: addr, Marked: marked(i), Date: g.start.Add(-provinceSpan + time.Duration(i)*step).Truncate(time.Second)})
-			if len(specs) == provinceBatchMessages || len(specs)*g.cfg.Size >= provinceBatchBytes || i == a.messages-1 {
-				batches <- batch{mailboxID: inbox.ID, msgs: parseAll(specs)}
-				specs = nil
+			p.mailboxes = append(p.mailboxes, inbox.ID)
+			if len(p.specs) == provinceBatchMessages || len(p.specs)*g.cfg.Size >= provinceBatchBytes {
+				batches <- p.parse()
+				p = pending{}
 			}
 		}
 	}
+	if len(p.specs) > 0 {
+		batches <- p.parse()
+	}
 	return nil
+}
+
+// parse generates and parses the pending messages and groups them by mailbox.
+func (p pending) parse() []appendGroup {
+	msgs := parseAll(p.specs)
+	var groups []appendGroup
+	for i, m := range msgs {
+		if len(groups) == 0 || groups[len(groups)-1].mailboxID != p.mailboxes[i] {
+			groups = append(groups, appendGroup{mailboxID: p.mailboxes[i]})
+		}
+		last := &groups[len(groups)-1]
+		last.msgs = append(last.msgs, m)
+	}
+	return groups
 }
