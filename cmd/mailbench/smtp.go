@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -220,17 +221,14 @@ func (r smtpResult) report(w io.Writer, label string) {
 // e2eRate is a run's end to end messages per second.
 func (r smtpResult) e2eRate() float64 { return rate(r.Sent, r.E2E) }
 
-// summarize prints the median of several runs' rates.
+// summarize prints the run whose e2e rate is the median of several.
 func summarize(w io.Writer, runs []smtpResult) {
 	if len(runs) < 2 {
 		return
 	}
-	e2e := make([]float64, len(runs))
-	for i, r := range runs {
-		e2e[i] = r.e2eRate()
-	}
-	slices.Sort(e2e)
-	fmt.Fprintf(w, "median of %d runs: e2e %.0f msgs/s\n", len(runs), e2e[len(e2e)/2])
+	sorted := slices.Clone(runs)
+	slices.SortFunc(sorted, func(a, b smtpResult) int { return cmp.Compare(a.e2eRate(), b.e2eRate()) })
+	sorted[len(sorted)/2].report(w, fmt.Sprintf("median of %d runs (by e2e)", len(runs)))
 }
 
 var errFailures = errors.New("some deliveries failed")
