@@ -231,4 +231,4 @@ func summarize(w io.Writer, runs []smtpResult) {
 	sorted[len(sorted)/2].report(w, fmt.Sprintf("median of %d runs (by e2e)", len(runs)))
 }
 
-var errFailures = errors.New("some deliveries failed")
+var errFailures = errors.New("some operations failed (see above)")
