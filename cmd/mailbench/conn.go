@@ -3,11 +3,13 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -88,17 +90,36 @@ func dialIMAP(t target, mode tlsMode) (*imapclient.Client, error) {
 	return c, nil
 }
 
-// loginIMAP connects and logs in as user.
+// loginIMAP connects and logs in as user, trying again as a mail client does while the server answers
+// NO [UNAVAILABLE] (RFC 5530: busy, try later), a bounded number of times.
 func loginIMAP(t target, mode tlsMode, user string) (*imapclient.Client, error) {
-	c, err := dialIMAP(t, mode)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.Login(user, t.Password).Wait(); err != nil {
+	for attempt := 1; ; attempt++ {
+		c, err := dialIMAP(t, mode)
+		if err != nil {
+			return nil, err
+		}
+		err = c.Login(user, t.Password).Wait()
+		if err == nil {
+			return c, nil
+		}
 		c.Close()
-		return nil, fmt.Errorf("IMAP LOGIN %s: %w", user, err)
+		if !unavailable(err) || attempt == loginAttempts {
+			return nil, fmt.Errorf("IMAP LOGIN %s: %w", user, err)
+		}
+		time.Sleep(loginRetryWait)
 	}
-	return c, nil
+}
+
+// How often and after how long loginIMAP tries a refused LOGIN again.
+const (
+	loginAttempts  = 20
+	loginRetryWait = 2 * time.Second
+)
+
+// unavailable says whether err is a NO [UNAVAILABLE] response.
+func unavailable(err error) bool {
+	var ie *imap.Error
+	return errors.As(err, &ie) && ie.Code == imap.ResponseCodeUnavailable
 }
 
 // smtpSession is how an SMTP connection is opened: plain MX, or submission with AUTH PLAIN as User.

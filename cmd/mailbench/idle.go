@@ -96,7 +96,7 @@ func closeIdle(sessions []*idleSession) {
 
 func (r idleResult) report(w io.Writer, cfg idleConfig) {
 	fmt.Fprintf(w, "idle: %d of %d connections (%s) logged in, INBOX selected, in IDLE for %v\n", r.Held, cfg.Conns, cfg.TLS, cfg.Hold)
-	if r.Before.Procs == 0 || r.Held == 0 {
+	if r.Before.Procs == 0 || r.During.Procs == 0 || r.Held == 0 {
 		return
 	}
 	per := func(before, during int64) string {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-imap/v2"
 
 	"mailserver/internal/admin"
 	"mailserver/internal/config"
@@ -266,5 +269,15 @@ func TestHelp(t *testing.T) {
 		if err := run(context.Background(), []string{c.name, "-h"}, &out, &out); err == nil || !errors.Is(err, flag.ErrHelp) {
 			t.Errorf("%s -h: %v", c.name, err)
 		}
+	}
+}
+
+// TestUnavailableIsRetried: a LOGIN refused with NO [UNAVAILABLE] (the server is busy) is tried again; other
+// refusals are not.
+func TestUnavailableIsRetried(t *testing.T) {
+	busy := fmt.Errorf("login: %w", &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable})
+	wrong := &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed}
+	if !unavailable(busy) || unavailable(wrong) || unavailable(errors.New("EOF")) {
+		t.Error("unavailable")
 	}
 }
