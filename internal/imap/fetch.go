@@ -279,6 +279,10 @@ func (s *session) fetchMessage(w *imapserver.FetchWriter, sel *selection, seq ui
 		resp.WriteBodyStructure(body.structure(m.Size))
 	}
 	if err := s.writeSections(resp, m, body, o); err != nil {
+		// The response is cut short, and the error ends the command; closing it still releases the connection's
+		// writer, which the end of the command waits for (a client that stopped reading would otherwise hold
+		// its connection and goroutine for ever once a write timed out mid-literal).
+		resp.Close()
 		return err
 	}
 	return resp.Close()

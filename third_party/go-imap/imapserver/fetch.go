@@ -127,7 +127,7 @@ func (c *Conn) useBatchWriter() (restore func()) {
 	if prev != nil {
 		bw.Reset(prev)
 	} else {
-		bw.Reset(c.out)
+		bw.Reset(deadlineWriter{c})
 	}
 	c.bw, c.batch = bw, bw
 	c.encMutex.Unlock()
