@@ -259,14 +259,6 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// decodedMeta holds a decoded Meta with its envelope and first parts in one allocation: a FETCH of ENVELOPE and
-// BODYSTRUCTURE decodes the meta of every message of a mailbox, and most messages have at most three parts.
-type decodedMeta struct {
-	meta     Meta
-	envelope imap.Envelope
-	parts    [3]Part
-}
-
 // DecodeMeta decodes what Meta produced. b is copied once (strings share
 // that copy), so it may be memory that is only valid during a bbolt
 // transaction.
@@ -277,12 +269,10 @@ func DecodeMeta(b []byte) (*Meta, error) {
 	if b[0] != metaVersion {
 		return nil, fmt.Errorf("decode message meta: unknown version %d", b[0])
 	}
-	a := &decodedMeta{}
-	d := decoder{s: string(b[1:]), parts: a.parts[:0]}
-	m := &a.meta
-	m.Date = d.time()
+	d := decoder{s: string(b[1:])}
+	m := &Meta{Date: d.time()}
 	d.date = m.Date
-	m.Envelope = d.envelopeInto(&a.envelope)
+	m.Envelope = d.envelope()
 	m.Root = d.part(0)
 	if d.err != nil {
 		return nil, fmt.Errorf("decode message meta: %w", d.err)

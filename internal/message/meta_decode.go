@@ -15,20 +15,10 @@ var errTruncated = errors.New("truncated or corrupt")
 // substring of it and costs no allocation. The first error sticks; later reads
 // return zero values.
 type decoder struct {
-	s     string
-	i     int
-	err   error
-	date  time.Time
-	parts []Part // room for parts allocated with the Meta; newPart takes from it before allocating
-}
-
-// newPart returns a zero Part from d.parts while there is room, a new one after.
-func (d *decoder) newPart() *Part {
-	if len(d.parts) < cap(d.parts) {
-		d.parts = d.parts[:len(d.parts)+1]
-		return &d.parts[len(d.parts)-1]
-	}
-	return new(Part)
+	s    string
+	i    int
+	err  error
+	date time.Time
 }
 
 func (d *decoder) fail() {
@@ -143,11 +133,8 @@ func zone(name string, off int) *time.Location {
 	return time.FixedZone(name, off) // cached by the runtime for whole hours without a name
 }
 
-func (d *decoder) envelope() *imap.Envelope { return d.envelopeInto(new(imap.Envelope)) }
-
-// envelopeInto decodes an envelope into env, which it returns.
-func (d *decoder) envelopeInto(env *imap.Envelope) *imap.Envelope {
-	env.Date, env.Subject = d.time(), d.str()
+func (d *decoder) envelope() *imap.Envelope {
+	env := &imap.Envelope{Date: d.time(), Subject: d.str()}
 	env.From = d.addrs()
 	env.Sender, env.ReplyTo = env.From, env.From
 	if d.uvarint() != 0 {
@@ -193,8 +180,7 @@ func (d *decoder) part(depth int) *Part {
 		return nil
 	}
 	flags := d.uvarint()
-	p := d.newPart()
-	p.Type, p.Subtype, p.Encoding = d.str(), d.str(), d.str()
+	p := &Part{Type: d.str(), Subtype: d.str(), Encoding: d.str()}
 	if flags&hasParams != 0 {
 		p.Params = d.params()
 	}
