@@ -100,11 +100,11 @@ func fetchUIDs(w *imapserver.FetchWriter, refs []msgRef) error {
 
 // fetchRefs writes the FETCH responses of refs, in batches, leaving out those unchanged since CHANGEDSINCE.
 func (s *session) fetchRefs(w *imapserver.FetchWriter, sel *selection, refs []msgRef, plan fetchPlan) error {
-	var arena []byte // the prepared sections of a batch; reused by the next one
+	reuse := &fetchedBatch{} // what a batch held, reused by the next one once its responses are written
 	plan.enabled = s.conn.EnabledCaps()
 	for start := 0; start < len(refs); {
 		batch := refs[start:min(start+fetchBatch, len(refs))]
-		fb, prepErr := s.readBatch(sel, refUIDs(batch), plan, arena[:0])
+		fb, prepErr := s.readBatch(sel, refUIDs(batch), plan, reuse)
 		if fb == nil {
 			return prepErr
 		}
@@ -122,7 +122,7 @@ func (s *session) fetchRefs(w *imapserver.FetchWriter, sel *selection, refs []ms
 		if prepErr != nil {
 			return prepErr // after the responses of the messages before the one that failed
 		}
-		arena = fb.arena
+		reuse = fb
 	}
 	return nil
 }
@@ -136,10 +136,15 @@ type fetchedBatch struct {
 }
 
 // readBatch reads the messages of uids, as many as fetchBatchBytes allows, and prepares everything their responses
-// need but a large whole-message literal (streamed afterwards) while the transaction lasts. A message whose sections
-// cannot be prepared ends the batch before it, with the error.
-func (s *session) readBatch(sel *selection, uids []uint32, plan fetchPlan, arena []byte) (*fetchedBatch, error) {
-	fb := &fetchedBatch{arena: arena}
+// need but a large whole-message literal (streamed afterwards) while the transaction lasts, in the memory of the
+// batch before, whose responses are written. A message whose sections cannot be prepared ends the batch before it,
+// with the error.
+func (s *session) readBatch(sel *selection, uids []uint32, plan fetchPlan, reuse *fetchedBatch) (*fetchedBatch, error) {
+	fb := &fetchedBatch{arena: reuse.arena[:0], msgs: reuse.msgs[:0], bodies: reuse.bodies[:0]}
+	if fb.msgs == nil {
+		fb.msgs = make([]store.Message, 0, len(uids))
+		fb.bodies = make([]*preparedBody, 0, len(uids))
+	}
 	prepared := 0
 	var prepErr error
 	opts := store.FetchOptions{Meta: plan.meta, Header: plan.header}
@@ -279,6 +284,10 @@ func (s *session) fetchMessage(w *imapserver.FetchWriter, sel *selection, seq ui
 		resp.WriteBodyStructure(body.structure(m.Size))
 	}
 	if err := s.writeSections(resp, m, body, o); err != nil {
+		// The response is cut short, and the error ends the command; closing it still releases the connection's
+		// writer, which the end of the command waits for (a client that stopped reading would otherwise hold
+		// its connection and goroutine for ever once a write timed out mid-literal).
+		resp.Close()
 		return err
 	}
 	return resp.Close()

@@ -54,12 +54,19 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	if flags.Silent && !condStore {
 		return nil
 	}
-	seqs := seqByUID(refs)
+	// changed follows refs' order, leaving some out: each one's sequence number is found walking refs along.
+	at := 0
 	for _, fc := range changed {
+		for at < len(refs) && refs[at].uid != fc.UID {
+			at++
+		}
+		if at == len(refs) {
+			break
+		}
 		if err := s.announceKeywords(w, sel, fc.Flags); err != nil {
 			return err
 		}
-		resp := w.CreateMessage(seqs[fc.UID])
+		resp := w.CreateMessage(refs[at].seq)
 		if withUID || condStore {
 			resp.WriteUID(imap.UID(fc.UID))
 		}

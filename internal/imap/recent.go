@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -146,12 +147,18 @@ func (s *session) statusRecent(mb store.Mailbox) (uint32, error) {
 
 // shownFlags are a message's flags as this session's FETCH shows them: with \Recent for an IMAP4rev1 client when
 // the message is recent here.
+// The enabled extensions are only looked at for a recent message: reading them copies a map.
 func (s *session) shownFlags(sel *selection, uid uint32, flags []string) []imap.Flag {
-	out := imapFlags(flags)
 	if sel.recent.has(uid) && !s.conn.EnabledCaps().Has(imap.CapIMAP4rev2) {
-		out = append(out, flagRecent)
+		return append(imapFlags(flags), flagRecent)
 	}
-	return out
+	return asIMAPFlags(flags)
+}
+
+// asIMAPFlags is flags as a []imap.Flag (a string type) without a copy, for a response to write: STORE and FETCH
+// over a whole mailbox would otherwise allocate a list per message.
+func asIMAPFlags(flags []string) []imap.Flag {
+	return unsafe.Slice((*imap.Flag)(unsafe.SliceData(flags)), len(flags))
 }
 
 // isRecentFlag reports whether f is \Recent, which only the server sets (SEARCH RECENT, NEW, OLD).

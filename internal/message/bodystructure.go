@@ -61,6 +61,7 @@ func bodyStructure(p *Part, depth int) imap.BodyStructure {
 				Location:    p.Location,
 			},
 		}
+		mp.Children = make([]imap.BodyStructure, 0, len(p.Children))
 		for _, c := range p.Children {
 			mp.Children = append(mp.Children, bodyStructure(c, depth+1))
 		}

@@ -347,7 +347,7 @@ func readChunks(chunks *bolt.Cursor, id BodyID, seq uint64, size int64, p []byte
 
 // chunkAt is the rest of the chunk that holds byte pos of the body stored under seq, from pos on.
 func chunkAt(chunks *bolt.Cursor, id BodyID, seq uint64, pos int64) ([]byte, error) {
-	c := seekGet(chunks, chunkKey(seq, uint32(pos/ChunkSize)))
+	c := nextOrSeekGet(chunks, chunkKey(seq, uint32(pos/ChunkSize)))
 	within := pos % ChunkSize
 	if c == nil || within >= int64(len(c)) {
 		return nil, fmt.Errorf("body %s: chunk %d missing", id, pos/ChunkSize)
@@ -363,6 +363,18 @@ func seekGet(c *bolt.Cursor, key []byte) []byte {
 		return nil
 	}
 	return v
+}
+
+// nextOrSeekGet is seekGet for lookups that mostly go forward one key at a time: the chunks of a body in order,
+// then the first chunk of the next message's body, whose sequence number is usually the next one (mail is stored
+// in the order it comes, and a mailbox is read in UID order). One step of the cursor is tried before a search from
+// the root, which cost a FETCH of the headers of 100,000 messages nearly half its time. A cursor not positioned
+// yet, or one whose next key is another, falls back to the search.
+func nextOrSeekGet(c *bolt.Cursor, key []byte) []byte {
+	if k, v := c.Next(); bytes.Equal(k, key) {
+		return v
+	}
+	return seekGet(c, key)
 }
 
 // eofAfter is io.ReaderAt's result for a read of want bytes that got n.

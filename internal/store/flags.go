@@ -76,6 +76,24 @@ func (fs *flagSet) removeKeyword(k string) {
 }
 
 func (fs flagSet) list() []string {
+	if len(fs.keywords) == 0 && fs.bits < uint64(len(systemFlagLists)) {
+		return systemFlagLists[fs.bits]
+	}
+	return fs.newList()
+}
+
+// systemFlagLists is the list of every combination of system flags, shared by the messages that have no keyword
+// (most of them): reading or changing the flags of a mailbox then allocates no list per message. Each has its
+// length as capacity, so a caller appending to one gets a copy.
+var systemFlagLists = func() (lists [flagDraft << 1][]string) {
+	for bits := range lists {
+		l := flagSet{bits: uint64(bits)}.newList()
+		lists[bits] = l[:len(l):len(l)]
+	}
+	return lists
+}()
+
+func (fs flagSet) newList() []string {
 	out := make([]string, 0, len(fs.keywords)+2)
 	for _, sf := range systemFlags {
 		if fs.bits&sf.bit != 0 {

@@ -307,7 +307,7 @@ func (s *Store) SetFlagsUnchangedSince(mailboxID uint64, uids []uint32, op FlagO
 	origin any) (out []FlagChange, modified []uint32, err error) {
 	req := parseFlags(flags)
 	err = s.update(func(tx *bolt.Tx, ch *changes) error {
-		out, modified = nil, nil
+		out, modified = make([]FlagChange, 0, len(uids)), nil
 		mb, err := getMailboxByID(tx, mailboxID)
 		if err != nil {
 			return err
@@ -335,7 +335,12 @@ func (s *Store) SetFlagsUnchangedSince(mailboxID uint64, uids []uint32, op FlagO
 				if err := b.Put(u32key(uid), encodeEntry(e)); err != nil {
 					return err
 				}
+				if changed == nil {
+					changed = make([]FlagChange, 0, len(uids)-len(out))
+				}
 				changed = append(changed, FlagChange{UID: uid, Flags: next.list(), ModSeq: e.modSeq})
+				out = append(out, changed[len(changed)-1])
+				return nil
 			}
 			out = append(out, FlagChange{UID: uid, Flags: e.flags.list(), ModSeq: e.modSeq})
 			return nil

@@ -56,6 +56,9 @@ type Conn struct {
 	bw       *bufio.Writer
 	batch    *bufio.Writer // bw while a FETCH gathers its responses (useBatchWriter): not released after each one
 	encMutex sync.Mutex
+	// writeTimeout is how long one write to the stream may block: respWriteTimeout, or literalWriteTimeout
+	// while a literal is written. Under encMutex.
+	writeTimeout time.Duration
 
 	mutex   sync.Mutex
 	conn    net.Conn
@@ -85,6 +88,8 @@ func newConn(c net.Conn, server *Server) *Conn {
 		in:      inputReader{src: rw},
 		out:     rw,
 		enabled: make(imap.CapSet),
+
+		writeTimeout: respWriteTimeout,
 	}
 }
 
@@ -155,7 +160,7 @@ func (c *Conn) releaseReader() {
 func (c *Conn) writer() *bufio.Writer {
 	if c.bw == nil {
 		c.bw = writerPool.Get().(*bufio.Writer)
-		c.bw.Reset(c.out)
+		c.bw.Reset(deadlineWriter{c})
 	}
 	return c.bw
 }
@@ -180,8 +185,23 @@ func (c *Conn) setStream(rw io.ReadWriter) {
 		c.br.Reset(&c.in)
 	}
 	if c.bw != nil {
-		c.bw.Reset(rw)
+		c.bw.Reset(deadlineWriter{c})
 	}
+}
+
+// deadlineWriter is what the connection's buffered writers write to: each write to the stream gets a deadline
+// of its own, so a client that stops reading cannot hold the connection longer than writeTimeout, and there is
+// no deadline outside a write (a STARTTLS handshake or a close_notify written by the TLS layer never meets a
+// stale one). Setting a deadline costs a timer update, so it is done once per write of the buffer to the
+// stream, not once per response: a FETCH of many messages gathers thousands of responses in one write.
+type deadlineWriter struct{ c *Conn }
+
+// Write is called with encMutex held (every write to bw is).
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	w.c.setWriteTimeout(w.c.writeTimeout)
+	n, err := w.c.out.Write(p)
+	w.c.setWriteTimeout(0)
+	return n, err
 }
 
 // NetConn returns the underlying connection that is wrapped by the IMAP
@@ -739,7 +759,7 @@ func newResponseEncoder(conn *Conn) *responseEncoder {
 	conn.encMutex.Lock() // released by responseEncoder.end
 	wireEnc := imapwire.NewEncoder(conn.writer(), imapwire.ConnSideServer)
 	wireEnc.QuotedUTF8 = quotedUTF8
-	conn.setWriteTimeout(respWriteTimeout)
+	conn.writeTimeout = respWriteTimeout // in case a literal before ended without its Close
 	return &responseEncoder{
 		Encoder: wireEnc,
 		conn:    conn,
@@ -751,13 +771,12 @@ func (enc *responseEncoder) end() {
 		panic("imapserver: responseEncoder.end called twice")
 	}
 	enc.Encoder = nil
-	enc.conn.setWriteTimeout(0)
 	enc.conn.releaseWriter()
 	enc.conn.encMutex.Unlock()
 }
 
 func (enc *responseEncoder) Literal(size int64) io.WriteCloser {
-	enc.conn.setWriteTimeout(literalWriteTimeout)
+	enc.conn.writeTimeout = literalWriteTimeout
 	return literalWriter{
 		WriteCloser: enc.Encoder.Literal(size, nil),
 		conn:        enc.conn,
@@ -770,7 +789,7 @@ type literalWriter struct {
 }
 
 func (lw literalWriter) Close() error {
-	lw.conn.setWriteTimeout(respWriteTimeout)
+	lw.conn.writeTimeout = respWriteTimeout
 	return lw.WriteCloser.Close()
 }
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -127,7 +127,7 @@ func (c *Conn) useBatchWriter() (restore func()) {
 	if prev != nil {
 		bw.Reset(prev)
 	} else {
-		bw.Reset(c.out)
+		bw.Reset(deadlineWriter{c})
 	}
 	c.bw, c.batch = bw, bw
 	c.encMutex.Unlock()
@@ -744,17 +744,23 @@ func writeBodyFldParam(enc *imapwire.Encoder, params map[string]string) {
 		return
 	}
 
-	var l []string
+	// The keys are sorted in a buffer on the stack: a part has a handful of parameters, and a FETCH BODYSTRUCTURE
+	// of a whole mailbox writes them for every part of every message.
+	var buf [8]string
+	l := buf[:0]
 	for k := range params {
 		l = append(l, k)
 	}
-	sort.Strings(l)
+	slices.Sort(l)
 
-	enc.List(len(l), func(i int) {
-		k := l[i]
-		v := params[k]
-		enc.String(k).SP().String(v)
-	})
+	enc.Special('(')
+	for i, k := range l {
+		if i > 0 {
+			enc.SP()
+		}
+		enc.String(k).SP().String(params[k])
+	}
+	enc.Special(')')
 }
 
 func writeBodyFldDsp(enc *imapwire.Encoder, disp *imap.BodyStructureDisposition) {

@@ -129,7 +129,7 @@ func (enc *Encoder) Quoted(s string) *Encoder {
 	w := enc.w
 	w.WriteByte('"')
 	for {
-		i := strings.IndexAny(s, `"\`)
+		i := indexQuotedSpecial(s)
 		if i < 0 {
 			break
 		}
@@ -143,6 +143,18 @@ func (enc *Encoder) Quoted(s string) *Encoder {
 		enc.err = err
 	}
 	return enc
+}
+
+// indexQuotedSpecial is the index of the first '"' or '\\' in s, the characters a quoted string escapes, or -1.
+// A plain loop: strings.IndexAny builds a set for each call, which costs more than the short strings of an
+// ENVELOPE or BODYSTRUCTURE take to scan.
+func indexQuotedSpecial(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			return i
+		}
+	}
+	return -1
 }
 
 func (enc *Encoder) String(s string) *Encoder {
