@@ -199,16 +199,7 @@ func (t *Throttle) Check(ip, account string) (wait time.Duration, err error) {
 // Begin takes the next turn for a login from ip for account and counts it as in progress, or refuses it with a
 // *ThrottledError. Either argument may be empty when unknown.
 func (t *Throttle) Begin(ip, account string) (*Attempt, error) {
-	now := t.clock()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.pruneLocked(now)
-	ks := t.keysLocked(now, ip, account)
-	turns, err := t.turnsLocked(now, ks)
-	if err != nil {
-		return nil, err
-	}
-	return t.takeTurnLocked(now, ip, account, ks, turns), nil
+	return t.BeginUnlessProven(ip, account, func() bool { return false })
 }
 
 // BeginUnlessProven is Begin for a login whose password may be proven right without checking it: when the login
