@@ -41,7 +41,14 @@ func fastPolicy() auth.Policy {
 func newThrottledServer(t *testing.T, th *auth.Throttle) *testServer {
 	t.Helper()
 	ts := newTestServer(t, func(c *testConfig) { c.opts.Auth = auth.NewAuthenticator(c.opts.Store, th) })
-	hash, err := auth.Hasher{Time: 1, MemoryKiB: 64, Threads: 1}.Hash(testPassword)
+	ts.setPassword(t, auth.Hasher{Time: 1, MemoryKiB: 64, Threads: 1})
+	return ts
+}
+
+// setPassword stores testUser's testPassword hashed by h.
+func (ts *testServer) setPassword(t testing.TB, h auth.Hasher) {
+	t.Helper()
+	hash, err := h.Hash(testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +58,6 @@ func newThrottledServer(t *testing.T, th *auth.Throttle) *testServer {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return ts
 }
 
 // dialTLS connects to an implicit-TLS address of ts.
@@ -206,16 +212,7 @@ func TestParallelGuessesFromKnownAddressSpaced(t *testing.T) {
 // password verified, instead of counting as guesses in progress (the throttle refused all but a few).
 func TestParallelLoginsToOneAccount(t *testing.T) {
 	ts := newThrottledServer(t, auth.NewThrottleWithPolicy((&testClock{}).now, fastPolicy()))
-	hash, err := auth.DefaultHasher().Hash(testPassword) // a check long enough for the other logins to overlap it
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ts.st.UpdateAccount(testUser, func(a *store.Account) error {
-		a.PasswordHash = hash
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	ts.setPassword(t, auth.DefaultHasher()) // a check long enough for the other logins to overlap it
 	if codes := authenticateInParallel(t, ts, 50, testPassword); codes[""] != 50 {
 		t.Fatalf("50 parallel logins with the right password answered %v, want 50 OK", codes)
 	}
