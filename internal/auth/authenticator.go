@@ -50,6 +50,8 @@ type Authenticator struct {
 	// kdf checks a password against a stored hash: Verify, counted by tests. Immutable.
 	kdf func(encoded, password string) (bool, error)
 
+	flights *checkFlights // the logins being checked now, by account, for the logins that arrive meanwhile to wait for
+
 	dummyOnce sync.Once
 	dummy     string // a hash verified for unknown users, so they take as long as known ones
 }
@@ -58,24 +60,46 @@ type Authenticator struct {
 func NewAuthenticator(st *store.Store, throttle *Throttle) *Authenticator {
 	return &Authenticator{store: st, throttle: throttle, hasher: DefaultHasher(),
 		memory: semaphore.NewWeighted(VerifyMemoryBudget), budget: VerifyMemoryBudget, verifyWait: MaxVerifyWait,
-		cache: newCredentialCache(throttle.clock), kdf: Verify}
+		cache: newCredentialCache(throttle.clock), kdf: Verify, flights: newCheckFlights()}
 }
 
 // Authenticate returns the account for username (a full address) if password is right and the account may log in.
+//
+// A login to an account whose password is being checked by another login waits for that check first (at most
+// verifyWait, holding no memory and no throttle turn), so that a storm of logins with the same password runs
+// argon2id once and the rest find the password in the cache, instead of all counting as possible guesses in
+// progress and being refused by the throttle.
 func (a *Authenticator) Authenticate(remote net.Addr, username, password string) (store.Account, error) {
-	ip := netaddr.Host(remote)
 	address := loginKey(username)
-	attempt, err := a.throttle.Begin(ip, address)
-	if err != nil {
-		return store.Account{}, err
+	started := time.Now()
+	if land, led := a.flights.join(address, a.verifyWait); led {
+		defer land()
 	}
-	time.Sleep(attempt.Wait()) // at most Policy.MaxWait, well within the protocols' deadlines
+	memoryWait := a.verifyWait - time.Since(started) // one bound for all waiting on other logins' checks
 	acct, lookupErr := a.store.Account(address)
-	encoded := acct.PasswordHash
 	if lookupErr == nil && acct.Shared {
 		// Nobody logs in as a shared mailbox (it has no password): treat it like an unknown user.
 		lookupErr = fmt.Errorf("login %s: shared mailbox: %w", address, store.ErrAccountNotFound)
 	}
+	attempt, err := a.throttle.BeginUnlessProven(netaddr.Host(remote), address, func() bool {
+		// Only for an account that may log in, so that the throttle records no login a disabled one cannot make.
+		return lookupErr == nil && !acct.Disabled && a.cache.verified(address, acct.PasswordHash, password)
+	})
+	switch {
+	case err != nil:
+		return store.Account{}, err
+	case attempt == nil:
+		return a.upgradeHash(acct, password), nil
+	}
+	return a.check(attempt, address, acct, lookupErr, password, memoryWait)
+}
+
+// check verifies the password of a login that the throttle let through as attempt, once its turn comes, and ends
+// the attempt with the outcome.
+func (a *Authenticator) check(attempt *Attempt, address string, acct store.Account, lookupErr error,
+	password string, memoryWait time.Duration) (store.Account, error) {
+	time.Sleep(attempt.Wait()) // at most Policy.MaxWait, well within the protocols' deadlines
+	encoded := acct.PasswordHash
 	if lookupErr != nil {
 		if !errors.Is(lookupErr, store.ErrAccountNotFound) {
 			attempt.Release()
@@ -83,7 +107,7 @@ func (a *Authenticator) Authenticate(remote net.Addr, username, password string)
 		}
 		encoded = a.dummyHash()
 	}
-	ok, err := a.checkPassword(lookupErr == nil, address, encoded, password)
+	ok, err := a.checkPassword(lookupErr == nil, address, encoded, password, memoryWait)
 	switch {
 	case errors.Is(err, ErrBusy):
 		attempt.Release()
@@ -107,11 +131,11 @@ func (a *Authenticator) Authenticate(remote net.Addr, username, password string)
 // checkPassword reports whether password matches the stored hash encoded, from the cache of verified passwords
 // when it holds this one for address and this very hash, and otherwise with argon2id, remembering a match. known
 // is false for the dummy hash of an unknown user, which is never remembered. ErrBusy means nothing was checked.
-func (a *Authenticator) checkPassword(known bool, address, encoded, password string) (bool, error) {
+func (a *Authenticator) checkPassword(known bool, address, encoded, password string, memoryWait time.Duration) (bool, error) {
 	if known && a.cache.verified(address, encoded, password) {
 		return true, nil
 	}
-	ok, err := a.verify(encoded, password)
+	ok, err := a.verify(encoded, password, memoryWait)
 	if ok && err == nil && known {
 		a.cache.remember(address, encoded, password)
 	}
@@ -119,13 +143,13 @@ func (a *Authenticator) checkPassword(known bool, address, encoded, password str
 }
 
 // verify runs argon2id for password against encoded once the hash's memory fits in the budget, waiting at most
-// verifyWait for it (ErrBusy). The KDF's memory is garbage as soon as it returns: nothing here keeps it.
-func (a *Authenticator) verify(encoded, password string) (bool, error) {
+// wait for it (ErrBusy). The KDF's memory is garbage as soon as it returns: nothing here keeps it.
+func (a *Authenticator) verify(encoded, password string, wait time.Duration) (bool, error) {
 	params, _, _, err := decodeHash(encoded)
 	if err != nil {
 		return false, err
 	}
-	release, err := a.takeMemory(params.MemoryKiB, a.verifyWait)
+	release, err := a.takeMemory(params.MemoryKiB, wait)
 	if err != nil {
 		return false, err
 	}

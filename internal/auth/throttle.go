@@ -199,6 +199,20 @@ func (t *Throttle) Check(ip, account string) (wait time.Duration, err error) {
 // Begin takes the next turn for a login from ip for account and counts it as in progress, or refuses it with a
 // *ThrottledError. Either argument may be empty when unknown.
 func (t *Throttle) Begin(ip, account string) (*Attempt, error) {
+	return t.BeginUnlessProven(ip, account, func() bool { return false })
+}
+
+// BeginUnlessProven is Begin for a login whose password may be proven right without checking it: when the login
+// could start at once (no lockout, no turn to wait for), it asks proven, and if proven says yes it records a
+// successful login that takes no turn and returns a nil Attempt. Otherwise it takes the turn, as Begin does, in the
+// same critical section.
+//
+// This gives a guesser nothing. proven is asked only when the throttle would let a check start at once, and a no
+// takes the turn before the lock is let go, so each password asked about costs a turn just as one checked by
+// argon2id does: a burst of parallel guesses gets the same few immediate answers and the same spacing as before,
+// and a locked-out account answers nothing. A yes is a login with the right password, which Succeeded would
+// record anyway.
+func (t *Throttle) BeginUnlessProven(ip, account string, proven func() bool) (*Attempt, error) {
 	now := t.clock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -208,6 +222,15 @@ func (t *Throttle) Begin(ip, account string) (*Attempt, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !startOf(now, turns).After(now) && proven() {
+		t.succeededLocked(now, ks, nil, knownKey(ip, account))
+		return nil, nil
+	}
+	return t.takeTurnLocked(now, ip, account, ks, turns), nil
+}
+
+// takeTurnLocked begins an attempt on keys ks at their turns, counting it as in progress.
+func (t *Throttle) takeTurnLocked(now time.Time, ip, account string, ks []throttleKey, turns []time.Time) *Attempt {
 	start := startOf(now, turns)
 	a := &Attempt{t: t, keys: ks, spacing: make([]time.Duration, len(ks)), wait: start.Sub(now),
 		pair: knownKey(ip, account)}
@@ -218,7 +241,7 @@ func (t *Throttle) Begin(ip, account string) (*Attempt, error) {
 		f.turn = turns[i].Add(a.spacing[i])
 		f.inProgress++
 	}
-	return a, nil
+	return a
 }
 
 // turnsLocked returns when each key lets an attempt start, or the refusal when a key is locked out or the
@@ -302,14 +325,20 @@ func (a *Attempt) Succeeded() {
 	if !a.endLocked() {
 		return
 	}
-	for i, k := range a.keys {
-		if k.account {
+	t.succeededLocked(now, a.keys, a.spacing, a.pair)
+}
+
+// succeededLocked records a login on keys ks that took spacing on each (nil: no turn taken).
+func (t *Throttle) succeededLocked(now time.Time, ks []throttleKey, spacing []time.Duration, pair string) {
+	for i, k := range ks {
+		switch {
+		case k.account:
 			delete(t.entries, k.name)
-		} else {
-			t.giveBackLocked(k, a.spacing[i])
+		case spacing != nil:
+			t.giveBackLocked(k, spacing[i])
 		}
 	}
-	t.rememberLocked(now, a.pair)
+	t.rememberLocked(now, pair)
 }
 
 // Release ends an attempt that was neither a wrong password nor a login (a disabled account, a store failure).

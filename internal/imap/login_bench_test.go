@@ -7,7 +7,6 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mailserver/internal/auth"
-	"mailserver/internal/store"
 )
 
 // BenchmarkLogin is a connection that logs in and out through the real Authenticator, testUser's password hashed
@@ -19,16 +18,7 @@ func BenchmarkLogin(b *testing.B) {
 		authn = auth.NewAuthenticator(c.opts.Store, auth.NewThrottle(time.Now))
 		c.opts.Auth = authn
 	})
-	hash, err := auth.DefaultHasher().Hash(testPassword)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := ts.st.UpdateAccount(testUser, func(a *store.Account) error {
-		a.PasswordHash = hash
-		return nil
-	}); err != nil {
-		b.Fatal(err)
-	}
+	ts.setPassword(b, auth.DefaultHasher())
 	for _, cached := range []bool{false, true} {
 		b.Run(map[bool]string{false: "uncached", true: "cached"}[cached], func(b *testing.B) {
 			for b.Loop() {

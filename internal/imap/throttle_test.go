@@ -41,7 +41,14 @@ func fastPolicy() auth.Policy {
 func newThrottledServer(t *testing.T, th *auth.Throttle) *testServer {
 	t.Helper()
 	ts := newTestServer(t, func(c *testConfig) { c.opts.Auth = auth.NewAuthenticator(c.opts.Store, th) })
-	hash, err := auth.Hasher{Time: 1, MemoryKiB: 64, Threads: 1}.Hash(testPassword)
+	ts.setPassword(t, auth.Hasher{Time: 1, MemoryKiB: 64, Threads: 1})
+	return ts
+}
+
+// setPassword stores testUser's testPassword hashed by h.
+func (ts *testServer) setPassword(t testing.TB, h auth.Hasher) {
+	t.Helper()
+	hash, err := h.Hash(testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +58,6 @@ func newThrottledServer(t *testing.T, th *auth.Throttle) *testServer {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return ts
 }
 
 // dialTLS connects to an implicit-TLS address of ts.
@@ -125,32 +131,48 @@ func TestThrottledLoginAnsweredInTime(t *testing.T) {
 // NO [UNAVAILABLE] that the throttle refused it unchecked.
 func guessInParallel(t *testing.T, ts *testServer, n int) (checked, refused int) {
 	t.Helper()
+	codes := authenticateInParallel(t, ts, n, "wrong guess")
+	for code, count := range codes {
+		switch code {
+		case imap.ResponseCodeAuthenticationFailed:
+			checked += count
+		case imap.ResponseCodeUnavailable:
+			refused += count
+		default:
+			t.Errorf("%d guesses answered %q", count, code)
+		}
+	}
+	return checked, refused
+}
+
+// authenticateInParallel sends n AUTHENTICATE PLAIN for testUser with password at once, each on its own TLS
+// connection from 127.0.0.1 (all connected first, so that the logins overlap), and counts the replies by response
+// code ("" for OK).
+func authenticateInParallel(t *testing.T, ts *testServer, n int, password string) map[imap.ResponseCode]int {
+	t.Helper()
+	clients := make([]*imapclient.Client, n)
+	for i := range clients {
+		clients[i] = ts.dialTLS(t, ts.tlsAddr)
+	}
 	codes := make(chan imap.ResponseCode, n)
 	var wg sync.WaitGroup
-	for range n {
+	for _, c := range clients {
 		wg.Go(func() {
-			c, err := imapclient.DialTLS(ts.tlsAddr, &imapclient.Options{TLSConfig: ts.clientTL})
-			if err != nil {
-				t.Error(err)
-				return
+			err := c.Authenticate(sasl.NewPlainClient("", testUser, password))
+			if code := responseCode(err); err == nil || code != "" {
+				codes <- code
+			} else {
+				t.Errorf("AUTHENTICATE: %v", err)
 			}
-			defer c.Close()
-			codes <- responseCode(c.Authenticate(sasl.NewPlainClient("", testUser, "wrong guess")))
 		})
 	}
 	wg.Wait()
 	close(codes)
+	counts := make(map[imap.ResponseCode]int)
 	for code := range codes {
-		switch code {
-		case imap.ResponseCodeAuthenticationFailed:
-			checked++
-		case imap.ResponseCodeUnavailable:
-			refused++
-		default:
-			t.Errorf("a guess answered %q", code)
-		}
+		counts[code]++
 	}
-	return checked, refused
+	return counts
 }
 
 // spacedGuesses is how many guesses at one account a patient client gets checked in MaxWait: five free, then
@@ -182,5 +204,16 @@ func TestParallelGuessesFromKnownAddressSpaced(t *testing.T) {
 	if checked != spacedGuesses || refused != 30-spacedGuesses {
 		t.Fatalf("30 parallel guesses from a known address: %d checked, %d refused; want %d checked",
 			checked, refused, spacedGuesses)
+	}
+}
+
+// Fifty connections logging in to one account at once with its right password (a client reopening its
+// connections, mailbench logins) all get in: those that arrive while the first is checked wait for it and find the
+// password verified, instead of counting as guesses in progress (the throttle refused all but a few).
+func TestParallelLoginsToOneAccount(t *testing.T) {
+	ts := newThrottledServer(t, auth.NewThrottleWithPolicy((&testClock{}).now, fastPolicy()))
+	ts.setPassword(t, auth.DefaultHasher()) // a check long enough for the other logins to overlap it
+	if codes := authenticateInParallel(t, ts, 50, testPassword); codes[""] != 50 {
+		t.Fatalf("50 parallel logins with the right password answered %v, want 50 OK", codes)
 	}
 }
