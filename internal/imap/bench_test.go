@@ -32,24 +32,30 @@ func benchServer(b *testing.B) *testServer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	base := time.Date(2026, 1, 1, 8, 0, 0, 0, ict)
 	for i := range benchMessages {
-		topic := "Giấy mời họp giao ban tuần"
-		if i%100 == 0 {
-			topic = "Báo cáo quý I năm 2026"
-		}
-		raw := fmt.Appendf(nil, "From: =?UTF-8?Q?Ph=C3=B2ng_s=E1=BB=91_%d?= <phong%d@example.gov.vn>\r\n"+
-			"To: an@example.gov.vn\r\nSubject: %s (%d)\r\nDate: %s\r\nMessage-ID: <m%d@example.gov.vn>\r\n"+
-			"%sContent-Type: text/plain; charset=utf-8\r\n\r\nKính gửi anh chị, %s, số %d.\r\nTrân trọng.\r\n",
-			i%50, i%50, topic, i, base.Add(time.Duration(i)*time.Minute).Format(time.RFC1123Z), i, benchReferences(i),
-			topic, i)
-		p := message.Parse(raw)
-		msg := store.NewMessage{Body: raw, Meta: p.Meta(), Text: p.SearchText(), InternalDate: base.Add(time.Duration(i) * time.Minute)}
-		if _, err := ts.st.Append(inbox.ID, msg, nil, nil); err != nil {
+		if _, err := ts.st.Append(inbox.ID, benchMessage(i), nil, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
 	return ts
+}
+
+// benchMessage is the i-th message of the benchmark mailboxes, parsed as delivery would: from one of 50 senders,
+// one in 100 about "Báo cáo quý", in threads of ten (benchReferences), with a paragraph whose words vary with i
+// (benchFiller).
+func benchMessage(i int) store.NewMessage {
+	topic := "Giấy mời họp giao ban tuần"
+	if i%100 == 0 {
+		topic = "Báo cáo quý I năm 2026"
+	}
+	date := time.Date(2026, 1, 1, 8, 0, 0, 0, ict).Add(time.Duration(i) * time.Minute)
+	raw := fmt.Appendf(nil, "From: =?UTF-8?Q?Ph=C3=B2ng_s=E1=BB=91_%d?= <phong%d@example.gov.vn>\r\n"+
+		"To: an@example.gov.vn\r\nSubject: %s (%d)\r\nDate: %s\r\nMessage-ID: <m%d@example.gov.vn>\r\n"+
+		"%sContent-Type: text/plain; charset=utf-8\r\n\r\n"+
+		"Kính gửi anh chị, %s, số %d, mã hồ sơ HS-%d.\r\n%s\r\nTrân trọng.\r\n",
+		i%50, i%50, topic, i, date.Format(time.RFC1123Z), i, benchReferences(i), topic, i, i*7919%100003, benchFiller(i))
+	p := message.Parse(raw)
+	return store.NewMessage{Body: raw, Meta: p.Meta(), Text: p.SearchText(), InternalDate: date}
 }
 
 // benchReferences makes threads of ten messages, each replying to the one before, for THREAD.
@@ -58,6 +64,12 @@ func benchReferences(i int) string {
 		return ""
 	}
 	return fmt.Sprintf("References: <m%d@example.gov.vn> <m%d@example.gov.vn>\r\n", i-i%10, i-1)
+}
+
+// benchFiller is a paragraph whose words vary with i, so that the dictionary grows with the mailbox.
+func benchFiller(i int) string {
+	words := []string{"kế hoạch", "ngân sách", "đề án", "công văn", "tờ trình", "nghị định", "thông báo", "biên bản"}
+	return fmt.Sprintf("Về việc %s số %d/%d, %s kèm theo, hạn %d.", words[i%8], i%997, 2020+i%7, words[(i/8)%8], i%31)
 }
 
 func BenchmarkFetchEnvelopes10k(b *testing.B) {

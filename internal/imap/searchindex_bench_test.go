@@ -1,15 +1,12 @@
 package imap
 
 import (
-	"fmt"
 	"os"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 
-	"mailserver/internal/message"
 	"mailserver/internal/store"
 )
 
@@ -30,20 +27,9 @@ func searchBenchServer(b *testing.B, n int) *testServer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	base := time.Date(2026, 1, 1, 8, 0, 0, 0, ict)
 	var batch []store.AppendMessage
 	for i := range n {
-		topic := "Giấy mời họp giao ban tuần"
-		if i%100 == 0 {
-			topic = "Báo cáo quý I năm 2026"
-		}
-		raw := fmt.Appendf(nil, "From: =?UTF-8?Q?Ph=C3=B2ng_s=E1=BB=91_%d?= <phong%d@example.gov.vn>\r\n"+
-			"To: an@example.gov.vn\r\nSubject: %s (%d)\r\nMessage-ID: <m%d@example.gov.vn>\r\n"+
-			"Content-Type: text/plain; charset=utf-8\r\n\r\nKính gửi anh chị, %s, số %d, mã hồ sơ HS-%d.\r\n%s\r\nTrân trọng.\r\n",
-			i%50, i%50, topic, i, i, topic, i, i*7919%100003, benchFiller(i))
-		p := message.Parse(raw)
-		batch = append(batch, store.AppendMessage{NewMessage: store.NewMessage{Body: raw, Meta: p.Meta(), Text: p.SearchText(),
-			InternalDate: base.Add(time.Duration(i) * time.Minute)}})
+		batch = append(batch, store.AppendMessage{NewMessage: benchMessage(i)})
 		if len(batch) == 1000 || i == n-1 {
 			if _, err := ts.st.AppendMany(inbox.ID, batch, nil); err != nil {
 				b.Fatal(err)
@@ -61,12 +47,6 @@ func searchBenchServer(b *testing.B, n int) *testServer {
 	b.Logf("search index: %d bytes for %d messages, %d bytes a message; longest index write transaction %v",
 		size.Bytes, size.Messages, size.Bytes/max(1, size.Messages), ts.st.IndexStats().LongestBatch)
 	return ts
-}
-
-// benchFiller is a paragraph whose words vary with i, so that the dictionary grows with the mailbox.
-func benchFiller(i int) string {
-	words := []string{"kế hoạch", "ngân sách", "đề án", "công văn", "tờ trình", "nghị định", "thông báo", "biên bản"}
-	return fmt.Sprintf("Về việc %s số %d/%d, %s kèm theo, hạn %d.", words[i%8], i%997, 2020+i%7, words[(i/8)%8], i%31)
 }
 
 func benchSearchIndex(b *testing.B, criteria *imap.SearchCriteria) {
