@@ -179,7 +179,7 @@ func (a *Authenticator) takeMemory(kib uint32, wait time.Duration) (release func
 // than the current ones (hashes made before they were chosen), so that every account moves to them as its owner
 // logs in; it returns the account as stored afterwards. The login stands whatever happens, and does not wait for
 // memory: an upgrade that cannot be made now (the budget taken by a storm of logins, a store error) is tried again
-// at the next login that argon2id checks.
+// at the next login, whether argon2id checks it or the cache answers.
 func (a *Authenticator) upgradeHash(acct store.Account, password string) store.Account {
 	if !a.hasher.NeedsRehash(acct.PasswordHash) {
 		return acct
