@@ -53,7 +53,9 @@ const (
 func generateProvince(cfg provinceConfig) (provinceResult, error) {
 	var res provinceResult
 	start := time.Now()
-	st, err := store.Open(cfg.DBPath, store.Options{NoSync: true})
+	// No background indexer while generating: it would compete with the generator and leave the index built as far
+	// as timing allowed; the server indexes the store in the background once it serves it.
+	st, err := store.Open(cfg.DBPath, store.Options{NoSync: true, NoIndexer: true})
 	if err != nil {
 		return res, err
 	}
@@ -175,7 +177,7 @@ func syncFile(path string) error {
 // reopen times opening the finished store as the server does, and records the file's size.
 func (g *generator) reopen() error {
 	start := time.Now()
-	st, err := store.Open(g.cfg.DBPath, store.Options{})
+	st, err := store.Open(g.cfg.DBPath, store.Options{NoIndexer: true})
 	if err != nil {
 		return err
 	}
