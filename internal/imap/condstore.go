@@ -46,11 +46,6 @@ func (s *session) sentFlags(uid uint32, modSeq uint64) {
 	}
 }
 
-// condStore reports whether the client has enabled CONDSTORE, so FETCH responses carry MODSEQ (RFC 7162 3.1).
-func (s *session) condStore() bool {
-	return s.conn.EnabledCaps().Has(imap.CapCondStore)
-}
-
 // qresyncRequest keeps the QRESYNC parameter of a SELECT for Resync, unless the client's cache belongs to another
 // UIDVALIDITY, which makes it worthless: the client then gets no resynchronisation (RFC 7162 3.2.5.1).
 func qresyncRequest(options *imap.SelectOptions, mb store.Mailbox, uids []uint32) *resyncRequest {

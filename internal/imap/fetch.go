@@ -265,7 +265,7 @@ func (s *session) fetchMessage(w *imapserver.FetchWriter, sel *selection, seq ui
 	// queued before would look like a step back.
 	withFlags := o.Flags || flagsChanged || o.ModSeq
 	if withFlags {
-		resp.WriteFlags(s.shownFlags(sel, m.UID, m.Flags))
+		resp.WriteFlags(shownFlags(sel, enabled, m.UID, m.Flags))
 		s.sentFlags(m.UID, m.ModSeq)
 	}
 	if o.ModSeq || withFlags && condStore {

@@ -136,11 +136,11 @@ func (s *session) sectionData(src message.Source, meta *message.Meta, sec *imap.
 		}
 		return appendSection(arena, func(dst []byte) ([]byte, error) { return appendWhole(dst, src, off, n) })
 	}
-	if meta == nil && isRootHeader(sec) && !hr.known() {
-		s.log.Warn("the message meta does not place the header, serving an empty header", "uid", hr.m.UID)
-		return sectionData{}, nil
-	}
 	if meta == nil && isRootHeader(sec) {
+		if !hr.known() {
+			s.log.Warn("the message meta does not place the header, serving an empty header", "uid", hr.m.UID)
+			return sectionData{}, nil
+		}
 		h, err := hr.header()
 		if err != nil {
 			return sectionData{}, err

@@ -50,7 +50,8 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	if len(modified) > 0 {
 		w.SetModified(modifiedSet(modified, refs, withUID))
 	}
-	condStore := s.condStore()
+	enabled := s.conn.EnabledCaps()
+	condStore := enabled.Has(imap.CapCondStore)
 	if flags.Silent && !condStore {
 		return nil
 	}
@@ -70,7 +71,7 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		if withUID || condStore {
 			resp.WriteUID(imap.UID(fc.UID))
 		}
-		resp.WriteFlags(s.shownFlags(sel, fc.UID, fc.Flags))
+		resp.WriteFlags(shownFlags(sel, enabled, fc.UID, fc.Flags))
 		s.sentFlags(fc.UID, fc.ModSeq)
 		if condStore {
 			resp.WriteModSeq(fc.ModSeq)

@@ -146,10 +146,10 @@ func (s *session) statusRecent(mb store.Mailbox) (uint32, error) {
 }
 
 // shownFlags are a message's flags as this session's FETCH shows them: with \Recent for an IMAP4rev1 client when
-// the message is recent here.
-// The enabled extensions are only looked at for a recent message: reading them copies a map.
-func (s *session) shownFlags(sel *selection, uid uint32, flags []string) []imap.Flag {
-	if sel.recent.has(uid) && !s.conn.EnabledCaps().Has(imap.CapIMAP4rev2) {
+// the message is recent here. enabled is the client's enabled extensions, read once per command (reading them
+// copies a map).
+func shownFlags(sel *selection, enabled imap.CapSet, uid uint32, flags []string) []imap.Flag {
+	if sel.recent.has(uid) && !enabled.Has(imap.CapIMAP4rev2) {
 		return append(imapFlags(flags), flagRecent)
 	}
 	return asIMAPFlags(flags)

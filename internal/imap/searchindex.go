@@ -61,19 +61,7 @@ func (s *session) useIndex(sel *selection, q *searchQuery) error {
 
 // indexed tells whether the index answers some top-level key of q.
 func (q *searchQuery) indexed() bool {
-	for _, answers := range [][]*store.IndexAnswer{q.bodyIndex, q.textIndex} {
-		for _, a := range answers {
-			if a != nil && a.Bound > 0 {
-				return true
-			}
-		}
-	}
-	for _, h := range q.headers {
-		if h.index != nil && h.index.Bound > 0 {
-			return true
-		}
-	}
-	return false
+	return q.narrowestAnswer() != nil
 }
 
 // narrowestAnswer is the index answer of a top-level key of q that leaves the fewest indexed messages; nil if the
