@@ -19,8 +19,8 @@ import (
 // hundreds of distinct terms, and as many scattered B+tree writes per delivery would cost several times the
 // message itself. A mailbox's messages above its IndexedUID (its tail) are indexed once the tail holds
 // indexThreshold messages or its oldest has waited Options.IndexDelay, in batches of at most batchMessages
-// messages and batchTerms distinct terms, each one transaction through update that writes each term once; the
-// texts are read and split before it, outside the commit lock. A batch is computed from a read of the mailbox's
+// messages and batchTerms distinct terms, each one transaction of its own (updateAlone) that writes each term
+// once; the texts are read and split before it, in a read transaction. A batch is computed from a read of the mailbox's
 // index state and written only if that state is unchanged when its transaction runs, so two indexers (the
 // background one and a reindex, say) never mix their work, and the transaction can run again unchanged.
 //
@@ -104,7 +104,7 @@ func (ix *indexer) stopAndWait() {
 	<-ix.done
 }
 
-// observe notes what a commit means for the index. It runs under the commit lock: memory only.
+// observe notes what a commit means for the index. It runs as a subscriber, on the committing goroutine: memory only.
 func (ix *indexer) observe(c Change) {
 	if c.MailboxID == 0 || len(c.Appended) == 0 && len(c.Expunged) == 0 && !c.Deleted {
 		return
@@ -485,7 +485,8 @@ func (s *Store) dropIndexBatch(mailboxID uint64) (done bool, err error) {
 	return done, nil
 }
 
-// rebuildIfStale marks the mailbox's index for a rebuild when its stale postings outnumber its live ones.
+// rebuildIfStale drops the mailbox's postings, for the indexer to build them again, when its stale postings
+// outnumber its live ones.
 func (s *Store) rebuildIfStale(mailboxID uint64) error {
 	stale, live, err := s.indexStaleness(mailboxID)
 	if err != nil || stale < minStaleRebuild || stale <= live {

@@ -173,7 +173,7 @@ func initialMmapSize(path string) int {
 	return size + max(size, mmapHeadroom)
 }
 
-// Close stops the background sweep, lets the writes already queued commit (later ones get ErrClosed), writes the
+// Close stops the background indexer and sweep, lets the writes already queued commit (later ones get ErrClosed), writes the
 // list of free pages, so that the next open need not read the whole file to find them, and closes the file.
 // In-flight read transactions finish first.
 func (s *Store) Close() error {
