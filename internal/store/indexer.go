@@ -16,13 +16,13 @@ import (
 )
 
 // The indexer writes the postings in the background, never in a delivery's transaction: a 20 KiB message has
-// hundreds of distinct terms, and as many scattered B+tree writes per delivery would cost several times the
-// message itself. A mailbox's messages above its IndexedUID (its tail) are indexed once the tail holds
-// indexThreshold messages or its oldest has waited Options.IndexDelay, in batches of at most batchMessages
-// messages and batchTerms distinct terms, each one transaction of its own (updateAlone) that writes each term
-// once; the texts are read and split before it, in a read transaction. A batch is computed from a read of the mailbox's
-// index state and written only if that state is unchanged when its transaction runs, so two indexers (the
-// background one and a reindex, say) never mix their work, and the transaction can run again unchanged.
+// hundreds of distinct terms, and as many scattered B+tree writes per delivery would cost several times the message
+// itself. A mailbox's messages above its IndexedUID (its tail) are indexed once the tail holds indexThreshold
+// messages or its oldest has waited Options.IndexDelay, in batches of at most batchMessages messages and batchTerms
+// distinct terms, each one transaction of its own (updateAlone) that writes each term once; the texts are read and
+// split before it, in a read transaction. A batch is computed from a read of the mailbox's index state and written
+// only if that state is unchanged when its transaction runs, so two indexers (the background one and a reindex,
+// say) never mix their work, and the transaction can run again unchanged.
 //
 // Expunges leave the postings alone (rewriting them would put as many writes on an EXPUNGE): searches keep only
 // the live UIDs. When the stale postings of a mailbox outnumber its indexed live messages, the mailbox is rebuilt:
