@@ -94,12 +94,19 @@ func countUnindexed(tx *bolt.Tx) (int64, error) {
 		if st.Dropping {
 			st.IndexedUID = 0
 		}
-		c := msgs.Cursor()
-		for k, _ := c.Seek(u32key(st.IndexedUID + 1)); k != nil; k, _ = c.Next() {
-			n++
-		}
+		n += int64(countUnindexedIn(msgs, st))
 	}
 	return n, nil
+}
+
+// countUnindexedIn counts the messages of msgs, a mailbox's entries, above the IndexedUID of its index state st.
+func countUnindexedIn(msgs *bolt.Bucket, st indexState) int {
+	n := 0
+	c := msgs.Cursor()
+	for k, _ := c.Seek(u32key(st.IndexedUID + 1)); k != nil; k, _ = c.Next() {
+		n++
+	}
+	return n
 }
 
 // checkSearchIndex recomputes the postings every indexed live message should have and compares them with the

@@ -512,12 +512,7 @@ func (s *Store) indexStaleness(mailboxID uint64) (stale, live int, err error) {
 		if err != nil {
 			return err
 		}
-		unindexed := 0
-		c := msgs.Cursor()
-		for k, _ := c.Seek(u32key(st.IndexedUID + 1)); k != nil; k, _ = c.Next() {
-			unindexed++
-		}
-		live = int(mb.Messages) - unindexed
+		live = int(mb.Messages) - countUnindexedIn(msgs, st)
 		stale = int(st.Indexed) - live
 		return nil
 	})
