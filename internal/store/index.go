@@ -74,7 +74,11 @@ type indexState struct {
 }
 
 func getIndexState(tx *bolt.Tx, mailboxID uint64) (indexState, error) {
-	v := tx.Bucket(bucketIndexState).Get(u64key(mailboxID))
+	return decodeIndexState(mailboxID, tx.Bucket(bucketIndexState).Get(u64key(mailboxID)))
+}
+
+// decodeIndexState decodes v, the stored index record of the mailbox (nil: none, the zero state).
+func decodeIndexState(mailboxID uint64, v []byte) (indexState, error) {
 	if v == nil {
 		return indexState{}, nil
 	}

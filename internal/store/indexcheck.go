@@ -54,23 +54,18 @@ func (s *Store) SearchIndexSize() (IndexSize, error) {
 		if size.Unindexed, err = countUnindexed(tx); err != nil {
 			return err
 		}
-		for _, name := range [][]byte{bucketPostings, bucketIndexTerms, bucketIndexState} {
-			err := tx.Bucket(name).ForEach(func(k, v []byte) error {
+		for _, name := range [][]byte{bucketPostings, bucketIndexTerms} {
+			_ = tx.Bucket(name).ForEach(func(k, v []byte) error {
 				size.Bytes += int64(len(k) + len(v))
-				if bytes.Equal(name, bucketIndexState) {
-					st, err := getIndexState(tx, binary.BigEndian.Uint64(k))
-					if err != nil {
-						return err
-					}
-					size.Messages += int64(st.Indexed)
-				}
 				return nil
 			})
-			if err != nil {
-				return err
-			}
 		}
-		return nil
+		return tx.Bucket(bucketIndexState).ForEach(func(k, v []byte) error {
+			size.Bytes += int64(len(k) + len(v))
+			st, err := decodeIndexState(binary.BigEndian.Uint64(k), v)
+			size.Messages += int64(st.Indexed)
+			return err
+		})
 	})
 	return size, err
 }
@@ -115,9 +110,9 @@ func checkSearchIndex(tx *bolt.Tx, report func(string, ...any)) {
 	if tx.Bucket(bucketIndexState) == nil {
 		return // a file (a backup, say) from before schema 4
 	}
-	_ = tx.Bucket(bucketIndexState).ForEach(func(k, _ []byte) error {
+	_ = tx.Bucket(bucketIndexState).ForEach(func(k, v []byte) error {
 		id := binary.BigEndian.Uint64(k)
-		st, err := getIndexState(tx, id)
+		st, err := decodeIndexState(id, v)
 		if err != nil {
 			report("search index: %v", err)
 			return nil
@@ -186,7 +181,8 @@ func checkMailboxIndex(tx *bolt.Tx, mb Mailbox, st indexState, report func(strin
 		live[uid] = true
 		for f, terms := range messageTerms(texts.Get(u64key(rec.seq)), rec.meta) {
 			for t := range terms {
-				want[fieldTermKey(f, []byte(t))] = append(want[fieldTermKey(f, []byte(t))], uid)
+				key := fieldTermKey(f, []byte(t))
+				want[key] = append(want[key], uid)
 			}
 		}
 	}
