@@ -30,10 +30,8 @@ func (s *Store) Reindex(accountID uint64) error {
 		if err := s.dropIndex(id); err != nil {
 			return fmt.Errorf("reindex: %w", err)
 		}
-		for done := false; !done; {
-			if done, err = s.indexBatch(id); err != nil {
-				return fmt.Errorf("reindex: %w", err)
-			}
+		if _, err := untilDone(s.indexBatch, id); err != nil {
+			return fmt.Errorf("reindex: %w", err)
 		}
 	}
 	return nil

@@ -262,28 +262,33 @@ func (s *Store) IndexPending() (int, error) {
 		return 0, err
 	}
 	batches := 0
-	untilDone := func(id uint64, batch func(uint64) (bool, error)) error {
-		for {
-			done, err := batch(id)
-			if err != nil {
-				return err
-			}
-			if batches++; done {
-				return nil
-			}
-		}
-	}
 	for id := range ix.drops {
-		if err := untilDone(id, s.dropIndexBatch); err != nil {
+		n, err := untilDone(s.dropIndexBatch, id)
+		if batches += n; err != nil {
 			return batches, err
 		}
 	}
 	for id := range ix.tails {
-		if err := untilDone(id, s.indexBatch); err != nil {
+		n, err := untilDone(s.indexBatch, id)
+		if batches += n; err != nil {
 			return batches, err
 		}
 	}
 	return batches, nil
+}
+
+// untilDone runs batch (indexBatch, dropIndexBatch) on the mailbox until it says it is done, and returns how many
+// of its runs succeeded.
+func untilDone(batch func(mailboxID uint64) (done bool, err error), mailboxID uint64) (int, error) {
+	for n := 0; ; {
+		done, err := batch(mailboxID)
+		if err != nil {
+			return n, err
+		}
+		if n++; done {
+			return n, nil
+		}
+	}
 }
 
 // indexBatch indexes the next messages of the mailbox's tail in one transaction, and says whether the tail is done.
@@ -521,15 +526,11 @@ func (s *Store) indexStaleness(mailboxID uint64) (stale, live int, err error) {
 
 // dropIndex drops the mailbox's postings until none is left; the indexer builds them again.
 func (s *Store) dropIndex(mailboxID uint64) error {
-	for {
-		done, err := s.dropIndexBatch(mailboxID)
-		if err != nil || done {
-			if ix := s.indexer; ix != nil && err == nil {
-				ix.mu.Lock()
-				ix.tails[mailboxID] = &tail{}
-				ix.mu.Unlock()
-			}
-			return err
-		}
+	_, err := untilDone(s.dropIndexBatch, mailboxID)
+	if ix := s.indexer; ix != nil && err == nil {
+		ix.mu.Lock()
+		ix.tails[mailboxID] = &tail{}
+		ix.mu.Unlock()
 	}
+	return err
 }
