@@ -24,7 +24,6 @@ func IsWordRune(r rune) bool {
 // and right after it.
 type Term struct {
 	Text           []byte
-	Start, End     int  // byte offsets in the text
 	AtStart, AtEnd bool // the run touches the text's first or last byte
 }
 
@@ -41,13 +40,13 @@ func EachTerm(text []byte, fn func(Term)) {
 				start = i
 			}
 		} else if start >= 0 {
-			fn(Term{Text: text[start:i], Start: start, End: i, AtStart: start == 0})
+			fn(Term{Text: text[start:i], AtStart: start == 0})
 			start = -1
 		}
 		i += n
 	}
 	if start >= 0 {
-		fn(Term{Text: text[start:], Start: start, End: len(text), AtStart: start == 0, AtEnd: true})
+		fn(Term{Text: text[start:], AtStart: start == 0, AtEnd: true})
 	}
 }
 

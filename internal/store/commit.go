@@ -162,7 +162,7 @@ func (q *commitQueue) takeBatchLocked() []*commitRequest {
 func (s *Store) commitBatch(batch []*commitRequest) {
 	live := batch
 	defer func() {
-		s.endCommit()                 // whatever happened, no reader waits for this batch any more
+		s.endCommit()                 // announced or failed: no reader waits for this batch any more
 		if p := recover(); p != nil { // a bug in the loop itself: fail the callers rather than leave them waiting
 			slog.Error("store: commit loop panicked", "panic", p, "stack", string(debug.Stack()))
 			for _, r := range live {
@@ -219,10 +219,9 @@ func (s *Store) tryBatch(live []*commitRequest) (failed int, err error) {
 			return -1, fmt.Errorf("commit: %w", err)
 		}
 	}
-	committed = true // Commit rolls back itself when it fails
-	s.startCommit(commit)
+	committed = true      // Commit rolls back itself when it fails
+	s.startCommit(commit) // ended by commitBatch, once the batch has been announced or has failed
 	if err := tx.Commit(); err != nil {
-		s.endCommit()
 		return -1, fmt.Errorf("commit: %w", err)
 	}
 	if freed {
@@ -266,9 +265,9 @@ func (s *Store) writeAudit(tx *bolt.Tx, r *commitRequest) error {
 	return nil
 }
 
-// announceBatch tells the subscribers about the committed batch's changes, caller by caller in arrival order,
-// then records the commit as announced (readers wait for that, see view) and wakes the queue worker if the queue
-// changed.
+// announceBatch tells the subscribers about the committed batch's changes, caller by caller in arrival order, and
+// wakes the queue worker if the queue changed. commitBatch then records the commit as announced (readers wait for
+// that, see view).
 func (s *Store) announceBatch(batch []*commitRequest) {
 	queued := false
 	s.subMu.Lock()
@@ -277,7 +276,6 @@ func (s *Store) announceBatch(batch []*commitRequest) {
 		queued = queued || r.ch.queued
 	}
 	s.subMu.Unlock()
-	s.endCommit()
 	if queued {
 		s.signalQueue()
 	}

@@ -11,7 +11,7 @@
 // so that new bodies are appended rather than scattered among the old by their hash (schema 2; migrate.go moves a
 // schema 1 file), body_sorts (what SORT and THREAD compare, keyed the same way; schema 3, sortrecords.go, the one
 // place the store computes something of a message, with internal/message), subscriptions (kept apart from mailboxes, which they outlive) and body_freed (released bodies
-// whose chunks are deleted by a later commit); the directory's units, aliases, groups
+// whose chunks the background sweep deletes); the directory's units, aliases, groups
 // and grants with their indexes, and the audit trail; queue (queued messages by id, each holding a body reference
 // like a mailbox entry) with queue_due (next attempt + id, so due messages are one cursor seek away), and dkim_keys
 // (domain + selector); expunged (schema 3: mailbox id + modseq + uid, the expunge log QRESYNC reads, bounded per
@@ -49,7 +49,8 @@
 //
 // # Caveats
 //
-//   - Byte slices read from bbolt die with their transaction; everything returned here is a copy.
+//   - Byte slices read from bbolt die with their transaction; everything returned here is a copy, except what
+//     ViewMessages hands its callback (the message's slices and BodyView), valid only until the callback returns.
 //   - Never delete keys while iterating a cursor: collect, then delete.
 //   - The file never shrinks on its own; compaction is an offline operation.
 package store

@@ -74,7 +74,11 @@ type indexState struct {
 }
 
 func getIndexState(tx *bolt.Tx, mailboxID uint64) (indexState, error) {
-	v := tx.Bucket(bucketIndexState).Get(u64key(mailboxID))
+	return decodeIndexState(mailboxID, tx.Bucket(bucketIndexState).Get(u64key(mailboxID)))
+}
+
+// decodeIndexState decodes v, the stored index record of the mailbox (nil: none, the zero state).
+func decodeIndexState(mailboxID uint64, v []byte) (indexState, error) {
 	if v == nil {
 		return indexState{}, nil
 	}
@@ -168,17 +172,30 @@ func encodeUIDs(block []byte, prev uint32, uids []uint32) []byte {
 
 // decodeBlock appends the UIDs of the block whose first UID is first to out.
 func decodeBlock(out []uint32, first uint32, v []byte) ([]uint32, error) {
+	err := eachBlockUID(first, v, func(uid uint32) { out = append(out, uid) })
+	return out, err
+}
+
+// lastUID is the last UID of the block whose first UID is first.
+func lastUID(first uint32, v []byte) (uint32, error) {
+	last := first
+	err := eachBlockUID(first, v, func(uid uint32) { last = uid })
+	return last, err
+}
+
+// eachBlockUID calls fn with each UID of the block whose first UID is first, in order.
+func eachBlockUID(first uint32, v []byte, fn func(uint32)) error {
 	uid := first
 	for len(v) > 0 {
 		d, n := binary.Uvarint(v)
 		if n <= 0 || d > uint64(^uint32(0)-uid) {
-			return out, fmt.Errorf("malformed posting block")
+			return fmt.Errorf("malformed posting block")
 		}
 		uid += uint32(d)
-		out = append(out, uid)
+		fn(uid)
 		v = v[n:]
 	}
-	return out, nil
+	return nil
 }
 
 // termPostings appends the UIDs the postings of one term hold.
@@ -226,19 +243,6 @@ func lastBlock(b *bolt.Bucket, prefix []byte) (k, v []byte) {
 		return nil, nil
 	}
 	return k, v
-}
-
-func lastUID(first uint32, v []byte) (uint32, error) {
-	uid := first
-	for len(v) > 0 {
-		d, n := binary.Uvarint(v)
-		if n <= 0 {
-			return 0, fmt.Errorf("malformed posting block")
-		}
-		uid += uint32(d)
-		v = v[n:]
-	}
-	return uid, nil
 }
 
 // addDictionaryTerms appends new terms to the mailbox's dictionary of field f.

@@ -30,10 +30,8 @@ func (s *Store) Reindex(accountID uint64) error {
 		if err := s.dropIndex(id); err != nil {
 			return fmt.Errorf("reindex: %w", err)
 		}
-		for done := false; !done; {
-			if done, err = s.indexBatch(id); err != nil {
-				return fmt.Errorf("reindex: %w", err)
-			}
+		if _, err := untilDone(s.indexBatch, id); err != nil {
+			return fmt.Errorf("reindex: %w", err)
 		}
 	}
 	return nil
@@ -54,23 +52,18 @@ func (s *Store) SearchIndexSize() (IndexSize, error) {
 		if size.Unindexed, err = countUnindexed(tx); err != nil {
 			return err
 		}
-		for _, name := range [][]byte{bucketPostings, bucketIndexTerms, bucketIndexState} {
-			err := tx.Bucket(name).ForEach(func(k, v []byte) error {
+		for _, name := range [][]byte{bucketPostings, bucketIndexTerms} {
+			_ = tx.Bucket(name).ForEach(func(k, v []byte) error {
 				size.Bytes += int64(len(k) + len(v))
-				if bytes.Equal(name, bucketIndexState) {
-					st, err := getIndexState(tx, binary.BigEndian.Uint64(k))
-					if err != nil {
-						return err
-					}
-					size.Messages += int64(st.Indexed)
-				}
 				return nil
 			})
-			if err != nil {
-				return err
-			}
 		}
-		return nil
+		return tx.Bucket(bucketIndexState).ForEach(func(k, v []byte) error {
+			size.Bytes += int64(len(k) + len(v))
+			st, err := decodeIndexState(binary.BigEndian.Uint64(k), v)
+			size.Messages += int64(st.Indexed)
+			return err
+		})
 	})
 	return size, err
 }
@@ -94,12 +87,19 @@ func countUnindexed(tx *bolt.Tx) (int64, error) {
 		if st.Dropping {
 			st.IndexedUID = 0
 		}
-		c := msgs.Cursor()
-		for k, _ := c.Seek(u32key(st.IndexedUID + 1)); k != nil; k, _ = c.Next() {
-			n++
-		}
+		n += int64(countUnindexedIn(msgs, st))
 	}
 	return n, nil
+}
+
+// countUnindexedIn counts the messages of msgs, a mailbox's entries, above the IndexedUID of its index state st.
+func countUnindexedIn(msgs *bolt.Bucket, st indexState) int {
+	n := 0
+	c := msgs.Cursor()
+	for k, _ := c.Seek(u32key(st.IndexedUID + 1)); k != nil; k, _ = c.Next() {
+		n++
+	}
+	return n
 }
 
 // checkSearchIndex recomputes the postings every indexed live message should have and compares them with the
@@ -108,9 +108,9 @@ func checkSearchIndex(tx *bolt.Tx, report func(string, ...any)) {
 	if tx.Bucket(bucketIndexState) == nil {
 		return // a file (a backup, say) from before schema 4
 	}
-	_ = tx.Bucket(bucketIndexState).ForEach(func(k, _ []byte) error {
+	_ = tx.Bucket(bucketIndexState).ForEach(func(k, v []byte) error {
 		id := binary.BigEndian.Uint64(k)
-		st, err := getIndexState(tx, id)
+		st, err := decodeIndexState(id, v)
 		if err != nil {
 			report("search index: %v", err)
 			return nil
@@ -179,7 +179,8 @@ func checkMailboxIndex(tx *bolt.Tx, mb Mailbox, st indexState, report func(strin
 		live[uid] = true
 		for f, terms := range messageTerms(texts.Get(u64key(rec.seq)), rec.meta) {
 			for t := range terms {
-				want[fieldTermKey(f, []byte(t))] = append(want[fieldTermKey(f, []byte(t))], uid)
+				key := fieldTermKey(f, []byte(t))
+				want[key] = append(want[key], uid)
 			}
 		}
 	}

@@ -16,13 +16,13 @@ import (
 )
 
 // The indexer writes the postings in the background, never in a delivery's transaction: a 20 KiB message has
-// hundreds of distinct terms, and as many scattered B+tree writes per delivery would cost several times the
-// message itself. A mailbox's messages above its IndexedUID (its tail) are indexed once the tail holds
-// indexThreshold messages or its oldest has waited Options.IndexDelay, in batches of at most batchMessages
-// messages and batchTerms distinct terms, each one transaction through update that writes each term once; the
-// texts are read and split before it, outside the commit lock. A batch is computed from a read of the mailbox's
-// index state and written only if that state is unchanged when its transaction runs, so two indexers (the
-// background one and a reindex, say) never mix their work, and the transaction can run again unchanged.
+// hundreds of distinct terms, and as many scattered B+tree writes per delivery would cost several times the message
+// itself. A mailbox's messages above its IndexedUID (its tail) are indexed once the tail holds indexThreshold
+// messages or its oldest has waited Options.IndexDelay, in batches of at most batchMessages messages and batchTerms
+// distinct terms, each one transaction of its own (updateAlone) that writes each term once; the texts are read and
+// split before it, in a read transaction. A batch is computed from a read of the mailbox's index state and written
+// only if that state is unchanged when its transaction runs, so two indexers (the background one and a reindex,
+// say) never mix their work, and the transaction can run again unchanged.
 //
 // Expunges leave the postings alone (rewriting them would put as many writes on an EXPUNGE): searches keep only
 // the live UIDs. When the stale postings of a mailbox outnumber its indexed live messages, the mailbox is rebuilt:
@@ -104,7 +104,7 @@ func (ix *indexer) stopAndWait() {
 	<-ix.done
 }
 
-// observe notes what a commit means for the index. It runs under the commit lock: memory only.
+// observe notes what a commit means for the index. It runs as a subscriber, on the committing goroutine: memory only.
 func (ix *indexer) observe(c Change) {
 	if c.MailboxID == 0 || len(c.Appended) == 0 && len(c.Expunged) == 0 && !c.Deleted {
 		return
@@ -262,28 +262,33 @@ func (s *Store) IndexPending() (int, error) {
 		return 0, err
 	}
 	batches := 0
-	untilDone := func(id uint64, batch func(uint64) (bool, error)) error {
-		for {
-			done, err := batch(id)
-			if err != nil {
-				return err
-			}
-			if batches++; done {
-				return nil
-			}
-		}
-	}
 	for id := range ix.drops {
-		if err := untilDone(id, s.dropIndexBatch); err != nil {
+		n, err := untilDone(s.dropIndexBatch, id)
+		if batches += n; err != nil {
 			return batches, err
 		}
 	}
 	for id := range ix.tails {
-		if err := untilDone(id, s.indexBatch); err != nil {
+		n, err := untilDone(s.indexBatch, id)
+		if batches += n; err != nil {
 			return batches, err
 		}
 	}
 	return batches, nil
+}
+
+// untilDone runs batch (indexBatch, dropIndexBatch) on the mailbox until it says it is done, and returns how many
+// of its runs succeeded.
+func untilDone(batch func(mailboxID uint64) (done bool, err error), mailboxID uint64) (int, error) {
+	for n := 0; ; {
+		done, err := batch(mailboxID)
+		if err != nil {
+			return n, err
+		}
+		if n++; done {
+			return n, nil
+		}
+	}
 }
 
 // indexBatch indexes the next messages of the mailbox's tail in one transaction, and says whether the tail is done.
@@ -485,7 +490,8 @@ func (s *Store) dropIndexBatch(mailboxID uint64) (done bool, err error) {
 	return done, nil
 }
 
-// rebuildIfStale marks the mailbox's index for a rebuild when its stale postings outnumber its live ones.
+// rebuildIfStale drops the mailbox's postings, for the indexer to build them again, when its stale postings
+// outnumber its live ones.
 func (s *Store) rebuildIfStale(mailboxID uint64) error {
 	stale, live, err := s.indexStaleness(mailboxID)
 	if err != nil || stale < minStaleRebuild || stale <= live {
@@ -511,12 +517,7 @@ func (s *Store) indexStaleness(mailboxID uint64) (stale, live int, err error) {
 		if err != nil {
 			return err
 		}
-		unindexed := 0
-		c := msgs.Cursor()
-		for k, _ := c.Seek(u32key(st.IndexedUID + 1)); k != nil; k, _ = c.Next() {
-			unindexed++
-		}
-		live = int(mb.Messages) - unindexed
+		live = int(mb.Messages) - countUnindexedIn(msgs, st)
 		stale = int(st.Indexed) - live
 		return nil
 	})
@@ -525,15 +526,11 @@ func (s *Store) indexStaleness(mailboxID uint64) (stale, live int, err error) {
 
 // dropIndex drops the mailbox's postings until none is left; the indexer builds them again.
 func (s *Store) dropIndex(mailboxID uint64) error {
-	for {
-		done, err := s.dropIndexBatch(mailboxID)
-		if err != nil || done {
-			if ix := s.indexer; ix != nil && err == nil {
-				ix.mu.Lock()
-				ix.tails[mailboxID] = &tail{}
-				ix.mu.Unlock()
-			}
-			return err
-		}
+	_, err := untilDone(s.dropIndexBatch, mailboxID)
+	if ix := s.indexer; ix != nil && err == nil {
+		ix.mu.Lock()
+		ix.tails[mailboxID] = &tail{}
+		ix.mu.Unlock()
 	}
+	return err
 }

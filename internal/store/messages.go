@@ -187,11 +187,11 @@ type MailboxSnapshot struct {
 	Commit uint64
 }
 
-// MailboxSnapshot reads the mailbox, and its UIDs when withUIDs is set, in one read transaction: it never waits for a
-// write, however large the mailbox. It returns once every change the snapshot holds has been announced to the
-// subscribers (as every read does, see view), so that a subscriber registered before the call can follow the mailbox from the snapshot on,
-// dropping the announced changes with Commit <= MailboxSnapshot.Commit and applying the later ones: it misses none and
-// sees none twice.
+// MailboxSnapshot reads the mailbox, and its UIDs when withUIDs is set, in one read transaction: it never waits for
+// a write, however large the mailbox. It returns once every change the snapshot holds has been announced to the
+// subscribers (as every read does, see view), so that a subscriber registered before the call can follow the
+// mailbox from the snapshot on, dropping the announced changes with Commit <= MailboxSnapshot.Commit and applying
+// the later ones: it misses none and sees none twice.
 func (s *Store) MailboxSnapshot(mailboxID uint64, withUIDs bool) (MailboxSnapshot, error) {
 	var snap MailboxSnapshot
 	err := s.view(func(tx *bolt.Tx) error {

@@ -173,9 +173,9 @@ func initialMmapSize(path string) int {
 	return size + max(size, mmapHeadroom)
 }
 
-// Close stops the background sweep, lets the writes already queued commit (later ones get ErrClosed), writes the
-// list of free pages, so that the next open need not read the whole file to find them, and closes the file.
-// In-flight read transactions finish first.
+// Close stops the background indexer and sweep, lets the writes already queued commit (later ones get ErrClosed),
+// writes the list of free pages, so that the next open need not read the whole file to find them, and closes the
+// file. In-flight read transactions finish first.
 func (s *Store) Close() error {
 	if ix := s.indexer; ix != nil {
 		ix.stopOnce.Do(ix.stopAndWait)
