@@ -102,10 +102,14 @@ type fakeStore struct {
 	backup     store.LastBackup
 	index      store.IndexSize
 	fail       error
+	slow       chan struct{} // when set, Stats waits for it to close
 }
 
 func (f *fakeStore) QueueSummary() (store.QueueSummary, error) { return f.queue, f.fail }
 func (f *fakeStore) Stats() (store.Stats, error) {
+	if f.slow != nil {
+		<-f.slow
+	}
 	f.statsReads++
 	return f.stats, f.fail
 }
@@ -164,6 +168,40 @@ func TestStoreGaugesReadAtScrapeTime(t *testing.T) {
 	}
 	if got, want := s.Value("mailserver_store_last_backup_timestamp_seconds"), float64(now.Add(-time.Minute-time.Hour).Unix()); got != want {
 		t.Errorf("last backup %v, want %v", got, want)
+	}
+}
+
+// A store whose counts take long to read (a walk of a million bodies with a cold page cache) never holds a
+// scrape past the wait: the scrape serves the rest without the store's gauges, and a later one has them.
+func TestSlowStoreReadDoesNotHoldTheScrape(t *testing.T) {
+	defer metrics.SetStoreReadWait(20 * time.Millisecond)()
+	st := &fakeStore{path: t.TempDir(), stats: store.Stats{Bodies: 3, BodyRefs: 7}, slow: make(chan struct{})}
+	m := metrics.New(nil)
+	if err := m.WatchStore(st); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	m.Handler("").ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	s := metricstest.Parse(t, rec.Body)
+	if s.Has("mailserver_store_bodies") || !s.Has("mailserver_queue_messages") {
+		t.Error("while the store's counts are read: want the queue served and the store's gauges left out")
+	}
+
+	close(st.slow)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rec := httptest.NewRecorder()
+		m.Handler("").ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		if got := metricstest.Parse(t, rec.Body).Value("mailserver_store_bodies"); got == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the store's gauges never came once their reading ended")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st.statsReads != 1 {
+		t.Errorf("%d reads of the store's counts, want the one the first scrape started", st.statsReads)
 	}
 }
 

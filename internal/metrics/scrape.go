@@ -3,6 +3,7 @@ package metrics
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -51,7 +52,7 @@ func (m *Metrics) WatchStore(st Store) error {
 			gaugeDesc("mailserver_search_index_bytes", "Size of the search index's postings, dictionaries and records."),
 			gaugeDesc("mailserver_search_index_unindexed_messages", "Messages the background indexer has not indexed yet (searches read their text instead)."),
 		},
-		read: cached(m.now, storeRefreshPeriod, func() ([]float64, error) { return readStore(st) }),
+		read: cached(m.now, storeRefreshPeriod, storeReadWait, func() ([]float64, error) { return readStore(st) }),
 	}
 	for _, c := range []prometheus.Collector{queue, stored} {
 		if err := m.registry.Register(c); err != nil {
@@ -149,24 +150,69 @@ func (r readings) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// cached returns read, calling through at most once per period (a failed read is not kept). Scrapes that come
-// together wait for one read.
-func cached(now func() time.Time, period time.Duration, read func() ([]float64, error)) func() ([]float64, error) {
-	var mu sync.Mutex
-	var values []float64
-	var readAt time.Time
+// storeReadWait bounds how long a scrape waits for a fresh reading of the store's counts. On a province-size store
+// the walk takes tens of seconds with a cold page cache, longer than a scraper waits (and than the listener's
+// write timeout): past this bound the read goes on in the background and the scrape serves the last values.
+var storeReadWait = 2 * time.Second
+
+// errStillReading leaves the store's gauges out of the scrapes that come before their first reading ends.
+var errStillReading = errors.New("the store's counts are still being read; they are served once the first reading ends")
+
+// cached returns read's values, reading again at most once per period (a failed read is not kept). Scrapes that
+// come together share one read; a scrape waits for it at most wait, then serves the values of the last reading
+// (or none before the first), and the read goes on without it.
+func cached(now func() time.Time, period, wait time.Duration, read func() ([]float64, error)) func() ([]float64, error) {
+	var (
+		mu       sync.Mutex
+		values   []float64
+		readAt   time.Time
+		inFlight chan struct{} // closed when the running read ends; nil when none runs
+		lastErr  error
+	)
+	start := func() chan struct{} {
+		done := make(chan struct{})
+		go func() {
+			v, err := read()
+			mu.Lock()
+			if lastErr = err; err == nil {
+				values, readAt = v, now()
+			}
+			inFlight = nil
+			mu.Unlock()
+			close(done)
+		}()
+		return done
+	}
 	return func() ([]float64, error) {
 		mu.Lock()
-		defer mu.Unlock()
 		if values != nil && now().Sub(readAt) < period {
+			defer mu.Unlock()
 			return values, nil
 		}
-		v, err := read()
-		if err != nil {
-			return nil, err
+		if inFlight == nil {
+			inFlight = start()
 		}
-		values, readAt = v, now()
-		return values, nil
+		done := inFlight
+		mu.Unlock()
+
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		select {
+		case <-done:
+			mu.Lock()
+			defer mu.Unlock()
+			if lastErr != nil {
+				return nil, lastErr
+			}
+			return values, nil
+		case <-timer.C:
+			mu.Lock()
+			defer mu.Unlock()
+			if values == nil {
+				return nil, errStillReading
+			}
+			return values, nil
+		}
 	}
 }
 

@@ -15,7 +15,7 @@ func (s *Store) Stats() (Stats, error) {
 	err := s.view(func(tx *bolt.Tx) error {
 		st.Chunks = tx.Bucket(bucketChunks).Stats().KeyN
 		return tx.Bucket(bucketBodies).ForEach(func(_, v []byte) error {
-			rec, err := decodeBody(v)
+			rec, err := decodeBodyRecordView(v, false) // the counts only: no copy of the parse result
 			if err != nil {
 				return err
 			}
