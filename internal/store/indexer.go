@@ -371,7 +371,8 @@ func (s *Store) readIndexBatch(mailboxID uint64) (*indexBatchData, error) {
 }
 
 func (b *indexBatchData) read(tx *bolt.Tx, msgs *bolt.Bucket, mb Mailbox) error {
-	texts := tx.Bucket(bucketTexts)
+	texts := storedTexts{b: tx.Bucket(bucketTexts), buf: newTextBuffer()}
+	defer texts.buf.release()
 	var textBytes int
 	c := msgs.Cursor()
 	k, v := c.Seek(u32key(b.from.IndexedUID + 1))
@@ -388,7 +389,10 @@ func (b *indexBatchData) read(tx *bolt.Tx, msgs *bolt.Bucket, mb Mailbox) error 
 		if err != nil {
 			return fmt.Errorf("uid %d: %w", uid, err)
 		}
-		text := texts.Get(u64key(rec.seq))
+		text, err := texts.get(rec.seq)
+		if err != nil {
+			return fmt.Errorf("uid %d: %w", uid, err)
+		}
 		textBytes += len(text)
 		for f, terms := range messageTerms(text, rec.meta) {
 			b.add(f, terms, uid)
