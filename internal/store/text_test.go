@@ -132,7 +132,7 @@ func TestSearchTextsWrittenUncompressedStillRead(t *testing.T) {
 	for n := range 6 {
 		msg := longTextMessage(n)
 		if n == 5 {
-			msg.Text = []byte("\x00no header text, a body text that is long enough to be compressed by the store")
+			msg.Text = []byte("\x00no header text, a body text" + strings.Repeat(" compressed by the store", 40))
 		}
 		if _, err := s.Append(inbox.ID, msg, nil, nil); err != nil {
 			t.Fatal(err)
