@@ -74,7 +74,7 @@ func addBodyRef(tx *bolt.Tx, msg *NewMessage) (bodyRef, error) {
 	if err := bodies.Put(id[:], encodeBody(rec)); err != nil {
 		return bodyRef{}, err
 	}
-	if err := putBodyData(tx, seq, msg.Body, msg.Text); err != nil {
+	if err := putBodyData(tx, seq, msg.Body, msg.withStoredText().storedText); err != nil {
 		return bodyRef{}, fmt.Errorf("body %s: %w", id, err)
 	}
 	if err := putSortRecord(tx, seq, msg.Meta, msg.Body); err != nil {
@@ -93,12 +93,12 @@ func addRef(bodies *bolt.Bucket, id BodyID, v []byte) (bodyRef, error) {
 	return refOf(id, rec), bodies.Put(id[:], encodeBody(rec))
 }
 
-// putBodyData writes a body's chunks and search text under its sequence number.
-func putBodyData(tx *bolt.Tx, seq uint64, body, text []byte) error {
-	if len(text) > 0 {
+// putBodyData writes a body's chunks and search text (in its stored form, encodeText) under its sequence number.
+func putBodyData(tx *bolt.Tx, seq uint64, body, storedText []byte) error {
+	if len(storedText) > 0 {
 		texts := tx.Bucket(bucketTexts)
 		texts.FillPercent = 1.0 // appended in key order and never updated in place
-		if err := texts.Put(u64key(seq), text); err != nil {
+		if err := texts.Put(u64key(seq), storedText); err != nil {
 			return fmt.Errorf("store search text: %w", err)
 		}
 	}

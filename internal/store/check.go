@@ -229,16 +229,21 @@ func checkChunks[K comparable](b *bolt.Bucket, keyLen int, keyOf func([]byte) (K
 	}
 }
 
-// checkTexts finds search texts whose body has no record.
+// checkTexts finds search texts whose body has no record, and stored texts that do not decode (text.go).
 func checkTexts[K comparable, V any](b *bolt.Bucket, keyOf func([]byte) (K, bool), live map[K]V, report func(string, ...any)) {
 	if b == nil {
 		return
 	}
-	_ = b.ForEach(func(k, _ []byte) error {
+	buf := newTextBuffer()
+	defer buf.release()
+	_ = b.ForEach(func(k, v []byte) error {
 		if body, ok := keyOf(k); !ok {
 			report("search text %x: malformed key", k)
 		} else if _, ok := live[body]; !ok {
 			report("search text %x: orphan (no body record)", k)
+		}
+		if _, err := buf.decode(v); err != nil {
+			report("search text %x: %v", k, err)
 		}
 		return nil
 	})

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -14,6 +15,17 @@ type NewMessage struct {
 	Meta         []byte    // parse result (envelope, structure), opaque to the store
 	Text         []byte    // folded search text, opaque to the store
 	InternalDate time.Time // zero: now
+
+	storedText []byte // Text as stored (encodeText), once withStoredText has computed it
+}
+
+// withStoredText computes the stored form of the search text, outside the transaction: compressing it in the
+// commit loop would make every writer wait for it.
+func (m NewMessage) withStoredText() NewMessage {
+	if m.storedText == nil && len(m.Text) > 0 {
+		m.storedText = encodeText(m.Text)
+	}
+	return m
 }
 
 // Copy is one recipient's copy of a delivered message.
@@ -56,7 +68,7 @@ func (s *Store) Deliver(msg NewMessage, copies []Copy) ([]Placed, error) {
 // and a copy accepted then is stored even if it takes the account a little over (a soft quota, as in most servers).
 // Refusing it now could only fail the whole message for every recipient, again at every retry.
 func (s *Store) DeliverMessage(d Delivery) ([]Placed, error) {
-	msg := d.Message
+	msg := d.Message.withStoredText()
 	if msg.InternalDate.IsZero() {
 		msg.InternalDate = s.now()
 	}
@@ -161,8 +173,10 @@ type AppendMessage struct {
 func (s *Store) AppendMany(mailboxID uint64, msgs []AppendMessage, origin any) ([]Placed, error) {
 	placed := make([]Placed, 0, len(msgs))
 	var size int
-	for _, m := range msgs {
-		size += len(m.Body)
+	msgs = slices.Clone(msgs)
+	for i := range msgs {
+		size += len(msgs[i].Body)
+		msgs[i].NewMessage = msgs[i].withStoredText()
 	}
 	err := s.updateSized(size, func(tx *bolt.Tx, ch *changes) error {
 		placed = placed[:0] // the transaction may run again

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -69,6 +70,10 @@ type ImportResult struct {
 // a stop reads them back and starts after the last batch that committed.
 func (s *Store) ImportBatch(accountID uint64, msgs []ImportMessage, opts ImportOptions) ([]ImportResult, error) {
 	var results []ImportResult
+	msgs = slices.Clone(msgs)
+	for i := range msgs {
+		msgs[i].Message = msgs[i].Message.withStoredText()
+	}
 	err := s.update(func(tx *bolt.Tx, ch *changes) error {
 		a, err := getAccountByID(tx, accountID)
 		if err != nil {

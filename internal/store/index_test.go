@@ -280,3 +280,29 @@ func TestCheckReportsStrayIndexRecords(t *testing.T) {
 		})
 	}
 }
+
+// The postings of many small mailboxes, each indexed in one batch whose keys come in order, fill their leaves.
+func TestPostingLeavesArePacked(t *testing.T) {
+	s := newTestStore(t)
+	for n := range 40 {
+		a := mustAccount(t, s, fmt.Sprintf("u%02d@example.gov.vn", n))
+		inbox := mustMailbox(t, s, a, "INBOX")
+		var batch []AppendMessage
+		for i := range 8 {
+			batch = append(batch, AppendMessage{NewMessage: longTextMessage(n*100 + i)})
+		}
+		if _, err := s.AppendMany(inbox.ID, batch, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.IndexPending(); err != nil {
+		t.Fatal(err)
+	}
+	var st bolt.BucketStats
+	_ = s.view(func(tx *bolt.Tx) error { st = tx.Bucket(bucketPostings).Stats(); return nil })
+	fill := float64(st.LeafInuse) / float64(st.LeafAlloc)
+	t.Logf("postings: %d leaf pages, %d bytes in use of %d: %.2f", st.LeafPageN, st.LeafInuse, st.LeafAlloc, fill)
+	if fill < 0.7 {
+		t.Errorf("the postings' leaves are %.0f%% full, want at least 70%%", 100*fill)
+	}
+}

@@ -164,7 +164,8 @@ func checkMailboxIndex(tx *bolt.Tx, mb Mailbox, st indexState, report func(strin
 	}
 	want := map[string][]uint32{}
 	live := map[uint32]bool{}
-	texts := tx.Bucket(bucketTexts)
+	texts := storedTexts{b: tx.Bucket(bucketTexts), buf: newTextBuffer()}
+	defer texts.buf.release()
 	c := msgs.Cursor()
 	for k, v := c.First(); k != nil && uidOf(k) <= st.IndexedUID; k, v = c.Next() {
 		uid := uidOf(k)
@@ -176,8 +177,12 @@ func checkMailboxIndex(tx *bolt.Tx, mb Mailbox, st indexState, report func(strin
 		if err != nil {
 			continue
 		}
+		text, err := texts.get(rec.seq)
+		if err != nil {
+			continue // reported by checkTexts
+		}
 		live[uid] = true
-		for f, terms := range messageTerms(texts.Get(u64key(rec.seq)), rec.meta) {
+		for f, terms := range messageTerms(text, rec.meta) {
 			for t := range terms {
 				key := fieldTermKey(f, []byte(t))
 				want[key] = append(want[key], uid)

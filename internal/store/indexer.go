@@ -36,6 +36,12 @@ const (
 	defaultDelay    = 10 * time.Second
 	rescanInterval  = 5 * time.Minute
 	minStaleRebuild = 1024
+	// postingsFill is how full the indexer packs the leaves of the postings. A batch puts its terms in key order,
+	// and a mailbox's first batch puts every key of that mailbox in order at the end of its range: at bbolt's default
+	// of a half, every leaf it fills stays half empty. 0.9 leaves room for the next batches' appends to a term's last
+	// block, which grow values in place (1.0 makes a third less from the same mail than the default, 0.9 a little
+	// more still, since those appends then split fewer leaves).
+	postingsFill = 0.9
 )
 
 type indexer struct {
@@ -371,7 +377,8 @@ func (s *Store) readIndexBatch(mailboxID uint64) (*indexBatchData, error) {
 }
 
 func (b *indexBatchData) read(tx *bolt.Tx, msgs *bolt.Bucket, mb Mailbox) error {
-	texts := tx.Bucket(bucketTexts)
+	texts := storedTexts{b: tx.Bucket(bucketTexts), buf: newTextBuffer()}
+	defer texts.buf.release()
 	var textBytes int
 	c := msgs.Cursor()
 	k, v := c.Seek(u32key(b.from.IndexedUID + 1))
@@ -388,7 +395,10 @@ func (b *indexBatchData) read(tx *bolt.Tx, msgs *bolt.Bucket, mb Mailbox) error 
 		if err != nil {
 			return fmt.Errorf("uid %d: %w", uid, err)
 		}
-		text := texts.Get(u64key(rec.seq))
+		text, err := texts.get(rec.seq)
+		if err != nil {
+			return fmt.Errorf("uid %d: %w", uid, err)
+		}
 		textBytes += len(text)
 		for f, terms := range messageTerms(text, rec.meta) {
 			b.add(f, terms, uid)
@@ -443,6 +453,7 @@ func messageTerms(text, meta []byte) map[indexField]map[string]struct{} {
 // write puts the batch's postings, one write per term, in key order, and adds its new terms to the dictionaries.
 func (b *indexBatchData) write(tx *bolt.Tx, mailboxID uint64) error {
 	postings := tx.Bucket(bucketPostings)
+	postings.FillPercent = postingsFill
 	for _, f := range slices.Sorted(maps.Keys(b.postings)) {
 		terms := b.postings[f]
 		var fresh []string

@@ -58,7 +58,8 @@ func (s *Store) ViewMessages(mailboxID uint64, uids []uint32, opts FetchOptions,
 		if err != nil {
 			return err
 		}
-		texts := tx.Bucket(bucketTexts)
+		texts := storedTexts{b: tx.Bucket(bucketTexts), buf: newTextBuffer()}
+		defer texts.buf.release()
 		bodies, chunks := tx.Bucket(bucketBodies).Cursor(), tx.Bucket(bucketChunks).Cursor()
 		var e entry
 		var body BodyView
@@ -90,7 +91,7 @@ func (s *Store) ViewMessages(mailboxID uint64, uids []uint32, opts FetchOptions,
 
 // viewBodyData fills in what opts asks of m's body. Where the entry records the body's place (version 2), only
 // the parse result needs the body record, looked up by hash; an entry of version 1 needs it for everything.
-func viewBodyData(m *Message, body *BodyView, place bodyPlace, texts *bolt.Bucket, opts FetchOptions) error {
+func viewBodyData(m *Message, body *BodyView, place bodyPlace, texts storedTexts, opts FetchOptions) error {
 	if opts.Meta || place.seq == 0 && (opts.Text || opts.Header) {
 		rec, err := bodyRecordAt(seekGet(body.bodies, body.id[:]), body.id, opts.Meta || opts.Header)
 		if err != nil {
@@ -105,7 +106,10 @@ func viewBodyData(m *Message, body *BodyView, place bodyPlace, texts *bolt.Bucke
 		}
 	}
 	if opts.Text {
-		m.Text = texts.Get(u64key(body.seq))
+		var err error
+		if m.Text, err = texts.get(body.seq); err != nil {
+			return err
+		}
 	}
 	if opts.Header {
 		m.HeaderStart, m.HeaderEnd, m.HasHeader = place.headerStart, place.headerEnd, place.header
