@@ -59,8 +59,10 @@ type commitQueue struct {
 	idle    sync.Cond        // signalled when leading ends with nothing pending (Close waits for it)
 
 	// writers counts the callers between queueing and their outcome, but those that run alone (background work):
-	// a bulk read gives way to them (YieldToWriters).
-	writers atomic.Int64
+	// a bulk read gives way to them (YieldToWriters). lastWrite is when the last of them had its outcome, in
+	// Unix nanoseconds: the indexer works on small tails once writes have gone quiet (writesQuietFor).
+	writers   atomic.Int64
+	lastWrite atomic.Int64
 
 	commits atomic.Uint64 // transactions committed
 	callers atomic.Uint64 // callers whose function those transactions committed
@@ -106,7 +108,10 @@ func (s *Store) commit(r *commitRequest) error {
 	q := &s.queue
 	if !r.alone {
 		q.writers.Add(1)
-		defer q.writers.Add(-1)
+		defer func() {
+			q.lastWrite.Store(time.Now().UnixNano())
+			q.writers.Add(-1)
+		}()
 	}
 	q.mu.Lock()
 	if q.closed {
@@ -360,4 +365,13 @@ func (s *Store) YieldToWriters(limit time.Duration) time.Duration {
 		time.Sleep(min(yieldPoll, limit-waited))
 	}
 	return time.Since(start)
+}
+
+// writesQuietFor is how long no write but background work has been queued or committed; 0 while one is.
+func (s *Store) writesQuietFor() time.Duration {
+	q := &s.queue
+	if q.writers.Load() > 0 {
+		return 0
+	}
+	return time.Since(time.Unix(0, q.lastWrite.Load()))
 }

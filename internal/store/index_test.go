@@ -280,3 +280,31 @@ func TestCheckReportsStrayIndexRecords(t *testing.T) {
 		})
 	}
 }
+
+// TestIndexerIndexesTheTailOnceDeliveriesStop delivers a burst to one mailbox, message by message, with an index
+// delay far beyond the test: while the deliveries flow, tails of indexThreshold messages are indexed, and once
+// they stop the rest, fewer than that, is indexed at once rather than after the delay, within a bounded number
+// of index rounds.
+func TestIndexerIndexesTheTailOnceDeliveriesStop(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "mail.db"), Options{NoSync: true, IndexDelay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a := mustAccount(t, s, "an@example.gov.vn")
+	inbox := mustMailbox(t, s, a, "INBOX")
+	const burst = indexThreshold*2 + 40
+	for i := range burst {
+		msg := indexTestMessage("Kế hoạch", "an@example.gov.vn", fmt.Sprint("số ", i))
+		if _, err := s.Deliver(msg, []Copy{{AccountID: a.ID}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "the whole burst indexed", func() bool {
+		ans, err := s.SearchIndex(inbox.ID, SearchSubject, []byte("hoach"))
+		return err == nil && ans.Bound == burst && len(ans.Sure) == burst
+	})
+	if got, most := s.IndexStats().Batches, int64(burst/indexThreshold+3); got > most {
+		t.Errorf("%d messages indexed in %d rounds, want at most %d", burst, got, most)
+	}
+}
