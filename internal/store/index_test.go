@@ -174,14 +174,20 @@ func TestCheckReportsAMissingOrWrongPosting(t *testing.T) {
 	}
 }
 
-func TestIndexerWorksInBoundedBatches(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "mail.db"), Options{NoSync: true, IndexDelay: time.Millisecond})
+// indexingStore is a store with its background indexer running after delay, and an account's INBOX.
+func indexingStore(t *testing.T, delay time.Duration) (*Store, Account, Mailbox) {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "mail.db"), Options{NoSync: true, IndexDelay: delay})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	a := mustAccount(t, s, "an@example.gov.vn")
-	inbox := mustMailbox(t, s, a, "INBOX")
+	return s, a, mustMailbox(t, s, a, "INBOX")
+}
+
+func TestIndexerWorksInBoundedBatches(t *testing.T) {
+	s, _, inbox := indexingStore(t, time.Millisecond)
 	var batch []AppendMessage
 	for i := range batchMessages*2 + 10 {
 		batch = append(batch, AppendMessage{NewMessage: indexTestMessage("Kế hoạch", "an@example.gov.vn", fmt.Sprint("số ", i))})
@@ -286,13 +292,7 @@ func TestCheckReportsStrayIndexRecords(t *testing.T) {
 // they stop the rest, fewer than that, is indexed at once rather than after the delay, within a bounded number
 // of index rounds.
 func TestIndexerIndexesTheTailOnceDeliveriesStop(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "mail.db"), Options{NoSync: true, IndexDelay: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	a := mustAccount(t, s, "an@example.gov.vn")
-	inbox := mustMailbox(t, s, a, "INBOX")
+	s, a, inbox := indexingStore(t, time.Hour)
 	const burst = indexThreshold*2 + 40
 	for i := range burst {
 		msg := indexTestMessage("Kế hoạch", "an@example.gov.vn", fmt.Sprint("số ", i))
