@@ -36,16 +36,17 @@ func (b *imapBench) deliveryDuringFetch(ctx context.Context, t target) error {
 	return b.deleteFrom(sel.UIDNext)
 }
 
-// fetchLoop runs the metadata FETCH 1:* of the INBOX on its own connection until stop is called.
+// fetchLoop runs the metadata FETCH 1:* of the INBOX on its own raw connection until stop is called (the go-imap
+// client's parsing would take a core of its own from the server and the deliveries).
 func (b *imapBench) fetchLoop(t target) (stop func(), errc chan error) {
 	errc = make(chan error, 1)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		c, err := loginIMAP(t, b.cfg.TLS, b.cfg.User)
+		c, err := dialRawIMAP(t, b.cfg.TLS, b.cfg.User)
 		if err == nil {
 			defer c.Close()
-			_, err = c.Select("INBOX", nil).Wait()
+			_, err = c.command("SELECT INBOX")
 		}
 		for i := 0; err == nil && i < 1<<20; i++ {
 			select {

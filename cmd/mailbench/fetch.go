@@ -1,49 +1,37 @@
 package main
 
-import (
-	"fmt"
-	"io"
-
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
-)
+import "fmt"
 
 // The FETCH commands of the imap mode, as a client sends them: the metadata of a folder's list, the header fields
-// a client shows on opening it, a full download, and the flags a client resynchronises.
-var (
-	fetchMetadata = &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, RFC822Size: true, Envelope: true,
-		BodyStructure: &imap.FetchItemBodyStructure{Extended: true}}
-	fetchHeaderFields = &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{
-		Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"FROM", "TO", "SUBJECT", "DATE"}, Peek: true}}}
-	fetchFull  = &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}}
-	fetchFlags = &imap.FetchOptions{UID: true, Flags: true}
-)
+// a client shows on opening it, a full download, and the flags a client resynchronises. sections says whether the
+// responses carry body sections, whose bytes make a rate.
+var fetchCommands = []struct {
+	command  string
+	sections bool
+}{
+	{fetchMetadata, false},
+	{"UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE)])", true},
+	{"UID FETCH 1:* BODY.PEEK[]", true},
+	{"UID FETCH 1:* (FLAGS UID)", false},
+}
+
+// fetchMetadata is what a client asks to list a folder; the delivery-during-FETCH loop sends it too.
+const fetchMetadata = "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE)"
 
 // fetched is what a FETCH returned.
 type fetched struct {
 	messages int
-	bytes    int64 // of the body sections
+	bytes    int64 // of the literals: the body sections, and the strings a server sends as literals
 }
 
-// fetchAll runs UID FETCH 1:* with opts, reading body sections as they stream in rather than holding them.
-func fetchAll(c *imapclient.Client, opts *imap.FetchOptions) (fetched, error) {
-	var f fetched
-	cmd := c.Fetch(allUIDs, opts)
-	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-		f.messages++
-		for item := msg.Next(); item != nil; item = msg.Next() {
-			if section, ok := item.(imapclient.FetchItemDataBodySection); ok && section.Literal != nil {
-				n, err := io.Copy(io.Discard, section.Literal)
-				if err != nil {
-					cmd.Close()
-					return f, fmt.Errorf("FETCH body section: %w", err)
-				}
-				f.bytes += n
-			}
-		}
+// fetchAll runs a UID FETCH command on the raw connection, counting its responses and literal bytes.
+func fetchAll(c *rawIMAP, command string) (fetched, error) {
+	reply, err := c.command(command)
+	if err != nil {
+		return fetched{}, err
 	}
-	if err := cmd.Close(); err != nil {
-		return f, fmt.Errorf("UID FETCH 1:*: %w", err)
+	if reply.fetches == 0 {
+		return fetched{}, fmt.Errorf("%s: no FETCH response", command)
 	}
-	return f, nil
+	return fetched{messages: reply.fetches, bytes: reply.literals}, nil
 }

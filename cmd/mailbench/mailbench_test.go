@@ -150,6 +150,14 @@ func TestFillThenIMAP(t *testing.T) {
 			t.Errorf("the report lacks %q:\n%s", want, out.String())
 		}
 	}
+	// The raw client counted every response of the bulk commands.
+	for _, op := range res.Ops {
+		if strings.HasPrefix(op.Name, "UID FETCH") || strings.HasPrefix(op.Name, "UID SORT") || strings.HasPrefix(op.Name, "UID STORE") {
+			if !strings.HasPrefix(op.Detail, "270 ") {
+				t.Errorf("%s: %s, want 270 messages", op.Name, op.Detail)
+			}
+		}
+	}
 	c, err := loginIMAP(tg, tlsNone, big)
 	if err != nil {
 		t.Fatal(err)

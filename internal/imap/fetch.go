@@ -2,6 +2,7 @@ package imap
 
 import (
 	"bytes"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -18,6 +19,11 @@ const (
 	fetchBatch      = 256
 	fetchBatchBytes = 4 << 20
 )
+
+// fetchYield is the longest a FETCH of more than one batch waits, before each batch but the first, for writes in
+// progress (a delivery to the mailbox it reads, say): a bulk read gives way to them, an interactive FETCH of a
+// few messages never waits.
+const fetchYield = 3 * time.Millisecond
 
 // fetchPlan is what a FETCH command needs from each message, worked out once.
 type fetchPlan struct {
@@ -103,6 +109,9 @@ func (s *session) fetchRefs(w *imapserver.FetchWriter, sel *selection, refs []ms
 	reuse := &fetchedBatch{} // what a batch held, reused by the next one once its responses are written
 	plan.enabled = s.conn.EnabledCaps()
 	for start := 0; start < len(refs); {
+		if start > 0 {
+			s.srv.store.YieldToWriters(fetchYield)
+		}
 		batch := refs[start:min(start+fetchBatch, len(refs))]
 		fb, prepErr := s.readBatch(sel, refUIDs(batch), plan, reuse)
 		if fb == nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -57,6 +58,12 @@ type commitQueue struct {
 	closed  bool             // guarded by mu: Close began; new callers are refused
 	idle    sync.Cond        // signalled when leading ends with nothing pending (Close waits for it)
 
+	// writers counts the callers between queueing and their outcome, but those that run alone (background work):
+	// a bulk read gives way to them (YieldToWriters). lastWrite is when the last of them had its outcome, in
+	// Unix nanoseconds: the indexer works on small tails once writes have gone quiet (writesQuietFor).
+	writers   atomic.Int64
+	lastWrite atomic.Int64
+
 	commits atomic.Uint64 // transactions committed
 	callers atomic.Uint64 // callers whose function those transactions committed
 	reruns  atomic.Uint64 // functions run again after another one in their batch failed
@@ -99,6 +106,13 @@ func (s *Store) updateAlone(fn func(tx *bolt.Tx, ch *changes) error) error {
 func (s *Store) commit(r *commitRequest) error {
 	r.audit, r.describe, r.wake = s.audit, s.describe, make(chan bool, 1)
 	q := &s.queue
+	if !r.alone {
+		q.writers.Add(1)
+		defer func() {
+			q.lastWrite.Store(time.Now().UnixNano())
+			q.writers.Add(-1)
+		}()
+	}
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -328,4 +342,36 @@ func (s *Store) awaitAnnounced(commit uint64) {
 	for a.inflight != 0 && a.inflight <= commit {
 		a.done.Wait()
 	}
+}
+
+// yieldPoll is how often YieldToWriters looks whether the writes it waits for are done.
+const yieldPoll = 200 * time.Microsecond
+
+// YieldToWriters waits while a write is queued or being committed, for at most limit, and says how long it
+// waited. A bulk read (a FETCH of a whole mailbox) calls it between its batches: on a server whose cores are
+// busy, a delivery then gets the CPU for its commit and its reply sooner, and the read, which nobody waits for
+// message by message, is late by at most limit a batch. Background writes (updateAlone) are not waited for.
+func (s *Store) YieldToWriters(limit time.Duration) time.Duration {
+	q := &s.queue
+	if q.writers.Load() == 0 {
+		return 0
+	}
+	start := time.Now()
+	for q.writers.Load() > 0 {
+		waited := time.Since(start)
+		if waited >= limit {
+			return waited
+		}
+		time.Sleep(min(yieldPoll, limit-waited))
+	}
+	return time.Since(start)
+}
+
+// writesQuietFor is how long no write but background work has been queued or committed; 0 while one is.
+func (s *Store) writesQuietFor() time.Duration {
+	q := &s.queue
+	if q.writers.Load() > 0 {
+		return 0
+	}
+	return time.Since(time.Unix(0, q.lastWrite.Load()))
 }

@@ -493,3 +493,51 @@ func TestReadWaitsForTheAnnouncementOfWhatItSaw(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestYieldToWritersWaitsForACommit: a bulk read that yields while a delivery is being committed goes on once the
+// commit is done, and one that yields with no write in progress does not wait. A write running alone (background
+// work) is not waited for.
+func TestYieldToWritersWaitsForACommit(t *testing.T) {
+	s := newTestStore(t)
+	a := mustAccount(t, s, "an@example.gov.vn")
+	if waited := s.YieldToWriters(waitBound); waited != 0 {
+		t.Fatalf("yield with no write in progress waited %v", waited)
+	}
+	gate := gateNextCommit(s)
+	delivered := make(chan error, 1)
+	go func() { _, err := s.Deliver(testMessage(0), []Copy{{AccountID: a.ID}}); delivered <- err }()
+	<-gate.parked
+	if waited := s.YieldToWriters(time.Millisecond); waited < time.Millisecond {
+		t.Errorf("yield during a commit waited %v, not its bound", waited)
+	}
+	before := commitCount(s)
+	yielded := make(chan uint64, 1)
+	go func() {
+		s.YieldToWriters(waitBound)
+		yielded <- commitCount(s)
+	}()
+	gate.release(nil)
+	if err := wait(t, delivered); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case after := <-yielded:
+		if after <= before {
+			t.Errorf("the yield returned before the delivery's commit (commits %d, then %d)", before, after)
+		}
+	case <-time.After(waitBound):
+		t.Fatal("the yield never returned")
+	}
+
+	alone := gateNextCommit(s)
+	done := make(chan error, 1)
+	go func() { done <- s.updateAlone(func(*bolt.Tx, *changes) error { return nil }) }()
+	<-alone.parked
+	if waited := s.YieldToWriters(waitBound); waited != 0 {
+		t.Errorf("yield waited %v for a background write", waited)
+	}
+	alone.release(nil)
+	if err := wait(t, done); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -174,14 +174,20 @@ func TestCheckReportsAMissingOrWrongPosting(t *testing.T) {
 	}
 }
 
-func TestIndexerWorksInBoundedBatches(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "mail.db"), Options{NoSync: true, IndexDelay: time.Millisecond})
+// indexingStore is a store with its background indexer running after delay, and an account's INBOX.
+func indexingStore(t *testing.T, delay time.Duration) (*Store, Account, Mailbox) {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "mail.db"), Options{NoSync: true, IndexDelay: delay})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	a := mustAccount(t, s, "an@example.gov.vn")
-	inbox := mustMailbox(t, s, a, "INBOX")
+	return s, a, mustMailbox(t, s, a, "INBOX")
+}
+
+func TestIndexerWorksInBoundedBatches(t *testing.T) {
+	s, _, inbox := indexingStore(t, time.Millisecond)
 	var batch []AppendMessage
 	for i := range batchMessages*2 + 10 {
 		batch = append(batch, AppendMessage{NewMessage: indexTestMessage("Kế hoạch", "an@example.gov.vn", fmt.Sprint("số ", i))})
@@ -304,5 +310,27 @@ func TestPostingLeavesArePacked(t *testing.T) {
 	t.Logf("postings: %d leaf pages, %d bytes in use of %d: %.2f", st.LeafPageN, st.LeafInuse, st.LeafAlloc, fill)
 	if fill < 0.7 {
 		t.Errorf("the postings' leaves are %.0f%% full, want at least 70%%", 100*fill)
+	}
+}
+
+// TestIndexerIndexesTheTailOnceDeliveriesStop delivers a burst to one mailbox, message by message, with an index
+// delay far beyond the test: while the deliveries flow, tails of indexThreshold messages are indexed, and once
+// they stop the rest, fewer than that, is indexed at once rather than after the delay, within a bounded number
+// of index rounds.
+func TestIndexerIndexesTheTailOnceDeliveriesStop(t *testing.T) {
+	s, a, inbox := indexingStore(t, time.Hour)
+	const burst = indexThreshold*2 + 40
+	for i := range burst {
+		msg := indexTestMessage("Kế hoạch", "an@example.gov.vn", fmt.Sprint("số ", i))
+		if _, err := s.Deliver(msg, []Copy{{AccountID: a.ID}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "the whole burst indexed", func() bool {
+		ans, err := s.SearchIndex(inbox.ID, SearchSubject, []byte("hoach"))
+		return err == nil && ans.Bound == burst && len(ans.Sure) == burst
+	})
+	if got, most := s.IndexStats().Batches, int64(burst/indexThreshold+3); got > most {
+		t.Errorf("%d messages indexed in %d rounds, want at most %d", burst, got, most)
 	}
 }

@@ -18,7 +18,10 @@ import (
 // The indexer writes the postings in the background, never in a delivery's transaction: a 20 KiB message has
 // hundreds of distinct terms, and as many scattered B+tree writes per delivery would cost several times the message
 // itself. A mailbox's messages above its IndexedUID (its tail) are indexed once the tail holds indexThreshold
-// messages or its oldest has waited Options.IndexDelay, in batches of at most batchMessages messages and batchTerms
+// messages or its oldest has waited Options.IndexDelay, or as soon as writes have been quiet for quietAfter: while
+// deliveries flow, small tails wait to be indexed together, but once they stop no tail is left for every search
+// to scan (a tail of thousands cost a SEARCH of a 100,000-message mailbox seconds). Batches hold at most
+// batchMessages messages and batchTerms
 // distinct terms, each one transaction of its own (updateAlone) that writes each term once; the texts are read and
 // split before it, in a read transaction. A batch is computed from a read of the mailbox's index state and written
 // only if that state is unchanged when its transaction runs, so two indexers (the background one and a reindex,
@@ -34,6 +37,7 @@ const (
 	batchTextBytes  = 4 << 20
 	dropBatch       = 4096
 	defaultDelay    = 10 * time.Second
+	quietAfter      = 500 * time.Millisecond
 	rescanInterval  = 5 * time.Minute
 	minStaleRebuild = 1024
 	// postingsFill is how full the indexer packs the leaves of the postings. A batch puts its terms in key order,
@@ -216,8 +220,9 @@ func (ix *indexer) pick() (mailboxID uint64, drop, expunged bool, next time.Dura
 	}
 	next = ix.delay
 	now := time.Now()
+	untilQuiet := quietAfter - ix.s.writesQuietFor()
 	for id, t := range ix.tails {
-		wait := ix.delay - now.Sub(t.since)
+		wait := min(ix.delay-now.Sub(t.since), untilQuiet)
 		if t.count >= indexThreshold || t.since.IsZero() || wait <= 0 {
 			return id, false, false, 0
 		}

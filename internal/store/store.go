@@ -63,8 +63,9 @@ type Options struct {
 	// NoIndexer leaves the search index as it is: no background indexing, searches scan what is unindexed (tests,
 	// benchmarks, and commands that open the file briefly).
 	NoIndexer bool
-	// IndexDelay is how long a mailbox's newest messages may wait to be indexed while there are few of them
-	// (default 10s); searches read the unindexed ones directly meanwhile.
+	// IndexDelay is how long a mailbox's newest messages may wait to be indexed while there are few of them and
+	// writes go on (default 10s; once writes have been quiet for half a second they are indexed at once); searches
+	// read the unindexed ones directly meanwhile.
 	IndexDelay time.Duration
 }
 
