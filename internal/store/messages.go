@@ -52,10 +52,11 @@ func (s *Store) Messages(mailboxID uint64, uids []uint32, opts FetchOptions) ([]
 }
 
 // ViewMessages calls fn for each of uids that exists, in order, inside one read transaction, with the message and
-// a reader of its body that reads inside that transaction too. m.Trace, m.Meta and m.Text, and the slices body
-// hands out, point into the store's memory map: they are valid only until fn returns, and fn must not write to
-// the network or wait on anything slow, since an open read transaction keeps freed pages from reuse. fn returns
-// false to stop early; ViewMessages returns how many of uids it went through (all of them unless fn stopped).
+// a reader of its body that reads inside that transaction too. m is reused for the next message, and m.Trace,
+// m.Meta, m.Text and m.ShortHeader, and the slices body hands out, point into the store's memory map: they are
+// valid only until fn returns, and fn must not write to the network or wait on anything slow, since an open read
+// transaction keeps freed pages from reuse. fn returns false to stop early; ViewMessages returns how many of uids
+// it went through (all of them unless fn stopped).
 func (s *Store) ViewMessages(mailboxID uint64, uids []uint32, opts FetchOptions,
 	fn func(m *Message, body *BodyView) (more bool, err error)) (done int, err error) {
 	err = s.view(func(tx *bolt.Tx) error {
@@ -70,6 +71,7 @@ func (s *Store) ViewMessages(mailboxID uint64, uids []uint32, opts FetchOptions,
 			headers = tx.Bucket(bucketHeaders).Cursor()
 		}
 		var e entry
+		var m Message // one for all: handed to fn by pointer, it would otherwise be allocated per message
 		var body BodyView
 		entries := entryCursor{c: b.Cursor()}
 		for i, uid := range uids {
@@ -81,7 +83,7 @@ func (s *Store) ViewMessages(mailboxID uint64, uids []uint32, opts FetchOptions,
 			if err := decodeEntryView(v, &e); err != nil {
 				return fmt.Errorf("mailbox #%d uid %d: %w", mailboxID, uid, err)
 			}
-			m := Message{UID: uid, Flags: e.flags.list(), InternalDate: e.date, Size: e.size(), ModSeq: e.modSeq,
+			m = Message{UID: uid, Flags: e.flags.list(), InternalDate: e.date, Size: e.size(), ModSeq: e.modSeq,
 				Body: e.body, BodySize: e.bodySize, Trace: e.trace}
 			body = BodyView{bodies: bodies, chunks: chunks, id: e.body, size: e.bodySize, seq: e.place.seq}
 			if err := viewBodyData(&m, &body, e.place, texts, headers, opts); err != nil {
