@@ -2,8 +2,10 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -64,6 +66,7 @@ func headerCopyAt(headers *bolt.Cursor, seq uint64) []byte {
 }
 
 // checkHeaderCopies reports header copies of no body, and copies that differ from what the body's bytes give.
+// Bodies are compared in storage order, so that their first chunks are read front to back through the file.
 func checkHeaderCopies(tx *bolt.Tx, live map[uint64]bool, report func(string, ...any)) {
 	headers := tx.Bucket(bucketHeaders)
 	if headers == nil {
@@ -76,24 +79,40 @@ func checkHeaderCopies(tx *bolt.Tx, live map[uint64]bool, report func(string, ..
 		return nil
 	})
 	chunks := tx.Bucket(bucketChunks).Cursor()
-	_ = tx.Bucket(bucketBodies).ForEach(func(k, v []byte) error {
-		rec, err := decodeBodyRecordView(v, true)
-		if err != nil || rec.seq == 0 {
-			return nil // reported by checkBodies
+	for _, b := range bodiesWithHeaderCopies(tx, headers) {
+		rec, err := bodyRecordView(tx, b.id, true)
+		if err != nil {
+			continue // reported by checkBodies
 		}
-		got := headers.Get(u64key(rec.seq))
-		if got == nil {
-			return nil // stored before header copies, or too long for one
-		}
-		var id BodyID
-		copy(id[:], k)
-		if want, err := expectedHeaderCopy(chunks, id, rec); err != nil {
-			report("body %s: header copy: %v", id, err)
+		got := headers.Get(u64key(b.seq))
+		if want, err := expectedHeaderCopy(chunks, b.id, rec); err != nil {
+			report("body %s: header copy: %v", b.id, err)
 		} else if !bytes.Equal(got, want) {
-			report("body %s: header copy of %d bytes differs from its body's header (%d bytes)", id, len(got), len(want))
+			report("body %s: header copy of %d bytes differs from its body's header (%d bytes)", b.id, len(got), len(want))
+		}
+	}
+}
+
+// bodyAt is a body and the sequence number it is stored under.
+type bodyAt struct {
+	seq uint64
+	id  BodyID
+}
+
+// bodiesWithHeaderCopies lists the bodies that have a header copy, in storage order.
+func bodiesWithHeaderCopies(tx *bolt.Tx, headers *bolt.Bucket) []bodyAt {
+	var list []bodyAt
+	_ = tx.Bucket(bucketBodies).ForEach(func(k, v []byte) error {
+		rec, err := decodeBodyRecordView(v, false)
+		if err == nil && rec.seq != 0 && headers.Get(u64key(rec.seq)) != nil {
+			b := bodyAt{seq: rec.seq}
+			copy(b.id[:], k)
+			list = append(list, b)
 		}
 		return nil
 	})
+	slices.SortFunc(list, func(a, b bodyAt) int { return cmp.Compare(a.seq, b.seq) })
+	return list
 }
 
 // expectedHeaderCopy is the header copy the body of rec should have (nil: none), from its chunks.
