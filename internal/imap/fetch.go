@@ -138,7 +138,7 @@ func (s *session) fetchRefs(w *imapserver.FetchWriter, sel *selection, refs []ms
 
 // fetchedBatch is a batch of messages read, with their sections prepared, in one read transaction.
 type fetchedBatch struct {
-	msgs   []store.Message // Meta and Text left out; Trace copied
+	msgs   []store.Message // Meta, Text and ShortHeader left out; Trace copied
 	bodies []*preparedBody // one per message
 	done   int             // how many of the UIDs asked for it covers
 	arena  []byte          // backs the prepared sections
@@ -168,7 +168,7 @@ func (s *session) readBatch(sel *selection, uids []uint32, plan fetchPlan, reuse
 		}
 		msg := *m
 		msg.Trace = bytes.Clone(m.Trace)
-		msg.Meta, msg.Text = nil, nil
+		msg.Meta, msg.Text, msg.ShortHeader = nil, nil, nil
 		fb.msgs = append(fb.msgs, msg)
 		fb.bodies = append(fb.bodies, pb)
 		prepared += pb.size()

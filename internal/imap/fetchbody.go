@@ -141,7 +141,7 @@ func (s *session) sectionData(src message.Source, meta *message.Meta, sec *imap.
 			s.log.Warn("the message meta does not place the header, serving an empty header", "uid", hr.m.UID)
 			return sectionData{}, nil
 		}
-		h, err := hr.header()
+		h, err := hr.header(sec.HeaderFields)
 		if err != nil {
 			return sectionData{}, err
 		}
@@ -179,7 +179,8 @@ func appendSection(arena *[]byte, fill func(dst []byte) ([]byte, error)) (sectio
 
 // headerReader finds the root header block (trace lines first) once per message, from the header's place the
 // store read with the message (store.FetchOptions.Header): in place in the store's memory when it lies within one
-// chunk and no trace comes before it.
+// chunk and no trace comes before it. HEADER.FIELDS of the fields the store's short copy keeps read that copy
+// instead, which lies beside the copies of the next messages rather than in a page of its own.
 type headerReader struct {
 	src   message.Source
 	body  *store.BodyView
@@ -187,17 +188,33 @@ type headerReader struct {
 	block []byte // once read
 	err   error
 	read  bool
+	short []byte // trace lines and the short copy, once built
 }
 
 // known reports whether the header's place was read: asked for, and told by the parse result.
 func (r *headerReader) known() bool { return r.m.HasHeader }
 
-func (r *headerReader) header() ([]byte, error) {
+// header is the header block to pick the fields names from (none: the whole block is wanted).
+func (r *headerReader) header(names []string) ([]byte, error) {
+	if r.m.ShortHeader != nil && message.ShortHeaderServes(names) {
+		return r.shortHeader(), nil
+	}
 	if !r.read {
 		r.read = true
 		r.block, r.err = r.readHeader()
 	}
 	return r.block, r.err
+}
+
+// shortHeader is the trace lines followed by the store's short copy of the header.
+func (r *headerReader) shortHeader() []byte {
+	if len(r.src.Trace) == 0 {
+		return r.m.ShortHeader
+	}
+	if r.short == nil {
+		r.short = append(append(make([]byte, 0, len(r.src.Trace)+len(r.m.ShortHeader)), r.src.Trace...), r.m.ShortHeader...)
+	}
+	return r.short
 }
 
 func (r *headerReader) readHeader() ([]byte, error) {

@@ -13,7 +13,9 @@ import (
 )
 
 // headerTestMessages are messages whose root header is served from the header block alone: folded fields, a
-// raw 8-bit field, a missing field, bare LF line ends, a header longer than one store chunk, and no body at all.
+// raw 8-bit field, a missing field, bare LF line ends, a header longer than one store chunk (too long for the
+// store's short copy), no body at all, and fields the short copy leaves out (trace and signatures, folded, in any
+// case), one of them before a continuation line with no field, which the trace lines of a delivery take in.
 func headerTestMessages() [][]byte {
 	var filler strings.Builder
 	for i := 0; filler.Len() < store.ChunkSize+5000; i++ {
@@ -25,6 +27,11 @@ func headerTestMessages() [][]byte {
 		[]byte("From: a@example.gov.vn\nSubject: bare LF\n  folded on\nTo: b@example.gov.vn\n\nbody\n"),
 		[]byte("From: a@example.gov.vn\r\n" + filler.String() + "Subject: after a long header\r\nDate: Tue, 03 Feb 2026 10:00:00 +0700\r\n\r\nbody\r\n"),
 		[]byte("Subject: no body\r\nFrom: a@example.gov.vn\r\n"),
+		[]byte("Received: from mx1.example.gov.vn by mail.example.gov.vn;\r\n\tMon, 02 Feb 2026 09:29:58 +0700\r\n" +
+			"DKIM-Signature: v=1; a=rsa-sha256; d=example.gov.vn; s=mail;\r\n\tb=AAAA\r\nFrom: a@example.gov.vn\r\n" +
+			"received : from inner\r\nSubject: signed\r\n  and folded\r\nARC-Seal: i=1; cv=none\r\nTo: b@example.gov.vn\r\n" +
+			"Authentication-Results: mail; dkim=pass\r\nDate: Tue, 03 Feb 2026 10:00:00 +0700\r\n\r\nbody\r\n"),
+		[]byte("\tan orphan continuation\r\nReceived: from mx\r\nFrom: a@example.gov.vn\r\nSubject: orphan first\r\n\r\nbody\r\n"),
 	}
 }
 
@@ -57,6 +64,8 @@ func TestFetchRootHeaderFromHeaderBlock(t *testing.T) {
 		{Specifier: imap.PartSpecifierHeader, Peek: true},
 		{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"Subject", "Return-Path"}, Peek: true,
 			Partial: &imap.SectionPartial{Offset: 5, Size: 40}},
+		{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"Subject", " received", "From"}, Peek: true},
+		{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"dkim-signature", "ARC-Seal", "Date"}, Peek: true},
 	}
 	all := imap.UIDSet{{Start: 1, Stop: 0}}
 	for _, sec := range sections {

@@ -158,18 +158,57 @@ func filterFields(h []byte, names []string, not bool) []byte {
 // runs it once per message.
 func AppendHeaderFields(dst, h []byte, names []string, not bool) []byte {
 	eachField(h, func(name []byte, start, end int) {
-		match := false
-		for _, n := range names {
-			if bytes.EqualFold([]byte(strings.TrimSpace(n)), name) {
-				match = true
-				break
-			}
-		}
-		if match != not {
+		if nameIn(name, names) != not {
 			dst = appendCRLF(dst, h[start:end])
 		}
 	})
 	return append(dst, '\r', '\n')
+}
+
+// nameIn reports whether the field name is one of names, which are compared as HEADER.FIELDS compares them:
+// case-insensitive, blanks around them ignored. The lengths are compared first: most fields of a header match
+// none of the few names a client asks for. A name no longer than the field's needs no trimming: a field name has
+// no blanks, so blanks around a name of its length make it differ anyway.
+func nameIn(name []byte, names []string) bool {
+	for _, n := range names {
+		if len(n) > len(name) {
+			n = strings.TrimSpace(n)
+		}
+		if len(n) == len(name) && bytes.EqualFold([]byte(n), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// shortHeaderOmits are the fields a short header leaves out: long, often many to a message, and asked for by no
+// mail client's message list (trace, authentication results, signatures).
+var shortHeaderOmits = []string{"Received", "Received-SPF", "Authentication-Results", "DKIM-Signature",
+	"X-Google-DKIM-Signature", "ARC-Seal", "ARC-Message-Signature", "ARC-Authentication-Results"}
+
+// AppendShortHeader appends to dst the header block h without its fields named in shortHeaderOmits, everything
+// else as it is. Whole fields go, continuation lines included, so HEADER.FIELDS of names ShortHeaderServes
+// accepts picks the same bytes from the short header as from h, with or without trace lines in front.
+func AppendShortHeader(dst, h []byte) []byte {
+	kept := 0
+	eachField(h, func(name []byte, start, end int) {
+		if nameIn(name, shortHeaderOmits) {
+			dst = append(dst, h[kept:start]...)
+			kept = end
+		}
+	})
+	return append(dst, h[kept:]...)
+}
+
+// ShortHeaderServes reports whether BODY[HEADER.FIELDS (names)] can be read from a short header
+// (AppendShortHeader): none of names is a field it leaves out.
+func ShortHeaderServes(names []string) bool {
+	for _, n := range names {
+		if nameIn([]byte(strings.TrimSpace(n)), shortHeaderOmits) {
+			return false
+		}
+	}
+	return len(names) > 0
 }
 
 // appendCRLF appends raw header lines with every line break made CRLF (bare

@@ -80,6 +80,9 @@ func addBodyRef(tx *bolt.Tx, msg *NewMessage) (bodyRef, error) {
 	if err := putSortRecord(tx, seq, msg.Meta, msg.Body); err != nil {
 		return bodyRef{}, fmt.Errorf("body %s: %w", id, err)
 	}
+	if err := putHeaderCopy(tx, seq, msg.Meta, msg.Body); err != nil {
+		return bodyRef{}, fmt.Errorf("body %s: %w", id, err)
+	}
 	return refOf(id, rec), nil
 }
 
@@ -145,6 +148,9 @@ func releaseBody(tx *bolt.Tx, id BodyID) error {
 		return err
 	}
 	if err := tx.Bucket(bucketSorts).Delete(u64key(rec.seq)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketHeaders).Delete(u64key(rec.seq)); err != nil {
 		return err
 	}
 	// The chunks go in a later transaction of the background sweep (sweep.go), once no reader has the body pinned.

@@ -196,6 +196,7 @@ func checkBodies(tx *bolt.Tx, refs map[BodyID]uint64, report func(string, ...any
 	checkTexts(tx.Bucket(bucketTexts), seqOf, live, report)
 	checkTexts(tx.Bucket(legacyTexts), idOf, legacyWanted, report)
 	checkSortRecords(tx, live, report)
+	checkHeaderCopies(tx, live, report)
 }
 
 // checkChunks finds orphan, stray and missing chunks in a chunk bucket (nil: the file has no such bucket) whose

@@ -180,10 +180,25 @@ func (m *Mailbox) addKeyword(k string) {
 	m.Keywords = fs.keywords
 }
 
-// zone returns a fixed zone for an offset in seconds east of UTC; UTC for 0.
+// zone returns a fixed zone for an offset in seconds east of UTC; UTC for 0. The zones of whole quarter hours
+// within a day of UTC, which real dates have, are made once: a FETCH over a mailbox decodes an entry per message,
+// and time.FixedZone makes a new zone each time for an offset that is not a whole hour (India's +0530).
 func zone(offset int) *time.Location {
 	if offset == 0 {
 		return time.UTC
 	}
+	if offset%quarterHour == 0 && offset > -24*3600 && offset < 24*3600 {
+		return quarterHourZones[offset/quarterHour+len(quarterHourZones)/2]
+	}
 	return time.FixedZone("", offset)
 }
+
+const quarterHour = 15 * 60
+
+// quarterHourZones are the zones of offsets -23:45 to +23:45, one per quarter hour.
+var quarterHourZones = func() (zones [2*24*4 - 1]*time.Location) {
+	for i := range zones {
+		zones[i] = time.FixedZone("", (i-len(zones)/2)*quarterHour)
+	}
+	return zones
+}()

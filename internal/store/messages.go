@@ -24,13 +24,17 @@ type Message struct {
 	// HasHeader is false when the parse result could not tell.
 	HeaderStart, HeaderEnd int64
 	HasHeader              bool
+	// ShortHeader is the root header without its trace and signature fields (message.AppendShortHeader), with
+	// FetchOptions.Header, when the store keeps a copy of it; nil otherwise (read the range from the body). It
+	// points into the store's memory like Trace.
+	ShortHeader []byte
 }
 
 // FetchOptions say which of the larger per-message data to load.
 type FetchOptions struct {
 	Meta   bool // the parse result (envelope, body structure)
 	Text   bool // the folded search text
-	Header bool // the range of the root header (Message.HeaderStart)
+	Header bool // the range of the root header (Message.HeaderStart) and its short copy (Message.ShortHeader)
 }
 
 // Messages returns the messages with the given UIDs (ascending), skipping UIDs that no longer exist.
@@ -40,6 +44,7 @@ func (s *Store) Messages(mailboxID uint64, uids []uint32, opts FetchOptions) ([]
 		m.Trace = append([]byte(nil), m.Trace...)
 		m.Meta = append([]byte(nil), m.Meta...)
 		m.Text = append([]byte(nil), m.Text...)
+		m.ShortHeader = append([]byte(nil), m.ShortHeader...)
 		out = append(out, *m)
 		return true, nil
 	})
@@ -47,10 +52,11 @@ func (s *Store) Messages(mailboxID uint64, uids []uint32, opts FetchOptions) ([]
 }
 
 // ViewMessages calls fn for each of uids that exists, in order, inside one read transaction, with the message and
-// a reader of its body that reads inside that transaction too. m.Trace, m.Meta and m.Text, and the slices body
-// hands out, point into the store's memory map: they are valid only until fn returns, and fn must not write to
-// the network or wait on anything slow, since an open read transaction keeps freed pages from reuse. fn returns
-// false to stop early; ViewMessages returns how many of uids it went through (all of them unless fn stopped).
+// a reader of its body that reads inside that transaction too. m is reused for the next message, and m.Trace,
+// m.Meta, m.Text and m.ShortHeader, and the slices body hands out, point into the store's memory map: they are
+// valid only until fn returns, and fn must not write to the network or wait on anything slow, since an open read
+// transaction keeps freed pages from reuse. fn returns false to stop early; ViewMessages returns how many of uids
+// it went through (all of them unless fn stopped).
 func (s *Store) ViewMessages(mailboxID uint64, uids []uint32, opts FetchOptions,
 	fn func(m *Message, body *BodyView) (more bool, err error)) (done int, err error) {
 	err = s.view(func(tx *bolt.Tx) error {
@@ -61,7 +67,12 @@ func (s *Store) ViewMessages(mailboxID uint64, uids []uint32, opts FetchOptions,
 		texts := storedTexts{b: tx.Bucket(bucketTexts), buf: newTextBuffer()}
 		defer texts.buf.release()
 		bodies, chunks := tx.Bucket(bucketBodies).Cursor(), tx.Bucket(bucketChunks).Cursor()
+		var headers *bolt.Cursor
+		if opts.Header {
+			headers = tx.Bucket(bucketHeaders).Cursor()
+		}
 		var e entry
+		var m Message // one for all: handed to fn by pointer, it would otherwise be allocated per message
 		var body BodyView
 		entries := entryCursor{c: b.Cursor()}
 		for i, uid := range uids {
@@ -73,10 +84,10 @@ func (s *Store) ViewMessages(mailboxID uint64, uids []uint32, opts FetchOptions,
 			if err := decodeEntryView(v, &e); err != nil {
 				return fmt.Errorf("mailbox #%d uid %d: %w", mailboxID, uid, err)
 			}
-			m := Message{UID: uid, Flags: e.flags.list(), InternalDate: e.date, Size: e.size(), ModSeq: e.modSeq,
+			m = Message{UID: uid, Flags: e.flags.list(), InternalDate: e.date, Size: e.size(), ModSeq: e.modSeq,
 				Body: e.body, BodySize: e.bodySize, Trace: e.trace}
 			body = BodyView{bodies: bodies, chunks: chunks, id: e.body, size: e.bodySize, seq: e.place.seq}
-			if err := viewBodyData(&m, &body, e.place, texts, opts); err != nil {
+			if err := viewBodyData(&m, &body, e.place, texts, headers, opts); err != nil {
 				return fmt.Errorf("mailbox #%d uid %d: %w", mailboxID, uid, err)
 			}
 			more, err := fn(&m, &body)
@@ -91,7 +102,7 @@ func (s *Store) ViewMessages(mailboxID uint64, uids []uint32, opts FetchOptions,
 
 // viewBodyData fills in what opts asks of m's body. Where the entry records the body's place (version 2), only
 // the parse result needs the body record, looked up by hash; an entry of version 1 needs it for everything.
-func viewBodyData(m *Message, body *BodyView, place bodyPlace, texts storedTexts, opts FetchOptions) error {
+func viewBodyData(m *Message, body *BodyView, place bodyPlace, texts storedTexts, headers *bolt.Cursor, opts FetchOptions) error {
 	if opts.Meta || place.seq == 0 && (opts.Text || opts.Header) {
 		rec, err := bodyRecordAt(seekGet(body.bodies, body.id[:]), body.id, opts.Meta || opts.Header)
 		if err != nil {
@@ -113,6 +124,9 @@ func viewBodyData(m *Message, body *BodyView, place bodyPlace, texts storedTexts
 	}
 	if opts.Header {
 		m.HeaderStart, m.HeaderEnd, m.HasHeader = place.headerStart, place.headerEnd, place.header
+		if place.header {
+			m.ShortHeader = headerCopyAt(headers, body.seq)
+		}
 	}
 	return nil
 }

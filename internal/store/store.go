@@ -48,11 +48,11 @@ var allBuckets = [][]byte{bucketMeta, bucketDomains, bucketAccounts, bucketAcctI
 	bucketMessages, bucketBodies, bucketTexts, bucketChunks, bucketSubscriptions, bucketFreed,
 	bucketUnits, bucketUnitMembers, bucketAliases, bucketGroups, bucketGrants, bucketGrantsBy, bucketAudit,
 	bucketAliasTargets, bucketGroupSenders, bucketQueue, bucketQueueDue, bucketDKIM, bucketImportKeys,
-	bucketImportSources, bucketImportCopies, bucketExpunged, bucketPostings, bucketIndexTerms, bucketIndexState}
+	bucketImportSources, bucketImportCopies, bucketExpunged, bucketPostings, bucketIndexTerms, bucketIndexState, bucketHeaders}
 
 // laterBuckets came after the first release: a backup made before them lacks them, and opening it creates them.
 var laterBuckets = [][]byte{bucketImportSources, bucketImportCopies, bucketTexts, bucketChunks, bucketFreed,
-	bucketExpunged, bucketPostings, bucketIndexTerms, bucketIndexState}
+	bucketExpunged, bucketPostings, bucketIndexTerms, bucketIndexState, bucketHeaders}
 
 // Options tune Open. The zero value is the production setting.
 type Options struct {
