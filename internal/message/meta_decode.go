@@ -29,6 +29,10 @@ func (d *decoder) fail() {
 }
 
 func (d *decoder) uvarint() uint64 {
+	if d.i < len(d.s) && d.s[d.i] < 0x80 { // one byte, as most are: string references, counts, flags
+		d.i++
+		return uint64(d.s[d.i-1])
+	}
 	var v uint64
 	for shift := uint(0); shift < 64; shift += 7 {
 		if d.i >= len(d.s) {

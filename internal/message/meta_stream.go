@@ -60,7 +60,8 @@ type metaStream struct {
 	d     decoder
 	out   TokenWriter // nil: only read (checking, or skipping what is not shown)
 	buf   *[]byte
-	plain bool // false once a parameter list is out of order
+	word  string // what the buffer holds the encoded word of, if it does (From's names come again as Sender's)
+	plain bool   // false once a parameter list is out of order
 }
 
 // newMetaStream starts a walk after the message date; ok is false for an unknown version. meta must outlive the
@@ -126,6 +127,7 @@ func (st *metaStream) scratch() []byte { return (*st.buf)[:0] }
 // built returns b, built in the buffer, as a string valid until the buffer's next use, and keeps its growth.
 func (st *metaStream) built(b []byte) string {
 	*st.buf = b
+	st.word = ""
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
@@ -136,7 +138,12 @@ func (st *metaStream) encodedWord(s string) string {
 	if st.out == nil || !needsEncodedWord(s) {
 		return s
 	}
-	return st.built(appendEncodedWord(st.scratch(), s))
+	if s == st.word {
+		return unsafe.String(unsafe.SliceData(*st.buf), len(*st.buf))
+	}
+	word := st.built(appendEncodedWord(st.scratch(), s))
+	st.word = s
+	return word
 }
 
 // envelope writes an envelope as the library's writeEnvelope writes DecodeMeta's: Sender and Reply-To are From's
@@ -181,8 +188,11 @@ func (st *metaStream) envelope() {
 // envelopeDateLayout is the library's for the envelope's date (RFC 5322 3.3).
 const envelopeDateLayout = "Mon, 02 Jan 2006 15:04:05 -0700"
 
-// addrsAt writes the address list that starts at offset at, read before.
+// addrsAt writes the address list that starts at offset at, read (and checked) before.
 func (st *metaStream) addrsAt(at int) {
+	if st.out == nil {
+		return
+	}
 	i := st.d.i
 	st.d.i = at
 	st.addrs(-1)
