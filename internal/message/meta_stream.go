@@ -2,6 +2,7 @@ package message
 
 import (
 	"strings"
+	"time"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -61,7 +62,62 @@ type metaStream struct {
 	out   TokenWriter // nil: only read (checking, or skipping what is not shown)
 	buf   *[]byte
 	word  string // what the buffer holds the encoded word of, if it does (From's names come again as Sender's)
-	plain bool   // false once a parameter list is out of order
+	plain bool   // false once a parameter list is out of order or a date out of range
+	date  storedTime
+}
+
+// storedTime is a date as the encoding holds it, without the time.Location DecodeMeta makes of its zone (which
+// the envelope's date does not show: only the offset).
+type storedTime struct {
+	set      bool
+	sec, off int64
+	nsec     uint64
+}
+
+// zeroUnix is time.Time{}'s Unix time: a stored date there is zero to IsZero, and written as NIL.
+const zeroUnix = -62135596800
+
+// maxStreamedUnix bounds the dates the writer formats itself (about the year 300,000 either way); a record with a
+// date beyond goes the decoding way, whose time.Time formats what overflows as it did.
+const maxStreamedUnix = 1 << 43
+
+// time reads a date with decoder.time's checks.
+func (st *metaStream) time() storedTime {
+	d := &st.d
+	switch d.uvarint() {
+	case timeZero:
+		return storedTime{}
+	case timeSameAsDate:
+		return st.date
+	case timeFull:
+	default:
+		d.fail()
+		return storedTime{}
+	}
+	t := storedTime{set: true, sec: d.varint(), nsec: d.uvarint(), off: d.varint()}
+	d.str() // the zone's name, which the envelope does not show
+	if t.nsec >= 1e9 || t.off < -24*3600 || t.off > 24*3600 {
+		d.fail()
+		return storedTime{}
+	}
+	if t.sec > maxStreamedUnix || t.sec < -maxStreamedUnix {
+		st.plain = false
+	}
+	return t
+}
+
+func (t storedTime) isZero() bool { return !t.set || t.sec == zeroUnix && t.nsec == 0 }
+
+// appendEnvelopeDate appends t as time.Time's Format(envelopeDateLayout) writes it in a zone of t's offset: the
+// wall clock is the UTC one of the instant moved by the offset, and the offset is written in whole minutes.
+func appendEnvelopeDate(b []byte, t storedTime) []byte {
+	b = time.Unix(t.sec+t.off, int64(t.nsec)).UTC().AppendFormat(b, "Mon, 02 Jan 2006 15:04:05 ")
+	zone := t.off / 60
+	sign := byte('+')
+	if zone < 0 {
+		sign, zone = '-', -zone
+	}
+	return append(b, sign, byte('0'+zone/600), byte('0'+zone/60%10), byte('0'+zone%60/10), byte('0'+zone%10))
 }
 
 // newMetaStream starts a walk after the message date; ok is false for an unknown version. meta must outlive the
@@ -72,7 +128,7 @@ func newMetaStream(meta []byte, out TokenWriter, buf *[]byte) (st metaStream, ok
 	}
 	st = metaStream{d: decoder{s: unsafe.String(unsafe.SliceData(meta[1:]), len(meta)-1)}, out: out, buf: buf,
 		plain: true}
-	st.d.date = st.d.time()
+	st.date = st.time()
 	return st, true
 }
 
@@ -149,13 +205,13 @@ func (st *metaStream) encodedWord(s string) string {
 // envelope writes an envelope as the library's writeEnvelope writes DecodeMeta's: Sender and Reply-To are From's
 // when the encoder left them out or they decode to nil.
 func (st *metaStream) envelope() {
-	date := st.d.time()
+	date := st.time()
 	subject := st.d.str()
 	st.special('(')
-	if date.IsZero() {
+	if date.isZero() {
 		st.nilToken()
 	} else if st.out != nil {
-		st.string(st.built(date.AppendFormat(st.scratch(), envelopeDateLayout)))
+		st.string(st.built(appendEnvelopeDate(st.scratch(), date)))
 	}
 	st.sp()
 	st.nstring(st.encodedWord(subject))
@@ -184,9 +240,6 @@ func (st *metaStream) envelope() {
 	}
 	st.special(')')
 }
-
-// envelopeDateLayout is the library's for the envelope's date (RFC 5322 3.3).
-const envelopeDateLayout = "Mon, 02 Jan 2006 15:04:05 -0700"
 
 // addrsAt writes the address list that starts at offset at, read (and checked) before.
 func (st *metaStream) addrsAt(at int) {

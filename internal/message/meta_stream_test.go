@@ -290,7 +290,19 @@ func handMadeMetas() map[string][]byte {
 	root := &Part{Type: "message", Subtype: "rfc822", Encoding: "", Message: inner, Lines: 3,
 		Envelope: &imap.Envelope{Date: date}, Params: map[string]string{"a": "é", "b": "x y"}, Disposition: "inline",
 		DispositionParams: map[string]string{}, Description: "mô tả", Language: []string{"vi"}}
-	return map[string][]byte{"hand-made": (&Meta{Date: date, Envelope: env, Root: root}).Encode()}
+	metas := map[string][]byte{"hand-made": (&Meta{Date: date, Envelope: env, Root: root}).Encode()}
+	// Dates in zones of seconds and odd minutes, before the common era, at the zero time's instant but elsewhere.
+	for i, d := range []time.Time{
+		time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("", -30)),
+		time.Date(1969, 12, 31, 23, 59, 59, 999, time.FixedZone("X", 3599)),
+		time.Date(-44, 3, 15, 12, 0, 0, 0, time.FixedZone("", -(9*3600+30*60))),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.FixedZone("", 7*3600)),
+		time.Time{}.In(time.FixedZone("", 7*3600)),
+	} {
+		m := &Meta{Envelope: &imap.Envelope{Date: d, Subject: "date"}, Root: &Part{Type: "text", Subtype: "plain"}}
+		metas[fmt.Sprintf("date-%d", i)] = m.Encode()
+	}
+	return metas
 }
 
 // TestStreamableMetaRefusesUnsortedParameters: a parameter list out of order (or with a name twice) goes the
@@ -343,4 +355,45 @@ func FuzzStructureWriter(f *testing.F) {
 			t.Fatalf("got %s\nwant %s", got, want)
 		}
 	})
+}
+
+// discardTokens is a TokenWriter that keeps nothing, for the benchmarks.
+type discardTokens struct{ n int }
+
+func (w *discardTokens) Special(byte)   { w.n++ }
+func (w *discardTokens) NIL()           { w.n++ }
+func (w *discardTokens) String(string)  { w.n++ }
+func (w *discardTokens) Number64(int64) { w.n++ }
+
+// BenchmarkStructureWriter checks and writes the ENVELOPE and BODYSTRUCTURE of a Vietnamese multipart message, as
+// FETCH does for each message.
+func BenchmarkStructureWriter(b *testing.B) {
+	meta := Parse([]byte(crlf(streamCases["vietnamese-2231"]))).Meta()
+	var sw StructureWriter
+	var w discardTokens
+	b.ReportAllocs()
+	for b.Loop() {
+		if !StreamableMeta(meta) {
+			b.Fatal("not streamable")
+		}
+		sw.Envelope(&w, meta)
+		sw.BodyStructure(&w, meta, true)
+	}
+}
+
+func BenchmarkStreamableMeta(b *testing.B) {
+	meta := Parse([]byte(crlf(streamCases["vietnamese-2231"]))).Meta()
+	b.ReportAllocs()
+	for b.Loop() {
+		StreamableMeta(meta)
+	}
+}
+
+func BenchmarkDecodeMetaStructure(b *testing.B) {
+	meta := Parse([]byte(crlf(streamCases["vietnamese-2231"]))).Meta()
+	b.ReportAllocs()
+	for b.Loop() {
+		m, _ := DecodeMeta(meta)
+		m.BodyStructure(true)
+	}
 }
