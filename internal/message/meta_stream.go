@@ -26,7 +26,8 @@ type StructureWriter struct {
 
 // StreamableMeta reports whether the StructureWriter can write meta. It cannot when DecodeMeta fails (the caller
 // then shows a fallback), nor when a parameter list is not in the strictly ascending key order the encoder
-// writes (DecodeMeta's map would sort it and keep the last of repeated names): only a corrupt record does either.
+// writes (DecodeMeta's map would sort it and keep the last of repeated names) or a date lies beyond the years
+// it formats: only a corrupt record does any of these.
 // meta is read in place and nothing of it is kept.
 func StreamableMeta(meta []byte) bool {
 	st, ok := newMetaStream(meta, nil, nil)
@@ -108,8 +109,9 @@ func (st *metaStream) time() storedTime {
 
 func (t storedTime) isZero() bool { return !t.set || t.sec == zeroUnix && t.nsec == 0 }
 
-// appendEnvelopeDate appends t as time.Time's Format(envelopeDateLayout) writes it in a zone of t's offset: the
-// wall clock is the UTC one of the instant moved by the offset, and the offset is written in whole minutes.
+// appendEnvelopeDate appends t as the library writes an envelope's date (RFC 5322 3.3), time.Time's
+// Format("Mon, 02 Jan 2006 15:04:05 -0700") in a zone of t's offset: the wall clock is the UTC one of the instant
+// moved by the offset, and the offset is written in whole minutes.
 func appendEnvelopeDate(b []byte, t storedTime) []byte {
 	b = time.Unix(t.sec+t.off, int64(t.nsec)).UTC().AppendFormat(b, "Mon, 02 Jan 2006 15:04:05 ")
 	zone := t.off / 60
