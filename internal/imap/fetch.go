@@ -29,15 +29,18 @@ const fetchYield = 3 * time.Millisecond
 type fetchPlan struct {
 	opts     *imap.FetchOptions
 	meta     bool        // the stored parse result is needed, decoded
+	shape    bool        // ENVELOPE or BODYSTRUCTURE: written from the stored parse result as it is stored
 	header   bool        // only the root header's place is needed (sections of the root header alone)
 	body     bool        // some item reads the body's bytes
 	markSeen bool        // a BODY[...] or BINARY[...] without PEEK in a mailbox the session may change (RFC 3501 6.4.5)
 	enabled  imap.CapSet // the client's enabled extensions, read once per command (no command changes them midway)
+	shapes   *message.StructureWriter
 }
 
 func newFetchPlan(opts *imap.FetchOptions, readOnly bool) fetchPlan {
 	p := fetchPlan{opts: opts}
-	p.meta = opts.Envelope || opts.BodyStructure != nil || len(opts.BinarySection) > 0 || len(opts.BinarySectionSize) > 0
+	p.meta = len(opts.BinarySection) > 0 || len(opts.BinarySectionSize) > 0
+	p.shape = opts.Envelope || opts.BodyStructure != nil
 	for _, sec := range opts.BodySection {
 		switch {
 		case isRootHeader(sec):
@@ -108,6 +111,7 @@ func fetchUIDs(w *imapserver.FetchWriter, refs []msgRef) error {
 func (s *session) fetchRefs(w *imapserver.FetchWriter, sel *selection, refs []msgRef, plan fetchPlan) error {
 	reuse := &fetchedBatch{} // what a batch held, reused by the next one once its responses are written
 	plan.enabled = s.conn.EnabledCaps()
+	plan.shapes = &message.StructureWriter{}
 	for start := 0; start < len(refs); {
 		if start > 0 {
 			s.srv.store.YieldToWriters(fetchYield)
@@ -156,7 +160,7 @@ func (s *session) readBatch(sel *selection, uids []uint32, plan fetchPlan, reuse
 	}
 	prepared := 0
 	var prepErr error
-	opts := store.FetchOptions{Meta: plan.meta, Header: plan.header}
+	opts := store.FetchOptions{Meta: plan.meta || plan.shape, Header: plan.header}
 	done, err := s.srv.store.ViewMessages(sel.mailbox.ID, uids, opts, func(m *store.Message, body *store.BodyView) (bool, error) {
 		if since := plan.opts.ChangedSince; since != 0 && m.ModSeq <= since {
 			return true, nil
@@ -287,10 +291,10 @@ func (s *session) fetchMessage(w *imapserver.FetchWriter, sel *selection, seq ui
 		resp.WriteRFC822Size(m.Size)
 	}
 	if o.Envelope {
-		resp.WriteEnvelope(body.envelope())
+		body.writeEnvelope(resp, plan.shapes)
 	}
 	if o.BodyStructure != nil {
-		resp.WriteBodyStructure(body.structure(m.Size))
+		body.writeStructure(resp, plan.shapes, m.Size)
 	}
 	if err := s.writeSections(resp, m, body, o); err != nil {
 		// The response is cut short, and the error ends the command; closing it still releases the connection's
@@ -329,20 +333,32 @@ func (s *session) writeSections(resp *imapserver.FetchResponseWriter, m *store.M
 	return nil
 }
 
-// envelope and structure fall back to an empty envelope and a plain-text structure when the stored parse result
-// cannot be read (logged when it was decoded).
-func (b *preparedBody) envelope() *imap.Envelope {
-	if b.meta == nil {
-		return &imap.Envelope{}
+// writeEnvelope and writeStructure write the ENVELOPE and the BODY or BODYSTRUCTURE straight from the stored parse
+// result when the StructureWriter takes it (every record the store writes), else from the decoded parse result
+// (a corrupt record), falling back to an empty envelope and a plain-text structure when it cannot be decoded
+// (logged).
+func (b *preparedBody) writeEnvelope(resp *imapserver.FetchResponseWriter, sw *message.StructureWriter) {
+	switch {
+	case b.shape != nil:
+		resp.WriteEnvelopeFunc(func(enc imapserver.TokenEncoder) { sw.Envelope(enc, b.shape) })
+	case b.meta != nil:
+		resp.WriteEnvelope(b.meta.Envelope)
+	default:
+		resp.WriteEnvelope(&imap.Envelope{})
 	}
-	return b.meta.Envelope
 }
 
-func (b *preparedBody) structure(size int64) imap.BodyStructure {
-	if b.meta == nil {
-		return fallbackStructure(size)
+func (b *preparedBody) writeStructure(resp *imapserver.FetchResponseWriter, sw *message.StructureWriter, size int64) {
+	switch {
+	case b.shape != nil:
+		resp.WriteBodyStructureFunc(func(enc imapserver.TokenEncoder, extended bool) {
+			sw.BodyStructure(enc, b.shape, extended)
+		})
+	case b.meta != nil:
+		resp.WriteBodyStructure(sanitizeStructure(b.meta.BodyStructure(true), 0))
+	default:
+		resp.WriteBodyStructure(fallbackStructure(size))
 	}
-	return sanitizeStructure(b.meta.BodyStructure(true), 0)
 }
 
 // source is the message as internal/message reads it: per-copy trace lines, then the stored body.

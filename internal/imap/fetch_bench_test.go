@@ -229,6 +229,11 @@ func BenchmarkFetchHeaderFields100k(b *testing.B) {
 	mb.loop(b, headerFieldsCmd, mb.n)
 }
 
+func BenchmarkFetchMetadata100k(b *testing.B) {
+	mb := large100k(b)
+	mb.loop(b, metadataCmd, mb.n)
+}
+
 func BenchmarkFetchFlagsUID100k(b *testing.B) {
 	mb := large100k(b)
 	mb.loop(b, "FETCH 1:* (FLAGS UID)", mb.n)

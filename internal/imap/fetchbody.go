@@ -21,6 +21,7 @@ const streamThreshold = 1 << 20
 // preparedBody is what a FETCH response needs beyond the entry: the parse result and the section contents.
 type preparedBody struct {
 	meta        *message.Meta // nil if not needed or unreadable
+	shape       []byte        // the stored parse result, for ENVELOPE and BODYSTRUCTURE, if the StructureWriter takes it
 	sections    []sectionData // one per FetchOptions.BodySection
 	binaries    [][]byte      // one per FetchOptions.BinarySection
 	binarySizes []uint32      // one per FetchOptions.BinarySectionSize
@@ -31,7 +32,7 @@ var noBody preparedBody
 
 // size is how many bytes the prepared sections hold.
 func (b *preparedBody) size() int {
-	n := 0
+	n := len(b.shape)
 	for _, d := range b.sections {
 		n += len(d.data)
 	}
@@ -80,11 +81,14 @@ func isRootHeader(sec *imap.FetchItemBodySection) bool {
 // prepareBody reads what m's response needs inside the read transaction that body belongs to, appending section
 // bytes to *arena; m.Meta and body are only valid during it.
 func (s *session) prepareBody(m *store.Message, body *store.BodyView, plan fetchPlan, arena *[]byte) (*preparedBody, error) {
-	if !plan.meta && !plan.body {
+	if !plan.meta && !plan.shape && !plan.body {
 		return &noBody, nil
 	}
 	b := &preparedBody{}
-	if plan.meta {
+	if plan.shape && message.StreamableMeta(m.Meta) {
+		b.shape = appendArena(arena, m.Meta)
+	}
+	if plan.meta || plan.shape && b.shape == nil {
 		meta, err := message.DecodeMeta(m.Meta)
 		if err != nil {
 			s.log.Warn("unreadable message meta, serving a fallback", "uid", m.UID, "err", err)
@@ -164,6 +168,13 @@ func (s *session) sectionData(src message.Source, meta *message.Meta, sec *imap.
 	}
 	data, err := meta.ExtractSectionPartial(src, sec)
 	return sectionData{data: data}, err
+}
+
+// appendArena copies data to the arena, as it is only valid during the read transaction.
+func appendArena(arena *[]byte, data []byte) []byte {
+	start := len(*arena)
+	*arena = append(*arena, data...)
+	return (*arena)[start:len(*arena):len(*arena)]
 }
 
 // appendSection runs fill on the arena and returns what it appended as the section's bytes.

@@ -28,7 +28,16 @@ func (d *decoder) fail() {
 	d.i = len(d.s)
 }
 
+// uvarint reads a one-byte varint, as most are (string references, counts, flags), inline.
 func (d *decoder) uvarint() uint64 {
+	if d.i < len(d.s) && d.s[d.i] < 0x80 {
+		d.i++
+		return uint64(d.s[d.i-1])
+	}
+	return d.uvarintLong()
+}
+
+func (d *decoder) uvarintLong() uint64 {
 	var v uint64
 	for shift := uint(0); shift < 64; shift += 7 {
 		if d.i >= len(d.s) {

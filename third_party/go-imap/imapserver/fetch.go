@@ -545,6 +545,47 @@ func (w *FetchResponseWriter) WriteBodyStructure(bs imap.BodyStructure) {
 	}
 }
 
+// A TokenEncoder writes the pieces of a data item that a session writes itself (WriteEnvelopeFunc,
+// WriteBodyStructureFunc): strings go out quoted, or as literals when they cannot be, as the connection allows.
+type TokenEncoder struct {
+	enc *imapwire.Encoder
+}
+
+// Special writes one character: a parenthesis or a space.
+func (e TokenEncoder) Special(ch byte) { e.enc.Special(ch) }
+
+// NIL writes NIL.
+func (e TokenEncoder) NIL() { e.enc.NIL() }
+
+// String writes s as a string, quoted or literal.
+func (e TokenEncoder) String(s string) { e.enc.String(s) }
+
+// Number64 writes v as a number.
+func (e TokenEncoder) Number64(v int64) { e.enc.Number64(v) }
+
+// WriteEnvelopeFunc writes the ENVELOPE item with write, which writes the envelope's parenthesized list. It
+// lets a session write an envelope from its own form of it, without building an imap.Envelope first.
+func (w *FetchResponseWriter) WriteEnvelopeFunc(write func(TokenEncoder)) {
+	w.writeItemSep()
+	w.enc.Atom("ENVELOPE").SP()
+	write(TokenEncoder{w.enc.Encoder})
+}
+
+// WriteBodyStructureFunc writes BODY, BODYSTRUCTURE or both, as the command asked, like WriteBodyStructure:
+// write writes the body's parenthesized list, with the extension data when extended.
+func (w *FetchResponseWriter) WriteBodyStructureFunc(write func(enc TokenEncoder, extended bool)) {
+	if w.options.bodyStructure.nonExtended {
+		w.writeItemSep()
+		w.enc.Atom("BODY").SP()
+		write(TokenEncoder{w.enc.Encoder}, false)
+	}
+	if w.options.bodyStructure.extended {
+		w.writeItemSep()
+		w.enc.Atom("BODYSTRUCTURE").SP()
+		write(TokenEncoder{w.enc.Encoder}, true)
+	}
+}
+
 func (w *FetchResponseWriter) writeBodyStructure(bs imap.BodyStructure, extended bool) {
 	item := "BODY"
 	if extended {
