@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -137,5 +138,36 @@ func checkEntriesDecode(t *testing.T, s *Store, mailboxID uint64, uids []uint32)
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// BenchmarkSetFlags10k toggles \Seen on every message of a 10,000-message mailbox: the store's part of STORE 1:*.
+func BenchmarkSetFlags10k(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "mail.db"), Options{NoSync: true, NoIndexer: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	a := mustAccount(b, s, "an@example.gov.vn")
+	inbox, err := s.Mailbox(a.ID, "INBOX")
+	if err != nil {
+		b.Fatal(err)
+	}
+	const messages = 10_000
+	batch := make([]AppendMessage, messages)
+	uids := make([]uint32, messages)
+	for i := range batch {
+		batch[i].NewMessage = testMessage(i)
+		uids[i] = uint32(i + 1)
+	}
+	if _, err := s.AppendMany(inbox.ID, batch, nil); err != nil {
+		b.Fatal(err)
+	}
+	ops := []FlagOp{FlagsAdd, FlagsRemove}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := s.SetFlags(inbox.ID, uids, ops[i%2], []string{`\Seen`}, nil); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
