@@ -3,6 +3,7 @@ package imap
 import (
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -57,6 +58,7 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	}
 	// changed follows refs' order, leaving some out: each one's sequence number is found walking refs along.
 	at := 0
+	var shown shownFlagsMemo
 	for _, fc := range changed {
 		for at < len(refs) && refs[at].uid != fc.UID {
 			at++
@@ -71,7 +73,7 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		if withUID || condStore {
 			resp.WriteUID(imap.UID(fc.UID))
 		}
-		resp.WriteFlags(shownFlags(sel, enabled, fc.UID, fc.Flags))
+		resp.WriteFlags(shown.flags(sel, enabled, fc.UID, fc.Flags))
 		s.sentFlags(fc.UID, fc.ModSeq)
 		if condStore {
 			resp.WriteModSeq(fc.ModSeq)
@@ -81,6 +83,24 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		}
 	}
 	return nil
+}
+
+// shownFlagsMemo remembers the last list shownFlags made: the store shares one flag list among the messages with
+// the same system flags and no keyword, and a STORE 1:* would otherwise copy it, with \Recent added, for each.
+type shownFlagsMemo struct {
+	from   []string
+	recent bool
+	shown  []imap.Flag
+	valid  bool
+}
+
+func (m *shownFlagsMemo) flags(sel *selection, enabled imap.CapSet, uid uint32, flags []string) []imap.Flag {
+	recent := sel.recent.has(uid)
+	if m.valid && recent == m.recent && len(flags) == len(m.from) && unsafe.SliceData(flags) == unsafe.SliceData(m.from) {
+		return m.shown
+	}
+	*m = shownFlagsMemo{from: flags, recent: recent, shown: shownFlags(sel, enabled, uid, flags), valid: true}
+	return m.shown
 }
 
 func seqByUID(refs []msgRef) map[uint32]uint32 {
@@ -190,7 +210,10 @@ func (sel *selection) withAnnounced(flags []imap.Flag) []imap.Flag {
 // hasUnannounced reports whether flags hold a keyword the client has not seen in FLAGS.
 func (sel *selection) hasUnannounced(flags []string) bool {
 	for _, f := range flags {
-		if _, shown := sel.announced[strings.ToLower(f)]; isKeyword(f) && !shown {
+		if !isKeyword(f) {
+			continue // a system flag: no lower-case copy made for every message of a STORE or FETCH
+		}
+		if _, shown := sel.announced[strings.ToLower(f)]; !shown {
 			return true
 		}
 	}

@@ -136,3 +136,32 @@ func TestQueuedFlagsKeepShownKeywords(t *testing.T) {
 		}
 	}
 }
+
+// TestShownFlagsMemo: STORE's memo of shownFlags answers as shownFlags does for every message, whether its flag
+// list is the one the message before had or only equal to it, recent or not, and makes the list with \Recent once
+// for a run of recent messages sharing a list, not once per message.
+func TestShownFlagsMemo(t *testing.T) {
+	sel := &selection{recent: recentWindow{above: 2, upTo: 6}}
+	seen, equal := []string{`\Seen`}, []string{`\Seen`}
+	messages := []struct {
+		uid   uint32
+		flags []string
+	}{{1, seen}, {3, seen}, {4, seen}, {5, equal}, {6, equal[:0]}, {6, seen}, {7, seen}, {8, nil}}
+	for _, enabled := range []imap.CapSet{nil, {imap.CapIMAP4rev2: {}}} {
+		var memo shownFlagsMemo
+		for _, m := range messages {
+			if got, want := memo.flags(sel, enabled, m.uid, m.flags), shownFlags(sel, enabled, m.uid, m.flags); !slices.Equal(got, want) {
+				t.Errorf("enabled %v, UID %d %q: %q, want %q", enabled, m.uid, m.flags, got, want)
+			}
+		}
+	}
+	var memo shownFlagsMemo
+	allocs := testing.AllocsPerRun(100, func() {
+		for uid := uint32(3); uid <= 6; uid++ {
+			memo.flags(sel, nil, uid, seen)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%.0f allocations for recent messages sharing a flag list, want none", allocs)
+	}
+}

@@ -3,6 +3,7 @@ package imap
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -259,4 +260,60 @@ func churn(c *imapclient.Client, id, rounds int) error {
 		}
 	}
 	return nil
+}
+
+// TestStoreOfAWholeMailboxReachesOtherSessions: every message a STORE 1:* changed reaches another session with
+// CONDSTORE as the FETCH (UID FLAGS MODSEQ) the storing session got (but for \Recent, which is the storing
+// session's), under its sequence number after an expunge; a message the STORE left as it was does not.
+func TestStoreOfAWholeMailboxReachesOtherSessions(t *testing.T) {
+	ts := newTestServer(t)
+	filledInbox(t, ts, 8)
+	a := dialLoggedIn(t, ts)
+	a.ok("SELECT INBOX (CONDSTORE)")
+	a.ok(`STORE 2 +FLAGS (\Deleted)`)
+	a.ok("EXPUNGE")
+	a.ok(`STORE 3 +FLAGS (\Seen)`) // UID 4: already seen, left alone by the STORE 1:* below
+	b := dialLoggedIn(t, ts)
+	b.ok("SELECT INBOX (CONDSTORE)")
+
+	var want []string
+	for _, l := range a.ok(`STORE 1:* +FLAGS (\Seen)`) {
+		if strings.Contains(l, " FETCH ") && !strings.HasPrefix(l, "* 3 FETCH ") {
+			want = append(want, strings.Replace(l, ` \Recent`, "", 1))
+		}
+	}
+	var got []string
+	for _, l := range b.ok("NOOP") {
+		if strings.Contains(l, " FETCH ") {
+			got = append(got, l)
+		}
+	}
+	if len(want) != 6 || !slices.Equal(got, want) {
+		t.Errorf("the other session got\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestFlagChangesQueueNothingForTheOnlySession: a STORE in a mailbox no other session has selected queues no
+// update for anyone; queueing one per message anyway, two allocations each, made a good part of
+// the allocations of STORE 1:*.
+func TestFlagChangesQueueNothingForTheOnlySession(t *testing.T) {
+	const messages = 1000
+	st := &mailboxState{id: 1}
+	uids := make([]uint32, messages)
+	changes := make([]store.FlagChange, messages)
+	for i := range uids {
+		uids[i] = uint32(i + 1)
+		changes[i] = store.FlagChange{UID: uids[i], Flags: []string{`\Seen`}, ModSeq: uint64(10 + i)}
+	}
+	st.loadLocked(store.MailboxSnapshot{UIDs: uids, Commit: 1})
+	source := st.tracker.NewSession()
+	defer source.Close()
+	allocs := testing.AllocsPerRun(10, func() {
+		st.mu.Lock()
+		st.flagsLocked(changes, source)
+		st.mu.Unlock()
+	})
+	if allocs > 1 {
+		t.Errorf("%.0f allocations for %d flag changes nobody else listens to, want at most one", allocs, messages)
+	}
 }

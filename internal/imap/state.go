@@ -374,12 +374,29 @@ func (st *mailboxState) expungeLocked(uids []uint32) {
 	st.uids = kept
 }
 
+// flagsLocked queues a FETCH FLAGS update for each changed message, for every session but source, all at once: a
+// STORE 1:* changes every message, often in a mailbox no other session has selected. The store's flag lists go to
+// the tracker as they are, not copied: they are shared and never written to.
 func (st *mailboxState) flagsLocked(changes []store.FlagChange, source *imapserver.SessionTracker) {
-	for _, fc := range changes {
-		if i, ok := st.indexLocked(fc.UID); ok {
-			st.tracker.QueueMessageFlagsModSeq(uint32(i+1), imap.UID(fc.UID), imapFlags(fc.Flags), fc.ModSeq, source)
+	next := 0 // changes come in ascending UID order: each is usually found right after the one before
+	st.tracker.QueueMessagesFlags(len(changes), func(i int) (imapserver.MessageFlags, bool) {
+		fc := changes[i]
+		at, ok := st.indexFromLocked(next, fc.UID)
+		if !ok {
+			return imapserver.MessageFlags{}, false
 		}
+		next = at + 1
+		return imapserver.MessageFlags{SeqNum: uint32(at + 1), UID: imap.UID(fc.UID), Flags: asIMAPFlags(fc.Flags),
+			ModSeq: fc.ModSeq}, true
+	}, source)
+}
+
+// indexFromLocked is indexLocked trying the index hint first.
+func (st *mailboxState) indexFromLocked(hint int, uid uint32) (int, bool) {
+	if hint < len(st.uids) && st.uids[hint] == uid {
+		return hint, true
 	}
+	return st.indexLocked(uid)
 }
 
 // indexLocked finds uid in the UID list.

@@ -2,6 +2,7 @@ package imap
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -74,6 +75,43 @@ func TestFetchBodiesWrittenInLargeWrites(t *testing.T) {
 	// About 1 MB: some 16 writes of 64 KiB.
 	if fetches != messages || n > messages/2 {
 		t.Errorf("%d FETCH responses in %d writes, want %d in a few large writes", fetches, n, messages)
+	}
+}
+
+// TestStoreResponsesWrittenInLargeWrites: the FETCH responses of a STORE go to the connection in writes of the
+// 64 KiB batch buffer, as FETCH's do, not through the connection's 4 KiB buffer, a write per 4 KiB: STORE 1:* of
+// 10,000 messages made a hundred writes, of 100,000 a thousand.
+func TestStoreResponsesWrittenInLargeWrites(t *testing.T) {
+	ts := newTestServer(t)
+	filledInbox(t, ts, 300)
+	rc, writes := dialCountingWrites(t, ts)
+	var keywords []string
+	for i := range 10 {
+		keywords = append(keywords, fmt.Sprintf("$Phong-Hanh-Chinh-Tong-Hop-%d", i))
+	}
+	list := "(" + strings.Join(keywords, " ") + ")"
+	rc.ok("STORE 1 +FLAGS %s", list) // the FLAGS and PERMANENTFLAGS announcing the keywords go out on their own
+	fetches, n := fetchesAndWrites(rc, writes, "STORE 1:* +FLAGS "+list)
+	// 300 responses of some 350 bytes: two writes of 64 KiB, and one for the tagged response.
+	if fetches != 300 || n > 4 {
+		t.Errorf("%d FETCH responses in %d writes, want 300 in a few 64 KiB writes", fetches, n)
+	}
+}
+
+// TestFlagUpdatesWrittenTogether: another session's STORE over the whole mailbox reaches a session as a run of
+// FETCH updates, which go out in buffer-sized writes, not a write per message (10,000 for a STORE 1:* over a
+// 10,000-message mailbox, to every other session that has it selected).
+func TestFlagUpdatesWrittenTogether(t *testing.T) {
+	ts := newTestServer(t)
+	filledInbox(t, ts, 300)
+	b, writes := dialCountingWrites(t, ts)
+	a := dialLoggedIn(t, ts)
+	a.ok("SELECT INBOX")
+	a.ok(`STORE 1:* +FLAGS (\Flagged)`)
+	fetches, n := fetchesAndWrites(b, writes, "NOOP")
+	// 300 updates of some 35 bytes: three writes of the connection's 4 KiB buffer, and one for the tagged response.
+	if fetches != 300 || n > 6 {
+		t.Errorf("%d FETCH updates in %d writes, want 300 in a few buffer-sized writes", fetches, n)
 	}
 }
 

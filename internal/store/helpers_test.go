@@ -11,7 +11,13 @@ import (
 // counters, refcounts and indexes stay right.
 func newTestStore(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "mail.db"), Options{NoSync: true})
+	return newTestStoreWith(t, Options{NoSync: true})
+}
+
+// newTestStoreWith is newTestStore with the given options.
+func newTestStoreWith(t *testing.T, opts Options) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "mail.db"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -220,13 +220,8 @@ func (f *flagSync) apply(uid uint32, add, remove flagSet) (bool, error) {
 		if next.equal(e.flags) {
 			return nil
 		}
-		f.mb.countFlags(e.flags, -1)
-		f.mb.countFlags(next, +1)
-		for _, k := range next.keywords {
-			f.mb.addKeyword(k)
-		}
-		f.mb.HighestModSeq++
-		e.flags, e.modSeq = next, f.mb.HighestModSeq
+		modSeq := f.mb.flagsChanged(e.flags, next)
+		e.flags, e.modSeq = next, modSeq
 		f.changed = append(f.changed, FlagChange{UID: uid, Flags: next.list(), ModSeq: e.modSeq})
 		done = true
 		return f.b.Put(u32key(uid), encodeEntry(e))

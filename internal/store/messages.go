@@ -309,8 +309,8 @@ func (s *Store) CountUIDsAbove(mailboxID uint64, uid uint32) (uint32, error) {
 	return n, err
 }
 
-// SetFlags changes the flags of the given messages and returns their resulting flags (changed or not), skipping
-// UIDs that no longer exist. Each changed message gets a new modseq.
+// SetFlags changes the flags of the given messages and returns their resulting flags (changed or not), in
+// ascending UID order, skipping UIDs that no longer exist. Each changed message gets a new modseq.
 func (s *Store) SetFlags(mailboxID uint64, uids []uint32, op FlagOp, flags []string, origin any) ([]FlagChange, error) {
 	out, _, err := s.SetFlagsUnchangedSince(mailboxID, uids, op, flags, NoModSeqCondition, origin)
 	return out, err
@@ -325,7 +325,7 @@ func (s *Store) SetFlagsUnchangedSince(mailboxID uint64, uids []uint32, op FlagO
 	origin any) (out []FlagChange, modified []uint32, err error) {
 	req := parseFlags(flags)
 	err = s.update(func(tx *bolt.Tx, ch *changes) error {
-		out, modified = make([]FlagChange, 0, len(uids)), nil
+		out, modified = nil, nil
 		mb, err := getMailboxByID(tx, mailboxID)
 		if err != nil {
 			return err
@@ -334,37 +334,18 @@ func (s *Store) SetFlagsUnchangedSince(mailboxID uint64, uids []uint32, op FlagO
 		if err != nil {
 			return err
 		}
-		var changed []FlagChange
-		keywords := len(mb.Keywords)
-		err = eachEntry(b, uids, func(uid uint32, e *entry) error {
-			if e.modSeq > unchangedSince {
-				modified = append(modified, uid)
-				return nil
-			}
-			next := e.flags.apply(op, req)
-			if !next.equal(e.flags) {
-				mb.countFlags(e.flags, -1)
-				mb.countFlags(next, +1)
-				for _, k := range next.keywords {
-					mb.addKeyword(k)
-				}
-				mb.HighestModSeq++
-				e.flags, e.modSeq = next, mb.HighestModSeq
-				if err := b.Put(u32key(uid), encodeEntry(e)); err != nil {
-					return err
-				}
-				if changed == nil {
-					changed = make([]FlagChange, 0, len(uids)-len(out))
-				}
-				changed = append(changed, FlagChange{UID: uid, Flags: next.list(), ModSeq: e.modSeq})
-				out = append(out, changed[len(changed)-1])
-				return nil
-			}
-			out = append(out, FlagChange{UID: uid, Flags: e.flags.list(), ModSeq: e.modSeq})
-			return nil
-		})
-		if err != nil || len(changed) == 0 {
+		keywords, highest := len(mb.Keywords), mb.HighestModSeq
+		w := flagWriter{b: b, mb: &mb, op: op, req: req, unchangedSince: unchangedSince}
+		if err := w.plan(uids); err != nil {
 			return err
+		}
+		if err := w.write(); err != nil {
+			return err
+		}
+		out, modified = w.out, w.modified
+		changed := w.changed(highest)
+		if len(changed) == 0 {
+			return nil
 		}
 		ch.add(Change{MailboxID: mailboxID, Origin: origin, Flags: changed, Keywords: mb.newKeywords(keywords)})
 		return putMailbox(tx, mb)

@@ -333,17 +333,17 @@ func (w *UpdateWriter) writeVanished(updates []trackerUpdate) error {
 
 // writeMessageFlagsModSeq writes an unsolicited FETCH of a message's new
 // flags, with its mod-sequence once the client has enabled CONDSTORE (RFC
-// 7162 section 3.1.2).
-func (w *UpdateWriter) writeMessageFlagsModSeq(seqNum uint32, uid imap.UID, flags []imap.Flag, modSeq uint64) error {
-	if modSeq == 0 || !w.conn.isEnabled(imap.CapCondStore) {
-		return w.WriteMessageFlags(seqNum, uid, flags)
-	}
-	respWriter := (&FetchWriter{conn: w.conn}).CreateMessage(seqNum)
+// 7162 section 3.1.2) and modSeq is known. With more, the response stays in
+// the buffer for the next one, which must flush it.
+func (w *UpdateWriter) writeMessageFlagsModSeq(seqNum uint32, uid imap.UID, flags []imap.Flag, modSeq uint64, more bool) error {
+	respWriter := (&FetchWriter{conn: w.conn, batch: more}).CreateMessage(seqNum)
 	if uid != 0 {
 		respWriter.WriteUID(uid)
 	}
 	respWriter.WriteFlags(flags)
-	respWriter.WriteModSeq(modSeq)
+	if modSeq != 0 && w.conn.isEnabled(imap.CapCondStore) {
+		respWriter.WriteModSeq(modSeq)
+	}
 	return respWriter.Close()
 }
 

@@ -868,11 +868,5 @@ func (w *UpdateWriter) WriteMailboxFlags(flags []imap.Flag) error {
 
 // WriteMessageFlags writes a FETCH response with FLAGS.
 func (w *UpdateWriter) WriteMessageFlags(seqNum uint32, uid imap.UID, flags []imap.Flag) error {
-	fetchWriter := &FetchWriter{conn: w.conn}
-	respWriter := fetchWriter.CreateMessage(seqNum)
-	if uid != 0 {
-		respWriter.WriteUID(uid)
-	}
-	respWriter.WriteFlags(flags)
-	return respWriter.Close()
+	return w.writeMessageFlagsModSeq(seqNum, uid, flags, 0, false)
 }

@@ -215,7 +215,7 @@ type SessionCompress interface {
 // Store reports the messages UNCHANGEDSINCE left alone with
 // FetchWriter.SetModified; once CONDSTORE is enabled (EnabledCaps), FETCH
 // responses carry MODSEQ, and so do the flag updates queued with
-// MailboxTracker.QueueMessageFlagsModSeq.
+// MailboxTracker.QueueMessageFlagsModSeq or QueueMessagesFlags.
 type SessionCondStore interface {
 	Session
 

@@ -82,13 +82,16 @@ func (c *Conn) handleStore(tag, name string, dec *imapwire.Decoder, numKind NumK
 	}
 
 	w := &FetchWriter{conn: c, batch: true}
-	err = c.session.Store(w, numSet, &imap.StoreFlags{
-		Op:     op,
-		Silent: silent,
-		Flags:  flags,
-	}, &options)
-	if err != nil {
+	if err := c.store(w, numSet, &imap.StoreFlags{Op: op, Silent: silent, Flags: flags}, &options); err != nil {
 		return err
 	}
 	return c.writeStoreOK(tag, name, w)
+}
+
+// store runs the session's Store with the FETCH responses gathered in a
+// large buffer, as FETCH's are (see useBatchWriter): STORE 1:* answers with a
+// response per message too. The tagged response follows with a small writer.
+func (c *Conn) store(w *FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) error {
+	defer c.useBatchWriter()()
+	return c.session.Store(w, numSet, flags, options)
 }

@@ -117,6 +117,40 @@ func (t *MailboxTracker) QueueMessageFlagsModSeq(seqNum uint32, uid imap.UID, fl
 	}}, source)
 }
 
+// MessageFlags is one message's new flags, for QueueMessagesFlags.
+type MessageFlags struct {
+	SeqNum uint32
+	UID    imap.UID
+	Flags  []imap.Flag
+	ModSeq uint64 // 0 if not known
+}
+
+// QueueMessagesFlags queues the FETCH FLAGS updates of n messages, as n calls
+// of QueueMessageFlagsModSeq would, for every session but source, taking the
+// lock once: a STORE over a whole mailbox changes every message. message
+// returns the i-th update, false to leave it out; it runs under the tracker's
+// lock, once for all sessions, and not at all when none but source listens.
+func (t *MailboxTracker) QueueMessagesFlags(n int, message func(i int) (MessageFlags, bool), source *SessionTracker) {
+	t.mutex.Lock()
+	defer t.mutex.Unlock()
+
+	var fetches []trackerUpdateFetch
+	for st := range t.sessions {
+		if source != nil && st == source {
+			continue
+		}
+		if fetches == nil {
+			fetches = make([]trackerUpdateFetch, 0, n)
+			for i := 0; i < n; i++ {
+				if m, ok := message(i); ok {
+					fetches = append(fetches, trackerUpdateFetch{seqNum: m.SeqNum, uid: m.UID, flags: m.Flags, modSeq: m.ModSeq})
+				}
+			}
+		}
+		st.queueFetches(fetches)
+	}
+}
+
 type trackerUpdate struct {
 	expunge      uint32
 	expungeUID   imap.UID // 0 if not known
@@ -204,12 +238,30 @@ func (t *SessionTracker) Close() {
 }
 
 func (t *SessionTracker) queueUpdate(update *trackerUpdate) {
-	var updates chan<- struct{}
 	t.mutex.Lock()
 	t.queue = append(t.queue, *update)
-	updates = t.updates
+	updates := t.updates
 	t.mutex.Unlock()
+	notifyUpdates(updates)
+}
 
+// queueFetches queues a FETCH update for each of fetches, which the sessions
+// share and nothing changes.
+func (t *SessionTracker) queueFetches(fetches []trackerUpdateFetch) {
+	if len(fetches) == 0 {
+		return
+	}
+	t.mutex.Lock()
+	for i := range fetches {
+		t.queue = append(t.queue, trackerUpdate{fetch: &fetches[i]})
+	}
+	updates := t.updates
+	t.mutex.Unlock()
+	notifyUpdates(updates)
+}
+
+// notifyUpdates tells SessionTracker.Idle, if it runs, that updates are queued.
+func notifyUpdates(updates chan<- struct{}) {
 	if updates != nil {
 		select {
 		case updates <- struct{}{}:
@@ -275,7 +327,12 @@ func (t *SessionTracker) Poll(w *UpdateWriter, allowExpunge bool) error {
 			}
 			err = w.WriteMailboxFlags(flags)
 		case update.fetch != nil:
-			err = w.writeMessageFlagsModSeq(update.fetch.seqNum, update.fetch.uid, update.fetch.flags, update.fetch.modSeq)
+			// A run of FETCH updates (another session's STORE over a
+			// whole mailbox) goes out in buffer-sized writes: only the
+			// last of the run flushes.
+			more := i+1 < len(updates) && updates[i+1].fetch != nil
+			f := update.fetch
+			err = w.writeMessageFlagsModSeq(f.seqNum, f.uid, f.flags, f.modSeq, more)
 		case update.write != nil:
 			err = update.write(w)
 		default:
