@@ -125,13 +125,21 @@ func termPrefix(mailboxID uint64, f indexField, term []byte) []byte {
 func indexTerms(text []byte, set map[string]struct{}) {
 	message.EachTerm(text, func(t message.Term) {
 		if len(t.Text) <= maxTerm {
-			set[string(t.Text)] = struct{}{}
+			addTerm(set, t.Text)
 			return
 		}
 		for _, w := range termWindows(t.Text) {
-			set[string(w)] = struct{}{}
+			addTerm(set, w)
 		}
 	})
+}
+
+// addTerm adds t to set. Only a term not in it yet is made a string: a text repeats most of its terms, and a
+// lookup by string(t) allocates nothing.
+func addTerm(set map[string]struct{}, t []byte) {
+	if _, ok := set[string(t)]; !ok {
+		set[string(t)] = struct{}{}
+	}
 }
 
 // termWindows cuts a term longer than maxTerm into the windows indexed for it.
