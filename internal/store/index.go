@@ -120,16 +120,16 @@ func termPrefix(mailboxID uint64, f indexField, term []byte) []byte {
 	return append(append(append(k, fieldPrefix(mailboxID, f)...), term...), 0)
 }
 
-// indexTerms adds to set the terms under which text is indexed: its runs of word characters, the long ones as
-// windows (see maxTerm).
-func indexTerms(text []byte, set map[string]struct{}) {
+// eachIndexTerm calls fn with each term under which text is indexed: its runs of word characters, the long ones as
+// windows (see maxTerm), as many times as the text has them. t is a slice of text.
+func eachIndexTerm(text []byte, fn func(t []byte)) {
 	message.EachTerm(text, func(t message.Term) {
 		if len(t.Text) <= maxTerm {
-			addTerm(set, t.Text)
+			fn(t.Text)
 			return
 		}
 		for _, w := range termWindows(t.Text) {
-			addTerm(set, w)
+			fn(w)
 		}
 	})
 }
