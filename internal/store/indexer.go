@@ -405,11 +405,11 @@ func (b *indexBatchData) read(tx *bolt.Tx, msgs *bolt.Bucket, mb Mailbox) error 
 // addMessage adds the terms of message uid, which is above every UID of the batch so far. Terms go straight into
 // the batch's postings: a string is made only of a term the batch has not had yet.
 func (b *indexBatchData) addMessage(text, meta []byte, uid uint32) {
+	var m map[string]int // the postings of field mf: the terms come field by field
+	var mf indexField
 	eachMessageTerm(text, meta, func(f indexField, t []byte) {
-		m := b.postings[f]
-		if m == nil {
-			m = map[string]int{}
-			b.postings[f] = m
+		if m == nil || f != mf {
+			m, mf = b.fieldPostings(f), f
 		}
 		i, ok := m[string(t)]
 		if !ok {
@@ -422,6 +422,16 @@ func (b *indexBatchData) addMessage(text, meta []byte, uid uint32) {
 			b.lists[i] = append(l, uid)
 		}
 	})
+}
+
+// fieldPostings is the batch's postings of field f.
+func (b *indexBatchData) fieldPostings(f indexField) map[string]int {
+	m := b.postings[f]
+	if m == nil {
+		m = map[string]int{}
+		b.postings[f] = m
+	}
+	return m
 }
 
 // messageTerms is what one message is indexed under, by field (see eachMessageTerm), as sets.
