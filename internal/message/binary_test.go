@@ -93,3 +93,30 @@ func TestDecodersChunked(t *testing.T) {
 		}
 	}
 }
+
+// Quoted-printable decodes alike whole, in chunks and a byte at a time, whatever mix of escapes, soft breaks,
+// blanks and literal runs the input holds.
+func TestQuotedPrintableChunksDecodeAlike(t *testing.T) {
+	pieces := []string{"=C3=A1", "=\r\n", "= \r\n", "=\n", "  ", "\t", " \r\n", "=", "=4", "=zz", "text", "\r\n", "a"}
+	rng := rand.New(rand.NewSource(5))
+	for i := 0; i < 500; i++ {
+		var in []byte
+		for n := rng.Intn(40); n >= 0; n-- {
+			in = append(in, pieces[rng.Intn(len(pieces))]...)
+		}
+		whole := decodeAll("quoted-printable", in, 0)
+		for _, chunk := range []int{1, 2, 3, 7} {
+			d := &qpDecoder{}
+			var got []byte
+			for rest := in; len(rest) > 0; {
+				n := min(chunk, len(rest))
+				got = d.decode(got, rest[:n])
+				rest = rest[n:]
+			}
+			got = d.flush(got)
+			if !bytes.Equal(got, whole) {
+				t.Fatalf("%q in chunks of %d: %q, whole %q", in, chunk, got, whole)
+			}
+		}
+	}
+}

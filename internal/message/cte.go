@@ -100,6 +100,11 @@ func (d *qpDecoder) decode(dst, p []byte) []byte {
 		switch {
 		case c == '=':
 			rest := p[i+1:]
+			if b, ok := hexPair(rest); ok { // the common case first: an escape
+				dst = append(dst, b)
+				i += 2
+				continue
+			}
 			if n := softBreak(rest); n > 0 {
 				i += n
 				continue
@@ -108,14 +113,7 @@ func (d *qpDecoder) decode(dst, p []byte) []byte {
 				d.pend = append(d.pend[:0], p[i:]...)
 				return dst
 			}
-			if len(rest) >= 2 && isHex(rest[0]) && isHex(rest[1]) {
-				hi, _ := unhex(rest[0])
-				lo, _ := unhex(rest[1])
-				dst = append(dst, hi<<4|lo)
-				i += 2
-			} else {
-				dst = append(dst, '=') // not an escape: keep it
-			}
+			dst = append(dst, '=') // not an escape: keep it
 		case c == ' ' || c == '\t':
 			j := i
 			for j < len(p) && (p[j] == ' ' || p[j] == '\t') {
@@ -130,11 +128,40 @@ func (d *qpDecoder) decode(dst, p []byte) []byte {
 			}
 			i = j - 1
 		default:
-			dst = append(dst, c)
+			j := i + 1 // a run of literal bytes, appended at once
+			for j < len(p) && !qpSpecial[p[j]] {
+				j++
+			}
+			dst = append(dst, p[i:j]...)
+			i = j - 1
 		}
 	}
 	return dst
 }
+
+// qpSpecial marks the bytes qpDecoder.decode looks at; every other byte stands for itself.
+var qpSpecial = [256]bool{'=': true, ' ': true, '\t': true}
+
+// hexPair decodes the two hex digits b starts with, if it does.
+func hexPair(b []byte) (byte, bool) {
+	if len(b) < 2 {
+		return 0, false
+	}
+	hi, lo := hexVal[b[0]], hexVal[b[1]]
+	return hi<<4 | lo, hi|lo < 0x10
+}
+
+// hexVal is unhex as a table: the value of a hex digit, 0xff for any other byte.
+var hexVal = func() (t [256]byte) {
+	for c := range t {
+		v, ok := unhex(byte(c))
+		if !ok {
+			v = 0xff
+		}
+		t[c] = v
+	}
+	return t
+}()
 
 // maxPend bounds what a decoder holds back across chunks, so a long run of
 // blanks cannot make every chunk re-copy it.

@@ -120,18 +120,26 @@ func termPrefix(mailboxID uint64, f indexField, term []byte) []byte {
 	return append(append(append(k, fieldPrefix(mailboxID, f)...), term...), 0)
 }
 
-// indexTerms adds to set the terms under which text is indexed: its runs of word characters, the long ones as
-// windows (see maxTerm).
-func indexTerms(text []byte, set map[string]struct{}) {
+// eachIndexTerm calls fn with each term under which text is indexed: its runs of word characters, the long ones as
+// windows (see maxTerm), as many times as the text has them. t is a slice of text.
+func eachIndexTerm(text []byte, fn func(t []byte)) {
 	message.EachTerm(text, func(t message.Term) {
 		if len(t.Text) <= maxTerm {
-			set[string(t.Text)] = struct{}{}
+			fn(t.Text)
 			return
 		}
 		for _, w := range termWindows(t.Text) {
-			set[string(w)] = struct{}{}
+			fn(w)
 		}
 	})
+}
+
+// addTerm adds t to set. Only a term not in it yet is made a string: a text repeats most of its terms, and a
+// lookup by string(t) allocates nothing.
+func addTerm(set map[string]struct{}, t []byte) {
+	if _, ok := set[string(t)]; !ok {
+		set[string(t)] = struct{}{}
+	}
 }
 
 // termWindows cuts a term longer than maxTerm into the windows indexed for it.

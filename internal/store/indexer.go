@@ -355,7 +355,8 @@ type indexBatchData struct {
 	upTo     uint32 // the new IndexedUID
 	last     bool   // the batch reaches the end of the tail
 	messages int
-	postings map[indexField]map[string][]uint32
+	postings map[indexField]map[string]int // field → term → its UIDs in lists
+	lists    [][]uint32                    // ascending
 	terms    int
 }
 
@@ -375,7 +376,7 @@ func (s *Store) readIndexBatch(mailboxID uint64) (*indexBatchData, error) {
 		if err != nil {
 			return err
 		}
-		b = &indexBatchData{from: st, upTo: st.IndexedUID, postings: map[indexField]map[string][]uint32{}}
+		b = &indexBatchData{from: st, upTo: st.IndexedUID, postings: map[indexField]map[string]int{}}
 		return b.read(tx, msgs, mb)
 	})
 	return b, err
@@ -405,9 +406,7 @@ func (b *indexBatchData) read(tx *bolt.Tx, msgs *bolt.Bucket, mb Mailbox) error 
 			return fmt.Errorf("uid %d: %w", uid, err)
 		}
 		textBytes += len(text)
-		for f, terms := range messageTerms(text, rec.meta) {
-			b.add(f, terms, uid)
-		}
+		b.addMessage(text, rec.meta, uid)
 		b.messages++
 		b.upTo = uid
 	}
@@ -418,41 +417,68 @@ func (b *indexBatchData) read(tx *bolt.Tx, msgs *bolt.Bucket, mb Mailbox) error 
 	return nil
 }
 
-func (b *indexBatchData) add(f indexField, terms map[string]struct{}, uid uint32) {
-	m := b.postings[f]
-	if m == nil {
-		m = map[string][]uint32{}
-		b.postings[f] = m
-	}
-	for t := range terms {
-		if _, ok := m[t]; !ok {
-			b.terms++
+// addMessage adds the terms of message uid, which is above every UID of the batch so far. Terms go straight into
+// the batch's postings: a string is made only of a term the batch has not had yet.
+func (b *indexBatchData) addMessage(text, meta []byte, uid uint32) {
+	var m map[string]int // the postings of field mf: the terms come field by field
+	var mf indexField
+	eachMessageTerm(text, meta, func(f indexField, t []byte) {
+		if m == nil || f != mf {
+			m, mf = b.fieldPostings(f), f
 		}
-		m[t] = append(m[t], uid)
-	}
+		i, ok := m[string(t)]
+		if !ok {
+			m[string(t)] = len(b.lists)
+			b.lists = append(b.lists, []uint32{uid})
+			b.terms++
+			return
+		}
+		if l := b.lists[i]; l[len(l)-1] != uid {
+			b.lists[i] = append(l, uid)
+		}
+	})
 }
 
-// messageTerms is what one message is indexed under, by field: the terms of its stored search text and of its
-// envelope (an unreadable parse result gives no envelope terms, as SEARCH then matches no envelope key).
+// fieldPostings is the batch's postings of field f.
+func (b *indexBatchData) fieldPostings(f indexField) map[string]int {
+	m := b.postings[f]
+	if m == nil {
+		m = map[string]int{}
+		b.postings[f] = m
+	}
+	return m
+}
+
+// messageTerms is what one message is indexed under, by field (see eachMessageTerm), as sets.
 func messageTerms(text, meta []byte) map[indexField]map[string]struct{} {
 	out := map[indexField]map[string]struct{}{}
+	eachMessageTerm(text, meta, func(f indexField, t []byte) {
+		set := out[f]
+		if set == nil {
+			set = map[string]struct{}{}
+			out[f] = set
+		}
+		addTerm(set, t)
+	})
+	return out
+}
+
+// eachMessageTerm calls fn with each term one message is indexed under, by field, as many times as it has it: the
+// terms of its stored search text and of its envelope (an unreadable parse result gives no envelope terms, as
+// SEARCH then matches no envelope key). t is only valid during the call.
+func eachMessageTerm(text, meta []byte, fn func(f indexField, t []byte)) {
 	header, body := message.SplitSearchText(text)
-	out[fieldHeader] = map[string]struct{}{}
-	indexTerms(header, out[fieldHeader])
-	out[fieldBody] = map[string]struct{}{}
-	indexTerms(body, out[fieldBody])
+	eachIndexTerm(header, func(t []byte) { fn(fieldHeader, t) })
+	eachIndexTerm(body, func(t []byte) { fn(fieldBody, t) })
 	m, err := message.DecodeMeta(meta)
 	if err != nil || m == nil || m.Envelope == nil {
-		return out
+		return
 	}
 	for _, ef := range envelopeFields {
-		set := map[string]struct{}{}
-		for _, t := range message.EnvelopeSearchTexts(m.Envelope, ef.name) {
-			indexTerms([]byte(t), set)
+		for _, text := range message.EnvelopeSearchTexts(m.Envelope, ef.name) {
+			eachIndexTerm([]byte(text), func(t []byte) { fn(ef.field, t) })
 		}
-		out[ef.field] = set
 	}
-	return out
 }
 
 // write puts the batch's postings, one write per term, in key order, and adds its new terms to the dictionaries.
@@ -463,7 +489,7 @@ func (b *indexBatchData) write(tx *bolt.Tx, mailboxID uint64) error {
 		terms := b.postings[f]
 		var fresh []string
 		for _, t := range slices.Sorted(maps.Keys(terms)) {
-			isNew, err := appendPostings(postings, termPrefix(mailboxID, f, []byte(t)), terms[t])
+			isNew, err := appendPostings(postings, termPrefix(mailboxID, f, []byte(t)), b.lists[terms[t]])
 			if err != nil {
 				return err
 			}

@@ -75,3 +75,30 @@ func benchReport(i int) string {
 	}
 	return sb.String()
 }
+
+// BenchmarkReadIndexBatch is the indexer's work before its write transaction: reading a batch of 6 KiB letters (up
+// to batchTerms distinct terms) and splitting their search texts and envelopes into the batch's postings.
+func BenchmarkReadIndexBatch(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "mail.db"), Options{NoIndexer: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	a := mustAccount(b, s, "nv@example.gov.vn")
+	var mailboxID uint64
+	for i := range batchMessages {
+		m := indexTestMessage(fmt.Sprintf("Báo cáo tình hình tháng %d", i%12+1),
+			fmt.Sprintf("Phòng %d <phong%d@example.gov.vn>", i, i), benchReport(i))
+		placed, err := s.Deliver(m, []Copy{{AccountID: a.ID}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		mailboxID = placed[0].MailboxID
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.readIndexBatch(mailboxID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 )
@@ -92,6 +93,14 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 		stateEOF              // reached .\r\n end marker line
 	)
 	for n < len(b) && r.state != stateEOF {
+		if r.state == stateData {
+			// Mid-line, nothing but a CR changes the state: copy what is
+			// buffered up to the next CR at once.
+			if k := r.copyMidLine(b[n:]); k > 0 {
+				n += k
+				continue
+			}
+		}
 		var c byte
 		c, err = r.r.ReadByte()
 		if err != nil {
@@ -153,4 +162,21 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 		r.n -= int64(n)
 	}
 	return
+}
+
+// copyMidLine copies into b the bytes already buffered up to, not including,
+// the next CR, and returns how many it copied: 0 when the next byte is a CR or
+// nothing is buffered (the byte-wise state machine then reads on).
+func (r *dataReader) copyMidLine(b []byte) int {
+	n := r.r.Buffered()
+	if n > len(b) {
+		n = len(b)
+	}
+	buf, _ := r.r.Peek(n)
+	if i := bytes.IndexByte(buf, '\r'); i >= 0 {
+		buf = buf[:i]
+	}
+	k := copy(b, buf)
+	r.r.Discard(k)
+	return k
 }

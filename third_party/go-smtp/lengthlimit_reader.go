@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"bytes"
 	"errors"
 	"io"
 )
@@ -32,16 +33,33 @@ func (r *lineLimitReader) Read(b []byte) (int, error) {
 		return n, nil
 	}
 
-	for _, chr := range b[:n] {
-		if chr == '\n' {
-			r.curLineLength = 0
-		}
-		r.curLineLength++
-
-		if r.curLineLength > r.LineLimit {
-			return 0, ErrTooLongLine
-		}
+	if err := r.count(b[:n]); err != nil {
+		return 0, err
 	}
 
 	return n, nil
+}
+
+// count adds the bytes of b to the length of the current line, a line by
+// bytes.IndexByte rather than a byte at a time. As before, the LF ending a line
+// counts towards the next one, and a line over the limit keeps the reader
+// failing.
+func (r *lineLimitReader) count(b []byte) error {
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			r.curLineLength += len(b)
+			break
+		}
+		if r.curLineLength+i > r.LineLimit {
+			r.curLineLength += i
+			return ErrTooLongLine
+		}
+		r.curLineLength = 1
+		b = b[i+1:]
+	}
+	if r.curLineLength > r.LineLimit {
+		return ErrTooLongLine
+	}
+	return nil
 }
