@@ -188,6 +188,7 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
+	defer t.d.store.ExpectWrite()() // from the parse on: bulk reads give way to a delivery's CPU, not only its commit
 	p := message.Parse(body)
 	var from []string
 	if t.env.Submission {

@@ -58,8 +58,8 @@ type commitQueue struct {
 	closed  bool             // guarded by mu: Close began; new callers are refused
 	idle    sync.Cond        // signalled when leading ends with nothing pending (Close waits for it)
 
-	// writers counts the callers between queueing and their outcome, but those that run alone (background work):
-	// a bulk read gives way to them (YieldToWriters). lastWrite is when the last of them had its outcome, in
+	// writers counts the writes being prepared (ExpectWrite) and the callers between queueing and their outcome,
+	// but those that run alone (background work): a bulk read gives way to them (YieldToWriters). lastWrite is when the last of them had its outcome, in
 	// Unix nanoseconds: the indexer works on small tails once writes have gone quiet (writesQuietFor).
 	writers   atomic.Int64
 	lastWrite atomic.Int64
@@ -107,11 +107,7 @@ func (s *Store) commit(r *commitRequest) error {
 	r.audit, r.describe, r.wake = s.audit, s.describe, make(chan bool, 1)
 	q := &s.queue
 	if !r.alone {
-		q.writers.Add(1)
-		defer func() {
-			q.lastWrite.Store(time.Now().UnixNano())
-			q.writers.Add(-1)
-		}()
+		defer s.ExpectWrite()()
 	}
 	q.mu.Lock()
 	if q.closed {
@@ -344,10 +340,24 @@ func (s *Store) awaitAnnounced(commit uint64) {
 	}
 }
 
+// ExpectWrite counts a write from the moment its caller starts preparing it (a delivery parsing the message it
+// will commit) until the returned function is called: bulk reads yield to it (YieldToWriters) and the indexer
+// does not take the store for quiet (writesQuietFor) meanwhile. A delivery spends most of its CPU before it
+// queues for the commit; a bulk read that gave way only to queued commits would still take that CPU from it.
+// Every write through the commit loop is counted this way while it waits for its outcome.
+func (s *Store) ExpectWrite() (done func()) {
+	q := &s.queue
+	q.writers.Add(1)
+	return func() {
+		q.lastWrite.Store(time.Now().UnixNano())
+		q.writers.Add(-1)
+	}
+}
+
 // yieldPoll is how often YieldToWriters looks whether the writes it waits for are done.
 const yieldPoll = 200 * time.Microsecond
 
-// YieldToWriters waits while a write is queued or being committed, for at most limit, and says how long it
+// YieldToWriters waits while a write is being prepared (ExpectWrite), queued or committed, for at most limit, and says how long it
 // waited. A bulk read (a FETCH of a whole mailbox) calls it between its batches: on a server whose cores are
 // busy, a delivery then gets the CPU for its commit and its reply sooner, and the read, which nobody waits for
 // message by message, is late by at most limit a batch. Background writes (updateAlone) are not waited for.

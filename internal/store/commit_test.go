@@ -494,6 +494,23 @@ func TestReadWaitsForTheAnnouncementOfWhatItSaw(t *testing.T) {
 	}
 }
 
+// A write being prepared (a delivery parsing its message before it queues) holds bulk reads back as a queued one
+// does, until it is done; the indexer does not take the store for quiet meanwhile.
+func TestYieldToWritersWaitsForAWriteBeingPrepared(t *testing.T) {
+	s := newTestStore(t)
+	done := s.ExpectWrite()
+	if waited := s.YieldToWriters(time.Millisecond); waited < time.Millisecond {
+		t.Errorf("yield while a write is prepared waited %v, not its bound", waited)
+	}
+	if quiet := s.writesQuietFor(); quiet != 0 {
+		t.Errorf("writes quiet for %v while one is prepared", quiet)
+	}
+	done()
+	if waited := s.YieldToWriters(waitBound); waited != 0 {
+		t.Errorf("yield after the write was done waited %v", waited)
+	}
+}
+
 // TestYieldToWritersWaitsForACommit: a bulk read that yields while a delivery is being committed goes on once the
 // commit is done, and one that yields with no write in progress does not wait. A write running alone (background
 // work) is not waited for.
