@@ -114,7 +114,8 @@ func TestHeaderCopierBackfillsAnOldStore(t *testing.T) {
 }
 
 // TestHeaderCopierFollowsAppends: the background indexer, told of a burst of appends, copies their headers in
-// batches once the burst holds a batch, and nothing is left pending after.
+// batches once the burst holds a batch, finding the bodies from the appended entries, and nothing is left pending
+// or remembered after.
 func TestHeaderCopierFollowsAppends(t *testing.T) {
 	s := *copierTestStore(t, filepath.Join(t.TempDir(), "mail.db"))
 	inbox := mustMailbox(t, s, mustAccount(t, s, "an@example.gov.vn"), "INBOX")
@@ -134,6 +135,9 @@ func TestHeaderCopierFollowsAppends(t *testing.T) {
 	if n := headerCopyCount(t, s); n != copyBatchBodies {
 		t.Errorf("%d header copies after a batch of appends, want %d", n, copyBatchBodies)
 	}
+	if len(ix.known) != 0 || len(ix.hints) != 0 {
+		t.Errorf("the indexer still holds %d body ids and %d hints of bodies the copier is done with", len(ix.known), len(ix.hints))
+	}
 	_ = s.view(func(tx *bolt.Tx) error {
 		if headerCopiesPending(tx) {
 			t.Errorf("the watermark %d is short of the last body %d", headerCopiesUpTo(tx), tx.Bucket(bucketBodies).Sequence())
@@ -147,11 +151,28 @@ func TestHeaderCopierFollowsAppends(t *testing.T) {
 
 // TestHeaderCopierSkipsReleasedBodies: a body released before the copier reaches it, and one released between
 // the copier's read and its write, get no copy; the same bytes stored again after the release get theirs under
-// the new number; Check stays clean.
+// the new number; Check stays clean. Alike whether the copier found the bodies by hashing them or from the entries
+// of their messages, read before they were expunged.
 func TestHeaderCopierSkipsReleasedBodies(t *testing.T) {
+	for _, fromEntries := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fromEntries=%v", fromEntries), func(t *testing.T) { testHeaderCopierSkipsReleased(t, fromEntries) })
+	}
+}
+
+func testHeaderCopierSkipsReleased(t *testing.T, fromEntries bool) {
 	s := *copierTestStore(t, filepath.Join(t.TempDir(), "mail.db"))
 	inbox := mustMailbox(t, s, mustAccount(t, s, "an@example.gov.vn"), "INBOX")
 	appendHeaderTestMessages(t, s, inbox.ID, 0, 3) // uids 1-3, body seqs 1-3
+	known := knownBodies{}
+	if fromEntries {
+		_ = s.view(func(tx *bolt.Tx) error {
+			known.learn(tx, []appendHint{{mailboxID: inbox.ID, uids: []uint32{1, 2, 3}}})
+			return nil
+		})
+		if len(known) != 3 {
+			t.Fatalf("the entries told %v", known)
+		}
+	}
 	expunge := func(uids ...uint32) {
 		t.Helper()
 		if _, err := s.SetFlags(inbox.ID, uids, FlagsAdd, []string{`\Deleted`}, nil); err != nil {
@@ -162,7 +183,7 @@ func TestHeaderCopierSkipsReleasedBodies(t *testing.T) {
 		}
 	}
 	expunge(1) // before the copier: its chunks wait for the sweep, which has not run
-	b, err := s.readHeaderCopyBatch()
+	b, err := s.readHeaderCopyBatch(known, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,6 +63,9 @@ type indexer struct {
 	// headers is set while bodies stored after the header copier's watermark may wait for their copy (headercopy.go),
 	// counted by the messages appended since; they are copied by the same rule as a tail is indexed.
 	headers *tail
+	hints   []appendHint // appends since the copier's last batch, up to maxKnownBodies messages; guarded by mu
+	hinted  int          // messages in hints
+	known   knownBodies  // what the copier knows of the bodies after its watermark; its goroutine's own
 
 	batches      atomic.Int64 // index transactions committed (tests)
 	longestBatch atomic.Int64 // the longest index write transaction so far, in nanoseconds
@@ -99,7 +102,8 @@ func newIndexer(s *Store, delay time.Duration) *indexer {
 		delay = defaultDelay
 	}
 	return &indexer{s: s, delay: delay, wake: make(chan struct{}, 1), stop: make(chan struct{}),
-		done: make(chan struct{}), tails: map[uint64]*tail{}, drops: map[uint64]bool{}, expunged: map[uint64]bool{}}
+		done: make(chan struct{}), tails: map[uint64]*tail{}, drops: map[uint64]bool{}, expunged: map[uint64]bool{},
+		known: knownBodies{}}
 }
 
 // start subscribes to the store's changes and runs the indexer until stopIndexer.
@@ -135,6 +139,10 @@ func (ix *indexer) observe(c Change) {
 		}
 		t.count += len(c.Appended)
 		ix.noteHeaderCopies(len(c.Appended))
+		if ix.hinted+len(c.Appended) <= maxKnownBodies {
+			ix.hints = append(ix.hints, appendHint{mailboxID: c.MailboxID, uids: c.Appended})
+			ix.hinted += len(c.Appended)
+		}
 	default:
 		ix.expunged[c.MailboxID] = true
 	}
@@ -262,9 +270,11 @@ const copyYield = 50 * time.Millisecond
 func (ix *indexer) copyHeaders() {
 	ix.mu.Lock()
 	ix.headers = nil
+	hints := ix.hints
+	ix.hints, ix.hinted = nil, 0
 	ix.mu.Unlock()
 	ix.s.YieldToWriters(copyYield)
-	done, _, err := ix.s.copyHeaderBatch()
+	done, _, err := ix.s.copyHeaderBatch(ix.known, hints)
 	if err != nil {
 		slog.Error("store: header copies", "err", err)
 		return
