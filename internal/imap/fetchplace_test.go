@@ -16,7 +16,8 @@ const schema3Fixture = "../store/testdata/schema3.db"
 
 // TestFetchOldAndNewEntriesAlike fetches the messages of the schema 3 fixture, whose entries find their body through
 // the body record, and their copies, whose entries record the body's place, and wants the same bytes from both: the
-// whole message, the header from the header block, header fields, the text, and the items from the parse result.
+// whole message, the header from the header block, header fields, the text, and the items from the parse result;
+// and the same again once the bodies have their header copies.
 func TestFetchOldAndNewEntriesAlike(t *testing.T) {
 	fixture, err := os.ReadFile(schema3Fixture)
 	if err != nil {
@@ -51,6 +52,13 @@ func TestFetchOldAndNewEntriesAlike(t *testing.T) {
 	copies := fetchNormalized(rc, "14:*", commands)
 	if !slices.Equal(old, copies) {
 		t.Errorf("the copies fetch differently:\n%q\nthe originals:\n%q", copies, old)
+	}
+	// The fixture's bodies have no header copies; once the copier has given them theirs, they fetch the same.
+	if _, err := st.CopyHeadersPending(); err != nil {
+		t.Fatal(err)
+	}
+	if copied := fetchNormalized(rc, "1:13", commands); !slices.Equal(old, copied) {
+		t.Errorf("the messages fetch differently with header copies:\n%q\nwithout:\n%q", copied, old)
 	}
 	if err := st.Check(); err != nil {
 		t.Errorf("check: %v", err)

@@ -80,9 +80,6 @@ func addBodyRef(tx *bolt.Tx, msg *NewMessage) (bodyRef, error) {
 	if err := putSortRecord(tx, seq, msg.Meta, msg.Body); err != nil {
 		return bodyRef{}, fmt.Errorf("body %s: %w", id, err)
 	}
-	if err := putHeaderCopy(tx, seq, msg.Meta, msg.Body); err != nil {
-		return bodyRef{}, fmt.Errorf("body %s: %w", id, err)
-	}
 	return refOf(id, rec), nil
 }
 

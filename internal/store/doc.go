@@ -11,8 +11,8 @@
 // so that new bodies are appended rather than scattered among the old by their hash (schema 2; migrate.go moves a
 // schema 1 file), body_sorts (what SORT and THREAD compare, keyed the same way; schema 3, sortrecords.go, the one
 // place the store computes something of a message, with internal/message), body_headers (each body's root header
-// without its trace and signature fields, keyed the same way, read by FETCH of header fields; headers.go; bodies
-// stored before it have none), subscriptions (kept apart from mailboxes, which they outlive) and body_freed (released bodies
+// without its trace and signature fields, keyed the same way, read by FETCH of header fields; headers.go; written
+// in the background in body order up to a watermark in meta, headercopy.go, so a body may have none yet), subscriptions (kept apart from mailboxes, which they outlive) and body_freed (released bodies
 // whose chunks the background sweep deletes); the directory's units, aliases, groups
 // and grants with their indexes, and the audit trail; queue (queued messages by id, each holding a body reference
 // like a mailbox entry) with queue_due (next attempt + id, so due messages are one cursor seek away), and dkim_keys

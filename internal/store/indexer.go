@@ -60,6 +60,12 @@ type indexer struct {
 	tails    map[uint64]*tail // mailboxes with unindexed messages; guarded by mu
 	drops    map[uint64]bool  // mailboxes whose postings are to be dropped; guarded by mu
 	expunged map[uint64]bool  // mailboxes that lost messages since their stale count was last looked at
+	// headers is set while bodies stored after the header copier's watermark may wait for their copy (headercopy.go),
+	// counted by the messages appended since; they are copied by the same rule as a tail is indexed.
+	headers *tail
+	hints   []appendHint // appends since the copier's last batch, up to maxKnownBodies messages; guarded by mu
+	hinted  int          // messages in hints
+	known   knownBodies  // what the copier knows of the bodies after its watermark; its goroutine's own
 
 	batches      atomic.Int64 // index transactions committed (tests)
 	longestBatch atomic.Int64 // the longest index write transaction so far, in nanoseconds
@@ -96,7 +102,8 @@ func newIndexer(s *Store, delay time.Duration) *indexer {
 		delay = defaultDelay
 	}
 	return &indexer{s: s, delay: delay, wake: make(chan struct{}, 1), stop: make(chan struct{}),
-		done: make(chan struct{}), tails: map[uint64]*tail{}, drops: map[uint64]bool{}, expunged: map[uint64]bool{}}
+		done: make(chan struct{}), tails: map[uint64]*tail{}, drops: map[uint64]bool{}, expunged: map[uint64]bool{},
+		known: knownBodies{}}
 }
 
 // start subscribes to the store's changes and runs the indexer until stopIndexer.
@@ -131,6 +138,11 @@ func (ix *indexer) observe(c Change) {
 			ix.tails[c.MailboxID] = t
 		}
 		t.count += len(c.Appended)
+		ix.noteHeaderCopies(len(c.Appended))
+		if ix.hinted+len(c.Appended) <= maxKnownBodies {
+			ix.hints = append(ix.hints, appendHint{mailboxID: c.MailboxID, uids: c.Appended})
+			ix.hinted += len(c.Appended)
+		}
 	default:
 		ix.expunged[c.MailboxID] = true
 	}
@@ -139,6 +151,14 @@ func (ix *indexer) observe(c Change) {
 	case ix.wake <- struct{}{}:
 	default:
 	}
+}
+
+// noteHeaderCopies notes that n messages were appended, whose bodies may need a header copy. ix.mu is held.
+func (ix *indexer) noteHeaderCopies(n int) {
+	if ix.headers == nil {
+		ix.headers = &tail{since: time.Now()}
+	}
+	ix.headers.count += n
 }
 
 func (ix *indexer) run() {
@@ -177,9 +197,12 @@ func (ix *indexer) run() {
 
 // step does one batch of the most pressing work, and says whether it did any; if not, how long until a tail is due.
 func (ix *indexer) step() (worked bool, next time.Duration) {
-	mailboxID, drop, expunged, next := ix.pick()
+	mailboxID, drop, expunged, headers, next := ix.pick()
 	var err error
 	switch {
+	case headers:
+		worked = true
+		ix.copyHeaders()
 	case drop:
 		worked = true
 		var done bool
@@ -207,16 +230,16 @@ func (ix *indexer) step() (worked bool, next time.Duration) {
 	return worked, next
 }
 
-// pick chooses the next work: a drop, a stale check, or a tail that is due.
-func (ix *indexer) pick() (mailboxID uint64, drop, expunged bool, next time.Duration) {
+// pick chooses the next work: a drop, a stale check, a tail that is due, or header copies that are.
+func (ix *indexer) pick() (mailboxID uint64, drop, expunged, headers bool, next time.Duration) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	for id := range ix.drops {
-		return id, true, false, 0
+		return id, true, false, false, 0
 	}
 	for id := range ix.expunged {
 		delete(ix.expunged, id)
-		return id, false, true, 0
+		return id, false, true, false, 0
 	}
 	next = ix.delay
 	now := time.Now()
@@ -224,11 +247,44 @@ func (ix *indexer) pick() (mailboxID uint64, drop, expunged bool, next time.Dura
 	for id, t := range ix.tails {
 		wait := min(ix.delay-now.Sub(t.since), untilQuiet)
 		if t.count >= indexThreshold || t.since.IsZero() || wait <= 0 {
-			return id, false, false, 0
+			return id, false, false, false, 0
 		}
 		next = min(next, wait)
 	}
-	return 0, false, false, next
+	if t := ix.headers; t != nil {
+		wait := min(ix.delay-now.Sub(t.since), untilQuiet)
+		if t.count >= copyBatchBodies || t.since.IsZero() || wait <= 0 {
+			return 0, false, false, true, 0
+		}
+		next = min(next, wait)
+	}
+	return 0, false, false, false, next
+}
+
+// copyYield is the longest the header copier waits for deliveries before each batch: a backfill of a large store
+// goes on under a steady stream of them, a batch at a time.
+const copyYield = 50 * time.Millisecond
+
+// copyHeaders writes one batch of header copies. Appends noted while it runs leave their own note; one not done
+// stays due at once.
+func (ix *indexer) copyHeaders() {
+	ix.mu.Lock()
+	ix.headers = nil
+	hints := ix.hints
+	ix.hints, ix.hinted = nil, 0
+	ix.mu.Unlock()
+	ix.s.YieldToWriters(copyYield)
+	done, _, err := ix.s.copyHeaderBatch(ix.known, hints)
+	if err != nil {
+		slog.Error("store: header copies", "err", err)
+		return
+	}
+	if !done {
+		ix.mu.Lock()
+		ix.noteHeaderCopies(0)
+		ix.headers.since = time.Time{}
+		ix.mu.Unlock()
+	}
 }
 
 // rescan finds every mailbox with an unindexed tail, and every index to drop, from the stored records.
@@ -254,6 +310,9 @@ func (ix *indexer) rescan() error {
 			if m.Messages > 0 && st.IndexedUID < m.UIDNext-1 && ix.tails[m.ID] == nil {
 				ix.tails[m.ID] = &tail{}
 			}
+		}
+		if headerCopiesPending(tx) && ix.headers == nil {
+			ix.headers = &tail{}
 		}
 		return tx.Bucket(bucketIndexState).ForEach(func(k, _ []byte) error {
 			if id := binary.BigEndian.Uint64(k); !exists[id] {

@@ -60,8 +60,9 @@ type Options struct {
 	NoSync bool
 	// LockTimeout bounds the wait for the file lock held by another process (default 1s).
 	LockTimeout time.Duration
-	// NoIndexer leaves the search index as it is: no background indexing, searches scan what is unindexed (tests,
-	// benchmarks, and commands that open the file briefly).
+	// NoIndexer leaves the search index and the header copies as they are: no background indexing or copying,
+	// searches scan what is unindexed and FETCH reads headers from the bodies (tests, benchmarks, and commands that
+	// open the file briefly).
 	NoIndexer bool
 	// IndexDelay is how long a mailbox's newest messages may wait to be indexed while there are few of them and
 	// writes go on (default 10s; once writes have been quiet for half a second they are indexed at once); searches
