@@ -141,6 +141,9 @@ func (r readings) Describe(ch chan<- *prometheus.Desc) {
 
 func (r readings) Collect(ch chan<- prometheus.Metric) {
 	values, err := r.read()
+	if errors.Is(err, errStillReading) {
+		return // not an error: the gauges come with a later scrape
+	}
 	for i, d := range r.descs {
 		if err != nil {
 			ch <- prometheus.NewInvalidMetric(d, err)
@@ -155,7 +158,7 @@ func (r readings) Collect(ch chan<- prometheus.Metric) {
 // write timeout): past this bound the read goes on in the background and the scrape serves the last values.
 var storeReadWait = 2 * time.Second
 
-// errStillReading leaves the store's gauges out of the scrapes that come before their first reading ends.
+// errStillReading leaves the store's gauges out of the scrapes that come before their first reading ends, quietly.
 var errStillReading = errors.New("the store's counts are still being read; they are served once the first reading ends")
 
 // cached returns read's values, reading again at most once per period (a failed read is not kept). Scrapes that
