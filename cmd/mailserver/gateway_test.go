@@ -88,9 +88,37 @@ func (a *agency) start() {
 	go func(cmd *exec.Cmd, exited chan error) { exited <- cmd.Wait() }(a.cmd, a.exited)
 	a.t.Cleanup(a.stop)
 	for _, addr := range []string{a.mx, a.subs, a.imaps} {
-		testnet.WaitListening(a.t, addr, 20*time.Second)
+		a.waitListening(addr, 20*time.Second)
 	}
 	waitForSocket(a.t, a.e)
+}
+
+// waitListening waits until addr answers, and fails with the server's log as soon as the server has exited (a
+// port taken meanwhile by another test's process, say) rather than after the whole wait.
+func (a *agency) waitListening(addr string, within time.Duration) {
+	a.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case exitErr := <-a.exited:
+			a.exited <- exitErr // for stop
+			a.t.Fatalf("the %s server exited before %s answered (%v); its log:\n%s", a.domain, addr, exitErr, a.log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			_ = a.cmd.Process.Kill() // so that its log can be read
+			exitErr := <-a.exited
+			a.exited <- exitErr
+			a.t.Fatalf("nothing listens on %s after %s: %v; the %s server (killed: %v) logged:\n%s", addr, within, err,
+				a.domain, exitErr, a.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // stop ends the server with SIGTERM, as an init system would, and waits for it.
