@@ -93,32 +93,29 @@ func (a *agency) start() {
 	waitForSocket(a.t, a.e)
 }
 
-// waitListening waits until addr answers, and fails with the server's log as soon as the server has exited (a
-// port taken meanwhile by another test's process, say) rather than after the whole wait.
+// waitListening waits until addr answers, and fails with the server's log at once if the server has exited (a
+// port taken meanwhile by another test's process, say), or after the wait, having killed it so its log can be read.
 func (a *agency) waitListening(addr string, within time.Duration) {
 	a.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
+	exited := func() error {
 		select {
 		case exitErr := <-a.exited:
 			a.exited <- exitErr // for stop
-			a.t.Fatalf("the %s server exited before %s answered (%v); its log:\n%s", a.domain, addr, exitErr, a.log)
+			return fmt.Errorf("the %s server exited (%v)", a.domain, exitErr)
 		default:
+			return nil
 		}
-		if time.Now().After(deadline) {
-			_ = a.cmd.Process.Kill() // so that its log can be read
-			exitErr := <-a.exited
-			a.exited <- exitErr
-			a.t.Fatalf("nothing listens on %s after %s: %v; the %s server (killed: %v) logged:\n%s", addr, within, err,
-				a.domain, exitErr, a.log)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
+	err := testnet.AwaitListening(addr, within, exited)
+	if err == nil {
+		return
+	}
+	if exited() == nil {
+		_ = a.cmd.Process.Kill()
+		exitErr := <-a.exited
+		a.exited <- exitErr
+	}
+	a.t.Fatalf("%v; the %s server logged:\n%s", err, a.domain, a.log)
 }
 
 // stop ends the server with SIGTERM, as an init system would, and waits for it.

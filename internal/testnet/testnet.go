@@ -3,6 +3,7 @@
 package testnet
 
 import (
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -22,15 +23,28 @@ func FreeAddr(tb testing.TB) string {
 // WaitListening waits up to within for a server to accept connections on addr, and fails the test after that.
 func WaitListening(tb testing.TB, addr string, within time.Duration) {
 	tb.Helper()
+	if err := AwaitListening(addr, within, nil); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// AwaitListening waits up to within for a server to accept connections on addr, giving up at once when gone (if
+// not nil) returns an error: the process that was to listen has exited, say. It returns why it gave up, or nil.
+func AwaitListening(addr string, within time.Duration, gone func() error) error {
 	deadline := time.Now().Add(within)
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
-			return
+			return nil
+		}
+		if gone != nil {
+			if goneErr := gone(); goneErr != nil {
+				return fmt.Errorf("nothing listens on %s: %w", addr, goneErr)
+			}
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("nothing listens on %s after %s: %v", addr, within, err)
+			return fmt.Errorf("nothing listens on %s after %s: %w", addr, within, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
