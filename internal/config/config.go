@@ -102,6 +102,9 @@ type MetricsConfig struct {
 	// BearerTokenFile holds the token scrapers must send ("Authorization: Bearer <token>"); empty: none needed,
 	// which suits only a loopback listen address.
 	BearerTokenFile string `toml:"bearer_token_file"`
+	// Profiling also serves Go's runtime profiles at /debug/pprof/ (behind the same token), for finding where a
+	// busy server spends its CPU; off by default.
+	Profiling bool `toml:"profiling"`
 }
 
 // TLSConfig is the [tls] table. With both empty, a self-signed pair is

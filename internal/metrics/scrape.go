@@ -228,10 +228,16 @@ func (m *Metrics) Handler(token string) http.Handler {
 		ErrorHandling:       promhttp.ContinueOnError,
 		MaxRequestsInFlight: 4,
 	})
+	return Protect(token, h)
+}
+
+// Protect lets through to next only the requests that carry token, as the metrics handler does; an empty token
+// lets every request through.
+func Protect(token string, next http.Handler) http.Handler {
 	if token == "" {
-		return h
+		return next
 	}
-	return requireBearer(token, h)
+	return requireBearer(token, next)
 }
 
 // requireBearer lets through requests that carry token. The tokens are compared as SHA-256 digests in constant

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -27,9 +28,21 @@ func (s *Server) newMetrics() error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.metrics.Handler(token))
+	if s.cfg.Metrics.Profiling {
+		mountProfiles(mux, token)
+	}
 	s.metricsHTTP = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
 	return nil
+}
+
+// mountProfiles serves the Go runtime's profiles (net/http/pprof) under /debug/pprof/, behind the metrics token.
+func mountProfiles(mux *http.ServeMux, token string) {
+	mux.Handle("/debug/pprof/", metrics.Protect(token, http.HandlerFunc(pprof.Index)))
+	mux.Handle("/debug/pprof/cmdline", metrics.Protect(token, http.HandlerFunc(pprof.Cmdline)))
+	mux.Handle("/debug/pprof/profile", metrics.Protect(token, http.HandlerFunc(pprof.Profile)))
+	mux.Handle("/debug/pprof/symbol", metrics.Protect(token, http.HandlerFunc(pprof.Symbol)))
+	mux.Handle("/debug/pprof/trace", metrics.Protect(token, http.HandlerFunc(pprof.Trace)))
 }
 
 func (s *Server) certificateExpiry() (time.Time, error) {

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"log/slog"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -53,7 +54,13 @@ func startMetricsServer(t *testing.T) *testServer {
 // getMetrics asks the metrics listener for /metrics with the given Authorization field ("" for none).
 func (ts *testServer) getMetrics(authorization string) *http.Response {
 	ts.t.Helper()
-	req, err := http.NewRequest("GET", "http://"+ts.Addr("metrics")+"/metrics", nil)
+	return ts.getFromMetricsListener("/metrics", authorization)
+}
+
+// getFromMetricsListener asks the metrics listener for path with the given Authorization field ("" for none).
+func (ts *testServer) getFromMetricsListener(path, authorization string) *http.Response {
+	ts.t.Helper()
+	req, err := http.NewRequest("GET", "http://"+ts.Addr("metrics")+path, nil)
 	if err != nil {
 		ts.t.Fatal(err)
 	}
@@ -88,6 +95,40 @@ func TestMetricsNeedTheBearerToken(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("Authorization %q: %s, want %d", authorization, resp.Status, want)
 		}
+	}
+}
+
+// The runtime's profiles are served only when [metrics] profiling is on, and then only with the token.
+func TestProfilesOnlyWhenAskedForAndWithTheToken(t *testing.T) {
+	ts := startMetricsServer(t)
+	resp := ts.getFromMetricsListener("/debug/pprof/", "Bearer "+metricsToken)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("profiling off: /debug/pprof/ answered %s, want 404", resp.Status)
+	}
+
+	cfg := newTestConfig(t)
+	cfg.Metrics.Profiling = true
+	cfg.Metrics.BearerTokenFile = filepath.Join(cfg.DataDir, "metrics.token")
+	if err := os.WriteFile(cfg.Metrics.BearerTokenFile, []byte(metricsToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	profiled := startServerWith(t, cfg)
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/goroutine?debug=1", "/debug/pprof/profile?seconds=1"} {
+		resp := profiled.getFromMetricsListener(path, "")
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s without the token: %s, want 401", path, resp.Status)
+		}
+	}
+	resp = profiled.getFromMetricsListener("/debug/pprof/goroutine?debug=1", "Bearer "+metricsToken)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine profile:") {
+		t.Errorf("goroutine profile with the token: %s %.200q", resp.Status, body)
 	}
 }
 
