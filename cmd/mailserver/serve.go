@@ -35,6 +35,7 @@ on the very first start a demo account whose password is printed once.`,
 			slog.SetDefault(logger)
 			logger.Info("starting", "config", a.configPath, "data_dir", cfg.DataDir, "hostname", cfg.Hostname,
 				"max_message_size", cfg.SMTP.MaxMessageSize.String())
+			tuneGC(logger)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			srv, err := server.New(cfg, logger, server.Options{Bootstrap: a.configPath == ""})

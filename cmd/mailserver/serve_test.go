@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -113,6 +114,14 @@ func TestServe(t *testing.T) {
 	}
 	if _, err := os.Stat(e.cfg.SocketPath()); !os.IsNotExist(err) {
 		t.Errorf("control socket left after shutdown: %v", err)
+	}
+	// The collector's settings are said at start: serve's own unless the environment sets GOGC.
+	wantGC := "gogc=" + strconv.Itoa(serveGCPercent)
+	if v := os.Getenv("GOGC"); v != "" {
+		wantGC = "gogc=" + v
+	}
+	if !strings.Contains(out.String(), "msg=\"garbage collector\" "+wantGC) {
+		t.Errorf("no %q in the start's log:\n%s", wantGC, out.String())
 	}
 	// Stopped, the same commands work on the file.
 	if !e.account(userAn).Disabled {
