@@ -75,6 +75,9 @@ func (s *Store) upgradeSchema() (moveBodies bool, err error) {
 		// Schema 4 adds the search index (index.go). A file without one reads as every mailbox unindexed: searches
 		// scan, and the background indexer builds the postings after the open.
 		moveBodies = tx.Bucket(legacyChunks) != nil
+		if err := markEntriesWalkedIfEmpty(tx); err != nil {
+			return err
+		}
 		var e encoder
 		e.uint(SchemaVersion)
 		return meta.Put(keySchema, e.b)

@@ -102,6 +102,8 @@ type core struct {
 
 	sweeper sweeper // deletes the chunks of released bodies in the background (sweep.go)
 
+	upgrader *entryUpgrader // rewrites entries of version 1 in the background (entryupgrade.go); nil with NoIndexer
+
 	snapshotHook func() // set by tests before use: runs inside MailboxSnapshot's read transaction, before the UID scan
 }
 
@@ -153,6 +155,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if !opts.NoIndexer {
 		s.indexer = newIndexer(s, opts.IndexDelay)
 		s.indexer.start()
+		s.startEntryUpgrader()
 	}
 	return s, nil
 }
@@ -183,6 +186,7 @@ func (s *Store) Close() error {
 		ix.stopOnce.Do(ix.stopAndWait)
 	}
 	s.stopSweeper()
+	s.stopEntryUpgrader()
 	s.drainCommits()
 	err := s.db.Update(func(*bolt.Tx) error {
 		s.db.NoFreelistSync = false // read by this commit only: the writer lock is held
