@@ -2,8 +2,8 @@ package server
 
 import (
 	"errors"
-	"log/slog"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
