@@ -22,7 +22,9 @@ import (
 // nobody committing leads at once (no added latency when alone); one that finds a commit in progress queues, and
 // the leader, having committed and announced its batch, hands the lead to the first queued caller, which takes
 // every caller queued by then (up to maxBatchCallers and maxBatchBytes) into one transaction. So a caller waits
-// for at most the transaction in progress and its own, and a leader never serves more than one batch.
+// for at most the transaction in progress and its own, and a leader never serves more than one batch. Background
+// work (index batches, header copies) shares the batch it queues with (updateBackground), one in a batch: a
+// transaction of its own would be one more commit for every caller queued behind it.
 //
 // Functions run in arrival order in the shared transaction. One that fails (or panics) is dropped with its error,
 // the transaction is rolled back and the others run again in a new one: a function may run more than once, so it
@@ -44,6 +46,9 @@ type commitRequest struct {
 	describe []func([]Change) []AuditRecord
 	size     int  // roughly what fn writes (message bodies), to bound a batch
 	alone    bool // never shares a transaction (the sweep: a delivery must not carry its work)
+	// background: work nobody waits for (index batches, header copies), not counted as a write (ExpectWrite). It
+	// rides with the writes queued with it, at most one in a transaction, rather than costing them a commit.
+	background bool
 
 	ch   changes   // what fn recorded in its last run
 	err  error     // final once wake has been sent false
@@ -59,7 +64,7 @@ type commitQueue struct {
 	idle    sync.Cond        // signalled when leading ends with nothing pending (Close waits for it)
 
 	// writers counts the writes being prepared (ExpectWrite) and the callers between queueing and their outcome,
-	// but those that run alone (background work): a bulk read gives way to them (YieldToWriters). lastWrite is when the last of them had its outcome, in
+	// but background work: a bulk read gives way to them (YieldToWriters). lastWrite is when the last of them had its outcome, in
 	// Unix nanoseconds: the indexer works on small tails once writes have gone quiet (writesQuietFor).
 	writers   atomic.Int64
 	lastWrite atomic.Int64
@@ -99,14 +104,22 @@ func (s *Store) updateSized(size int, fn func(tx *bolt.Tx, ch *changes) error) e
 // updateAlone is update in a transaction of its own, for background work no caller should wait behind more than
 // one of.
 func (s *Store) updateAlone(fn func(tx *bolt.Tx, ch *changes) error) error {
-	return s.commit(&commitRequest{fn: fn, alone: true})
+	return s.commit(&commitRequest{fn: fn, alone: true, background: true})
+}
+
+// updateBackground is update for bounded background work (an index batch, header copies) that may share the
+// transaction of the writes queued with it, one such function in a transaction. Each commit is an fsync or two
+// that every caller queued behind it waits for: under a stream of deliveries, a batch of its own made those
+// queued behind it wait for two commits, where sharing costs them only its writes.
+func (s *Store) updateBackground(fn func(tx *bolt.Tx, ch *changes) error) error {
+	return s.commit(&commitRequest{fn: fn, background: true})
 }
 
 // commit queues r and waits for its outcome, leading a batch when nobody else is.
 func (s *Store) commit(r *commitRequest) error {
 	r.audit, r.describe, r.wake = s.audit, s.describe, make(chan bool, 1)
 	q := &s.queue
-	if !r.alone {
+	if !r.background {
 		defer s.ExpectWrite()()
 	}
 	q.mu.Lock()
@@ -144,10 +157,10 @@ func (s *Store) lead() {
 	q.pending[0].wake <- true
 }
 
-// takeBatchLocked removes the next batch from the queue: the callers in arrival order up to the bounds, or one
-// caller that must run alone. q.mu is held.
+// takeBatchLocked removes the next batch from the queue: the callers in arrival order up to the bounds and the
+// first background one, or one caller that must run alone. q.mu is held.
 func (q *commitQueue) takeBatchLocked() []*commitRequest {
-	n, size := 0, 0
+	n, size, background := 0, 0, false
 	for n < len(q.pending) {
 		r := q.pending[n]
 		if r.alone {
@@ -156,10 +169,11 @@ func (q *commitQueue) takeBatchLocked() []*commitRequest {
 			}
 			break
 		}
-		if n > 0 && (n == maxBatchCallers || size+r.size > maxBatchBytes) {
+		if n > 0 && (n == maxBatchCallers || size+r.size > maxBatchBytes || r.background && background) {
 			break
 		}
 		size += r.size
+		background = background || r.background
 		n++
 	}
 	batch := slices.Clone(q.pending[:n])
@@ -360,7 +374,7 @@ const yieldPoll = 200 * time.Microsecond
 // YieldToWriters waits while a write is being prepared (ExpectWrite), queued or committed, for at most limit, and says how long it
 // waited. A bulk read (a FETCH of a whole mailbox) calls it between its batches: on a server whose cores are
 // busy, a delivery then gets the CPU for its commit and its reply sooner, and the read, which nobody waits for
-// message by message, is late by at most limit a batch. Background writes (updateAlone) are not waited for.
+// message by message, is late by at most limit a batch. Background writes (updateAlone, updateBackground) are not waited for.
 func (s *Store) YieldToWriters(limit time.Duration) time.Duration {
 	q := &s.queue
 	if q.writers.Load() == 0 {

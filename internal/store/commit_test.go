@@ -558,3 +558,44 @@ func TestYieldToWritersWaitsForACommit(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestIndexBatchSharesTheDeliveriesCommit: an index batch queued among deliveries rides in their transaction
+// instead of a commit of its own, which every delivery queued behind it would wait for on top of its own.
+func TestIndexBatchSharesTheDeliveriesCommit(t *testing.T) {
+	s := newTestStoreWith(t, Options{NoSync: true, NoIndexer: true})
+	a := mustAccount(t, s, "an@example.gov.vn")
+	inbox := mustMailbox(t, s, a, "INBOX")
+	for i := range 3 {
+		if _, err := s.Deliver(testMessage(i), []Copy{{AccountID: a.ID}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gate := gateNextCommit(s)
+	deliver := func(n int) func() error {
+		return func() error { _, err := s.Deliver(testMessage(n), []Copy{{AccountID: a.ID}}); return err }
+	}
+	first := make(chan error, 1)
+	go func() { first <- deliver(3)() }()
+	before := commitCount(s)
+	dones := []<-chan error{first, gate.start(t, s, 1, deliver(4))}
+	dones = append(dones, gate.start(t, s, 2, func() error { _, err := s.indexBatch(inbox.ID); return err }))
+	dones = append(dones, gate.start(t, s, 3, deliver(5)))
+	gate.release(nil)
+	for _, done := range dones {
+		if err := wait(t, done); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if commits := commitCount(s) - before; commits != 2 {
+		t.Errorf("the gated delivery, then two deliveries and an index batch queued together took %d commits, want 2", commits)
+	}
+	if st, err := s.view2IndexState(inbox.ID); err != nil || st.IndexedUID != 3 {
+		t.Errorf("index state %+v (%v): want the 3 messages stored before the batch's read indexed", st, err)
+	}
+}
+
+// view2IndexState reads the mailbox's index state.
+func (s *Store) view2IndexState(mailboxID uint64) (st indexState, err error) {
+	err = s.view(func(tx *bolt.Tx) error { st, err = getIndexState(tx, mailboxID); return err })
+	return st, err
+}

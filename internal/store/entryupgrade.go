@@ -19,8 +19,8 @@ import (
 //
 // The walk goes through the mailboxes in ID order and their entries in UID order from a watermark kept in meta
 // (keyEntriesUpTo: the mailbox ID and UID of the last entry looked at, or entriesWalked once done). A batch looks
-// entries up in a read transaction, where the record lookups fault their pages in, and writes in one of its own
-// (updateAlone): the entries it changes, re-read there, and the watermark. The rewrite changes no flag and no
+// entries up in a read transaction, where the record lookups fault their pages in, and writes what it changes (re-read there)
+// and the watermark in a write transaction that may share the commit of deliveries (updateBackground). The rewrite changes no flag and no
 // modification sequence: nothing a client sees.
 var keyEntriesUpTo = []byte("entries_v2_upto")
 
@@ -181,7 +181,7 @@ func (s *Store) readEntryUpgradeBatch() (*entryUpgradeBatch, error) {
 // watermark on. It returns how many it rewrote.
 func (s *Store) writeEntryUpgradeBatch(b *entryUpgradeBatch) (int, error) {
 	var wrote int
-	err := s.updateAlone(func(tx *bolt.Tx, _ *changes) error {
+	err := s.updateBackground(func(tx *bolt.Tx, _ *changes) error {
 		wrote = 0
 		for _, j := range b.jobs {
 			msgs, err := messagesBucket(tx, j.mailboxID)

@@ -14,7 +14,7 @@ import (
 // watermark kept in meta: every body stored under a sequence number up to it has been given its copy or found to
 // get none. A store written before copies existed has no watermark, which reads as 0, so its bodies are copied
 // oldest first after it opens. The background indexer runs the batches (indexer.go), each read in a read
-// transaction and written in one of its own (updateAlone).
+// transaction and written in one write transaction (updateBackground, which may share the commit of deliveries).
 //
 // The chunks are what is stored in sequence order, so a batch walks them. A body's record is found by its id: for
 // bodies of messages appended since the indexer started, from their entries (appendHints, which the indexer notes
@@ -245,7 +245,7 @@ func headerCopyFrom(meta []byte, chunks [][]byte, end int64) []byte {
 // writeHeaderCopyBatch stores the batch's copies of bodies still stored and moves the watermark on, if no other
 // batch moved it since the read; applied says it did.
 func (s *Store) writeHeaderCopyBatch(b headerCopyBatch) (applied bool, err error) {
-	err = s.updateAlone(func(tx *bolt.Tx, _ *changes) error {
+	err = s.updateBackground(func(tx *bolt.Tx, _ *changes) error {
 		applied = false
 		if headerCopiesUpTo(tx) != b.from {
 			return nil // moved meanwhile: read again

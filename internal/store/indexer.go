@@ -22,8 +22,8 @@ import (
 // deliveries flow, small tails wait to be indexed together, but once they stop no tail is left for every search
 // to scan (a tail of thousands cost a SEARCH of a 100,000-message mailbox seconds). Batches hold at most
 // batchMessages messages and batchTerms
-// distinct terms, each one transaction of its own (updateAlone) that writes each term once; the texts are read and
-// split before it, in a read transaction. A batch is computed from a read of the mailbox's index state and written
+// distinct terms, each written in one transaction (updateBackground: it shares the commit of the deliveries queued
+// with it) that writes each term once; the texts are read and split before it, in a read transaction. A batch is computed from a read of the mailbox's index state and written
 // only if that state is unchanged when its transaction runs, so two indexers (the background one and a reindex,
 // say) never mix their work, and the transaction can run again unchanged.
 //
@@ -369,7 +369,7 @@ func (s *Store) indexBatch(mailboxID uint64) (done bool, err error) {
 	}
 	applied := false
 	var began time.Time
-	err = s.updateAlone(func(tx *bolt.Tx, _ *changes) error {
+	err = s.updateBackground(func(tx *bolt.Tx, _ *changes) error {
 		applied, began = false, time.Now()
 		st, err := getIndexState(tx, mailboxID)
 		if err != nil {
