@@ -103,7 +103,9 @@ func (s *Store) UpgradeEntries() (int, error) {
 }
 
 // upgradeEntriesUntil walks batch after batch, each after the deliveries in flight, until done or stop is closed.
+// A walk that rewrites entries says so when it ends.
 func (s *Store) upgradeEntriesUntil(stop <-chan struct{}) error {
+	began, rewritten := time.Now(), 0
 	for {
 		select {
 		case <-stop:
@@ -112,12 +114,21 @@ func (s *Store) upgradeEntriesUntil(stop <-chan struct{}) error {
 		}
 		s.YieldToWriters(upgradeYield)
 		b, err := s.readEntryUpgradeBatch()
-		if err != nil || b == nil {
+		if err != nil {
 			return err
 		}
-		if _, err := s.writeEntryUpgradeBatch(b); err != nil {
+		if b == nil {
+			if rewritten > 0 {
+				slog.Info("store: old entries record where their body is", "entries", rewritten,
+					"duration", time.Since(began).Round(time.Millisecond))
+			}
+			return nil
+		}
+		n, err := s.writeEntryUpgradeBatch(b)
+		if err != nil {
 			return err
 		}
+		rewritten += n
 	}
 }
 
