@@ -31,7 +31,7 @@ type backend interface {
 	GroupsSentBy(addresses []string) ([]string, error)
 	GrantsTo(accountID uint64) ([]store.Grant, error)
 	DeliverMessage(d store.Delivery) ([]store.Placed, error)
-	ExpectWrite() (done func())
+	PrepareWrite() *store.PreparedWrite
 }
 
 // Deliverer resolves recipients and stores messages. It is safe for concurrent use; each Transaction belongs to one

@@ -188,7 +188,10 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
-	defer t.d.store.ExpectWrite()() // from the parse on: bulk reads give way to a delivery's CPU, not only its commit
+	// From the parse on: bulk reads give way to a delivery's CPU, not only its commit, and a commit that would
+	// start alone waits a little for it.
+	prepared := t.d.store.PrepareWrite()
+	defer prepared.Done()
 	p := message.Parse(body)
 	var from []string
 	if t.env.Submission {
@@ -204,8 +207,9 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 	}
 	now := t.d.now()
 	d := store.Delivery{
-		Message: store.NewMessage{Body: body, Meta: p.Meta(), Text: p.SearchText(), InternalDate: now},
-		Copies:  t.copies(now),
+		Message:  store.NewMessage{Body: body, Meta: p.Meta(), Text: p.SearchText(), InternalDate: now},
+		Copies:   t.copies(now),
+		Prepared: prepared,
 	}
 	if len(t.remote) > 0 {
 		d.Outbound = &store.Outbound{ID: t.id, From: reversePath(t.env.From), Recipients: t.remote, Trace: t.outboundTrace(now),

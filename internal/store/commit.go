@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -50,6 +51,8 @@ type commitRequest struct {
 	// rides with the writes queued with it, at most one in a transaction, rather than costing them a commit.
 	background bool
 
+	prepared *PreparedWrite // the caller's PrepareWrite, if it made one: queued once r is
+
 	ch   changes   // what fn recorded in its last run
 	err  error     // final once wake has been sent false
 	wake chan bool // true: lead the next batch; false: done
@@ -68,6 +71,11 @@ type commitQueue struct {
 	// Unix nanoseconds: the indexer works on small tails once writes have gone quiet (writesQuietFor).
 	writers   atomic.Int64
 	lastWrite atomic.Int64
+	// preparing counts the writes prepared (PrepareWrite) that have not queued yet: a leader that finds the loop
+	// idle waits for them a little (gatherPrepared). lastCommit is how long the last commit took, in nanoseconds.
+	preparing  atomic.Int64
+	lastCommit atomic.Int64
+	maxGather  time.Duration // bounds that wait; set by tests before use, else defaultMaxGather
 
 	commits atomic.Uint64 // transactions committed
 	callers atomic.Uint64 // callers whose function those transactions committed
@@ -128,14 +136,41 @@ func (s *Store) commit(r *commitRequest) error {
 		return ErrClosed
 	}
 	q.pending = append(q.pending, r)
+	r.prepared.markQueued()
 	lead := !q.leading
 	q.leading = true
 	q.mu.Unlock()
-	if lead || <-r.wake {
+	if lead {
+		s.gatherPrepared()
+		s.lead()
+	} else if <-r.wake {
 		s.lead()
 	}
 	return r.err
 }
+
+// defaultMaxGather bounds how long a leader that found the loop idle waits for prepared writes to queue.
+const defaultMaxGather = 5 * time.Millisecond
+
+// gatherPrepared lets the writes being prepared join the batch of a leader that found the loop idle, waiting for
+// them at most as long as the last commit took (and defaultMaxGather). Deliveries come in waves: the replies of one
+// commit send their clients' next messages, which reach the store one after another as their parses end. The
+// first would otherwise commit alone, and every other of the wave wait for its commit and then their own; the
+// wait costs the first at most one commit's time and saves the others as much. A write prepared and never queued
+// (a delivery refused after its parse) ends the wait when it is done.
+func (s *Store) gatherPrepared() {
+	q := &s.queue
+	if q.preparing.Load() <= 0 {
+		return
+	}
+	limit := min(time.Duration(q.lastCommit.Load()), cmp.Or(q.maxGather, defaultMaxGather))
+	for deadline := time.Now().Add(limit); q.preparing.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(gatherPoll)
+	}
+}
+
+// gatherPoll is how often gatherPrepared looks whether the prepared writes have queued.
+const gatherPoll = 100 * time.Microsecond
 
 // lead commits the next batch (which holds the leader's own request, first in the queue), then hands the lead to
 // the first caller queued meanwhile, or ends it.
@@ -245,9 +280,11 @@ func (s *Store) tryBatch(live []*commitRequest) (failed int, err error) {
 	}
 	committed = true      // Commit rolls back itself when it fails
 	s.startCommit(commit) // ended by commitBatch, once the batch has been announced or has failed
+	began := time.Now()
 	if err := tx.Commit(); err != nil {
 		return -1, fmt.Errorf("commit: %w", err)
 	}
+	s.queue.lastCommit.Store(int64(time.Since(began)))
 	if freed {
 		s.wakeSweeper()
 	}
@@ -365,6 +402,39 @@ func (s *Store) ExpectWrite() (done func()) {
 	return func() {
 		q.lastWrite.Store(time.Now().UnixNano())
 		q.writers.Add(-1)
+	}
+}
+
+// PreparedWrite is a write being prepared: a delivery from its parse on. Until Done it counts as ExpectWrite does,
+// and until it queues for its commit (passed in Delivery.Prepared) a leader that finds the commit loop idle may
+// wait for it to join its batch (gatherPrepared).
+type PreparedWrite struct {
+	q            *commitQueue
+	queued, done atomic.Bool
+}
+
+// PrepareWrite counts a write from the moment its caller starts preparing it until Done.
+func (s *Store) PrepareWrite() *PreparedWrite {
+	q := &s.queue
+	q.writers.Add(1)
+	q.preparing.Add(1)
+	return &PreparedWrite{q: q}
+}
+
+// Done ends the write's count, whether it was committed, failed or never queued. It may be called more than once.
+func (p *PreparedWrite) Done() {
+	if p == nil || !p.done.CompareAndSwap(false, true) {
+		return
+	}
+	p.markQueued()
+	p.q.lastWrite.Store(time.Now().UnixNano())
+	p.q.writers.Add(-1)
+}
+
+// markQueued notes that the write has queued for its commit (or will never): leaders stop waiting for it.
+func (p *PreparedWrite) markQueued() {
+	if p != nil && p.queued.CompareAndSwap(false, true) {
+		p.q.preparing.Add(-1)
 	}
 }
 

@@ -599,3 +599,65 @@ func (s *Store) view2IndexState(mailboxID uint64) (st indexState, err error) {
 	err = s.view(func(tx *bolt.Tx) error { st, err = getIndexState(tx, mailboxID); return err })
 	return st, err
 }
+
+// queued is how many callers wait in the commit queue.
+func queued(s *Store) int {
+	s.queue.mu.Lock()
+	defer s.queue.mu.Unlock()
+	return len(s.queue.pending)
+}
+
+// TestIdleLeaderGathersPreparedWrites: a delivery that finds the commit loop idle while others are being prepared
+// waits for them to queue, and they share its commit; one prepared and then dropped (refused after its parse) ends
+// the wait like one that queued.
+func TestIdleLeaderGathersPreparedWrites(t *testing.T) {
+	s := newTestStoreWith(t, Options{NoSync: true, NoIndexer: true})
+	a := mustAccount(t, s, "an@example.gov.vn")
+	s.queue.lastCommit.Store(int64(time.Hour))
+	s.queue.maxGather = waitBound / 2 // only the prepared writes end the wait in this test
+	deliver := func(n int, p *PreparedWrite) <-chan error {
+		done := make(chan error, 1)
+		go func() {
+			defer p.Done()
+			_, err := s.DeliverMessage(Delivery{Message: testMessage(n), Copies: []Copy{{AccountID: a.ID}}, Prepared: p})
+			done <- err
+		}()
+		return done
+	}
+	first, second, refused := s.PrepareWrite(), s.PrepareWrite(), s.PrepareWrite()
+	before := commitCount(s)
+	firstDone := deliver(1, first)
+	eventually(t, "the first delivery to queue", func() bool { return queued(s) == 1 })
+	secondDone := deliver(2, second)
+	eventually(t, "the second delivery to queue", func() bool { return queued(s) == 2 })
+	if commitCount(s) != before {
+		t.Fatal("the leader committed while a write was still being prepared")
+	}
+	refused.Done()
+	for _, done := range []<-chan error{firstDone, secondDone} {
+		if err := wait(t, done); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if commits := commitCount(s) - before; commits != 1 {
+		t.Errorf("two deliveries of one wave took %d commits, want 1", commits)
+	}
+	if n := mustMailbox(t, s, a, "INBOX").Messages; n != 2 {
+		t.Errorf("INBOX holds %d messages, want 2", n)
+	}
+}
+
+// TestIdleLeaderWaitIsBounded: a prepared write that never queues holds a leader for at most the bound.
+func TestIdleLeaderWaitIsBounded(t *testing.T) {
+	s := newTestStoreWith(t, Options{NoSync: true, NoIndexer: true})
+	a := mustAccount(t, s, "an@example.gov.vn")
+	s.queue.lastCommit.Store(int64(time.Hour))
+	s.queue.maxGather = 20 * time.Millisecond
+	stuck := s.PrepareWrite()
+	defer stuck.Done()
+	done := make(chan error, 1)
+	go func() { _, err := s.Deliver(testMessage(1), []Copy{{AccountID: a.ID}}); done <- err }()
+	if err := wait(t, done); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -51,6 +51,9 @@ type Delivery struct {
 	Copies   []Copy        // local recipients
 	Outbound *Outbound     // remote recipients; nil if there are none
 	Audit    []AuditRecord // written in the same transaction
+	// Prepared, if the caller counted its preparation (PrepareWrite), is marked queued when the delivery queues for
+	// its commit; the caller still calls its Done.
+	Prepared *PreparedWrite
 }
 
 // Deliver stores one message for local recipients; see DeliverMessage.
@@ -77,7 +80,7 @@ func (s *Store) DeliverMessage(d Delivery) ([]Placed, error) {
 	}
 	var placed []Placed
 	st := s.WithAudit(d.Audit...)
-	err := st.updateSized(len(msg.Body), func(tx *bolt.Tx, ch *changes) error {
+	err := st.commit(&commitRequest{size: len(msg.Body), prepared: d.Prepared, fn: func(tx *bolt.Tx, ch *changes) error {
 		placed = make([]Placed, len(d.Copies))
 		var body bodyRef
 		stored := false
@@ -132,7 +135,7 @@ func (s *Store) DeliverMessage(d Delivery) ([]Placed, error) {
 			ch.queued = true
 		}
 		return nil
-	})
+	}})
 	if err != nil {
 		return nil, err
 	}
