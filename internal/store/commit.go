@@ -63,6 +63,7 @@ type commitQueue struct {
 	// Unix nanoseconds: the indexer works on small tails once writes have gone quiet (writesQuietFor).
 	writers   atomic.Int64
 	lastWrite atomic.Int64
+	begun     atomic.Uint64 // writes counted so far: a paced read tells from it whether others began meanwhile (pace.go)
 
 	commits atomic.Uint64 // transactions committed
 	callers atomic.Uint64 // callers whose function those transactions committed
@@ -348,6 +349,7 @@ func (s *Store) awaitAnnounced(commit uint64) {
 func (s *Store) ExpectWrite() (done func()) {
 	q := &s.queue
 	q.writers.Add(1)
+	q.begun.Add(1)
 	return func() {
 		q.lastWrite.Store(time.Now().UnixNano())
 		q.writers.Add(-1)
