@@ -20,11 +20,6 @@ const (
 	fetchBatchBytes = 4 << 20
 )
 
-// fetchYield is the longest a FETCH of more than one batch waits, before each batch but the first, for writes in
-// progress (a delivery to the mailbox it reads, say): a bulk read gives way to them, an interactive FETCH of a
-// few messages never waits.
-const fetchYield = 3 * time.Millisecond
-
 // fetchPlan is what a FETCH command needs from each message, worked out once.
 type fetchPlan struct {
 	opts     *imap.FetchOptions
@@ -112,9 +107,15 @@ func (s *session) fetchRefs(w *imapserver.FetchWriter, sel *selection, refs []ms
 	reuse := &fetchedBatch{} // what a batch held, reused by the next one once its responses are written
 	plan.enabled = s.conn.EnabledCaps()
 	plan.shapes = &message.StructureWriter{}
+	// A FETCH of more than one batch gives way to writes of others (a stream of deliveries to the mailbox it
+	// reads, say) after each batch but the last, resting about as long as the batch took: the deliveries get the
+	// CPU the FETCH would take from them, and an interactive FETCH of a few messages never waits.
+	pacer := s.srv.store.PaceRead()
+	batchStart, ownWrites := time.Now(), 0
 	for start := 0; start < len(refs); {
 		if start > 0 {
-			s.srv.store.YieldToWriters(fetchYield)
+			pacer.GiveWay(time.Since(batchStart), ownWrites)
+			batchStart, ownWrites = time.Now(), 0
 		}
 		batch := refs[start:min(start+fetchBatch, len(refs))]
 		fb, prepErr := s.readBatch(sel, refUIDs(batch), plan, reuse)
@@ -127,6 +128,9 @@ func (s *session) fetchRefs(w *imapserver.FetchWriter, sel *selection, refs []ms
 		if plan.markSeen {
 			if changed, err = s.markSeen(sel, fb.msgs); err != nil {
 				return err
+			}
+			if changed != nil {
+				ownWrites = 1 // markSeen's commit: the FETCH must not give way to itself
 			}
 		}
 		if err := s.writeBatch(w, sel, seqByUID(batch[:fb.done]), fb, plan, changed); err != nil {

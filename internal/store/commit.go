@@ -71,6 +71,7 @@ type commitQueue struct {
 	// Unix nanoseconds: the indexer works on small tails once writes have gone quiet (writesQuietFor).
 	writers   atomic.Int64
 	lastWrite atomic.Int64
+	begun     atomic.Uint64 // writes counted so far: a paced read tells from it whether others began meanwhile (pace.go)
 	// preparing counts the writes prepared (PrepareWrite) that have not queued yet: a leader that finds the loop
 	// idle waits for them a little (gatherPrepared). lastCommit is how long the last commit took, in nanoseconds.
 	preparing  atomic.Int64
@@ -399,6 +400,7 @@ func (s *Store) awaitAnnounced(commit uint64) {
 func (s *Store) ExpectWrite() (done func()) {
 	q := &s.queue
 	q.writers.Add(1)
+	q.begun.Add(1)
 	return func() {
 		q.lastWrite.Store(time.Now().UnixNano())
 		q.writers.Add(-1)
@@ -417,6 +419,7 @@ type PreparedWrite struct {
 func (s *Store) PrepareWrite() *PreparedWrite {
 	q := &s.queue
 	q.writers.Add(1)
+	q.begun.Add(1)
 	q.preparing.Add(1)
 	return &PreparedWrite{q: q}
 }
