@@ -4,9 +4,44 @@ import (
 	"bytes"
 	"fmt"
 	"mime/quotedprintable"
+	"os"
 	"strings"
 	"testing"
 )
+
+// mailbenchMessage is a 20 KiB message as cmd/mailbench generateMessage makes it (seed 1, message 100): the
+// letter every delivery of the load tool parses and the indexer splits into terms.
+func mailbenchMessage(tb testing.TB) []byte {
+	raw, err := os.ReadFile("testdata/mailbench-20KiB.eml")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return raw
+}
+
+// BenchmarkParseMailbench is the parse of one delivery of the load tool.
+func BenchmarkParseMailbench(b *testing.B) {
+	raw := mailbenchMessage(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		Parse(raw)
+	}
+}
+
+// BenchmarkEachTermMailbench is what the indexer does with that message's search text.
+func BenchmarkEachTermMailbench(b *testing.B) {
+	text := Parse(mailbenchMessage(b)).SearchText()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(text)))
+	n := 0
+	for b.Loop() {
+		EachTerm(text, func(t Term) { n += len(t.Text) })
+	}
+	if n == 0 {
+		b.Fatal("no terms")
+	}
+}
 
 func BenchmarkDecodeMeta(b *testing.B) {
 	for _, name := range []string{"valid-simple", "valid-multipart-vi"} {

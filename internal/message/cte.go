@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // ErrUnknownCTE reports a Content-Transfer-Encoding this package cannot
@@ -95,61 +96,59 @@ func (d *qpDecoder) decode(dst, p []byte) []byte {
 		p = append(d.pend, p...)
 		d.pend = nil
 	}
+	// The decoded form is never longer than the input: the output is written in place of appends, which would
+	// check the capacity for every byte of a text that is mostly escapes.
+	base := len(dst)
+	dst = slices.Grow(dst, len(p))
+	out := dst[base : base+len(p)]
+	w := 0
 	for i := 0; i < len(p); i++ {
 		c := p[i]
-		switch {
-		case c == '=':
-			rest := p[i+1:]
-			if b, ok := hexPair(rest); ok { // the common case first: an escape
-				dst = append(dst, b)
-				i += 2
-				continue
+		if !qpSpecial[c] {
+			out[w] = c
+			w++
+			continue
+		}
+		if c == '=' {
+			if i+2 < len(p) { // the common case first: an escape
+				if hi, lo := hexVal[p[i+1]], hexVal[p[i+2]]; hi|lo < 0x10 {
+					out[w] = hi<<4 | lo
+					w++
+					i += 2
+					continue
+				}
 			}
+			rest := p[i+1:]
 			if n := softBreak(rest); n > 0 {
 				i += n
 				continue
 			}
 			if qpIncomplete(rest) {
 				d.pend = append(d.pend[:0], p[i:]...)
-				return dst
+				return dst[:base+w]
 			}
-			dst = append(dst, '=') // not an escape: keep it
-		case c == ' ' || c == '\t':
-			j := i
-			for j < len(p) && (p[j] == ' ' || p[j] == '\t') {
-				j++
-			}
-			if j == len(p) && j-i <= maxPend {
-				d.pend = append(d.pend[:0], p[i:]...)
-				return dst
-			}
-			if j == len(p) || (p[j] != '\r' && p[j] != '\n') {
-				dst = append(dst, p[i:j]...)
-			}
-			i = j - 1
-		default:
-			j := i + 1 // a run of literal bytes, appended at once
-			for j < len(p) && !qpSpecial[p[j]] {
-				j++
-			}
-			dst = append(dst, p[i:j]...)
-			i = j - 1
+			out[w] = '=' // not an escape: keep it
+			w++
+			continue
 		}
+		j := i // a run of blanks: kept unless it ends a line
+		for j < len(p) && (p[j] == ' ' || p[j] == '\t') {
+			j++
+		}
+		if j == len(p) && j-i <= maxPend {
+			d.pend = append(d.pend[:0], p[i:]...)
+			return dst[:base+w]
+		}
+		if j == len(p) || (p[j] != '\r' && p[j] != '\n') {
+			w += copy(out[w:], p[i:j])
+		}
+		i = j - 1
 	}
-	return dst
+	return dst[:base+w]
 }
 
 // qpSpecial marks the bytes qpDecoder.decode looks at; every other byte stands for itself.
 var qpSpecial = [256]bool{'=': true, ' ': true, '\t': true}
-
-// hexPair decodes the two hex digits b starts with, if it does.
-func hexPair(b []byte) (byte, bool) {
-	if len(b) < 2 {
-		return 0, false
-	}
-	hi, lo := hexVal[b[0]], hexVal[b[1]]
-	return hi<<4 | lo, hi|lo < 0x10
-}
 
 // hexVal is unhex as a table: the value of a hex digit, 0xff for any other byte.
 var hexVal = func() (t [256]byte) {
@@ -221,6 +220,12 @@ func (d *qpDecoder) flush(dst []byte) []byte {
 // decodeAll decodes a whole in-memory body, stopping once limit (>0) bytes are
 // out, used for the search text.
 func decodeAll(enc string, body []byte, limit int) []byte {
+	return appendDecoded(nil, enc, body, limit)
+}
+
+// appendDecoded is decodeAll appending to dst, so that the parts of a message can reuse one buffer. For the
+// identity encodings it returns (part of) body itself.
+func appendDecoded(dst []byte, enc string, body []byte, limit int) []byte {
 	d, err := newDecoder(enc)
 	if err != nil || d == nil {
 		if limit > 0 && len(body) > limit {
@@ -229,8 +234,9 @@ func decodeAll(enc string, body []byte, limit int) []byte {
 		return body
 	}
 	const chunk = 32 << 10
-	out := make([]byte, 0, min(len(body), limit+chunk))
-	for len(body) > 0 && (limit <= 0 || len(out) < limit) {
+	out := slices.Grow(dst, min(len(body), limit+chunk))
+	start := len(out)
+	for len(body) > 0 && (limit <= 0 || len(out)-start < limit) {
 		n := min(chunk, len(body))
 		out = d.decode(out, body[:n])
 		body = body[n:]

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	gomessage "github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // legacy charsets (windows-1258, iso-8859-*, ...) for go-message
@@ -82,6 +83,15 @@ func decodeText(b []byte, cs string) (text string, windows1258 bool) {
 // decodeCharset is decodeText without cleanText: what it returns may hold
 // invalid bytes and need NFC.
 func decodeCharset(b []byte, cs string) (text string, windows1258 bool) {
+	text, windows1258 = charsetView(b, cs)
+	if !windows1258 {
+		text = strings.Clone(text)
+	}
+	return text, windows1258
+}
+
+// charsetView is decodeCharset for a caller that keeps b unchanged while it reads the text: text may be b itself.
+func charsetView(b []byte, cs string) (text string, windows1258 bool) {
 	cs = normCharset(cs)
 	if isUnlabelled(cs) {
 		if s, ok := windows1258Text(b); ok {
@@ -95,7 +105,7 @@ func decodeCharset(b []byte, cs string) (text string, windows1258 bool) {
 			}
 		}
 	}
-	return string(b), false
+	return unsafe.String(unsafe.SliceData(b), len(b)), false
 }
 
 // cleanText makes s valid UTF-8 in NFC. windows-1258 and some mailers produce

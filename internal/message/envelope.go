@@ -414,6 +414,20 @@ var dateLayouts = []string{
 // parseDate parses a Date header; the zero time when nothing fits.
 func parseDate(v string) time.Time {
 	v = strings.TrimSpace(v)
+	if len(v) == len(time.RFC1123Z) && v[3] == ',' {
+		// The form mailers write (RFC 5322 3.3, without comment or obsolete parts) first: net/mail tries its
+		// layouts without a day of the week before this one, and each miss allocates an error. Any layout of
+		// net/mail that accepts such a date reads the same fields from it.
+		if t, err := time.Parse(time.RFC1123Z, v); err == nil {
+			return t
+		}
+	}
+	return parseAnyDate(v)
+}
+
+// parseAnyDate is parseDate for any form: net/mail's RFC 5322 parser, then dateLayouts.
+func parseAnyDate(v string) time.Time {
+	v = strings.TrimSpace(v)
 	if v == "" || len(v) > 200 {
 		return time.Time{}
 	}

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -16,67 +17,104 @@ import (
 //
 //	Fold("Báo cáo TỔNG KẾT") == "bao cao tong ket"
 func Fold(s string) string {
-	folded, _ := fold(s, false)
+	folded, _ := appendFold(make([]byte, 0, len(s)), s, false)
+	return unsafe.String(unsafe.SliceData(folded), len(folded)) // folded is not written again
+}
+
+// appendFoldText appends decoded text folded for the search index: Fold(cleanText(s)), without cleanText's passes
+// where they change nothing. Fold drops invalid bytes as cleanText's U+FFFD, and drops the marks that NFC would
+// compose with Latin letters, so text whose letters are all Latin (Vietnamese included) folds alike with or without
+// NFC; in other scripts composing can change what Fold sees (Hangul jamo become syllables), so such text is
+// normalised.
+func appendFoldText(dst []byte, s string) []byte {
+	if folded, ok := appendFold(dst, s, true); ok {
+		return folded
+	}
+	folded, _ := appendFold(dst, cleanText(s), false)
 	return folded
 }
 
-// foldText folds decoded text for the search index: Fold(cleanText(s)), without cleanText's passes where they
-// change nothing. Fold drops invalid bytes as cleanText's U+FFFD, and drops the marks that NFC would compose with
-// Latin letters, so text whose letters are all Latin (Vietnamese included) folds alike with or without NFC; in
-// other scripts composing can change what Fold sees (Hangul jamo become syllables), so such text is normalised.
-func foldText(s string) string {
-	if folded, ok := fold(s, true); ok {
-		return folded
-	}
-	return Fold(cleanText(s))
-}
-
-// fold is Fold; latinOnly gives up (false) at the first rune that is neither a Latin letter nor a combining mark
-// nor an invalid byte.
-func fold(s string, latinOnly bool) (string, bool) {
-	var b strings.Builder
-	b.Grow(len(s))
-	space := false
+// appendFold appends Fold(s) to dst; latinOnly gives up (false, and dst as it was) at the first rune that is neither
+// a Latin letter nor a combining mark nor an invalid byte. The runes of the Latin tables below are decoded in line
+// and looked up, ASCII by a table of its own; only other scripts go through utf8 and unicode.
+func appendFold(dst []byte, s string, latinOnly bool) ([]byte, bool) {
+	foldOnce.Do(fillFoldTables)
+	start := len(dst)
+	space := false // a separator is pending: written before the next letter, if any came before
 	for i := 0; i < len(s); {
 		c := s[i]
-		var rep string
 		if c < utf8.RuneSelf {
 			i++
-			if c <= ' ' || c == 0x7f {
-				space = b.Len() > 0
+			f := foldASCII[c]
+			if f == 0 {
+				space = len(dst) > start
 				continue
 			}
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
 			if space {
-				b.WriteByte(' ')
+				dst = append(dst, ' ')
 				space = false
 			}
-			b.WriteByte(c)
+			dst = append(dst, f)
 			continue
 		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if latinOnly && !foldsWithoutNFC(r) {
-			return "", false
+		var rep string
+		var letter byte // rep when it is one ASCII letter or digit, the common case: appended at once
+		switch {
+		case c >= 0xC2 && c < 0xC9 && i+1 < len(s) && s[i+1]&0xC0 == 0x80:
+			// U+0080..U+023F, two bytes: the Latin-1 and Latin Extended-A/B letters.
+			r := rune(c&0x1F)<<6 | rune(s[i+1]&0x3F)
+			i += 2
+			letter, rep = foldLatinByte[r], foldLatin[r]
+		case c == 0xE1 && i+2 < len(s) && s[i+1] >= 0xB8 && s[i+1] <= 0xBB && s[i+2]&0xC0 == 0x80:
+			// U+1E00..U+1EFF, three bytes: Latin Extended Additional, the precomposed Vietnamese letters.
+			r := rune(s[i+1]-0xB8)<<6 | rune(s[i+2]&0x3F)
+			i += 3
+			letter, rep = foldVietByte[r], foldViet[r]
+		default:
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if latinOnly && !foldsWithoutNFC(r) {
+				return dst[:start], false
+			}
+			i += n
+			rep = foldRune(r)
 		}
-		i += n
-		rep = foldRune(r)
+		if letter != 0 {
+			if space {
+				dst = append(dst, ' ')
+				space = false
+			}
+			dst = append(dst, letter)
+			continue
+		}
 		switch rep {
 		case "":
 			continue
 		case " ":
-			space = b.Len() > 0
+			space = len(dst) > start
 			continue
 		}
 		if space {
-			b.WriteByte(' ')
+			dst = append(dst, ' ')
 			space = false
 		}
-		b.WriteString(rep)
+		dst = append(dst, rep...)
 	}
-	return b.String(), true
+	return dst, true
 }
+
+// foldASCII folds an ASCII byte: lower case, 0 for the controls, blank and DEL, which separate words.
+var foldASCII = func() (t [utf8.RuneSelf]byte) {
+	for c := range t {
+		switch {
+		case c <= ' ' || c == 0x7f:
+		case 'A' <= c && c <= 'Z':
+			t[c] = byte(c + 'a' - 'A')
+		default:
+			t[c] = byte(c)
+		}
+	}
+	return t
+}()
 
 // foldsWithoutNFC tells whether r folds the same whether or not its text is in NFC: a Latin letter (the ranges of
 // the tables below), a combining diacritical mark, or an invalid byte (utf8.RuneError).
@@ -89,17 +127,13 @@ var (
 	foldOnce  sync.Once
 	foldLatin [0x250]string // U+0000..U+024F
 	foldViet  [0x100]string // U+1E00..U+1EFF (Latin Extended Additional)
+	// The same where the rune folds to one ASCII letter or digit, else 0.
+	foldLatinByte [0x250]byte
+	foldVietByte  [0x100]byte
 )
 
 func foldRune(r rune) string {
-	foldOnce.Do(func() {
-		for i := range foldLatin {
-			foldLatin[i] = foldRuneSlow(rune(i))
-		}
-		for i := range foldViet {
-			foldViet[i] = foldRuneSlow(rune(0x1E00 + i))
-		}
-	})
+	foldOnce.Do(fillFoldTables)
 	switch {
 	case r < 0x250:
 		return foldLatin[r]
@@ -107,6 +141,25 @@ func foldRune(r rune) string {
 		return foldViet[r-0x1E00]
 	}
 	return foldRuneSlow(r)
+}
+
+func fillFoldTables() {
+	for i := range foldLatin {
+		foldLatin[i] = foldRuneSlow(rune(i))
+		foldLatinByte[i] = asciiWordByte(foldLatin[i])
+	}
+	for i := range foldViet {
+		foldViet[i] = foldRuneSlow(rune(0x1E00 + i))
+		foldVietByte[i] = asciiWordByte(foldViet[i])
+	}
+}
+
+// asciiWordByte returns the one ASCII letter or digit rep is made of, or 0.
+func asciiWordByte(rep string) byte {
+	if len(rep) == 1 && asciiWord[rep[0]] {
+		return rep[0]
+	}
+	return 0
 }
 
 // special are letters with no canonical decomposition to a base letter.

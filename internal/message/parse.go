@@ -94,9 +94,12 @@ func ParseWithLimits(raw []byte, lim Limits) *Parsed {
 	if lim.MaxHeaderBytes <= 0 {
 		lim.MaxHeaderBytes = DefaultLimits.MaxHeaderBytes
 	}
-	p := &parser{raw: raw, lim: lim, body: textSink{max: maxBodyText}, scanLeft: lim.MaxScanBytes,
-		lines: lineCounter{raw: raw}}
+	bufs := getTextBuffers()
+	defer putTextBuffers(bufs)
+	p := &parser{raw: raw, lim: lim, body: textSink{b: bufs.body[:0], max: maxBodyText}, scanLeft: lim.MaxScanBytes,
+		lines: lineCounter{raw: raw}, bufs: bufs}
 	root, fields := p.entity(0, len(raw), 0, false)
+	bufs.body = p.body.b
 	fallback := p.firstCharset(root)
 	env := buildEnvelope(fields, fallback)
 	return &Parsed{
@@ -104,7 +107,7 @@ func ParseWithLimits(raw []byte, lim Limits) *Parsed {
 		Date:       env.Date,
 		Root:       root,
 		HeaderText: headerText(fields, fallback),
-		BodyText:   p.body.b.String(),
+		BodyText:   string(p.body.b),
 	}
 }
 
@@ -114,6 +117,7 @@ type parser struct {
 	parts    int // entities created so far
 	body     textSink
 	read1258 map[*Part]bool // unlabelled text parts read as windows-1258 (windows1258Text)
+	bufs     *textBuffers   // the buffers of body and addPartText, from the pool
 	scanLeft int64          // what is left of lim.MaxScanBytes
 	lines    lineCounter
 }

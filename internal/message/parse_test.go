@@ -3,6 +3,7 @@ package message
 import (
 	"encoding/json"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,7 +28,9 @@ type view struct {
 }
 
 func TestParseGolden(t *testing.T) {
-	for name, raw := range corpus {
+	inputs := maps.Clone(corpus)
+	inputs["mailbench-20KiB"] = string(mailbenchMessage(t))
+	for name, raw := range inputs {
 		t.Run(name, func(t *testing.T) {
 			p := Parse([]byte(raw))
 			checkStructure(t, []byte(raw), p.Root)

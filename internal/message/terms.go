@@ -27,19 +27,30 @@ type Term struct {
 	AtStart, AtEnd bool // the run touches the text's first or last byte
 }
 
-// EachTerm calls fn with each term of folded text, in order. The Text of a Term is a slice of text.
+// EachTerm calls fn with each term of folded text, in order. The Text of a Term is a slice of text. Folded text is
+// mostly ASCII (Fold takes Latin letters there), which is split byte by byte with a table; other runes are decoded.
 func EachTerm(text []byte, fn func(Term)) {
 	start := -1
 	for i := 0; i < len(text); {
-		r, n := rune(text[i]), 1
-		if r >= utf8.RuneSelf {
+		c := text[i]
+		word := asciiWord[c]
+		n := 1
+		if c >= utf8.RuneSelf {
+			var r rune
 			r, n = utf8.DecodeRune(text[i:])
+			word = IsWordRune(r)
 		}
-		if IsWordRune(r) {
+		switch {
+		case word:
 			if start < 0 {
 				start = i
 			}
-		} else if start >= 0 {
+			i += n
+			for i < len(text) && asciiWord[text[i]] { // the rest of an ASCII run at once
+				i++
+			}
+			continue
+		case start >= 0:
 			fn(Term{Text: text[start:i], AtStart: start == 0})
 			start = -1
 		}
@@ -49,6 +60,14 @@ func EachTerm(text []byte, fn func(Term)) {
 		fn(Term{Text: text[start:], AtStart: start == 0, AtEnd: true})
 	}
 }
+
+// asciiWord is IsWordRune for the ASCII bytes, false for every other byte.
+var asciiWord = func() (t [256]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = IsWordRune(rune(c))
+	}
+	return t
+}()
 
 // EnvelopeSearchTexts are the texts SEARCH FROM, TO, CC and BCC compare a needle with, one per address of the
 // field (RFC 3501 6.4.4 leaves the form to the server): "Name <mailbox@host>", or a group's name (RFC 3501 7.4.2),

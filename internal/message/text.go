@@ -3,8 +3,11 @@ package message
 import (
 	"bytes"
 	"html"
+	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // maxBodyText caps Parsed.BodyText: enough for the text of any real letter,
@@ -14,37 +17,78 @@ const maxBodyText = 1 << 20
 // textSink accumulates folded text, one line per source, up to a cap. Lines
 // keep a phrase from matching across two unrelated parts.
 type textSink struct {
-	b   strings.Builder
+	b   []byte
 	max int
 }
 
-func (t *textSink) full() bool { return t.b.Len() >= t.max }
+func (t *textSink) full() bool { return len(t.b) >= t.max }
 
-func (t *textSink) room() int { return t.max - t.b.Len() }
+func (t *textSink) room() int { return t.max - len(t.b) }
 
 // add appends s (already folded) on a line of its own, cut at a rune boundary.
 func (t *textSink) add(s string) {
-	if s == "" || t.full() {
+	if s == "" {
 		return
 	}
-	if t.b.Len() > 0 {
+	t.addWith(func(dst []byte) []byte { return append(dst, s...) })
+}
+
+// addFoldText adds appendFoldText's folding of s as add does, folding straight into the sink.
+func (t *textSink) addFoldText(s string) {
+	t.b = slices.Grow(t.b, min(len(s), t.room())+1)
+	t.addWith(func(dst []byte) []byte { return appendFoldText(dst, s) })
+}
+
+// addWith is add of the text that appendText appends; an empty one adds nothing.
+func (t *textSink) addWith(appendText func(dst []byte) []byte) {
+	if t.full() {
+		return
+	}
+	before := len(t.b)
+	if before > 0 {
 		if t.room() < 2 {
 			return
 		}
-		t.b.WriteByte('\n')
+		t.b = append(t.b, '\n')
 	}
-	if room := t.room(); len(s) > room {
-		cut := room
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
+	textStart := len(t.b)
+	t.b = appendText(t.b)
+	if len(t.b) == textStart {
+		t.b = t.b[:before]
+		return
+	}
+	if len(t.b) > t.max {
+		cut := t.max
+		for cut > textStart && !utf8.RuneStart(t.b[cut]) {
 			cut--
 		}
-		s = s[:cut]
+		t.b = t.b[:cut]
 	}
-	t.b.WriteString(s)
+}
+
+// textBuffers hold the folded text of a message while it is parsed, and the decoded and stripped forms of a part's
+// text while addPartText folds them: the parts of a message, and the messages parsed one after the other, reuse them.
+type textBuffers struct {
+	body, decoded, stripped []byte
+}
+
+// maxPooledBuffer bounds the buffers kept for reuse: a rare large text part should not hold its memory for good.
+const maxPooledBuffer = 256 << 10
+
+var textBufferPool = sync.Pool{New: func() any { return new(textBuffers) }}
+
+func getTextBuffers() *textBuffers { return textBufferPool.Get().(*textBuffers) }
+
+// putTextBuffers gives b back for reuse, unless it grew too large. Nothing a parse returns refers to its buffers.
+func putTextBuffers(b *textBuffers) {
+	if max(cap(b.body), cap(b.decoded), cap(b.stripped)) <= maxPooledBuffer {
+		textBufferPool.Put(b)
+	}
 }
 
 // addPartText adds the searchable text of a text/* part: transfer encoding
-// and charset removed, HTML tags stripped, folded.
+// and charset removed, HTML tags stripped, folded. The decoded and stripped
+// forms live in buffers the parts of a message share.
 func (p *parser) addPartText(part *Part) {
 	if p.body.full() {
 		return
@@ -55,8 +99,12 @@ func (p *parser) addPartText(part *Part) {
 		limit *= 4 // markup shrinks a lot when stripped
 	}
 	raw := p.raw[part.BodyStart:part.End]
-	decoded := decodeAll(part.Encoding, raw, limit)
-	s, windows1258 := decodeCharset(decoded, part.Params["charset"])
+	bufs := p.bufs
+	decoded := appendDecoded(bufs.decoded[:0], part.Encoding, raw, limit)
+	if len(decoded) > 0 && &decoded[0] != &raw[0] { // not raw itself (an identity encoding): keep the buffer
+		bufs.decoded = decoded
+	}
+	s, windows1258 := charsetView(decoded, part.Params["charset"])
 	if windows1258 {
 		if p.read1258 == nil {
 			p.read1258 = map[*Part]bool{}
@@ -64,28 +112,28 @@ func (p *parser) addPartText(part *Part) {
 		p.read1258[part] = true
 	}
 	if isHTML {
-		s = stripHTML(s)
+		bufs.stripped = appendStripHTML(bufs.stripped[:0], s)
+		s = unsafe.String(unsafe.SliceData(bufs.stripped), len(bufs.stripped))
 	}
-	p.body.add(foldText(s))
+	p.body.addFoldText(s)
 }
 
-// stripHTML returns the text of an HTML document: tags become spaces, script
-// and style contents and comments are dropped, entities are decoded. It is a
-// scanner, not a parser: good enough for search, linear on any input.
-func stripHTML(s string) string {
-	var out strings.Builder
-	out.Grow(len(s) / 2)
+// appendStripHTML appends the text of an HTML document: tags become spaces,
+// script and style contents and comments are dropped, entities are decoded.
+// It is a scanner, not a parser: good enough for search, linear on any input.
+func appendStripHTML(dst []byte, s string) []byte {
+	dst = slices.Grow(dst, len(s)) // about as long as the text is: tags shrink to a space, entities to a rune
 	for len(s) > 0 {
 		lt := strings.IndexByte(s, '<')
 		if lt < 0 {
-			out.WriteString(html.UnescapeString(s))
+			dst = append(dst, html.UnescapeString(s)...)
 			break
 		}
-		out.WriteString(html.UnescapeString(s[:lt]))
-		out.WriteByte(' ')
+		dst = append(dst, html.UnescapeString(s[:lt])...)
+		dst = append(dst, ' ')
 		s = skipTag(s[lt:])
 	}
-	return out.String()
+	return dst
 }
 
 // skipTag returns s after the tag (or comment, or script/style element) it
