@@ -374,3 +374,14 @@ func TestBatchPostingsHoldEachMessagesTerms(t *testing.T) {
 		}
 	}
 }
+
+// encodedUIDsLen is the length encodeUIDs gives, at every width of a delta.
+func TestEncodedUIDsLenIsTheEncodingsLength(t *testing.T) {
+	for _, uids := range [][]uint32{{1}, {5, 6, 7}, {127, 128, 255, 16511, 16512, 1 << 21, 1<<28 + 3, 1<<32 - 1}} {
+		for _, prev := range []uint32{0, uids[0] - 1} {
+			if got, want := encodedUIDsLen(prev, uids), len(encodeUIDs(nil, prev, uids)); got != want {
+				t.Errorf("uids %v after %d: %d bytes, encoded in %d", uids, prev, got, want)
+			}
+		}
+	}
+}

@@ -445,7 +445,7 @@ type chainedUID struct {
 	next int32
 }
 
-const chainChunk = 4096
+const chainChunk = 1024
 
 // add appends a posting of uid and returns its number.
 func (c *postingChain) add(uid uint32) int32 {
@@ -474,6 +474,9 @@ func (b *indexBatchData) addPosting(i int32, uid uint32) {
 // newList starts the list of a term the batch has not had yet, with uid, and returns its index in lists.
 func (b *indexBatchData) newList(term string, uid uint32) int32 {
 	n := b.chain.add(uid)
+	if len(b.lists) == cap(b.lists) { // double it: append grows a long slice by a quarter, copying it over and over
+		b.lists = slices.Grow(b.lists, len(b.lists)+1)
+	}
 	b.lists = append(b.lists, batchList{first: n, last: n, lastUID: uid, term: term})
 	b.terms++
 	return int32(len(b.lists) - 1)
@@ -605,7 +608,7 @@ func (c *termCache) slot(f indexField, t []byte) *cachedTerm {
 type termArena struct{ chunk strings.Builder }
 
 // termArenaChunk is the size of a termArena's chunks: a batch of batchTerms terms takes a few.
-const termArenaChunk = 16 << 10
+const termArenaChunk = 4 << 10
 
 // intern is t as a string. The strings stay valid as the arena grows: a Builder never changes what it has written.
 func (a *termArena) intern(t []byte) string {
