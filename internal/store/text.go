@@ -24,12 +24,14 @@ import (
 // between header and body text, so an old record starts with NUL or a byte above ' ' (or is empty).
 //
 // Why s2 (EncodeBetter) rather than zstd: on the folded text of a 20 KiB message as cmd/mailbench makes it (7.9 KB,
-// testdata/mailbench-20k.eml; BenchmarkEncodeText, BenchmarkDecodeText, in CPU time per call) zstd at its fastest
-// level took about 55 µs to compress it to 3.3 KB and 15 µs to decompress it; s2's better mode takes about 18 µs
-// to 4.0 KB and 4 µs back (plain s2: 12 µs to 4.6 KB). zstd's time is its encoding itself (match search and entropy
-// coding), not per-call setup: its other options (one encoder per call, a 64 KiB window, no entropy coding) saved
-// nothing measurable. Each delivery compresses its text once and the indexer decompresses it once, so s2 saves
-// some 50 µs of about 900 of a delivery's CPU, for 0.7 KB more per message (about 2% of the file): worth it.
+// testdata/mailbench-20k.eml; BenchmarkEncodeText, BenchmarkDecodeText; thread CPU time per call) zstd at its
+// fastest level took about 55 µs to compress it to 3.3 KB and 15 µs to decompress it; s2's better mode takes about
+// 18 µs to 4.0 KB and 4 µs back (plain s2: 12 µs to 4.6 KB). zstd's time is the encoding itself (match search and
+// entropy coding; clearing memory was 2% of it), and its other options (one encoder, a 64 KiB window, no
+// entropy coding, no checksum) saved nothing beyond the noise. Each delivery compresses its text once and the
+// indexer decompresses it once, so s2 saves some 50 µs of the 900 a delivery costs the server, for 0.75 KB more
+// per record; in pages, 0.5 KB more per message (2,000 such messages: 4.6 KB of body_texts pages each instead of
+// 4.1, in a file of 33 KB per message), under 2% of the file.
 // An s2 block has no checksum of its own, so the form keeps one, as the zstd frame did: check and every reader
 // then tell a damaged record from a text.
 const (
