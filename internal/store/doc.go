@@ -7,7 +7,7 @@
 // Buckets (see store.go): meta (schema version, counters), domains, accounts (by address) and account ids,
 // mailboxes (by account id + name) and mailbox ids, one message bucket per mailbox (entries keyed by big-endian UID),
 // bodies (one record per distinct body: SHA-256 → refcount, size, sequence number, parse metadata), body_texts
-// (folded search text, zstd-compressed since the form byte of text.go; older records hold the text as it is) and body_chunks (the body bytes, 64 KiB per key), both keyed by the body's sequence number
+// (folded search text, s2-compressed behind the form byte of text.go; older records hold it zstd-compressed or plain) and body_chunks (the body bytes, 64 KiB per key), both keyed by the body's sequence number
 // so that new bodies are appended rather than scattered among the old by their hash (schema 2; migrate.go moves a
 // schema 1 file), body_sorts (what SORT and THREAD compare, keyed the same way; schema 3, sortrecords.go, the one
 // place the store computes something of a message, with internal/message), body_headers (each body's root header

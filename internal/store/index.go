@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -178,6 +179,17 @@ func encodeUIDs(block []byte, prev uint32, uids []uint32) []byte {
 	return block
 }
 
+// encodedUIDsLen is how many bytes encodeUIDs appends for uids after prev, so that a block is allocated once, at
+// its size.
+func encodedUIDsLen(prev uint32, uids []uint32) int {
+	n := 0
+	for _, u := range uids {
+		n += (bits.Len32((u-prev)|1) + 6) / 7
+		prev = u
+	}
+	return n
+}
+
 // decodeBlock appends the UIDs of the block whose first UID is first to out.
 func decodeBlock(out []uint32, first uint32, v []byte) ([]uint32, error) {
 	err := eachBlockUID(first, v, func(uid uint32) { out = append(out, uid) })
@@ -231,18 +243,23 @@ func appendPostings(postings *bolt.Bucket, prefix []byte, uids []uint32) (isNew 
 		if err != nil {
 			return false, fmt.Errorf("posting %x: %w", k, err)
 		}
-		block := encodeUIDs(slices.Clone(v), last, uids)
+		block := encodeUIDs(append(make([]byte, 0, len(v)+encodedUIDsLen(last, uids)), v...), last, uids)
 		return false, postings.Put(slices.Clone(k), block)
 	}
 	isNew = k == nil
-	key := binary.BigEndian.AppendUint32(slices.Clone(prefix), uids[0])
-	return isNew, postings.Put(key, encodeUIDs(nil, uids[0], uids))
+	key := binary.BigEndian.AppendUint32(withRoomFor(prefix, 4), uids[0])
+	return isNew, postings.Put(key, encodeUIDs(make([]byte, 0, encodedUIDsLen(uids[0], uids)), uids[0], uids))
+}
+
+// withRoomFor is a copy of b with room to append n bytes without another allocation.
+func withRoomFor(b []byte, n int) []byte {
+	return append(make([]byte, 0, len(b)+n), b...)
 }
 
 // lastBlock is the key and value of the last block (prefix + 4-byte number) under prefix; nil if there is none.
 func lastBlock(b *bolt.Bucket, prefix []byte) (k, v []byte) {
 	c := b.Cursor()
-	if k, v = c.Seek(append(slices.Clone(prefix), 0xff, 0xff, 0xff, 0xff)); k == nil {
+	if k, v = c.Seek(append(withRoomFor(prefix, 4), 0xff, 0xff, 0xff, 0xff)); k == nil {
 		k, v = c.Last()
 	} else {
 		k, v = c.Prev()

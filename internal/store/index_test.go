@@ -334,3 +334,54 @@ func TestIndexerIndexesTheTailOnceDeliveriesStop(t *testing.T) {
 		t.Errorf("%d messages indexed in %d rounds, want at most %d", burst, got, most)
 	}
 }
+
+// A batch's postings hold each term of each message once per message, under the message's UID, field by field:
+// what messageTerms (check's reading) finds in each message, however the batch's lookups are cached. The messages
+// have more distinct terms than the batch's term cache has slots, and share terms across fields.
+func TestBatchPostingsHoldEachMessagesTerms(t *testing.T) {
+	var msgs []NewMessage
+	for i := range 12 {
+		var body strings.Builder
+		for j := range 3000 {
+			fmt.Fprintf(&body, "so%d-%d bao cao w%d ", (i*7+j)%4000, j%3, j%50)
+		}
+		msgs = append(msgs, indexTestMessage(fmt.Sprintf("bao cao so%d", i), fmt.Sprintf("W%d <w%d@example.gov.vn>", i, i),
+			body.String()))
+	}
+	b := &indexBatchData{postings: map[indexField]map[string]int32{}}
+	want := map[indexField]map[string][]uint32{}
+	for i, m := range msgs {
+		uid := uint32(2*i + 5)
+		b.addMessage(m.Text, m.Meta, uid)
+		for f, terms := range messageTerms(m.Text, m.Meta) {
+			if want[f] == nil {
+				want[f] = map[string][]uint32{}
+			}
+			for term := range terms {
+				want[f][term] = append(want[f][term], uid)
+			}
+		}
+	}
+	for f, terms := range want {
+		if len(b.postings[f]) != len(terms) {
+			t.Errorf("field %c: %d terms in the batch, want %d", f, len(b.postings[f]), len(terms))
+		}
+		for term, uids := range terms {
+			i, ok := b.postings[f][term]
+			if got := b.listUIDs(nil, i); !ok || !slices.Equal(got, uids) {
+				t.Errorf("field %c term %q: %v (in the batch: %v), want %v", f, term, got, ok, uids)
+			}
+		}
+	}
+}
+
+// encodedUIDsLen is the length encodeUIDs gives, at every width of a delta.
+func TestEncodedUIDsLenIsTheEncodingsLength(t *testing.T) {
+	for _, uids := range [][]uint32{{1}, {5, 6, 7}, {127, 128, 255, 16511, 16512, 1 << 21, 1<<28 + 3, 1<<32 - 1}} {
+		for _, prev := range []uint32{0, uids[0] - 1} {
+			if got, want := encodedUIDsLen(prev, uids), len(encodeUIDs(nil, prev, uids)); got != want {
+				t.Errorf("uids %v after %d: %d bytes, encoded in %d", uids, prev, got, want)
+			}
+		}
+	}
+}

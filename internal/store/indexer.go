@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/bits"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -414,9 +416,80 @@ type indexBatchData struct {
 	upTo     uint32 // the new IndexedUID
 	last     bool   // the batch reaches the end of the tail
 	messages int
-	postings map[indexField]map[string]int // field → term → its UIDs in lists
-	lists    [][]uint32                    // ascending
+	postings map[indexField]map[string]int32 // field → term → its postings, an index in lists
+	lists    []batchList                     // one per term of the batch
+	chain    postingChain                    // every posting of the batch, chained per term
 	terms    int
+	keys     termArena // the memory of the postings' keys
+	recent   termCache // the lists of terms seen lately
+}
+
+// batchList is one term's UIDs in a batch: a chain through indexBatchData.chain, ascending. The postings of every
+// term share the chain's memory, so a term costs the batch no allocation of its own, however many messages have it.
+type batchList struct {
+	first, last int32  // indexes in chain
+	lastUID     uint32 // the UID at last
+	term        string
+}
+
+// postingChain holds a batch's postings in chunks of chainChunk, each posting numbered by its place: a batch has
+// tens of thousands, and one slice grown by append would copy them over and over.
+type postingChain struct {
+	chunks [][]chainedUID
+	n      int32
+}
+
+// chainedUID is one posting of a batch and the number of the next of its term (unset at the term's last).
+type chainedUID struct {
+	uid  uint32
+	next int32
+}
+
+const chainChunk = 1024
+
+// add appends a posting of uid and returns its number.
+func (c *postingChain) add(uid uint32) int32 {
+	if c.n%chainChunk == 0 {
+		c.chunks = append(c.chunks, make([]chainedUID, 0, chainChunk))
+	}
+	last := &c.chunks[len(c.chunks)-1]
+	*last = append(*last, chainedUID{uid: uid})
+	c.n++
+	return c.n - 1
+}
+
+// at is posting number n.
+func (c *postingChain) at(n int32) *chainedUID { return &c.chunks[n/chainChunk][n%chainChunk] }
+
+// addPosting appends uid to the list of term i, unless uid ends it already.
+func (b *indexBatchData) addPosting(i int32, uid uint32) {
+	l := &b.lists[i]
+	if l.lastUID == uid {
+		return
+	}
+	n := b.chain.add(uid)
+	b.chain.at(l.last).next, l.last, l.lastUID = n, n, uid
+}
+
+// newList starts the list of a term the batch has not had yet, with uid, and returns its index in lists.
+func (b *indexBatchData) newList(term string, uid uint32) int32 {
+	n := b.chain.add(uid)
+	if len(b.lists) == cap(b.lists) { // double it: append grows a long slice by a quarter, copying it over and over
+		b.lists = slices.Grow(b.lists, len(b.lists)+1)
+	}
+	b.lists = append(b.lists, batchList{first: n, last: n, lastUID: uid, term: term})
+	b.terms++
+	return int32(len(b.lists) - 1)
+}
+
+// listUIDs appends the UIDs of list i to out.
+func (b *indexBatchData) listUIDs(out []uint32, i int32) []uint32 {
+	for n := b.lists[i].first; ; n = b.chain.at(n).next {
+		out = append(out, b.chain.at(n).uid)
+		if n == b.lists[i].last {
+			return out
+		}
+	}
 }
 
 // readIndexBatch reads and splits the next messages of the tail; nil if the mailbox has no index to extend.
@@ -435,7 +508,7 @@ func (s *Store) readIndexBatch(mailboxID uint64) (*indexBatchData, error) {
 		if err != nil {
 			return err
 		}
-		b = &indexBatchData{from: st, upTo: st.IndexedUID, postings: map[indexField]map[string]int{}}
+		b = &indexBatchData{from: st, upTo: st.IndexedUID, postings: map[indexField]map[string]int32{}}
 		return b.read(tx, msgs, mb)
 	})
 	return b, err
@@ -479,30 +552,80 @@ func (b *indexBatchData) read(tx *bolt.Tx, msgs *bolt.Bucket, mb Mailbox) error 
 // addMessage adds the terms of message uid, which is above every UID of the batch so far. Terms go straight into
 // the batch's postings: a string is made only of a term the batch has not had yet.
 func (b *indexBatchData) addMessage(text, meta []byte, uid uint32) {
-	var m map[string]int // the postings of field mf: the terms come field by field
-	var mf indexField
 	eachMessageTerm(text, meta, func(f indexField, t []byte) {
-		if m == nil || f != mf {
-			m, mf = b.fieldPostings(f), f
+		slot := b.recent.slot(f, t)
+		if slot.field != f || slot.term != string(t) {
+			*slot = b.listOf(f, t, uid)
 		}
-		i, ok := m[string(t)]
-		if !ok {
-			m[string(t)] = len(b.lists)
-			b.lists = append(b.lists, []uint32{uid})
-			b.terms++
-			return
-		}
-		if l := b.lists[i]; l[len(l)-1] != uid {
-			b.lists[i] = append(l, uid)
-		}
+		b.addPosting(slot.list, uid)
 	})
 }
 
+// listOf is the list of term t of field f, started with uid if the batch has not had the term yet.
+func (b *indexBatchData) listOf(f indexField, t []byte, uid uint32) cachedTerm {
+	m := b.fieldPostings(f)
+	i, ok := m[string(t)]
+	if !ok {
+		i = b.newList(b.keys.intern(t), uid)
+		m[b.lists[i].term] = i
+	}
+	return cachedTerm{term: b.lists[i].term, list: i, field: f}
+}
+
+// termCache remembers the lists of the terms a batch met lately, in slots chosen by a hash of the term that is
+// cheaper than a map's: a message repeats most of its terms (the folded text of a 20 KiB letter has some 1,700
+// terms, 180 of them distinct), and looking each one up in the batch's maps took about a third of the CPU of
+// splitting a message (BenchmarkAddMessage). A term whose slot holds another is looked up in the maps.
+type termCache [termCacheSize]cachedTerm
+
+// cachedTerm is a term of a field and the index of its list in the batch.
+type cachedTerm struct {
+	term  string
+	list  int32
+	field indexField // 0: an empty slot
+}
+
+const (
+	termCacheBits = 10
+	termCacheSize = 1 << termCacheBits
+)
+
+// slot is the slot of term t of field f: a multiplicative hash of the field, the length and the first and last 8
+// bytes (a short term's bytes all).
+func (c *termCache) slot(f indexField, t []byte) *cachedTerm {
+	h := uint64(f) ^ uint64(len(t))<<56
+	if len(t) >= 8 {
+		h ^= binary.LittleEndian.Uint64(t) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(t[len(t)-8:]), 31)
+	} else {
+		for _, ch := range t {
+			h = h<<8 ^ uint64(ch)
+		}
+	}
+	return &c[(h*0x9E3779B97F4A7C15)>>(64-termCacheBits)]
+}
+
+// termArena makes strings of terms in shared chunks of memory, rather than one allocation per term.
+type termArena struct{ chunk strings.Builder }
+
+// termArenaChunk is the size of a termArena's chunks: a batch of batchTerms terms takes a few.
+const termArenaChunk = 4 << 10
+
+// intern is t as a string. The strings stay valid as the arena grows: a Builder never changes what it has written.
+func (a *termArena) intern(t []byte) string {
+	if a.chunk.Cap()-a.chunk.Len() < len(t) {
+		a.chunk = strings.Builder{}
+		a.chunk.Grow(max(termArenaChunk, len(t)))
+	}
+	start := a.chunk.Len()
+	a.chunk.Write(t)
+	return a.chunk.String()[start:]
+}
+
 // fieldPostings is the batch's postings of field f.
-func (b *indexBatchData) fieldPostings(f indexField) map[string]int {
+func (b *indexBatchData) fieldPostings(f indexField) map[string]int32 {
 	m := b.postings[f]
 	if m == nil {
-		m = map[string]int{}
+		m = map[string]int32{}
 		b.postings[f] = m
 	}
 	return m
@@ -544,11 +667,13 @@ func eachMessageTerm(text, meta []byte, fn func(f indexField, t []byte)) {
 func (b *indexBatchData) write(tx *bolt.Tx, mailboxID uint64) error {
 	postings := tx.Bucket(bucketPostings)
 	postings.FillPercent = postingsFill
+	var uids []uint32
 	for _, f := range slices.Sorted(maps.Keys(b.postings)) {
 		terms := b.postings[f]
 		var fresh []string
 		for _, t := range slices.Sorted(maps.Keys(terms)) {
-			isNew, err := appendPostings(postings, termPrefix(mailboxID, f, []byte(t)), b.lists[terms[t]])
+			uids = b.listUIDs(uids[:0], terms[t])
+			isNew, err := appendPostings(postings, termPrefix(mailboxID, f, []byte(t)), uids)
 			if err != nil {
 				return err
 			}

@@ -3,10 +3,12 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/klauspost/compress/zstd"
 	bolt "go.etcd.io/bbolt"
 
 	"mailserver/internal/message"
@@ -71,7 +73,7 @@ func TestSearchTextIsStoredCompressed(t *testing.T) {
 		t.Fatal(err)
 	}
 	stored := storedTextOf(t, s, placed[0].MailboxID, placed[0].UID)
-	if len(stored) == 0 || stored[0] != textZstd || len(stored) > len(msg.Text)/2 {
+	if len(stored) == 0 || stored[0] != textS2 || len(stored) > len(msg.Text)/2 {
 		t.Errorf("a search text of %d bytes is stored in %d bytes (form %x), want compressed to less than half",
 			len(msg.Text), len(stored), stored[:min(1, len(stored))])
 	}
@@ -87,7 +89,7 @@ func TestShortSearchTextsAreStoredPlain(t *testing.T) {
 	s := newTestStore(t)
 	a := mustAccount(t, s, "an@example.gov.vn")
 	inbox := mustMailbox(t, s, a, "INBOX")
-	texts := [][]byte{[]byte("bao cao"), {textZstd, 'x'}, {textPlain}, []byte("\x00body only")}
+	texts := [][]byte{[]byte("bao cao"), {textZstd, 'x'}, {textPlain}, []byte("\x00body only"), {textS2, 'x'}}
 	for i, text := range texts {
 		msg := testMessage(i)
 		msg.Text = text
@@ -95,7 +97,7 @@ func TestShortSearchTextsAreStoredPlain(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	msgs, err := s.Messages(inbox.ID, []uint32{1, 2, 3, 4}, FetchOptions{Text: true})
+	msgs, err := s.Messages(inbox.ID, []uint32{1, 2, 3, 4, 5}, FetchOptions{Text: true})
 	if err != nil || len(msgs) != len(texts) {
 		t.Fatalf("%d messages, %v", len(msgs), err)
 	}
@@ -113,17 +115,40 @@ func TestShortSearchTextsAreStoredPlain(t *testing.T) {
 // them: the folded text itself.
 func writeTextsTheOldWay(t *testing.T, s *Store, mailboxID uint64, uids []uint32) {
 	t.Helper()
+	rewriteTexts(t, s, mailboxID, uids, func(text []byte) []byte { return text })
+}
+
+// rewriteTexts replaces the stored texts of the mailbox's messages with form(text).
+func rewriteTexts(t *testing.T, s *Store, mailboxID uint64, uids []uint32, form func(text []byte) []byte) {
+	t.Helper()
 	msgs, err := s.Messages(mailboxID, uids, FetchOptions{Text: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range msgs {
-		putStoredText(t, s, mailboxID, m.UID, m.Text)
+		putStoredText(t, s, mailboxID, m.UID, form(m.Text))
 	}
 }
 
-// A store written before texts were compressed keeps them as they are: they read back unchanged, are indexed and
-// searched like the compressed ones beside them, and pass check.
+// encodeTextZstd is the stored form the store gave a search text when it compressed texts with zstd.
+func encodeTextZstd(t testing.TB, text []byte) []byte {
+	t.Helper()
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithLowerEncoderMem(true),
+		zstd.WithWindowSize(1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enc.EncodeAll(text, []byte{textZstd})
+}
+
+// writeTextsZstd stores the texts of the mailbox's messages in the zstd form.
+func writeTextsZstd(t *testing.T, s *Store, mailboxID uint64, uids []uint32) {
+	t.Helper()
+	rewriteTexts(t, s, mailboxID, uids, func(text []byte) []byte { return encodeTextZstd(t, text) })
+}
+
+// A store written before texts were compressed, or while they were compressed with zstd, keeps them as they are:
+// they read back unchanged, are indexed and searched like the ones beside them in the current form, and pass check.
 func TestSearchTextsWrittenUncompressedStillRead(t *testing.T) {
 	s := newTestStore(t)
 	a := mustAccount(t, s, "an@example.gov.vn")
@@ -139,10 +164,14 @@ func TestSearchTextsWrittenUncompressedStillRead(t *testing.T) {
 		}
 		want = append(want, msg.Text)
 	}
-	old := []uint32{1, 3, 6}
+	old, zstdForm := []uint32{1, 3, 6}, []uint32{2, 5}
 	writeTextsTheOldWay(t, s, inbox.ID, old)
+	writeTextsZstd(t, s, inbox.ID, zstdForm)
 	if stored := storedTextOf(t, s, inbox.ID, 1); !bytes.Equal(stored, want[0]) {
 		t.Fatalf("the old form was not written")
+	}
+	if stored := storedTextOf(t, s, inbox.ID, 2); stored[0] != textZstd {
+		t.Fatalf("the zstd form was not written")
 	}
 	msgs, err := s.Messages(inbox.ID, []uint32{1, 2, 3, 4, 5, 6}, FetchOptions{Text: true})
 	if err != nil || len(msgs) != 6 {
@@ -150,7 +179,8 @@ func TestSearchTextsWrittenUncompressedStillRead(t *testing.T) {
 	}
 	for i, m := range msgs {
 		if !bytes.Equal(m.Text, want[i]) {
-			t.Errorf("uid %d (old form: %v): text read back differs", m.UID, slices.Contains(old, m.UID))
+			t.Errorf("uid %d (old form: %v, zstd: %v): text read back differs", m.UID, slices.Contains(old, m.UID),
+				slices.Contains(zstdForm, m.UID))
 		}
 	}
 	if _, err := s.IndexPending(); err != nil {
@@ -170,7 +200,7 @@ func TestSearchTextsWrittenUncompressedStillRead(t *testing.T) {
 }
 
 func TestCheckReportsASearchTextThatDoesNotDecode(t *testing.T) {
-	for _, damage := range []string{"frame", "form"} {
+	for _, damage := range []string{"frame", "checksum", "form", "zstd frame"} {
 		t.Run(damage, func(t *testing.T) {
 			s := newTestStore(t)
 			a := mustAccount(t, s, "an@example.gov.vn")
@@ -182,8 +212,13 @@ func TestCheckReportsASearchTextThatDoesNotDecode(t *testing.T) {
 			switch damage {
 			case "frame": // a byte of the compressed data changed
 				stored[len(stored)/2] ^= 0x55
+			case "checksum": // the text decodes, but not to the one stored
+				stored[1] ^= 0x55
 			case "form": // a first byte no form has
 				stored[0] = 7
+			case "zstd frame": // a byte of a text stored in the zstd form changed
+				stored = encodeTextZstd(t, longTextMessage(1).Text)
+				stored[len(stored)/2] ^= 0x55
 			}
 			putStoredText(t, s, placed[0].MailboxID, placed[0].UID, stored)
 			if err := s.Check(); err == nil || !strings.Contains(err.Error(), "search text") {
@@ -194,6 +229,47 @@ func TestCheckReportsASearchTextThatDoesNotDecode(t *testing.T) {
 			}
 			// Put the text back for the check at the test's end.
 			putStoredText(t, s, placed[0].MailboxID, placed[0].UID, encodeText(longTextMessage(1).Text))
+		})
+	}
+}
+
+// mailbenchText is the folded search text of a 20 KiB message as cmd/mailbench generates it.
+func mailbenchText(b *testing.B) []byte {
+	raw, err := os.ReadFile("testdata/mailbench-20k.eml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return message.Parse(raw).SearchText()
+}
+
+// BenchmarkEncodeText is the compression of a search text at delivery; stored-bytes is the record's length.
+func BenchmarkEncodeText(b *testing.B) {
+	text := mailbenchText(b)
+	var stored []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		stored = encodeText(text)
+	}
+	b.ReportMetric(float64(len(text)), "text-bytes")
+	b.ReportMetric(float64(len(stored)), "stored-bytes")
+}
+
+// BenchmarkDecodeText is the read of a stored search text, in the current form and in the zstd one.
+func BenchmarkDecodeText(b *testing.B) {
+	text := mailbenchText(b)
+	for _, form := range []struct {
+		name   string
+		stored []byte
+	}{{"s2", encodeText(text)}, {"zstd", encodeTextZstd(b, text)}} {
+		b.Run(form.name, func(b *testing.B) {
+			buf := newTextBuffer()
+			defer buf.release()
+			b.ReportAllocs()
+			for b.Loop() {
+				if got, err := buf.decode(form.stored); err != nil || len(got) != len(text) {
+					b.Fatalf("%d bytes, %v", len(got), err)
+				}
+			}
 		})
 	}
 }
