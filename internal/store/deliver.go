@@ -1,6 +1,7 @@
 package store
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -16,16 +17,41 @@ type NewMessage struct {
 	Text         []byte    // folded search text, opaque to the store
 	InternalDate time.Time // zero: now
 
-	storedText []byte // Text as stored (encodeText), once withStoredText has computed it
+	storedText []byte // Text as stored (encodeText), once prepared has computed it
+	id         BodyID // the body's id, once prepared has computed it (hashed)
+	hashed     bool
 }
 
-// withStoredText computes the stored form of the search text, outside the transaction: compressing it in the
-// commit loop would make every writer wait for it.
-func (m NewMessage) withStoredText() NewMessage {
+// prepared computes, outside the transaction, what storing the message needs and every writer queued in the
+// commit loop would otherwise wait for: the stored form of the search text (compressed) and the body's id (a
+// SHA-256 of the whole body).
+func (m NewMessage) prepared() NewMessage {
 	if m.storedText == nil && len(m.Text) > 0 {
 		m.storedText = encodeText(m.Text)
 	}
+	if !m.hashed {
+		m.id, m.hashed = BodyID(sha256.Sum256(m.Body)), true
+	}
 	return m
+}
+
+// bodyID is the id of the message's body.
+func (m *NewMessage) bodyID() BodyID {
+	if m.hashed {
+		return m.id
+	}
+	return BodyID(sha256.Sum256(m.Body))
+}
+
+// touchBodyRecord reads the page where the record of body id is or would go, in a read transaction of its own.
+// The delivery's transaction looks it up there; in a store larger than memory that lookup is a read from disk,
+// which every writer queued behind the transaction would wait for. Read here first, in parallel with the other
+// deliveries' preparation, the page is in memory when the transaction needs it.
+func (s *Store) touchBodyRecord(id BodyID) {
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		tx.Bucket(bucketBodies).Get(id[:])
+		return nil
+	})
 }
 
 // Copy is one recipient's copy of a delivered message.
@@ -71,7 +97,8 @@ func (s *Store) Deliver(msg NewMessage, copies []Copy) ([]Placed, error) {
 // and a copy accepted then is stored even if it takes the account a little over (a soft quota, as in most servers).
 // Refusing it now could only fail the whole message for every recipient, again at every retry.
 func (s *Store) DeliverMessage(d Delivery) ([]Placed, error) {
-	msg := d.Message.withStoredText()
+	msg := d.Message.prepared()
+	s.touchBodyRecord(msg.id)
 	if msg.InternalDate.IsZero() {
 		msg.InternalDate = s.now()
 	}
@@ -179,7 +206,7 @@ func (s *Store) AppendMany(mailboxID uint64, msgs []AppendMessage, origin any) (
 	msgs = slices.Clone(msgs)
 	for i := range msgs {
 		size += len(msgs[i].Body)
-		msgs[i].NewMessage = msgs[i].withStoredText()
+		msgs[i].NewMessage = msgs[i].prepared()
 	}
 	err := s.updateSized(size, func(tx *bolt.Tx, ch *changes) error {
 		placed = placed[:0] // the transaction may run again

@@ -72,7 +72,7 @@ func (s *Store) ImportBatch(accountID uint64, msgs []ImportMessage, opts ImportO
 	var results []ImportResult
 	msgs = slices.Clone(msgs)
 	for i := range msgs {
-		msgs[i].Message = msgs[i].Message.withStoredText()
+		msgs[i].Message = msgs[i].Message.prepared()
 	}
 	err := s.update(func(tx *bolt.Tx, ch *changes) error {
 		a, err := getAccountByID(tx, accountID)
