@@ -108,8 +108,9 @@ func (s *session) fetchRefs(w *imapserver.FetchWriter, sel *selection, refs []ms
 	plan.enabled = s.conn.EnabledCaps()
 	plan.shapes = &message.StructureWriter{}
 	// A FETCH of more than one batch gives way to writes of others (a stream of deliveries to the mailbox it
-	// reads, say) after each batch but the last, resting about as long as the batch took: the deliveries get the
-	// CPU the FETCH would take from them, and an interactive FETCH of a few messages never waits.
+	// reads, say) after each batch but the last, resting several times as long as the batch took (store/pace.go):
+	// the deliveries get the CPU the FETCH would take from them, and an interactive FETCH of a few messages never
+	// waits.
 	pacer := s.srv.store.PaceRead()
 	batchStart, ownWrites := time.Now(), 0
 	for start := 0; start < len(refs); {

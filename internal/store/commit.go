@@ -20,7 +20,8 @@ import (
 // The loop is a leader/follower scheme rather than bbolt's DB.Batch: DB.Batch waits up to MaxBatchDelay for
 // company even when a caller is alone, runs the functions of a failed batch again one transaction each, and knows
 // nothing of announcements, audit records or of work that must run alone (the sweep). Here a caller that finds
-// nobody committing leads at once (no added latency when alone); one that finds a commit in progress queues, and
+// nobody committing leads at once when nobody else is preparing a write (no added latency when alone), or after
+// waiting a little for those who are (gatherPrepared); one that finds a commit in progress queues, and
 // the leader, having committed and announced its batch, hands the lead to the first queued caller, which takes
 // every caller queued by then (up to maxBatchCallers and maxBatchBytes) into one transaction. So a caller waits
 // for at most the transaction in progress and its own, and a leader never serves more than one batch. Background
