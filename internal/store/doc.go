@@ -29,7 +29,9 @@
 //   - Writes go through the commit loop (update, commit.go). Callers that arrive while a transaction commits share
 //     the next one and its one fsync (group commit), up to a bound in callers and bytes; each returns only after
 //     that transaction has committed, so an SMTP 250 or an IMAP OK always follows the sync. A lone caller commits
-//     at once. A function that fails or panics fails alone: the transaction is rolled back and the others run again
+//     at once, or after a few milliseconds at most when deliveries are being parsed that can share its commit
+//     (PrepareWrite). Background batches (index, header copies, entry upgrade) ride in the deliveries'
+//     transactions, one at a time (updateBackground); the sweep runs alone. A function that fails or panics fails alone: the transaction is rolled back and the others run again
 //     without it. So the function passed to update MAY RUN MORE THAN ONCE: it must have no effect outside the
 //     transaction and the changes it records (reset result slices at its start; never signal, log or send from it).
 //   - Remote recipients of a delivery are queued in the delivery's transaction (DeliverMessage), so a 250 covers
@@ -45,6 +47,8 @@
 //     caller by caller, before its callers return and before the next transaction commits; each Change carries the
 //     commit's sequence (Change.Commit). The IMAP layer turns them into EXISTS/EXPUNGE/FETCH updates. Subscribers
 //     run on the committing goroutine: they must only queue in-memory updates, never block on a network peer.
+//   - Entries of the first layout (version 1, no body place) are rewritten in the background once
+//     (entryupgrade.go); bulk reads rest while others' writes stream in (pace.go).
 //   - Reads never wait for writes: they run in read transactions. MailboxSnapshot (SELECT) reports the last commit
 //     it holds and returns once that commit has been announced, so a subscriber can drop the changes the snapshot
 //     already holds and apply the rest.
