@@ -9,7 +9,8 @@ import (
 
 // The garbage collector's settings for serve. A delivery allocates a few times its message's size (the parse, the
 // folded search text, its compressed form) and keeps none of it, while the live heap stays small (tens of MiB), so
-// Go's default (collect when the heap has grown by 100%) collects dozens of times a second under load. Measured with
+// Go's default (collect when the heap has grown by 100%) collects dozens of times a second under load (6,000
+// deliveries at 32 connections: 222 collections in 4.4 s at 100, 45 in 4.0 s at 400). Measured with
 // cmd/mailbench smtp at 32 connections (20 KiB messages, client and server on two cores): 1,111 msgs/s and 1.14–1.20
 // ms of server CPU per message at 100, 1,401–1,428 and 0.92–0.95 at 200, 1,421 and 0.90 at 400, 1,501 and 0.84 at
 // 800. 400 takes most of the gain; the soft memory limit keeps a large live heap (an indexer catching up on a big
