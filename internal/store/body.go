@@ -59,7 +59,8 @@ func refOf(id BodyID, rec bodyRecord) bodyRef {
 
 // addBodyRef stores the body if it is new, or adds a reference to the stored copy.
 func addBodyRef(tx *bolt.Tx, msg *NewMessage) (bodyRef, error) {
-	id := msg.bodyID()
+	*msg = msg.prepared() // done before the transaction by every caller that stores many: then a no-op
+	id := msg.id
 	bodies := tx.Bucket(bucketBodies)
 	if v := bodies.Get(id[:]); v != nil {
 		return addRef(bodies, id, v)
@@ -74,7 +75,7 @@ func addBodyRef(tx *bolt.Tx, msg *NewMessage) (bodyRef, error) {
 	if err := bodies.Put(id[:], encodeBody(rec)); err != nil {
 		return bodyRef{}, err
 	}
-	if err := putBodyData(tx, seq, msg.Body, msg.prepared().storedText); err != nil {
+	if err := putBodyData(tx, seq, msg.Body, msg.storedText); err != nil {
 		return bodyRef{}, fmt.Errorf("body %s: %w", id, err)
 	}
 	if err := putSortRecord(tx, seq, msg.Meta, msg.Body); err != nil {

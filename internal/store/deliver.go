@@ -35,14 +35,6 @@ func (m NewMessage) prepared() NewMessage {
 	return m
 }
 
-// bodyID is the id of the message's body.
-func (m *NewMessage) bodyID() BodyID {
-	if m.hashed {
-		return m.id
-	}
-	return BodyID(sha256.Sum256(m.Body))
-}
-
 // touchBodyRecord reads the page where the record of body id is or would go, in a read transaction of its own.
 // The delivery's transaction looks it up there; in a store larger than memory that lookup is a read from disk,
 // which every writer queued behind the transaction would wait for. Read here first, in parallel with the other
