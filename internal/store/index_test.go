@@ -385,3 +385,40 @@ func TestEncodedUIDsLenIsTheEncodingsLength(t *testing.T) {
 		}
 	}
 }
+
+// A batch that leaves messages behind (bounded, or outrun by appends) does not make the rest a batch of its own at
+// once: the rest waits for more or for the writes to go quiet, unless it is a backlog found by a rescan.
+func TestTailSettlesAfterABatch(t *testing.T) {
+	cases := []struct {
+		name     string
+		tail     tail
+		done     bool
+		messages int
+		upTo     uint32
+		gone     bool
+		count    int
+		zero     bool // since stays zero
+	}{
+		{"reached the last appended", tail{since: time.Now(), count: 300, last: 300}, true, 300, 300, true, 0, false},
+		{"outrun by appends", tail{since: time.Now(), count: 290, last: 290}, true, 256, 256, false, 34, false},
+		{"bounded batch", tail{since: time.Now(), count: 600, last: 600}, false, 256, 256, false, 344, false},
+		{"bounded batch of a rescanned backlog", tail{}, false, 256, 256, false, 1, true},
+		{"rescanned backlog done", tail{}, true, 10, 10, true, 0, true},
+	}
+	for _, c := range cases {
+		tl := c.tail
+		if gone := tl.settle(c.done, c.messages, c.upTo); gone != c.gone {
+			t.Errorf("%s: gone %v, want %v", c.name, gone, c.gone)
+			continue
+		}
+		if c.gone {
+			continue
+		}
+		if tl.count != c.count || tl.since.IsZero() != c.zero {
+			t.Errorf("%s: count %d since %v, want %d (since zero: %v)", c.name, tl.count, tl.since, c.count, c.zero)
+		}
+		if !c.zero && tl.count < indexThreshold && time.Since(tl.since) > time.Second {
+			t.Errorf("%s: the rest is due at once", c.name)
+		}
+	}
+}

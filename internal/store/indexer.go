@@ -77,6 +77,24 @@ type indexer struct {
 type tail struct {
 	since time.Time // when the oldest arrived; zero: index at once
 	count int
+	last  uint32 // the highest UID appended, as far as the indexer has been told
+}
+
+// settle updates the tail after a batch that indexed messages of it up to upTo, done if the batch reached the end
+// of the tail as it read it: the tail is gone if that end is the last UID it knows of (reports whether so).
+// Otherwise what is left waits by the usual rule, counted anew: the messages appended while the batch ran (or past
+// a batch's bound) must not make a batch of their own at once, a transaction that rewrites the last block of each
+// of their hundreds of terms for a few messages (in a mailbox of 100,000 these are hundreds of scattered pages);
+// they wait for more, or for the writes to go quiet. A tail found by a rescan (since zero) is worked off at once.
+func (t *tail) settle(done bool, messages int, upTo uint32) (gone bool) {
+	if done && upTo >= t.last {
+		return true
+	}
+	t.count = max(1, t.count-messages)
+	if !t.since.IsZero() {
+		t.since = time.Now()
+	}
+	return false
 }
 
 // IndexStats are counters of the search index.
@@ -140,6 +158,7 @@ func (ix *indexer) observe(c Change) {
 			ix.tails[c.MailboxID] = t
 		}
 		t.count += len(c.Appended)
+		t.last = max(t.last, slices.Max(c.Appended))
 		ix.noteHeaderCopies(len(c.Appended))
 		if ix.hinted+len(c.Appended) <= maxKnownBodies {
 			ix.hints = append(ix.hints, appendHint{mailboxID: c.MailboxID, uids: c.Appended})
@@ -218,12 +237,13 @@ func (ix *indexer) step() (worked bool, next time.Duration) {
 		err = ix.s.rebuildIfStale(mailboxID)
 	case mailboxID != 0:
 		worked = true
-		var done bool
-		if done, err = ix.s.indexBatch(mailboxID); done || err != nil {
-			ix.mu.Lock()
+		var b indexBatchOutcome
+		b, err = ix.s.indexNextBatch(mailboxID)
+		ix.mu.Lock()
+		if t := ix.tails[mailboxID]; t != nil && (err != nil || t.settle(b.done, b.messages, b.upTo)) {
 			delete(ix.tails, mailboxID)
-			ix.mu.Unlock()
 		}
+		ix.mu.Unlock()
 		ix.batches.Add(1)
 	}
 	if err != nil {
@@ -365,9 +385,22 @@ func untilDone(batch func(mailboxID uint64) (done bool, err error), mailboxID ui
 
 // indexBatch indexes the next messages of the mailbox's tail in one transaction, and says whether the tail is done.
 func (s *Store) indexBatch(mailboxID uint64) (done bool, err error) {
+	b, err := s.indexNextBatch(mailboxID)
+	return b.done, err
+}
+
+// indexBatchOutcome is what one index batch did.
+type indexBatchOutcome struct {
+	done     bool   // the tail as it was when the batch read it is indexed (or there is no index to extend)
+	messages int    // messages indexed
+	upTo     uint32 // the mailbox's IndexedUID after the batch
+}
+
+// indexNextBatch is indexBatch, saying how far it went.
+func (s *Store) indexNextBatch(mailboxID uint64) (indexBatchOutcome, error) {
 	b, err := s.readIndexBatch(mailboxID)
 	if err != nil || b == nil {
-		return true, err
+		return indexBatchOutcome{done: true}, err
 	}
 	applied := false
 	var began time.Time
@@ -387,10 +420,13 @@ func (s *Store) indexBatch(mailboxID uint64) (done bool, err error) {
 		return putIndexState(tx, mailboxID, indexState{IndexedUID: b.upTo, Indexed: st.Indexed + uint32(b.messages)})
 	})
 	if err != nil {
-		return true, fmt.Errorf("index mailbox #%d: %w", mailboxID, err)
+		return indexBatchOutcome{done: true}, fmt.Errorf("index mailbox #%d: %w", mailboxID, err)
 	}
 	s.noteIndexBatch(time.Since(began))
-	return applied && b.last, nil
+	if !applied {
+		return indexBatchOutcome{}, nil
+	}
+	return indexBatchOutcome{done: b.last, messages: b.messages, upTo: b.upTo}, nil
 }
 
 // noteIndexBatch keeps the longest index write transaction for IndexStats.
