@@ -125,7 +125,7 @@ func TestHeaderCopierFollowsAppends(t *testing.T) {
 	}
 	defer s.Subscribe(ix.observe)()
 	appendHeaderTestMessages(t, s, inbox.ID, 0, copyBatchBodies/2)
-	if _, _, _, headers, _ := ix.pick(); headers {
+	if _, _, _, _, headers, _ := ix.pick(); headers {
 		t.Errorf("header copies due after half a batch of appends, while writes are not quiet and not an hour old")
 	}
 	appendHeaderTestMessages(t, s, inbox.ID, copyBatchBodies/2, copyBatchBodies/2)

@@ -72,6 +72,12 @@ type indexState struct {
 	IndexedUID uint32 // every live message with a UID up to this one is in the postings
 	Indexed    uint32 // messages indexed (live when they were): what exceeds the live ones is stale postings
 	Dropping   bool   // the postings are being deleted (mailbox deleted, or rebuild): trust none of them
+	// Segments counts the recent segments (indexrecent.go). While a merge runs, MergeUpTo is the first UID of the
+	// last segment it merges (0: none runs), and it has written the terms of MergeField up to MergeAfter.
+	Segments   uint32
+	MergeUpTo  uint32
+	MergeField indexField
+	MergeAfter string
 }
 
 func getIndexState(tx *bolt.Tx, mailboxID uint64) (indexState, error) {
@@ -86,6 +92,10 @@ func decodeIndexState(mailboxID uint64, v []byte) (indexState, error) {
 	d := decoder{b: v}
 	d.version("index state", 1)
 	st := indexState{IndexedUID: uint32(d.uint()), Indexed: uint32(d.uint()), Dropping: d.bool()}
+	if d.err == nil && len(d.b) > 0 { // schema 5: the segments
+		st.Segments, st.MergeUpTo = uint32(d.uint()), uint32(d.uint())
+		st.MergeField, st.MergeAfter = indexField(d.uint()), d.string()
+	}
 	if d.err != nil {
 		return indexState{}, fmt.Errorf("mailbox #%d: %w", mailboxID, d.err)
 	}
@@ -97,6 +107,10 @@ func putIndexState(tx *bolt.Tx, mailboxID uint64, st indexState) error {
 	e.uint(uint64(st.IndexedUID))
 	e.uint(uint64(st.Indexed))
 	e.bool(st.Dropping)
+	e.uint(uint64(st.Segments))
+	e.uint(uint64(st.MergeUpTo))
+	e.uint(uint64(st.MergeField))
+	e.string(st.MergeAfter)
 	return tx.Bucket(bucketIndexState).Put(u64key(mailboxID), e.b)
 }
 

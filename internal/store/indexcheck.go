@@ -52,7 +52,7 @@ func (s *Store) SearchIndexSize() (IndexSize, error) {
 		if size.Unindexed, err = countUnindexed(tx); err != nil {
 			return err
 		}
-		for _, name := range [][]byte{bucketPostings, bucketIndexTerms} {
+		for _, name := range [][]byte{bucketPostings, bucketIndexTerms, bucketIndexRecent} {
 			_ = tx.Bucket(name).ForEach(func(k, v []byte) error {
 				size.Bytes += int64(len(k) + len(v))
 				return nil
@@ -126,7 +126,7 @@ func checkSearchIndex(tx *bolt.Tx, report func(string, ...any)) {
 		checkMailboxIndex(tx, mb, st, report)
 		return nil
 	})
-	for _, name := range [][]byte{bucketPostings, bucketIndexTerms} {
+	for _, name := range [][]byte{bucketPostings, bucketIndexTerms, bucketIndexRecent} {
 		checkStrayIndexKeys(tx, name, report)
 	}
 }
@@ -195,12 +195,15 @@ func checkMailboxIndex(tx *bolt.Tx, mb Mailbox, st indexState, report func(strin
 			report("mailbox %q: search index: "+format, append([]any{mb.Name}, args...)...)
 		}
 	}
+	recent := segmentPostings(tx, mb, st, problem)
 	postingTerms := map[string]bool{}
 	got, key := []uint32(nil), ""
 	flush := func() {
 		if key == "" {
 			return
 		}
+		got = sortedSet(append(got, recent[key]...)) // a term under merge is in both
+		delete(recent, key)
 		got = slices.DeleteFunc(got, func(u uint32) bool { return !live[u] })
 		if !slices.Equal(got, want[key]) {
 			problem("term %q of field %c holds %d live messages, %d expected", key[1:], key[0], len(got), len(want[key]))
@@ -227,6 +230,13 @@ func checkMailboxIndex(tx *bolt.Tx, mb Mailbox, st indexState, report func(strin
 		}
 	}
 	flush()
+	for key, uids := range recent { // terms no merge has reached
+		got = slices.DeleteFunc(uids, func(u uint32) bool { return !live[u] })
+		if !slices.Equal(got, want[key]) {
+			problem("term %q of field %c holds %d live messages, %d expected", key[1:], key[0], len(got), len(want[key]))
+		}
+		delete(want, key)
+	}
 	for key, uids := range want {
 		problem("term %q of field %c: no postings, %d messages expected", key[1:], key[0], len(uids))
 	}
@@ -259,4 +269,35 @@ func checkDictionary(tx *bolt.Tx, mb Mailbox, postingTerms map[string]bool, prob
 			problem("term %q of field %c: postings, but not in the dictionary", key[1:], key[0])
 		}
 	}
+}
+
+// segmentPostings reads the mailbox's recent segments (indexrecent.go) into the UIDs of each field and term, and
+// reports segments that are malformed, that reach past the indexed UIDs, or that the index state does not count.
+func segmentPostings(tx *bolt.Tx, mb Mailbox, st indexState, problem func(string, ...any)) map[string][]uint32 {
+	out := map[string][]uint32{}
+	for _, f := range indexFields {
+		segs, err := fieldSegments(tx, mb.ID, f, 0)
+		if err != nil {
+			problem("field %c: %v", f, err)
+			continue
+		}
+		for _, sg := range segs {
+			err := sg.each(func(term []byte, i int) error {
+				key := fieldTermKey(f, term)
+				var err error
+				out[key], err = sg.uids(i, out[key])
+				if n := len(out[key]); err == nil && n > 0 && out[key][n-1] > st.IndexedUID {
+					err = fmt.Errorf("term %q holds UID %d, past the indexed %d", term, out[key][n-1], st.IndexedUID)
+				}
+				return err
+			})
+			if err != nil {
+				problem("segment of field %c from UID %d: %v", f, sg.base+1, err)
+			}
+		}
+	}
+	if n := len(segmentStarts(tx, mb.ID)); n != int(st.Segments) {
+		problem("%d segments, the index record counts %d", n, st.Segments)
+	}
+	return out
 }

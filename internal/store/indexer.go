@@ -62,6 +62,7 @@ type indexer struct {
 	tails    map[uint64]*tail // mailboxes with unindexed messages; guarded by mu
 	drops    map[uint64]bool  // mailboxes whose postings are to be dropped; guarded by mu
 	expunged map[uint64]bool  // mailboxes that lost messages since their stale count was last looked at
+	merges   map[uint64]bool  // mailboxes whose segments a merge left unfinished (found by rescan); guarded by mu
 	// headers is set while bodies stored after the header copier's watermark may wait for their copy (headercopy.go),
 	// counted by the messages appended since; they are copied by the same rule as a tail is indexed.
 	headers *tail
@@ -123,7 +124,8 @@ func newIndexer(s *Store, delay time.Duration) *indexer {
 	}
 	return &indexer{s: s, delay: delay, wake: make(chan struct{}, 1), stop: make(chan struct{}),
 		done: make(chan struct{}), tails: map[uint64]*tail{}, drops: map[uint64]bool{}, expunged: map[uint64]bool{},
-		known: knownBodies{}}
+		merges: map[uint64]bool{},
+		known:  knownBodies{}}
 }
 
 // start subscribes to the store's changes and runs the indexer until stopIndexer.
@@ -218,7 +220,7 @@ func (ix *indexer) run() {
 
 // step does one batch of the most pressing work, and says whether it did any; if not, how long until a tail is due.
 func (ix *indexer) step() (worked bool, next time.Duration) {
-	mailboxID, drop, expunged, headers, next := ix.pick()
+	mailboxID, drop, expunged, merge, headers, next := ix.pick()
 	var err error
 	switch {
 	case headers:
@@ -235,10 +237,15 @@ func (ix *indexer) step() (worked bool, next time.Duration) {
 	case expunged:
 		worked = true
 		err = ix.s.rebuildIfStale(mailboxID)
+	case merge:
+		worked = true
+		_, err = untilDone(ix.s.mergeStep, mailboxID)
 	case mailboxID != 0:
 		worked = true
 		var b indexBatchOutcome
-		b, err = ix.s.indexNextBatch(mailboxID)
+		if b, err = ix.s.indexNextBatch(mailboxID); err == nil && b.merge {
+			_, err = untilDone(ix.s.mergeStep, mailboxID)
+		}
 		ix.mu.Lock()
 		if t := ix.tails[mailboxID]; t != nil && (err != nil || t.settle(b.done, b.messages, b.upTo)) {
 			delete(ix.tails, mailboxID)
@@ -252,16 +259,21 @@ func (ix *indexer) step() (worked bool, next time.Duration) {
 	return worked, next
 }
 
-// pick chooses the next work: a drop, a stale check, a tail that is due, or header copies that are.
-func (ix *indexer) pick() (mailboxID uint64, drop, expunged, headers bool, next time.Duration) {
+// pick chooses the next work: a drop, a stale check, an unfinished merge, a tail that is due, or header copies that
+// are.
+func (ix *indexer) pick() (mailboxID uint64, drop, expunged, merge, headers bool, next time.Duration) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	for id := range ix.drops {
-		return id, true, false, false, 0
+		return id, true, false, false, false, 0
 	}
 	for id := range ix.expunged {
 		delete(ix.expunged, id)
-		return id, false, true, false, 0
+		return id, false, true, false, false, 0
+	}
+	for id := range ix.merges {
+		delete(ix.merges, id)
+		return id, false, false, true, false, 0
 	}
 	next = ix.delay
 	now := time.Now()
@@ -269,18 +281,18 @@ func (ix *indexer) pick() (mailboxID uint64, drop, expunged, headers bool, next 
 	for id, t := range ix.tails {
 		wait := min(ix.delay-now.Sub(t.since), untilQuiet)
 		if t.count >= indexThreshold || t.since.IsZero() || wait <= 0 {
-			return id, false, false, false, 0
+			return id, false, false, false, false, 0
 		}
 		next = min(next, wait)
 	}
 	if t := ix.headers; t != nil {
 		wait := min(ix.delay-now.Sub(t.since), untilQuiet)
 		if t.count >= copyBatchBodies || t.since.IsZero() || wait <= 0 {
-			return 0, false, false, true, 0
+			return 0, false, false, false, true, 0
 		}
 		next = min(next, wait)
 	}
-	return 0, false, false, false, next
+	return 0, false, false, false, false, next
 }
 
 // copyYield is the longest the header copier waits for deliveries before each batch: a backfill of a large store
@@ -329,6 +341,9 @@ func (ix *indexer) rescan() error {
 				ix.drops[m.ID] = true
 				continue
 			}
+			if st.MergeUpTo != 0 || st.Segments >= mergeAt {
+				ix.merges[m.ID] = true
+			}
 			if m.Messages > 0 && st.IndexedUID < m.UIDNext-1 && ix.tails[m.ID] == nil {
 				ix.tails[m.ID] = &tail{}
 			}
@@ -360,6 +375,12 @@ func (s *Store) IndexPending() (int, error) {
 			return batches, err
 		}
 	}
+	for id := range ix.merges {
+		n, err := untilDone(s.mergeStep, id)
+		if batches += n; err != nil {
+			return batches, err
+		}
+	}
 	for id := range ix.tails {
 		n, err := untilDone(s.indexBatch, id)
 		if batches += n; err != nil {
@@ -384,8 +405,12 @@ func untilDone(batch func(mailboxID uint64) (done bool, err error), mailboxID ui
 }
 
 // indexBatch indexes the next messages of the mailbox's tail in one transaction, and says whether the tail is done.
+// A batch that makes the mailbox's segments mergeAt is followed by their merge.
 func (s *Store) indexBatch(mailboxID uint64) (done bool, err error) {
 	b, err := s.indexNextBatch(mailboxID)
+	if err == nil && b.merge {
+		_, err = untilDone(s.mergeStep, mailboxID)
+	}
 	return b.done, err
 }
 
@@ -394,6 +419,7 @@ type indexBatchOutcome struct {
 	done     bool   // the tail as it was when the batch read it is indexed (or there is no index to extend)
 	messages int    // messages indexed
 	upTo     uint32 // the mailbox's IndexedUID after the batch
+	merge    bool   // the mailbox has mergeAt segments: merge them (mergeStep)
 }
 
 // indexNextBatch is indexBatch, saying how far it went.
@@ -402,10 +428,10 @@ func (s *Store) indexNextBatch(mailboxID uint64) (indexBatchOutcome, error) {
 	if err != nil || b == nil {
 		return indexBatchOutcome{done: true}, err
 	}
-	applied := false
+	applied, merge := false, false
 	var began time.Time
 	err = s.updateBackground(func(tx *bolt.Tx, _ *changes) error {
-		applied, began = false, time.Now()
+		applied, merge, began = false, false, time.Now()
 		st, err := getIndexState(tx, mailboxID)
 		if err != nil {
 			return err
@@ -413,11 +439,22 @@ func (s *Store) indexNextBatch(mailboxID uint64) (indexBatchOutcome, error) {
 		if st != b.from || tx.Bucket(bucketMboxIDs).Get(u64key(mailboxID)) == nil {
 			return nil // changed meanwhile (another indexer, a rebuild, a deletion): read again
 		}
-		if err := b.write(tx, mailboxID); err != nil {
-			return err
+		next := st
+		next.IndexedUID, next.Indexed = b.upTo, st.Indexed+uint32(b.messages)
+		switch {
+		case len(b.postings) == 0:
+		case st.IndexedUID == 0: // the mailbox's first batch: its keys are all new, in order
+			if err := b.write(tx, mailboxID); err != nil {
+				return err
+			}
+		default:
+			if err := b.writeSegments(tx, mailboxID); err != nil {
+				return err
+			}
+			next.Segments++
 		}
-		applied = true
-		return putIndexState(tx, mailboxID, indexState{IndexedUID: b.upTo, Indexed: st.Indexed + uint32(b.messages)})
+		applied, merge = true, next.Segments >= mergeAt
+		return putIndexState(tx, mailboxID, next)
 	})
 	if err != nil {
 		return indexBatchOutcome{done: true}, fmt.Errorf("index mailbox #%d: %w", mailboxID, err)
@@ -426,7 +463,7 @@ func (s *Store) indexNextBatch(mailboxID uint64) (indexBatchOutcome, error) {
 	if !applied {
 		return indexBatchOutcome{}, nil
 	}
-	return indexBatchOutcome{done: b.last, messages: b.messages, upTo: b.upTo}, nil
+	return indexBatchOutcome{done: b.last, messages: b.messages, upTo: b.upTo, merge: merge}, nil
 }
 
 // noteIndexBatch keeps the longest index write transaction for IndexStats.
@@ -738,6 +775,9 @@ func (s *Store) dropIndexBatch(mailboxID uint64) (done bool, err error) {
 		}
 		n, err := deleteRange(tx.Bucket(bucketPostings), u64key(mailboxID), dropBatch)
 		if err != nil || n > 0 {
+			return err
+		}
+		if n, err = deleteRange(tx.Bucket(bucketIndexRecent), u64key(mailboxID), dropBatch); err != nil || n > 0 {
 			return err
 		}
 		if n, err = deleteRange(tx.Bucket(bucketIndexTerms), u64key(mailboxID), dropBatch); err != nil || n > 0 {

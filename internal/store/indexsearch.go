@@ -181,19 +181,42 @@ func anchoredCond(t []byte, atStart, atEnd bool) termCond {
 	}
 }
 
-// answer evaluates the plan on one field of the mailbox's index.
+// answer evaluates the plan on one field of the mailbox's index: its postings and its recent segments.
 func (p *needlePlan) answer(tx *bolt.Tx, mailboxID uint64, f indexField) (sure, maybe []uint32, err error) {
 	postings := tx.Bucket(bucketPostings)
 	dict := tx.Bucket(bucketIndexTerms)
+	segs, err := fieldSegments(tx, mailboxID, f, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	// meeting calls fn with every term that meets c and a function appending its UIDs, from the postings and then
+	// from each segment: a term may come more than once, and its UIDs with it.
+	meeting := func(c termCond, fn func(term []byte, uids func([]uint32) ([]uint32, error)) error) error {
+		if err := scanDictionary(dict, mailboxID, f, c, func(term []byte) error {
+			return fn(term, func(out []uint32) ([]uint32, error) {
+				return termPostings(postings, termPrefix(mailboxID, f, term), out)
+			})
+		}); err != nil {
+			return err
+		}
+		for _, sg := range segs {
+			if err := sg.scan(c, func(term []byte, i int) error {
+				return fn(term, func(out []uint32) ([]uint32, error) { return sg.uids(i, out) })
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if p.word != nil {
 		probe := p.word[:min(len(p.word), sureLen)]
-		err = scanDictionary(dict, mailboxID, f, termCond{probe: probe}, func(term []byte) error {
+		err = meeting(termCond{probe: probe}, func(term []byte, uids func([]uint32) ([]uint32, error)) error {
 			var err error
 			switch {
 			case bytes.Contains(term, p.word):
-				sure, err = termPostings(postings, termPrefix(mailboxID, f, term), sure)
+				sure, err = uids(sure)
 			case len(term) >= minWindow:
-				maybe, err = termPostings(postings, termPrefix(mailboxID, f, term), maybe)
+				maybe, err = uids(maybe)
 			}
 			return err
 		})
@@ -201,9 +224,9 @@ func (p *needlePlan) answer(tx *bolt.Tx, mailboxID uint64, f indexField) (sure, 
 	}
 	for i, c := range p.conds {
 		var found []uint32
-		err := scanDictionary(dict, mailboxID, f, c, func(term []byte) error {
+		err := meeting(c, func(_ []byte, uids func([]uint32) ([]uint32, error)) error {
 			var err error
-			found, err = termPostings(postings, termPrefix(mailboxID, f, term), found)
+			found, err = uids(found)
 			return err
 		})
 		if err != nil {
@@ -237,10 +260,22 @@ func intersect(a, b []uint32) []uint32 {
 	return out
 }
 
-// scanDictionary calls fn with every term of the mailbox's dictionary of field f that meets c, once each. The
-// dictionary is NUL-separated terms, so a condition is one bytes.Index pattern: NUL before the probe anchors it to
-// a term's start, NUL after to its end.
+// scanDictionary calls fn with every term of the mailbox's dictionary of field f that meets c, once each.
 func scanDictionary(dict *bolt.Bucket, mailboxID uint64, f indexField, c termCond, fn func(term []byte) error) error {
+	prefix := fieldPrefix(mailboxID, f)
+	cur := dict.Cursor()
+	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+		if err := scanTerms(v, c, func(term []byte, _ int) error { return fn(term) }); err != nil {
+			return fmt.Errorf("dictionary chunk %x: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// scanTerms calls fn with every term of v, NUL-separated terms (a dictionary chunk, a segment's terms), that meets
+// c, with the offset in v where it starts. A condition is one bytes.Index pattern: NUL before the probe anchors it
+// to a term's start, NUL after to its end.
+func scanTerms(v []byte, c termCond, fn func(term []byte, start int) error) error {
 	pattern := c.probe
 	if c.atStart {
 		pattern = append([]byte{0}, pattern...)
@@ -248,29 +283,25 @@ func scanDictionary(dict *bolt.Bucket, mailboxID uint64, f indexField, c termCon
 	if c.atEnd {
 		pattern = append(slices.Clip(pattern), 0)
 	}
-	prefix := fieldPrefix(mailboxID, f)
-	cur := dict.Cursor()
-	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
-		for pos := 0; pos < len(v); {
-			i := bytes.Index(v[pos:], pattern)
-			if i < 0 {
-				break
-			}
-			mid := pos + i
-			if c.atStart {
-				mid++
-			}
-			start := bytes.LastIndexByte(v[:mid], 0) + 1
-			end := bytes.IndexByte(v[mid:], 0)
-			if end < 0 {
-				return fmt.Errorf("dictionary chunk %x: unterminated term", k)
-			}
-			end += mid
-			if err := fn(v[start:end]); err != nil {
-				return err
-			}
-			pos = end
+	for pos := 0; pos < len(v); {
+		i := bytes.Index(v[pos:], pattern)
+		if i < 0 {
+			break
 		}
+		mid := pos + i
+		if c.atStart {
+			mid++
+		}
+		start := bytes.LastIndexByte(v[:mid], 0) + 1
+		end := bytes.IndexByte(v[mid:], 0)
+		if end < 0 {
+			return fmt.Errorf("unterminated term")
+		}
+		end += mid
+		if err := fn(v[start:end], start); err != nil {
+			return err
+		}
+		pos = end
 	}
 	return nil
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // SchemaVersion is the version of the on-disk layout this code writes. Open migrates older files forward.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 var (
 	bucketMeta          = []byte("meta")
@@ -48,11 +48,12 @@ var allBuckets = [][]byte{bucketMeta, bucketDomains, bucketAccounts, bucketAcctI
 	bucketMessages, bucketBodies, bucketTexts, bucketChunks, bucketSubscriptions, bucketFreed,
 	bucketUnits, bucketUnitMembers, bucketAliases, bucketGroups, bucketGrants, bucketGrantsBy, bucketAudit,
 	bucketAliasTargets, bucketGroupSenders, bucketQueue, bucketQueueDue, bucketDKIM, bucketImportKeys,
-	bucketImportSources, bucketImportCopies, bucketExpunged, bucketPostings, bucketIndexTerms, bucketIndexState, bucketHeaders}
+	bucketImportSources, bucketImportCopies, bucketExpunged, bucketPostings, bucketIndexTerms, bucketIndexState, bucketHeaders,
+	bucketIndexRecent}
 
 // laterBuckets came after the first release: a backup made before them lacks them, and opening it creates them.
 var laterBuckets = [][]byte{bucketImportSources, bucketImportCopies, bucketTexts, bucketChunks, bucketFreed,
-	bucketExpunged, bucketPostings, bucketIndexTerms, bucketIndexState, bucketHeaders}
+	bucketExpunged, bucketPostings, bucketIndexTerms, bucketIndexState, bucketHeaders, bucketIndexRecent}
 
 // Options tune Open. The zero value is the production setting.
 type Options struct {
