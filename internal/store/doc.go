@@ -19,7 +19,9 @@
 // (domain + selector); expunged (schema 3: mailbox id + modseq + uid, the expunge log QRESYNC reads, bounded per
 // mailbox, see expungelog.go); index_postings, index_terms and index_state (schema 4: the search index, per mailbox
 // and field, written by a background indexer outside deliveries' transactions; index.go, indexsearch.go for how it
-// keeps SEARCH's substring semantics exact, indexer.go). Chunks never share a bucket with
+// keeps SEARCH's substring semantics exact, indexer.go) and index_recent (schema 5: each batch's postings as a
+// segment of their own, merged into index_postings sixteen at a time, so that a batch into a large mailbox writes a
+// few neighbouring values rather than a page per term; indexrecent.go). Chunks never share a bucket with
 // anything that changes often, because bbolt rewrites a whole leaf whenever any key in it changes.
 //
 // # Rules

@@ -23,11 +23,12 @@ import (
 // messages or its oldest has waited Options.IndexDelay, or as soon as writes have been quiet for quietAfter: while
 // deliveries flow, small tails wait to be indexed together, but once they stop no tail is left for every search
 // to scan (a tail of thousands cost a SEARCH of a 100,000-message mailbox seconds). Batches hold at most
-// batchMessages messages and batchTerms
-// distinct terms, each written in one transaction (updateBackground: it shares the commit of the deliveries queued
-// with it) that writes each term once; the texts are read and split before it, in a read transaction. A batch is computed from a read of the mailbox's index state and written
-// only if that state is unchanged when its transaction runs, so two indexers (the background one and a reindex,
-// say) never mix their work, and the transaction can run again unchanged.
+// batchMessages messages and batchTerms distinct terms, each written in one transaction (updateBackground: it
+// shares the commit of the deliveries queued with it): a mailbox's first into its postings, the next ones as
+// segments merged into them later (indexrecent.go); the texts are read and split before it, in a read
+// transaction. A batch is computed from a read of the mailbox's index state and written only if that state is
+// unchanged when its transaction runs, so two indexers (the background one and a reindex, say) never mix their
+// work, and the transaction can run again unchanged. Merge steps follow the same rule.
 //
 // Expunges leave the postings alone (rewriting them would put as many writes on an EXPUNGE): searches keep only
 // the live UIDs. When the stale postings of a mailbox outnumber its indexed live messages, the mailbox is rebuilt:
