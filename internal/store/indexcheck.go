@@ -70,26 +70,23 @@ func (s *Store) SearchIndexSize() (IndexSize, error) {
 
 // countUnindexed counts the live messages above their mailbox's IndexedUID: one seek per mailbox, then its tail.
 func countUnindexed(tx *bolt.Tx) (int64, error) {
-	boxes, err := allMailboxesTx(tx)
-	if err != nil {
-		return 0, err
-	}
 	var n int64
-	for _, m := range boxes {
+	err := eachMailboxTx(tx, func(m Mailbox) error {
 		st, err := getIndexState(tx, m.ID)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		msgs, err := messagesBucket(tx, m.ID)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		if st.Dropping {
 			st.IndexedUID = 0
 		}
 		n += int64(countUnindexedIn(msgs, st))
-	}
-	return n, nil
+		return nil
+	})
+	return n, err
 }
 
 // countUnindexedIn counts the messages of msgs, a mailbox's entries, above the IndexedUID of its index state st.

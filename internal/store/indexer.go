@@ -322,43 +322,62 @@ func (ix *indexer) copyHeaders() {
 	}
 }
 
-// rescan finds every mailbox with an unindexed tail, and every index to drop, from the stored records.
+// rescan finds every mailbox with an unindexed tail, an unfinished merge or an index to drop, from the stored
+// records. It reads them without the indexer's lock, which every commit takes to tell the indexer what it did
+// (observe): a walk over a province's mailboxes takes a good part of a second.
 func (ix *indexer) rescan() error {
-	return ix.s.view(func(tx *bolt.Tx) error {
-		boxes, err := allMailboxesTx(tx)
+	var tails, drops, merges []uint64
+	headers := false
+	err := ix.s.view(func(tx *bolt.Tx) error {
+		exists := map[uint64]bool{}
+		err := eachMailboxTx(tx, func(m Mailbox) error {
+			exists[m.ID] = true
+			st, err := getIndexState(tx, m.ID)
+			switch {
+			case err != nil:
+				return err
+			case st.Dropping:
+				drops = append(drops, m.ID)
+				return nil
+			case st.MergeUpTo != 0 || st.Segments >= mergeAt:
+				merges = append(merges, m.ID)
+			}
+			if m.Messages > 0 && st.IndexedUID < m.UIDNext-1 {
+				tails = append(tails, m.ID)
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		exists := map[uint64]bool{}
-		ix.mu.Lock()
-		defer ix.mu.Unlock()
-		for _, m := range boxes {
-			exists[m.ID] = true
-			st, err := getIndexState(tx, m.ID)
-			if err != nil {
-				return err
-			}
-			if st.Dropping {
-				ix.drops[m.ID] = true
-				continue
-			}
-			if st.MergeUpTo != 0 || st.Segments >= mergeAt {
-				ix.merges[m.ID] = true
-			}
-			if m.Messages > 0 && st.IndexedUID < m.UIDNext-1 && ix.tails[m.ID] == nil {
-				ix.tails[m.ID] = &tail{}
-			}
-		}
-		if headerCopiesPending(tx) && ix.headers == nil {
-			ix.headers = &tail{}
-		}
+		headers = headerCopiesPending(tx)
 		return tx.Bucket(bucketIndexState).ForEach(func(k, _ []byte) error {
 			if id := binary.BigEndian.Uint64(k); !exists[id] {
-				ix.drops[id] = true
+				drops = append(drops, id)
 			}
 			return nil
 		})
 	})
+	if err != nil {
+		return err
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for _, id := range drops {
+		ix.drops[id] = true
+	}
+	for _, id := range merges {
+		ix.merges[id] = true
+	}
+	for _, id := range tails {
+		if ix.tails[id] == nil {
+			ix.tails[id] = &tail{}
+		}
+	}
+	if headers && ix.headers == nil {
+		ix.headers = &tail{}
+	}
+	return nil
 }
 
 // IndexPending indexes every unindexed message and drops every index marked for it, now, and returns how many

@@ -407,15 +407,23 @@ func listMailboxesTx(tx *bolt.Tx, accountID uint64) ([]Mailbox, error) {
 // may change while a cursor walks the bucket).
 func allMailboxesTx(tx *bolt.Tx) ([]Mailbox, error) {
 	var boxes []Mailbox
-	err := tx.Bucket(bucketMailboxes).ForEach(func(k, v []byte) error {
-		m, err := decodeMailbox(v)
-		if err != nil {
-			return fmt.Errorf("mailbox key %x: %w", k, err)
-		}
+	err := eachMailboxTx(tx, func(m Mailbox) error {
 		boxes = append(boxes, m)
 		return nil
 	})
 	return boxes, err
+}
+
+// eachMailboxTx calls fn with every mailbox of every account, one at a time: a province has hundreds of thousands,
+// which a reader that only looks at each need not hold at once.
+func eachMailboxTx(tx *bolt.Tx, fn func(Mailbox) error) error {
+	return tx.Bucket(bucketMailboxes).ForEach(func(k, v []byte) error {
+		m, err := decodeMailbox(v)
+		if err != nil {
+			return fmt.Errorf("mailbox key %x: %w", k, err)
+		}
+		return fn(m)
+	})
 }
 
 func getMailbox(tx *bolt.Tx, accountID uint64, name string) (Mailbox, error) {
