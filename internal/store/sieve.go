@@ -328,6 +328,9 @@ func deletePrefix(b *bolt.Bucket, prefix []byte) error {
 // checkSieve reports scripts, active marks and vacation records of accounts that do not exist, active marks naming
 // a missing script, and vacation memory over its bound or out of step with its count.
 func checkSieve(tx *bolt.Tx, report func(string, ...any)) {
+	if tx.Bucket(bucketSieve) == nil || tx.Bucket(bucketSieveActive) == nil || tx.Bucket(bucketVacation) == nil {
+		return // a backup made before them: opening it creates them empty
+	}
 	ids := tx.Bucket(bucketAcctIDs)
 	_ = tx.Bucket(bucketSieve).ForEach(func(k, v []byte) error {
 		if len(k) <= 8 || ids.Get(k[:8]) == nil {
