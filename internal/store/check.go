@@ -12,8 +12,8 @@ import (
 // Check verifies the store's invariants and returns every violation found, joined: UIDNEXT above the highest UID,
 // mailbox counters equal to what the entries say, account usage equal to the sum of its mailboxes, body reference
 // counts equal to the entries and queued messages pointing at them, the queue's due index complete and exact, no
-// orphan bodies or chunks, every chunk of every body present, and the search index holding every indexed message
-// under exactly its terms.
+// orphan bodies or chunks, every chunk of every body present, the search index holding every indexed message
+// under exactly its terms, and Sieve scripts and vacation memory belonging to existing accounts (sieve.go).
 func (s *Store) Check() error {
 	var problems []error
 	report := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
@@ -41,6 +41,7 @@ func (s *Store) Check() error {
 		checkIndexes(tx, report)
 		checkDirectoryIndexes(tx, report)
 		checkSenderIndexes(tx, report)
+		checkSieve(tx, report)
 		checkAccounts(tx, used, report)
 		checkQueue(tx, refs, report)
 		checkBodies(tx, refs, report)

@@ -242,7 +242,8 @@ func (s *Store) UpdateAccount(address string, fn func(*Account) error) (Account,
 	return out, err
 }
 
-// RemoveAccount deletes an account, all its mailboxes and messages, freeing bodies whose last reference goes.
+// RemoveAccount deletes an account, all its mailboxes and messages, freeing bodies whose last reference goes, and
+// its Sieve scripts and vacation memory.
 func (s *Store) RemoveAccount(address string) error {
 	address = addressKey(address)
 	return s.update(func(tx *bolt.Tx, ch *changes) error {
@@ -272,6 +273,9 @@ func (s *Store) RemoveAccount(address string) error {
 			return err
 		}
 		if err := deleteSourceMarks(tx, a.ID); err != nil {
+			return err
+		}
+		if err := deleteSieveOf(tx, a.ID); err != nil {
 			return err
 		}
 		ch.add(Change{AccountID: a.ID, AccountRevoked: true})

@@ -21,7 +21,10 @@
 // and field, written by a background indexer outside deliveries' transactions; index.go, indexsearch.go for how it
 // keeps SEARCH's substring semantics exact, indexer.go) and index_recent (schema 5: each batch's postings as a
 // segment of their own, merged into index_postings sixteen at a time, so that a batch into a large mailbox writes a
-// few neighbouring values rather than a page per term; indexrecent.go). Chunks never share a bucket with
+// few neighbouring values rather than a page per term; indexrecent.go); sieve_scripts (account id + name) and
+// sieve_active (account id → the active script's name, so at most one is active by construction), sieve.go; and
+// sieve_vacation (account id + SHA-256 of a vacation handle and sender → until when no reply is due, with a count
+// per account under the account id alone, bounded; vacation.go). Chunks never share a bucket with
 // anything that changes often, because bbolt rewrites a whole leaf whenever any key in it changes.
 //
 // # Rules

@@ -25,6 +25,15 @@ var (
 	ErrAliasNotFound   = errors.New("alias not found")
 	ErrGroupNotFound   = errors.New("group not found")
 	ErrNotShared       = errors.New("not a shared mailbox")
+	// ErrSieveName: a Sieve script name that RFC 5804 section 1.6 refuses.
+	ErrSieveName = errors.New("invalid Sieve script name")
+	// ErrSieveQuota: a Sieve script over the account's limits; ErrSieveTooLarge and ErrSieveTooMany say which
+	// (ManageSieve answers QUOTA/MAXSIZE or QUOTA/MAXSCRIPTS, RFC 5804 section 1.3).
+	ErrSieveQuota    = errors.New("Sieve script limit exceeded")
+	ErrSieveTooLarge = fmt.Errorf("%w: script too large", ErrSieveQuota)
+	ErrSieveTooMany  = fmt.Errorf("%w: too many scripts", ErrSieveQuota)
+	// ErrSieveActive: the active script cannot be deleted (RFC 5804 section 2.10).
+	ErrSieveActive = errors.New("the active Sieve script cannot be deleted")
 	// ErrDotLevel is the ErrInvalidName of a new name with "." or ".." as a level.
 	ErrDotLevel = fmt.Errorf("%w: a level may not be . or ..", ErrInvalidName)
 )

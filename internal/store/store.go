@@ -39,6 +39,9 @@ var (
 	bucketImportKeys    = []byte("import_keys")    // mailbox id + hash of an import key → uid (import.go)
 	bucketImportSources = []byte("import_sources") // account id + source NUL folder → mark (importsource.go)
 	bucketImportCopies  = []byte("import_copies")  // account id + source NUL folder NUL uid → copy (importsource.go)
+	bucketSieve         = []byte("sieve_scripts")  // account id + script name → script record (sieve.go)
+	bucketSieveActive   = []byte("sieve_active")   // account id → the name of its active script (sieve.go)
+	bucketVacation      = []byte("sieve_vacation") // account id + SHA-256(handle NUL sender) → reply memory (vacation.go)
 
 	keySchema         = []byte("schema")
 	keyLastUIDValidty = []byte("last_uidvalidity")
@@ -49,11 +52,11 @@ var allBuckets = [][]byte{bucketMeta, bucketDomains, bucketAccounts, bucketAcctI
 	bucketUnits, bucketUnitMembers, bucketAliases, bucketGroups, bucketGrants, bucketGrantsBy, bucketAudit,
 	bucketAliasTargets, bucketGroupSenders, bucketQueue, bucketQueueDue, bucketDKIM, bucketImportKeys,
 	bucketImportSources, bucketImportCopies, bucketExpunged, bucketPostings, bucketIndexTerms, bucketIndexState, bucketHeaders,
-	bucketIndexRecent}
+	bucketIndexRecent, bucketSieve, bucketSieveActive, bucketVacation}
 
 // laterBuckets came after the first release: a backup made before them lacks them, and opening it creates them.
 var laterBuckets = [][]byte{bucketImportSources, bucketImportCopies, bucketTexts, bucketChunks, bucketFreed,
-	bucketExpunged, bucketPostings, bucketIndexTerms, bucketIndexState, bucketHeaders, bucketIndexRecent}
+	bucketExpunged, bucketPostings, bucketIndexTerms, bucketIndexState, bucketHeaders, bucketIndexRecent, bucketSieve, bucketSieveActive, bucketVacation}
 
 // Options tune Open. The zero value is the production setting.
 type Options struct {
