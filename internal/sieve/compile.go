@@ -11,7 +11,7 @@ import (
 // Limits bound what a script may cost. Zero fields take the defaults below.
 type Limits struct {
 	MaxScriptBytes int // default 1 MiB
-	MaxCommands    int // commands in the script (tests not counted), default 20,000
+	MaxCommands    int // commands in the script (tests and require not counted), default 20,000
 	MaxNesting     int // depth of blocks and tests, default 32
 	MaxActions     int // actions one run may take (keep, fileinto, redirect, discard, vacation), default 256
 	MaxRedirects   int // distinct redirect addresses in one run, default 5
