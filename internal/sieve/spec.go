@@ -128,8 +128,8 @@ var testSpecs = map[string]spec{
 	},
 	"body": {
 		isTest: true, ext: "body",
-		tags:      withTags(matchTags, map[string]tagSpec{"raw": {kind: valFlag}, "content": {kind: valList}, "text": {kind: valFlag}}),
-		exclusive: append(matchGroups, []string{"raw", "content", "text"}),
+		tags:       withTags(matchTags, map[string]tagSpec{"raw": {kind: valFlag}, "content": {kind: valList}, "text": {kind: valFlag}}),
+		exclusive:  append(matchGroups, []string{"raw", "content", "text"}),
 		positional: []valueKind{valList},
 	},
 	"mailboxexists": {isTest: true, ext: "mailbox", positional: []valueKind{valList}},
