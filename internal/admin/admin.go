@@ -85,6 +85,7 @@ type Service struct {
 	// credentialsChanged is told the address of a user whose password changed or who was disabled or removed
 	// (nil: no server runs this Service).
 	credentialsChanged func(address string)
+	sieve              SieveSettings // limits and forwarding policy of users' filter scripts
 }
 
 // Option changes a Service built by New.

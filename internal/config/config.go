@@ -40,6 +40,7 @@ type Config struct {
 	HTTP    HTTPConfig    `toml:"http"`
 	TLS     TLSConfig     `toml:"tls"`
 	Metrics MetricsConfig `toml:"metrics"`
+	Sieve   SieveConfig   `toml:"sieve"`
 
 	// The gateway to other servers (gateway.go).
 	Routes    []RouteConfig   `toml:"route"`
@@ -107,6 +108,20 @@ type MetricsConfig struct {
 	Profiling bool `toml:"profiling"`
 }
 
+// SieveConfig is the [sieve] table: users' server-side filters (Sieve, RFC 5228), the ManageSieve listener
+// (RFC 5804) that mail clients' filter editors use, and the organisation's forwarding policy.
+type SieveConfig struct {
+	ManageSieve       string `toml:"managesieve"` // STARTTLS; empty disables it
+	AllowInsecureAuth bool   `toml:"allow_insecure_auth"`
+	MaxScriptSize     Size   `toml:"max_script_size"` // per script
+	MaxScripts        int    `toml:"max_scripts"`     // per account
+	// A filter may forward mail automatically (redirect) only to the organisation's own domains, to
+	// ForwardDomains ("*.gov.vn" matches every subdomain of gov.vn), or anywhere if the user belongs to one of
+	// ForwardUnits (or to a unit below one).
+	ForwardDomains []string `toml:"forward_domains"`
+	ForwardUnits   []string `toml:"forward_units"`
+}
+
 // TLSConfig is the [tls] table. With both empty, a self-signed pair is
 // generated in <data_dir>/tls; relative paths are relative to the config
 // file's folder.
@@ -151,6 +166,8 @@ func Default() Config {
 		},
 		HTTP:    HTTPConfig{Listen: "127.0.0.1:8080", ListenTLS: "127.0.0.1:8443", AllowInsecureAuth: true},
 		Metrics: MetricsConfig{Listen: "127.0.0.1:9725"},
+		Sieve: SieveConfig{ManageSieve: "127.0.0.1:4190", AllowInsecureAuth: true, MaxScriptSize: MB, MaxScripts: 32,
+			ForwardDomains: []string{}, ForwardUnits: []string{}},
 		Queue:   defaultQueue(),
 		DNS:     DNSConfig{System: true},
 		Inbound: InboundConfig{Verify: true, DMARCReject: "reject", DisplayNameSpoof: "junk"},
@@ -170,6 +187,7 @@ func Load(path string) (Config, error) {
 	// Plaintext authentication, even from loopback, is a convenience of the embedded dev default only: a config
 	// file has to ask for it explicitly.
 	c.SMTP.AllowInsecureAuth, c.IMAP.AllowInsecureAuth, c.HTTP.AllowInsecureAuth = false, false, false
+	c.Sieve.AllowInsecureAuth = false
 	md, err := toml.DecodeFile(path, &c)
 	if err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)

@@ -109,6 +109,12 @@ mx_port = 2525
 [dns]
 records = "dns-records.zone"
 system = false
+[sieve]
+managesieve = ":4190"
+max_script_size = "64KB"
+max_scripts = 5
+forward_domains = ["*.gov.vn", "doitac.vn"]
+forward_units = ["tinh/so-01"]
 [inbound]
 verify = false
 dmarc_reject = "quarantine"
@@ -135,6 +141,8 @@ display_name_spoof = "reject"
 			Concurrency: 8, PerDestination: 2, MXPort: 2525},
 		DNS:     DNSConfig{Records: filepath.Join(dir, "dns-records.zone")},
 		Inbound: InboundConfig{DMARCReject: "quarantine", DisplayNameSpoof: "reject"},
+		Sieve: SieveConfig{ManageSieve: ":4190", MaxScriptSize: 64 * KB, MaxScripts: 5,
+			ForwardDomains: []string{"*.gov.vn", "doitac.vn"}, ForwardUnits: []string{"tinh/so-01"}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Load =\n%+v\nwant\n%+v", c, want)
@@ -164,6 +172,7 @@ func TestLoadPartialKeepsDefaults(t *testing.T) {
 	want.DataDir = c.DataDir
 	// A config file never inherits the dev default's plaintext-auth relaxation.
 	want.SMTP.AllowInsecureAuth, want.IMAP.AllowInsecureAuth, want.HTTP.AllowInsecureAuth = false, false, false
+	want.Sieve.AllowInsecureAuth = false
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v, want %+v", c, want)
 	}
@@ -191,6 +200,10 @@ func TestLoadErrors(t *testing.T) {
 		{"cert without key", "[tls]\ncert = \"a.pem\"\n", "tls: set both cert and key"},
 		{"key without cert", "[tls]\nkey = \"a.key\"\n", "tls: set both cert and key"},
 		{"no recipients", "[smtp]\nmax_recipients = 0\n", "smtp.max_recipients: must be at least 1"},
+		{"sieve script size", "[sieve]\nmax_script_size = \"100MB\"\n", "sieve.max_script_size: must be from 1KB to 16MB"},
+		{"sieve scripts", "[sieve]\nmax_scripts = 0\n", "sieve.max_scripts: must be from 1 to 1000"},
+		{"forward domain", "[sieve]\nforward_domains = [\"*\"]\n", `sieve.forward_domains: "*" is not a domain or *.domain`},
+		{"managesieve collision", "[sieve]\nmanagesieve = \"127.0.0.1:1143\"\n", `sieve.managesieve: "127.0.0.1:1143" collides with imap.listen`},
 		{"no connections", "[imap]\nmax_connections_per_ip = 0\n", "imap.max_connections_per_ip: must be at least 1"},
 		{"zero timeout", "[smtp]\nwrite_timeout = \"0s\"\n", "smtp.write_timeout: must be at least 1s"},
 		{"negative timeout", "[smtp]\nread_timeout = \"-5m\"\n", "smtp.read_timeout: must be at least 1s"},

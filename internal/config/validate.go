@@ -66,6 +66,17 @@ func (c Config) Validate() error {
 	if c.SMTP.MaxConnectionsPerIP < 1 {
 		add("smtp.max_connections_per_ip", "must be at least 1")
 	}
+	if c.Sieve.MaxScriptSize < KB || c.Sieve.MaxScriptSize > 16*MB {
+		add("sieve.max_script_size", "must be from 1KB to 16MB")
+	}
+	if c.Sieve.MaxScripts < 1 || c.Sieve.MaxScripts > 1000 {
+		add("sieve.max_scripts", "must be from 1 to 1000")
+	}
+	for _, d := range c.Sieve.ForwardDomains {
+		if name := strings.TrimPrefix(d, "*."); name == "" || strings.ContainsAny(name, "*@ ") || !strings.Contains(name, ".") {
+			add("sieve.forward_domains", "%q is not a domain or *.domain", d)
+		}
+	}
 	if c.IMAP.MaxConnectionsPerIP < 1 {
 		add("imap.max_connections_per_ip", "must be at least 1")
 	}
@@ -100,6 +111,7 @@ func (c Config) validateListeners(add func(key, format string, args ...any)) {
 		{"http.listen", c.HTTP.Listen},
 		{"http.listen_tls", c.HTTP.ListenTLS},
 		{"metrics.listen", c.Metrics.Listen},
+		{"sieve.managesieve", c.Sieve.ManageSieve},
 	}
 	type bound struct{ key, host, port string }
 	var bounds []bound
