@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -376,6 +377,11 @@ func (r response) hasLine(line string) bool { return slices.Contains(r.lines, li
 // closed reports whether the server closed the connection (after what it said).
 func (c *client) closed() bool {
 	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, err := c.r.ReadByte()
-	return errors.Is(err, io.EOF)
+	b, err := c.r.ReadByte()
+	if err != nil && !errors.Is(err, io.EOF) {
+		c.t.Logf("reading after the end: %v", err)
+	} else if err == nil {
+		c.t.Logf("reading after the end: got %q", b)
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
 }

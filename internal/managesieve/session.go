@@ -96,8 +96,9 @@ func (s *session) serve() {
 			}
 			return
 		}
-		if r := s.dispatch(cmd); !s.send(r) || r.kind == "BYE" || r.end {
-			return
+		r := s.dispatch(cmd)
+		if r.kind == "" || !s.send(r) || r.kind == "BYE" || r.end {
+			return // hangUp has nothing to say
 		}
 	}
 }

@@ -396,3 +396,17 @@ func TestArgumentErrors(t *testing.T) {
 	}
 	c.expect("OK", "", "noop") // command names are case-insensitive
 }
+
+// Commands pipelined in plaintext behind STARTTLS could be an attacker's, injected to run under TLS: the server
+// hangs up instead of running them.
+func TestStartTLSRefusesPipelinedPlaintext(t *testing.T) {
+	ts := startServer(t)
+	c := dial(t, ts)
+	c.send("STARTTLS\r\nLISTSCRIPTS\r\n")
+	if r := c.read(); r.kind != "OK" {
+		t.Fatalf("STARTTLS: %v", r)
+	}
+	if !c.closed() {
+		t.Fatal("the connection stayed open with plaintext pipelined after STARTTLS")
+	}
+}
