@@ -41,7 +41,7 @@ func TestSessionEveryCommand(t *testing.T) {
 	if r := c.expect("OK", "TAG \"a\\\"b\"", `NOOP "a\"b"`); r.text != "Done" {
 		t.Fatalf("NOOP: %v", r)
 	}
-	if r := c.expect("OK", "", "CAPABILITY"); !r.hasLine(`"OWNER" "`+testUser+`"`) {
+	if r := c.expect("OK", "", "CAPABILITY"); !r.hasLine(`"OWNER" "` + testUser + `"`) {
 		t.Fatalf("CAPABILITY after login lacks OWNER: %v", r)
 	}
 	c.expect("OK", "", "UNAUTHENTICATE")
