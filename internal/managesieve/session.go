@@ -52,17 +52,26 @@ func newSession(srv *Server, c net.Conn) *session {
 }
 
 func (s *session) newReader(c net.Conn) *commandReader {
-	lim := s.srv.limits
 	return &commandReader{
-		r: bufio.NewReaderSize(c, 4096),
-		limits: readerLimits{
-			MaxLineBytes:    lim.MaxLineBytes,
-			MaxLiteralBytes: lim.MaxScriptBytes,
-			// A literal a little over the limit is read and thrown away, so that the client hears why; one far
-			// over it would tie the connection up for nothing.
-			MaxDrainBytes: 4 * lim.MaxScriptBytes,
-		},
+		r:             bufio.NewReaderSize(c, 4096),
 		beforeLiteral: func(int64) { s.setReadDeadline(s.srv.limits.CommandTimeout) },
+	}
+}
+
+// readerLimits bound the next command. Before AUTHENTICATE no command takes more than a line's worth of string,
+// so a stranger cannot make the server read scripts' worth of bytes.
+func (s *session) readerLimits() readerLimits {
+	lim := s.srv.limits
+	if s.account == nil {
+		n := int64(lim.MaxLineBytes)
+		return readerLimits{MaxLineBytes: lim.MaxLineBytes, MaxLiteralBytes: n, MaxDrainBytes: n}
+	}
+	return readerLimits{
+		MaxLineBytes:    lim.MaxLineBytes,
+		MaxLiteralBytes: lim.MaxScriptBytes,
+		// A literal a little over the limit is read and thrown away, so that the client hears why; one far over
+		// it would tie the connection up for nothing.
+		MaxDrainBytes: 4 * lim.MaxScriptBytes,
 	}
 }
 
@@ -85,6 +94,7 @@ func (s *session) serve() {
 			timeout = s.srv.limits.IdleTimeout
 		}
 		s.setReadDeadline(timeout)
+		s.reader.limits = s.readerLimits()
 		cmd, err := s.reader.readCommand()
 		if err != nil {
 			var se *syntaxError

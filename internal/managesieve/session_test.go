@@ -227,7 +227,10 @@ func TestLiteralLimits(t *testing.T) {
 	})
 	t.Run("before authentication", func(t *testing.T) {
 		c := dial(t, ts)
-		c.send("PUTSCRIPT \"x\" {1000000000+}\r\n")
+		if r := c.do("NOOP {8192+}\r\n%s", strings.Repeat("x", 8192)); r.kind != "OK" { // a line's worth is read
+			t.Fatalf("NOOP with a literal of 8192 bytes: %s", r.kind)
+		}
+		c.send("NOOP {8193+}\r\n") // more is not
 		if r := c.read(); r.kind != "BYE" {
 			t.Fatalf("got %v, want BYE", r)
 		}
