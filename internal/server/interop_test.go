@@ -9,21 +9,14 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+
+	"mailserver/internal/testnet"
 )
 
-// requireTool finds an external client. Outside CI a missing client skips the test; in CI (CI=true) it fails,
-// because .ci/run installs every client these tests use.
+// requireTool is testnet.RequireTool: in CI a missing client fails the test.
 func requireTool(t testing.TB, name string) string {
 	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed; .ci/run should have installed it", name)
-	}
-	t.Skipf("%s is not installed (with CI=true this fails)", name)
-	return ""
+	return testnet.RequireTool(t, name)
 }
 
 func (ts *testServer) port(name string) string {

@@ -1,13 +1,30 @@
-// Package testnet holds the loopback helpers that tests in several packages share: a free port to listen on, and
-// waiting for a server in another process to listen.
+// Package testnet holds the loopback helpers that tests in several packages share: a free port to listen on,
+// waiting for a server in another process to listen, and finding the independent clients they talk to it with.
 package testnet
 
 import (
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 )
+
+// RequireTool finds an external client (python3, swaks...). Outside CI a missing client skips the test; in CI
+// (CI=true) it fails, because .ci/run installs every client the tests use.
+func RequireTool(tb testing.TB, name string) string {
+	tb.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CI") == "true" {
+		tb.Fatalf("%s is not installed; .ci/run should have installed it", name)
+	}
+	tb.Skipf("%s is not installed (with CI=true this fails)", name)
+	return ""
+}
 
 // FreeAddr returns a loopback address with a port the kernel just handed out, for a server started afterwards.
 func FreeAddr(tb testing.TB) string {
