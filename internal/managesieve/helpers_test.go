@@ -145,7 +145,7 @@ func (f *fakeScripts) get(name string) (string, bool) {
 // checkError is what fakeCheck says about a script with "frobnicate" in it.
 const checkError = `line 2, column 3: unknown command "frobnicate"`
 
-func fakeCheck(src []byte) error {
+func fakeCheck(_ store.Account, src []byte) error {
 	if strings.Contains(string(src), "frobnicate") {
 		return errors.New(checkError)
 	}

@@ -93,7 +93,7 @@ func (s *session) check(src string) (reply, bool) {
 	if s.srv.opts.Check == nil {
 		return reply{}, true
 	}
-	if err := s.srv.opts.Check([]byte(src)); err != nil {
+	if err := s.srv.opts.Check(*s.account, []byte(src)); err != nil {
 		return noText(err.Error()), false
 	}
 	return reply{}, true

@@ -110,9 +110,10 @@ const defaultMaxRedirects = 4
 type Options struct {
 	Auth    Authenticator
 	Scripts Scripts
-	// Check compiles a script as delivery would run it (the interpreter plus the forwarding policy). Its error
-	// text goes to the client as it is, so it should say the line and column; nil accepts every script.
-	Check     func(src []byte) error
+	// Check compiles a script of the account as delivery would run it (the interpreter plus the forwarding policy,
+	// which depends on the account's unit). Its error text goes to the client as it is, so it should say the line
+	// and column; nil accepts every script.
+	Check     func(acct store.Account, src []byte) error
 	TLSConfig *tls.Config // STARTTLS; nil offers none
 	// AllowInsecureAuth lets loopback peers authenticate without TLS (development); others always need STARTTLS.
 	AllowInsecureAuth bool

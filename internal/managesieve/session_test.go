@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mailserver/internal/store"
 )
 
 // A whole session through every script command, as a filter editor runs it.
@@ -267,7 +269,7 @@ func TestCheckRefusesBadScript(t *testing.T) {
 	c.expect("NO", "", "CHECKSCRIPT {2+}\r\n\xff;")
 	// A multi-line error text comes back as a literal.
 	ts2 := startServer(t, func(o *Options) {
-		o.Check = func([]byte) error { return errors.New("line 1: bad\r\nline 2: worse") }
+		o.Check = func(store.Account, []byte) error { return errors.New("line 1: bad\r\nline 2: worse") }
 	})
 	c2 := login(t, ts2)
 	if r := c2.expect("NO", "", `CHECKSCRIPT "x"`); r.text != "line 1: bad\r\nline 2: worse" {

@@ -36,6 +36,8 @@ const (
 	ProtocolSMTP    Protocol = "smtp"
 	ProtocolIMAP    Protocol = "imap"
 	ProtocolCardDAV Protocol = "carddav"
+	// ProtocolManageSieve is the filter-script editor's login (RFC 5804).
+	ProtocolManageSieve Protocol = "managesieve"
 )
 
 // LoginResult is how a login ended.
@@ -76,7 +78,7 @@ const (
 var SMTPListeners = []string{"mx", "submission", "submissions"}
 
 var (
-	protocols      = []Protocol{ProtocolSMTP, ProtocolIMAP, ProtocolCardDAV}
+	protocols      = []Protocol{ProtocolSMTP, ProtocolIMAP, ProtocolCardDAV, ProtocolManageSieve}
 	loginResults   = []LoginResult{LoginSuccess, LoginFailure, LoginThrottled, LoginLocked}
 	attemptResults = []AttemptResult{AttemptDelivered, AttemptDeferred, AttemptFailed}
 	destinations   = []string{"route", "smarthost", "mx"}

@@ -25,7 +25,9 @@ import (
 	"mailserver/internal/config"
 	"mailserver/internal/ctl"
 	"mailserver/internal/delivery"
+	"mailserver/internal/forwarding"
 	"mailserver/internal/imap"
+	"mailserver/internal/managesieve"
 	"mailserver/internal/metrics"
 	"mailserver/internal/netlimit"
 	"mailserver/internal/outbound"
@@ -59,6 +61,7 @@ type Server struct {
 	authn *auth.Authenticator
 
 	imap             *imap.Server
+	managesieve      *managesieve.Server
 	imapUnsubscribe  func() // ends the IMAP server's subscription to the store's changes
 	mx, submission   *smtp.Server
 	submissions      *smtp.Server // the submission role on implicit TLS, a server of its own for its metrics
@@ -102,7 +105,8 @@ func New(cfg config.Config, logger *slog.Logger, opts Options) (*Server, error) 
 	s := &Server{cfg: cfg, log: logger, opts: opts, store: st, tls: tlsConfig, addrs: map[string]net.Addr{},
 		authn: auth.NewAuthenticator(st, auth.NewThrottle(time.Now))}
 	s.admin = admin.New(st, admin.WithAttemptsInProgress(s.attemptInProgress), admin.WithServerInfo(s.info),
-		admin.WithCredentialsChanged(s.authn.Forget))
+		admin.WithCredentialsChanged(s.authn.Forget), admin.WithSieve(admin.SieveSettings{Limits: s.sieveLimits(),
+			Forward: forwarding.Policy{Domains: cfg.Sieve.ForwardDomains, Units: cfg.Sieve.ForwardUnits}}))
 	if opts.Bootstrap {
 		if err := s.bootstrap(); err != nil {
 			st.Close()
@@ -169,6 +173,7 @@ func (s *Server) build() error {
 		Logger:            s.log.With("component", "imap"),
 		Metrics:           s.metrics,
 	})
+	s.managesieve = s.newManageSieve(authn.ForProtocol(s.metrics, metrics.ProtocolManageSieve))
 	s.subscribeToChanges()
 	s.http = s.newHTTPServer(carddav.NewHandler(s.store, authn.ForProtocol(s.metrics, metrics.ProtocolCardDAV),
 		s.log.With("component", "carddav")))
@@ -230,6 +235,7 @@ func (s *Server) Start() error {
 		{"submissions", s.cfg.SMTP.Submissions, false, smtpLimit, nil, s.submissions.ServeTLS},
 		{"imap", s.cfg.IMAP.Listen, false, imapLimit, refuseIMAP, s.imap.Serve},
 		{"imaps", s.cfg.IMAP.ListenTLS, false, imapLimit, nil, s.imap.ServeTLS},
+		{"managesieve", s.cfg.Sieve.ManageSieve, false, imapLimit, nil, s.managesieve.Serve},
 		{"http", s.cfg.HTTP.Listen, false, httpLimit, nil, s.http.Serve},
 		{"https", s.cfg.HTTP.ListenTLS, true, httpLimit, nil, s.http.Serve},
 		{"metrics", s.cfg.Metrics.Listen, false, nil, nil, s.metricsHTTP.Serve},
@@ -258,7 +264,8 @@ func (s *Server) Start() error {
 		s.serving.Add(1)
 		go func(p plan, ln net.Listener) {
 			defer s.serving.Done()
-			if err := p.serve(ln); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) {
+			if err := p.serve(ln); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) &&
+				!errors.Is(err, managesieve.ErrServerClosed) {
 				s.log.Error("listener stopped", "listener", p.name, "err", err)
 			}
 		}(p, ln)
@@ -354,6 +361,12 @@ func (s *Server) stopServing(ctx context.Context) []error {
 		func() error {
 			if err := s.imap.Shutdown(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
 				return fmt.Errorf("imap shutdown: %w", err)
+			}
+			return nil
+		},
+		func() error {
+			if err := s.managesieve.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("managesieve shutdown: %w", err)
 			}
 			return nil
 		},

@@ -9,6 +9,9 @@ import (
 )
 
 // Limits bound what a script may cost. Zero fields take the defaults below.
+// DefaultMaxRedirects is Limits.MaxRedirects when zero: the distinct addresses one run may redirect to.
+const DefaultMaxRedirects = 5
+
 type Limits struct {
 	MaxScriptBytes int // default 1 MiB
 	MaxCommands    int // commands in the script (tests and require not counted), default 20,000
@@ -30,7 +33,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxCommands, 20_000)
 	def(&l.MaxNesting, 32)
 	def(&l.MaxActions, 256)
-	def(&l.MaxRedirects, 5)
+	def(&l.MaxRedirects, DefaultMaxRedirects)
 	def(&l.MaxSteps, 100_000)
 	return l
 }
