@@ -66,7 +66,7 @@ func (s *Service) PutSieveScript(address, name, src string, activate bool) error
 	if err := store.CheckSieveName(name); err != nil {
 		return failf(ErrInvalid, "script name %q: %v", name, err)
 	}
-	if _, err := sieve.Compile([]byte(src), s.SieveCompileOptions(a)); err != nil {
+	if _, err := s.CompileSieve(a, []byte(src)); err != nil {
 		return failf(ErrInvalid, "script %q for %s: %v", name, a.Address, err)
 	}
 	detail := fmt.Sprintf("script %q, %d bytes", name, len(src))
@@ -102,18 +102,36 @@ func (s *Service) RemoveSieveScript(address, name string) error {
 	return sieveErr(a.Address, name, err)
 }
 
-// SieveCompileOptions are the options every script of account a is compiled with: the configured limits and
-// the forwarding policy for the account's unit. ManageSieve and delivery use them too.
-func (s *Service) SieveCompileOptions(a store.Account) sieve.Options {
+// CompileSieve compiles a script of account a as every part of the server does (the CLI, ManageSieve and
+// delivery): under the configured limits and the forwarding policy of the account's unit.
+func (s *Service) CompileSieve(a store.Account, src []byte) (*sieve.Script, error) {
 	policy := s.sieve.Forward
 	if policy.IsLocalDomain == nil {
 		policy.IsLocalDomain = s.st.HasDomain
 	}
-	return sieve.Options{
-		Limits:   sieve.Limits{MaxScriptBytes: s.sieve.Limits.MaxScriptBytes},
-		Redirect: policy.For(a.Unit),
+	allowed := policy.For(a.Unit)
+	script, err := sieve.Compile(src, sieve.Options{
+		Limits: sieve.Limits{MaxScriptBytes: s.sieve.Limits.MaxScriptBytes},
+		Redirect: func(target string) error {
+			if err := allowed(target); err != nil {
+				return err
+			}
+			return errForwardingNotYet
+		},
+	})
+	if err == nil && script.Requires("vacation") {
+		return nil, errVacationNotYet
 	}
+	return script, err
 }
+
+// Delivery files, flags and discards as scripts say, but does not yet forward or reply: a script that would is
+// refused when it is stored (and a redirect in one stored otherwise fails at run time, keeping the message),
+// rather than accepted and silently not acted upon.
+var (
+	errForwardingNotYet = errors.New("automatic forwarding (redirect) is not available on this server yet")
+	errVacationNotYet   = errors.New("automatic replies (vacation) are not available on this server yet")
+)
 
 func (s *Service) sieveAccount(address string) (store.Account, error) {
 	addr, _, err := cleanAddress(address)

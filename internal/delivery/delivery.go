@@ -42,6 +42,7 @@ type Deliverer struct {
 	log      *slog.Logger     // immutable
 	metrics  *metrics.Metrics // immutable; nil counts nothing
 	now      func() time.Time // immutable
+	sieve    *scriptCache     // set once by UseSieve before any delivery; nil: no filters run
 }
 
 // New returns a Deliverer storing into st. hostname names this server in Received headers; m counts the local

@@ -206,10 +206,16 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 		}
 	}
 	now := t.d.now()
+	text := p.SearchText()
 	d := store.Delivery{
-		Message:  store.NewMessage{Body: body, Meta: p.Meta(), Text: p.SearchText(), InternalDate: now},
+		Message:  store.NewMessage{Body: body, Meta: p.Meta(), Text: text, InternalDate: now},
 		Copies:   t.copies(now),
 		Prepared: prepared,
+	}
+	var filters *filterRun
+	if t.d.sieve != nil && !t.quarantine { // quarantined mail stays in Junk, whatever the filters would file it in
+		filters = t.newFilterRun(body, text)
+		d.Filter = filters.decide
 	}
 	if len(t.remote) > 0 {
 		d.Outbound = &store.Outbound{ID: t.id, From: reversePath(t.env.From), Recipients: t.remote, Trace: t.outboundTrace(now),
@@ -228,6 +234,9 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("deliver message %s: %w", t.id, err)
+	}
+	if filters != nil {
+		filters.logOutcome(t.log)
 	}
 	t.d.metrics.LocalCopiesStored(len(placed))
 	res := t.result(placed)

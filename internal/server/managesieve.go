@@ -10,7 +10,7 @@ import (
 )
 
 // newManageSieve builds the ManageSieve server of users' filter scripts: the store holds them, and a script is
-// accepted only if it compiles under this server's limits and forwarding policy (admin.SieveCompileOptions), the
+// accepted only if it compiles under this server's limits and forwarding policy (admin.CompileSieve), the
 // same check as `mailserver sieve put`.
 func (s *Server) newManageSieve(auth managesieve.Authenticator) *managesieve.Server {
 	limits := s.sieveLimits()
@@ -18,17 +18,29 @@ func (s *Server) newManageSieve(auth managesieve.Authenticator) *managesieve.Ser
 		Auth:    auth,
 		Scripts: storeScripts{st: s.store, limits: limits},
 		Check: func(acct store.Account, src []byte) error {
-			_, err := sieve.Compile(src, s.admin.SieveCompileOptions(acct))
+			_, err := s.admin.CompileSieve(acct, src)
 			return err
 		},
 		TLSConfig:         s.tls,
 		AllowInsecureAuth: s.cfg.Sieve.AllowInsecureAuth,
 		Limits:            managesieve.Limits{MaxScriptBytes: int64(limits.MaxScriptBytes), MaxScripts: limits.MaxScripts},
-		Extensions:        sieve.Capabilities(),
+		Extensions:        availableSieveExtensions(),
 		MaxRedirects:      sieve.DefaultMaxRedirects,
 		Hostname:          s.cfg.Hostname,
 		Logger:            s.log.With("component", "managesieve"),
 	})
+}
+
+// availableSieveExtensions are the interpreter's extensions but those delivery does not perform yet (see
+// admin.CompileSieve).
+func availableSieveExtensions() []string {
+	var out []string
+	for _, ext := range sieve.Capabilities() {
+		if ext != "vacation" && ext != "vacation-seconds" {
+			out = append(out, ext)
+		}
+	}
+	return out
 }
 
 func (s *Server) sieveLimits() store.SieveLimits {

@@ -141,6 +141,7 @@ func (s *Server) build() error {
 	authn := s.authn
 	memory := netlimit.NewMemory(int64(s.cfg.MessageMemory))
 	deliverer := delivery.New(s.store, s.cfg.Hostname, s.log.With("component", "delivery"), s.metrics)
+	deliverer.UseSieve(s.admin.CompileSieve)
 	s.outbound = &outbound.Client{Hostname: s.cfg.Hostname, IdleTimeout: outbound.DefaultIdleTimeout}
 	if s.queue, err = s.newQueueWorker(resolver, deliverer); err != nil {
 		return err

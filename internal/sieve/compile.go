@@ -8,10 +8,10 @@ import (
 	"mailserver/internal/address"
 )
 
-// Limits bound what a script may cost. Zero fields take the defaults below.
 // DefaultMaxRedirects is Limits.MaxRedirects when zero: the distinct addresses one run may redirect to.
 const DefaultMaxRedirects = 5
 
+// Limits bound what a script may cost. Zero fields take the defaults below.
 type Limits struct {
 	MaxScriptBytes int // default 1 MiB
 	MaxCommands    int // commands in the script (tests and require not counted), default 20,000

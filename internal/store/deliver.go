@@ -72,6 +72,23 @@ type Delivery struct {
 	// Prepared, if the caller counted its preparation (PrepareWrite), is marked queued when the delivery queues for
 	// its commit; the caller still calls its Done.
 	Prepared *PreparedWrite
+	// Filter, if set, decides where the copy of each recipient with an active filter script goes (Sieve). It runs
+	// inside the delivery's transaction, on the script read there, so the decision and the copies it makes are
+	// committed together; like the transaction's function it may run more than once, so it must not have effects
+	// of its own.
+	Filter func(acct Account, c Copy, script ActiveScript) FilterDecision
+}
+
+// FilterDecision is where a recipient's filter files its copy: once per Filing, none if the filter discarded it.
+type FilterDecision struct {
+	Filings []Filing
+}
+
+// Filing is one copy a filter files.
+type Filing struct {
+	Mailbox string   // "" is INBOX; a mailbox that does not exist (and is not to be created) is INBOX too
+	Flags   []string // the copy's initial flags
+	Create  bool     // create the mailbox if it does not exist (Sieve's fileinto :create, RFC 5490)
 }
 
 // Deliver stores one message for local recipients; see DeliverMessage.
@@ -120,29 +137,37 @@ func (s *Store) DeliverMessage(d Delivery) ([]Placed, error) {
 			if err != nil {
 				return err
 			}
-			size := int64(len(c.Trace) + len(msg.Body))
-			mb, err := deliveryMailbox(tx, c)
+			filings, err := s.filings(tx, d.Filter, a, c)
 			if err != nil {
 				return err
 			}
-			if err := reference(); err != nil {
-				return err
-			}
-			e := newEntry(body, parseFlags(c.Flags), msg.InternalDate, c.Trace)
-			keywords := len(mb.Keywords)
-			uid, err := addEntry(tx, &mb, e)
-			if err != nil {
-				return fmt.Errorf("deliver to %s: %w", a.Address, err)
-			}
-			a.Used += size
-			if err := putMailbox(tx, mb); err != nil {
-				return err
+			placed[i] = Placed{AccountID: a.ID} // no mailbox: its filter discarded the copy
+			for n, f := range filings {
+				mb, err := filingMailbox(tx, s, c.AccountID, f, ch)
+				if err != nil {
+					return err
+				}
+				if err := reference(); err != nil {
+					return err
+				}
+				e := newEntry(body, parseFlags(f.Flags), msg.InternalDate, c.Trace)
+				keywords := len(mb.Keywords)
+				uid, err := addEntry(tx, &mb, e)
+				if err != nil {
+					return fmt.Errorf("deliver to %s: %w", a.Address, err)
+				}
+				a.Used += int64(len(c.Trace) + len(msg.Body))
+				if err := putMailbox(tx, mb); err != nil {
+					return err
+				}
+				if n == 0 {
+					placed[i] = Placed{AccountID: a.ID, MailboxID: mb.ID, UIDValidity: mb.UIDValidity, UID: uid}
+				}
+				ch.add(Change{MailboxID: mb.ID, Appended: []uint32{uid}, Keywords: mb.newKeywords(keywords)})
 			}
 			if err := putAccount(tx, a); err != nil {
 				return err
 			}
-			placed[i] = Placed{AccountID: a.ID, MailboxID: mb.ID, UIDValidity: mb.UIDValidity, UID: uid}
-			ch.add(Change{MailboxID: mb.ID, Appended: []uint32{uid}, Keywords: mb.newKeywords(keywords)})
 		}
 		if d.Outbound != nil {
 			if err := reference(); err != nil {
@@ -159,6 +184,46 @@ func (s *Store) DeliverMessage(d Delivery) ([]Placed, error) {
 		return nil, err
 	}
 	return placed, nil
+}
+
+// filings is where the copy c goes: where the recipient's filter files it, if it has an active script and the
+// delivery a Filter, else c's own mailbox and flags.
+func (s *Store) filings(tx *bolt.Tx, filter func(Account, Copy, ActiveScript) FilterDecision, a Account, c Copy) ([]Filing, error) {
+	own := []Filing{{Mailbox: c.Mailbox, Flags: c.Flags}}
+	if filter == nil {
+		return own, nil
+	}
+	script, err := activeSieveTx(tx, a.ID)
+	if err != nil || script.Name == "" {
+		return own, err
+	}
+	return filter(a, c, ActiveScript{Name: script.Name, Revision: script.Revision, Src: script.src}).Filings, nil
+}
+
+// filingMailbox is the mailbox a filing goes to, created first if the filter asked for it (and its name is one a
+// user could create), INBOX if it does not exist.
+func filingMailbox(tx *bolt.Tx, s *Store, accountID uint64, f Filing, ch *changes) (Mailbox, error) {
+	c := Copy{AccountID: accountID, Mailbox: f.Mailbox}
+	if !f.Create || f.Mailbox == "" {
+		return deliveryMailbox(tx, c)
+	}
+	name, err := NormalizeMailboxName(f.Mailbox)
+	if err != nil || checkNewMailboxName(name) != nil {
+		return deliveryMailbox(tx, c)
+	}
+	if mb, err := getMailbox(tx, accountID, name); err == nil && !mb.NoSelect {
+		return mb, nil
+	}
+	parents := missingParents(tx, accountID, name)
+	if err := s.createParents(tx, accountID, name, false); err != nil {
+		return Mailbox{}, err
+	}
+	mb, err := s.createMailboxTx(tx, accountID, name, "", true)
+	if err != nil {
+		return Mailbox{}, fmt.Errorf("create mailbox %q for a filter: %w", name, err)
+	}
+	ch.addCreated(accountID, append(parents, name)...)
+	return mb, nil
 }
 
 func deliveryMailbox(tx *bolt.Tx, c Copy) (Mailbox, error) {

@@ -284,6 +284,13 @@ type activeSieve struct {
 	src      []byte // valid until the transaction ends
 }
 
+// ActiveScript is a recipient's active filter script as DeliverMessage hands it to Delivery.Filter.
+type ActiveScript struct {
+	Name     string
+	Revision uint64 // changes whenever the text does: key a compiled script by account and Revision
+	Src      []byte // valid only during the call
+}
+
 // activeSieveTx reads the account's active script inside tx (a delivery's), without copying its text: two lookups,
 // cheap enough per recipient that no cache is needed, and a caller keeps what it compiled keyed by Revision. A
 // zero value if none is active.

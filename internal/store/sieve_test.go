@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -280,5 +281,60 @@ func TestCheckFindsSieveOrphans(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A delivery's Filter decides, for recipients with an active script only, where their copy goes: several
+// mailboxes (one created for it, with its parents), or none at all; the quota counts each copy stored.
+func TestDeliveryFilterFilesAndDiscards(t *testing.T) {
+	s := newTestStore(t)
+	an, binh, chi := mustAccount(t, s, "an@example.gov.vn"), mustAccount(t, s, "binh@example.gov.vn"), mustAccount(t, s, "chi@example.gov.vn")
+	for _, a := range []Account{an, binh} {
+		if err := s.PutSieveScript(a.ID, "lọc", []byte("# any"), SieveLimits{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ActivateSieveScript(a.ID, "lọc"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	calls := map[uint64]string{}
+	filter := func(a Account, c Copy, script ActiveScript) FilterDecision {
+		calls[a.ID] = script.Name
+		if a.ID == binh.ID {
+			return FilterDecision{} // discard
+		}
+		return FilterDecision{Filings: []Filing{{Mailbox: c.Mailbox, Flags: []string{`\Seen`}},
+			{Mailbox: "Báo cáo/Tháng 12", Flags: []string{`\Flagged`}, Create: true}, {Mailbox: "Không có"}}}
+	}
+	msg := testMessage(1)
+	placed, err := s.DeliverMessage(Delivery{Message: msg, Copies: []Copy{{AccountID: an.ID}, {AccountID: binh.ID}, {AccountID: chi.ID}},
+		Filter: filter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls[an.ID] != "lọc" || calls[binh.ID] != "lọc" || calls[chi.ID] != "" {
+		t.Errorf("the filter ran for %v; want an and binh, with their active script", calls)
+	}
+	if placed[1].MailboxID != 0 || placed[0].MailboxID == 0 || placed[2].MailboxID == 0 {
+		t.Errorf("placed %+v: want binh's discarded, an's and chi's stored", placed)
+	}
+	counts := map[string]int{}
+	for _, name := range []string{"INBOX", "Báo cáo", "Báo cáo/Tháng 12", "Không có"} {
+		mb, err := s.Mailbox(an.ID, name)
+		if err != nil {
+			counts[name] = -1
+			continue
+		}
+		counts[name] = int(mb.Messages)
+	}
+	if want := map[string]int{"INBOX": 2, "Báo cáo": 0, "Báo cáo/Tháng 12": 1, "Không có": -1}; !maps.Equal(counts, want) {
+		t.Errorf("an's mailboxes %v, want %v (a missing mailbox not created is INBOX)", counts, want)
+	}
+	a, _ := s.AccountByID(an.ID)
+	if want := 3 * int64(len(msg.Body)); a.Used != want {
+		t.Errorf("an's quota use %d, want %d for three copies", a.Used, want)
+	}
+	if b, _ := s.AccountByID(binh.ID); b.Used != 0 {
+		t.Errorf("binh's quota use %d after a discard", b.Used)
 	}
 }
