@@ -44,6 +44,7 @@ func startServer(t *testing.T) target {
 	cfg.SMTP.MX, cfg.SMTP.Submission, cfg.SMTP.Submissions = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.IMAP.Listen, cfg.IMAP.ListenTLS, cfg.HTTP.Listen, cfg.HTTP.ListenTLS = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Metrics.Listen = "127.0.0.1:0"
+	cfg.Sieve.ManageSieve = "127.0.0.1:0"
 	cfg.DNS.System = false
 	// As in the bench-peers config: the generated sender is in the local domain, which the MX port refuses
 	// without SPF/DKIM, and the tool logs in without TLS on loopback.

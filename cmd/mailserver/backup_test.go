@@ -58,7 +58,7 @@ func writeServeConfig(t testing.TB, e *env, mx, imaps, extra string) {
 	t.Helper()
 	cfg := "data_dir = \"data\"\nhostname = \"mail.vinhyen.gov.vn\"\n" + extra +
 		"[smtp]\nmx = \"" + mx + "\"\nsubmission = \"\"\nsubmissions = \"\"\n" +
-		"[imap]\nlisten = \"\"\nlisten_tls = \"" + imaps + "\"\n[http]\nlisten = \"\"\nlisten_tls = \"\"\n[metrics]\nlisten = \"\"\n[dns]\nsystem = false\n"
+		"[imap]\nlisten = \"\"\nlisten_tls = \"" + imaps + "\"\n[http]\nlisten = \"\"\nlisten_tls = \"\"\n[metrics]\nlisten = \"\"\n[sieve]\nmanagesieve = \"\"\n[dns]\nsystem = false\n"
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func TestKilledServerKeepsEveryAcknowledgedMessage(t *testing.T) {
 	mx := testnet.FreeAddr(t)
 	cfg := "data_dir = \"data\"\nhostname = \"mail.vinhyen.gov.vn\"\n" +
 		"[smtp]\nmx = \"" + mx + "\"\nsubmission = \"\"\nsubmissions = \"\"\n" +
-		"[imap]\nlisten = \"\"\nlisten_tls = \"\"\n[http]\nlisten = \"\"\nlisten_tls = \"\"\n[metrics]\nlisten = \"\"\n[dns]\nsystem = false\n"
+		"[imap]\nlisten = \"\"\nlisten_tls = \"\"\n[http]\nlisten = \"\"\nlisten_tls = \"\"\n[metrics]\nlisten = \"\"\n[sieve]\nmanagesieve = \"\"\n[dns]\nsystem = false\n"
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestKilledServerKeepsEveryQueuedMessage(t *testing.T) {
 	sub, closed := testnet.FreeAddr(t), testnet.FreeAddr(t) // nothing listens on closed: every attempt fails and is retried
 	cfg := "data_dir = \"data\"\nhostname = \"mail.vinhyen.gov.vn\"\n" +
 		"[smtp]\nmx = \"\"\nsubmission = \"" + sub + "\"\nsubmissions = \"\"\nallow_insecure_auth = true\n" +
-		"[imap]\nlisten = \"\"\nlisten_tls = \"\"\n[http]\nlisten = \"\"\nlisten_tls = \"\"\n[metrics]\nlisten = \"\"\n" +
+		"[imap]\nlisten = \"\"\nlisten_tls = \"\"\n[http]\nlisten = \"\"\nlisten_tls = \"\"\n[metrics]\nlisten = \"\"\n[sieve]\nmanagesieve = \"\"\n" +
 		"[[route]]\ndomain = \"*.gov.vn\"\nhost = \"" + closed + "\"\n[dns]\nsystem = false\n"
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

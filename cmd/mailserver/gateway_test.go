@@ -57,6 +57,8 @@ listen = ""
 listen_tls = ""
 [metrics]
 listen = ""
+[sieve]
+managesieve = ""
 [[route]]
 domain = %q
 host = %q

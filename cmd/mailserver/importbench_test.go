@@ -248,7 +248,7 @@ func writeBenchConfig(b *testing.B, dir string) (string, config.Config) {
 	path := filepath.Join(dir, "mailserver.toml")
 	toml := "data_dir = \"data\"\nhostname = \"mail.vinhyen.gov.vn\"\nlog_format = \"json\"\n" +
 		"[smtp]\nmx = \"\"\nsubmission = \"\"\nsubmissions = \"\"\n[imap]\nlisten = \"\"\nlisten_tls = \"\"\n" +
-		"[http]\nlisten = \"\"\nlisten_tls = \"\"\n[metrics]\nlisten = \"\"\n[dns]\nsystem = false\n"
+		"[http]\nlisten = \"\"\nlisten_tls = \"\"\n[metrics]\nlisten = \"\"\n[sieve]\nmanagesieve = \"\"\n[dns]\nsystem = false\n"
 	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
 		b.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func TestServe(t *testing.T) {
 	cfg := "data_dir = \"data\"\nhostname = \"mail.vinhyen.gov.vn\"\n" +
 		"[smtp]\nmx = \"127.0.0.1:0\"\nsubmission = \"127.0.0.1:0\"\nsubmissions = \"127.0.0.1:0\"\n" +
 		"[imap]\nlisten = \"127.0.0.1:0\"\nlisten_tls = \"127.0.0.1:0\"\n" +
-		"[http]\nlisten = \"127.0.0.1:0\"\nlisten_tls = \"127.0.0.1:0\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n[dns]\nsystem = false\n"
+		"[http]\nlisten = \"127.0.0.1:0\"\nlisten_tls = \"127.0.0.1:0\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n[sieve]\nmanagesieve = \"127.0.0.1:0\"\n[dns]\nsystem = false\n"
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -109,29 +109,11 @@ func (s *Service) CompileSieve(a store.Account, src []byte) (*sieve.Script, erro
 	if policy.IsLocalDomain == nil {
 		policy.IsLocalDomain = s.st.HasDomain
 	}
-	allowed := policy.For(a.Unit)
-	script, err := sieve.Compile(src, sieve.Options{
-		Limits: sieve.Limits{MaxScriptBytes: s.sieve.Limits.MaxScriptBytes},
-		Redirect: func(target string) error {
-			if err := allowed(target); err != nil {
-				return err
-			}
-			return errForwardingNotYet
-		},
+	return sieve.Compile(src, sieve.Options{
+		Limits:   sieve.Limits{MaxScriptBytes: s.sieve.Limits.MaxScriptBytes},
+		Redirect: policy.For(a.Unit),
 	})
-	if err == nil && script.Requires("vacation") {
-		return nil, errVacationNotYet
-	}
-	return script, err
 }
-
-// Delivery files, flags and discards as scripts say, but does not yet forward or reply: a script that would is
-// refused when it is stored (and a redirect in one stored otherwise fails at run time, keeping the message),
-// rather than accepted and silently not acted upon.
-var (
-	errForwardingNotYet = errors.New("automatic forwarding (redirect) is not available on this server yet")
-	errVacationNotYet   = errors.New("automatic replies (vacation) are not available on this server yet")
-)
 
 func (s *Service) sieveAccount(address string) (store.Account, error) {
 	addr, _, err := cleanAddress(address)

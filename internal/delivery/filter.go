@@ -2,13 +2,17 @@ package delivery
 
 import (
 	"bytes"
-	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
+	"time"
 
+	"mailserver/internal/address"
 	"mailserver/internal/message"
 	"mailserver/internal/sieve"
 	"mailserver/internal/store"
+	"mailserver/internal/vacation"
 )
 
 // Users' filters (Sieve, RFC 5228) run at delivery, per recipient with an active script, inside the delivery's
@@ -60,12 +64,19 @@ func (c *scriptCache) get(acct store.Account, s store.ActiveScript) (*sieve.Scri
 // filterRun is the filtering of one delivery: the message as scripts read it, and what went wrong per account, to
 // log once the delivery is committed (the store may run the filter more than once: a note is replaced, not added).
 type filterRun struct {
-	cache    *scriptCache
-	msg      filterMessage
-	from     string            // MAIL FROM
-	rcptOf   map[uint64]string // account id → the RCPT TO that reached it
-	mu       sync.Mutex
-	failures map[uint64]error // guarded by mu
+	cache       *scriptCache
+	msg         filterMessage
+	header      vacation.Header   // the message's header, for automatic replies
+	headerOK    bool              // the header could be read: otherwise no automatic reply
+	from        string            // MAIL FROM
+	reversePath string            // the same as the queue sends it
+	rcptOf      map[uint64]string // account id → the RCPT TO that reached it
+	id          string            // the delivery's ID: its forwards and replies are queued under IDs made from it
+	trace       []byte            // this server's Received line for what it queues
+	hostname    string
+	now         time.Time
+	mu          sync.Mutex
+	failures    map[uint64]error // guarded by mu
 }
 
 // decide is store.Delivery.Filter.
@@ -91,18 +102,60 @@ func (f *filterRun) decide(acct store.Account, c store.Copy, s store.ActiveScrip
 	for _, fi := range res.FileInto {
 		out.Filings = append(out.Filings, store.Filing{Mailbox: fi.Mailbox, Flags: fi.Flags, Create: fi.Create})
 	}
-	if len(res.Redirects) > 0 || res.Vacation != nil {
-		// Not performed yet (admin.CompileSieve refuses such scripts when they are stored): keep the message
-		// rather than lose it to an action that does not happen.
-		f.note(acct.ID, errNotPerformed)
-		if len(out.Filings) == 0 {
-			return keep
+	if len(res.Redirects) > 0 {
+		out.Forward = f.forward(acct, res.Redirects)
+	}
+	if res.Vacation != nil {
+		reply, err := f.reply(acct, res.Vacation)
+		if err != nil {
+			f.note(acct.ID, err)
 		}
+		out.Reply = reply
 	}
 	return out
 }
 
-var errNotPerformed = errors.New("redirect and vacation are not performed yet")
+// forward is the queue entry of a redirect: the message again, with the envelope sender it came with (RFC 5228
+// section 4.2 leaves it to the server: a bounce then goes to whoever sent it, and the message's own DKIM signature,
+// which a redirect leaves intact, is what DMARC checks at the destination).
+func (f *filterRun) forward(acct store.Account, redirects []sieve.Redirect) *store.Outbound {
+	var to []string
+	for _, r := range redirects {
+		if a, err := address.Parse(r.Address); err == nil && !slices.Contains(to, a.String()) {
+			to = append(to, a.String())
+		}
+	}
+	if len(to) == 0 {
+		return nil
+	}
+	return &store.Outbound{ID: fmt.Sprintf("%s.f%d", f.id, acct.ID), From: f.reversePath, Recipients: to, Trace: f.trace}
+}
+
+// reply is the automatic reply a vacation action asks for, nil if the message may get none (RFC 3834 section 2,
+// RFC 5230 sections 4.5 and 4.6); the store sends it only if none went to the sender within the period.
+func (f *filterRun) reply(acct store.Account, v *sieve.Vacation) (*store.FilterReply, error) {
+	if !f.headerOK {
+		return nil, nil
+	}
+	rcpt := f.rcptOf[acct.ID]
+	own := []string{acct.Address, rcpt}
+	if ok, _ := vacation.Eligible(f.header, f.from, append(slices.Clone(own), v.Addresses...)); !ok {
+		return nil, nil
+	}
+	raw, err := vacation.Reply(vacation.ReplyOptions{Original: f.header, EnvelopeFrom: f.from, Recipient: rcpt,
+		RecipientName: acct.Name, From: v.From, MayUseFrom: func(a string) bool { return slices.Contains(own, a) },
+		Subject: v.Subject, Reason: v.Reason, MIME: v.Mime, Hostname: f.hostname, Now: f.now})
+	if err != nil {
+		return nil, fmt.Errorf("vacation reply: %w", err)
+	}
+	p := message.Parse(raw)
+	return &store.FilterReply{
+		Outbound: store.Outbound{ID: fmt.Sprintf("%s.v%d", f.id, acct.ID), Recipients: []string{f.reversePath},
+			Trace: f.trace},
+		Message: store.NewMessage{Body: raw, Meta: p.Meta(), Text: p.SearchText(), InternalDate: f.now},
+		Handle:  v.Handle, Sender: f.from, Period: time.Duration(v.Seconds) * time.Second,
+	}, nil
+}
 
 // note records the outcome of the account's script, replacing what an earlier run of the same delivery noted.
 func (f *filterRun) note(accountID uint64, err error) {
@@ -137,9 +190,13 @@ func newFilterMessage(raw, searchText []byte) filterMessage {
 }
 
 // newFilterRun prepares the filtering of one delivery of raw.
-func (t *Transaction) newFilterRun(raw, searchText []byte) *filterRun {
+func (t *Transaction) newFilterRun(raw, searchText []byte, now time.Time) *filterRun {
 	f := &filterRun{cache: t.d.sieve, msg: newFilterMessage(raw, searchText), from: t.env.From,
-		rcptOf: map[uint64]string{}, failures: map[uint64]error{}}
+		reversePath: reversePath(t.env.From), rcptOf: map[uint64]string{}, failures: map[uint64]error{},
+		id: t.id, trace: t.outboundTrace(now), hostname: t.d.hostname, now: now}
+	if h, err := vacation.ReadHeader(raw); err == nil {
+		f.header, f.headerOK = h, true
+	}
 	for _, r := range t.rcpts {
 		for _, a := range r.accounts {
 			if _, ok := f.rcptOf[a.ID]; !ok {

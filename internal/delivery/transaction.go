@@ -214,7 +214,7 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 	}
 	var filters *filterRun
 	if t.d.sieve != nil && !t.quarantine { // quarantined mail stays in Junk, whatever the filters would file it in
-		filters = t.newFilterRun(body, text)
+		filters = t.newFilterRun(body, text, now)
 		d.Filter = filters.decide
 	}
 	if len(t.remote) > 0 {

@@ -81,7 +81,7 @@ var (
 	protocols      = []Protocol{ProtocolSMTP, ProtocolIMAP, ProtocolCardDAV, ProtocolManageSieve}
 	loginResults   = []LoginResult{LoginSuccess, LoginFailure, LoginThrottled, LoginLocked}
 	attemptResults = []AttemptResult{AttemptDelivered, AttemptDeferred, AttemptFailed}
-	destinations   = []string{"route", "smarthost", "mx"}
+	destinations   = []string{"route", "smarthost", "mx", "local"}
 	dsnKinds       = []DSNKind{DSNFailure, DSNDelay}
 	replyClasses   = []string{"2xx", "3xx", "4xx", "5xx"}
 )
@@ -256,7 +256,8 @@ func (m *Metrics) LocalCopiesStored(n int) {
 }
 
 // OutboundAttempt counts what one attempt gave for one recipient. via is how the destination was found
-// (outbound.Target.Via): "route", "smarthost", or anything else for the domain's MX hosts.
+// (outbound.Target.Via): "route", "smarthost", "local" (this server's own domains: what filters forward or answer
+// among colleagues), or anything else for the domain's MX hosts.
 func (m *Metrics) OutboundAttempt(result AttemptResult, via string) {
 	if m == nil {
 		return
@@ -265,7 +266,7 @@ func (m *Metrics) OutboundAttempt(result AttemptResult, via string) {
 }
 
 func destination(via string) string {
-	if via == "route" || via == "smarthost" {
+	if via == "route" || via == "smarthost" || via == "local" {
 		return via
 	}
 	return "mx"

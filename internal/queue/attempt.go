@@ -148,6 +148,9 @@ func (w *Worker) deliverDomain(ctx context.Context, from, domain string, rcpts [
 		return out // shutting down: left pending, unchanged
 	}
 	defer release()
+	if local, err := w.opts.Deliverer.IsLocalDomain(domain); err == nil && local {
+		return w.deliverLocal(ctx, from, rcpts, msg)
+	}
 	routeCtx, cancel := context.WithTimeout(ctx, routeTimeout)
 	targets, err := w.opts.Router.Targets(routeCtx, domain)
 	cancel()
@@ -283,4 +286,25 @@ func reportRecipient(r store.QueueRecipient, action dsn.Action, retryUntil time.
 
 func domainOf(addr string) string {
 	return strings.ToLower(addr[strings.LastIndexByte(addr, '@')+1:])
+}
+
+// deliverLocal delivers the message to recipients in this server's own domains (what users' filters forward or
+// answer among colleagues) through the Deliverer, as the MX would: a recipient refused for good (unknown,
+// disabled) fails, one over its quota or a failed commit stays pending.
+func (w *Worker) deliverLocal(ctx context.Context, from string, rcpts []string, msg []byte) map[string]outcome {
+	out := map[string]outcome{}
+	refused, err := w.opts.Deliverer.DeliverQueued(ctx, w.log, from, rcpts, msg)
+	for _, r := range rcpts {
+		o := outcome{status: store.RecipientDelivered, code: "2.0.0", reply: "delivered here", remote: "local", via: "local"}
+		switch rerr := refused[r]; {
+		case rerr != nil && errors.Is(rerr, delivery.ErrOverQuota):
+			o = outcome{status: store.RecipientPending, code: "4.2.2", reply: rerr.Error(), remote: "local", via: "local"}
+		case rerr != nil:
+			o = outcome{status: store.RecipientFailed, code: "5.1.1", reply: rerr.Error(), remote: "local", via: "local"}
+		case err != nil:
+			o = outcome{status: store.RecipientPending, code: "4.3.0", reply: err.Error(), remote: "local", via: "local"}
+		}
+		out[r] = o
+	}
+	return out
 }

@@ -56,10 +56,12 @@ func newTestConfig(t testing.TB) config.Config {
 	cfg.SMTP.MX, cfg.SMTP.Submission, cfg.SMTP.Submissions = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.IMAP.Listen, cfg.IMAP.ListenTLS, cfg.HTTP.Listen, cfg.HTTP.ListenTLS = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Metrics.Listen = "127.0.0.1:0"
+	cfg.Sieve.ManageSieve = "127.0.0.1:0"
 	// Tests never ask the network's DNS: names not in a records file do not exist.
 	cfg.DNS.System = false
 	// Production rules: authentication only over TLS, even on loopback.
 	cfg.SMTP.AllowInsecureAuth, cfg.IMAP.AllowInsecureAuth, cfg.HTTP.AllowInsecureAuth = false, false, false
+	cfg.Sieve.AllowInsecureAuth = false
 	return cfg
 }
 

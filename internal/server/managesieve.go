@@ -24,23 +24,11 @@ func (s *Server) newManageSieve(auth managesieve.Authenticator) *managesieve.Ser
 		TLSConfig:         s.tls,
 		AllowInsecureAuth: s.cfg.Sieve.AllowInsecureAuth,
 		Limits:            managesieve.Limits{MaxScriptBytes: int64(limits.MaxScriptBytes), MaxScripts: limits.MaxScripts},
-		Extensions:        availableSieveExtensions(),
+		Extensions:        sieve.Capabilities(),
 		MaxRedirects:      sieve.DefaultMaxRedirects,
 		Hostname:          s.cfg.Hostname,
 		Logger:            s.log.With("component", "managesieve"),
 	})
-}
-
-// availableSieveExtensions are the interpreter's extensions but those delivery does not perform yet (see
-// admin.CompileSieve).
-func availableSieveExtensions() []string {
-	var out []string
-	for _, ext := range sieve.Capabilities() {
-		if ext != "vacation" && ext != "vacation-seconds" {
-			out = append(out, ext)
-		}
-	}
-	return out
 }
 
 func (s *Server) sieveLimits() store.SieveLimits {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"mailserver/internal/admin"
 	"mailserver/internal/store"
@@ -46,13 +47,6 @@ func TestManageSieveSessionStoresTheActiveScript(t *testing.T) {
 	err = ts.Admin().PutSieveScript(testUsers[0], "chuyển tiếp", "redirect \"ban@gmail.com\";\r\n", false)
 	if !errors.Is(err, admin.ErrInvalid) || !strings.Contains(err.Error(), "forward_domains") {
 		t.Errorf("a redirect outside the organisation: %v, want refused by the forwarding policy", err)
-	}
-	// Until delivery forwards and replies, scripts that would are refused rather than stored and ignored.
-	for _, src := range []string{"redirect \"binh@example.gov.vn\";\r\n", "require \"vacation\";\r\nvacation \"Tôi nghỉ phép.\";\r\n"} {
-		if err := ts.Admin().PutSieveScript(testUsers[0], "chưa có", src, false); !errors.Is(err, admin.ErrInvalid) ||
-			!strings.Contains(err.Error(), "not available on this server yet") {
-			t.Errorf("%q: %v, want refused as not available yet", src, err)
-		}
 	}
 }
 
@@ -112,5 +106,99 @@ if address :domain :is "from" "thanhtra.gov.vn" { addflag "$Important"; fileinto
 	}
 	if n, _ := count(binh, "INBOX"); n != 3 {
 		t.Errorf("binh, without a script, has %d messages in INBOX, want all 3", n)
+	}
+}
+
+// mailboxCount is how many messages the account's mailbox holds (-1: no such mailbox).
+func mailboxCount(t *testing.T, ts *testServer, address, name string) int {
+	t.Helper()
+	a, err := ts.Store().Account(address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := ts.Store().Mailbox(a.ID, name)
+	if err != nil {
+		return -1
+	}
+	return int(mb.Messages)
+}
+
+// waitCount waits up to ten seconds for the mailbox to hold want messages, and reports whether it came to.
+func waitCount(t *testing.T, ts *testServer, address, name string, want int) bool {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if mailboxCount(t, ts, address, name) == want {
+			return true
+		}
+	}
+	return false
+}
+
+// A vacation script answers a colleague once per :days, never a list message; a redirect sends a copy on through
+// the queue (delivered here, since the address is local); a redirect outside the organisation is refused when the
+// script is stored.
+func TestVacationAndRedirectThroughTheQueue(t *testing.T) {
+	ts := startServer(t)
+	an, binh, chi := testUsers[0], testUsers[1], testUsers[2]
+	vacation := "require \"vacation\";\r\nvacation :days 1 :subject \"Nghỉ phép\" \"Tôi đang nghỉ phép đến hết tháng.\";\r\n"
+	if err := ts.Admin().PutSieveScript(an, "nghỉ phép", vacation, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.Admin().PutSieveScript(chi, "chuyển", "require \"copy\";\r\nredirect :copy \""+binh+"\";\r\n", true); err != nil {
+		t.Fatal(err)
+	}
+	err := ts.Admin().PutSieveScript(chi, "ra ngoài", "redirect \"ban@gmail.com\";\r\n", false)
+	if !errors.Is(err, admin.ErrInvalid) || !strings.Contains(err.Error(), "forward_domains") {
+		t.Errorf("a redirect outside the organisation: %v, want refused by the forwarding policy", err)
+	}
+	mail := func(from, to, subject, extra string) string {
+		return "From: <" + from + ">\r\nTo: <" + to + ">\r\nSubject: " + subject + "\r\nMessage-ID: <" + subject +
+			"@example.gov.vn>\r\n" + extra + "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nNội dung.\r\n"
+	}
+	if err := ts.submit(binh, []string{an}, mail(binh, an, "hoi1", "")); err != nil {
+		t.Fatal(err)
+	}
+	if !waitCount(t, ts, binh, "INBOX", 1) {
+		t.Fatalf("binh has %d messages: the vacation reply did not come", mailboxCount(t, ts, binh, "INBOX"))
+	}
+	if err := ts.submit(binh, []string{an}, mail(binh, an, "hoi2", "")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.submit(chi, []string{an}, mail(chi, an, "thongbao", "List-Id: <tin.example.gov.vn>\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if !waitCount(t, ts, an, "INBOX", 3) {
+		t.Fatalf("an has %d messages, want all 3 kept", mailboxCount(t, ts, an, "INBOX"))
+	}
+	if err := ts.submit(an, []string{chi}, mail(an, chi, "chuyentiep", "")); err != nil {
+		t.Fatal(err)
+	}
+	if !waitCount(t, ts, chi, "INBOX", 1) || !waitCount(t, ts, binh, "INBOX", 2) {
+		t.Fatalf("chi %d, binh %d messages: want chi's own copy and the one forwarded to binh",
+			mailboxCount(t, ts, chi, "INBOX"), mailboxCount(t, ts, binh, "INBOX"))
+	}
+	time.Sleep(300 * time.Millisecond) // a second reply, or one to the list message, would have come by now
+	if n := mailboxCount(t, ts, binh, "INBOX"); n != 2 {
+		t.Errorf("binh has %d messages: want one reply within :days and the forwarded copy", n)
+	}
+	if n := mailboxCount(t, ts, chi, "INBOX"); n != 1 {
+		t.Errorf("chi has %d messages: want no reply to a list message", n)
+	}
+	b, _ := ts.Store().Account(binh)
+	mb, _ := ts.Store().Mailbox(b.ID, "INBOX")
+	uids, _ := ts.Store().UIDs(mb.ID)
+	msgs, err := ts.Store().Messages(mb.ID, uids[:1], storeFetchNone)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("binh's reply: %v", err)
+	}
+	raw := make([]byte, msgs[0].BodySize)
+	if _, err := ts.Store().Body(msgs[0].Body, msgs[0].BodySize).ReadAt(raw, 0); err != nil {
+		t.Fatal(err)
+	}
+	body := string(raw)
+	for _, want := range []string{"Auto-Submitted: auto-replied", "In-Reply-To: <hoi1@example.gov.vn>", "From: "} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the reply lacks %q:\n%s", want, body)
+		}
 	}
 }

@@ -79,9 +79,23 @@ type Delivery struct {
 	Filter func(acct Account, c Copy, script ActiveScript) FilterDecision
 }
 
-// FilterDecision is where a recipient's filter files its copy: once per Filing, none if the filter discarded it.
+// FilterDecision is where a recipient's filter files its copy: once per Filing, none if the filter discarded it;
+// and what else it sends, on the outbound queue in the delivery's transaction (the queue delivers local addresses
+// itself): the message again (Forward, a redirect), and an automatic reply (Reply, a vacation) if one is due.
 type FilterDecision struct {
 	Filings []Filing
+	Forward *Outbound
+	Reply   *FilterReply
+}
+
+// FilterReply is an automatic reply a filter asks for. It is sent only if no reply to Sender under Handle went out
+// within Period (vacationDue, recorded in the same transaction).
+type FilterReply struct {
+	Outbound Outbound   // its envelope: the null sender, Sender as the recipient
+	Message  NewMessage // the reply
+	Handle   string
+	Sender   string
+	Period   time.Duration
 }
 
 // Filing is one copy a filter files.
@@ -137,12 +151,12 @@ func (s *Store) DeliverMessage(d Delivery) ([]Placed, error) {
 			if err != nil {
 				return err
 			}
-			filings, err := s.filings(tx, d.Filter, a, c)
+			decision, err := s.filterDecision(tx, d.Filter, a, c)
 			if err != nil {
 				return err
 			}
 			placed[i] = Placed{AccountID: a.ID} // no mailbox: its filter discarded the copy
-			for n, f := range filings {
+			for n, f := range decision.Filings {
 				mb, err := filingMailbox(tx, s, c.AccountID, f, ch)
 				if err != nil {
 					return err
@@ -168,6 +182,22 @@ func (s *Store) DeliverMessage(d Delivery) ([]Placed, error) {
 			if err := putAccount(tx, a); err != nil {
 				return err
 			}
+			if decision.Forward != nil {
+				if err := reference(); err != nil {
+					return err
+				}
+				if err := enqueue(tx, decision.Forward, body.id, int64(len(msg.Body)), s.now()); err != nil {
+					return fmt.Errorf("forward for %s: %w", a.Address, err)
+				}
+				ch.queued = true
+			}
+			if r := decision.Reply; r != nil {
+				sent, err := s.queueReply(tx, a, r)
+				if err != nil {
+					return fmt.Errorf("automatic reply of %s: %w", a.Address, err)
+				}
+				ch.queued = ch.queued || sent
+			}
 		}
 		if d.Outbound != nil {
 			if err := reference(); err != nil {
@@ -186,10 +216,10 @@ func (s *Store) DeliverMessage(d Delivery) ([]Placed, error) {
 	return placed, nil
 }
 
-// filings is where the copy c goes: where the recipient's filter files it, if it has an active script and the
-// delivery a Filter, else c's own mailbox and flags.
-func (s *Store) filings(tx *bolt.Tx, filter func(Account, Copy, ActiveScript) FilterDecision, a Account, c Copy) ([]Filing, error) {
-	own := []Filing{{Mailbox: c.Mailbox, Flags: c.Flags}}
+// filterDecision is what becomes of the copy c: what the recipient's filter decides, if it has an active script
+// and the delivery a Filter, else c in its own mailbox with its own flags.
+func (s *Store) filterDecision(tx *bolt.Tx, filter func(Account, Copy, ActiveScript) FilterDecision, a Account, c Copy) (FilterDecision, error) {
+	own := FilterDecision{Filings: []Filing{{Mailbox: c.Mailbox, Flags: c.Flags}}}
 	if filter == nil {
 		return own, nil
 	}
@@ -197,7 +227,21 @@ func (s *Store) filings(tx *bolt.Tx, filter func(Account, Copy, ActiveScript) Fi
 	if err != nil || script.Name == "" {
 		return own, err
 	}
-	return filter(a, c, ActiveScript{Name: script.Name, Revision: script.Revision, Src: script.src}).Filings, nil
+	return filter(a, c, ActiveScript{Name: script.Name, Revision: script.Revision, Src: script.src}), nil
+}
+
+// queueReply queues r if a reply to its sender is due, and says whether it did.
+func (s *Store) queueReply(tx *bolt.Tx, a Account, r *FilterReply) (bool, error) {
+	due, err := vacationDue(tx, a.ID, r.Handle, r.Sender, s.now(), r.Period)
+	if err != nil || !due {
+		return false, err
+	}
+	msg := r.Message.prepared()
+	ref, err := addBodyRef(tx, &msg)
+	if err != nil {
+		return false, err
+	}
+	return true, enqueue(tx, &r.Outbound, ref.id, int64(len(msg.Body)), s.now())
 }
 
 // filingMailbox is the mailbox a filing goes to, created first if the filter asked for it (and its name is one a
