@@ -15,16 +15,19 @@ import (
 	"mailserver/internal/store"
 )
 
-// A filter editor's session (RFC 5804, as Thunderbird's add-on runs it, in Python) against the real server: the
-// script lands in the store as the user's active script. The forwarding policy refuses a script that forwards
-// outside the organisation, over ManageSieve and from the administration layer alike.
+// The whole story of a filter (issue 14's end-to-end case): a filter editor's session (RFC 5804, as
+// Thunderbird's add-on runs it, in Python) stores the user's script against the real server; mail delivered over
+// SMTP is then filed, flagged and answered as it says; a second message from the same sender within :days gets no
+// second reply, and a list message gets none.
 func TestManageSieveSessionStoresTheActiveScript(t *testing.T) {
 	python := requireTool(t, "python3")
 	cfg := newTestConfig(t)
 	cfg.Sieve.ManageSieve = "127.0.0.1:0"
 	ts := provision(startServerWith(t, cfg))
-	script := "require [\"fileinto\", \"comparator-vnd-mailserver-vi-fold\"];\r\n" +
-		"if header :comparator \"vnd-mailserver-vi-fold\" :contains \"subject\" \"bao cao\" { fileinto \"Báo cáo\"; }\r\n"
+	script := "require [\"fileinto\", \"imap4flags\", \"vacation\", \"comparator-vnd-mailserver-vi-fold\"];\r\n" +
+		"if header :comparator \"vnd-mailserver-vi-fold\" :contains \"subject\" \"bao cao\" {\r\n" +
+		"  addflag \"\\\\Flagged\";\r\n  fileinto \"Báo cáo\";\r\n}\r\n" +
+		"vacation :days 2 :subject \"Nghỉ phép\" \"Tôi đang nghỉ phép.\";\r\n"
 	scriptFile := filepath.Join(t.TempDir(), "script.sieve")
 	if err := os.WriteFile(scriptFile, []byte(script), 0o600); err != nil {
 		t.Fatal(err)
@@ -42,6 +45,37 @@ func TestManageSieveSessionStoresTheActiveScript(t *testing.T) {
 	name, src, err := ts.Store().ActiveSieveScript(acct.ID)
 	if err != nil || name != "Lọc thư đến" || string(src) != script {
 		t.Fatalf("active script %q %q (%v), want %q", name, src, err, script)
+	}
+	if _, err := ts.Store().CreateMailbox(acct.ID, "Báo cáo", ""); err != nil {
+		t.Fatal(err)
+	}
+	an, binh, chi := testUsers[0], testUsers[1], testUsers[2]
+	mail := func(from, subject, extra string) string {
+		return "From: <" + from + ">\r\nTo: <" + an + ">\r\nSubject: " + subject + "\r\n" + extra +
+			"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nNội dung.\r\n"
+	}
+	for _, m := range []struct{ from, subject, extra string }{
+		{binh, "=?UTF-8?Q?B=C3=A1o_c=C3=A1o_th=C3=A1ng_12?=", ""},
+		{binh, "Hỏi lịch họp", ""},
+		{chi, "Bản tin", "List-Id: <bantin.example.gov.vn>\r\nPrecedence: list\r\n"},
+	} {
+		if err := ts.submit(m.from, []string{an}, mail(m.from, m.subject, m.extra)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !waitCount(t, ts, an, "Báo cáo", 1) || !waitCount(t, ts, an, "INBOX", 2) || !waitCount(t, ts, binh, "INBOX", 1) {
+		t.Fatalf("an's Báo cáo %d, INBOX %d, binh's replies %d: want the report filed, the rest kept, one reply",
+			mailboxCount(t, ts, an, "Báo cáo"), mailboxCount(t, ts, an, "INBOX"), mailboxCount(t, ts, binh, "INBOX"))
+	}
+	time.Sleep(300 * time.Millisecond) // a second reply, or one to the list, would have come by now
+	if b, c := mailboxCount(t, ts, binh, "INBOX"), mailboxCount(t, ts, chi, "INBOX"); b != 1 || c != 0 {
+		t.Errorf("binh has %d replies, chi %d: want one reply within :days, none to a list message", b, c)
+	}
+	a, _ := ts.Store().Account(an)
+	mb, _ := ts.Store().Mailbox(a.ID, "Báo cáo")
+	uids, _ := ts.Store().UIDs(mb.ID)
+	if msgs, err := ts.Store().Messages(mb.ID, uids, storeFetchNone); err != nil || len(msgs) != 1 || !slices.Contains(msgs[0].Flags, `\Flagged`) {
+		t.Errorf("the filed report: %+v, %v; want it flagged", msgs, err)
 	}
 
 	err = ts.Admin().PutSieveScript(testUsers[0], "chuyển tiếp", "redirect \"ban@gmail.com\";\r\n", false)
