@@ -168,11 +168,12 @@ func (r *run) dateValues(t *test) []string {
 	switch {
 	case hasTag(t, "originalzone"):
 	case hasTag(t, "zone"):
-		loc, err := parseZone(r.expand(t.tags["zone"].strs[0]))
+		zone := r.expand(t.tags["zone"].strs[0])
+		loc, err := parseZone(zone)
 		if err != nil {
 			return nil
 		}
-		zt = zonedTime{t: zt.t.In(loc)}
+		zt = zonedTime{t: zt.t.In(loc), minusZero: zone == "-0000"} // the zone part is the one given
 	default:
 		zt = zonedTime{t: zt.t.In(r.zone())}
 	}

@@ -81,6 +81,7 @@ func TestDateZones(t *testing.T) {
 		{"server zone", `date :matches "date" "date"`, ny, "2027-01-01"},
 		{"zone west", `date :zone "-0930" :matches "date" "time"`, ny, "11:00:45"},
 		{"unknown zone kept", `date :originalzone :matches "date" "zone"`, "Date: Thu, 31 Dec 2026 20:30:45 -0000\n\n", "-0000"},
+		{"zone -0000 given", `date :zone "-0000" :matches "date" "iso8601"`, ny, "2026-12-31T20:30:45-00:00"},
 		{"unknown zone shifted", `date :zone "+0000" :matches "date" "zone"`, "Date: Thu, 31 Dec 2026 20:30:45 -0000\n\n", "+0000"},
 		{"obsolete zone name", `date :originalzone :matches "date" "zone"`, "Date: 31 Dec 2026 15:30:45 EST\n\n", "-0500"},
 		{"no weekday, no seconds", `date :zone "+0000" :matches "date" "time"`, "Date: 31 Dec 2026 15:30 -0500\n\n", "20:30:00"},
