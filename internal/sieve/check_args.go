@@ -49,7 +49,12 @@ func (c *checker) checkTestArgs(t *test) *Error {
 		}
 		t.match = m
 	}
+	if err := checkIndexArgs(t); err != nil {
+		return err
+	}
 	switch t.name {
+	case "date", "currentdate":
+		return c.checkDateArgs(t)
 	case "size":
 		if len(t.tags) != 1 {
 			return errAt(t.at, "\"size\" needs :over or :under and a number")

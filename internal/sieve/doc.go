@@ -21,9 +21,26 @@
 //   - "variables" (RFC 5229): set with :lower, :upper, :lowerfirst, :upperfirst, :quotewildcard, :length;
 //     ${name} in strings; ${0}..${9} from the last successful :matches; the string test.
 //   - "relational" (RFC 5231): :count and :value with gt, ge, lt, le, eq, ne.
+//   - "date" (RFC 5260): the date test, on the first field of a header (or the one :index picks) holding an
+//     RFC 5322 date-time (after the last ";" for Received; obsolete zone names read as RFC 5322 section 4.3
+//     says), and currentdate, on RunOptions.Now (zero: the clock, read once per run). Date parts year, month,
+//     day, date, julian, hour, minute, second, time, iso8601 ("2026-12-31T20:30:45+07:00"), std11, zone
+//     ("+0700", "-0000" kept under :originalzone) and weekday (0 is Sunday). :zone "+hhmm" shifts the time,
+//     :originalzone keeps the header's; without them the parts are read in RunOptions.Zone (nil: time.Local).
+//     A missing or invalid date makes the test false whatever the match type, :count included. A zone or date
+//     part written as a constant is checked at compile time; one built from variables that turns out invalid
+//     makes the test false.
+//   - "index" (RFC 5260 section 6): :index N (from 1) and :last on header, address and date, counting the
+//     fields of each header name, not the addresses in them.
 //
-// The date and index extensions (RFC 5260) are not supported; require refuses them, as it refuses every
-// extension not listed here and every use of an extension the script did not require.
+// require refuses every extension not listed here, and every use of an extension the script did not require.
+//
+// A vacation between two dates, as the CLI writes it (dates compare as strings, in the server's zone):
+//
+//	require ["date", "relational", "vacation"];
+//	if allof(currentdate :value "ge" "date" "2026-12-20", currentdate :value "le" "date" "2026-12-31") {
+//	    vacation :days 1 :subject "Nghỉ phép" "...";
+//	}
 //
 // # The Vietnamese comparator
 //

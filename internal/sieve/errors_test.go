@@ -8,11 +8,7 @@ import (
 
 // TestCompileErrors checks that bad scripts are refused with the place of the fault and words a user can act on.
 func TestCompileErrors(t *testing.T) {
-	cases := []struct {
-		script       string
-		line, column int
-		text         string
-	}{
+	cases := []compileErrorCase{
 		{"keep;\nif hedaer :is \"a\" \"b\" { keep; }", 2, 4, `unknown test "hedaer"`},
 		{"fileinto \"x\";", 1, 1, `require "fileinto" missing`},
 		{"require \"fileinto\";\nfileinto :copy \"x\";", 2, 10, `require "copy" missing`},
@@ -52,17 +48,7 @@ func TestCompileErrors(t *testing.T) {
 		{"exists \"x\";", 1, 1, `"exists" is a test, not a command`},
 		{"keep;\n  redirect text: x\nfoo\n.\n;", 2, 18, `"text:" must be followed by the end of the line`},
 	}
-	for _, c := range cases {
-		_, err := Compile([]byte(c.script), Options{})
-		var se *Error
-		if !errors.As(err, &se) {
-			t.Errorf("script %q: error %v, want an *Error", c.script, err)
-			continue
-		}
-		if se.Line != c.line || se.Column != c.column || !strings.Contains(se.Msg, c.text) {
-			t.Errorf("script %q:\n got %d:%d %q\nwant %d:%d containing %q", c.script, se.Line, se.Column, se.Msg, c.line, c.column, c.text)
-		}
-	}
+	expectCompileErrors(t, cases)
 }
 
 // TestRedirectPolicy checks that the forwarding policy refuses constant targets at compile time and every target

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // errStop ends the script (RFC 5228 section 3.3); it is not an error to the caller.
@@ -17,7 +18,8 @@ type run struct {
 	limits   Limits
 	res      *Result
 	vars     map[string]string
-	captures []string // ${0}..${9} of the last successful :matches
+	captures []string  // ${0}..${9} of the last successful :matches
+	now      time.Time // currentdate's time, one for the whole run (RFC 5260 section 5)
 	steps    int
 	actions  int
 }
@@ -32,7 +34,10 @@ func (s *Script) Run(msg Message, env Envelope, opts RunOptions) (res *Result, e
 		}
 	}()
 	r := &run{s: s, msg: msg, env: env, opts: opts, limits: s.opts.Limits, res: &Result{ImplicitKeep: true},
-		vars: map[string]string{}}
+		vars: map[string]string{}, now: opts.Now}
+	if r.now.IsZero() {
+		r.now = time.Now()
+	}
 	if err := r.block(s.cmds); err != nil && err != errStop {
 		return nil, fmt.Errorf("sieve: %w", err)
 	}

@@ -1,6 +1,7 @@
 package sieve
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -98,4 +99,26 @@ func flagsText(flags []string) string {
 		return ""
 	}
 	return "[" + strings.Join(flags, " ") + "]"
+}
+
+// compileErrorCase is a script Compile must refuse, at a line and column, with a message containing text.
+type compileErrorCase struct {
+	script       string
+	line, column int
+	text         string
+}
+
+func expectCompileErrors(t *testing.T, cases []compileErrorCase) {
+	t.Helper()
+	for _, c := range cases {
+		_, err := Compile([]byte(c.script), Options{})
+		var se *Error
+		if !errors.As(err, &se) {
+			t.Errorf("script %q: error %v, want an *Error", c.script, err)
+			continue
+		}
+		if se.Line != c.line || se.Column != c.column || !strings.Contains(se.Msg, c.text) {
+			t.Errorf("script %q:\n got %d:%d %q\nwant %d:%d containing %q", c.script, se.Line, se.Column, se.Msg, c.line, c.column, c.text)
+		}
+	}
 }

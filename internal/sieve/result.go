@@ -1,6 +1,9 @@
 package sieve
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Message is what a run reads of the message.
 type Message interface {
@@ -21,6 +24,11 @@ type Envelope struct {
 type RunOptions struct {
 	// MailboxExists answers the mailboxexists test (RFC 5490 section 3.1); nil makes that test a run-time error.
 	MailboxExists func(name string) bool
+	// Now is the time currentdate reads (RFC 5260 section 5); zero means time.Now() when the run starts.
+	Now time.Time
+	// Zone is the server's zone: date and currentdate read their date parts in it unless :zone or
+	// :originalzone says otherwise (RFC 5260 section 4.1). nil means time.Local.
+	Zone *time.Location
 }
 
 // Result is what a run decided. The caller delivers to Keep's INBOX with Keep.Flags when Keep is set, otherwise to

@@ -49,18 +49,27 @@ var (
 	addressGroups = [][]string{{"all", "localpart", "domain"}}
 )
 
-func withTags(base map[string]tagSpec, more map[string]tagSpec) map[string]tagSpec {
-	out := make(map[string]tagSpec, len(base)+len(more))
-	for k, v := range base {
-		out[k] = v
-	}
-	for k, v := range more {
-		out[k] = v
+func withTags(sets ...map[string]tagSpec) map[string]tagSpec {
+	out := map[string]tagSpec{}
+	for _, set := range sets {
+		for k, v := range set {
+			out[k] = v
+		}
 	}
 	return out
 }
 
 var addressPartTags = map[string]tagSpec{"all": {kind: valFlag}, "localpart": {kind: valFlag}, "domain": {kind: valFlag}}
+
+// indexTags pick one occurrence of a header field (RFC 5260 section 6): header, address and date take them.
+var indexTags = map[string]tagSpec{"index": {kind: valNumber, ext: "index"}, "last": {kind: valFlag, ext: "index"}}
+
+// zoneTags shift a date to a zone, or keep the header's (RFC 5260 section 4.1); currentdate takes only :zone.
+var (
+	zoneTag   = map[string]tagSpec{"zone": {kind: valString}}
+	zoneTags  = withTags(zoneTag, map[string]tagSpec{"originalzone": {kind: valFlag}})
+	zoneGroup = []string{"zone", "originalzone"}
+)
 
 var commandSpecs = map[string]spec{
 	"require": {positional: []valueKind{valList}},
@@ -108,15 +117,26 @@ var commandSpecs = map[string]spec{
 }
 
 var testSpecs = map[string]spec{
-	"true":    {isTest: true},
-	"false":   {isTest: true},
-	"not":     {isTest: true, tests: oneTest},
-	"allof":   {isTest: true, tests: testList},
-	"anyof":   {isTest: true, tests: testList},
-	"exists":  {isTest: true, positional: []valueKind{valList}},
-	"size":    {isTest: true, tags: map[string]tagSpec{"over": {kind: valNumber}, "under": {kind: valNumber}}, exclusive: [][]string{{"over", "under"}}},
-	"header":  {isTest: true, tags: matchTags, exclusive: matchGroups, positional: []valueKind{valList, valList}},
-	"address": {isTest: true, tags: withTags(matchTags, addressPartTags), exclusive: append(matchGroups, addressGroups...), positional: []valueKind{valList, valList}},
+	"true":   {isTest: true},
+	"false":  {isTest: true},
+	"not":    {isTest: true, tests: oneTest},
+	"allof":  {isTest: true, tests: testList},
+	"anyof":  {isTest: true, tests: testList},
+	"exists": {isTest: true, positional: []valueKind{valList}},
+	"size":   {isTest: true, tags: map[string]tagSpec{"over": {kind: valNumber}, "under": {kind: valNumber}}, exclusive: [][]string{{"over", "under"}}},
+	"header": {isTest: true, tags: withTags(matchTags, indexTags), exclusive: matchGroups, positional: []valueKind{valList, valList}},
+	"address": {
+		isTest: true, tags: withTags(matchTags, addressPartTags, indexTags),
+		exclusive: append(matchGroups, addressGroups...), positional: []valueKind{valList, valList},
+	},
+	"date": {
+		isTest: true, ext: "date", tags: withTags(matchTags, zoneTags, indexTags),
+		exclusive: append(matchGroups, zoneGroup), positional: []valueKind{valString, valString, valList},
+	},
+	"currentdate": {
+		isTest: true, ext: "date", tags: withTags(matchTags, zoneTag), exclusive: matchGroups,
+		positional: []valueKind{valString, valList},
+	},
 	"envelope": {
 		isTest: true, ext: "envelope", tags: withTags(matchTags, addressPartTags),
 		exclusive: append(matchGroups, addressGroups...), positional: []valueKind{valList, valList},
@@ -138,7 +158,7 @@ var testSpecs = map[string]spec{
 // capabilities are the names require accepts: extensions and comparators (RFC 5228 section 2.7.3).
 var capabilities = map[string]bool{
 	"fileinto": true, "envelope": true, "copy": true, "mailbox": true, "imap4flags": true, "vacation": true,
-	"vacation-seconds": true, "body": true, "variables": true, "relational": true,
+	"vacation-seconds": true, "body": true, "variables": true, "relational": true, "date": true, "index": true,
 	"comparator-i;octet": true, "comparator-i;ascii-casemap": true, "comparator-i;ascii-numeric": true,
 	"comparator-" + ViFoldComparator: true,
 }
@@ -147,6 +167,6 @@ var capabilities = map[string]bool{
 func Capabilities() []string {
 	return []string{
 		"fileinto", "envelope", "copy", "mailbox", "imap4flags", "vacation", "vacation-seconds", "body", "variables",
-		"relational", "comparator-i;ascii-numeric", "comparator-" + ViFoldComparator,
+		"relational", "date", "index", "comparator-i;ascii-numeric", "comparator-" + ViFoldComparator,
 	}
 }

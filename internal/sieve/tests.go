@@ -49,6 +49,13 @@ func (r *run) test(t *test) (bool, error) {
 		}
 		return true, nil
 	}
+	if t.name == "date" || t.name == "currentdate" {
+		values := r.dateValues(t)
+		if len(values) == 0 {
+			return false, nil // RFC 5260 section 4: no valid date-time, whatever the match type
+		}
+		return r.matchValues(t.match, values, r.expandAll(t.args[len(t.args)-1].strs))
+	}
 	values, err := r.testValues(t)
 	if err != nil {
 		return false, err
@@ -62,13 +69,13 @@ func (r *run) testValues(t *test) ([]string, error) {
 	case "header":
 		var values []string
 		for _, name := range r.expandAll(t.args[0].strs) {
-			values = append(values, r.msg.HeaderValues(name)...)
+			values = append(values, r.indexed(t, r.msg.HeaderValues(name))...)
 		}
 		return values, nil
 	case "address":
 		var values []string
 		for _, name := range r.expandAll(t.args[0].strs) {
-			for _, v := range r.msg.HeaderValues(name) {
+			for _, v := range r.indexed(t, r.msg.HeaderValues(name)) {
 				for _, a := range splitAddresses(v) {
 					values = append(values, addressPart(t, a))
 				}
