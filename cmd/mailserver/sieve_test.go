@@ -109,6 +109,8 @@ func TestSieveErrors(t *testing.T) {
 		{1, "script file: open " + missing + ": no such file or directory", "", []string{"sieve", "put", userAn, "x", missing}},
 		{1, "the script in standard input is empty: give a FILE, or the script on standard input", "", []string{"sieve", "put", userAn, "x"}},
 		{1, "the script name is empty: give a NAME, or --none to turn filtering off", "", []string{"sieve", "activate", userAn, ""}},
+		{1, "the script in standard input is larger than 16MB, more than any server takes", strings.Repeat("#", 16<<20+1),
+			[]string{"sieve", "put", userAn, "x"}},
 		{2, "missing NAME, or --none to turn filtering off (see 'mailserver sieve activate --help')", "", []string{"sieve", "activate", userAn}},
 		{2, `unexpected argument "x" (see 'mailserver sieve activate --help')`, "", []string{"sieve", "activate", userAn, "x", "--none"}},
 		{2, "missing NAME (see 'mailserver sieve put --help')", "", []string{"sieve", "put", userAn}},
@@ -133,6 +135,11 @@ func TestSieveThroughControlSocket(t *testing.T) {
 	wantOut(t, "sieve get through the socket", e.ok("", "sieve", "get", userAn, locThu), locThuText)
 	e.fails(1, `script "sai" for an.nv@vinhyen.gov.vn: line 1, column 1: unknown command "fileinot"`, "fileinot \"x\";\n",
 		"sieve", "put", userAn, "sai")
+	// Larger than a request line of the socket: it travels after the line.
+	big := strings.Repeat("# Ghi chú về quy trình xử lý công văn.\n", 4000) + "keep;\n"
+	e.ok(big, "sieve", "put", userAn, "dài")
+	wantOut(t, "a large script through the socket", e.ok("", "sieve", "get", userAn, "dài"), big)
+	e.ok("", "sieve", "remove", userAn, "dài")
 	e.ok("", "sieve", "activate", userAn, "--none")
 	e.ok("", "sieve", "remove", userAn, locThu)
 	a, err := st.Account(userAn)
@@ -143,8 +150,8 @@ func TestSieveThroughControlSocket(t *testing.T) {
 		t.Errorf("scripts left through the socket: %+v, %v", scripts, err)
 	}
 	log, err := st.AuditLog(store.AuditFilter{Limit: 3})
-	if err != nil || len(log) != 3 || log[0].Action != "sieve.activate" || log[1].Action != "sieve.deactivate" ||
-		log[2].Action != "sieve.remove" || log[0].Actor != "admin:"+osUser() || log[0].From != "cli" {
+	if err != nil || len(log) != 3 || log[0].Detail != `script "dài"` || log[1].Action != "sieve.deactivate" ||
+		log[2].Detail != `script "lọc thư"` || log[0].Actor != "admin:"+osUser() || log[0].From != "cli" {
 		t.Errorf("audit through the socket: %+v, %v", log, err)
 	}
 }
