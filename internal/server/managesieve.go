@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"mailserver/internal/admin"
 	"mailserver/internal/managesieve"
 	"mailserver/internal/sieve"
 	"mailserver/internal/store"
@@ -44,7 +43,9 @@ func availableSieveExtensions() []string {
 	return out
 }
 
-func (s *Server) sieveLimits() store.SieveLimits { return admin.SieveSettingsFor(s.cfg.Sieve).Limits }
+func (s *Server) sieveLimits() store.SieveLimits {
+	return store.SieveLimits{MaxScripts: s.cfg.Sieve.MaxScripts, MaxScriptBytes: int(s.cfg.Sieve.MaxScriptSize)}
+}
 
 // storeScripts is the store as ManageSieve's script storage, its errors turned into ManageSieve's.
 type storeScripts struct {
