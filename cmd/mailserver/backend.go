@@ -68,5 +68,6 @@ func openAdmin(cfg config.Config, osUser string) (ctl.Backend, func(), error) {
 		}
 		return nil, nil, err
 	}
-	return ctl.Direct{Service: admin.New(st).As(osUser)}, func() { st.Close() }, nil
+	svc := admin.New(st, admin.WithSieve(admin.SieveSettingsFor(cfg.Sieve))) // the server's limits and forwarding policy
+	return ctl.Direct{Service: svc.As(osUser)}, func() { st.Close() }, nil
 }

@@ -337,13 +337,14 @@ var commands = [][]string{
 	{"group", "member"}, {"group", "member", "add"}, {"group", "member", "remove"},
 	{"group", "sender"}, {"group", "sender", "add"}, {"group", "sender", "remove"},
 	{"share"}, {"share", "add"}, {"share", "grant"}, {"share", "revoke"}, {"share", "list"},
+	{"sieve"}, {"sieve", "list"}, {"sieve", "get"}, {"sieve", "put"}, {"sieve", "activate"}, {"sieve", "remove"},
 	{"quota"}, {"quota", "set"}, {"quota", "report"},
 	{"queue"}, {"queue", "list"}, {"queue", "show"}, {"queue", "retry"}, {"queue", "remove"}, {"queue", "bounce"},
 	{"audit"}, {"check"}, {"compact"}, {"reindex"},
 }
 
 var groups = map[string]bool{"": true, "domain": true, "unit": true, "user": true, "alias": true, "group": true,
-	"group member": true, "group sender": true, "share": true, "quota": true, "queue": true}
+	"group member": true, "group sender": true, "share": true, "sieve": true, "quota": true, "queue": true}
 
 func TestHelp(t *testing.T) {
 	for _, path := range commands {

@@ -103,6 +103,26 @@ var (
 
 	Audit = define("audit", (*admin.Service).AuditLog)
 
+	// The filter scripts (Sieve) of a user or shared mailbox, the same ones ManageSieve edits. sieve.get's text
+	// travels as bytes (base64 in JSON), which keeps it exactly as it was stored.
+	SieveList = define("sieve.list", func(s *admin.Service, a AddressArgs) ([]admin.SieveScriptInfo, error) {
+		return s.SieveScripts(a.Address)
+	})
+	SieveGet = define("sieve.get", func(s *admin.Service, a SieveArgs) ([]byte, error) {
+		src, err := s.SieveScript(a.Address, a.Name)
+		return []byte(src), err
+	})
+	// SievePut's script travels raw after its arguments (sieve.go).
+	SievePut = define("sieve.put", func(s *admin.Service, a SievePutArgs) (None, error) {
+		return none(s.PutSieveScript(a.Address, a.Name, a.Script, a.Activate))
+	}).largeArgs(sievePutArgsLimit).rawBytes(splitSievePut, joinSievePut)
+	SieveActivate = define("sieve.activate", func(s *admin.Service, a SieveArgs) (None, error) {
+		return none(s.ActivateSieveScript(a.Address, a.Name))
+	})
+	SieveRemove = define("sieve.remove", func(s *admin.Service, a SieveArgs) (None, error) {
+		return none(s.RemoveSieveScript(a.Address, a.Name))
+	})
+
 	QueueList = define("queue.list", noArgs((*admin.Service).ListQueue))
 	QueueShow = define("queue.show", func(s *admin.Service, a QueueArgs) (admin.QueueEntry, error) {
 		return s.ShowQueue(a.ID)

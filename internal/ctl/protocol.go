@@ -149,6 +149,21 @@ type PasswordArgs struct {
 	Password string `json:"password"`
 }
 
+// SieveArgs names one of an account's filter scripts; for sieve.activate, an empty Name turns filtering off.
+type SieveArgs struct {
+	Address string `json:"address"`
+	Name    string `json:"name"`
+}
+
+// SievePutArgs stores Script as the account's filter script Name, the active one with Activate. On the wire the
+// script's bytes follow the other arguments raw (see sieve.go).
+type SievePutArgs struct {
+	Address  string
+	Name     string
+	Script   string
+	Activate bool
+}
+
 // ExportArgs name an account to export and, for the operations on one folder, the folder; export.read hands out
 // the messages UIDs from Offset into the first one on. Format and Dir only go into the audit record.
 type ExportArgs struct {

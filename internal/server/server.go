@@ -25,7 +25,6 @@ import (
 	"mailserver/internal/config"
 	"mailserver/internal/ctl"
 	"mailserver/internal/delivery"
-	"mailserver/internal/forwarding"
 	"mailserver/internal/imap"
 	"mailserver/internal/managesieve"
 	"mailserver/internal/metrics"
@@ -105,8 +104,7 @@ func New(cfg config.Config, logger *slog.Logger, opts Options) (*Server, error) 
 	s := &Server{cfg: cfg, log: logger, opts: opts, store: st, tls: tlsConfig, addrs: map[string]net.Addr{},
 		authn: auth.NewAuthenticator(st, auth.NewThrottle(time.Now))}
 	s.admin = admin.New(st, admin.WithAttemptsInProgress(s.attemptInProgress), admin.WithServerInfo(s.info),
-		admin.WithCredentialsChanged(s.authn.Forget), admin.WithSieve(admin.SieveSettings{Limits: s.sieveLimits(),
-			Forward: forwarding.Policy{Domains: cfg.Sieve.ForwardDomains, Units: cfg.Sieve.ForwardUnits}}))
+		admin.WithCredentialsChanged(s.authn.Forget), admin.WithSieve(admin.SieveSettingsFor(cfg.Sieve)))
 	if opts.Bootstrap {
 		if err := s.bootstrap(); err != nil {
 			st.Close()
