@@ -58,7 +58,7 @@ Without --config, the built-in development settings are used (data in ./data, lo
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "configuration `FILE` (TOML); default: built-in development settings")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return err })
 	root.AddCommand(newServeCmd(a), newReindexCmd(a), newDomainCmd(a), newUnitCmd(a), newUserCmd(a), newAliasCmd(a), newGroupCmd(a),
-		newShareCmd(a), newSieveCmd(a), newQuotaCmd(a), newQueueCmd(a), newAuditCmd(a), newCheckCmd(a), newCompactCmd(a),
+		newShareCmd(a), newSieveCmd(a), newVacationCmd(a), newQuotaCmd(a), newQueueCmd(a), newAuditCmd(a), newCheckCmd(a), newCompactCmd(a),
 		newBackupCmd(a), newRestoreCmd(a), newExportCmd(a), newImportCmd(a), newStatusCmd(a), newVersionCmd())
 	return root
 }

@@ -122,6 +122,13 @@ var (
 	SieveRemove = define("sieve.remove", func(s *admin.Service, a SieveArgs) (None, error) {
 		return none(s.RemoveSieveScript(a.Address, a.Name))
 	})
+	// An automatic reply set by an administrator: a filter script of its own (admin.SetVacation).
+	VacationSet = define("vacation.set", func(s *admin.Service, a admin.VacationRequest) (None, error) {
+		return none(s.SetVacation(a))
+	})
+	VacationOff = define("vacation.off", func(s *admin.Service, a AddressArgs) (None, error) {
+		return none(s.VacationOff(a.Address))
+	})
 
 	QueueList = define("queue.list", noArgs((*admin.Service).ListQueue))
 	QueueShow = define("queue.show", func(s *admin.Service, a QueueArgs) (admin.QueueEntry, error) {

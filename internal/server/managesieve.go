@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"mailserver/internal/admin"
 	"mailserver/internal/managesieve"
 	"mailserver/internal/sieve"
 	"mailserver/internal/store"
@@ -13,7 +14,7 @@ import (
 // accepted only if it compiles under this server's limits and forwarding policy (admin.CompileSieve), the
 // same check as `mailserver sieve put`.
 func (s *Server) newManageSieve(auth managesieve.Authenticator) *managesieve.Server {
-	limits := s.sieveLimits()
+	limits := admin.SieveSettingsFor(s.cfg.Sieve).Limits
 	return managesieve.New(managesieve.Options{
 		Auth:    auth,
 		Scripts: storeScripts{st: s.store, limits: limits},
@@ -29,10 +30,6 @@ func (s *Server) newManageSieve(auth managesieve.Authenticator) *managesieve.Ser
 		Hostname:          s.cfg.Hostname,
 		Logger:            s.log.With("component", "managesieve"),
 	})
-}
-
-func (s *Server) sieveLimits() store.SieveLimits {
-	return store.SieveLimits{MaxScripts: s.cfg.Sieve.MaxScripts, MaxScriptBytes: int(s.cfg.Sieve.MaxScriptSize)}
 }
 
 // storeScripts is the store as ManageSieve's script storage, its errors turned into ManageSieve's.
