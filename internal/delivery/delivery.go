@@ -32,6 +32,7 @@ type backend interface {
 	GrantsTo(accountID uint64) ([]store.Grant, error)
 	DeliverMessage(d store.Delivery) ([]store.Placed, error)
 	PrepareWrite() *store.PreparedWrite
+	ActiveScriptOf(accountID uint64) (store.ActiveScript, error)
 }
 
 // Deliverer resolves recipients and stores messages. It is safe for concurrent use; each Transaction belongs to one

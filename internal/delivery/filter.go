@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -75,12 +76,40 @@ type filterRun struct {
 	trace       []byte            // this server's Received line for what it queues
 	hostname    string
 	now         time.Time
-	mu          sync.Mutex
-	failures    map[uint64]error // guarded by mu
+	// pre holds the decisions made before the delivery's transaction, by account: the transaction takes one whose
+	// script is still the account's active one at the same revision, and runs the script again otherwise.
+	pre      map[uint64]preDecision
+	mu       sync.Mutex
+	failures map[uint64]error // guarded by mu
+}
+
+type preDecision struct {
+	revision uint64
+	decision store.FilterDecision
+}
+
+// prepare runs the active scripts of accounts before the delivery's transaction, outside the commit that every
+// delivery waits for: only a script changed meanwhile runs inside it.
+func (f *filterRun) prepare(st backend, accounts []store.Account) {
+	for _, a := range accounts {
+		s, err := st.ActiveScriptOf(a.ID)
+		if err != nil || s.Name == "" {
+			continue
+		}
+		f.pre[a.ID] = preDecision{revision: s.Revision, decision: f.run(a, store.Copy{AccountID: a.ID}, s)}
+	}
 }
 
 // decide is store.Delivery.Filter.
 func (f *filterRun) decide(acct store.Account, c store.Copy, s store.ActiveScript) store.FilterDecision {
+	if p, ok := f.pre[acct.ID]; ok && p.revision == s.Revision && c.Mailbox == "" && len(c.Flags) == 0 {
+		return p.decision
+	}
+	return f.run(acct, c, s)
+}
+
+// run runs the account's script on the message.
+func (f *filterRun) run(acct store.Account, c store.Copy, s store.ActiveScript) store.FilterDecision {
 	keep := store.FilterDecision{Filings: []store.Filing{{Mailbox: c.Mailbox, Flags: c.Flags}}}
 	script, err := f.cache.get(acct, s)
 	if err != nil {
@@ -181,19 +210,28 @@ func (f *filterRun) logOutcome(log *slog.Logger) {
 type filterMessage struct {
 	raw      []byte
 	bodyText string // the folded text of the body, as SEARCH compares it
+	// fields holds each header field's decoded values once read: a script of fifty rules asks for the same few
+	// fields over and over, and each reading scans the header and decodes its words again.
+	fields *fieldCache
+}
+
+type fieldCache struct {
+	mu     sync.Mutex
+	values map[string][]string // by lower-case name; guarded by mu
 }
 
 // newFilterMessage is raw as scripts read it; searchText is its stored search text (message.Parsed.SearchText).
 func newFilterMessage(raw, searchText []byte) filterMessage {
 	_, body := message.SplitSearchText(searchText)
-	return filterMessage{raw: raw, bodyText: string(body)}
+	return filterMessage{raw: raw, bodyText: string(body), fields: &fieldCache{values: map[string][]string{}}}
 }
 
 // newFilterRun prepares the filtering of one delivery of raw.
 func (t *Transaction) newFilterRun(raw, searchText []byte, now time.Time) *filterRun {
 	f := &filterRun{cache: t.d.sieve, msg: newFilterMessage(raw, searchText), from: t.env.From,
 		reversePath: reversePath(t.env.From), rcptOf: map[uint64]string{}, failures: map[uint64]error{},
-		id: t.id, trace: t.outboundTrace(now), hostname: t.d.hostname, now: now}
+		pre: map[uint64]preDecision{},
+		id:  t.id, trace: t.outboundTrace(now), hostname: t.d.hostname, now: now}
 	if h, err := vacation.ReadHeader(raw); err == nil {
 		f.header, f.headerOK = h, true
 	}
@@ -208,10 +246,17 @@ func (t *Transaction) newFilterRun(raw, searchText []byte, now time.Time) *filte
 }
 
 func (m filterMessage) HeaderValues(name string) []string {
+	key := strings.ToLower(name)
+	m.fields.mu.Lock()
+	defer m.fields.mu.Unlock()
+	if values, ok := m.fields.values[key]; ok {
+		return values
+	}
 	values := message.FieldValues(m.raw, name)
 	for i, v := range values {
 		values[i] = message.DecodeHeaderValue(v)
 	}
+	m.fields.values[key] = values
 	return values
 }
 

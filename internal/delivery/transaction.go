@@ -215,6 +215,7 @@ func (t *Transaction) Commit(ctx context.Context, body []byte) (Result, error) {
 	var filters *filterRun
 	if t.d.sieve != nil && !t.quarantine { // quarantined mail stays in Junk, whatever the filters would file it in
 		filters = t.newFilterRun(body, text, now)
+		filters.prepare(t.d.store, t.accounts())
 		d.Filter = filters.decide
 	}
 	if len(t.remote) > 0 {
@@ -295,6 +296,21 @@ func (t *Transaction) copies(now time.Time) []store.Copy {
 		}
 	}
 	return copies
+}
+
+// accounts are the distinct accounts the message is delivered to.
+func (t *Transaction) accounts() []store.Account {
+	var out []store.Account
+	seen := map[uint64]bool{}
+	for _, r := range t.rcpts {
+		for _, a := range r.accounts {
+			if !seen[a.ID] {
+				seen[a.ID] = true
+				out = append(out, a)
+			}
+		}
+	}
+	return out
 }
 
 // result maps the store's placements back to the recipients. A recipient shares the outcome of the copy made for

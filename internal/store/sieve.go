@@ -284,6 +284,18 @@ type activeSieve struct {
 	src      []byte // valid until the transaction ends
 }
 
+// ActiveScriptOf reads the account's active filter script with its revision (a zero ActiveScript if none is
+// active): a delivery runs it before its transaction, and the transaction checks that it is still the one in force.
+func (s *Store) ActiveScriptOf(accountID uint64) (ActiveScript, error) {
+	var out ActiveScript
+	err := s.view(func(tx *bolt.Tx) error {
+		a, err := activeSieveTx(tx, accountID)
+		out = ActiveScript{Name: a.Name, Revision: a.Revision, Src: bytes.Clone(a.src)}
+		return err
+	})
+	return out, err
+}
+
 // ActiveScript is a recipient's active filter script as DeliverMessage hands it to Delivery.Filter.
 type ActiveScript struct {
 	Name     string
