@@ -67,13 +67,12 @@ func (c *scriptCache) get(acct store.Account, s store.ActiveScript) (*sieve.Scri
 type filterRun struct {
 	cache       *scriptCache
 	msg         filterMessage
-	header      vacation.Header   // the message's header, for automatic replies
-	headerOK    bool              // the header could be read: otherwise no automatic reply
-	from        string            // MAIL FROM
-	reversePath string            // the same as the queue sends it
-	rcptOf      map[uint64]string // account id → the RCPT TO that reached it
-	id          string            // the delivery's ID: its forwards and replies are queued under IDs made from it
-	trace       []byte            // this server's Received line for what it queues
+	header      func() (vacation.Header, error) // the message's header, read once if a reply needs it
+	from        string                          // MAIL FROM
+	reversePath string                          // the same as the queue sends it
+	rcptOf      map[uint64]string               // account id → the RCPT TO that reached it
+	id          string                          // the delivery's ID: its forwards and replies are queued under IDs made from it
+	trace       []byte                          // this server's Received line for what it queues
 	hostname    string
 	now         time.Time
 	// pre holds the decisions made before the delivery's transaction, by account: the transaction takes one whose
@@ -163,15 +162,16 @@ func (f *filterRun) forward(acct store.Account, redirects []sieve.Redirect) *sto
 // reply is the automatic reply a vacation action asks for, nil if the message may get none (RFC 3834 section 2,
 // RFC 5230 sections 4.5 and 4.6); the store sends it only if none went to the sender within the period.
 func (f *filterRun) reply(acct store.Account, v *sieve.Vacation) (*store.FilterReply, error) {
-	if !f.headerOK {
-		return nil, nil
+	header, err := f.header()
+	if err != nil {
+		return nil, nil // an unreadable header: no automatic reply
 	}
 	rcpt := f.rcptOf[acct.ID]
 	own := []string{acct.Address, rcpt}
-	if ok, _ := vacation.Eligible(f.header, f.from, append(slices.Clone(own), v.Addresses...)); !ok {
+	if ok, _ := vacation.Eligible(header, f.from, append(slices.Clone(own), v.Addresses...)); !ok {
 		return nil, nil
 	}
-	raw, err := vacation.Reply(vacation.ReplyOptions{Original: f.header, EnvelopeFrom: f.from, Recipient: rcpt,
+	raw, err := vacation.Reply(vacation.ReplyOptions{Original: header, EnvelopeFrom: f.from, Recipient: rcpt,
 		RecipientName: acct.Name, From: v.From, MayUseFrom: func(a string) bool { return slices.Contains(own, a) },
 		Subject: v.Subject, Reason: v.Reason, MIME: v.Mime, Hostname: f.hostname, Now: f.now})
 	if err != nil {
@@ -209,7 +209,7 @@ func (f *filterRun) logOutcome(log *slog.Logger) {
 // filterMessage is a parsed message as a Sieve script reads it.
 type filterMessage struct {
 	raw      []byte
-	bodyText string // the folded text of the body, as SEARCH compares it
+	bodyText func() string // the folded text of the body, as SEARCH compares it, made once if a body test asks
 	// fields holds each header field's decoded values once read: a script of fifty rules asks for the same few
 	// fields over and over, and each reading scans the header and decodes its words again.
 	fields *fieldCache
@@ -223,7 +223,8 @@ type fieldCache struct {
 // newFilterMessage is raw as scripts read it; searchText is its stored search text (message.Parsed.SearchText).
 func newFilterMessage(raw, searchText []byte) filterMessage {
 	_, body := message.SplitSearchText(searchText)
-	return filterMessage{raw: raw, bodyText: string(body), fields: &fieldCache{values: map[string][]string{}}}
+	return filterMessage{raw: raw, bodyText: sync.OnceValue(func() string { return string(body) }),
+		fields: &fieldCache{values: map[string][]string{}}}
 }
 
 // newFilterRun prepares the filtering of one delivery of raw.
@@ -232,9 +233,7 @@ func (t *Transaction) newFilterRun(raw, searchText []byte, now time.Time) *filte
 		reversePath: reversePath(t.env.From), rcptOf: map[uint64]string{}, failures: map[uint64]error{},
 		pre: map[uint64]preDecision{},
 		id:  t.id, trace: t.outboundTrace(now), hostname: t.d.hostname, now: now}
-	if h, err := vacation.ReadHeader(raw); err == nil {
-		f.header, f.headerOK = h, true
-	}
+	f.header = sync.OnceValues(func() (vacation.Header, error) { return vacation.ReadHeader(raw) })
 	for _, r := range t.rcpts {
 		for _, a := range r.accounts {
 			if _, ok := f.rcptOf[a.ID]; !ok {
@@ -262,7 +261,7 @@ func (m filterMessage) HeaderValues(name string) []string {
 
 func (m filterMessage) Size() int64 { return int64(len(m.raw)) }
 
-func (m filterMessage) BodyText() string { return m.bodyText }
+func (m filterMessage) BodyText() string { return m.bodyText() }
 
 func (m filterMessage) RawBody() []byte {
 	if i := bytes.Index(m.raw, []byte("\r\n\r\n")); i >= 0 {

@@ -49,9 +49,10 @@ type Options struct {
 
 // Script is a compiled script, safe for concurrent runs.
 type Script struct {
-	cmds     []*cmd
-	required map[string]bool
-	opts     Options
+	cmds      []*cmd
+	required  map[string]bool
+	variables bool // "variables" is required: strings expand ${...}; read on every string of every run
+	opts      Options
 }
 
 // Compile parses and checks a script. Its errors are *Error values with the line and column of the fault.
@@ -69,7 +70,7 @@ func Compile(src []byte, opts Options) (*Script, error) {
 	if cerr != nil {
 		return nil, cerr
 	}
-	return &Script{cmds: cmds, required: c.required, opts: opts}, nil
+	return &Script{cmds: cmds, required: c.required, variables: c.required["variables"], opts: opts}, nil
 }
 
 // Requires tells whether the script requires the capability (an extension or "comparator-NAME").

@@ -140,7 +140,7 @@ func (r *run) matchValues(m matcher, values, keys []string) (bool, error) {
 		return m.countMatches(len(values), keys), nil
 	}
 	var captures *[]string
-	if m.kind == matchMatches && r.s.required["variables"] {
+	if m.kind == matchMatches && r.s.variables {
 		captures = &[]string{}
 	}
 	for _, v := range values {

@@ -14,7 +14,7 @@ const maxVariableBytes = 64 << 10
 // expand replaces ${name} and ${digit} by their values when the script requires "variables" (RFC 5229
 // section 3); an unknown variable is the empty string and a malformed reference stays as written.
 func (r *run) expand(s string) string {
-	if !r.s.required["variables"] || !strings.Contains(s, "${") {
+	if !r.s.variables || !strings.Contains(s, "${") {
 		return s
 	}
 	var b strings.Builder
@@ -64,6 +64,9 @@ func (r *run) lookup(name string) (string, bool) {
 }
 
 func (r *run) expandAll(list []string) []string {
+	if !r.s.variables {
+		return list // nothing to expand: the script's own strings, which no caller changes
+	}
 	out := make([]string, len(list))
 	for i, s := range list {
 		out[i] = r.expand(s)
