@@ -32,7 +32,7 @@ func newVacationSetCmd(a *app) *cobra.Command {
 		Long: `Answer the mail of a user or shared mailbox automatically, from --from to --until (dates as YYYY-MM-DD in the
 server's time zone, both included; without them, from now on until "vacation off"). The reply's text comes from
 --message FILE (- for standard input); without it, a text in Vietnamese then English names the dates. Its
-subject is --subject, or "Trả lời tự động: " and the subject of the message answered.`,
+subject is --subject, or "Trả lời tự động / Auto: " and the subject of the message answered.`,
 		Example: `  mailserver vacation set an.nv@vinhyen.gov.vn --from 2026-12-20 --until 2026-12-31
   mailserver vacation set an.nv@vinhyen.gov.vn --until 2026-12-31 --message nghi-phep.txt --subject "Nghỉ phép"`,
 		Args: args("ADDRESS"),

@@ -15,7 +15,7 @@ import (
 const VacationScript = "vacation"
 
 // VacationRequest is an automatic reply an administrator sets for a user (a colleague who left in a hurry): the
-// dates it runs between (zero: from now, or with no end), the reply's subject (empty: "Trả lời tự động: " and the
+// dates it runs between (zero: from now, or with no end), the reply's subject (empty: "Trả lời tự động / Auto: " and the
 // original's) and text (empty: a Vietnamese and English text naming the dates).
 type VacationRequest struct {
 	Address string    `json:"address"`

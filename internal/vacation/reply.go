@@ -20,9 +20,9 @@ import (
 )
 
 // SubjectPrefix begins the subject of a reply when the script gives none. RFC 5230 section 4.2 suggests "Auto:";
-// this server writes Vietnamese, the language of nearly everyone who reads these replies, and the body carries
-// the English.
-const SubjectPrefix = "Trả lời tự động: "
+// this server writes it in Vietnamese, the language of nearly everyone who reads these replies, then in English
+// for the agencies abroad and the few who do not read Vietnamese.
+const SubjectPrefix = "Trả lời tự động / Auto: "
 
 const (
 	maxSubjectRunes = 200 // of the original's subject quoted in the reply's: a reply need not carry a novel

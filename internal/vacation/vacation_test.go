@@ -115,7 +115,7 @@ func TestReply(t *testing.T) {
 	}
 	r := parseReply(t, raw)
 	subject, err := r.h.Subject()
-	if err != nil || subject != "Trả lời tự động: Báo cáo quý III" {
+	if err != nil || subject != "Trả lời tự động / Auto: Báo cáo quý III" {
 		t.Errorf("subject = %q, %v", subject, err)
 	}
 	if !bytes.Contains(raw, []byte("Subject: =?utf-8?")) {
@@ -173,11 +173,11 @@ func TestReplySubjectAndFrom(t *testing.T) {
 	}{
 		{"script subject", ReplyOptions{Subject: "Đang đi công tác\n(away)"}, "Đang đi công tác (away)", me},
 		{"allowed :from", ReplyOptions{From: "Văn thư <van-thu@example.gov.vn>", MayUseFrom: allowed},
-			"Trả lời tự động: Báo cáo quý III", "van-thu@example.gov.vn"},
+			"Trả lời tự động / Auto: Báo cáo quý III", "van-thu@example.gov.vn"},
 		{"refused :from", ReplyOptions{From: "giamdoc@example.gov.vn", MayUseFrom: allowed},
-			"Trả lời tự động: Báo cáo quý III", me},
-		{":from without a rule", ReplyOptions{From: "van-thu@example.gov.vn"}, "Trả lời tự động: Báo cáo quý III", me},
-		{"unparsable :from", ReplyOptions{From: "<<", MayUseFrom: allowed}, "Trả lời tự động: Báo cáo quý III", me},
+			"Trả lời tự động / Auto: Báo cáo quý III", me},
+		{":from without a rule", ReplyOptions{From: "van-thu@example.gov.vn"}, "Trả lời tự động / Auto: Báo cáo quý III", me},
+		{"unparsable :from", ReplyOptions{From: "<<", MayUseFrom: allowed}, "Trả lời tự động / Auto: Báo cáo quý III", me},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -198,13 +198,13 @@ func TestReplySubjectAndFrom(t *testing.T) {
 		})
 	}
 	// A reply to a reply of ours gets no second prefix.
-	h := header(t, "Subject: =?utf-8?q?Tr=E1=BA=A3_l=E1=BB=9Di_t=E1=BB=B1_=C4=91=E1=BB=99ng:_x?=\n")
+	h := header(t, "Subject: =?utf-8?q?Tr=E1=BA=A3_l=E1=BB=9Di_t=E1=BB=B1_=C4=91=E1=BB=99ng_/_Auto:_x?=\n")
 	raw, err := Reply(ReplyOptions{Original: h, EnvelopeFrom: "k@example.com", Recipient: me, Reason: "x", Hostname: "h"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	again := parseReply(t, raw)
-	if s, _ := again.h.Subject(); s != "Trả lời tự động: x" {
+	if s, _ := again.h.Subject(); s != "Trả lời tự động / Auto: x" {
 		t.Errorf("subject = %q", s)
 	}
 	// A long subject is bounded.
@@ -231,7 +231,7 @@ func TestReplyMIME(t *testing.T) {
 	if r.body != "<p>Tôi đang nghỉ phép.</p>\r\n" {
 		t.Errorf("body = %q", r.body)
 	}
-	if s, _ := r.h.Subject(); s != "Trả lời tự động: Báo cáo quý III" || len(r.h.Values("Subject")) != 1 {
+	if s, _ := r.h.Subject(); s != "Trả lời tự động / Auto: Báo cáo quý III" || len(r.h.Values("Subject")) != 1 {
 		t.Errorf("the entity's Subject leaked into the reply: %q", r.h.Values("Subject"))
 	}
 	if r.h.Get("Auto-Submitted") != "auto-replied" || r.h.Get("Mime-Version") != "1.0" {
