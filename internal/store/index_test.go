@@ -161,15 +161,7 @@ func TestCheckReportsAMissingOrWrongPosting(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Check(); err == nil || !strings.Contains(err.Error(), "search index") {
-				t.Fatalf("check after damage %s: %v", damage, err)
-			}
-			if err := s.Reindex(0); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Check(); err != nil {
-				t.Errorf("after reindex: %v", err)
-			}
+			checkFindsAndReindexRepairs(t, s, damage)
 		})
 	}
 }
@@ -420,5 +412,20 @@ func TestTailSettlesAfterABatch(t *testing.T) {
 		if !c.zero && tl.count < indexThreshold && time.Since(tl.since) > time.Second {
 			t.Errorf("%s: the rest is due at once", c.name)
 		}
+	}
+}
+
+// checkFindsAndReindexRepairs checks that Check reports the search index damaged (by damage) and that a reindex
+// repairs it.
+func checkFindsAndReindexRepairs(t *testing.T, s *Store, damage string) {
+	t.Helper()
+	if err := s.Check(); err == nil || !strings.Contains(err.Error(), "search index") {
+		t.Fatalf("check after damage %s: %v", damage, err)
+	}
+	if err := s.Reindex(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(); err != nil {
+		t.Errorf("after reindex: %v", err)
 	}
 }
