@@ -23,7 +23,7 @@ const maxFileName = 120
 
 // ContentDisposition is the Content-Disposition header for serving a part (RFC 6266): "inline" for the types a
 // browser shows safely (PDF, raster images), "attachment" otherwise, with an ASCII filename= for old clients and
-// filename*=UTF-8”... (RFC 8187) carrying the real name, Vietnamese letters included. The name is reduced to a
+// a filename* in UTF-8 (RFC 8187) carrying the real name, Vietnamese letters included. The name is reduced to a
 // base name: no path separators, no control characters, no quote or backslash, so nothing in it can end the
 // header or name a folder.
 func ContentDisposition(fileName, contentType string) string {
