@@ -86,7 +86,8 @@ func asciiFileName(name string) string {
 	return string(b)
 }
 
-// encodeExtValue is RFC 8187's ext-value after "UTF-8”": every byte outside attr-char %-encoded.
+// encodeExtValue is the value part of an RFC 8187 ext-value (after the charset and language): every byte outside
+// attr-char %-encoded.
 func encodeExtValue(s string) string {
 	var sb strings.Builder
 	for i := 0; i < len(s); i++ {
