@@ -104,20 +104,21 @@ func Render(raw []byte, opts Options) (*View, error) {
 	}
 	src := message.BytesSource(nil, raw)
 	parts := collectParts(meta.Root)
-	var err error
-	if parts.text != nil {
-		if v.Text, err = partText(meta, src, parts.text); err != nil {
-			return nil, err
+	// A text part in a transfer encoding this server cannot undo is offered as a file instead of shown.
+	text, textOK := partText(meta, src, parts.text)
+	html, htmlOK := partText(meta, src, parts.html)
+	for _, failed := range []struct {
+		l  *leaf
+		ok bool
+	}{{parts.text, textOK}, {parts.html, htmlOK}} {
+		if failed.l != nil && !failed.ok {
+			parts.others = append(parts.others, *failed.l)
 		}
 	}
-	if v.Attachments, err = attachments(meta, src, parts.others); err != nil {
-		return nil, err
-	}
-	if parts.html != nil {
-		html, err := partText(meta, src, parts.html)
-		if err != nil {
-			return nil, err
-		}
+	sortLeaves(parts.others)
+	v.Text = text
+	v.Attachments = attachments(meta, src, parts.others)
+	if html != "" {
 		v.HTML, v.RemoteImagesBlocked = sanitizeDocument(html, contentIDs(v.Attachments), opts)
 	}
 	return v, nil
@@ -136,13 +137,17 @@ func addresses(list []imap.Address) []Address {
 	return out
 }
 
-// partText is a text part's body decoded to UTF-8: transfer encoding removed, then its charset.
-func partText(meta *message.Meta, src message.Source, l *leaf) (string, error) {
+// partText is a text part's body decoded to UTF-8: transfer encoding removed, then its charset. ok is false when
+// the transfer encoding is unknown (the only way ExtractBinary fails on bytes in memory).
+func partText(meta *message.Meta, src message.Source, l *leaf) (text string, ok bool) {
+	if l == nil {
+		return "", true
+	}
 	body, err := meta.ExtractBinary(src, l.path)
 	if err != nil {
-		return "", fmt.Errorf("render part %s: %w", pathString(l.path), err)
+		return "", false
 	}
-	return message.DecodeText(body, l.part.Params["charset"]), nil
+	return message.DecodeText(body, l.part.Params["charset"]), true
 }
 
 // pathString is a part path as IMAP writes it: "1.2".

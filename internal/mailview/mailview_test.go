@@ -242,3 +242,21 @@ func TestRenderRejectsNonMessage(t *testing.T) {
 		t.Error("Render(nil) did not fail")
 	}
 }
+
+func TestRenderUnknownEncodingOfferedAsFile(t *testing.T) {
+	raw := crlf(`From: a@vinhyen.gov.vn
+Subject: uu
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: x-uuencode
+
+begin 644 a.txt
+end
+`)
+	v, err := Render(raw, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Text != "" || len(v.Attachments) != 1 || v.Attachments[0].Path != "1" {
+		t.Errorf("Text %q, attachments %+v: want the part offered as a file", v.Text, v.Attachments)
+	}
+}

@@ -35,7 +35,6 @@ func collectParts(root *message.Part) *messageParts {
 	} else {
 		mp.leaf(root, []int{1}, true, false)
 	}
-	slices.SortFunc(mp.others, func(a, b leaf) int { return slices.Compare(a.path, b.path) })
 	return mp
 }
 
@@ -99,8 +98,13 @@ func (mp *messageParts) leaf(p *message.Part, path []int, asBody, related bool) 
 	mp.others = append(mp.others, leaf{part: p, path: path, inline: inline})
 }
 
+// sortLeaves puts leaves in the order of the message (alternatives are walked from the last).
+func sortLeaves(leaves []leaf) {
+	slices.SortFunc(leaves, func(a, b leaf) int { return slices.Compare(a.path, b.path) })
+}
+
 // attachments describes the other leaves.
-func attachments(meta *message.Meta, src message.Source, leaves []leaf) ([]Attachment, error) {
+func attachments(meta *message.Meta, src message.Source, leaves []leaf) []Attachment {
 	out := make([]Attachment, 0, len(leaves))
 	for _, l := range leaves {
 		size, _, err := meta.BinarySize(src, l.path)
@@ -117,7 +121,7 @@ func attachments(meta *message.Meta, src message.Source, leaves []leaf) ([]Attac
 			Inline:      l.inline,
 		})
 	}
-	return out, nil
+	return out
 }
 
 // partFileName is a part's file name: Content-Disposition's filename, else Content-Type's name (RFC 2183 2.3; older
