@@ -75,7 +75,7 @@ func New(o Options) (*Handler, error) {
 		return nil, fmt.Errorf("webmail: static files: %w", err)
 	}
 	h.mux = http.NewServeMux()
-	h.mux.Handle("GET "+Prefix+"static/", http.StripPrefix(Prefix+"static/", http.FileServerFS(static)))
+	h.mux.HandleFunc("GET "+Prefix+"static/{name}", h.staticFile(static))
 	h.mux.HandleFunc("GET "+Prefix+"login", h.loginForm)
 	h.mux.HandleFunc("POST "+Prefix+"login", h.login)
 	h.mux.HandleFunc("GET "+Prefix+"lang", h.setLanguage)
@@ -113,6 +113,19 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, data an
 	w.WriteHeader(status)
 	if err := h.pages.ExecuteTemplate(w, name, data); err != nil {
 		h.log.Warn("webmail page", "page", name, "err", err)
+	}
+}
+
+// staticFile serves the embedded style sheet. A missing file gets the webmail's own 404 page: the file server's
+// error path drops Cache-Control.
+func (h *Handler) staticFile(files fs.FS) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		if _, err := fs.Stat(files, name); err != nil {
+			h.render(w, http.StatusNotFound, "error", h.basePage(r, nil, "error_not_found"))
+			return
+		}
+		http.ServeFileFS(w, r, files, name)
 	}
 }
 
