@@ -38,6 +38,8 @@ const (
 	ProtocolCardDAV Protocol = "carddav"
 	// ProtocolManageSieve is the filter-script editor's login (RFC 5804).
 	ProtocolManageSieve Protocol = "managesieve"
+	// ProtocolWebmail is the webmail's login form (/mail/ on the HTTPS listener).
+	ProtocolWebmail Protocol = "webmail"
 )
 
 // LoginResult is how a login ended.
@@ -78,7 +80,7 @@ const (
 var SMTPListeners = []string{"mx", "submission", "submissions"}
 
 var (
-	protocols      = []Protocol{ProtocolSMTP, ProtocolIMAP, ProtocolCardDAV, ProtocolManageSieve}
+	protocols      = []Protocol{ProtocolSMTP, ProtocolIMAP, ProtocolCardDAV, ProtocolManageSieve, ProtocolWebmail}
 	loginResults   = []LoginResult{LoginSuccess, LoginFailure, LoginThrottled, LoginLocked}
 	attemptResults = []AttemptResult{AttemptDelivered, AttemptDeferred, AttemptFailed}
 	destinations   = []string{"route", "smarthost", "mx", "local"}

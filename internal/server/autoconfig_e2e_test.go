@@ -675,7 +675,7 @@ func TestAutoconfigAgreesWithDomainDNS(t *testing.T) {
 		bound[name] = &net.TCPAddr{IP: net.IPv6unspecified, Port: port}
 	}
 	s := &Server{cfg: pub, log: ts.log, store: ts.Store(), addrs: bound}
-	base := asRemoteClient(t, s.newHTTPServer(http.NotFoundHandler()).Handler)
+	base := asRemoteClient(t, s.newHTTPServer(http.NotFoundHandler(), http.NotFoundHandler()).Handler)
 
 	published := map[string]string{} // SRV owner name → "priority weight port target."
 	for _, r := range admin.DomainRecords(domain, admin.MailHostFor(pub), nil) {

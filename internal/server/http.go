@@ -15,8 +15,9 @@ import (
 // newHTTPServer builds the HTTP endpoint: /healthz answers when the store can be read, the CardDAV address book
 // serves the organisation's directory, and every other path goes to the client autoconfiguration. The same handler
 // runs on the plain and the TLS listener; on the plain one the address book (which takes passwords) answers only
-// loopback clients, and only when the configuration allows plaintext logins (the dev default).
-func (s *Server) newHTTPServer(book http.Handler) *http.Server {
+// loopback clients, and only when the configuration allows plaintext logins (the dev default). The webmail, under
+// /mail/, is guarded the same way: it takes passwords too.
+func (s *Server) newHTTPServer(book, webmail http.Handler) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := s.store.Domains(); err != nil {
@@ -30,6 +31,7 @@ func (s *Server) newHTTPServer(book http.Handler) *http.Server {
 	mux.Handle(carddav.WellKnownPath, guarded)
 	mux.Handle(carddav.ContextPath, guarded)
 	mux.Handle("PROPFIND /{$}", guarded) // clients given only the host name start here
+	mux.Handle(webmailPath, s.requireTLS(webmail))
 	autoconfig.New(autoconfig.Options{Directory: s.store, MailHost: s.clientMailHost,
 		Logger: s.log.With("component", "autoconfig")}).Register(mux)
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
@@ -37,11 +39,14 @@ func (s *Server) newHTTPServer(book http.Handler) *http.Server {
 		ConnContext: connlog.ConnContext} // a connection ID on the address book's log lines
 }
 
+// webmailPath is where the webmail is served (webmail.Prefix).
+const webmailPath = "/mail/"
+
 // requireTLS lets a request through over TLS, or over plain HTTP from loopback when plaintext logins are allowed.
 func (s *Server) requireTLS(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil && !(s.cfg.HTTP.AllowInsecureAuth && isLoopbackRequest(r)) {
-			http.Error(w, "the address book is served over HTTPS only", http.StatusForbidden)
+			http.Error(w, "this page is served over HTTPS only", http.StatusForbidden)
 			return
 		}
 		next.ServeHTTP(w, r)

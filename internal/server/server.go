@@ -35,6 +35,7 @@ import (
 	"mailserver/internal/store"
 	"mailserver/internal/tlsutil"
 	"mailserver/internal/version"
+	"mailserver/internal/webmail"
 )
 
 // Options adjust New beyond the config file.
@@ -174,8 +175,13 @@ func (s *Server) build() error {
 	})
 	s.managesieve = s.newManageSieve(authn.ForProtocol(s.metrics, metrics.ProtocolManageSieve))
 	s.subscribeToChanges()
+	mail, err := webmail.New(webmail.Options{Store: s.store, Auth: authn.ForProtocol(s.metrics, metrics.ProtocolWebmail),
+		Logger: s.log.With("component", "webmail")})
+	if err != nil {
+		return err
+	}
 	s.http = s.newHTTPServer(carddav.NewHandler(s.store, authn.ForProtocol(s.metrics, metrics.ProtocolCardDAV),
-		s.log.With("component", "carddav")))
+		s.log.With("component", "carddav")), mail)
 	return nil
 }
 

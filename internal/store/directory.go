@@ -237,6 +237,12 @@ func (s *Store) UpdateAccount(address string, fn func(*Account) error) (Account,
 		if a.Disabled && !keep.Disabled {
 			ch.add(Change{AccountID: a.ID, AccountRevoked: true})
 		}
+		if a.Disabled && !keep.Disabled || a.PasswordHash != keep.PasswordHash {
+			// A new password must shut out whoever knew the old one, in the webmail too.
+			if err := deleteWebSessionsOf(tx, a.ID); err != nil {
+				return err
+			}
+		}
 		return putAccount(tx, a)
 	})
 	return out, err
@@ -276,6 +282,9 @@ func (s *Store) RemoveAccount(address string) error {
 			return err
 		}
 		if err := deleteSieveOf(tx, a.ID); err != nil {
+			return err
+		}
+		if err := deleteWebSessionsOf(tx, a.ID); err != nil {
 			return err
 		}
 		ch.add(Change{AccountID: a.ID, AccountRevoked: true})

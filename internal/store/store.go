@@ -52,11 +52,11 @@ var allBuckets = [][]byte{bucketMeta, bucketDomains, bucketAccounts, bucketAcctI
 	bucketUnits, bucketUnitMembers, bucketAliases, bucketGroups, bucketGrants, bucketGrantsBy, bucketAudit,
 	bucketAliasTargets, bucketGroupSenders, bucketQueue, bucketQueueDue, bucketDKIM, bucketImportKeys,
 	bucketImportSources, bucketImportCopies, bucketExpunged, bucketPostings, bucketIndexTerms, bucketIndexState, bucketHeaders,
-	bucketIndexRecent, bucketSieve, bucketSieveActive, bucketVacation}
+	bucketIndexRecent, bucketSieve, bucketSieveActive, bucketVacation, bucketWebSessions}
 
 // laterBuckets came after the first release: a backup made before them lacks them, and opening it creates them.
 var laterBuckets = [][]byte{bucketImportSources, bucketImportCopies, bucketTexts, bucketChunks, bucketFreed,
-	bucketExpunged, bucketPostings, bucketIndexTerms, bucketIndexState, bucketHeaders, bucketIndexRecent, bucketSieve, bucketSieveActive, bucketVacation}
+	bucketExpunged, bucketPostings, bucketIndexTerms, bucketIndexState, bucketHeaders, bucketIndexRecent, bucketSieve, bucketSieveActive, bucketVacation, bucketWebSessions}
 
 // Options tune Open. The zero value is the production setting.
 type Options struct {
