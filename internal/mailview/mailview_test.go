@@ -174,7 +174,7 @@ func TestRenderAttachmentsAndImages(t *testing.T) {
 	if allowed.RemoteImagesBlocked || !strings.Contains(allowed.HTML, `src="https://tracker.example/p.gif?u=binh"`) {
 		t.Errorf("remote image not shown once allowed (blocked=%v): %s", allowed.RemoteImagesBlocked, allowed.HTML)
 	}
-	if !strings.Contains(allowed.HTML, "img-src &#39;self&#39; https: http:") || strings.Contains(v.HTML, "https: http:") {
+	if !strings.Contains(allowed.HTML, "img-src &#39;self&#39; data: https: http:") || strings.Contains(v.HTML, "https: http:") {
 		t.Errorf("document CSP does not follow AllowRemoteImages")
 	}
 }

@@ -98,10 +98,11 @@ func sanitizeDocument(body string, cids map[string]string, opts Options) (doc st
 }
 
 // documentCSP is the document's own Content-Security-Policy, a second line behind the sanitiser: no script, no
-// plugin, no form, no base, no font or style sheet from anywhere; images from the webmail itself (cid: parts) and,
+// plugin, no form, no base, no font or style sheet from anywhere; images from the webmail itself or inlined by it
+// as data: URLs (cid: parts, through Options.PartURL: the sanitiser drops every data: URL the mail itself has) and,
 // when the reader allowed them, from the web. It can only narrow what the page serving the document allows.
 func documentCSP(remoteImages bool) string {
-	img := "'self'"
+	img := "'self' data:"
 	if remoteImages {
 		img += " https: http:"
 	}

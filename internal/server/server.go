@@ -300,6 +300,28 @@ func (s *Server) startQueue() {
 	}()
 }
 
+// sessionPruneInterval is how often the webmail sessions idle past their timeout are deleted; a lookup deletes
+// an expired one it meets anyway, so this only keeps abandoned ones from piling up.
+const sessionPruneInterval = 10 * time.Minute
+
+// pruneWebSessions deletes idle webmail sessions every sessionPruneInterval until ctx ends.
+func (s *Server) pruneWebSessions(ctx context.Context) {
+	t := time.NewTicker(sessionPruneInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.store.PruneWebSessions(webmail.DefaultIdleTimeout); err != nil {
+				s.log.Warn("prune webmail sessions", "err", err)
+			} else if n > 0 {
+				s.log.Info("webmail sessions ended for idleness", "sessions", n)
+			}
+		}
+	}
+}
+
 // The replies a client over the connection limit gets on plain-text listeners; TLS listeners just close.
 func refuseSMTP(c net.Conn) {
 	c.Write([]byte("421 4.7.0 Too many connections from your address, try again later\r\n"))
@@ -315,13 +337,17 @@ func (s *Server) startControlSocket() error {
 		return fmt.Errorf("control socket: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s.ctlCancel = cancel
-	s.serving.Add(1)
+	s.ctlCancel = cancel // also ends the webmail sessions' pruning
+	s.serving.Add(2)
 	go func() {
 		defer s.serving.Done()
 		if err := ctl.Serve(ctx, ln, s.admin, s.log.With("component", "ctl")); err != nil && !errors.Is(err, net.ErrClosed) {
 			s.log.Error("control socket stopped", "err", err)
 		}
+	}()
+	go func() {
+		defer s.serving.Done()
+		s.pruneWebSessions(ctx)
 	}()
 	return nil
 }

@@ -1,15 +1,19 @@
 package webmail
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
 
+	"mailserver/internal/mailview"
 	"mailserver/internal/message"
 	"mailserver/internal/store"
 )
@@ -17,56 +21,81 @@ import (
 // maxShownText bounds the decoded text a page shows of one part.
 const maxShownText = 2 << 20
 
-// bodyView is what the reader shows of a message's body. Its fields are plain text: html/template escapes them.
+// bodyView is what the reader shows of a message's body. Its fields are plain text or URLs: html/template escapes
+// them. An HTML body is not in the page: the page frames it from htmlURL, a sandboxed document of its own.
 type bodyView struct {
-	Text        string
-	HasText     bool
-	Attachments []attachment
+	Text          string
+	HasText       bool
+	HTMLURL       string // the framed HTML body; "" if the message has none
+	ImagesBlocked bool   // the HTML body refers to remote images, left out
+	ShowImagesURL string
+	Attachments   []attachment
 }
 
 type attachment struct {
 	Name string
 	Type string
 	Size string
+	URL  string // the download
 }
 
-// viewBody is the seam where internal/mailview's safe view of a message (sanitised HTML, inline images) plugs in:
-// for now the first text/plain part that is no attachment, and the attachments by name.
-func viewBody(raw []byte, parsed *message.Parsed) bodyView {
-	var v bodyView
-	walkParts(parsed.Root, func(p *message.Part) {
-		name := partName(p)
-		switch {
-		case p.Type == "text" && p.Subtype == "plain" && name == "" && p.Disposition != "attachment" && !v.HasText:
-			v.Text, v.HasText = message.PartText(raw, p, maxShownText), true
-		case name != "" || p.Disposition == "attachment":
-			v.Attachments = append(v.Attachments, attachment{Name: name, Type: p.Type + "/" + p.Subtype,
-				Size: formatSize(p.End - p.BodyStart)})
+// maxInlineImage bounds an image a cid: reference shows inline, as a data: URL in the framed document: the frame is
+// a sandbox with an origin of its own, which the session cookie (SameSite=Strict) does not reach.
+const maxInlineImage = 2 << 20
+
+// viewBody is what the reader shows of a message: internal/mailview's safe view of it (the text, the HTML framed
+// apart, the attachments with their download links).
+func viewBody(raw []byte, folder string, uid uint32, remoteImages bool) (bodyView, error) {
+	v, err := mailview.Render(raw, mailview.Options{AllowRemoteImages: remoteImages, PartURL: inlineImage(raw)})
+	if err != nil {
+		return bodyView{}, err
+	}
+	out := bodyView{Text: v.Text, HasText: v.Text != "", ImagesBlocked: v.RemoteImagesBlocked}
+	if v.HTML != "" {
+		out.HTMLURL = htmlURL(folder, uid, remoteImages)
+		out.ShowImagesURL = readURL(folder, uid) + "&images=1"
+	}
+	for _, a := range v.Attachments {
+		if a.Inline && a.ContentID != "" {
+			continue // shown in the HTML body
 		}
-	})
-	return v
+		out.Attachments = append(out.Attachments, attachment{Name: a.FileName, Type: a.ContentType,
+			Size: formatSize(int64(a.Size)), URL: partURL(folder, uid, a.Path)})
+	}
+	return out, nil
 }
 
-// walkParts calls fn for each leaf part, in order; an attached message is one leaf.
-func walkParts(p *message.Part, fn func(*message.Part)) {
-	if p == nil {
-		return
-	}
-	if len(p.Children) > 0 {
-		for _, c := range p.Children {
-			walkParts(c, fn)
+// inlineImage is mailview's PartURL: a raster image part as a data: URL, "" (left out) for anything else.
+func inlineImage(raw []byte) func(path string) string {
+	return func(path string) string {
+		ctype, _, body, err := mailview.Part(raw, path)
+		if err != nil || len(body) > maxInlineImage {
+			return ""
 		}
-		return
+		mt, _, _ := mime.ParseMediaType(ctype)
+		switch mt {
+		case "image/png", "image/jpeg", "image/gif", "image/webp":
+			return "data:" + mt + ";base64," + base64.StdEncoding.EncodeToString(body)
+		}
+		return ""
 	}
-	fn(p)
 }
 
-// partName is a part's file name (RFC 2183 filename, else the older Content-Type name), decoded by the parser.
-func partName(p *message.Part) string {
-	if n := p.DispositionParams["filename"]; n != "" {
-		return n
+func readURL(folder string, uid uint32) string {
+	return Prefix + "read?" + url.Values{"f": {folder}, "uid": {strconv.FormatUint(uint64(uid), 10)}}.Encode()
+}
+
+func htmlURL(folder string, uid uint32, remoteImages bool) string {
+	q := url.Values{"f": {folder}, "uid": {strconv.FormatUint(uint64(uid), 10)}}
+	if remoteImages {
+		q.Set("images", "1")
 	}
-	return p.Params["name"]
+	return Prefix + "html?" + q.Encode()
+}
+
+func partURL(folder string, uid uint32, path string) string {
+	return Prefix + "part?" + url.Values{"f": {folder}, "uid": {strconv.FormatUint(uint64(uid), 10)},
+		"p": {path}}.Encode()
 }
 
 type readPage struct {
@@ -110,7 +139,12 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request, sess *session) {
 		return
 	}
 	parsed := message.Parse(raw)
-	p := readPage{page: h.basePage(r, sess, ""), Folder: f.Name, UID: m.UID, Body: viewBody(raw, parsed),
+	body, err := viewBody(raw, f.Name, m.UID, r.URL.Query().Get("images") == "1")
+	if err != nil {
+		h.fail(w, r, "read", err)
+		return
+	}
+	p := readPage{page: h.basePage(r, sess, ""), Folder: f.Name, UID: m.UID, Body: body,
 		Date: formatDate(m.InternalDate), ReadOnly: !f.Writable}
 	if env := parsed.Envelope; env != nil {
 		p.Subject, p.From, p.To, p.Cc = env.Subject, addressList(env.From), addressList(env.To), addressList(env.Cc)

@@ -83,6 +83,8 @@ func New(o Options) (*Handler, error) {
 	h.mux.HandleFunc("GET "+Prefix+"{$}", h.withSession(h.folders))
 	h.mux.HandleFunc("GET "+Prefix+"list", h.withSession(h.list))
 	h.mux.HandleFunc("GET "+Prefix+"read", h.withSession(h.read))
+	h.mux.HandleFunc("GET "+Prefix+"html", h.withSession(h.html))
+	h.mux.HandleFunc("GET "+Prefix+"part", h.withSession(h.part))
 	return h, nil
 }
 
@@ -93,11 +95,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// contentSecurityPolicy allows this origin's style sheet and images and nothing else: no script at all, no
-// inline style, no frame around the pages (CSP Level 3; frame-ancestors supersedes X-Frame-Options, which old
+// contentSecurityPolicy allows this origin's style sheet, images and framed documents (a message's HTML body, in
+// a sandbox of its own: parts.go) and nothing else: no script at all, no inline style, no frame around the pages (CSP Level 3; frame-ancestors supersedes X-Frame-Options, which old
 // browsers still read).
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " +
-	"frame-ancestors 'none'; base-uri 'none'"
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; frame-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 func setSecurityHeaders(hd http.Header) {
 	hd.Set("Content-Security-Policy", contentSecurityPolicy)
