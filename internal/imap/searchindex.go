@@ -1,8 +1,6 @@
 package imap
 
 import (
-	"slices"
-
 	"mailserver/internal/store"
 )
 
@@ -95,21 +93,12 @@ func (sel *selection) searchCandidatesLocked(q *searchQuery) []msgRef {
 	}
 	n, _ := sel.lastVisibleLocked()
 	uids := sel.state.uids[:n]
-	candidates := a.Candidates()
-	refs := make([]msgRef, 0, len(candidates))
-	add := func(i int) {
+	positions := a.CandidatePositions(uids)
+	refs := make([]msgRef, 0, len(positions))
+	for _, i := range positions {
 		if c := sel.tracker.EncodeSeqNum(uint32(i + 1)); c != 0 {
 			refs = append(refs, msgRef{uid: uids[i], seq: c})
 		}
-	}
-	for _, uid := range candidates {
-		if i, ok := slices.BinarySearch(uids, uid); ok {
-			add(i)
-		}
-	}
-	tail, _ := slices.BinarySearch(uids, a.Bound+1)
-	for i := tail; i < n; i++ {
-		add(i)
 	}
 	return q.prefilter(refs)
 }

@@ -1,11 +1,9 @@
 package imap
 
 import (
-	"bytes"
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -40,15 +38,8 @@ type headerQuery struct {
 // envelopeFields are the HEADER keys answered from the stored envelope instead of the raw header.
 var envelopeFields = map[string]string{"from": "From", "to": "To", "cc": "Cc", "bcc": "Bcc", "subject": "Subject"}
 
-// foldNeedle folds a search string. Text that is not UTF-8 (the library takes only US-ASCII and UTF-8 searches)
-// matches no message: decoded mail holds no such bytes (they became U+FFFD when it was decoded, which folding
-// drops), whereas folding them away here would leave a string that matches every message.
-func foldNeedle(s string) string {
-	if !utf8.ValidString(s) {
-		return string(utf8.RuneError)
-	}
-	return message.Fold(s)
-}
+// foldNeedle folds a search string (message.FoldNeedle: text that is not UTF-8 matches no message).
+func foldNeedle(s string) string { return message.FoldNeedle(s) }
 
 func compileSearch(sel *selection, c *imap.SearchCriteria) *searchQuery {
 	q := &searchQuery{
@@ -243,11 +234,9 @@ func (q *searchQuery) matchText(m *searchMsg) bool {
 
 // indexedContains is bytes.Contains(text, needle) where the search index's answer (answers[i]) does not decide.
 func indexedContains(answers []*store.IndexAnswer, i int, uid uint32, text, needle []byte) bool {
-	switch verdictOf(answers, i, uid) {
-	case store.IndexMatch:
-		return true
-	case store.IndexNoMatch:
-		return false
+	var a *store.IndexAnswer
+	if i < len(answers) {
+		a = answers[i]
 	}
-	return bytes.Contains(text, needle)
+	return a.Matches(uid, text, needle)
 }

@@ -197,3 +197,13 @@ func foldRuneSlow(r rune) string {
 	}
 	return sb.String()
 }
+
+// FoldNeedle folds a search string as Fold does. Text that is not UTF-8 matches no message: decoded mail holds no
+// such bytes (they became U+FFFD when it was decoded, which folding drops), whereas folding them away here would
+// leave a string that matches every message. IMAP's SEARCH and the webmail's search both fold through it.
+func FoldNeedle(s string) string {
+	if !utf8.ValidString(s) {
+		return string(utf8.RuneError)
+	}
+	return Fold(s)
+}
