@@ -135,6 +135,7 @@ type openFolder struct {
 	Name     string // as in the URLs
 	Mailbox  store.Mailbox
 	Writable bool // own folders, and shared ones with write rights
+	Owner    string // the shared mailbox's address; "" for the account's own folders
 }
 
 // errNoFolder: no such folder, or a shared one without read rights; the two look alike so that a shared
@@ -167,7 +168,8 @@ func (h *Handler) resolveFolder(acct store.Account, name string) (openFolder, er
 			storeName = rest[n+1:]
 		}
 		mb, err := h.store.Mailbox(owner.ID, storeName)
-		return openFolder{Name: name, Mailbox: mb, Writable: g.Rights&store.RightWrite != 0}, folderError(err, mb)
+		return openFolder{Name: name, Mailbox: mb, Writable: g.Rights&store.RightWrite != 0, Owner: g.Shared},
+			folderError(err, mb)
 	}
 	return openFolder{}, errNoFolder
 }

@@ -59,6 +59,8 @@ type listPage struct {
 	Page, Pages int
 	Prev, Next  int // 0: none
 	ReadOnly    bool
+	Actions     *actionBar // nil: the folder is read-only (actions.go)
+	Query       string     // the search page's query (search.go)
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -91,6 +93,10 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, sess *session) {
 		h.fail(w, r, "list", err)
 		return
 	}
+	if p.Actions, err = h.actionBar(sess, f, p.CSRF, p.T, listURL(f.Name, p.Sort, p.Page), "", nil); err != nil {
+		h.fail(w, r, "list", err)
+		return
+	}
 	h.render(w, http.StatusOK, "list", p)
 }
 
@@ -101,8 +107,14 @@ func (h *Handler) pageUIDs(mailboxID uint64, order string, pageNo *int) ([]uint3
 	if err != nil {
 		return nil, 0, err
 	}
+	return h.pageOf(mailboxID, all, order, pageNo)
+}
+
+// pageOf orders the messages all (ascending UIDs) and returns the UIDs of the page (1-based, clamped into range),
+// in order, and the number of messages: the folder's list, or a search's results.
+func (h *Handler) pageOf(mailboxID uint64, all []uint32, order string, pageNo *int) ([]uint32, int, error) {
 	items := make([]sortable, 0, len(all))
-	err = h.store.EachSortRecord(mailboxID, all, func(it store.SortItem, record []byte) error {
+	err := h.store.EachSortRecord(mailboxID, all, func(it store.SortItem, record []byte) error {
 		s := sortable{uid: it.UID, date: it.InternalDate, size: it.Size}
 		if rec, err := message.DecodeSortRecord(record); record != nil && err == nil {
 			if !rec.Date.IsZero() {

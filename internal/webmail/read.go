@@ -109,6 +109,7 @@ type readPage struct {
 	Date     string
 	Body     bodyView
 	ReadOnly bool
+	Actions  *actionBar // nil: the folder is read-only (actions.go)
 }
 
 // read shows one message and marks it \Seen through the store's flag path, as a FETCH of BODY[] would (RFC 9051
@@ -154,6 +155,11 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request, sess *session) {
 	}
 	if p.Subject == "" {
 		p.Subject = p.T["no_subject"]
+	}
+	p.Actions, err = h.actionBar(sess, f, p.CSRF, p.T, listURL(f.Name, "", 1), readURL(f.Name, m.UID), []uint32{m.UID})
+	if err != nil {
+		h.fail(w, r, "read", err)
+		return
 	}
 	if f.Writable && !slices.Contains(m.Flags, `\Seen`) {
 		if _, err := h.store.SetFlags(f.Mailbox.ID, []uint32{m.UID}, store.FlagsAdd, []string{`\Seen`}, nil); err != nil {

@@ -85,6 +85,8 @@ func New(o Options) (*Handler, error) {
 	h.mux.HandleFunc("GET "+Prefix+"read", h.withSession(h.read))
 	h.mux.HandleFunc("GET "+Prefix+"html", h.withSession(h.html))
 	h.mux.HandleFunc("GET "+Prefix+"part", h.withSession(h.part))
+	h.mux.HandleFunc("GET "+Prefix+"search", h.withSession(h.search))
+	h.mux.HandleFunc("POST "+Prefix+"act", h.withSession(h.act))
 	return h, nil
 }
 
