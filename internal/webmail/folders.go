@@ -134,7 +134,7 @@ func (h *Handler) readableGrants(accountID uint64) ([]store.Grant, error) {
 type openFolder struct {
 	Name     string // as in the URLs
 	Mailbox  store.Mailbox
-	Writable bool // own folders, and shared ones with write rights
+	Writable bool   // own folders, and shared ones with write rights
 	Owner    string // the shared mailbox's address; "" for the account's own folders
 }
 

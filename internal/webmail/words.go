@@ -47,6 +47,8 @@ var words = map[string]map[string]string{
 		"folder_Junk":     "Thư rác",
 		"folder_Archive":  "Lưu trữ",
 		"shared":          "Hòm thư dùng chung",
+
+		// Message actions and search (actions.go, search.go).
 		"search":            "Tìm",
 		"search_label":      "Tìm trong thư mục",
 		"search_results":    "Kết quả tìm",
@@ -109,6 +111,8 @@ var words = map[string]map[string]string{
 		"folder_Junk":     "Junk",
 		"folder_Archive":  "Archive",
 		"shared":          "Shared mailboxes",
+
+		// Message actions and search (actions.go, search.go).
 		"search":            "Search",
 		"search_label":      "Search in this folder",
 		"search_results":    "Search results",
