@@ -82,13 +82,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, sess *session) {
 		h.fail(w, r, "list", err)
 		return
 	}
-	p.Pages = max(1, (total+PageSize-1)/PageSize)
-	if p.Page > 1 {
-		p.Prev = p.Page - 1
-	}
-	if p.Page < p.Pages {
-		p.Next = p.Page + 1
-	}
+	p.setPages(total)
 	if p.Rows, err = h.rows(f.Mailbox.ID, uids, p.T); err != nil {
 		h.fail(w, r, "list", err)
 		return
@@ -98,6 +92,17 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, sess *session) {
 		return
 	}
 	h.render(w, http.StatusOK, "list", p)
+}
+
+// setPages sets the page count and the neighbours of the page shown, for total messages.
+func (p *listPage) setPages(total int) {
+	p.Pages = max(1, (total+PageSize-1)/PageSize)
+	if p.Page > 1 {
+		p.Prev = p.Page - 1
+	}
+	if p.Page < p.Pages {
+		p.Next = p.Page + 1
+	}
 }
 
 // pageUIDs orders the whole folder and returns the UIDs of the page (1-based, clamped into range), in order,

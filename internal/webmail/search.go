@@ -56,13 +56,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, sess *session) 
 		h.fail(w, r, "search", err)
 		return
 	}
-	p.Pages = max(1, (total+PageSize-1)/PageSize)
-	if p.Page > 1 {
-		p.Prev = p.Page - 1
-	}
-	if p.Page < p.Pages {
-		p.Next = p.Page + 1
-	}
+	p.setPages(total)
 	if p.Rows, err = h.rows(f.Mailbox.ID, uids, p.T); err != nil {
 		h.fail(w, r, "search", err)
 		return
