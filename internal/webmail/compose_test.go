@@ -11,6 +11,7 @@ import (
 
 	"mailserver/internal/mailview"
 	"mailserver/internal/message"
+	"mailserver/internal/store"
 )
 
 const vnSubject = "Báo cáo tổng kết năm 2026 – Sở Nội vụ"
@@ -269,5 +270,61 @@ func TestComposeOverSizeLimitRefused(t *testing.T) {
 	}
 	if got, _ := messagesIn(t, e.st, e.colleague.ID, "INBOX"); len(got) != 0 {
 		t.Errorf("a message over the limit was delivered")
+	}
+}
+
+// TestComposeSendAsQueuedAndAudited: an alias of the user's is offered as From; a message from it to a colleague
+// and to another domain is stored for the one, queued (to be DKIM-signed when sent) for the other, and audited as
+// a send-as, exactly as a submission over SMTP would be.
+func TestComposeSendAsQueuedAndAudited(t *testing.T) {
+	e := newComposeEnv(t, 0)
+	if _, err := e.st.AddAlias("vanphong@hanoi.gov.vn", "lan@hanoi.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := e.loggedIn(t)
+	r := e.get(t, c, "/mail/compose")
+	if !strings.Contains(r.body, `<option value="vanphong@hanoi.gov.vn">`) {
+		t.Fatalf("the alias is not offered as From:\n%s", r.body)
+	}
+	f := formFields(t, r.body)
+	f["from"], f["subject"], f["action"] = []string{"vanphong@hanoi.gov.vn"}, []string{vnSubject}, []string{"send"}
+	f["to"] = []string{"Đối tác <doitac@example.org>; hung@hanoi.gov.vn"}
+	if r := e.postForm(t, c, f); r.url != "/mail/list" {
+		t.Fatalf("send: %d at %s\n%s", r.status, r.url, r.body)
+	}
+	onlyMessage(t, first(messagesIn(t, e.st, e.colleague.ID, "INBOX")), "hung's INBOX")
+	queued, err := e.st.QueuedMessages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(queued) != 1 || queued[0].Submitter != "lan@hanoi.gov.vn" || queued[0].From != "vanphong@hanoi.gov.vn" ||
+		len(queued[0].Recipients) != 1 || queued[0].Recipients[0].Address != "doitac@example.org" {
+		t.Fatalf("queue: %+v", queued)
+	}
+	records, err := e.st.AuditLog(store.AuditFilter{Account: "vanphong@hanoi.gov.vn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) != 1 || records[0].Action != "send-as" || records[0].Actor != "lan@hanoi.gov.vn" {
+		t.Errorf("audit: %+v", records)
+	}
+}
+
+// TestReplyAllRecipients: reply all answers the author and copies the other recipients, never the user's own
+// addresses, and answers from the address the original was sent to when the user may send as it.
+func TestReplyAllRecipients(t *testing.T) {
+	raw := []byte("From: \"Trần, Thị Mai\" <mai@hanoi.gov.vn>\r\nTo: vanphong@hanoi.gov.vn, hung@hanoi.gov.vn\r\n" +
+		"Cc: LAN@hanoi.gov.vn, =?UTF-8?Q?Ph=E1=BA=A1m_An?= <an@example.org>\r\nSubject: Re: Lịch họp\r\n" +
+		"Message-ID: <m1@hanoi.gov.vn>\r\n\r\nHọp lúc 8 giờ.\r\n")
+	f := composeForm{Mode: modeReplyAll}
+	fillFromOriginal(&f, raw, []string{"lan@hanoi.gov.vn", "vanphong@hanoi.gov.vn"}, words["vi"])
+	if f.From != "vanphong@hanoi.gov.vn" || f.Subject != "Re: Lịch họp" {
+		t.Errorf("From %q, subject %q", f.From, f.Subject)
+	}
+	if f.To != `"Trần, Thị Mai" <mai@hanoi.gov.vn>` || f.Cc != "hung@hanoi.gov.vn, Phạm An <an@example.org>" {
+		t.Errorf("To %q, Cc %q", f.To, f.Cc)
+	}
+	if list, bad := parseRecipients(f.To + ", " + f.Cc); bad != "" || len(list) != 3 || list[0].Name != "Trần, Thị Mai" {
+		t.Errorf("the filled fields do not read back: %v %q", list, bad)
 	}
 }
