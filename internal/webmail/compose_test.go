@@ -3,6 +3,7 @@ package webmail
 import (
 	"bytes"
 	"net/http"
+	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
@@ -326,5 +327,41 @@ func TestReplyAllRecipients(t *testing.T) {
 	}
 	if list, bad := parseRecipients(f.To + ", " + f.Cc); bad != "" || len(list) != 3 || list[0].Name != "Trần, Thị Mai" {
 		t.Errorf("the filled fields do not read back: %v %q", list, bad)
+	}
+}
+
+// TestComposeForwardsInline: the original's text is quoted under a forwarding line and its attachments are
+// carried into the forward, byte-exact.
+func TestComposeForwardsInline(t *testing.T) {
+	e := newComposeEnv(t, 0)
+	data := binaryData(20_000)
+	orig := &outgoing{From: &mail.Address{Name: "Nguyễn Văn Hùng", Address: "hung@hanoi.gov.vn"},
+		To: []*mail.Address{{Address: "lan@hanoi.gov.vn"}}, Subject: "Công văn đến", Text: "Xin chuyển công văn.\n",
+		Date: time.Now(), MessageID: "cv-1@hanoi.gov.vn",
+		Attachments: []fileAttachment{{Name: vnFileName, Type: "application/pdf", Data: data}}}
+	raw, err := orig.write(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.Append(mustInbox(t, e.st, e.acct.ID).ID, newMessage(string(raw), time.Now()), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := e.loggedIn(t)
+	f := e.newForm(t, c, "?mode=forward&f=INBOX&uid=1")
+	if f["subject"][0] != "Fwd: Công văn đến" || !strings.Contains(f["body"][0], words["vi"]["compose_forwarded"]) ||
+		!strings.Contains(f["body"][0], "Xin chuyển công văn.") || len(f["keep"]) != 1 {
+		t.Fatalf("forward form: %q", f)
+	}
+	f["to"], f["action"] = []string{"hung@hanoi.gov.vn"}, []string{"send"}
+	if r := e.postForm(t, c, f); r.url != "/mail/list" {
+		t.Fatalf("forward: %d at %s\n%s", r.status, r.url, r.body)
+	}
+	got := onlyMessage(t, first(messagesIn(t, e.st, e.colleague.ID, "INBOX")), "hung's INBOX")
+	v, _ := mailview.Render(got, mailview.Options{})
+	if len(v.Attachments) != 1 || v.Attachments[0].FileName != vnFileName {
+		t.Fatalf("forwarded attachments: %+v", v.Attachments)
+	}
+	if _, _, body, _ := mailview.Part(got, v.Attachments[0].Path); !bytes.Equal(body, data) {
+		t.Errorf("the forwarded attachment differs")
 	}
 }
