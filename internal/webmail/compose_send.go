@@ -57,7 +57,7 @@ func (h *Handler) sendMessage(w http.ResponseWriter, r *http.Request, sess *sess
 		h.refuseSend(w, r, sess, f, "", err)
 		return
 	}
-	log.Info("webmail sent", MessageIDAttr, res.ID, "recipients", len(res.Recipients), "queued", len(res.Queued))
+	log.Info("webmail sent", delivery.MessageAttr, res.ID, "recipients", len(res.Recipients), "queued", len(res.Queued))
 	if err := h.keepSent(sess, f, out); err != nil {
 		// The message is sent: the user is told so, with the copy's failure, rather than tempted to send again.
 		log.Error("webmail sent copy", "err", err)
@@ -67,8 +67,6 @@ func (h *Handler) sendMessage(w http.ResponseWriter, r *http.Request, sess *sess
 	http.Redirect(w, r, Prefix+"list?f=Sent&sent=1", http.StatusSeeOther)
 }
 
-// MessageIDAttr is the log attribute that ties the webmail's line to the delivery's (delivery.MessageAttr).
-const MessageIDAttr = delivery.MessageAttr
 
 // refuseSend shows the form again with what went wrong, in the words a user can act on; anything that is not the
 // user's to correct is an internal failure.
