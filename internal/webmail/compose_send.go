@@ -64,9 +64,8 @@ func (h *Handler) sendMessage(w http.ResponseWriter, r *http.Request, sess *sess
 		h.render(w, http.StatusOK, "error", h.basePage(r, sess, "compose_sent_no_copy"))
 		return
 	}
-	http.Redirect(w, r, Prefix+"list?f=Sent&sent=1", http.StatusSeeOther)
+	http.Redirect(w, r, Prefix+"list?f=Sent", http.StatusSeeOther)
 }
-
 
 // refuseSend shows the form again with what went wrong, in the words a user can act on; anything that is not the
 // user's to correct is an internal failure.
