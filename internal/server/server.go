@@ -176,7 +176,7 @@ func (s *Server) build() error {
 	s.managesieve = s.newManageSieve(authn.ForProtocol(s.metrics, metrics.ProtocolManageSieve))
 	s.subscribeToChanges()
 	mail, err := webmail.New(webmail.Options{Store: s.store, Auth: authn.ForProtocol(s.metrics, metrics.ProtocolWebmail),
-		Logger: s.log.With("component", "webmail")})
+		Logger: s.log.With("component", "webmail"), Deliverer: deliverer, MaxMessageSize: int64(s.cfg.SMTP.MaxMessageSize)})
 	if err != nil {
 		return err
 	}

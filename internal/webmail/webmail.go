@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"time"
 
+	"mailserver/internal/delivery"
 	"mailserver/internal/store"
 )
 
@@ -41,6 +42,10 @@ type Options struct {
 	Auth        Authenticator
 	IdleTimeout time.Duration // 0: DefaultIdleTimeout
 	Logger      *slog.Logger  // nil: slog.Default()
+	// Deliverer sends what the user writes, through the same seam as submission; nil: no writing (compose.go).
+	Deliverer *delivery.Deliverer
+	// MaxMessageSize bounds a written message, attachments included ([smtp] max_message_size); 0: 50 MB.
+	MaxMessageSize int64
 }
 
 // Handler serves the webmail. Mount it at Prefix.
@@ -51,6 +56,8 @@ type Handler struct {
 	log   *slog.Logger  // immutable
 	pages *template.Template
 	mux   *http.ServeMux
+	send  *delivery.Deliverer // immutable; nil: writing is off
+	max   int64               // immutable: the largest message written here
 }
 
 // New returns the webmail handler.
@@ -87,6 +94,8 @@ func New(o Options) (*Handler, error) {
 	h.mux.HandleFunc("GET "+Prefix+"part", h.withSession(h.part))
 	h.mux.HandleFunc("GET "+Prefix+"search", h.withSession(h.search))
 	h.mux.HandleFunc("POST "+Prefix+"act", h.withSession(h.act))
+	h.send, h.max = o.Deliverer, o.MaxMessageSize
+	h.routeCompose()
 	return h, nil
 }
 
