@@ -196,7 +196,7 @@ func (b *browserSession) logOutEndsSession() {
 	if err != nil {
 		b.t.Fatalf("put the old session cookie back: %v", err)
 	}
-	b.do("the old session", chromedp.Navigate(b.base+"/mail/"), chromedp.WaitVisible(chromedp.CSS("form.login")))
+	b.do("the old session", chromedp.Navigate(b.base+"/mail/"), chromedp.WaitReady(chromedp.CSS("main")))
 	if loc := b.location(); loc != "/mail/login" {
 		b.t.Errorf("the old session cookie after logging out opened %s, want the login form", loc)
 	}
