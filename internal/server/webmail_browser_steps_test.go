@@ -103,7 +103,11 @@ func (b *browserSession) downloadReport() {
 		_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
 			Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: ptrTo(true)})
 		return err
-	}), chromedp.Click(chromedp.CSS("ul.attachments a.name")))
+	}), chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		// A click in script rather than with the mouse: no race with the page's layout as the framed body loads.
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector('ul.attachments a.name').click(), true)`))
+		return err
+	}))
 	for ev, err := range began {
 		if err != nil {
 			b.t.Fatalf("download: %v", err)
@@ -138,9 +142,10 @@ func (b *browserSession) downloadReport() {
 func ptrTo[T any](v T) *T { return &v }
 
 // sharedControls lists the page's controls that could change something: every form, button and field outside
-// the log-out form.
+// the log-out form and the search form (a GET that changes nothing).
 const sharedControls = `[...document.querySelectorAll('form, button, input, select, textarea')]
-	.filter(e => { const f = e.closest('form'); return !(f && f.getAttribute('action') === '/mail/logout'); })
+	.filter(e => { const f = e.closest('form'); return !(f && (f.getAttribute('action') === '/mail/logout' ||
+		(f.getAttribute('action') === '/mail/search' && (f.getAttribute('method') || 'get').toLowerCase() === 'get'))); })
 	.map(e => e.outerHTML)`
 
 // checkSharedReadOnly opens the shared mailbox granted for reading only: its list and its message say so and
