@@ -257,13 +257,7 @@ func TestActionsNeedCSRF(t *testing.T) {
 
 func TestSharedMailboxActions(t *testing.T) {
 	e := newTestEnv(t, 0)
-	shared, err := e.st.AddShared(store.Account{Address: "vanthu@hanoi.gov.vn"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.st.SetGrant(shared.Address, e.acct.Address, store.RightRead); err != nil {
-		t.Fatal(err)
-	}
+	shared := e.sharedForReading(t)
 	inbox := mustInbox(t, e.st, shared.ID)
 	appendMessages(t, e.st, inbox.ID, 1, 3)
 	const name = "Shared/vanthu@hanoi.gov.vn"

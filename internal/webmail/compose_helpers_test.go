@@ -7,7 +7,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -27,14 +26,7 @@ type composeEnv struct {
 
 func newComposeEnv(t *testing.T, maxMessage int64) *composeEnv {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "mail.db"), store.Options{NoSync: true, NoIndexer: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.AddDomain("hanoi.gov.vn"); err != nil {
-		t.Fatal(err)
-	}
+	st := openTestStore(t)
 	env := &composeEnv{testEnv: &testEnv{st: st}}
 	env.acct = addAccount(t, st, "lan@hanoi.gov.vn")
 	env.colleague = addAccount(t, st, "hung@hanoi.gov.vn")

@@ -31,14 +31,7 @@ type testEnv struct {
 // Authenticator (a cheap hash, and a throttle that refuses after two failures).
 func newTestEnv(t *testing.T, idle time.Duration) *testEnv {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "mail.db"), store.Options{NoSync: true, NoIndexer: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.AddDomain("hanoi.gov.vn"); err != nil {
-		t.Fatal(err)
-	}
+	st := openTestStore(t)
 	env := &testEnv{st: st, acct: addAccount(t, st, "lan@hanoi.gov.vn")}
 	policy := auth.DefaultPolicy()
 	policy.Account = auth.Limits{Free: 2, BaseDelay: time.Hour, MaxDelay: time.Hour, Leak: time.Hour, LockAt: 50,
@@ -168,4 +161,31 @@ func mustInbox(t *testing.T, st *store.Store, accountID uint64) store.Mailbox {
 		t.Fatal(err)
 	}
 	return mb
+}
+
+// openTestStore opens a fresh store with the domain hanoi.gov.vn, closed when the test ends.
+func openTestStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "mail.db"), store.Options{NoSync: true, NoIndexer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.AddDomain("hanoi.gov.vn"); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// sharedForReading adds the shared mailbox vanthu@hanoi.gov.vn, granted to the test user for reading only.
+func (e *testEnv) sharedForReading(t *testing.T) store.Account {
+	t.Helper()
+	shared, err := e.st.AddShared(store.Account{Address: "vanthu@hanoi.gov.vn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetGrant(shared.Address, e.acct.Address, store.RightRead); err != nil {
+		t.Fatal(err)
+	}
+	return shared
 }

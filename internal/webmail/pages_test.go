@@ -110,13 +110,7 @@ func TestTenThousandMessagesPaged(t *testing.T) {
 
 func TestSharedMailboxReadOnly(t *testing.T) {
 	e := newTestEnv(t, 0)
-	shared, err := e.st.AddShared(store.Account{Address: "vanthu@hanoi.gov.vn"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.st.SetGrant(shared.Address, e.acct.Address, store.RightRead); err != nil {
-		t.Fatal(err)
-	}
+	shared := e.sharedForReading(t)
 	sharedInbox := mustInbox(t, e.st, shared.ID)
 	day := time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)
 	if _, err := e.st.Append(sharedInbox.ID, newMessage(vietnameseMessage(7, day), day), nil, nil); err != nil {
