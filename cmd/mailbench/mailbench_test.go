@@ -75,7 +75,7 @@ func startServer(t *testing.T) target {
 		t.Fatal(err)
 	}
 	return target{SMTP: srv.Addr("mx"), Submission: srv.Addr("submission"), IMAP: srv.Addr("imap"), IMAPS: srv.Addr("imaps"),
-		Domain: testDomain, Password: testPassword, PIDFiles: []string{pidFile}, TLS: tlsSettings{Insecure: true}}
+		HTTPS: srv.Addr("https"), Domain: testDomain, Password: testPassword, PIDFiles: []string{pidFile}, TLS: tlsSettings{Insecure: true}}
 }
 
 // TestSMTPEveryMessageVisible delivers over the MX port and over submission (STARTTLS, AUTH, two recipients each)

@@ -32,6 +32,7 @@ func subcommands() []subcommand {
 		{"fill", "fill a mailbox over IMAP APPEND with generated messages, 1% of them carrying search markers", runFillCmd},
 		{"logins", "P parallel LOGINs: latency percentiles and the server's memory before and after", runLoginsCmd},
 		{"idle", "hold K IMAP connections in IDLE and report the server's memory per connection", runIdleCmd},
+		{"web", "webmail list and message pages under C users, next to the same work over IMAP", runWebCmd},
 		{"cpu", "print the CPU time and memory of a server's process tree (what the other modes report per message)", runCPUCmd},
 		{"province", "generate a province-size store offline (accounts across a unit tree, messages with a skew)", runProvinceCmd},
 	}

@@ -14,6 +14,7 @@ import (
 // docs/benchmarks.md: every peer has big@, user1..4@ and idle1..4@ of example.gov.vn).
 type peer struct {
 	smtp, submission, imap, imaps string
+	https                         string // the webmail's listener; "" for a peer without one
 	password                      string
 	pidFiles                      []string // the process trees whose CPU and memory the figures count
 }
@@ -29,12 +30,12 @@ func stateDir() string {
 func peers() map[string]peer {
 	state := stateDir()
 	return map[string]peer{
-		"mailserver": {"127.0.0.1:2527", "127.0.0.1:5589", "127.0.0.1:1145", "127.0.0.1:1995", "benchpass10",
+		"mailserver": {"127.0.0.1:2527", "127.0.0.1:5589", "127.0.0.1:1145", "127.0.0.1:1995", "127.0.0.1:8443", "benchpass10",
 			[]string{filepath.Join(state, "mailserver", "mailserver.pid")}},
 		// Postfix answers SMTP and hands each message to Dovecot's LMTP: both trees do the delivery's work.
-		"postfix-dovecot": {"127.0.0.1:12525", "127.0.0.1:15587", "127.0.0.1:11143", "127.0.0.1:11993", "benchpass",
+		"postfix-dovecot": {"127.0.0.1:12525", "127.0.0.1:15587", "127.0.0.1:11143", "127.0.0.1:11993", "", "benchpass",
 			[]string{"/var/spool/postfix/pid/master.pid", "/run/dovecot-mailbench/master.pid"}},
-		"maddy": {"127.0.0.1:2526", "127.0.0.1:5588", "127.0.0.1:1144", "127.0.0.1:1994", "benchpass",
+		"maddy": {"127.0.0.1:2526", "127.0.0.1:5588", "127.0.0.1:1144", "127.0.0.1:1994", "", "benchpass",
 			[]string{filepath.Join(state, "maddy", "maddy.pid")}},
 	}
 }
@@ -42,6 +43,7 @@ func peers() map[string]peer {
 // target is the server a subcommand talks to, after -peer's defaults and the explicit flags are combined.
 type target struct {
 	SMTP, Submission, IMAP, IMAPS string
+	HTTPS                         string // the webmail (this project's server only)
 	Domain                        string // of the accounts named without @
 	Password                      string
 	PIDFiles                      []string
@@ -80,7 +82,7 @@ func (f *targetFlags) resolve() (target, error) {
 	if !ok {
 		return target{}, fmt.Errorf("unknown -peer %q", f.peer)
 	}
-	t := target{SMTP: p.smtp, Submission: p.submission, IMAP: p.imap, IMAPS: p.imaps, Domain: f.domain,
+	t := target{SMTP: p.smtp, Submission: p.submission, IMAP: p.imap, IMAPS: p.imaps, HTTPS: p.https, Domain: f.domain,
 		Password: p.password, PIDFiles: p.pidFiles, TLS: tlsSettings{CAFile: f.tlsCA, Insecure: f.tlsInsecure}}
 	override := map[string]func(){
 		"smtp-addr":       func() { t.SMTP = f.smtp },
