@@ -77,7 +77,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, sess *session) {
 		p.Sort = "date"
 	}
 	p.Page, _ = strconv.Atoi(r.URL.Query().Get("page"))
-	uids, total, err := h.pageUIDs(f.Mailbox.ID, p.Sort, &p.Page)
+	uids, total, err := h.pageUIDs(f.Mailbox, p.Sort, &p.Page)
 	if err != nil {
 		h.fail(w, r, "list", err)
 		return
@@ -105,50 +105,49 @@ func (p *listPage) setPages(total int) {
 	}
 }
 
-// pageUIDs orders the whole folder and returns the UIDs of the page (1-based, clamped into range), in order,
-// and the number of messages.
-func (h *Handler) pageUIDs(mailboxID uint64, order string, pageNo *int) ([]uint32, int, error) {
-	all, err := h.store.UIDs(mailboxID)
+// pageUIDs orders the whole folder mb (from the order cache) and returns the UIDs of the page (1-based, clamped
+// into range), in order, and the number of messages.
+func (h *Handler) pageUIDs(mb store.Mailbox, order string, pageNo *int) ([]uint32, int, error) {
+	ordered, err := h.folderOrder(mb, order)
 	if err != nil {
 		return nil, 0, err
 	}
-	return h.pageOf(mailboxID, all, order, pageNo)
+	return pageSlice(ordered, pageNo), len(ordered), nil
 }
 
-// pageOf orders the messages all (ascending UIDs) and returns the UIDs of the page (1-based, clamped into range),
-// in order, and the number of messages: the folder's list, or a search's results.
-func (h *Handler) pageOf(mailboxID uint64, all []uint32, order string, pageNo *int) ([]uint32, int, error) {
-	items := make([]sortable, 0, len(all))
-	err := h.store.EachSortRecord(mailboxID, all, func(it store.SortItem, record []byte) error {
-		s := sortable{uid: it.UID, date: it.InternalDate, size: it.Size}
-		if rec, err := message.DecodeSortRecord(record); record != nil && err == nil {
-			if !rec.Date.IsZero() {
-				s.date = rec.Date
-			}
-			s.from, s.subject = rec.DisplayFrom, rec.Subject
-		}
-		items = append(items, s)
-		return nil
-	})
+// pageOf orders the messages some (ascending UIDs, a search's results) of the folder mb and returns the UIDs of
+// the page (1-based, clamped into range), in order, and their number: the folder's order, kept to those.
+func (h *Handler) pageOf(mb store.Mailbox, some []uint32, order string, pageNo *int) ([]uint32, int, error) {
+	ordered, err := h.folderOrder(mb, order)
 	if err != nil {
 		return nil, 0, err
 	}
-	compare := sortOrders[order]
-	slices.SortStableFunc(items, func(a, b sortable) int {
-		if r := compare(&a, &b); r != 0 {
-			return r
+	kept := make([]uint32, 0, len(some))
+	for _, uid := range ordered {
+		if _, found := slices.BinarySearch(some, uid); found {
+			kept = append(kept, uid)
 		}
-		return cmp.Compare(b.uid, a.uid) // ties: the newest arrival first
+	}
+	return pageSlice(kept, pageNo), len(kept), nil
+}
+
+// folderOrder is every message of the folder mb in order (orderCache).
+func (h *Handler) folderOrder(mb store.Mailbox, order string) ([]uint32, error) {
+	return h.orders.ordered(mb, order, func() ([]sortable, error) {
+		all, err := h.store.UIDs(mb.ID)
+		if err != nil {
+			return nil, err
+		}
+		return h.sortKeys(mb.ID, all)
 	})
-	pages := max(1, (len(items)+PageSize-1)/PageSize)
+}
+
+// pageSlice is page *pageNo (1-based, clamped into range) of ordered.
+func pageSlice(ordered []uint32, pageNo *int) []uint32 {
+	pages := max(1, (len(ordered)+PageSize-1)/PageSize)
 	*pageNo = min(max(*pageNo, 1), pages)
 	start := (*pageNo - 1) * PageSize
-	end := min(start+PageSize, len(items))
-	uids := make([]uint32, 0, end-start)
-	for _, it := range items[start:end] {
-		uids = append(uids, it.uid)
-	}
-	return uids, len(items), nil
+	return slices.Clone(ordered[start:min(start+PageSize, len(ordered))])
 }
 
 // rows reads the envelopes and flags of a page's messages, kept in the page's order.

@@ -51,7 +51,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, sess *session) 
 	p := searchPage{listPage: listPage{page: h.basePage(r, sess, ""), Folder: f.Name, Sort: "date",
 		ReadOnly: !f.Writable, Query: query}, Found: len(found)}
 	p.Page, _ = strconv.Atoi(r.URL.Query().Get("page"))
-	uids, total, err := h.pageOf(f.Mailbox.ID, found, p.Sort, &p.Page)
+	uids, total, err := h.pageOf(f.Mailbox, found, p.Sort, &p.Page)
 	if err != nil {
 		h.fail(w, r, "search", err)
 		return

@@ -58,6 +58,8 @@ type Handler struct {
 	mux   *http.ServeMux
 	send  *delivery.Deliverer // immutable; nil: writing is off
 	max   int64               // immutable: the largest message written here
+	// orders keeps the recently listed folders in order (order.go).
+	orders *orderCache
 }
 
 // New returns the webmail handler.
@@ -65,7 +67,7 @@ func New(o Options) (*Handler, error) {
 	if o.Store == nil || o.Auth == nil {
 		return nil, fmt.Errorf("webmail: a store and an authenticator are required")
 	}
-	h := &Handler{store: o.Store, auth: o.Auth, idle: o.IdleTimeout, log: o.Logger}
+	h := &Handler{store: o.Store, auth: o.Auth, idle: o.IdleTimeout, log: o.Logger, orders: newOrderCache()}
 	if h.idle <= 0 {
 		h.idle = DefaultIdleTimeout
 	}
