@@ -47,7 +47,9 @@ func (h *Handler) raw(w http.ResponseWriter, r *http.Request, sess *session) {
 	if !ok {
 		return
 	}
-	name := strings.TrimSpace(messageSubject(raw))
+	// A subject often holds a document number such as "Số 12/UBND-VP": its slashes are no folders, and
+	// ContentDisposition would keep only what follows the last one.
+	name := strings.TrimSpace(strings.NewReplacer("/", "-", `\`, "-").Replace(messageSubject(raw)))
 	if name == "" {
 		name = "message"
 	}
