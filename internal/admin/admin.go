@@ -419,6 +419,21 @@ func (s *Service) ListUsers() ([]UserInfo, error) {
 
 // SetPassword replaces a user's password. A shared mailbox has none: nobody logs in as it.
 func (s *Service) SetPassword(address, password string) error {
+	return s.setPassword(address, password, s.actor, auditFrom)
+}
+
+// ChangeOwnPassword is SetPassword for users changing their own password (the webmail's settings): the same checks,
+// hash and store path, audited with the user as the actor and origin as where the change came from. The caller
+// has checked the current password.
+func (s *Service) ChangeOwnPassword(address, password, origin string) error {
+	addr, _, err := cleanAddress(address)
+	if err != nil {
+		return err
+	}
+	return s.setPassword(addr, password, addr, origin)
+}
+
+func (s *Service) setPassword(address, password, actor, origin string) error {
 	addr, _, err := cleanAddress(address)
 	if err != nil {
 		return err
@@ -438,7 +453,9 @@ func (s *Service) SetPassword(address, password string) error {
 	if err != nil {
 		return err
 	}
-	return s.credentialsUpdated(addr, s.update(s.audited("user.passwd", addr, "password changed"), addr,
+	audited := s.st.WithAudit(store.AuditRecord{Actor: actor, Action: "user.passwd", Target: addr,
+		Detail: "password changed", From: origin})
+	return s.credentialsUpdated(addr, s.update(audited, addr,
 		func(a *store.Account) { a.PasswordHash = hash }))
 }
 

@@ -2,9 +2,6 @@ package admin
 
 import (
 	"errors"
-	"fmt"
-	"regexp"
-	"strings"
 	"time"
 
 	"mailserver/internal/store"
@@ -12,7 +9,7 @@ import (
 )
 
 // VacationScript is the name of the filter script `vacation set` writes for a user.
-const VacationScript = "vacation"
+const VacationScript = vacation.ScriptName
 
 // VacationRequest is an automatic reply an administrator sets for a user (a colleague who left in a hurry): the
 // dates it runs between (zero: from now, or with no end), the reply's subject (empty: "Trả lời tự động / Auto: " and the
@@ -81,68 +78,10 @@ func (s *Service) VacationOff(address string) error {
 
 // vacationScript is the script of req; previous names the script to run again afterwards.
 func vacationScript(req VacationRequest, previous string) string {
-	text := req.Message
-	if strings.TrimSpace(text) == "" {
-		text = vacation.DefaultReason(req.From, req.Until)
-	}
-	days := max(req.Days, 1)
-	var b strings.Builder
-	b.WriteString("# Automatic reply set by an administrator (mailserver vacation set); `mailserver vacation off` ends it.\r\n")
-	if previous != "" {
-		fmt.Fprintf(&b, "# previous: %s\r\n", sieveQuote(previous))
-	}
-	b.WriteString("require [\"vacation\", \"date\", \"relational\"];\r\n")
-	var window []string
-	if !req.From.IsZero() {
-		window = append(window, fmt.Sprintf("currentdate :value \"ge\" \"date\" \"%s\"", day(req.From)))
-	}
-	if !req.Until.IsZero() {
-		window = append(window, fmt.Sprintf("currentdate :value \"le\" \"date\" \"%s\"", day(req.Until)))
-	}
-	action := fmt.Sprintf("vacation :days %d", days)
-	if req.Subject != "" {
-		action += " :subject " + sieveQuote(req.Subject)
-	}
-	action += " " + sieveText(text) + ";\r\n"
-	if len(window) == 0 {
-		b.WriteString(action)
-		return b.String()
-	}
-	fmt.Fprintf(&b, "if allof(%s) {\r\n%s}\r\n", strings.Join(window, ", "), action)
-	return b.String()
+	return vacation.Script(vacation.Settings{From: req.From, Until: req.Until, Subject: req.Subject,
+		Message: req.Message, Days: req.Days}, previous)
 }
 
-var previousLine = regexp.MustCompile(`(?m)^# previous: ("(?:[^"\\]|\\.)*")\r?$`)
+func previousScript(src string) string { return vacation.PreviousScript(src) }
 
-// previousScript reads back the name vacationScript recorded.
-func previousScript(src string) string {
-	m := previousLine.FindStringSubmatch(src)
-	if m == nil {
-		return ""
-	}
-	q := m[1][1 : len(m[1])-1]
-	return strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(q)
-}
-
-func day(t time.Time) string { return t.Format("2006-01-02") }
-
-// sieveQuote writes s as a Sieve quoted string (RFC 5228 section 2.4.2).
-func sieveQuote(s string) string {
-	s = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\r", " ", "\n", " ").Replace(s)
-	return `"` + s + `"`
-}
-
-// sieveText writes s as a Sieve multi-line string, lines starting with a dot doubled (RFC 5228 section 2.4.2).
-func sieveText(s string) string {
-	var b strings.Builder
-	b.WriteString("text:\r\n")
-	for _, line := range strings.Split(strings.ReplaceAll(strings.TrimRight(s, "\r\n"), "\r\n", "\n"), "\n") {
-		if strings.HasPrefix(line, ".") {
-			b.WriteString(".")
-		}
-		b.WriteString(line)
-		b.WriteString("\r\n")
-	}
-	b.WriteString(".\r\n")
-	return b.String()
-}
+func day(t time.Time) string { return vacation.Day(t) }

@@ -176,7 +176,9 @@ func (s *Server) build() error {
 	s.managesieve = s.newManageSieve(authn.ForProtocol(s.metrics, metrics.ProtocolManageSieve))
 	s.subscribeToChanges()
 	mail, err := webmail.New(webmail.Options{Store: s.store, Auth: authn.ForProtocol(s.metrics, metrics.ProtocolWebmail),
-		Logger: s.log.With("component", "webmail"), Deliverer: deliverer, MaxMessageSize: int64(s.cfg.SMTP.MaxMessageSize)})
+		Logger: s.log.With("component", "webmail"), Deliverer: deliverer, MaxMessageSize: int64(s.cfg.SMTP.MaxMessageSize),
+		ChangePassword: s.admin.ChangeOwnPassword, CompileSieve: s.admin.CompileSieve,
+		SieveLimits: admin.SieveSettingsFor(s.cfg.Sieve).Limits})
 	if err != nil {
 		return err
 	}

@@ -115,6 +115,10 @@ type readPage struct {
 // read shows one message and marks it \Seen through the store's flag path, as a FETCH of BODY[] would (RFC 9051
 // section 6.4.5), unless the folder is read-only for this account.
 func (h *Handler) read(w http.ResponseWriter, r *http.Request, sess *session) {
+	if r.URL.Query().Get("headers") == "1" {
+		h.readHeaders(w, r, sess)
+		return
+	}
 	f, err := h.resolveFolder(sess.account, r.URL.Query().Get("f"))
 	uid, uidErr := strconv.ParseUint(r.URL.Query().Get("uid"), 10, 32)
 	if errors.Is(err, errNoFolder) || uidErr != nil {

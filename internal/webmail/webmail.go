@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"mailserver/internal/delivery"
+	"mailserver/internal/sieve"
 	"mailserver/internal/store"
 )
 
@@ -46,6 +47,13 @@ type Options struct {
 	Deliverer *delivery.Deliverer
 	// MaxMessageSize bounds a written message, attachments included ([smtp] max_message_size); 0: 50 MB.
 	MaxMessageSize int64
+	// ChangePassword stores a user's new password once the settings page has checked the current one
+	// (admin.Service.ChangeOwnPassword: the CLI's rules, hash and audit); nil: no password change.
+	ChangePassword func(address, password, origin string) error
+	// CompileSieve compiles a user's script as delivery runs it (admin.Service.CompileSieve); nil: no automatic
+	// reply in the settings.
+	CompileSieve func(store.Account, []byte) (*sieve.Script, error)
+	SieveLimits  store.SieveLimits // of the automatic reply's script ([sieve] limits)
 }
 
 // Handler serves the webmail. Mount it at Prefix.
@@ -60,6 +68,8 @@ type Handler struct {
 	max   int64               // immutable: the largest message written here
 	// orders keeps the recently listed folders in order (order.go).
 	orders *orderCache
+
+	settings settings // immutable (settings.go)
 }
 
 // New returns the webmail handler.
@@ -98,6 +108,8 @@ func New(o Options) (*Handler, error) {
 	h.mux.HandleFunc("POST "+Prefix+"act", h.withSession(h.act))
 	h.send, h.max = o.Deliverer, o.MaxMessageSize
 	h.routeCompose()
+	h.routeSettings(o)
+	h.mux.HandleFunc("GET "+Prefix+"raw", h.withSession(h.raw))
 	return h, nil
 }
 
