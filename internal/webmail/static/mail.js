@@ -7,6 +7,8 @@
   if (!form || !window.fetch || !window.FormData) {
     return;
   }
+  // The form's buttons are named "action", which shadows form.action: read the attribute.
+  var target = new URL(form.getAttribute("action"), location.href).href;
   autocomplete(form);
   autosave(form);
   uploadProgress(form);
@@ -96,7 +98,7 @@
       var data = new FormData(form);
       data.delete("attach");
       data.set("action", "save");
-      fetch(form.action, {method: "POST", body: data, headers: {Accept: "application/json"},
+      fetch(target, {method: "POST", body: data, headers: {Accept: "application/json"},
         credentials: "same-origin"})
         .then(function (r) {
           if (!r.ok) {
@@ -170,7 +172,7 @@
         data.set(e.submitter.name, e.submitter.value);
       }
       var xhr = new XMLHttpRequest();
-      xhr.open("POST", form.action);
+      xhr.open("POST", target);
       xhr.upload.addEventListener("progress", function (p) {
         if (p.lengthComputable) {
           bar.value = Math.round(100 * p.loaded / p.total);
@@ -179,7 +181,7 @@
       xhr.addEventListener("load", function () {
         // The answer is a page (the folder after sending, the form again, or an error): show it as the browser
         // would have, at the address it ended on.
-        if (xhr.responseURL && xhr.responseURL !== form.action) {
+        if (xhr.responseURL && xhr.responseURL !== target) {
           window.location.assign(xhr.responseURL);
           return;
         }
