@@ -152,3 +152,20 @@ func TestComposeSaveAnswersJSON(t *testing.T) {
 		t.Errorf("the HTML answer: %d\n%s", r.status, r.body)
 	}
 }
+
+func TestScriptServedUnderCSP(t *testing.T) {
+	e := newTestEnv(t, 0)
+	r := e.get(t, e.client(t), "/mail/static/mail.js")
+	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/javascript") ||
+		!strings.Contains(r.body, "/mail/contacts?q=") {
+		t.Fatalf("mail.js: %d %s", r.status, r.header.Get("Content-Type"))
+	}
+	csp := r.header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "connect-src 'self'") ||
+		strings.Contains(csp, "unsafe") {
+		t.Errorf("CSP %q", csp)
+	}
+	if login := e.get(t, e.client(t), "/mail/login"); !strings.Contains(login.body, `<script src="/mail/static/mail.js" defer>`) {
+		t.Errorf("the pages do not load mail.js")
+	}
+}
