@@ -58,8 +58,10 @@ type composeForm struct {
 
 // carriedFile is an attachment of the previous draft (or of a message forwarded inline) the form offers to keep.
 type carriedFile struct {
-	Path, Name, Size string
-	Kept             bool
+	Path string `json:"path"`
+	Name string `json:"name"`
+	Size string `json:"size"`
+	Kept bool   `json:"kept"`
 }
 
 type composePage struct {

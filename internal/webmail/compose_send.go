@@ -145,6 +145,10 @@ func (h *Handler) saveDraft(w http.ResponseWriter, r *http.Request, sess *sessio
 		return
 	}
 	f.DraftUID, f.Keep = placed.UID, nil
+	if wantsJSON(r) {
+		h.savedJSON(w, r, f.DraftUID, raw)
+		return
+	}
 	h.showCompose(w, r, sess, http.StatusOK, f, "compose_draft_saved", true)
 }
 

@@ -148,7 +148,9 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 				t.Errorf("response %d (%d): %s = %q, want %q", i, r.status, name, got, want)
 			}
 		}
-		if strings.Contains(r.body, "<script") || strings.Contains(r.body, "style=") {
+		// The one script element allowed is the page's own file (mail.js), which the CSP names by origin.
+		body := strings.ReplaceAll(r.body, `<script src="/mail/static/mail.js" defer></script>`, "")
+		if strings.Contains(body, "<script") || strings.Contains(body, "style=") {
 			t.Errorf("response %d has inline script or style", i)
 		}
 	}
