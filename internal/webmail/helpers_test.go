@@ -66,9 +66,9 @@ func (e *testEnv) client(t *testing.T) *http.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := e.srv.Client()
+	c := *e.srv.Client() // a browser of its own: the server's client is one shared value
 	c.Jar = jar
-	return c
+	return &c
 }
 
 type response struct {

@@ -70,7 +70,7 @@ func TestRawDownload(t *testing.T) {
 	if !strings.Contains(disp, "B%C3%A1o%20c%C3%A1o-qu%C3%BD%203.eml") {
 		t.Errorf("Content-Disposition %q does not name the subject", disp)
 	}
-	if r := env.get(t, env.browser(t), "/mail/raw?f=INBOX&uid=1"); r.url != "/mail/login" || strings.Contains(r.body, "Kính gửi") {
+	if r := env.get(t, env.client(t), "/mail/raw?f=INBOX&uid=1"); r.url != "/mail/login" || strings.Contains(r.body, "Kính gửi") {
 		t.Errorf("raw without a session: at %s", r.url)
 	}
 	if r := env.get(t, c, "/mail/raw?f=Kh%C3%B4ng&uid=1"); r.status != http.StatusNotFound {

@@ -3,7 +3,6 @@ package webmail
 import (
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -48,22 +47,9 @@ func (e *testEnv) changePassword(t *testing.T, c *http.Client, current, next, co
 		"new": {next}, "confirm": {confirm}})
 }
 
-// browser is a client of its own: testEnv.client sets the jar on the test server's one shared client, so two of
-// its clients are one browser.
-func (e *testEnv) browser(t *testing.T) *http.Client {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := *e.srv.Client()
-	c.Jar = jar
-	return &c
-}
-
 func (e *testEnv) mustLogIn(t *testing.T, password string) *http.Client {
 	t.Helper()
-	c := e.browser(t)
+	c := e.client(t)
 	if r := e.login(t, c, e.acct.Address, password); r.status != http.StatusOK || r.url != "/mail/" {
 		t.Fatalf("login with %q: %d at %s", password, r.status, r.url)
 	}
@@ -91,7 +77,7 @@ func TestSettingsPasswordRefused(t *testing.T) {
 		}
 	}
 	env.mustLogIn(t, testPassword) // unchanged
-	if r := env.login(t, env.browser(t), env.acct.Address, newTestPassword); r.status != http.StatusUnauthorized {
+	if r := env.login(t, env.client(t), env.acct.Address, newTestPassword); r.status != http.StatusUnauthorized {
 		t.Errorf("a refused new password logs in: %d", r.status)
 	}
 	if r := env.get(t, c, "/mail/"); r.url != "/mail/" {
@@ -117,7 +103,7 @@ func TestSettingsPasswordChanged(t *testing.T) {
 	if r := env.get(t, other, "/mail/"); r.url != "/mail/login" {
 		t.Errorf("the other session still works: at %s", r.url)
 	}
-	if r := env.login(t, env.browser(t), env.acct.Address, testPassword); r.status != http.StatusUnauthorized {
+	if r := env.login(t, env.client(t), env.acct.Address, testPassword); r.status != http.StatusUnauthorized {
 		t.Errorf("the old password still logs in: %d", r.status)
 	}
 	env.mustLogIn(t, newTestPassword)
