@@ -3,6 +3,7 @@ package webmail
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -79,6 +80,9 @@ func (h *Handler) composeNew(w http.ResponseWriter, r *http.Request, sess *sessi
 	f := composeForm{Mode: q.Get("mode")}
 	switch f.Mode {
 	case modeNew:
+		if q.Has("draft") && !h.openDraft(w, r, sess, &f, q.Get("draft")) {
+			return
+		}
 	case modeReply, modeReplyAll, modeForward, modeAttach:
 		uid, err := strconv.ParseUint(q.Get("uid"), 10, 32)
 		if err != nil {
@@ -229,4 +233,26 @@ func (h *Handler) composeSubmit(w http.ResponseWriter, r *http.Request, sess *se
 		return
 	}
 	h.sendMessage(w, r, sess, f, out)
+}
+
+// openDraft fills f from the draft uid of the account's Drafts, marked \Draft; false once it has answered (404).
+func (h *Handler) openDraft(w http.ResponseWriter, r *http.Request, sess *session, f *composeForm, uid string) bool {
+	n, err := strconv.ParseUint(uid, 10, 32)
+	drafts, derr := h.specialMailbox(sess.account, `\Drafts`)
+	if err != nil || derr != nil {
+		h.notFound(w, r, sess)
+		return false
+	}
+	msgs, err := h.store.Messages(drafts.ID, []uint32{uint32(n)}, store.FetchOptions{})
+	if err != nil || len(msgs) == 0 || !slices.Contains(msgs[0].Flags, `\Draft`) {
+		h.notFound(w, r, sess)
+		return false
+	}
+	raw, err := h.readBody(msgs[0])
+	if err != nil {
+		h.fail(w, r, "open draft", err)
+		return false
+	}
+	fillFromDraft(f, raw, msgs[0].UID)
+	return true
 }

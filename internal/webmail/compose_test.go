@@ -365,3 +365,45 @@ func TestComposeForwardsInline(t *testing.T) {
 		t.Errorf("the forwarded attachment differs")
 	}
 }
+
+// A draft saved earlier opens again from Drafts: the reading page offers to go on writing it, the form comes back
+// filled (recipients, subject, text, its attachment kept) and replaces the draft when sent.
+func TestComposeDraftOpenedAgainAndSent(t *testing.T) {
+	e := newComposeEnv(t, 0)
+	c, _ := e.loggedIn(t)
+	f := e.newForm(t, c, "")
+	f["to"], f["cc"], f["subject"] = []string{"hung@hanoi.gov.vn"}, []string{"lan@hanoi.gov.vn"}, []string{"Tờ trình số 5"}
+	f["body"], f["action"] = []string{"Kính gửi anh Hùng,\nDự thảo tờ trình."}, []string{"save"}
+	data := binaryData(3000)
+	if r := e.postForm(t, c, f, testFile{vnFileName, "application/pdf", data}); r.status != http.StatusOK {
+		t.Fatalf("save: %d", r.status)
+	}
+	read := e.get(t, c, "/mail/read?f=Drafts&uid=1")
+	if !strings.Contains(read.body, `href="/mail/compose?draft=1"`) {
+		t.Fatalf("the draft's page does not offer to go on writing:\n%s", read.body)
+	}
+	form := e.get(t, c, "/mail/compose?draft=1")
+	got := formFields(t, form.body)
+	if got["to"][0] != "hung@hanoi.gov.vn" || got["cc"][0] != "lan@hanoi.gov.vn" || got["subject"][0] != "Tờ trình số 5" ||
+		!strings.Contains(got["body"][0], "Dự thảo tờ trình.") || got["draft"][0] != "1" || len(got["keep"]) != 1 {
+		t.Fatalf("the draft's form: %q", got)
+	}
+	if r := e.get(t, c, "/mail/compose?draft=9"); r.status != http.StatusNotFound {
+		t.Errorf("a draft that does not exist: %d", r.status)
+	}
+	got["action"] = []string{"send"}
+	if r := e.postForm(t, c, got); r.url != "/mail/list" {
+		t.Fatalf("send: %d at %s\n%s", r.status, r.url, r.body)
+	}
+	if drafts, _ := messagesIn(t, e.st, e.acct.ID, "Drafts"); len(drafts) != 0 {
+		t.Errorf("the draft was kept after sending")
+	}
+	sent := onlyMessage(t, first(messagesIn(t, e.st, e.colleague.ID, "INBOX")), "hung's INBOX")
+	v, _ := mailview.Render(sent, mailview.Options{})
+	if v.Subject != "Tờ trình số 5" || len(v.Attachments) != 1 || !strings.Contains(v.Text, "Dự thảo tờ trình.") {
+		t.Fatalf("sent from the reopened draft: %q %q %+v", v.Subject, v.Text, v.Attachments)
+	}
+	if _, _, body, _ := mailview.Part(sent, v.Attachments[0].Path); !bytes.Equal(body, data) {
+		t.Errorf("the attachment kept through the reopened draft differs")
+	}
+}

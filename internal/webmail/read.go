@@ -109,6 +109,7 @@ type readPage struct {
 	Date     string
 	Body     bodyView
 	ReadOnly bool
+	Draft    bool       // a draft of the user's own, which the compose form opens to go on writing
 	Actions  *actionBar // nil: the folder is read-only (actions.go)
 }
 
@@ -150,7 +151,8 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request, sess *session) {
 		return
 	}
 	p := readPage{page: h.basePage(r, sess, ""), Folder: f.Name, UID: m.UID, Body: body,
-		Date: formatDate(m.InternalDate), ReadOnly: !f.Writable}
+		Date: formatDate(m.InternalDate), ReadOnly: !f.Writable,
+		Draft: f.Writable && !strings.HasPrefix(f.Name, sharedPrefix) && slices.Contains(m.Flags, `\Draft`)}
 	if env := parsed.Envelope; env != nil {
 		p.Subject, p.From, p.To, p.Cc = env.Subject, addressList(env.From), addressList(env.To), addressList(env.Cc)
 		if !env.Date.IsZero() {
