@@ -140,19 +140,28 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // refuseLogin says the login failed without saying whether the address or the password was wrong; a throttled
 // or busy login is told to wait instead, as IMAP tells it (internal/imap/login.go).
 func (h *Handler) refuseLogin(w http.ResponseWriter, r *http.Request, address string, err error) {
-	status, message := http.StatusUnauthorized, "login_failed"
-	switch {
-	case errors.Is(err, auth.ErrTooManyAttempts):
-		status, message = http.StatusTooManyRequests, "login_throttled"
-	case errors.Is(err, auth.ErrBusy):
-		status, message = http.StatusServiceUnavailable, "login_busy"
-	case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrAccountDisabled):
-	default:
+	status, message, ok := passwordRefusal(err, http.StatusUnauthorized, "login_failed")
+	if !ok {
 		h.fail(w, r, "login", err)
 		return
 	}
 	h.log.Info("webmail login refused", "user", auth.LogName(address), "reason", err.Error())
 	h.showLogin(w, r, status, address, message)
+}
+
+// passwordRefusal is how a refused password check is answered, at login and when the password is changed:
+// throttled (429), busy (503), or wrong (wrongStatus and wrongWord, which each form words its own way, a disabled
+// account as a wrong password); ok is false for any other error, an internal failure.
+func passwordRefusal(err error, wrongStatus int, wrongWord string) (status int, word string, ok bool) {
+	switch {
+	case errors.Is(err, auth.ErrTooManyAttempts):
+		return http.StatusTooManyRequests, "login_throttled", true
+	case errors.Is(err, auth.ErrBusy):
+		return http.StatusServiceUnavailable, "login_busy", true
+	case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrAccountDisabled):
+		return wrongStatus, wrongWord, true
+	}
+	return 0, "", false
 }
 
 // logout ends the session in the store and in the browser.

@@ -79,13 +79,8 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, sess *s
 	current, next := r.PostFormValue("current"), r.PostFormValue("new")
 	addr := sess.account.Address
 	if _, err := h.auth.Authenticate(remoteAddr(r), addr, current); err != nil {
-		status, notice := http.StatusForbidden, "settings_wrong_password"
-		switch {
-		case errors.Is(err, auth.ErrTooManyAttempts):
-			status, notice = http.StatusTooManyRequests, "login_throttled"
-		case errors.Is(err, auth.ErrBusy):
-			status, notice = http.StatusServiceUnavailable, "login_busy"
-		case !errors.Is(err, auth.ErrInvalidCredentials):
+		status, notice, ok := passwordRefusal(err, http.StatusForbidden, "settings_wrong_password")
+		if !ok {
 			h.fail(w, r, "settings password", err)
 			return
 		}
